@@ -1,0 +1,1 @@
+"""Data layer: readers, preprocessing, catalogs, download and torch datasets."""
