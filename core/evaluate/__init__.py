@@ -1,0 +1,1 @@
+"""Evaluation: zero-shot classification, linear probe and retrieval, with bootstrap confidence intervals."""
