@@ -1,0 +1,319 @@
+"""Record / Catalog types, the catalog registry, deterministic splits and dataset-root resolution.
+
+A catalog lists the records of one dataset with their report text (original and English), label sets and split.
+It reads a record's waveform through :func:`core.data.readers.read_ecg`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.ecg import ECG
+from core.errors import DatasetNotFoundError, DownloadError
+
+log = logging.getLogger(__name__)
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+# Hash split for datasets without official folds: 60 % train, 10 % val, 30 % test (40 % held out).
+DEFAULT_SPLIT_FRACTIONS: tuple[float, float, float] = (0.6, 0.1, 0.3)
+SPLIT_SALT = "ecg-language-explorer/split/v1"
+
+
+@dataclass
+class Record:
+    """One ECG of a dataset with its text and labels.
+
+    Attributes:
+        record_id: unique across datasets, ``"<dataset>/<id>"`` (e.g. ``"ptbxl/00001"``, ``"ludb/1"``).
+        dataset: catalog name (``"ptbxl"``, ``"ludb"``, ...).
+        path: record path without extension (WFDB) or the file (HDF5).
+        text: the original report / diagnosis text (may be German, Swedish, ...).
+        text_en: the English text.
+        labels: label-set name -> labels of this record, e.g. ``{"superclass": ["NORM"], "rhythm": ["SR"]}``.
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        patient_id: the patient, where the dataset says (splits keep a patient on one side).
+        meta: anything else (age, sex, codes with likelihoods, sampling rate, ...).
+    """
+
+    record_id: str
+    dataset: str
+    path: Path
+    text: str
+    text_en: str
+    labels: dict[str, list[str]]
+    split: str
+    patient_id: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+Reader = Callable[[Record], ECG]
+
+
+def read_record_file(record: Record, **read_kwargs: Any) -> ECG:
+    """Read a record's waveform with :func:`core.data.readers.read_ecg`, stamping its ``record_id``."""
+    from core.data.readers import read_ecg
+
+    return read_ecg(record.path, record_id=record.record_id, **read_kwargs)
+
+
+@dataclass
+class Catalog:
+    """The records of one dataset (or a subset of it).
+
+    Attributes:
+        name: catalog name.
+        root: the dataset directory the records were found in.
+        records: the records, in a stable order.
+        label_sets: label-set name -> vocabulary (sorted list of possible labels).
+        version: bumped when the catalog's parsing changes, so caches keyed by it are rebuilt.
+        read_kwargs: extra arguments for :func:`read_ecg` (e.g. ``fs_hz`` and ``lead_names`` for HDF5 files).
+    """
+
+    name: str
+    root: Path
+    records: list[Record]
+    label_sets: dict[str, list[str]]
+    version: str = "1"
+    read_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+    def __getitem__(self, key: int | str) -> Record:
+        """A record by position or by ``record_id``."""
+        if isinstance(key, str):
+            for record in self.records:
+                if record.record_id == key:
+                    return record
+            raise KeyError(f"{self.name}: no record {key!r}")
+        return self.records[key]
+
+    @property
+    def cache_tag(self) -> str:
+        """Identifies what produced the records (name + parser version), for cache keys."""
+        return f"{self.name}@{self.version}"
+
+    def read(self, record: Record | str | int) -> ECG:
+        """The waveform of a record (by value, id or position)."""
+        if not isinstance(record, Record):
+            record = self[record]
+        return read_record_file(record, **self.read_kwargs)
+
+    def split(self, name: str) -> list[Record]:
+        """The records of one split."""
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r}; use one of {SPLITS}")
+        return [r for r in self.records if r.split == name]
+
+    def subset(self, records: Iterable[Record]) -> Catalog:
+        """The same catalog restricted to some records (label vocabularies unchanged)."""
+        return replace(self, records=list(records))
+
+    def multi_hot(self, label_set: str, records: Sequence[Record] | None = None) -> np.ndarray:
+        """Multi-hot matrix (records x vocabulary) of one label set; see :func:`multi_hot`."""
+        if label_set not in self.label_sets:
+            raise KeyError(f"{self.name} has no label set {label_set!r}; it has {sorted(self.label_sets)}")
+        return multi_hot(self.records if records is None else records, label_set, self.label_sets[label_set])
+
+    def counts(self) -> dict[str, Any]:
+        """Records per split and, per label set, records per label (for summaries)."""
+        out: dict[str, Any] = {"split": dict(Counter(r.split for r in self.records))}
+        for label_set in self.label_sets:
+            out[label_set] = dict(Counter(label for r in self.records for label in r.labels.get(label_set, [])))
+        return out
+
+
+def multi_hot(records: Sequence[Record], label_set: str, vocabulary: Sequence[str]) -> np.ndarray:
+    """Multi-hot labels.
+
+    Args:
+        records: the records (rows).
+        label_set: which of ``record.labels`` to use.
+        vocabulary: the labels (columns), in order.
+
+    Returns:
+        float32 array of shape (len(records), len(vocabulary)); labels outside the vocabulary are ignored.
+    """
+    column = {label: j for j, label in enumerate(vocabulary)}
+    out = np.zeros((len(records), len(vocabulary)), dtype=np.float32)
+    for i, record in enumerate(records):
+        for label in record.labels.get(label_set, []):
+            j = column.get(label)
+            if j is not None:
+                out[i, j] = 1.0
+    return out
+
+
+def hash_split(key: str, fractions: Sequence[float] = DEFAULT_SPLIT_FRACTIONS, salt: str = SPLIT_SALT) -> str:
+    """Deterministic split from a hash of ``key`` (use the patient id where there is one, so patients never straddle).
+
+    Args:
+        key: patient id or record id.
+        fractions: train / val / test shares (summing to 1).
+        salt: changes the assignment as a whole (keep the default for comparable results).
+
+    Returns:
+        ``"train"``, ``"val"`` or ``"test"``; the same key always gets the same split on every machine.
+    """
+    if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-6:
+        raise ValueError(f"fractions must be three shares summing to 1, got {tuple(fractions)}")
+    digest = hashlib.sha256(f"{salt}:{key}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    edge = 0.0
+    for name, share in zip(SPLITS, fractions, strict=True):
+        edge += share
+        if u < edge:
+            return name
+    return SPLITS[-1]
+
+
+_english_warned = False
+
+
+def english(text: str) -> str:
+    """English version of a report via ``core.text.english.to_english`` (original text until that module exists)."""
+    global _english_warned
+    if not text:
+        return ""
+    try:
+        from core.text.english import to_english
+    except ImportError:
+        if not _english_warned:
+            log.warning("core.text.english is not available; catalog text_en falls back to the original text")
+            _english_warned = True
+        return text
+    return to_english(text)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Registry
+# --------------------------------------------------------------------------------------------------------------------
+
+CatalogLoader = Callable[..., Catalog]
+_LOADERS: dict[str, CatalogLoader] = {}
+# Built-in catalogs, imported on first use so that loading one does not import the others' dependencies.
+_BUILTIN_MODULES: dict[str, str] = {
+    "ptbxl": "core.data.catalogs.ptbxl",
+    "ludb": "core.data.catalogs.ludb",
+    "cinc2021": "core.data.catalogs.cinc2021",
+    "sph": "core.data.catalogs.sph",
+    "mimic_iv_ecg": "core.data.catalogs.mimic_iv_ecg",
+    "folder": "core.data.catalogs.folder",
+}
+
+
+def register_catalog(name: str) -> Callable[[CatalogLoader], CatalogLoader]:
+    """Decorator registering ``loader(root: Path | None, **kwargs) -> Catalog`` under ``name``."""
+
+    def decorate(loader: CatalogLoader) -> CatalogLoader:
+        _LOADERS[name] = loader
+        return loader
+
+    return decorate
+
+
+def list_catalogs() -> list[str]:
+    """Names accepted by :func:`load_catalog`."""
+    return sorted(set(_BUILTIN_MODULES) | set(_LOADERS))
+
+
+def load_catalog(name: str, root: str | Path | None = None, **kwargs: Any) -> Catalog:
+    """Load a dataset's catalog.
+
+    Args:
+        name: ``"ptbxl"``, ``"ludb"``, ``"cinc2021"``, ``"sph"``, ``"mimic_iv_ecg"`` or ``"folder"``.
+        root: the dataset directory, or a PhysioNet ``files/`` root containing it. ``None`` uses the download cache
+            (``core.paths.data_dir() / "physionet"``) and downloads through the mirror when the dataset is missing.
+        **kwargs: catalog-specific options (e.g. ``rate_hz=100`` for PTB-XL, ``download=False``).
+
+    Raises:
+        DatasetNotFoundError: the files are absent and cannot be downloaded; the message says how to point to a copy.
+    """
+    key = name.lower().replace("-", "_")
+    key = {"ptb_xl": "ptbxl", "mimic": "mimic_iv_ecg", "challenge_2021": "cinc2021"}.get(key, key)
+    if key not in _LOADERS and key in _BUILTIN_MODULES:
+        importlib.import_module(_BUILTIN_MODULES[key])
+    if key not in _LOADERS:
+        raise ValueError(f"unknown catalog {name!r}; known: {', '.join(list_catalogs())}")
+    return _LOADERS[key](Path(root).expanduser() if root is not None else None, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Finding a dataset on disk
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def resolve_root(
+    name: str,
+    root: Path | None,
+    marker: str,
+    *,
+    physionet_path: str | None = None,
+    download: bool = True,
+    records: int | None = None,
+) -> Path:
+    """Find a dataset directory: given, in the cache, or freshly downloaded.
+
+    Args:
+        name: catalog name (for messages and for :func:`core.data.download.download_dataset`).
+        root: a user-given directory: the dataset directory itself, or a PhysioNet ``files/`` root.
+        marker: a file that identifies the dataset directory (e.g. ``"ptbxl_database.csv"``).
+        physionet_path: the dataset's path under PhysioNet's ``files/`` root, if it is downloadable.
+        download: allow downloading when ``root`` is None and the cache lacks the dataset.
+        records: how many records to download (``None``: all).
+
+    Raises:
+        DatasetNotFoundError: with instructions for pointing to a local copy.
+    """
+    if root is not None:
+        candidates = [root] + ([root / physionet_path] if physionet_path else [])
+        for candidate in candidates:
+            if (candidate / marker).is_file():
+                return candidate
+        raise DatasetNotFoundError(_not_found_message(name, marker, [*candidates], physionet_path))
+
+    from core.data.download import physionet_cache_dir
+
+    cache = physionet_cache_dir() / physionet_path if physionet_path else None
+    if cache is not None and (cache / marker).is_file():
+        return cache
+    if cache is not None and download:
+        from core.data.download import download_dataset
+
+        try:
+            return download_dataset(name, records=records)
+        except DownloadError as exc:
+            raise DatasetNotFoundError(
+                f"{name}: not in the cache ({cache}) and the download failed: {exc}. "
+                + _how_to_point(name, physionet_path)
+            ) from exc
+    raise DatasetNotFoundError(_not_found_message(name, marker, [cache] if cache else [], physionet_path))
+
+
+def _not_found_message(name: str, marker: str, looked: list[Path | None], physionet_path: str | None) -> str:
+    where = ", ".join(str(p) for p in looked if p is not None) or "(no default location)"
+    return f"{name}: dataset not found (looked for {marker} in {where}). " + _how_to_point(name, physionet_path)
+
+
+def _how_to_point(name: str, physionet_path: str | None) -> str:
+    if physionet_path:
+        return (
+            f"Point to a local copy with --root DIR / load_catalog({name!r}, root=DIR) (the folder holding "
+            f"{physionet_path} or the dataset folder itself), or set ECG_DATA_MIRROR=DIR_OR_URL (a PhysioNet-layout "
+            f"mirror) and run `python -m core download {name}`."
+        )
+    return (
+        f"This dataset is not downloadable; point to a local copy with --root DIR / load_catalog({name!r}, root=DIR)."
+    )

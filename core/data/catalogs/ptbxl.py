@@ -1,0 +1,169 @@
+"""PTB-XL 1.0.3 (Wagner et al., Sci. Data 2020; https://doi.org/10.13026/kfzx-aw45).
+
+Text: the free-text ``report`` (German, Swedish or English) and its English version (``core.text.english``).
+Labels: the four PTB-XL label sets built from ``scp_statements.csv``, as in the PTB-XL benchmark
+(Strodthoff et al., IEEE JBHI 2021):
+
+- ``superclass``: ``diagnostic_class`` of the record's diagnostic statements (NORM, MI, STTC, CD, HYP);
+- ``subclass``: their ``diagnostic_subclass``;
+- ``diagnostic``: the diagnostic statements themselves;
+- ``form``: statements with ``form == 1``; ``rhythm``: statements with ``rhythm == 1``.
+
+Likelihood convention: every code listed in ``scp_codes`` counts, whatever its likelihood, like the PTB-XL benchmark
+and PhysioNet's example code. A likelihood of 0 means "not given" (form and rhythm statements, e.g. ``SR: 0.0``,
+always carry 0), not "absent". ``min_likelihood`` raises the bar for diagnostic statements only; the likelihoods
+are kept in ``meta["scp_codes"]``.
+
+Splits: ``strat_fold`` 1-8 train, 9 val, 10 test. PTB-XL's folds keep all ECGs of a patient in one fold, so the
+splits are patient-disjoint.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.data.catalogs.base import Catalog, Record, english, register_catalog, resolve_root
+
+log = logging.getLogger(__name__)
+
+NAME = "ptbxl"
+PHYSIONET_PATH = "ptb-xl/1.0.3/"
+VERSION = "1"
+LABEL_SETS = ("superclass", "subclass", "diagnostic", "form", "rhythm")
+RATE_COLUMNS = {100: "filename_lr", 500: "filename_hr"}
+
+
+def fold_to_split(fold: int) -> str:
+    """PTB-XL's recommended split: folds 1-8 train, 9 validation, 10 test."""
+    return "test" if fold == 10 else "val" if fold == 9 else "train"
+
+
+def load_scp_statements(root: Path) -> pd.DataFrame:
+    """``scp_statements.csv`` indexed by SCP code."""
+    return pd.read_csv(root / "scp_statements.csv", index_col=0)
+
+
+def label_vocabularies(statements: pd.DataFrame) -> dict[str, list[str]]:
+    """All possible labels per label set (from ``scp_statements.csv``, not just those present)."""
+    diag = statements[statements["diagnostic"] == 1]
+    return {
+        "superclass": sorted(diag["diagnostic_class"].dropna().unique().tolist()),
+        "subclass": sorted(diag["diagnostic_subclass"].dropna().unique().tolist()),
+        "diagnostic": sorted(diag.index.tolist()),
+        "form": sorted(statements.index[statements["form"] == 1].tolist()),
+        "rhythm": sorted(statements.index[statements["rhythm"] == 1].tolist()),
+    }
+
+
+def labels_from_codes(
+    scp_codes: dict[str, float], statements: pd.DataFrame, min_likelihood: float = 0.0
+) -> dict[str, list[str]]:
+    """The five label sets of one record from its ``{code: likelihood}`` (see module docstring for the rule)."""
+    out: dict[str, set[str]] = {name: set() for name in LABEL_SETS}
+    for code, likelihood in scp_codes.items():
+        if code not in statements.index:
+            continue
+        row = statements.loc[code]
+        if row["diagnostic"] == 1 and float(likelihood) >= min_likelihood:
+            out["diagnostic"].add(code)
+            if isinstance(row["diagnostic_class"], str):
+                out["superclass"].add(row["diagnostic_class"])
+            if isinstance(row["diagnostic_subclass"], str):
+                out["subclass"].add(row["diagnostic_subclass"])
+        if row["form"] == 1:
+            out["form"].add(code)
+        if row["rhythm"] == 1:
+            out["rhythm"].add(code)
+    return {name: sorted(values) for name, values in out.items()}
+
+
+@register_catalog(NAME)
+def load(
+    root: Path | None = None,
+    *,
+    rate_hz: int | None = None,
+    min_likelihood: float = 0.0,
+    download: bool = True,
+    records: int | None = None,
+) -> Catalog:
+    """PTB-XL catalog of the records whose waveforms are on disk.
+
+    Args:
+        root: the ``ptb-xl/1.0.3`` folder or a PhysioNet ``files/`` root holding it; ``None``: cache / download.
+        rate_hz: 100 or 500 to use that rate's files; ``None`` prefers 500 Hz and falls back to 100 Hz per record.
+        min_likelihood: minimum likelihood for diagnostic statements (default 0: every listed code).
+        download: when ``root`` is None and the cache lacks PTB-XL, download it through the mirror.
+        records: when downloading, only the first N records.
+
+    Raises:
+        DatasetNotFoundError: no ``ptbxl_database.csv`` where looked, and no download possible.
+    """
+    if rate_hz is not None and rate_hz not in RATE_COLUMNS:
+        raise ValueError(f"PTB-XL has 100 Hz and 500 Hz records, not {rate_hz}")
+    root = resolve_root(
+        NAME, root, "ptbxl_database.csv", physionet_path=PHYSIONET_PATH, download=download, records=records
+    )
+    db = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id").sort_index()
+    statements = load_scp_statements(root)
+    descriptions = statements["description"].to_dict()
+    rates = [rate_hz] if rate_hz else [500, 100]
+
+    out: list[Record] = []
+    missing = 0
+    for ecg_id, row in db.iterrows():
+        chosen = next(
+            ((r, row[RATE_COLUMNS[r]]) for r in rates if (root / f"{row[RATE_COLUMNS[r]]}.hea").is_file()), None
+        )
+        if chosen is None:
+            missing += 1
+            continue
+        fs_hz, rel = chosen
+        scp_codes: dict[str, float] = ast.literal_eval(row["scp_codes"]) if isinstance(row["scp_codes"], str) else {}
+        report = str(row["report"]).strip() if isinstance(row["report"], str) else ""
+        text_en = english(report)
+        if not text_en:
+            # A blank report (e.g. ecg_id 443): describe the record by its SCP statements instead.
+            text_en = "; ".join(str(descriptions.get(code, code)) for code in scp_codes)
+        patient = row["patient_id"]
+        out.append(
+            Record(
+                record_id=f"{NAME}/{int(ecg_id):05d}",
+                dataset=NAME,
+                path=root / rel,
+                text=report,
+                text_en=text_en,
+                labels=labels_from_codes(scp_codes, statements, min_likelihood),
+                split=fold_to_split(int(row["strat_fold"])),
+                patient_id=str(int(patient)) if _is_number(patient) else None,
+                meta=_meta(int(ecg_id), row, scp_codes, fs_hz),
+            )
+        )
+    if missing:
+        log.info("%s: %d of %d records have no waveform files on disk; skipped", root, missing, len(db))
+    return Catalog(name=NAME, root=root, records=out, label_sets=label_vocabularies(statements), version=VERSION)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not math.isnan(value)
+
+
+def _meta(ecg_id: int, row: pd.Series, scp_codes: dict[str, float], fs_hz: int) -> dict[str, Any]:
+    sex = {0: "male", 1: "female"}.get(int(row["sex"])) if _is_number(row["sex"]) else None
+    return {
+        "ecg_id": ecg_id,
+        "fs_hz": fs_hz,
+        "scp_codes": scp_codes,
+        "strat_fold": int(row["strat_fold"]),
+        "age": float(row["age"]) if _is_number(row["age"]) else None,
+        "sex": sex,
+        "heart_axis": row["heart_axis"] if isinstance(row["heart_axis"], str) else None,
+        "validated_by_human": bool(row["validated_by_human"]),
+        "filename_lr": row["filename_lr"],
+        "filename_hr": row["filename_hr"],
+    }
