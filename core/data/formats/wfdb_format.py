@@ -1,25 +1,185 @@
-"""WFDB records (``.hea`` + ``.dat``, or ``.hea`` + MATLAB v4 ``.mat`` as in the PhysioNet/CinC Challenge)."""
+"""WFDB records (``.hea`` + ``.dat``, or ``.hea`` + MATLAB v4 ``.mat`` as in the PhysioNet/CinC Challenge).
+
+The header is parsed first and checked against the data files on disk (existence, total size, and the exact byte
+count its sample count implies) before wfdb reads any samples, because wfdb otherwise fails with assorted
+``ValueError``/``IndexError`` messages or, when the header undercounts, silently returns a truncated signal.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
+import struct
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import wfdb
+from wfdb.io.header import HeaderSyntaxError
 
+from core.data.formats.common import check_given_fs, check_given_leads, check_size, require_file
 from core.ecg import ECG
+from core.errors import ECGCorruptError, ECGFileMissingError, ECGFormatError, ECGSignalError
+
+logger = logging.getLogger(__name__)
+
+# A real header is a few kB; anything far larger is not a header and should not be parsed line by line.
+MAX_HEADER_BYTES = 1024 * 1024
+
+# Bits per sample of each WFDB storage format (https://physionet.org/physiotools/wag/signal-5.htm).
+_BITS_PER_SAMPLE: dict[str, float] = {
+    "8": 8, "16": 16, "61": 16, "80": 8, "160": 16, "212": 12, "310": 32 / 3, "311": 32 / 3, "24": 24, "32": 32,
+}  # fmt: skip
+
+# Factor from a header's physical unit to millivolts; unknown units are kept as they are (and logged).
+_TO_MV: dict[str, float] = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3}
+
+# What wfdb raises on malformed headers and data (seen: ValueError, IndexError, KeyError, struct.error, EOFError).
+_PARSE_ERRORS = (HeaderSyntaxError, ValueError, IndexError, KeyError, TypeError, UnicodeDecodeError)
+_DATA_ERRORS = (ValueError, IndexError, KeyError, TypeError, struct.error, EOFError, OSError)
 
 
-def read_wfdb(record_path: Path, *, record_id: str | None = None, max_bytes: int) -> ECG:
-    """Read a WFDB record given its path without extension; signals come back in mV."""
-    record = wfdb.rdrecord(str(record_path), physical=True)
-    meta = {"comments": list(record.comments or []), "units": list(record.units or [])}
+def read_wfdb(
+    record_path: Path,
+    *,
+    fs_hz: float | None = None,
+    lead_names: Sequence[str] | None = None,
+    record_id: str | None = None,
+    max_bytes: int,
+) -> ECG:
+    """Read a WFDB record given its path without extension; signals come back in mV.
+
+    Args:
+        record_path: the record path without extension (``.../00001_hr``).
+        fs_hz: if given, must agree with the header's rate.
+        lead_names: if given, must name the same channels as the header.
+        record_id: identifier to store; defaults to the record name.
+        max_bytes: limit on the header plus data files together.
+
+    Raises:
+        ECGFileMissingError: the header or a data file does not exist.
+        ECGFormatError: the header is not a WFDB header, or uses an unsupported storage format.
+        ECGCorruptError: a data file is shorter or longer than the header's sample count implies, or unreadable.
+        ECGTooLargeError: the files exceed ``max_bytes``.
+        ECGLeadError, ECGSignalError: from :meth:`ECG.from_leads` (bad lead names, no usable lead, absurd rate).
+    """
+    header_path = Path(f"{record_path}.hea")
+    require_file(header_path, "WFDB header (.hea)")
+    check_size([header_path], max_bytes, header_path)
+    if header_path.stat().st_size > MAX_HEADER_BYTES:
+        raise ECGFormatError(header_path, f"{header_path.stat().st_size:,} bytes is far too large for a WFDB header")
+    header = _read_header(record_path, header_path)
+    data_files = _data_files(header, header_path)
+    check_size([header_path, *data_files], max_bytes, header_path)
+    _check_data_sizes(header, data_files, header_path)
+
+    try:
+        record = wfdb.rdrecord(str(record_path), physical=True)
+    except FileNotFoundError as exc:
+        raise ECGFileMissingError(header_path, f"a data file of this record is missing: {exc.filename}") from exc
+    except _DATA_ERRORS as exc:
+        raise ECGCorruptError(header_path, f"wfdb could not read the samples ({type(exc).__name__}: {exc})") from exc
+
+    stored_fs = float(record.fs) if record.fs is not None else float("nan")
+    check_given_fs(stored_fs, fs_hz, header_path)
+    check_given_leads(record.sig_name, lead_names, header_path)
+    signal_mv = _to_millivolts(record.p_signal, record.units, header_path)
     return ECG.from_leads(
-        record.p_signal,
-        record.fs,
+        signal_mv,
+        stored_fs,
         record.sig_name,
         record_id=record_id or record_path.name,
-        source=record_path.with_suffix(".hea"),
-        meta=meta,
+        source=header_path,
+        meta=_meta(record),
         channel_axis=1,
     )
+
+
+def _read_header(record_path: Path, header_path: Path) -> wfdb.Record:
+    try:
+        header = wfdb.rdheader(str(record_path))
+    except _PARSE_ERRORS as exc:
+        raise ECGFormatError(header_path, f"not a valid WFDB header ({type(exc).__name__}: {exc})") from exc
+    if not header.n_sig or not header.file_name:
+        raise ECGFormatError(header_path, "the header declares no signals")
+    for fmt in header.fmt or []:
+        if str(fmt) not in _BITS_PER_SAMPLE:
+            raise ECGFormatError(header_path, f"unsupported WFDB storage format {fmt!r}")
+    if header.sig_len == 0:
+        raise ECGSignalError(header_path, "the header declares zero samples")
+    return header
+
+
+def _data_files(header: wfdb.Record, header_path: Path) -> list[Path]:
+    """The distinct data files the header points to, each checked to exist."""
+    paths = [header_path.parent / name for name in dict.fromkeys(header.file_name)]
+    for path in paths:
+        if not path.is_file():
+            raise ECGFileMissingError(path, f"data file named in {header_path.name} does not exist")
+    return paths
+
+
+def _check_data_sizes(header: wfdb.Record, data_files: list[Path], header_path: Path) -> None:
+    """Compare each data file's size with the bytes the header's sample count implies.
+
+    Raises:
+        ECGSignalError: the data files hold no samples.
+        ECGCorruptError: a file is shorter (truncated) or longer (header undercounts samples) than expected.
+    """
+    bits_per_frame: dict[str, float] = {}
+    offsets: dict[str, int] = {}
+    for i, name in enumerate(header.file_name):
+        spf = (header.samps_per_frame[i] if header.samps_per_frame else 1) or 1
+        bits_per_frame[name] = bits_per_frame.get(name, 0) + _BITS_PER_SAMPLE[str(header.fmt[i])] * spf
+        offsets[name] = int((header.byte_offset[i] if header.byte_offset else 0) or 0)
+    for path in data_files:
+        actual = path.stat().st_size
+        offset = offsets[path.name]
+        if actual <= offset:
+            raise ECGSignalError(path, "the data file holds zero samples")
+        if header.sig_len is None:
+            continue  # wfdb infers the length from the file size
+        expected = offset + math.ceil(header.sig_len * bits_per_frame[path.name] / 8)
+        if actual < expected:
+            frames = int((actual - offset) * 8 // bits_per_frame[path.name])
+            raise ECGCorruptError(
+                path,
+                f"truncated: the header declares {header.sig_len} samples per signal ({expected:,} bytes) "
+                f"but the file has {actual:,} bytes (about {frames} samples)",
+            )
+        if actual > expected:
+            raise ECGCorruptError(
+                path,
+                f"header/sample-count mismatch: the header declares {header.sig_len} samples per signal "
+                f"({expected:,} bytes) but the file has {actual:,} bytes",
+            )
+
+
+def _to_millivolts(p_signal: np.ndarray | None, units: list[str] | None, header_path: Path) -> np.ndarray:
+    if p_signal is None:
+        raise ECGCorruptError(header_path, "wfdb returned no physical signal")
+    signal = np.asarray(p_signal, dtype=np.float64)
+    for col, unit in enumerate(units or []):
+        key = str(unit or "").strip().lower()
+        if key in _TO_MV:
+            if _TO_MV[key] != 1.0:
+                signal[:, col] *= _TO_MV[key]
+        else:
+            logger.warning("%s: channel %d has unit %r; assuming millivolts", header_path, col, unit)
+    return signal
+
+
+def _meta(record: wfdb.Record) -> dict[str, Any]:
+    is_mat = any(str(name).lower().endswith(".mat") for name in record.file_name or [])
+    meta: dict[str, Any] = {
+        "format": "wfdb-mat" if is_mat else "wfdb",
+        "comments": list(record.comments or []),
+        "units": list(record.units or []),
+        "stored_lead_names": list(record.sig_name or []),
+    }
+    if record.base_date is not None:
+        meta["base_date"] = record.base_date.isoformat()
+    if record.base_time is not None:
+        meta["base_time"] = record.base_time.isoformat()
+    return meta
