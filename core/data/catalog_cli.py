@@ -1,0 +1,66 @@
+"""``python -m core catalog <dataset> [--root DIR] [--limit N]``: list records with split, labels and English text.
+
+Prints one line per record (up to ``--limit``), then the number of records per split and per label of each label set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+from core.data.catalogs import Catalog, list_catalogs, load_catalog
+from core.errors import DatasetNotFoundError
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``python -m core catalog``."""
+    parser.add_argument("dataset", choices=list_catalogs(), help="which catalog")
+    parser.add_argument("--root", type=Path, default=None, help="dataset folder (default: the download cache)")
+    parser.add_argument("--limit", type=int, default=20, help="records to print (default 20; 0 prints none)")
+    parser.add_argument("--split", choices=("train", "val", "test"), default=None, help="only this split")
+    parser.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing dataset")
+
+
+def format_record_line(record, width: int = 100) -> str:
+    """One record as ``id  split  labels  text`` (labels as ``set=a|b``; text cut to ``width`` characters)."""
+    labels = " ".join(f"{name}={'|'.join(values)}" for name, values in record.labels.items() if values) or "-"
+    text = record.text_en or record.text or "-"
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return f"{record.record_id}\t{record.split}\t{labels}\t{text}"
+
+
+def summarize(catalog: Catalog, out: TextIO, limit: int = 20) -> None:
+    """Write the record lines and the per-split / per-label counts of a catalog."""
+    for record in catalog.records[: max(limit, 0)]:
+        out.write(format_record_line(record) + "\n")
+    if len(catalog) > limit > 0:
+        out.write(f"... ({len(catalog) - limit} more)\n")
+    out.write(f"\n{catalog.name}: {len(catalog)} records in {catalog.root}\n")
+    splits = Counter(r.split for r in catalog.records)
+    out.write("per split: " + ", ".join(f"{s} {splits.get(s, 0)}" for s in ("train", "val", "test")) + "\n")
+    for label_set in catalog.label_sets:
+        counts = Counter(label for r in catalog.records for label in r.labels.get(label_set, []))
+        unlabeled = sum(1 for r in catalog.records if not r.labels.get(label_set))
+        body = ", ".join(f"{label} {n}" for label, n in counts.most_common())
+        out.write(f"{label_set}: {body or '-'} (no label: {unlabeled})\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``python -m core catalog``."""
+    kwargs = {"download": False} if args.no_download and args.dataset not in ("sph", "folder") else {}
+    try:
+        catalog = load_catalog(args.dataset, root=args.root, **kwargs)
+    except DatasetNotFoundError as exc:
+        log.error("%s", exc)
+        return 2
+    if args.split:
+        catalog = catalog.subset(catalog.split(args.split))
+    summarize(catalog, sys.stdout, limit=args.limit)
+    return 0
