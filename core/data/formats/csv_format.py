@@ -8,6 +8,7 @@ Delimiter: comma, semicolon or tab. Empty cells become NaN (interpolated by prep
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ import pandas as pd
 
 from core.data.formats.common import check_given_fs, check_given_leads, check_size, read_head
 from core.ecg import ECG
-from core.errors import ECGCorruptError, ECGFormatError, ECGLeadError, ECGSignalError
+from core.errors import ECGCorruptError, ECGFormatError, ECGLeadError, ECGReadError, ECGSignalError
 
 # Time-column names (normalised: lower case, units folded in with "_") -> factor to seconds.
 TIME_COLUMNS: dict[str, float] = {
@@ -55,35 +56,21 @@ def read_csv(
         ECGSignalError: no way to know the sampling rate, an irregular time column, zero-length or unusable signal.
     """
     check_size([path], max_bytes, path)
-    first_line = _first_line(path)
-    delimiter = max((",", ";", "\t"), key=first_line.count)
-    cells = [c.strip().strip('"').strip("'").strip() for c in first_line.split(delimiter)]
-    has_header = not all(_is_number(c) for c in cells if c)
+    rows = _rows(_read_text(path), path)
+    has_header = not all(_is_number(c) for c in rows[0] if c.strip())
     if not has_header and lead_names is None:
         raise ECGLeadError(
             path,
-            f"no header row naming the leads (first row is numbers: {first_line[:60]!r}); add one or pass lead_names",
+            f"no header row naming the leads (first row is numbers: {rows[0][:4]}...); add one or pass lead_names",
         )
-
-    try:
-        frame = pd.read_csv(
-            path,
-            sep=delimiter,
-            header=0 if has_header else None,
-            dtype=str,
-            skip_blank_lines=True,
-            keep_default_na=False,
-            encoding="utf-8-sig",
-            skipinitialspace=True,
-        )
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise ECGCorruptError(path, f"cannot parse CSV ({type(exc).__name__}: {exc})") from exc
-    if frame.shape[0] == 0:
+    columns = [c.strip() for c in rows[0]] if has_header else [str(n) for n in lead_names]  # type: ignore[union-attr]
+    data = rows[1:] if has_header else rows
+    if not data:
         raise ECGSignalError(path, "the CSV has a header but zero data rows")
-    columns = [str(c) for c in frame.columns] if has_header else [str(n) for n in lead_names]  # type: ignore[union-attr]
-    if not has_header and len(columns) != frame.shape[1]:
-        raise ECGLeadError(path, f"{len(columns)} lead names given for {frame.shape[1]} columns")
-    values = _numeric(frame, columns, path)
+    for k, row in enumerate(data):
+        if len(row) != len(columns):
+            raise ECGCorruptError(path, f"data row {k + 1} has {len(row)} fields but there are {len(columns)} columns")
+    values = _numeric(np.array(data, dtype=str), columns, path)
 
     time_col, lead_cols = _split_columns(columns)
     if not lead_cols:
@@ -110,39 +97,42 @@ def read_csv(
     )
 
 
-def _first_line(path: Path) -> str:
-    """The first non-blank line, after refusing binary or non-UTF-8 content."""
-    head = read_head(path, 64 * 1024)
-    if not head.strip():
-        raise ECGSignalError(path, "the CSV file is empty")
-    if b"\x00" in head:
+def _read_text(path: Path) -> str:
+    """The whole file as text, after refusing binary or non-UTF-8 content."""
+    if b"\x00" in read_head(path, 64 * 1024):
         raise ECGFormatError(path, "binary content (NUL bytes) in a file named .csv; not a text CSV")
     try:
-        text = head.decode("utf-8-sig")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ECGReadError(path, f"cannot open file: {exc.strerror or exc}") from exc
+    try:
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        # A multi-byte character may be cut at the end of the sniffed block; only fail if it is not there.
-        if exc.start < len(head) - 4:
-            raise ECGFormatError(path, f"not UTF-8 text at byte {exc.start}; not a text CSV") from exc
-        text = head[: exc.start].decode("utf-8-sig")
-    return next(line for line in text.splitlines() if line.strip())
+        raise ECGFormatError(path, f"not UTF-8 text (byte {exc.start}); not a text CSV") from exc
 
 
-def _numeric(frame: pd.DataFrame, columns: list[str], path: Path) -> np.ndarray:
+def _rows(text: str, path: Path) -> list[list[str]]:
+    """Split into rows of cells (blank lines dropped), with the delimiter guessed from the first line."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise ECGSignalError(path, "the CSV file is empty")
+    delimiter = max((",", ";", "\t"), key=lines[0].count)
+    try:
+        return [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter, skipinitialspace=True)]
+    except csv.Error as exc:
+        raise ECGCorruptError(path, f"cannot parse CSV ({exc})") from exc
+
+
+def _numeric(cells: np.ndarray, columns: list[str], path: Path) -> np.ndarray:
     """Convert every cell to float; empty cells become NaN, anything else non-numeric is an error naming its cell."""
-    short = frame.isna().any(axis=1).to_numpy()  # with keep_default_na=False only missing fields are NaN
-    if short.any():
-        row = int(np.flatnonzero(short)[0])
-        raise ECGCorruptError(path, f"data row {row + 1} has fewer fields than the {len(columns)} columns")
-    out = np.empty(frame.shape, dtype=np.float64)
-    for j in range(frame.shape[1]):
-        col = frame.iloc[:, j].str.strip()
+    out = np.empty(cells.shape, dtype=np.float64)
+    for j in range(cells.shape[1]):
+        col = pd.Series(cells[:, j])
         parsed = pd.to_numeric(col.replace("", np.nan), errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.isnan(parsed) & (col.to_numpy() != "") & ~col.str.lower().isin(["nan", "na"]).to_numpy()
+        bad = np.isnan(parsed) & (cells[:, j] != "") & ~col.str.lower().isin(["nan", "na"]).to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise ECGCorruptError(
-                path, f"data row {row + 1}, column {columns[j]!r}: {col.iloc[row]!r} is not a number"
-            )
+            raise ECGCorruptError(path, f"data row {row + 1}, column {columns[j]!r}: {str(cells[row, j])!r} is not a number")
         out[:, j] = parsed
     return out
 

@@ -66,7 +66,9 @@ def read_wfdb(
     """
     header_path = Path(f"{record_path}.hea")
     require_file(header_path, "WFDB header (.hea)")
-    check_size([header_path], max_bytes, header_path)
+    # Before parsing anything: the header plus the data files a record usually has (the full list comes next).
+    usual = [Path(f"{record_path}{ext}") for ext in (".dat", ".mat")]
+    check_size([header_path, *(p for p in usual if p.is_file())], max_bytes, header_path)
     if header_path.stat().st_size > MAX_HEADER_BYTES:
         raise ECGFormatError(header_path, f"{header_path.stat().st_size:,} bytes is far too large for a WFDB header")
     header = _read_header(record_path, header_path)
@@ -103,6 +105,10 @@ def _read_header(record_path: Path, header_path: Path) -> wfdb.Record:
         raise ECGFormatError(header_path, f"not a valid WFDB header ({type(exc).__name__}: {exc})") from exc
     if not header.n_sig or not header.file_name:
         raise ECGFormatError(header_path, "the header declares no signals")
+    if len(header.file_name) != header.n_sig:
+        raise ECGFormatError(
+            header_path, f"the header declares {header.n_sig} signals but describes {len(header.file_name)}"
+        )
     for fmt in header.fmt or []:
         if str(fmt) not in _BITS_PER_SAMPLE:
             raise ECGFormatError(header_path, f"unsupported WFDB storage format {fmt!r}")

@@ -1,0 +1,340 @@
+"""Every kind of bad input gives one typed ECGReadError naming the file and the problem (never a bare traceback).
+
+Fixtures are written into tmp_path from a synthetic signal with wfdb / numpy / h5py / plain text.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import wfdb
+
+from core.data.readers import read_ecg, read_windows
+from core.errors import (
+    ECGCorruptError,
+    ECGFileMissingError,
+    ECGFormatError,
+    ECGLeadError,
+    ECGReadError,
+    ECGSignalError,
+    ECGTooLargeError,
+)
+from core.leads import CANONICAL_LEADS
+
+FS = 500
+
+
+def synthetic(n: int = 2000, n_leads: int = 12) -> np.ndarray:
+    """(samples, leads) in mV: a 1.2 Hz sine per lead with a lead-specific phase and offset."""
+    t = np.arange(n) / FS
+    return np.stack([0.5 * np.sin(2 * np.pi * 1.2 * t + i) + 0.05 * i for i in range(n_leads)], axis=1)
+
+
+def write_wfdb(folder: Path, name: str = "rec", signal: np.ndarray | None = None, names=CANONICAL_LEADS) -> Path:
+    signal = synthetic() if signal is None else signal
+    k = signal.shape[1]
+    wfdb.wrsamp(name, fs=FS, units=["mV"] * k, sig_name=list(names), p_signal=signal, fmt=["16"] * k,
+                write_dir=str(folder))  # fmt: skip
+    return folder / name
+
+
+def edit_header(record: Path, old: str, new: str) -> None:
+    hea = Path(f"{record}.hea")
+    text = hea.read_text()
+    assert old in text
+    hea.write_text(text.replace(old, new, 1))
+
+
+def raises(error: type[ECGReadError], path: Path, words: str, **kwargs) -> ECGReadError:
+    """Read ``path`` and check the typed error, its words, and that the message names the file."""
+    with pytest.raises(error, match=words) as info:
+        read_ecg(path, **kwargs)
+    assert Path(info.value.source).stem.startswith(Path(path).stem.split(".")[0]), info.value
+    return info.value
+
+
+# --- WFDB / CinC ------------------------------------------------------------------------------------------------
+
+
+def test_missing_dat_names_the_missing_file(tmp_path):
+    record = write_wfdb(tmp_path)
+    Path(f"{record}.dat").unlink()
+    err = raises(ECGFileMissingError, Path(f"{record}.hea"), "does not exist")
+    assert err.source.endswith("rec.dat")
+
+
+def test_truncated_dat(tmp_path):
+    record = write_wfdb(tmp_path)
+    dat = Path(f"{record}.dat")
+    dat.write_bytes(dat.read_bytes()[:10_001])
+    raises(ECGCorruptError, record, "truncated: the header declares 2000 samples")
+
+
+def test_header_undercounting_samples_is_a_mismatch_not_a_silent_cut(tmp_path):
+    record = write_wfdb(tmp_path)
+    edit_header(record, "rec 12 500 2000", "rec 12 500 1500")
+    raises(ECGCorruptError, record, "header/sample-count mismatch")
+
+
+def test_header_declaring_more_signals_than_it_lists(tmp_path):
+    record = write_wfdb(tmp_path)
+    edit_header(record, "rec 12 500", "rec 13 500")
+    raises(ECGFormatError, record, "declares 13 signals but describes 12")
+
+
+def test_garbage_header_chains_the_wfdb_error(tmp_path):
+    hea = tmp_path / "junk.hea"
+    hea.write_text("this is not\na wfdb header\n")
+    err = raises(ECGFormatError, hea, "not a valid WFDB header")
+    assert err.__cause__ is not None
+
+
+def test_binary_garbage_header(tmp_path):
+    hea = tmp_path / "noise.hea"
+    hea.write_bytes(np.random.default_rng(0).integers(0, 256, 400, dtype=np.uint8).tobytes())
+    raises(ECGFormatError, hea, "not a valid WFDB header")
+
+
+def test_unsupported_wfdb_storage_format(tmp_path):
+    record = write_wfdb(tmp_path)
+    text = Path(f"{record}.hea").read_text().replace("rec.dat 16 ", "rec.dat 999 ")
+    Path(f"{record}.hea").write_text(text)
+    raises(ECGFormatError, record, "unsupported WFDB storage format '999'")
+
+
+def test_wrong_lead_names(tmp_path):
+    names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "chest7"]
+    record = write_wfdb(tmp_path, names=names)
+    raises(ECGLeadError, record, r"unknown lead name\(s\) \['chest7'\]")
+
+
+def test_zero_length_signal(tmp_path):
+    record = write_wfdb(tmp_path)
+    edit_header(record, "rec 12 500 2000", "rec 12 500 0")
+    Path(f"{record}.dat").write_bytes(b"")
+    raises(ECGSignalError, record, "zero samples")
+
+
+def test_absurd_sampling_rate(tmp_path):
+    record = write_wfdb(tmp_path)
+    edit_header(record, "rec 12 500 2000", "rec 12 5000000 2000")
+    raises(ECGSignalError, record, "sampling rate 5000000.0 Hz is outside")
+
+
+def test_mat_without_its_header(tmp_path):
+    mat = tmp_path / "A0001.mat"
+    mat.write_bytes(b"\x00" * 64)
+    raises(ECGFileMissingError, mat, "needs its .hea header")
+
+
+def test_flat_single_lead_is_masked_not_an_error(tmp_path):
+    signal = synthetic()
+    signal[:, CANONICAL_LEADS.index("V3")] = 0.25
+    ecg = read_ecg(write_wfdb(tmp_path, signal=signal))
+    assert ecg.lead_mask.sum() == 11 and not ecg.lead_mask[CANONICAL_LEADS.index("V3")]
+    assert ecg.meta["unusable_leads"] == {"V3": "flat"}
+    assert not ecg.lead("V3").any()
+
+
+def test_all_nan_lead_is_masked_and_all_nan_record_is_an_error(tmp_path):
+    digital = (synthetic(n=1000, n_leads=2) * 1000).astype(np.int16)
+    digital[:, 1] = -32768  # WFDB's "no sample" value for format 16
+    kwargs = dict(fs=FS, units=["mV"] * 2, sig_name=["I", "II"], adc_gain=[1000.0] * 2, baseline=[0, 0], fmt=["16"] * 2)
+    wfdb.wrsamp("half", d_signal=digital, write_dir=str(tmp_path), **kwargs)
+    ecg = read_ecg(tmp_path / "half")
+    assert ecg.present_leads == ("I",) and ecg.meta["unusable_leads"] == {"II": "all NaN"}
+
+    digital[:, 0] = -32768
+    wfdb.wrsamp("empty", d_signal=digital, write_dir=str(tmp_path), **kwargs)
+    raises(ECGSignalError, tmp_path / "empty", "no usable lead: I all NaN, II all NaN")
+
+
+def test_given_rate_that_contradicts_the_header(tmp_path):
+    raises(ECGSignalError, write_wfdb(tmp_path), "given as 250 Hz but the file says 500 Hz", fs_hz=250)
+
+
+# --- size limit -------------------------------------------------------------------------------------------------
+
+
+def test_file_over_the_size_limit(tmp_path):
+    raises(ECGTooLargeError, write_wfdb(tmp_path), "exceeds the limit of 10,000 bytes", max_bytes=10_000)
+
+
+def _forbid(*args, **kwargs):
+    raise AssertionError("the file was read before its size was checked")
+
+
+@pytest.mark.parametrize("suffix", [".hea", ".csv", ".npy", ".npz", ".h5"])
+def test_size_limit_is_checked_before_reading(tmp_path, monkeypatch, suffix):
+    if suffix == ".hea":
+        path = Path(f"{write_wfdb(tmp_path)}.hea")
+    else:
+        path = tmp_path / f"big{suffix}"
+        path.write_bytes(b"\x00" * 5000)
+    for target in ("wfdb.rdrecord", "wfdb.rdheader", "numpy.load", "pandas.read_csv", "h5py.File"):
+        monkeypatch.setattr(target, _forbid)
+    monkeypatch.setattr(Path, "open", _forbid)
+    monkeypatch.setattr(Path, "read_bytes", _forbid)
+    with pytest.raises(ECGTooLargeError, match="exceeds the limit"):
+        read_ecg(path, fs_hz=FS, max_bytes=1000)
+
+
+# --- dispatch ---------------------------------------------------------------------------------------------------
+
+
+def test_nonexistent_path(tmp_path):
+    raises(ECGFileMissingError, tmp_path / "nothing.csv", "does not exist")
+
+
+def test_unknown_format(tmp_path):
+    edf = tmp_path / "holter.edf"
+    edf.write_bytes(b"0       some EDF header")
+    raises(ECGFormatError, edf, "unsupported file type '.edf'")
+
+
+def test_directory_instead_of_a_file(tmp_path):
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    raises(ECGFormatError, folder, "not a regular file")
+
+
+# --- CSV --------------------------------------------------------------------------------------------------------
+
+
+def test_csv_without_lead_header(tmp_path):
+    path = tmp_path / "nohead.csv"
+    np.savetxt(path, synthetic(n=50), delimiter=",")
+    raises(ECGLeadError, path, "no header row naming the leads", fs_hz=FS)
+
+
+def test_binary_garbage_named_csv(tmp_path):
+    path = tmp_path / "garbage.csv"
+    path.write_bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    raises(ECGFormatError, path, "not a text CSV")
+
+
+def test_csv_with_a_non_numeric_cell(tmp_path):
+    path = tmp_path / "cell.csv"
+    path.write_text("I,II\n0.1,0.2\n0.3,oops\n0.5,0.6\n")
+    raises(ECGCorruptError, path, "data row 2, column 'II': 'oops' is not a number", fs_hz=FS)
+
+
+def test_csv_with_a_ragged_row(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("I,II\n0.1,0.2\n0.3\n0.5,0.6\n")
+    raises(ECGCorruptError, path, "data row 2 has 1 fields but there are 2 columns", fs_hz=FS)
+
+
+def test_csv_header_only_is_zero_length(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("time,I,II\n")
+    raises(ECGSignalError, path, "zero data rows")
+
+
+def test_csv_without_rate_or_time_column(tmp_path):
+    path = tmp_path / "norate.csv"
+    path.write_text("I,II\n0.1,0.2\n0.3,0.4\n")
+    raises(ECGSignalError, path, "no time column")
+
+
+def test_csv_time_in_ms_labelled_as_seconds_gives_an_absurd_rate(tmp_path):
+    path = tmp_path / "units.csv"
+    rows = [f"{2 * k},{np.sin(k / 10):.4f}" for k in range(200)]  # milliseconds, header says seconds
+    path.write_text("time_s,II\n" + "\n".join(rows) + "\n")
+    raises(ECGSignalError, path, "sampling rate 0.5 Hz is outside")
+
+
+def test_csv_irregular_time_column(tmp_path):
+    path = tmp_path / "jitter.csv"
+    path.write_text("t,II\n0.0,0.1\n0.002,0.2\n0.010,0.3\n0.012,0.1\n")
+    raises(ECGSignalError, path, "not uniformly increasing")
+
+
+# --- NumPy ------------------------------------------------------------------------------------------------------
+
+
+def test_garbage_npy(tmp_path):
+    path = tmp_path / "junk.npy"
+    path.write_bytes(b"definitely not numpy" * 20)
+    raises(ECGFormatError, path, "not a NumPy .npy file", fs_hz=FS)
+
+
+def test_truncated_npy(tmp_path):
+    path = tmp_path / "cut.npy"
+    np.save(path, synthetic().T)
+    path.write_bytes(path.read_bytes()[:1000])
+    err = raises(ECGCorruptError, path, "damaged .npy file", fs_hz=FS)
+    assert isinstance(err.__cause__, ValueError)
+
+
+def test_pickled_npy_is_refused(tmp_path):
+    path = tmp_path / "objects.npy"
+    np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    raises(ECGFormatError, path, "pickled data", fs_hz=FS)
+
+
+def test_npy_without_rate(tmp_path):
+    path = tmp_path / "norate.npy"
+    np.save(path, synthetic().T)
+    raises(ECGSignalError, path, "pass fs_hz")
+
+
+def test_npy_ambiguous_orientation(tmp_path):
+    path = tmp_path / "square.npy"
+    np.save(path, synthetic(n=12))
+    raises(ECGLeadError, path, "ambiguous", fs_hz=FS)
+
+
+def test_npy_shape_not_matching_lead_names(tmp_path):
+    path = tmp_path / "three.npy"
+    np.save(path, synthetic(n_leads=3))
+    raises(ECGLeadError, path, "no axis of length 12", fs_hz=FS)
+
+
+def test_npy_zero_length(tmp_path):
+    path = tmp_path / "zero.npy"
+    np.save(path, np.zeros((12, 0)))
+    raises(ECGSignalError, path, "zero samples", fs_hz=FS)
+
+
+def test_npz_with_several_unnamed_arrays(tmp_path):
+    path = tmp_path / "many.npz"
+    np.savez(path, a=synthetic().T, b=synthetic().T)
+    raises(ECGFormatError, path, "cannot tell which array is the signal", fs_hz=FS)
+
+
+def test_npz_that_is_not_a_zip(tmp_path):
+    path = tmp_path / "fake.npz"
+    path.write_bytes(pickle.dumps({"signal": [1, 2, 3]}))
+    raises(ECGFormatError, path, "not a zip archive", fs_hz=FS)
+
+
+# --- HDF5 -------------------------------------------------------------------------------------------------------
+
+
+def test_h5_without_ecg_dataset(tmp_path):
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as h5:
+        h5["signal"] = synthetic().T
+    raises(ECGFormatError, path, "no 'ecg' dataset in the HDF5 file \\(found: \\['signal'\\]\\)")
+
+
+def test_h5_that_is_not_hdf5(tmp_path):
+    path = tmp_path / "text.h5"
+    path.write_text("ecg = [1, 2, 3]\n")
+    raises(ECGFormatError, path, "not an HDF5 file")
+
+
+# --- windows ----------------------------------------------------------------------------------------------------
+
+
+def test_record_shorter_than_one_window(tmp_path):
+    record = write_wfdb(tmp_path)  # 4 s
+    with pytest.raises(ECGSignalError, match="no usable 10 s window in a 4.00 s record"):
+        read_windows(record, window_s=10.0)
+    (window,) = read_windows(record, window_s=10.0, keep_partial=True)
+    assert window.n_samples == 2000 and window.meta["window_duration_s"] == 4.0
