@@ -8,7 +8,7 @@ contain all of its content words; a reader can set that count beside the class's
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 _STOPWORDS = frozenset(
     "a an and the of in on with without or to for by at is are be as ecg electrocardiogram shows showing "

@@ -1,0 +1,49 @@
+"""``python -m core evaluate``: zero-shot, linear probe and retrieval figures for checkpoints, as JSON + markdown."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+from core.evaluate.data import write_json
+from core.evaluate.report import markdown_report
+from core.evaluate.runner import TASKS, evaluate_checkpoint
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", action="append", required=True, type=Path,
+                        help="checkpoint directory (repeat to compare several)")
+    parser.add_argument("--data", nargs="+", default=["ptbxl", "ludb", "cinc2021"],
+                        help="datasets: names resolved through the data cache / ECG_DATA_MIRROR, NAME=DIR, or DIR")
+    parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
+    parser.add_argument("--json", type=Path, required=True, help="write every figure here")
+    parser.add_argument("--markdown", type=Path, help="write the tables here (default: next to --json, .md)")
+    parser.add_argument("--limit", type=int, help="at most this many records per split (smoke runs)")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
+    parser.add_argument("--cnn-epochs", type=int, default=30, help="epochs of the supervised CNN baseline")
+
+
+def run(args: argparse.Namespace) -> int:
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    runs = []
+    for checkpoint in args.checkpoint:
+        if not checkpoint.is_dir():
+            log.error("checkpoint %s is not a directory", checkpoint)
+            return 2
+        runs.append(
+            evaluate_checkpoint(checkpoint, args.data, tasks=tasks, limit=args.limit, n_bootstrap=args.bootstrap,
+                                cnn_epochs=args.cnn_epochs)
+        )
+    command = "python -m core evaluate " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["evaluate"] else [])
+    write_json(runs[0] if len(runs) == 1 else {"runs": runs}, args.json)
+    markdown = markdown_report(runs, command=command.strip())
+    md_path = args.markdown or args.json.with_suffix(".md")
+    md_path.write_text(markdown)
+    print(markdown)
+    log.info("wrote %s and %s", args.json, md_path)
+    return 0

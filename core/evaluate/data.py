@@ -1,0 +1,118 @@
+"""What an evaluation runs on: one dataset's held-out and training records, their signals, texts and labels."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.data.catalogs import load_catalog
+from core.data.catalogs.base import Catalog, Record, multi_hot
+from core.data.dataset import ECGTextDataset
+from core.data.preprocess import PreprocessConfig
+from core.zeroshot import PROMPTS_DIR, PromptSet, list_prompt_sets, load_prompt_set
+
+# Held-out splits per dataset. PTB-XL: folds 9 and 10 (patient-disjoint from folds 1-8, never trained on).
+HELD_OUT_SPLITS: tuple[str, ...] = ("val", "test")
+
+
+@dataclass
+class EvalTask:
+    """A labelled task: a prompt set and the matching ground-truth columns."""
+
+    name: str
+    prompts: PromptSet
+    label_sets: tuple[str, ...]  # record label sets whose union is the ground truth
+
+    def truth(self, records: list[Record]) -> np.ndarray:
+        """(n, classes) 0/1 matrix: a record is positive for a class if any of the label sets holds it."""
+        classes = self.prompts.class_names
+        y = np.zeros((len(records), len(classes)), dtype=int)
+        for label_set in self.label_sets:
+            y |= multi_hot(records, label_set, classes).astype(int)
+        return y
+
+
+@dataclass
+class EvalData:
+    """One dataset prepared for evaluation with a given preprocessing."""
+
+    name: str
+    catalog: Catalog
+    held_out: list[Record]
+    train: list[Record]
+    tasks: list[EvalTask]
+
+    def signals(self, records: list[Record], cfg: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
+        """Preprocessed signals (n, 12, T) float32 and lead masks (n, 12) via the dataset cache."""
+        dataset = ECGTextDataset(records, self.catalog, cfg)
+        signals = np.asarray(dataset.signals, dtype=np.float32)
+        masks = np.load(dataset._mask_path)  # noqa: SLF001 - the cache's companion file
+        return signals, masks
+
+    @staticmethod
+    def texts(records: list[Record]) -> list[str]:
+        return [r.text_en or r.text for r in records]
+
+
+def tasks_for(catalog: Catalog, prompts_dir: Path = PROMPTS_DIR) -> list[EvalTask]:
+    """The zero-shot tasks of a dataset, from the prompt files named after it.
+
+    ``<dataset>_<label_set>.json`` scores that label set; ``<dataset>.json`` scores the union of all label sets
+    (LUDB and CinC-2021 name their classes in words, so one file covers rhythm, axis, conduction, ...).
+    """
+    tasks = []
+    for stem in list_prompt_sets(prompts_dir):
+        if stem == catalog.name:
+            tasks.append(EvalTask(stem, load_prompt_set(stem, prompts_dir), tuple(catalog.label_sets)))
+        elif stem.startswith(catalog.name + "_") and stem[len(catalog.name) + 1 :] in catalog.label_sets:
+            label_set = stem[len(catalog.name) + 1 :]
+            tasks.append(EvalTask(label_set, load_prompt_set(stem, prompts_dir), (label_set,)))
+    return tasks
+
+
+def load_eval_data(spec: str, *, limit: int | None = None, prompts_dir: Path = PROMPTS_DIR) -> EvalData:
+    """Resolve ``spec`` (a dataset name, ``name=DIR``, or a directory) into an :class:`EvalData`.
+
+    Args:
+        spec: ``"ptbxl"`` (found through the data layer's cache or ``ECG_DATA_MIRROR``), ``"ludb=/path/to/ludb"``,
+            or a directory holding a dataset in its PhysioNet layout (its name is guessed from its files).
+        limit: keep at most this many held-out and training records each (smoke tests).
+        prompts_dir: where the prompt JSON files are.
+    """
+    name, root = _parse_spec(spec)
+    catalog = load_catalog(name, root=root)
+    held_out = [r for r in catalog.records if r.split in HELD_OUT_SPLITS]
+    train = [r for r in catalog.records if r.split == "train"]
+    if limit:
+        held_out, train = held_out[:limit], train[:limit]
+    return EvalData(name, catalog, held_out, train, tasks_for(catalog, prompts_dir))
+
+
+def _parse_spec(spec: str) -> tuple[str, Path | None]:
+    if "=" in spec:
+        name, root = spec.split("=", 1)
+        return name, Path(root)
+    path = Path(spec)
+    if path.is_dir():
+        return _guess_dataset(path), path
+    return spec, None
+
+
+def _guess_dataset(path: Path) -> str:
+    markers = {"ptbxl_database.csv": "ptbxl", "ludb.csv": "ludb", "record_list.csv": "mimic_iv_ecg"}
+    for marker, name in markers.items():
+        if (path / marker).is_file():
+            return name
+    if any(path.glob("*.mat")):
+        return "cinc2021"
+    if (path / "metadata.csv").is_file() and any(path.glob("*.h5")):
+        return "sph"
+    return "folder"
+
+
+def write_json(data: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=False))

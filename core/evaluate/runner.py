@@ -1,0 +1,137 @@
+"""Run the evaluation of one checkpoint over several datasets and collect every figure in one dict."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core.embed import Embedder
+from core.evaluate.baselines import random_init_features, supervised_cnn_scores
+from core.evaluate.data import EvalData, load_eval_data
+from core.evaluate.leakage import leakage_audit
+from core.evaluate.metrics import auc_report
+from core.evaluate.tasks import linear_probe, retrieval, zero_shot
+
+log = logging.getLogger(__name__)
+
+TASKS = ("zeroshot", "probe", "retrieval")
+PROBE_FRACTIONS = (0.1, 1.0)
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    datasets: Sequence[str],
+    *,
+    tasks: Sequence[str] = TASKS,
+    limit: int | None = None,
+    n_bootstrap: int = 1000,
+    cnn_epochs: int = 30,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Evaluate a checkpoint.
+
+    Args:
+        checkpoint: a checkpoint directory (loaded with the project's one loader).
+        datasets: dataset specs for :func:`core.evaluate.data.load_eval_data`.
+        tasks: any of ``zeroshot``, ``probe``, ``retrieval``.
+        limit: cap records per split (smoke tests).
+        n_bootstrap: bootstrap resamples for the 95 % intervals.
+        cnn_epochs: epochs of the supervised CNN baseline.
+        progress: called with a short description before each step.
+
+    Returns:
+        ``{"checkpoint": ..., "<dataset>": {"zeroshot": {<task>: {...}}, "probe": ..., "retrieval": ...}}``.
+    """
+    unknown = set(tasks) - set(TASKS)
+    if unknown:
+        raise ValueError(f"unknown task(s) {sorted(unknown)}; choose from {TASKS}")
+    say = progress or (lambda msg: log.info("%s", msg))
+    started = time.perf_counter()
+    embedder = Embedder.from_checkpoint(checkpoint)
+    results: dict = {"checkpoint": str(checkpoint), "model": embedder.model.model_cfg.get("name", ""), "datasets": {}}
+    encode_text = embedder.encode_texts
+    for spec in datasets:
+        data = load_eval_data(spec, limit=limit)
+        say(f"{data.name}: {len(data.held_out)} held-out, {len(data.train)} training records")
+        cfg = embedder.preprocess_cfg
+        test_sig, test_mask = data.signals(data.held_out, cfg)
+        test_emb = embedder.encode_signals(test_sig, test_mask)
+        out: dict = {"n_held_out": len(data.held_out), "n_train": len(data.train)}
+        if "zeroshot" in tasks:
+            say(f"{data.name}: zero-shot")
+            train_texts = EvalData.texts(data.train)
+            out["zeroshot"] = {}
+            for task in data.tasks:
+                entry = zero_shot(test_emb, task.truth(data.held_out), task, encode_text, n_bootstrap=n_bootstrap)
+                entry["leakage"] = {
+                    k: {"reports_with_all_words": v["reports_with_all_words"], "share": v["share"]}
+                    for k, v in leakage_audit(task.prompts.classes, train_texts).items()
+                }
+                out["zeroshot"][task.name] = entry
+        if "retrieval" in tasks:
+            say(f"{data.name}: retrieval")
+            texts = EvalData.texts(data.held_out)
+            unique = sorted(set(texts))
+            text_emb = dict(zip(unique, encode_text(unique), strict=True))
+            out["retrieval"] = retrieval(test_emb, text_emb, texts)
+        if "probe" in tasks and data.train:
+            say(f"{data.name}: linear probe and baselines")
+            out["probe"] = _probe(embedder, data, test_sig, test_mask, test_emb, n_bootstrap, cnn_epochs)
+        results["datasets"][data.name] = out
+    results["wall_s"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def _probe(embedder: Embedder, data: EvalData, test_sig, test_mask, test_emb, n_bootstrap: int, cnn_epochs: int):
+    """Linear probe per task at 10 % and 100 % of the training split, next to the two baselines."""
+    cfg = embedder.preprocess_cfg
+    train_sig, train_mask = data.signals(data.train, cfg)
+    train_emb = embedder.encode_signals(train_sig, train_mask)
+    model_cfg = embedder.model.model_cfg
+    rand_train = random_init_features(model_cfg, cfg, train_sig, train_mask)
+    rand_test = random_init_features(model_cfg, cfg, test_sig, test_mask)
+    out = {}
+    for task in data.tasks:
+        names = task.prompts.class_names
+        y_tr, y_te = task.truth(data.train), task.truth(data.held_out)
+        entry: dict = {}
+        for fraction in PROBE_FRACTIONS:
+            key = f"{int(fraction * 100)}pct"
+            entry[f"pretrained_{key}"] = linear_probe(
+                train_emb, y_tr, test_emb, y_te, names, fraction=fraction, n_bootstrap=n_bootstrap
+            )
+            entry[f"random_init_{key}"] = linear_probe(
+                rand_train, y_tr, rand_test, y_te, names, fraction=fraction, n_bootstrap=n_bootstrap
+            )
+        trainable = [j for j in range(len(names)) if 0 < y_tr[:, j].sum() < len(y_tr)]
+        if trainable:
+            logits = supervised_cnn_scores(
+                train_sig, train_mask, y_tr[:, trainable], test_sig, test_mask, epochs=cnn_epochs
+            )
+            cnn = auc_report(y_te[:, trainable], logits, [names[j] for j in trainable], n_bootstrap=n_bootstrap)
+            entry["supervised_cnn_100pct"] = cnn.to_dict()
+        out[task.name] = entry
+    return out
+
+
+def headline(results: dict) -> dict[str, float | None]:
+    """A few numbers for quick comparison (used by the markdown table)."""
+    flat: dict[str, float | None] = {}
+    for name, ds in results["datasets"].items():
+        for task, entry in ds.get("zeroshot", {}).items():
+            flat[f"{name}/{task}/zeroshot_auc"] = entry["macro_auc"]
+        for task, entry in ds.get("probe", {}).items():
+            for variant, rep in entry.items():
+                flat[f"{name}/{task}/probe/{variant}"] = rep["macro_auc"]
+        if "retrieval" in ds:
+            flat[f"{name}/retrieval/e2r_R@10"] = ds["retrieval"]["ecg_to_report"]["R@10"]
+    return flat
+
+
+def mean_or_none(values: Sequence[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return float(np.mean(vals)) if vals else None
