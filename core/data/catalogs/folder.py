@@ -1,6 +1,6 @@
 """Any folder of WFDB records (``.hea`` + signal files), searched recursively.
 
-Text: the header comments (``# ...`` lines) joined with spaces, if any. No label sets.
+Text: the header comments (``# ...`` lines) joined with spaces, if any (used as is for ``text_en``). No label sets.
 Record ids: ``folder/<path relative to the root, without extension>``. Splits: a hash of the record id.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.data.catalogs.base import Catalog, Record, english, hash_split, register_catalog
+from core.data.catalogs.base import Catalog, Record, hash_split, register_catalog
 from core.errors import DatasetNotFoundError
 
 NAME = "folder"
@@ -48,7 +48,7 @@ def load(root: Path | None = None, **_: Any) -> Catalog:
                 dataset=NAME,
                 path=header.with_suffix(""),
                 text=text,
-                text_en=english(text) if text else "",
+                text_en=text,  # header comments are free-form; no translation attempted
                 labels={},
                 split=hash_split(record_id),
                 meta={"comments": comments},
