@@ -1,0 +1,115 @@
+"""Normalisation and tokenisation of PTB-XL machine statements (German, Swedish, English).
+
+The reports come from a fixed-width printout: statements are run together with single spaces, sub-findings of one
+statement are indented (a gap of two or more spaces), fields are cut off at a fixed length, and some umlauts were
+stored in upper case (``mÖglich``) or replaced by ``#`` (``f#r``). :func:`normalize` repairs the characters,
+:func:`tokenize` splits a report into :class:`Token` s that keep the gap before them and their trailing punctuation,
+so the phrase matcher can compare bare word forms while the English renderer can still see the layout.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Known character damage in the PTB-XL export: '#' stands for a lost 'ü' (f#r -> für, #bergang -> übergang).
+_REPAIRS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?<![\w#])f#r(?![\w#])"), "für"),
+    (re.compile(r"(?<![\w#])#ber"), "über"),
+)
+
+# Box-drawing debris from a damaged printout ("ó¿", "ó¬", ...), seen in one Swedish report.
+_JUNK = re.compile(r"ó[¿¬½©]")
+_LEAD = r"(?:i{1,3}|avr|avl|avf|v[1-9]r?)"
+# In lists the German printout also abbreviates aVL/aVF as "l"/"f" and chest leads as bare digits.
+_LEAD_ITEM = rf"(?:{_LEAD}|l|f|ll|[1-9])"
+# A single lead, or a list/range of leads written without spaces: "v5,6", "i,ii,avl,v5-6", "v1-v4", "iii,avl,f", "v1-".
+LEAD_LIST = re.compile(rf"^(?:{_LEAD}|{_LEAD_ITEM}(?:[,\-/+&.]+{_LEAD_ITEM})+)[,\-]?$")
+NUMBER = re.compile(r"^[<>~±+\-]?\d+(?:[.,/:]\d+)*(?:%|°|mv|ms|mm|s|/min|bpm)?$")
+_TRAILING = ".,;:!?\"'("
+_LEADING = "(\"'[,-"
+
+
+@dataclass(frozen=True)
+class Token:
+    """One whitespace-separated piece of a report.
+
+    Attributes:
+        core: the lower-cased word form used for matching, without leading/trailing punctuation (``"unbest"`` for
+            ``"unbest."``; internal punctuation stays: ``"qrs(t)"``, ``"a-v"``, ``"v5,6"``).
+        raw: the text as written (after :func:`normalize`).
+        lead: punctuation before the core (an opening parenthesis or quote).
+        trail: punctuation after the core (``"."``, ``","``, ``":"``, a closing parenthesis ...).
+        wide_gap: True when two or more spaces precede the token (an indented sub-finding in the printout).
+        start: character offset of ``raw`` in the normalised report.
+    """
+
+    core: str
+    raw: str
+    lead: str
+    trail: str
+    wide_gap: bool
+    start: int
+
+    @property
+    def is_word(self) -> bool:
+        """True when the core contains a letter (numbers, lead-free punctuation and codes like '4.46' are not)."""
+        return any(ch.isalpha() for ch in self.core)
+
+    @property
+    def is_lead(self) -> bool:
+        """True for a lead name or a compact lead list such as ``v5,6`` or ``i,ii,avl,v5-6``."""
+        return bool(LEAD_LIST.match(self.core))
+
+    @property
+    def is_number(self) -> bool:
+        """True for numbers, dates, and numbers with a unit (``4.46``, ``24/1/92``, ``2,6``, ``120ms``)."""
+        return bool(NUMBER.match(self.core))
+
+
+def normalize(text: str) -> str:
+    """Lower-case ``text`` (upper-case umlauts included), NFC-normalise it and repair known character damage."""
+    text = unicodedata.normalize("NFC", text or "").lower()
+    for pattern, repl in _REPAIRS:
+        text = pattern.sub(repl, text)
+    text = _JUNK.sub(" ", text)
+    return text.replace("\u00a0", " ").replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+def _split_core(chunk: str) -> tuple[str, str, str]:
+    """Split one whitespace chunk into (leading punctuation, core, trailing punctuation)."""
+    i = 0
+    while i < len(chunk) and chunk[i] in _LEADING:
+        i += 1
+    j = len(chunk)
+    while j > i:
+        ch = chunk[j - 1]
+        if ch in _TRAILING:
+            j -= 1
+        elif ch == ")" and chunk.count("(", i, j) < chunk.count(")", i, j):
+            j -= 1  # an unmatched closing parenthesis; 'qrs(t)' keeps its own
+        else:
+            break
+    return chunk[:i], chunk[i:j], chunk[j:]
+
+
+def tokenize(text: str, *, normalized: bool = False) -> list[Token]:
+    """Split a report into tokens (see :class:`Token`); ``text`` is normalised first unless ``normalized``."""
+    if not normalized:
+        text = normalize(text)
+    tokens: list[Token] = []
+    for m in re.finditer(r"\S+", text):
+        lead, core, trail = _split_core(m.group())
+        gap_start = m.start()
+        k = gap_start
+        while k > 0 and text[k - 1] == " ":
+            k -= 1
+        wide = gap_start - k >= 2 and k > 0
+        tokens.append(Token(core=core, raw=m.group(), lead=lead, trail=trail, wide_gap=wide, start=m.start()))
+    return tokens
+
+
+def phrase_key(phrase: str) -> tuple[str, ...]:
+    """The matching key of a table phrase: the cores of its tokens (punctuation-only tokens dropped)."""
+    return tuple(t.core for t in tokenize(phrase) if t.core)
