@@ -1,0 +1,123 @@
+"""Softmax (InfoNCE) contrastive losses between ECG and report embeddings.
+
+:class:`ClipLoss` is the symmetric InfoNCE of CLIP (Radford et al. 2021), used by METS (arXiv 2303.12311).
+:class:`SoftClipLoss` replaces the one-hot targets with a report-report similarity matrix, as FG-CLEP does, so two
+ECGs whose reports say the same thing are not pushed apart.
+
+Both gather the features of every rank inside the loss (with gradients), so the negatives are the global batch; one
+process takes the same code path (the gather returns its input).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from core.distributed import all_gather_no_grad, all_gather_with_grad, world
+from core.losses.targets import soft_targets
+
+
+class ClipLoss(nn.Module):
+    """Symmetric InfoNCE over the (gathered) batch.
+
+    Args:
+        local_loss: each rank computes the rows of its own samples against the global batch (cheaper; the mean over
+            ranks equals the global loss). ``False`` computes the full global matrix on every rank.
+    """
+
+    def __init__(self, *, local_loss: bool = True) -> None:
+        super().__init__()
+        self.local_loss = local_loss
+
+    def logits(
+        self, ecg_features: torch.Tensor, text_features: torch.Tensor, logit_scale: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(logits_per_ecg, logits_per_text, labels)``: rows are this rank's samples (or all of them), columns the
+        global batch, ``labels`` the column of each row's positive."""
+        rank, _ = world()
+        all_ecg = all_gather_with_grad(ecg_features)
+        all_text = all_gather_with_grad(text_features)
+        if self.local_loss:
+            logits_per_ecg = logit_scale * ecg_features @ all_text.T
+            logits_per_text = logit_scale * text_features @ all_ecg.T
+            offset = rank * ecg_features.shape[0]
+        else:
+            logits_per_ecg = logit_scale * all_ecg @ all_text.T
+            logits_per_text = logits_per_ecg.T
+            offset = 0
+        labels = torch.arange(logits_per_ecg.shape[0], device=logits_per_ecg.device) + offset
+        return logits_per_ecg, logits_per_text, labels
+
+    def forward(
+        self, ecg_features: torch.Tensor, text_features: torch.Tensor, logit_scale: torch.Tensor, **extras: object
+    ) -> dict[str, torch.Tensor]:
+        """InfoNCE loss.
+
+        Args:
+            ecg_features: (B, D) L2-normalised ECG embeddings of this rank.
+            text_features: (B, D) L2-normalised report embeddings, paired row by row.
+            logit_scale: scalar temperature multiplier (already exponentiated).
+            **extras: ignored (other losses' inputs).
+
+        Returns:
+            ``{"contrastive_loss": scalar}``.
+        """
+        logits_per_ecg, logits_per_text, labels = self.logits(ecg_features, text_features, logit_scale)
+        loss = (F.cross_entropy(logits_per_ecg, labels) + F.cross_entropy(logits_per_text, labels)) / 2
+        return {"contrastive_loss": loss}
+
+
+class SoftClipLoss(ClipLoss):
+    """InfoNCE with soft targets from report-report similarity (FG-CLEP).
+
+    Each row's target distribution puts weight on every report at least ``threshold`` similar to its own (the
+    positive keeps weight 1), normalised to sum to one. With an identity similarity matrix this is exactly
+    :class:`ClipLoss`.
+
+    Args:
+        threshold: cosine similarity from which another report counts as a (weighted) positive.
+        local_loss: see :class:`ClipLoss`.
+    """
+
+    def __init__(self, *, threshold: float = 0.9, local_loss: bool = True) -> None:
+        super().__init__(local_loss=local_loss)
+        self.threshold = threshold
+
+    def forward(
+        self,
+        ecg_features: torch.Tensor,
+        text_features: torch.Tensor,
+        logit_scale: torch.Tensor,
+        *,
+        text_similarity: torch.Tensor | None = None,
+        target_embeddings: torch.Tensor | None = None,
+        **extras: object,
+    ) -> dict[str, torch.Tensor]:
+        """Soft-target InfoNCE loss.
+
+        Args:
+            ecg_features: (B, D) L2-normalised ECG embeddings of this rank.
+            text_features: (B, D) L2-normalised report embeddings.
+            logit_scale: scalar temperature multiplier (already exponentiated).
+            text_similarity: report-report similarity, (rows, global B) matching the logits' rows (this rank's rows
+                with ``local_loss``, all rows otherwise).
+            target_embeddings: alternatively (B, E) L2-normalised frozen report embeddings of this rank; they are
+                gathered and the similarity is computed here. One of the two is required.
+            **extras: ignored.
+
+        Returns:
+            ``{"contrastive_loss": scalar}``.
+        """
+        logits_per_ecg, logits_per_text, labels = self.logits(ecg_features, text_features, logit_scale)
+        if text_similarity is None:
+            if target_embeddings is None:
+                raise ValueError("SoftClipLoss needs text_similarity or target_embeddings")
+            all_emb = all_gather_no_grad(target_embeddings)
+            rows = target_embeddings if self.local_loss else all_emb
+            text_similarity = rows @ all_emb.T
+        targets = soft_targets(text_similarity.to(logits_per_ecg.dtype), labels, self.threshold)
+        targets = targets / targets.sum(dim=1, keepdim=True)
+        loss_ecg = -(targets * F.log_softmax(logits_per_ecg, dim=1)).sum(dim=1).mean()
+        loss_text = -(targets * F.log_softmax(logits_per_text, dim=1)).sum(dim=1).mean()
+        return {"contrastive_loss": (loss_ecg + loss_text) / 2}

@@ -1,0 +1,122 @@
+"""Sigmoid (pairwise binary) contrastive losses (SigLIP, Zhai et al. 2023, arXiv 2303.15343).
+
+Every (ECG, report) pair of the global batch is an independent binary problem: the paired report is positive, every
+other report negative. D-BETA / C-MELT (arXiv 2410.02131) uses it as its contrastive term; FG-CLEP uses the soft
+variant because an ECG can carry several labels and two ECGs can share a diagnosis.
+
+Rows are this rank's ECGs, columns the gathered reports of every rank; the loss is summed over pairs and divided by
+the number of rows, so the mean over ranks equals the single-process loss on the global batch.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from core.distributed import all_gather_no_grad, all_gather_with_grad, world
+from core.losses.targets import soft_targets
+
+
+def _sigmoid_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Sum over pairs of the binary cross-entropy with targets in [0, 1], divided by the number of rows.
+
+    For targets in {0, 1} this is SigLIP's ``-log sigmoid(z * logit)`` with ``z = 2 * target - 1``.
+    """
+    return F.binary_cross_entropy_with_logits(logits, targets, reduction="sum") / logits.shape[0]
+
+
+class SigLipLoss(nn.Module):
+    """Sigmoid contrastive loss with hard (one-hot) targets."""
+
+    def logits(
+        self,
+        ecg_features: torch.Tensor,
+        text_features: torch.Tensor,
+        logit_scale: torch.Tensor,
+        logit_bias: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(logits, labels)``: (B, global B) logits of this rank's ECGs against every report, and each row's
+        positive column."""
+        rank, _ = world()
+        all_text = all_gather_with_grad(text_features)
+        logits = logit_scale * ecg_features @ all_text.T
+        if logit_bias is not None:
+            logits = logits + logit_bias
+        labels = torch.arange(ecg_features.shape[0], device=logits.device) + rank * ecg_features.shape[0]
+        return logits, labels
+
+    def forward(
+        self,
+        ecg_features: torch.Tensor,
+        text_features: torch.Tensor,
+        logit_scale: torch.Tensor,
+        *,
+        logit_bias: torch.Tensor | None = None,
+        **extras: object,
+    ) -> dict[str, torch.Tensor]:
+        """Sigmoid loss.
+
+        Args:
+            ecg_features: (B, D) L2-normalised ECG embeddings of this rank.
+            text_features: (B, D) L2-normalised report embeddings, paired row by row.
+            logit_scale: scalar multiplier (already exponentiated).
+            logit_bias: scalar bias (SigLIP initialises it at -10 so the many negatives start near zero loss).
+            **extras: ignored.
+
+        Returns:
+            ``{"sigmoid_loss": scalar}``.
+        """
+        logits, labels = self.logits(ecg_features, text_features, logit_scale, logit_bias)
+        targets = torch.zeros_like(logits)
+        targets[torch.arange(logits.shape[0], device=logits.device), labels] = 1.0
+        return {"sigmoid_loss": _sigmoid_loss(logits, targets)}
+
+
+class SoftTargetSigLipLoss(SigLipLoss):
+    """Sigmoid loss whose targets come from report-report similarity (FG-CLEP).
+
+    A report at least ``threshold`` similar to the row's own report is a soft positive with that similarity as its
+    target; with an identity similarity matrix this is exactly :class:`SigLipLoss`.
+
+    Args:
+        threshold: cosine similarity from which another report counts as a soft positive.
+    """
+
+    def __init__(self, *, threshold: float = 0.9) -> None:
+        super().__init__()
+        self.threshold = threshold
+
+    def forward(
+        self,
+        ecg_features: torch.Tensor,
+        text_features: torch.Tensor,
+        logit_scale: torch.Tensor,
+        *,
+        logit_bias: torch.Tensor | None = None,
+        text_similarity: torch.Tensor | None = None,
+        target_embeddings: torch.Tensor | None = None,
+        **extras: object,
+    ) -> dict[str, torch.Tensor]:
+        """Soft-target sigmoid loss.
+
+        Args:
+            ecg_features: (B, D) L2-normalised ECG embeddings of this rank.
+            text_features: (B, D) L2-normalised report embeddings.
+            logit_scale: scalar multiplier (already exponentiated).
+            logit_bias: optional scalar bias.
+            text_similarity: (B, global B) similarity of this rank's reports to every report of the global batch.
+            target_embeddings: alternatively (B, E) L2-normalised frozen report embeddings of this rank (gathered
+                here). One of the two is required.
+            **extras: ignored.
+
+        Returns:
+            ``{"sigmoid_loss": scalar}``.
+        """
+        logits, labels = self.logits(ecg_features, text_features, logit_scale, logit_bias)
+        if text_similarity is None:
+            if target_embeddings is None:
+                raise ValueError("SoftTargetSigLipLoss needs text_similarity or target_embeddings")
+            text_similarity = target_embeddings @ all_gather_no_grad(target_embeddings).T
+        targets = soft_targets(text_similarity.to(logits.dtype), labels, self.threshold)
+        return {"sigmoid_loss": _sigmoid_loss(logits, targets)}
