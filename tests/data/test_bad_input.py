@@ -217,6 +217,12 @@ def test_binary_garbage_named_csv(tmp_path):
     raises(ECGFormatError, path, "not a text CSV")
 
 
+def test_headerless_csv_with_the_wrong_number_of_lead_names(tmp_path):
+    path = tmp_path / "bare.csv"
+    np.savetxt(path, synthetic(n=50, n_leads=3), delimiter=",")
+    raises(ECGLeadError, path, "2 lead names given for 3 columns", fs_hz=FS, lead_names=["I", "II"])
+
+
 def test_csv_with_a_non_numeric_cell(tmp_path):
     path = tmp_path / "cell.csv"
     path.write_text("I,II\n0.1,0.2\n0.3,oops\n0.5,0.6\n")

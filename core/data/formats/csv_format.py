@@ -50,10 +50,11 @@ def read_csv(
         max_bytes: limit on the file size, checked before reading.
 
     Raises:
-        ECGFormatError: binary or non-UTF-8 content, or no data rows.
+        ECGFormatError: binary or non-UTF-8 content.
         ECGLeadError: no header row naming the leads (and no ``lead_names``), unknown or duplicate names.
         ECGCorruptError: a cell that is not a number, or ragged rows.
-        ECGSignalError: no way to know the sampling rate, an irregular time column, zero-length or unusable signal.
+        ECGSignalError: empty file or no data rows, no way to know the sampling rate, an irregular time column,
+            an absurd rate, or no usable lead.
     """
     check_size([path], max_bytes, path)
     rows = _rows(_read_text(path), path)
@@ -65,6 +66,8 @@ def read_csv(
         )
     columns = [c.strip() for c in rows[0]] if has_header else [str(n) for n in lead_names]  # type: ignore[union-attr]
     data = rows[1:] if has_header else rows
+    if not has_header and len(columns) != len(rows[0]):
+        raise ECGLeadError(path, f"{len(columns)} lead names given for {len(rows[0])} columns")
     if not data:
         raise ECGSignalError(path, "the CSV has a header but zero data rows")
     for k, row in enumerate(data):
@@ -132,7 +135,9 @@ def _numeric(cells: np.ndarray, columns: list[str], path: Path) -> np.ndarray:
         bad = np.isnan(parsed) & (cells[:, j] != "") & ~col.str.lower().isin(["nan", "na"]).to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise ECGCorruptError(path, f"data row {row + 1}, column {columns[j]!r}: {str(cells[row, j])!r} is not a number")
+            raise ECGCorruptError(
+                path, f"data row {row + 1}, column {columns[j]!r}: {str(cells[row, j])!r} is not a number"
+            )
         out[:, j] = parsed
     return out
 
