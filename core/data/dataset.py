@@ -11,12 +11,13 @@ complete cache.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,13 @@ class ECGTextDataset(Dataset):
         if self.is_cached() and not force:
             return self.cache_path
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        # One builder per key: other processes (DDP ranks, DataLoader workers) wait, then reuse its result.
+        with _exclusive(self.cache_dir / f"signals-{self.key}.lock"):
+            if self.is_cached() and not force:
+                return self.cache_path
+            return self._build(progress)
+
+    def _build(self, progress: ProgressCallback | None) -> Path:
         n, t = len(self.records), self.cfg.n_samples
         suffix = f".{os.getpid()}.tmp"
         tmp_signals = self.cache_path.with_name(self.cache_path.name + suffix + ".npy")
@@ -256,6 +264,22 @@ class ECGTextDataset(Dataset):
         if self._labels is not None:
             item["labels"] = torch.from_numpy(self._labels[index])
         return item
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """An exclusive advisory file lock (POSIX ``flock``; no locking where ``fcntl`` is unavailable)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: concurrent builders write separate temporary files; the last rename wins
+        yield
+        return
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _vocabulary_from(catalog_or_reader: Any, label_set: str) -> list[str]:

@@ -59,7 +59,8 @@ def test_cache_is_built_once_and_reused(ludb: Catalog, tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == files
     assert next(tmp_path.glob("signals-*.npy")).stat().st_mtime_ns == mtime
     assert again[0]["record_id"] == "ludb/1"
-    assert len(files) == 3  # signals, masks, json sidecar; no temporary files left
+    suffixes = sorted(name.split(".", 1)[1] for name in files)
+    assert suffixes == ["json", "lock", "mask.npy", "npy"]  # signals, masks, sidecar, lock; no temporary files
 
 
 def test_cache_key_depends_on_records_preprocessing_and_catalog_version(ludb: Catalog):
