@@ -1,0 +1,113 @@
+"""Build the Gradio Blocks app and launch it."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import gradio as gr
+
+from app.state import AppConfig, Services
+from app.views import browse, explain, retrieve, upload, zeroshot
+from app.views import map as map_view
+from app.views.common import Context
+
+logger = logging.getLogger(__name__)
+
+TITLE = "ECG–Language Explorer"
+CSS = """
+#ecg-key textarea, #ecg-key input {font-family: monospace;}
+.thumb-table td {vertical-align: middle; padding: 2px 6px;}
+.thumb-table svg {display: block;}
+"""
+# Map clicks: plotly's click event writes the clicked record id into the (visible) "selected record" box, whose
+# change event opens it. gr.Plot has no select event, so this small page script bridges the two.
+JS = """
+() => {
+  const hook = () => {
+    document.querySelectorAll('#atlas-plot .js-plotly-plot').forEach((el) => {
+      if (el.__ecgHooked || typeof el.on !== 'function') return;
+      el.__ecgHooked = true;
+      el.on('plotly_click', (d) => {
+        const id = d && d.points && d.points[0] && d.points[0].customdata;
+        const box = document.querySelector('#atlas-pick textarea, #atlas-pick input');
+        if (!id || !box) return;
+        box.value = id;
+        box.dispatchEvent(new Event('input', {bubbles: true}));
+        const btn = document.querySelector('#atlas-open');
+        if (btn) setTimeout(() => btn.click(), 50);
+      });
+    });
+  };
+  setInterval(hook, 600);
+}
+"""
+
+
+def build_app(config: AppConfig | None = None, services: Services | None = None) -> gr.Blocks:
+    """The whole app as a ``gr.Blocks`` (not launched).
+
+    Args:
+        config: what to serve; default from the environment (:meth:`AppConfig.from_env`).
+        services: an existing :class:`Services` (tests); built from ``config`` when omitted.
+    """
+    services = services or Services(config or AppConfig.from_env())
+    if services.config.build_in_background and services.checkpoint_names:
+        services.start()
+
+    with gr.Blocks(title=TITLE) as demo:
+        gr.Markdown(f"# {TITLE}\nBrowse 12-lead ECGs with their reports, score them against text prompts, "
+                    "search reports and ECGs, and see where an ECG falls on the map.")
+        status = gr.Markdown(services.status_markdown(), elem_id="status")
+        with gr.Row():
+            ecg_key = gr.Textbox(label="Current ECG (record id or upload key)", elem_id="ecg-key", scale=3,
+                                 placeholder="select a record in Browse, click the map, or upload a file")
+        with gr.Tabs():
+            ctx = Context(services=services, ecg_key=ecg_key, demo=demo)
+            with gr.Tab("Browse", id="browse"):
+                browse.build(ctx)
+            with gr.Tab("Zero-shot", id="zeroshot"):
+                zeroshot.build(ctx)
+            with gr.Tab("Retrieve", id="retrieve"):
+                retrieve.build(ctx)
+            with gr.Tab("Map", id="map"):
+                map_view.build(ctx)
+            with gr.Tab("Upload", id="upload"):
+                upload.build(ctx)
+            with gr.Tab("Explain", id="explain"):
+                explain.build(ctx)
+            _build_annotate(ctx)
+
+        timer = gr.Timer(1.0, active=not services.ready)
+
+        def poll() -> tuple[str, gr.Timer]:
+            return services.status_markdown(), gr.Timer(active=not services.ready)
+
+        timer.tick(poll, outputs=[status, timer], api_name="status_poll", api_visibility="private",
+                   show_progress="hidden")
+        demo.load(poll, outputs=[status, timer], api_name="status", show_progress="hidden")
+    return demo
+
+
+def _build_annotate(ctx: Context) -> None:
+    """The Annotate tab, when the annotation module is present (it is owned by another part of the project)."""
+    try:
+        from app.views import annotate
+    except ImportError:
+        return
+    with gr.Tab("Annotate", id="annotate"):
+        annotate.build(ctx)
+
+
+def launch(demo: gr.Blocks, **kwargs) -> None:
+    """Serve the app (Spaces conventions: 0.0.0.0 when ``SPACE_ID`` is set, port from ``GRADIO_SERVER_PORT``)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = dict(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if os.environ.get("SPACE_ID") else "127.0.0.1"),
+        theme=gr.themes.Soft(primary_hue="red"),
+        css=CSS,
+        js=JS,
+        show_error=True,
+    )
+    options.update(kwargs)
+    demo.queue(default_concurrency_limit=4).launch(**options)

@@ -1,0 +1,135 @@
+"""Zero-shot: an editable table of classes and prompts, scored against the current ECG by one or two checkpoints."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+import plotly.graph_objects as go
+
+from app.state import Services
+from app.views.common import Context, user_errors
+from core import zeroshot
+from core.plotting import compare_bar_figure, score_bar_figure
+
+PROMPT_COLUMNS = ["class", "prompts (separated by |)"]
+SCORE_COLUMNS = ["class", "similarity", "probability"]
+DEFAULT_SET = "ptbxl_superclass"
+NONE = "none"
+
+
+def prompts_frame(name: str = DEFAULT_SET) -> pd.DataFrame:
+    """The prompt set ``name`` from ``assets/prompts/`` as an editable table (one row per class)."""
+    with user_errors():
+        prompt_set = zeroshot.load_prompt_set(name)
+    return pd.DataFrame([[c, " | ".join(p)] for c, p in prompt_set.classes.items()], columns=PROMPT_COLUMNS)
+
+
+def parse_prompts(table: pd.DataFrame | list | dict | None) -> dict[str, list[str]]:
+    """Table rows -> ``{class: [prompt, ...]}``; blank rows are skipped, a class without prompts uses its name."""
+    if table is None:
+        raise gr.Error("the prompt table is empty: add a class")
+    if isinstance(table, dict):  # the client-side form {"headers": [...], "data": [[...]]}
+        table = pd.DataFrame(table.get("data", []), columns=table.get("headers") or None)
+    frame = pd.DataFrame(table)
+    classes: dict[str, list[str]] = {}
+    for row in frame.itertuples(index=False):
+        values = ["" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in row]
+        name = values[0].strip() if values else ""
+        if not name:
+            continue
+        prompts = [p.strip() for p in (values[1] if len(values) > 1 else "").split("|") if p.strip()]
+        classes.setdefault(name, []).extend(prompts or [name])
+    if not classes:
+        raise gr.Error("the prompt table has no class: add a row with a class name and its prompts")
+    return classes
+
+
+def score_ecg(services: Services, key: str, classes: dict[str, list[str]], checkpoint: str | None = None
+              ) -> list[tuple[str, float]]:
+    """Zero-shot scores ``[(class, cosine)]`` of one ECG, best first."""
+    embedder = services.embedder(checkpoint)
+    emb = services.embedding(key, checkpoint)
+    names, class_emb = zeroshot.class_embeddings(classes, embedder.encode_texts)
+    return zeroshot.ranked(names, zeroshot.scores(emb, class_emb))
+
+
+def zero_shot(services: Services, key: str, table, checkpoint: str | None, compare_with: str | None = None
+              ) -> tuple[go.Figure, pd.DataFrame]:
+    """Scores for the current ECG: a sorted bar chart (or two checkpoints side by side) and a table."""
+    key = (key or "").strip()
+    if not key:
+        raise gr.Error("no ECG selected: pick one in Browse or upload a file")
+    classes = parse_prompts(table)
+    with user_errors():
+        first = score_ecg(services, key, classes, checkpoint or None)
+        scale = services.embedder(checkpoint or None).logit_scale
+        probs = zeroshot.softmax_probs([s for _, s in first], scale)
+        frame = pd.DataFrame([[n, round(s, 4), round(float(p), 4)] for (n, s), p in zip(first, probs, strict=False)],
+                             columns=SCORE_COLUMNS)
+        name_a = checkpoint or services.index_name or "model"
+        if compare_with and compare_with != NONE and compare_with != checkpoint:
+            second = dict(score_ecg(services, key, classes, compare_with))
+            names = [n for n, _ in first]
+            fig = compare_bar_figure(names, {name_a: [s for _, s in first], compare_with: [second[n] for n in names]})
+            frame[f"similarity ({compare_with})"] = [round(second[n], 4) for n in names]
+        else:
+            fig = score_bar_figure(first, title=f"{key} · {name_a}")
+    return fig, frame
+
+
+def build(ctx: Context) -> None:
+    """Zero-shot tab."""
+    services = ctx.services
+    sets = zeroshot.list_prompt_sets()
+    names = services.checkpoint_names
+    with gr.Row():
+        prompt_set = gr.Dropdown(sets, value=DEFAULT_SET if DEFAULT_SET in sets else (sets or [None])[0],
+                                 label="Prompt set (assets/prompts/)", scale=2)
+        load_btn = gr.Button("Load set", scale=1)
+        reset_btn = gr.Button("Reset", scale=1)
+    table = gr.Dataframe(prompts_frame(prompt_set.value) if prompt_set.value else None, headers=PROMPT_COLUMNS,
+                         interactive=True, row_count=None, wrap=True, label="Classes and prompts (editable)",
+                         elem_id="prompt-table", column_widths=["25%", "75%"])
+    selected_row = gr.State(None)
+    with gr.Row():
+        add_btn = gr.Button("Add class", size="sm")
+        remove_btn = gr.Button("Remove selected class", size="sm")
+    with gr.Row():
+        checkpoint = gr.Dropdown(names, value=names[0] if names else None, label="Checkpoint", scale=2)
+        compare = gr.Dropdown([NONE, *names], value=NONE, label="Compare with", scale=2)
+        score_btn = gr.Button("Score", variant="primary", scale=1, elem_id="score-btn")
+    with gr.Row():
+        plot = gr.Plot(label="Scores (cosine similarity of the ECG to each class)", elem_id="zeroshot-plot")
+        scores = gr.Dataframe(headers=SCORE_COLUMNS, interactive=False, label="Scores", elem_id="zeroshot-scores")
+
+    def run(key: str, tab, ckpt: str, other: str):
+        return zero_shot(services, key, tab, ckpt, other)
+
+    def run_if_selected(key: str, tab, ckpt: str, other: str):
+        if not (key or "").strip():
+            return gr.skip(), gr.skip()
+        return zero_shot(services, key, tab, ckpt, other)
+
+    def add_row(tab):
+        frame = pd.DataFrame(tab, columns=PROMPT_COLUMNS) if tab is not None else pd.DataFrame(columns=PROMPT_COLUMNS)
+        return pd.concat([frame, pd.DataFrame([["new class", "describe it here"]], columns=PROMPT_COLUMNS)],
+                         ignore_index=True)
+
+    def remember(evt: gr.SelectData):
+        return evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+
+    def remove_row(tab, row):
+        frame = pd.DataFrame(tab, columns=PROMPT_COLUMNS)
+        if row is None or not 0 <= int(row) < len(frame):
+            raise gr.Error("select a cell of the class to remove first")
+        return frame.drop(index=frame.index[int(row)]).reset_index(drop=True), None
+
+    score_btn.click(run, [ctx.ecg_key, table, checkpoint, compare], [plot, scores], api_name="zeroshot")
+    ctx.ecg_key.change(run_if_selected, [ctx.ecg_key, table, checkpoint, compare], [plot, scores],
+                       api_name="zeroshot_on_change", api_visibility="private")
+    load_btn.click(prompts_frame, prompt_set, table, api_name="load_prompts")
+    reset_btn.click(prompts_frame, prompt_set, table, api_name="reset_prompts", api_visibility="private")
+    add_btn.click(add_row, table, table, api_name="add_class", api_visibility="private")
+    table.select(remember, None, selected_row, api_name="select_class", api_visibility="private")
+    remove_btn.click(remove_row, [table, selected_row], [table, selected_row], api_name="remove_class",
+                     api_visibility="private")

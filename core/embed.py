@@ -1,0 +1,150 @@
+"""Numpy-in, numpy-out embedding with a loaded checkpoint (inference only), with small caches for the app.
+
+Preprocessing comes from the checkpoint (``model.preprocess_cfg``), so ECGs are embedded exactly as in training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core.data.preprocess import preprocess
+from core.ecg import ECG
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FILES = ("config.json", "model.safetensors")
+
+
+def checkpoint_hash(path: str | Path) -> str:
+    """sha256 over a checkpoint's ``config.json`` and ``model.safetensors`` (what the cache keys on).
+
+    A small sidecar ``<dir>/.hash.json`` remembers the digest for the files' (size, mtime), so a warm start does not
+    re-read hundreds of MB of weights.
+    """
+    root = Path(path)
+    if root.is_file():
+        root = root.parent
+    files = [root / name for name in CHECKPOINT_FILES]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(f"not a checkpoint directory (missing {', '.join(missing)})")
+    stamp = [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+    sidecar = root / ".hash.json"
+    try:
+        cached = json.loads(sidecar.read_text())
+        if cached.get("stamp") == stamp:
+            return str(cached["sha256"])
+    except (OSError, ValueError, KeyError):
+        pass
+    digest = hashlib.sha256()
+    for f in files:
+        with f.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    value = digest.hexdigest()
+    try:
+        sidecar.write_text(json.dumps({"stamp": stamp, "sha256": value}))
+    except OSError:  # a read-only checkpoint folder: just recompute next time
+        logger.debug("cannot write %s", sidecar)
+    return value
+
+
+class _LRU:
+    """A small thread-safe LRU dict."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+            return None
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+class Embedder:
+    """Wraps an ``ECGTextModel`` for numpy inference; returns unit-norm float32 embeddings.
+
+    Args:
+        model: a model from :func:`core.checkpoint.load_checkpoint` (or ``create_model``).
+        name: display name (e.g. ``"METS"``).
+        checkpoint_hash: identifies the weights (cache keys).
+        batch_size: ECGs per forward pass when embedding many.
+    """
+
+    def __init__(self, model, *, name: str = "model", checkpoint_hash: str = "", batch_size: int = 32):
+        import torch
+
+        self._torch = torch
+        self.model = model.eval()
+        self.name = name
+        self.checkpoint_hash = checkpoint_hash
+        self.batch_size = batch_size
+        self.preprocess_cfg = model.preprocess_cfg
+        self.device = next(model.parameters()).device
+        self._text_cache = _LRU(4096)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, *, name: str | None = None, device: str | None = None) -> Embedder:
+        """Load a checkpoint directory with the project's one loader."""
+        from core.checkpoint import load_checkpoint
+
+        model = load_checkpoint(path, device=device)
+        return cls(model, name=name or Path(path).name, checkpoint_hash=checkpoint_hash(path))
+
+    def prepare(self, ecg: ECG) -> tuple[np.ndarray, np.ndarray]:
+        """The model input for one ECG: ((12, T) float32, (12,) bool lead mask)."""
+        return preprocess(ecg, self.preprocess_cfg), np.asarray(ecg.lead_mask, dtype=bool)
+
+    def encode_signals(self, signals: np.ndarray, lead_masks: np.ndarray) -> np.ndarray:
+        """(B, 12, T) preprocessed signals and (B, 12) masks -> (B, D) unit embeddings."""
+        torch = self._torch
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(signals), self.batch_size):
+                x = torch.as_tensor(np.ascontiguousarray(signals[i : i + self.batch_size]), device=self.device)
+                m = torch.as_tensor(np.asarray(lead_masks[i : i + self.batch_size], bool), device=self.device)
+                out.append(self.model.encode_ecg(x.float(), lead_mask=m, normalize=True).float().cpu().numpy())
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
+
+    def encode_ecgs(self, ecgs: Sequence[ECG]) -> np.ndarray:
+        """Preprocess and embed ECGs -> (N, D)."""
+        prepared = [self.prepare(e) for e in ecgs]
+        return self.encode_signals(np.stack([p[0] for p in prepared]), np.stack([p[1] for p in prepared]))
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts -> (N, D); repeated texts (prompts, queries) come from a cache."""
+        texts = [str(t) for t in texts]
+        todo = sorted({t for t in texts if self._text_cache.get(t) is None})
+        if todo:
+            torch = self._torch
+            with torch.inference_mode():
+                for i in range(0, len(todo), 256):
+                    chunk = todo[i : i + 256]
+                    emb = self.model.encode_text(chunk, normalize=True).float().cpu().numpy()
+                    for t, e in zip(chunk, emb, strict=False):
+                        self._text_cache.put(t, e.astype(np.float32))
+        return np.stack([self._text_cache.get(t) for t in texts]) if texts else np.zeros((0, 0), np.float32)
+
+    @property
+    def logit_scale(self) -> float:
+        """The model's temperature as a multiplier (exp of the stored log-scale, clamped at 100)."""
+        return float(min(100.0, float(self.model.logit_scale.detach().exp())))

@@ -1,0 +1,318 @@
+"""Figures for ECGs, zero-shot scores and the embedding map: pure functions returning plotly Figures (or SVG text).
+
+The 12-lead figure is drawn in millimetres of ECG paper: 25 mm/s horizontally and 10 mm/mV vertically, with 1 mm
+minor and 5 mm major grid lines and a locked 1:1 axis ratio, so a printed or zoomed figure reads like a paper ECG.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.leads import CANONICAL_LEADS
+
+MM_PER_S = 25.0
+MM_PER_MV = 10.0
+PAPER_BG = "#fff7f8"
+MINOR_GRID = "#f9d2d9"
+MAJOR_GRID = "#ee8a9c"
+TRACE_COLOR = "#111111"
+# Plotly's default template adds ~10 kB of JSON to every figure; these figures style themselves.
+TEMPLATE = "none"
+MAX_PLOT_FS_HZ = 500.0
+
+# Clinical 3x4 layout: columns of 2.5 s, each holding three leads, plus a lead II rhythm strip.
+CLINICAL_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("I", "II", "III"),
+    ("aVR", "aVL", "aVF"),
+    ("V1", "V2", "V3"),
+    ("V4", "V5", "V6"),
+)
+RHYTHM_LEAD = "II"
+LAYOUTS = ("clinical", "stacked")
+
+_LEFT_MM = 12.0  # room for the 1 mV calibration pulse
+_CLINICAL_ROW_MM = 35.0
+_STACKED_ROW_MM = 25.0
+
+
+def _display_signal(signal_mv: np.ndarray, fs_hz: float) -> tuple[np.ndarray, float]:
+    """Baseline-centred copy (per lead median removed), decimated to at most 500 Hz for drawing."""
+    x = np.nan_to_num(np.asarray(signal_mv, dtype=np.float64))
+    if fs_hz > MAX_PLOT_FS_HZ:
+        step = int(np.ceil(fs_hz / MAX_PLOT_FS_HZ))
+        x = x[:, ::step]
+        fs_hz = fs_hz / step
+    return x - np.median(x, axis=1, keepdims=True), fs_hz
+
+
+def _paper_layout(fig: go.Figure, width_mm: float, height_mm: float, title: str | None, height_px: int) -> None:
+    axis = dict(
+        showticklabels=False,
+        ticks="",
+        zeroline=False,
+        showgrid=True,
+        gridcolor=MAJOR_GRID,
+        gridwidth=1,
+        dtick=5,
+        tick0=0,
+        minor=dict(dtick=1, showgrid=True, gridcolor=MINOR_GRID, gridwidth=0.5),
+        fixedrange=False,
+    )
+    fig.update_layout(
+        xaxis=dict(axis, range=[-_LEFT_MM, width_mm], constrain="domain"),
+        yaxis=dict(axis, range=[0, height_mm], scaleanchor="x", scaleratio=1, constrain="domain"),
+        plot_bgcolor=PAPER_BG,
+        paper_bgcolor="white",
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        height=height_px,
+        showlegend=False,
+        title=dict(text=title, x=0.01, font=dict(size=14)) if title else None,
+        dragmode="pan",
+        template=TEMPLATE,
+        hovermode=False,
+    )
+
+
+def _calibration(fig: go.Figure, baselines_mm: Sequence[float]) -> None:
+    """A 1 mV x 0.2 s calibration pulse at the start of each row."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for y0 in baselines_mm:
+        x0 = -_LEFT_MM + 2
+        pulse_w = 0.2 * MM_PER_S
+        xs += [x0, x0 + 1, x0 + 1, x0 + 1 + pulse_w, x0 + 1 + pulse_w, x0 + 2 + pulse_w, None]
+        ys += [y0, y0, y0 + MM_PER_MV, y0 + MM_PER_MV, y0, y0, None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=TRACE_COLOR, width=1.2), hoverinfo="skip"))
+
+
+def _segments(
+    signal: np.ndarray, fs_hz: float, lead_mask: np.ndarray, layout: str, duration_s: float
+) -> tuple[list[tuple[int, float, float, float, float]], float]:
+    """(lead index, t0 s, t1 s, x offset mm, baseline mm) for every drawn piece, and the paper height in mm."""
+    lead_idx = {name: i for i, name in enumerate(CANONICAL_LEADS)}
+    pieces: list[tuple[int, float, float, float, float]] = []
+    if layout == "clinical":
+        col_s = duration_s / len(CLINICAL_COLUMNS)
+        rows = len(CLINICAL_COLUMNS[0]) + 1
+        height = rows * _CLINICAL_ROW_MM
+        for c, column in enumerate(CLINICAL_COLUMNS):
+            for r, name in enumerate(column):
+                base = height - _CLINICAL_ROW_MM * (r + 0.5)
+                pieces.append((lead_idx[name], c * col_s, (c + 1) * col_s, c * col_s * MM_PER_S, base))
+        pieces.append((lead_idx[RHYTHM_LEAD], 0.0, duration_s, 0.0, _CLINICAL_ROW_MM * 0.5))
+    elif layout == "stacked":
+        height = len(CANONICAL_LEADS) * _STACKED_ROW_MM
+        for i in range(len(CANONICAL_LEADS)):
+            pieces.append((i, 0.0, duration_s, 0.0, height - _STACKED_ROW_MM * (i + 0.5)))
+    else:
+        raise ValueError(f"unknown layout {layout!r}; use one of {LAYOUTS}")
+    return pieces, height
+
+
+def ecg_figure(
+    signal_mv: np.ndarray,
+    fs_hz: float,
+    *,
+    lead_mask: np.ndarray | None = None,
+    layout: str = "clinical",
+    title: str | None = None,
+    duration_s: float = 10.0,
+    saliency: np.ndarray | None = None,
+    saliency_edges_s: np.ndarray | None = None,
+    height_px: int | None = None,
+) -> go.Figure:
+    """A 12-lead ECG on ECG paper.
+
+    Args:
+        signal_mv: (12, samples) in canonical lead order, millivolts.
+        fs_hz: sampling rate.
+        lead_mask: (12,) True where the lead was recorded; missing leads are labelled, not drawn.
+        layout: ``"clinical"`` (3x4 grid of 2.5 s columns + 10 s lead II rhythm strip) or ``"stacked"`` (12 rows).
+        title: text above the plot.
+        duration_s: seconds shown (the first ``duration_s``; shorter records leave paper blank).
+        saliency: optional (12, S) signed relevance per lead and time segment, drawn as red (raises the score)
+            and blue (lowers it) boxes behind the trace.
+        saliency_edges_s: (S + 1,) segment edges in seconds for ``saliency``.
+        height_px: figure height; by default chosen so the plot fills a ~1000 px wide page at 1:1.
+
+    Returns:
+        A plotly Figure with axes in millimetres of paper (x: 25 mm/s, y: 10 mm/mV).
+    """
+    signal = np.asarray(signal_mv)
+    if signal.ndim != 2 or signal.shape[0] != len(CANONICAL_LEADS):
+        raise ValueError(f"expected a (12, samples) signal, got shape {signal.shape}")
+    mask = np.ones(len(CANONICAL_LEADS), bool) if lead_mask is None else np.asarray(lead_mask, bool)
+    x, fs = _display_signal(signal, fs_hz)
+    pieces, height_mm = _segments(x, fs, mask, layout, duration_s)
+    width_mm = duration_s * MM_PER_S
+    fig = go.Figure()
+    _paper_layout(fig, width_mm, height_mm, title, height_px or int(120 + 1000 * height_mm / (width_mm + _LEFT_MM)))
+
+    if saliency is not None:
+        _saliency_shapes(fig, np.asarray(saliency, float), saliency_edges_s, pieces)
+
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    for lead, t0, t1, x_off, base in pieces:
+        name = CANONICAL_LEADS[lead]
+        label = name if mask[lead] else f"{name} (missing)"
+        fig.add_annotation(
+            x=x_off + 1, y=base + 0.45 * (_CLINICAL_ROW_MM if layout == "clinical" else _STACKED_ROW_MM) - 3,
+            text=label, showarrow=False, xanchor="left", font=dict(size=11, color="#333"),
+        )
+        if not mask[lead]:
+            continue
+        i0, i1 = int(round(t0 * fs)), min(int(round(t1 * fs)), x.shape[1])
+        if i1 <= i0:
+            continue
+        t = np.arange(i0, i1) / fs
+        xs.append(x_off + (t - t0) * MM_PER_S)
+        ys.append(base + x[lead, i0:i1] * MM_PER_MV)
+    if xs:
+        gap = np.array([np.nan])
+        fig.add_trace(
+            go.Scatter(
+                x=np.concatenate([np.concatenate([a, gap]) for a in xs]),
+                y=np.concatenate([np.concatenate([b, gap]) for b in ys]),
+                mode="lines",
+                line=dict(color=TRACE_COLOR, width=1),
+                connectgaps=False,
+                hoverinfo="skip",
+                name="ECG",
+            )
+        )
+    if layout == "clinical":
+        # Short separators where one column's leads end and the next begin, as printed ECGs have.
+        for c in range(1, len(CLINICAL_COLUMNS)):
+            xm = c * duration_s / len(CLINICAL_COLUMNS) * MM_PER_S
+            for r in range(len(CLINICAL_COLUMNS[0])):
+                yb = height_mm - _CLINICAL_ROW_MM * (r + 0.5)
+                fig.add_shape(type="line", x0=xm, x1=xm, y0=yb - 4, y1=yb + 4, line=dict(color=TRACE_COLOR, width=1))
+    _calibration(fig, sorted({p[4] for p in pieces}))
+    return fig
+
+
+def _saliency_shapes(fig: go.Figure, sal: np.ndarray, edges_s: np.ndarray | None, pieces: list) -> None:
+    if edges_s is None:
+        raise ValueError("saliency needs saliency_edges_s")
+    edges = np.asarray(edges_s, float)
+    if sal.ndim != 2 or sal.shape[0] != len(CANONICAL_LEADS) or len(edges) != sal.shape[1] + 1:
+        raise ValueError(f"saliency shape {sal.shape} does not match 12 leads and {len(edges) - 1} segments")
+    scale = float(np.max(np.abs(sal))) or 1.0
+    row_h = _CLINICAL_ROW_MM if len(pieces) == 13 else _STACKED_ROW_MM
+    for lead, t0, t1, x_off, base in pieces:
+        for s in range(sal.shape[1]):
+            a, b = max(edges[s], t0), min(edges[s + 1], t1)
+            v = sal[lead, s] / scale
+            if b <= a or abs(v) < 0.05:
+                continue
+            color = f"rgba(220,30,30,{0.55 * abs(v):.3f})" if v > 0 else f"rgba(30,80,220,{0.55 * abs(v):.3f})"
+            fig.add_shape(
+                type="rect", layer="below", line=dict(width=0), fillcolor=color,
+                x0=x_off + (a - t0) * MM_PER_S, x1=x_off + (b - t0) * MM_PER_S,
+                y0=base - row_h / 2 + 1, y1=base + row_h / 2 - 1,
+            )
+
+
+def score_bar_figure(
+    ranked_scores: Sequence[tuple[str, float]], *, title: str | None = None, top: int = 25
+) -> go.Figure:
+    """Horizontal bar chart of ``(class, score)`` pairs, highest at the top."""
+    pairs = list(ranked_scores)[:top]
+    names = [p[0] for p in pairs][::-1]
+    vals = [p[1] for p in pairs][::-1]
+    fig = go.Figure(go.Bar(x=vals, y=names, orientation="h", marker_color="#c0392b",
+                           text=[f"{v:.3f}" for v in vals], textposition="auto"))
+    fig.update_layout(
+        title=dict(text=title, x=0.01) if title else None,
+        xaxis_title="cosine similarity",
+        height=max(220, 28 * len(names) + 80),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=40),
+        template=TEMPLATE,
+    )
+    return fig
+
+
+def compare_bar_figure(names: Sequence[str], scores_by_model: dict[str, Sequence[float]]) -> go.Figure:
+    """Grouped horizontal bars: one group per class, one bar per model (e.g. METS vs FG-CLEP)."""
+    fig = go.Figure()
+    colors = ["#c0392b", "#2c3e50", "#16a085", "#8e44ad"]
+    for i, (model, vals) in enumerate(scores_by_model.items()):
+        fig.add_trace(go.Bar(x=list(vals)[::-1], y=list(names)[::-1], orientation="h", name=model,
+                             marker_color=colors[i % len(colors)]))
+    fig.update_layout(barmode="group", xaxis_title="cosine similarity", height=max(240, 40 * len(names) + 80),
+                      margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h"),
+                      template=TEMPLATE)
+    return fig
+
+
+def map_figure(
+    coords: np.ndarray,
+    groups: Sequence[str],
+    hover: Sequence[str],
+    ids: Sequence[str],
+    *,
+    highlight: np.ndarray | None = None,
+    highlight_label: str = "current ECG",
+    title: str | None = None,
+) -> go.Figure:
+    """Scatter of the embedding map, one trace per group; ``customdata`` holds record ids (for click handlers)."""
+    coords = np.asarray(coords, dtype=float)
+    groups = [str(g) for g in groups]
+    fig = go.Figure()
+    order = sorted(set(groups), key=lambda g: (-groups.count(g), g))
+    for g in order:
+        sel = [i for i, x in enumerate(groups) if x == g]
+        fig.add_trace(
+            go.Scatter(
+                x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=f"{g} ({len(sel)})",
+                marker=dict(size=7, opacity=0.8),
+                customdata=[ids[i] for i in sel],
+                text=[hover[i] for i in sel],
+                hovertemplate="%{customdata}<br>%{text}<extra></extra>",
+            )
+        )
+    if highlight is not None:
+        h = np.atleast_2d(np.asarray(highlight, dtype=float))
+        fig.add_trace(
+            go.Scatter(
+                x=h[:, 0], y=h[:, 1], mode="markers", name=highlight_label,
+                marker=dict(size=18, symbol="star", color="gold", line=dict(color="black", width=1.5)),
+                hovertemplate=f"{html.escape(highlight_label)}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=dict(text=title, x=0.01) if title else None,
+        height=620, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        xaxis=dict(showticklabels=False, zeroline=False, title="UMAP 1"),
+        yaxis=dict(showticklabels=False, zeroline=False, title="UMAP 2"),
+        legend=dict(itemsizing="constant"), hovermode="closest", clickmode="event", template=TEMPLATE,
+    )
+    return fig
+
+
+def thumbnail_svg(lead_mv: np.ndarray, fs_hz: float, *, width_px: int = 180, height_px: int = 44,
+                  duration_s: float = 5.0) -> str:
+    """A small inline SVG of one lead (default the first 5 s) on a pink grid, for tables."""
+    x = np.nan_to_num(np.asarray(lead_mv, dtype=float))[: int(duration_s * fs_hz)]
+    if x.size > 2 * width_px:
+        x = x[:: max(1, x.size // (2 * width_px))]
+    x = x - np.median(x) if x.size else x
+    span = max(float(np.max(np.abs(x))) if x.size else 0.0, 0.5)
+    px = np.linspace(0, width_px, num=max(x.size, 2))
+    py = height_px / 2 - x / span * (height_px / 2 - 2)
+    pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py, strict=False))
+    grid_step = width_px / (duration_s * 5)  # one line per 0.2 s (a 5 mm major square)
+    lines = "".join(
+        f'<line x1="{g:.1f}" y1="0" x2="{g:.1f}" y2="{height_px}" stroke="{MINOR_GRID}" stroke-width="1"/>'
+        for g in np.arange(0, width_px, grid_step)
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height_px}" '
+        f'viewBox="0 0 {width_px} {height_px}" style="background:{PAPER_BG}">{lines}'
+        f'<polyline fill="none" stroke="{TRACE_COLOR}" stroke-width="1" points="{pts}"/></svg>'
+    )
