@@ -6,6 +6,9 @@ Fixtures are written into tmp_path from a synthetic signal with wfdb / numpy / h
 from __future__ import annotations
 
 import pickle
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import h5py
@@ -311,6 +314,19 @@ def test_npz_with_several_unnamed_arrays(tmp_path):
     path = tmp_path / "many.npz"
     np.savez(path, a=synthetic().T, b=synthetic().T)
     raises(ECGFormatError, path, "cannot tell which array is the signal", fs_hz=FS)
+
+
+def test_npz_with_a_corrupt_compressed_stream(tmp_path):
+    path = tmp_path / "broken.npz"
+    np.savez_compressed(path, signal=synthetic().T, fs_hz=np.float64(FS))
+    with zipfile.ZipFile(path) as zf:
+        offset = zf.getinfo("signal.npy").header_offset
+    data = bytearray(path.read_bytes())
+    name_len, extra_len = struct.unpack("<HH", data[offset + 26 : offset + 30])
+    data[offset + 30 + name_len + extra_len] = 0xFF  # deflate block type 3 does not exist
+    path.write_bytes(bytes(data))
+    err = raises(ECGCorruptError, path, "damaged .npz file")
+    assert isinstance(err.__cause__, zlib.error)
 
 
 def test_npz_that_is_not_a_zip(tmp_path):

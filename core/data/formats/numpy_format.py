@@ -8,6 +8,7 @@ Files are always loaded with ``allow_pickle=False``: an uploaded ``.npy`` must n
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -121,7 +122,7 @@ def _load_npz(path: Path, max_bytes: int) -> tuple[np.ndarray, float | None, lis
         if "pickle" in str(exc).lower():
             raise ECGFormatError(path, "the archive holds Python objects (pickled data), which are refused") from exc
         raise ECGCorruptError(path, f"damaged .npz file ({exc})") from exc
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as exc:
         raise ECGCorruptError(path, f"damaged .npz file ({type(exc).__name__}: {exc})") from exc
     return signal, fs, names
 
