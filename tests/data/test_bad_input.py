@@ -351,6 +351,54 @@ def test_h5_that_is_not_hdf5(tmp_path):
     raises(ECGFormatError, path, "not an HDF5 file")
 
 
+# --- fuzzing ----------------------------------------------------------------------------------------------------
+
+
+def _write_format(folder: Path, kind: str) -> tuple[Path, Path]:
+    """Write a small valid file of one format; return (file to damage, path to read)."""
+    signal = synthetic(n=600)
+    if kind in ("dat", "hea"):
+        record = write_wfdb(folder, signal=signal)
+        return Path(f"{record}.{kind}"), Path(f"{record}.hea")
+    path = folder / f"x.{kind}"
+    if kind == "npy":
+        np.save(path, signal.T)
+    elif kind == "npz":
+        np.savez_compressed(path, signal=signal.T, fs_hz=np.float64(FS))
+    elif kind == "h5":
+        with h5py.File(path, "w") as h5:
+            h5.create_dataset("ecg", data=signal.T.astype(np.float16), compression="gzip")
+    else:
+        rows = [f"{k / FS:.4f}," + ",".join(f"{v:.4f}" for v in row) for k, row in enumerate(signal)]
+        path.write_text("time," + ",".join(CANONICAL_LEADS) + "\n" + "\n".join(rows) + "\n")
+    return path, path
+
+
+@pytest.mark.parametrize("kind", ["dat", "hea", "npy", "npz", "h5", "csv"])
+def test_truncated_or_bit_flipped_files_only_raise_typed_errors(tmp_path, kind):
+    """Seeded mutations (cuts, flipped bytes, inserted junk): each read either succeeds or raises an ECGReadError."""
+    victim, entry = _write_format(tmp_path, kind)
+    original = victim.read_bytes()
+    rng = np.random.default_rng(len(kind))
+    failures = 0
+    for trial in range(24):
+        data = bytearray(original)
+        if trial % 3 == 0:
+            data = data[: int(len(data) * rng.random())]
+        elif trial % 3 == 1:
+            for i in rng.integers(0, len(data), size=8):
+                data[i] ^= int(rng.integers(1, 256))
+        else:
+            i = int(rng.integers(0, len(data)))
+            data[i:i] = rng.integers(0, 256, size=int(rng.integers(1, 64)), dtype=np.uint8).tobytes()
+        victim.write_bytes(bytes(data))
+        try:
+            read_ecg(entry, fs_hz=FS if kind == "npy" else None)
+        except ECGReadError:
+            failures += 1
+    assert failures >= 8  # a third of the trials cut the file; most of those must be refused
+
+
 # --- windows ----------------------------------------------------------------------------------------------------
 
 
