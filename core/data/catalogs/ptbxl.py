@@ -62,14 +62,21 @@ def label_vocabularies(statements: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def labels_from_codes(
-    scp_codes: dict[str, float], statements: pd.DataFrame, min_likelihood: float = 0.0
+    scp_codes: dict[str, float], statements: pd.DataFrame | dict[str, dict[str, Any]], min_likelihood: float = 0.0
 ) -> dict[str, list[str]]:
-    """The five label sets of one record from its ``{code: likelihood}`` (see module docstring for the rule)."""
+    """The five label sets of one record from its ``{code: likelihood}`` (see module docstring for the rule).
+
+    Args:
+        scp_codes: the record's ``scp_codes``.
+        statements: ``scp_statements.csv`` as a DataFrame, or as ``{code: row dict}`` (faster in a loop).
+        min_likelihood: minimum likelihood of a diagnostic statement.
+    """
+    table = _statement_rows(statements) if isinstance(statements, pd.DataFrame) else statements
     out: dict[str, set[str]] = {name: set() for name in LABEL_SETS}
     for code, likelihood in scp_codes.items():
-        if code not in statements.index:
+        row = table.get(code)
+        if row is None:
             continue
-        row = statements.loc[code]
         if row["diagnostic"] == 1 and float(likelihood) >= min_likelihood:
             out["diagnostic"].add(code)
             if isinstance(row["diagnostic_class"], str):
@@ -81,6 +88,11 @@ def labels_from_codes(
         if row["rhythm"] == 1:
             out["rhythm"].add(code)
     return {name: sorted(values) for name, values in out.items()}
+
+
+def _statement_rows(statements: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    columns = ["diagnostic", "form", "rhythm", "diagnostic_class", "diagnostic_subclass"]
+    return statements[columns].to_dict("index")
 
 
 @register_catalog(NAME)
@@ -112,11 +124,13 @@ def load(
     db = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id").sort_index()
     statements = load_scp_statements(root)
     descriptions = statements["description"].to_dict()
+    rows = _statement_rows(statements)
     rates = [rate_hz] if rate_hz else [500, 100]
 
     out: list[Record] = []
     missing = 0
-    for ecg_id, row in db.iterrows():
+    for row in db.reset_index().to_dict("records"):
+        ecg_id = int(row["ecg_id"])
         chosen = next(
             ((r, row[RATE_COLUMNS[r]]) for r in rates if (root / f"{row[RATE_COLUMNS[r]]}.hea").is_file()), None
         )
@@ -138,7 +152,7 @@ def load(
                 path=root / rel,
                 text=report,
                 text_en=text_en,
-                labels=labels_from_codes(scp_codes, statements, min_likelihood),
+                labels=labels_from_codes(scp_codes, rows, min_likelihood),
                 split=fold_to_split(int(row["strat_fold"])),
                 patient_id=str(int(patient)) if _is_number(patient) else None,
                 meta=_meta(int(ecg_id), row, scp_codes, fs_hz),
@@ -153,7 +167,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not math.isnan(value)
 
 
-def _meta(ecg_id: int, row: pd.Series, scp_codes: dict[str, float], fs_hz: int) -> dict[str, Any]:
+def _meta(ecg_id: int, row: dict[str, Any], scp_codes: dict[str, float], fs_hz: int) -> dict[str, Any]:
     sex = {0: "male", 1: "female"}.get(int(row["sex"])) if _is_number(row["sex"]) else None
     return {
         "ecg_id": ecg_id,
