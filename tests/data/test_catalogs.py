@@ -59,7 +59,6 @@ def test_ptbxl_records_text_and_superclasses(ptbxl: Catalog, shared_data: Path):
 
 
 def test_ptbxl_text_en_is_english(ptbxl: Catalog):
-    pytest.importorskip("core.text.english", reason="the English layer (core.text.english) is another area's module")
     from core.text.english import to_english
 
     first = ptbxl["ptbxl/00001"]

@@ -179,29 +179,19 @@ def hash_split(key: str, fractions: Sequence[float] = DEFAULT_SPLIT_FRACTIONS, s
     return SPLITS[-1]
 
 
-_english_warned = False
 _english_memo: dict[str, str] = {}
 
 
 def english(text: str) -> str:
-    """English version of a report via ``core.text.english.to_english`` (memoised: reports repeat a lot).
-
-    Until ``core.text.english`` exists the original text is returned, with one logged warning.
-    """
-    global _english_warned
+    """English version of a report via ``core.text.english.to_english``, memoised (reports repeat a lot)."""
     if not text:
         return ""
-    if text in _english_memo:
-        return _english_memo[text]
-    try:
-        from core.text.english import to_english
-    except ImportError:
-        if not _english_warned:
-            log.warning("core.text.english is not available; catalog text_en falls back to the original text")
-            _english_warned = True
-        return text
-    result = _english_memo[text] = to_english(text)
-    return result
+    cached = _english_memo.get(text)
+    if cached is None:
+        from core.text.english import to_english  # imported on first use: catalogs without reports do not need it
+
+        cached = _english_memo[text] = to_english(text)
+    return cached
 
 
 # --------------------------------------------------------------------------------------------------------------------
