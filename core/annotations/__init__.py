@@ -1,0 +1,30 @@
+"""Annotations: labels, notes and review status of ECG records, kept as an append-only SQLite event log.
+
+- :mod:`core.annotations.store`: :class:`AnnotationStore` (events, derived states, undo), :func:`filter_records`.
+- :mod:`core.annotations.schema`: statuses, :class:`Event`, :class:`RecordState`, schema migrations.
+- :mod:`core.annotations.validation`: input checks (typed :class:`AnnotationError` subclasses).
+- :mod:`core.annotations.export`: CSV / JSON export and import of record states and of the event log.
+- :mod:`core.annotations.queue`: the review queue (model vs reference disagreement, or model uncertainty).
+- :mod:`core.annotations.cli`: ``python -m core annotations export|import|show``.
+"""
+
+from core.annotations.errors import (
+    AnnotationError,
+    ImportFormatError,
+    InvalidLabelError,
+    InvalidNoteError,
+    InvalidReviewerError,
+    InvalidStatusError,
+    SchemaVersionError,
+    UndoError,
+    UnknownEventError,
+    UnknownRecordError,
+)
+from core.annotations.schema import STATUSES, Event, RecordState
+from core.annotations.store import AnnotationStore, default_path, filter_records
+
+__all__ = [
+    "STATUSES", "AnnotationError", "AnnotationStore", "Event", "ImportFormatError", "InvalidLabelError",
+    "InvalidNoteError", "InvalidReviewerError", "InvalidStatusError", "RecordState", "SchemaVersionError",
+    "UndoError", "UnknownEventError", "UnknownRecordError", "default_path", "filter_records",
+]

@@ -1,0 +1,327 @@
+"""Export and import of annotations as CSV or JSON: current record states, and the full event log.
+
+Files (the format follows the suffix, ``.csv`` or ``.json``):
+
+- records: one row per annotated record: ``record_id, status, labels, note, reviewer, updated_at, n_events``.
+  In CSV, ``labels`` is a JSON array (``["MI", "atrial flutter, typical"]``), since labels may contain commas.
+- events: one row per event: ``event_id, event_key, record_id, ts, reviewer, action, before, after, reverts,
+  reverts_key``. In CSV, ``before`` / ``after`` are JSON objects.
+
+JSON files are ``{"format": "ecg-annotations/records" | "ecg-annotations/events", "version": 1, "exported_at": ...,
+"records" | "events": [...]}``. CSV is UTF-8 (a BOM, as Excel writes it, is accepted on import), quoted by the
+``csv`` module, so notes with commas, quotes, newlines and any unicode read back unchanged.
+
+Imports are all-or-nothing (one transaction) and validated row by row first; an error names the file and the row.
+
+- Importing records sets each record's labels / status / note through ordinary ``annotate`` events by the importing
+  reviewer; rows equal to the current state write nothing, so importing the same file twice is harmless.
+- Importing events appends them with their original keys, times and reviewers; events whose key is already in the
+  store are skipped (so a log can be merged into a store that already holds part of it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.annotations.errors import AnnotationError, ImportFormatError
+from core.annotations.schema import ACTIONS, UNDO, Event, RecordState, utc_now
+from core.annotations.store import AnnotationStore
+from core.annotations.validation import check_changes, check_record_id, check_reviewer
+
+FORMAT_VERSION = 1
+RECORDS_FORMAT = "ecg-annotations/records"
+EVENTS_FORMAT = "ecg-annotations/events"
+RECORD_COLUMNS = ["record_id", "status", "labels", "note", "reviewer", "updated_at", "n_events"]
+EVENT_COLUMNS = ["event_id", "event_key", "record_id", "ts", "reviewer", "action", "before", "after", "reverts",
+                 "reverts_key"]
+FORMATS = ("csv", "json")
+KINDS = ("records", "events")
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did.
+
+    Attributes:
+        kind: ``"records"`` or ``"events"``.
+        rows: rows read from the file.
+        written: events appended.
+        skipped: rows that changed nothing (records equal to the current state, events already present).
+    """
+
+    kind: str
+    rows: int
+    written: int
+    skipped: int
+
+    def __str__(self) -> str:
+        return f"{self.rows} {self.kind} rows read: {self.written} events written, {self.skipped} unchanged/duplicate"
+
+
+def _format(path: Path, fmt: str | None) -> str:
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    if fmt not in FORMATS:
+        raise ImportFormatError(f"{path}: unknown format {fmt!r}; use a .csv or .json file")
+    return fmt
+
+
+def _json_cell(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# ---- rows ----------------------------------------------------------------------------------------------------------
+def record_rows(store: AnnotationStore, record_ids: Iterable[str] | None = None) -> list[dict]:
+    """One dict per annotated record (or per id of ``record_ids``), sorted by record id."""
+    states = store.states()
+    ids = sorted(states) if record_ids is None else sorted(set(record_ids))
+    return [(states.get(r) or RecordState(r)).to_dict() for r in ids]
+
+
+def event_rows(store: AnnotationStore) -> list[dict]:
+    """One dict per event in log order, with ``reverts_key`` so undo links survive renumbering on import."""
+    events = store.history()
+    keys = {e.event_id: e.event_key for e in events}
+    return [{**e.to_dict(), "reverts_key": keys.get(e.reverts) if e.reverts else None} for e in events]
+
+
+# ---- export --------------------------------------------------------------------------------------------------------
+def dumps_records(rows: list[dict], fmt: str) -> str:
+    """Record rows as CSV or JSON text."""
+    if fmt == "json":
+        doc = {"format": RECORDS_FORMAT, "version": FORMAT_VERSION, "exported_at": utc_now(), "records": rows}
+        return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=RECORD_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "labels": _json_cell(list(row["labels"]))})
+    return buf.getvalue()
+
+
+def dumps_events(rows: list[dict], fmt: str) -> str:
+    """Event rows as CSV or JSON text."""
+    if fmt == "json":
+        doc = {"format": EVENTS_FORMAT, "version": FORMAT_VERSION, "exported_at": utc_now(), "events": rows}
+        return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=EVENT_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "before": _json_cell(row["before"]), "after": _json_cell(row["after"]),
+                         "reverts": "" if row["reverts"] is None else row["reverts"],
+                         "reverts_key": row["reverts_key"] or ""})
+    return buf.getvalue()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def export(store: AnnotationStore, path: str | Path, kind: str = "records", fmt: str | None = None,
+           record_ids: Iterable[str] | None = None) -> Path:
+    """Write the records (current states) or the event log to ``path`` (format from the suffix unless ``fmt``).
+
+    Args:
+        store: the annotation store.
+        path: the output file (written atomically).
+        kind: ``"records"`` or ``"events"``.
+        fmt: ``"csv"`` or ``"json"`` (default: the suffix of ``path``).
+        record_ids: records to include (records export only; default: every annotated record).
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    fmt = _format(path, fmt)
+    if kind == "records":
+        text = dumps_records(record_rows(store, record_ids), fmt)
+    elif kind == "events":
+        text = dumps_events(event_rows(store), fmt)
+    else:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    _write_atomic(path, text)
+    return path
+
+
+# ---- import --------------------------------------------------------------------------------------------------------
+def _read_rows(path: Path, fmt: str) -> tuple[str, list[dict]]:
+    """(kind, rows) of an export file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ImportFormatError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if fmt == "json":
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ImportFormatError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        if isinstance(doc, dict) and doc.get("format") == RECORDS_FORMAT and isinstance(doc.get("records"), list):
+            return "records", doc["records"]
+        if isinstance(doc, dict) and doc.get("format") == EVENTS_FORMAT and isinstance(doc.get("events"), list):
+            return "events", doc["events"]
+        raise ImportFormatError(f'{path}: not an annotation export (expected "format": "{RECORDS_FORMAT}" or '
+                                f'"{EVENTS_FORMAT}" with a list of rows)')
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = set(reader.fieldnames or [])
+    if {"event_key", "before", "after"} <= header:
+        kind = "events"
+    elif "record_id" in header and header & {"status", "labels", "note"}:
+        kind = "records"
+    else:
+        raise ImportFormatError(f"{path}: unknown CSV header {sorted(header)}; expected the columns of a records "
+                                f"export ({', '.join(RECORD_COLUMNS)}) or an events export")
+    rows = []
+    for row in reader:
+        if None in row:
+            raise ImportFormatError(f"{path}: row {reader.line_num} has more cells than the header")
+        rows.append(row)
+    return kind, rows
+
+
+def _cell_json(value, what: str):
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        raise ImportFormatError(f"{what} is not valid JSON: {value[:60]!r}") from None
+
+
+def _parse_labels(value) -> list[str]:
+    if isinstance(value, list):
+        return value
+    if value is None or not str(value).strip():
+        return []
+    value = str(value).strip()
+    if value.startswith("["):
+        parsed = _cell_json(value, "labels")
+        if not isinstance(parsed, list):
+            raise ImportFormatError("labels must be a JSON list")
+        return parsed
+    return [v for v in (p.strip() for p in value.split(";")) if v]  # hand-written "MI; NORM"
+
+
+def import_file(store: AnnotationStore, path: str | Path, *, reviewer: str = "import",
+                fmt: str | None = None) -> ImportReport:
+    """Import a records or events export (the kind is recognised from the file).
+
+    Args:
+        store: the annotation store.
+        path: a file written by :func:`export` (or by hand in the same layout).
+        reviewer: who the events of a records import are attributed to (events imports keep their reviewers).
+        fmt: ``"csv"`` or ``"json"`` (default: the suffix).
+
+    Raises:
+        ImportFormatError: the file is malformed; AnnotationError: a row holds a bad value (nothing is written).
+    """
+    path = Path(path)
+    kind, rows = _read_rows(path, _format(path, fmt))
+    try:
+        if kind == "records":
+            return import_records(store, rows, reviewer=reviewer)
+        return import_events(store, rows)
+    except ImportFormatError as exc:
+        raise ImportFormatError(f"{path}: {exc}") from None
+    except AnnotationError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def import_records(store: AnnotationStore, rows: list[dict], *, reviewer: str) -> ImportReport:
+    """Set labels / status / note of each row's record (all rows validated first; one transaction)."""
+    reviewer = check_reviewer(reviewer)
+    changes = []
+    for n, row in enumerate(rows, start=1):
+        where = f"records row {n}"
+        if not isinstance(row, dict) or "record_id" not in row:
+            raise ImportFormatError(f"{where}: no record_id")
+        try:
+            labels = _parse_labels(row["labels"]) if "labels" in row else None
+            status = row.get("status") or None
+            note = row.get("note")
+            if note is not None and not isinstance(note, str):
+                raise ImportFormatError(f"note must be text, not {type(note).__name__}")
+            store._validate(row["record_id"], reviewer, labels, status, note)
+        except AnnotationError as exc:
+            raise type(exc)(f"{where} ({row.get('record_id')!r}): {exc}") from None
+        changes.append((row["record_id"], labels, status, note))
+    written = 0
+    with store.transaction() as tx:
+        for record_id, labels, status, note in changes:
+            if tx.annotate(record_id, reviewer=reviewer, labels=labels, status=status, note=note) is not None:
+                written += 1
+    return ImportReport("records", len(rows), written, len(rows) - written)
+
+
+def _parse_event(row: dict, known) -> dict:
+    if not isinstance(row, dict):
+        raise ImportFormatError("not an object")
+    missing = [c for c in ("event_key", "record_id", "ts", "reviewer", "action", "before", "after") if c not in row]
+    if missing:
+        raise ImportFormatError(f"missing {', '.join(missing)}")
+    key = str(row["event_key"] or "").strip()
+    if not key:
+        raise ImportFormatError("empty event_key")
+    action = row["action"]
+    if action not in ACTIONS:
+        raise ImportFormatError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
+    before = check_changes(_cell_json(row["before"], "before"))
+    after = check_changes(_cell_json(row["after"], "after"))
+    if set(before) != set(after) or not after:
+        raise ImportFormatError("before and after must name the same, non-empty set of fields")
+    ts = str(row["ts"] or "")
+    if not ts:
+        raise ImportFormatError("empty ts")
+    reverts_key = row.get("reverts_key") or None
+    if action == UNDO and not reverts_key:
+        raise ImportFormatError("an undo event needs reverts_key")
+    return {"key": key, "record_id": check_record_id(row["record_id"], known), "ts": ts,
+            "reviewer": check_reviewer(row["reviewer"]), "action": action, "before": before, "after": after,
+            "reverts_key": reverts_key}
+
+
+def import_events(store: AnnotationStore, rows: list[dict]) -> ImportReport:
+    """Append an exported event log (original keys, times, reviewers); events already present are skipped."""
+    parsed = []
+    for n, row in enumerate(rows, start=1):
+        try:
+            parsed.append(_parse_event(row, store.known_record_ids))
+        except AnnotationError as exc:
+            raise type(exc)(f"events row {n}: {exc}") from None
+    written = 0
+    with store.transaction() as tx:
+        for n, ev in enumerate(parsed, start=1):
+            existing = tx.event_by_key(ev["key"])
+            if existing is not None:
+                if existing.record_id != ev["record_id"]:
+                    raise ImportFormatError(f"events row {n}: key {ev['key']!r} belongs to another record "
+                                            f"({existing.record_id!r}) in this store")
+                continue
+            reverts = None
+            if ev["reverts_key"]:
+                target = tx.event_by_key(ev["reverts_key"])
+                if target is None:
+                    raise ImportFormatError(f"events row {n}: reverts_key {ev['reverts_key']!r} is not in the file "
+                                            "before it, nor in the store")
+                reverts = target.event_id
+            tx.append(ev["record_id"], ev["reviewer"], ev["action"], ev["before"], ev["after"], reverts=reverts,
+                      key=ev["key"], ts=ev["ts"])
+            written += 1
+    return ImportReport("events", len(rows), written, len(rows) - written)
+
+
+def events_equal_ignoring_ids(a: Event, b: Event) -> bool:
+    """Same change (key, record, time, reviewer, action, values), whatever the local event ids."""
+    return (a.event_key, a.record_id, a.ts, a.reviewer, a.action, a.before, a.after) == (
+        b.event_key, b.record_id, b.ts, b.reviewer, b.action, b.before, b.after)

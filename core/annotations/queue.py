@@ -1,0 +1,129 @@
+"""The review queue: which records a reviewer should check first. Pure functions over plain dicts.
+
+Two orderings:
+
+- ``"disagreement"``: how far the model's zero-shot probabilities are from the reference labels,
+  ``sum_c |p_c - y_c|`` over the classes the model scores (``y_c`` = 1 when the record carries label ``c``). The
+  records where the model most confidently contradicts the reference are the likeliest label errors (the idea behind
+  confident learning, Northcutt et al. 2021, https://arxiv.org/abs/1911.00068).
+- ``"max_disagreement"``: ``max_c |p_c - y_c|`` (one strongly contradicted label is enough).
+- ``"uncertainty"``: entropy of the model's class distribution, normalised to [0, 1] by ``log(C)`` — records the
+  model cannot place, whatever the reference says.
+
+Every item carries a one-line reason ("model: MI 0.91 (not in reference); reference NORM: model 0.04").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+METHODS: tuple[str, ...] = ("disagreement", "max_disagreement", "uncertainty")
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One record in the review queue.
+
+    Attributes:
+        record_id: the record.
+        score: the ordering score (higher = review sooner).
+        reason: why, in words.
+    """
+
+    record_id: str
+    score: float
+    reason: str
+
+
+def _disagreements(probs: Mapping[str, float], reference: Collection[str]) -> list[tuple[str, float, float]]:
+    """(class, p, y) for every class the model scores."""
+    return [(c, float(p), 1.0 if c in reference else 0.0) for c, p in probs.items()]
+
+
+def _reason_disagreement(terms: list[tuple[str, float, float]], n: int = 2) -> str:
+    worst = sorted(terms, key=lambda t: (-abs(t[1] - t[2]), t[0]))[:n]
+    parts = []
+    for c, p, y in worst:
+        if abs(p - y) < 0.05:
+            continue
+        if y:
+            parts.append(f"reference {c}: model {p:.2f}")
+        else:
+            parts.append(f"model: {c} {p:.2f} (not in reference)")
+    return "; ".join(parts) or "model agrees with the reference"
+
+
+def entropy(probs: Iterable[float]) -> float:
+    """Entropy of a class distribution normalised to [0, 1] (``probs`` are renormalised to sum to 1)."""
+    values = [max(float(p), 0.0) for p in probs]
+    total = sum(values)
+    if len(values) < 2 or total <= 0:
+        return 0.0
+    h = -sum((p / total) * math.log(p / total) for p in values if p > 0)
+    return h / math.log(len(values))
+
+
+def score_record(probs: Mapping[str, float], reference: Collection[str], method: str = "disagreement"
+                 ) -> tuple[float, str]:
+    """(score, reason) of one record; see the module docstring for the methods."""
+    if method == "uncertainty":
+        h = entropy(probs.values())
+        top = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+        tops = ", ".join(f"{c} {p:.2f}" for c, p in top)
+        return h, f"entropy {h:.2f} (top: {tops})"
+    terms = _disagreements(probs, reference)
+    if not terms:
+        return 0.0, "the model scores none of this record's classes"
+    gaps = [abs(p - y) for _, p, y in terms]
+    if method == "disagreement":
+        score = sum(gaps)
+    elif method == "max_disagreement":
+        score = max(gaps)
+    else:
+        raise ValueError(f"unknown queue method {method!r}; use one of {', '.join(METHODS)}")
+    return score, _reason_disagreement(terms)
+
+
+def review_queue(
+    model_probs: Mapping[str, Mapping[str, float]],
+    reference: Mapping[str, Collection[str]],
+    *,
+    method: str = "disagreement",
+    exclude: Collection[str] = (),
+    limit: int | None = None,
+) -> list[QueueItem]:
+    """Records ordered for review, highest score first (ties by record id, so the order is deterministic).
+
+    Args:
+        model_probs: record id -> {class: model probability} (e.g. zero-shot softmax over a prompt set's classes).
+        reference: record id -> the record's reference labels (records missing here have none).
+        method: ``"disagreement"``, ``"max_disagreement"`` or ``"uncertainty"``.
+        exclude: record ids to leave out (e.g. already reviewed).
+        limit: keep the first ``limit`` items.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown queue method {method!r}; use one of {', '.join(METHODS)}")
+    excluded = set(exclude)
+    items = []
+    for record_id, probs in model_probs.items():
+        if record_id in excluded:
+            continue
+        score, reason = score_record(probs, set(reference.get(record_id, ())), method)
+        items.append(QueueItem(record_id, float(score), reason))
+    items.sort(key=lambda it: (-it.score, it.record_id))
+    return items[:limit] if limit is not None else items
+
+
+def next_in_queue(queue: Sequence[QueueItem] | Sequence[str], current: str | None = None,
+                  skip: Collection[str] = ()) -> str | None:
+    """The record to open next: the first after ``current`` (or from the top) that is not in ``skip``; wraps once."""
+    ids = [q.record_id if isinstance(q, QueueItem) else str(q) for q in queue]
+    if not ids:
+        return None
+    start = ids.index(current) + 1 if current in ids else 0
+    for record_id in ids[start:] + ids[:start]:
+        if record_id != current and record_id not in skip:
+            return record_id
+    return None

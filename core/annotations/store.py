@@ -1,0 +1,443 @@
+"""The annotation store: an append-only SQLite event log (stdlib ``sqlite3``, WAL mode) with derived record states.
+
+Safe under concurrent use from threads and processes:
+
+- one connection per thread (``sqlite3`` connections are not shared), ``busy_timeout`` so writers queue instead of
+  failing, WAL so readers never block the writer;
+- every write is a ``BEGIN IMMEDIATE`` transaction: the ``before`` values are read under the write lock, so they are
+  exactly the state the change was applied to, and the event and the ``record_state`` projection commit together;
+- every event has an idempotency key (unique in the database): a retried write with the same key returns the event
+  already written instead of adding a second one;
+- ``synchronous=FULL``: a committed event survives a crash of the process (and of the machine).
+
+Usage::
+
+    store = AnnotationStore.open_default(known_record_ids={"ptbxl/00001", ...})
+    store.annotate("ptbxl/00001", reviewer="ana", status="corrected", labels=["MI"], note="Q waves in III, aVF")
+    store.undo_last("ptbxl/00001", reviewer="ana")
+    store.get("ptbxl/00001").status   # "unreviewed"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Collection, Iterable, Iterator
+from pathlib import Path
+
+from core.annotations.errors import AnnotationError, UndoError, UnknownEventError
+from core.annotations.schema import (
+    ANNOTATE,
+    EVENT_COLUMNS,
+    FIELDS,
+    SCHEMA_VERSION,
+    UNDO,
+    Event,
+    RecordState,
+    apply_event,
+    dumps,
+    event_from_row,
+    migrate,
+    rebuild_state,
+    replay,
+    schema_version,
+    state_from_row,
+    state_row,
+    utc_now,
+)
+from core.annotations.validation import (
+    RecordIds,
+    check_labels,
+    check_note,
+    check_record_id,
+    check_reviewer,
+    check_status,
+)
+from core.paths import data_dir
+
+logger = logging.getLogger(__name__)
+
+DB_NAME = "annotations.sqlite3"
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def default_path() -> Path:
+    """``core.paths.data_dir() / "annotations" / "annotations.sqlite3"`` (``/data/...`` on Spaces)."""
+    return data_dir() / "annotations" / DB_NAME
+
+
+def new_key() -> str:
+    """A fresh idempotency key."""
+    return uuid.uuid4().hex
+
+
+class AnnotationStore:
+    """Append-only annotation events in one SQLite file, with the current state of each record.
+
+    Args:
+        path: the database file (created, with its folder, and migrated to the current schema on open).
+        known_record_ids: which record ids may be annotated: a set of ids or a predicate; ``None`` accepts any
+            well-formed id.
+        vocabulary: when given, labels must be in it (a closed vocabulary); by default free labels are allowed.
+        busy_timeout_s: how long a writer waits for another writer's lock before giving up.
+        synchronous: SQLite ``synchronous`` setting; ``FULL`` makes each commit durable.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        known_record_ids: RecordIds = None,
+        vocabulary: Collection[str] | None = None,
+        busy_timeout_s: float = 30.0,
+        synchronous: str = "FULL",
+    ):
+        if synchronous.upper() not in _SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {_SYNCHRONOUS}, not {synchronous!r}")
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.known_record_ids = known_record_ids
+        self.vocabulary = vocabulary
+        self.busy_timeout_s = float(busy_timeout_s)
+        self.synchronous = synchronous.upper()
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        conn = self._connect(first=True)
+        applied = migrate(conn)
+        if applied:
+            logger.info("annotation store %s: applied schema migrations %s", self.path, applied)
+
+    @classmethod
+    def open_default(cls, **kwargs) -> AnnotationStore:
+        """The store in the app's data directory (:func:`default_path`)."""
+        return cls(default_path(), **kwargs)
+
+    # ---- connections -----------------------------------------------------------------------------------------------
+    def _connect(self, first: bool = False) -> sqlite3.Connection:
+        # isolation_level=None: autocommit; transactions are opened explicitly with BEGIN IMMEDIATE.
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False)
+        if first:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                logger.warning("annotation store %s: WAL mode unavailable (journal_mode=%s)", self.path, mode)
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._local.conn, self._local.pid = conn, os.getpid()
+        with self._conns_lock:
+            self._conns.append(conn)
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (a forked child opens its own)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = self._connect()
+        return conn
+
+    def close(self) -> None:
+        """Close every connection this store opened (call when no other thread is using the store)."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.ProgrammingError):
+                conn.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> AnnotationStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- writes ----------------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One write transaction (``BEGIN IMMEDIATE``): everything in it commits together, or nothing does.
+
+        Example::
+
+            with store.transaction() as tx:
+                tx.annotate("ludb/1", reviewer="ana", status="confirmed")
+                tx.annotate("ludb/2", reviewer="ana", status="confirmed")
+        """
+        if getattr(self._local, "in_transaction", False):
+            raise RuntimeError("annotation transactions do not nest")
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        self._local.in_transaction = True
+        try:
+            yield Transaction(self, conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            self._local.in_transaction = False
+
+    def annotate(
+        self,
+        record_id: str,
+        *,
+        reviewer: str,
+        labels: Iterable[str] | None = None,
+        status: str | None = None,
+        note: str | None = None,
+        key: str | None = None,
+    ) -> Event | None:
+        """Set any of a record's labels (``[]`` clears them), status and note; one event for the whole change.
+
+        Args:
+            record_id: the record.
+            reviewer: who makes the change.
+            labels: the complete new label list (``None``: unchanged).
+            status: new status (``None``: unchanged).
+            note: new note (``None``: unchanged; ``""`` clears it).
+            key: idempotency key; a second call with the same key writes nothing and returns the first event.
+
+        Returns:
+            The event written (or the earlier event with the same ``key``); ``None`` when nothing changes.
+
+        Raises:
+            AnnotationError: a bad value (see :mod:`core.annotations.validation`); nothing is written.
+        """
+        changes = self._validate(record_id, reviewer, labels, status, note)  # before the lock: fail fast
+        with self.transaction() as tx:
+            return tx._annotate(record_id, reviewer.strip(), changes, key)
+
+    def undo(self, event_id: int, *, reviewer: str, key: str | None = None, force: bool = False) -> Event:
+        """Revert one event by appending a compensating event (``action="undo"``, ``reverts=event_id``).
+
+        Raises:
+            UnknownEventError: no such event.
+            UndoError: it was undone already, or (unless ``force``) a later change touched the same fields.
+        """
+        check_reviewer(reviewer)
+        with self.transaction() as tx:
+            return tx.undo(event_id, reviewer=reviewer, key=key, force=force)
+
+    def undo_last(self, record_id: str, *, reviewer: str, key: str | None = None) -> Event:
+        """Undo the record's latest change that is not an undo and has not been undone (repeat to step back).
+
+        Raises:
+            UndoError: the record has nothing left to undo.
+        """
+        check_reviewer(reviewer)
+        with self.transaction() as tx:
+            return tx.undo_last(record_id, reviewer=reviewer, key=key)
+
+    def _validate(self, record_id, reviewer, labels, status, note) -> dict:
+        check_record_id(record_id, self.known_record_ids)
+        check_reviewer(reviewer)
+        changes = {}
+        if labels is not None:
+            changes["labels"] = check_labels(labels, self.vocabulary)
+        if status is not None:
+            changes["status"] = check_status(status)
+        if note is not None:
+            changes["note"] = check_note(note)
+        return changes
+
+    # ---- reads -----------------------------------------------------------------------------------------------------
+    def get(self, record_id: str) -> RecordState:
+        """Current state of a record (the default, unreviewed state when it has no events)."""
+        row = self._conn().execute("SELECT * FROM record_state WHERE record_id = ?", (record_id,)).fetchone()
+        return state_from_row(row) if row else RecordState(record_id)
+
+    def states(self) -> dict[str, RecordState]:
+        """Current state of every record that has events."""
+        rows = self._conn().execute("SELECT * FROM record_state ORDER BY record_id").fetchall()
+        return {r[0]: state_from_row(r) for r in rows}
+
+    def history(self, record_id: str | None = None, *, after_id: int = 0, limit: int | None = None) -> list[Event]:
+        """Events in log order (of one record, or all), after event id ``after_id``."""
+        sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id > ?"
+        params: list = [after_id]
+        if record_id is not None:
+            sql += " AND record_id = ?"
+            params.append(record_id)
+        sql += " ORDER BY event_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [event_from_row(r) for r in self._conn().execute(sql, params).fetchall()]
+
+    def event(self, event_id: int) -> Event:
+        """One event by id (``UnknownEventError`` if absent)."""
+        return _event(self._conn(), event_id)
+
+    def count_events(self) -> int:
+        return int(self._conn().execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def undone_ids(self) -> dict[int, int]:
+        """Reverted event id -> id of the undo event that reverted it."""
+        rows = self._conn().execute("SELECT reverts, event_id FROM events WHERE reverts IS NOT NULL").fetchall()
+        return {int(a): int(b) for a, b in rows}
+
+    @property
+    def schema_version(self) -> int:
+        return schema_version(self._conn())
+
+    def check(self) -> list[str]:
+        """Problems found (empty when healthy): SQLite ``integrity_check``; the projection vs a replay of the log."""
+        conn = self._conn()
+        problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
+        if self.schema_version != SCHEMA_VERSION:
+            problems.append(f"schema version {self.schema_version}, expected {SCHEMA_VERSION}")
+        replayed = replay(self.history())
+        stored = self.states()
+        for record_id in sorted(set(replayed) | set(stored)):
+            if replayed.get(record_id) != stored.get(record_id):
+                problems.append(f"record_state of {record_id!r} differs from the replayed log")
+        return problems
+
+    def rebuild(self) -> int:
+        """Recompute every record's state from the log; returns the number of records."""
+        with self.transaction() as tx:
+            return rebuild_state(tx.conn)
+
+
+class Transaction:
+    """Writes inside one :meth:`AnnotationStore.transaction` (same validation as the store's methods)."""
+
+    def __init__(self, store: AnnotationStore, conn: sqlite3.Connection):
+        self.store = store
+        self.conn = conn
+
+    def annotate(self, record_id: str, *, reviewer: str, labels: Iterable[str] | None = None,
+                 status: str | None = None, note: str | None = None, key: str | None = None) -> Event | None:
+        """See :meth:`AnnotationStore.annotate`."""
+        changes = self.store._validate(record_id, reviewer, labels, status, note)
+        return self._annotate(record_id, reviewer.strip(), changes, key)
+
+    def _annotate(self, record_id: str, reviewer: str, changes: dict, key: str | None) -> Event | None:
+        if key is not None:
+            existing = self._by_key(key, record_id)
+            if existing is not None:
+                return existing
+        current = self.state(record_id).values()
+        after = {k: v for k, v in changes.items() if current[k] != v}
+        if not after:
+            return None
+        before = {k: current[k] for k in after}
+        return self.append(record_id, reviewer, ANNOTATE, before, after, key=key)
+
+    def undo(self, event_id: int, *, reviewer: str, key: str | None = None, force: bool = False) -> Event:
+        """See :meth:`AnnotationStore.undo`."""
+        reviewer = check_reviewer(reviewer)
+        if key is not None:
+            existing = self._by_key(key)
+            if existing is not None:
+                return existing
+        target = _event(self.conn, event_id)
+        done = self.conn.execute("SELECT event_id FROM events WHERE reverts = ?", (target.event_id,)).fetchone()
+        if done:
+            raise UndoError(f"event #{target.event_id} was already undone by event #{done[0]}")
+        current = self.state(target.record_id).values()
+        changed = [f for f in FIELDS if f in target.after and current[f] != target.after[f]]
+        if changed and not force:
+            raise UndoError(
+                f"cannot undo event #{target.event_id} of {target.record_id!r}: {', '.join(changed)} changed after "
+                "it; undo the later changes first"
+            )
+        fields = [f for f in FIELDS if f in target.after]
+        before = {f: current[f] for f in fields}
+        after = {f: target.before.get(f, RecordState(target.record_id).values()[f]) for f in fields}
+        return self.append(target.record_id, reviewer, UNDO, before, after, reverts=target.event_id, key=key)
+
+    def undo_last(self, record_id: str, *, reviewer: str, key: str | None = None) -> Event:
+        """See :meth:`AnnotationStore.undo_last`."""
+        if key is not None:
+            existing = self._by_key(key, record_id)
+            if existing is not None:
+                return existing
+        row = self.conn.execute(
+            "SELECT e.event_id FROM events e WHERE e.record_id = ? AND e.action != ? AND NOT EXISTS "
+            "(SELECT 1 FROM events u WHERE u.reverts = e.event_id) ORDER BY e.event_id DESC LIMIT 1",
+            (record_id, UNDO),
+        ).fetchone()
+        if row is None:
+            raise UndoError(f"record {record_id!r} has no change left to undo")
+        return self.undo(int(row[0]), reviewer=reviewer, key=key)
+
+    def state(self, record_id: str) -> RecordState:
+        row = self.conn.execute("SELECT * FROM record_state WHERE record_id = ?", (record_id,)).fetchone()
+        return state_from_row(row) if row else RecordState(record_id)
+
+    def append(self, record_id: str, reviewer: str, action: str, before: dict, after: dict, *,
+               reverts: int | None = None, key: str | None = None, ts: str | None = None) -> Event:
+        """Append one (already validated) event and update the record's projected state."""
+        key = key or new_key()
+        ts = ts or utc_now()
+        cur = self.conn.execute(
+            "INSERT INTO events (event_key, record_id, ts, reviewer, action, before, after, reverts) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, record_id, ts, reviewer, action, dumps(before), dumps(after), reverts),
+        )
+        event = Event(int(cur.lastrowid), key, record_id, ts, reviewer, action, before, after, reverts)
+        self.conn.execute("INSERT OR REPLACE INTO record_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          state_row(apply_event(self.state(record_id), event)))
+        return event
+
+    def _by_key(self, key: str, record_id: str | None = None) -> Event | None:
+        row = self.conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE event_key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        event = event_from_row(row)
+        if record_id is not None and event.record_id != record_id:
+            raise AnnotationError(f"event key {key!r} was already used for record {event.record_id!r}")
+        return event
+
+    def event_by_key(self, key: str) -> Event | None:
+        return self._by_key(key)
+
+
+def _event(conn: sqlite3.Connection, event_id: int) -> Event:
+    try:
+        event_id = int(event_id)
+    except (TypeError, ValueError):
+        raise UnknownEventError(f"{event_id!r} is not an event id") from None
+    row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ?", (event_id,)).fetchone()
+    if row is None:
+        raise UnknownEventError(f"no annotation event #{event_id}")
+    return event_from_row(row)
+
+
+def filter_records(
+    store: AnnotationStore,
+    status: str | None = None,
+    label: str | None = None,
+    record_ids: Iterable[str] | None = None,
+) -> set[str]:
+    """Record ids whose current annotation has ``status`` and carries ``label`` (``None`` = any).
+
+    Args:
+        store: the annotation store.
+        status: keep records with this status (``"unreviewed"`` includes records never annotated when
+            ``record_ids`` lists the universe).
+        label: keep records whose annotated labels include this one.
+        record_ids: all candidate records (e.g. the Browse table's); default: the records with events.
+    """
+    states = store.states()
+    status = check_status(status) if status else None
+    universe = set(states) if record_ids is None else set(record_ids)
+    out = set()
+    for record_id in universe:
+        state = states.get(record_id) or RecordState(record_id)
+        if status is not None and state.status != status:
+            continue
+        if label is not None and label not in state.labels:
+            continue
+        out.add(record_id)
+    return out

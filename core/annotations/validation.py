@@ -1,0 +1,162 @@
+"""Checks on every value that enters the store; each failure is a typed :class:`AnnotationError` with a clear message.
+
+Validation happens before a transaction starts, so a rejected request writes nothing.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Collection, Iterable
+
+from core.annotations.errors import (
+    InvalidLabelError,
+    InvalidNoteError,
+    InvalidReviewerError,
+    InvalidStatusError,
+    UnknownRecordError,
+)
+from core.annotations.schema import STATUSES
+
+MAX_NOTE_CHARS = 10_000
+MAX_LABEL_CHARS = 100
+MAX_LABELS = 64
+MAX_REVIEWER_CHARS = 100
+MAX_RECORD_ID_CHARS = 200
+# Whitespace a note may contain; every other control character is refused (they corrupt exports and terminals).
+_NOTE_WHITESPACE = frozenset("\t\n\r")
+
+# A record-id check: a set / collection of ids, or a predicate. ``None`` accepts any well-formed id.
+RecordIds = Collection[str] | Callable[[str], bool] | None
+
+
+def _control_chars(text: str, allowed: frozenset[str] = frozenset()) -> list[str]:
+    """Control (Cc), surrogate (Cs) and line / paragraph separator (Zl, Zp) characters in ``text``."""
+    return [c for c in text if c not in allowed and unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp")]
+
+
+def _describe(chars: list[str]) -> str:
+    return ", ".join(sorted({f"U+{ord(c):04X}" for c in chars}))
+
+
+def check_record_id(record_id: object, known: RecordIds = None) -> str:
+    """A well-formed record id the store accepts.
+
+    Raises:
+        UnknownRecordError: empty, not a string, too long, with control characters, or rejected by ``known``.
+    """
+    if not isinstance(record_id, str) or not record_id.strip():
+        raise UnknownRecordError("no record selected: the record id is empty")
+    if len(record_id) > MAX_RECORD_ID_CHARS or _control_chars(record_id):
+        raise UnknownRecordError(f"{record_id[:80]!r} is not a valid record id")
+    if known is not None:
+        ok = known(record_id) if callable(known) else record_id in known
+        if not ok:
+            raise UnknownRecordError(
+                f"unknown record {record_id!r}: only records of the indexed datasets can be annotated"
+            )
+    return record_id
+
+
+def check_status(status: object) -> str:
+    """One of :data:`STATUSES`; ``"needs second opinion"`` / ``"Needs-Second-Opinion"`` are accepted spellings.
+
+    Raises:
+        InvalidStatusError: anything else.
+    """
+    if isinstance(status, str):
+        normal = "_".join(status.strip().lower().replace("-", " ").split())
+        if normal in STATUSES:
+            return normal
+    raise InvalidStatusError(f"unknown status {status!r}; use one of: {', '.join(STATUSES)}")
+
+
+def check_note(note: object) -> str:
+    """A note of at most :data:`MAX_NOTE_CHARS` characters without control characters (tab and newlines allowed).
+
+    ``\\r\\n`` and lone ``\\r`` become ``\\n`` so a note reads back the same after a CSV round trip on any platform.
+
+    Raises:
+        InvalidNoteError: not a string, too long, or with control characters.
+    """
+    if not isinstance(note, str):
+        raise InvalidNoteError(f"the note must be text, not {type(note).__name__}")
+    note = note.replace("\r\n", "\n").replace("\r", "\n")
+    if len(note) > MAX_NOTE_CHARS:
+        raise InvalidNoteError(f"the note has {len(note):,} characters; the limit is {MAX_NOTE_CHARS:,}")
+    bad = _control_chars(note, _NOTE_WHITESPACE)
+    if bad:
+        raise InvalidNoteError(f"the note contains control characters ({_describe(bad)}); remove them")
+    return note
+
+
+def check_label(label: object, vocabulary: Collection[str] | None = None) -> str:
+    """A label, stripped: 1-100 characters, no control characters; in ``vocabulary`` when one is given.
+
+    Raises:
+        InvalidLabelError: otherwise.
+    """
+    if not isinstance(label, str):
+        raise InvalidLabelError(f"a label must be text, not {type(label).__name__}")
+    bad = _control_chars(label)
+    if bad:
+        raise InvalidLabelError(f"label {label!r} contains control characters ({_describe(bad)}); remove them")
+    text = label.strip()
+    if not text:
+        raise InvalidLabelError("a label is empty")
+    if len(text) > MAX_LABEL_CHARS:
+        raise InvalidLabelError(f"label {text[:40]!r}… has {len(text)} characters; the limit is {MAX_LABEL_CHARS}")
+    if vocabulary is not None and text not in vocabulary:
+        raise InvalidLabelError(f"label {text!r} is not in the label vocabulary")
+    return text
+
+
+def check_labels(labels: Iterable[str] | str, vocabulary: Collection[str] | None = None) -> list[str]:
+    """A sorted, de-duplicated list of valid labels (a single string counts as one label).
+
+    Raises:
+        InvalidLabelError: a bad label, or more than :data:`MAX_LABELS`.
+    """
+    if isinstance(labels, str):
+        labels = [labels]
+    if labels is None:
+        raise InvalidLabelError("labels must be a list of strings, not None")
+    out = sorted({check_label(lab, vocabulary) for lab in labels})
+    if len(out) > MAX_LABELS:
+        raise InvalidLabelError(f"{len(out)} labels; a record can have at most {MAX_LABELS}")
+    return out
+
+
+def check_reviewer(reviewer: object) -> str:
+    """A reviewer name, stripped: 1-100 characters, no control characters.
+
+    Raises:
+        InvalidReviewerError: empty (or only spaces), too long, or with control characters.
+    """
+    if not isinstance(reviewer, str) or not reviewer.strip():
+        raise InvalidReviewerError("the reviewer name is empty: enter your name before saving")
+    bad = _control_chars(reviewer)
+    if bad:
+        raise InvalidReviewerError(f"the reviewer name contains control characters ({_describe(bad)})")
+    name = reviewer.strip()
+    if len(name) > MAX_REVIEWER_CHARS:
+        raise InvalidReviewerError(f"the reviewer name has {len(name)} characters; the limit is {MAX_REVIEWER_CHARS}")
+    return name
+
+
+def check_changes(changes: dict) -> dict:
+    """Validate a ``{field: value}`` mapping as stored in an event's ``before`` / ``after`` (import path)."""
+    from core.annotations.errors import AnnotationError
+
+    if not isinstance(changes, dict):
+        raise AnnotationError(f"event values must be an object of fields, not {type(changes).__name__}")
+    out = {}
+    for name, value in changes.items():
+        if name == "labels":
+            out[name] = check_labels(value)
+        elif name == "status":
+            out[name] = check_status(value)
+        elif name == "note":
+            out[name] = check_note(value)
+        else:
+            raise AnnotationError(f"unknown field {name!r} in an event (fields: labels, status, note)")
+    return out
