@@ -102,6 +102,23 @@ def test_binary_garbage_header(tmp_path):
     raises(ECGFormatError, hea, "not a valid WFDB header")
 
 
+def test_header_pointing_outside_its_folder_is_refused(tmp_path):
+    record = write_wfdb(tmp_path)
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(Path(f"{record}.dat").read_bytes())
+    (tmp_path / "inner").mkdir()
+    text = Path(f"{record}.hea").read_text().replace("rec.dat", "../secret.bin")
+    Path(tmp_path / "inner" / "rec.hea").write_text(text)
+    # wfdb's own header grammar already rejects "/" in a file name; either way the read is refused.
+    raises(ECGFormatError, tmp_path / "inner" / "rec.hea", "not a valid WFDB header|must be a plain file name")
+
+
+def test_multi_segment_record_is_refused(tmp_path):
+    hea = tmp_path / "multi.hea"
+    hea.write_text("multi/2 2 360 1000\nseg1 500\nseg2 500\n")
+    raises(ECGFormatError, hea, "multi-segment WFDB records are not supported")
+
+
 def test_unsupported_wfdb_storage_format(tmp_path):
     record = write_wfdb(tmp_path)
     text = Path(f"{record}.hea").read_text().replace("rec.dat 16 ", "rec.dat 999 ")

@@ -103,8 +103,14 @@ def _read_header(record_path: Path, header_path: Path) -> wfdb.Record:
         header = wfdb.rdheader(str(record_path))
     except _PARSE_ERRORS as exc:
         raise ECGFormatError(header_path, f"not a valid WFDB header ({type(exc).__name__}: {exc})") from exc
+    if isinstance(header, wfdb.MultiRecord):
+        raise ECGFormatError(header_path, "multi-segment WFDB records are not supported; read a segment's header")
     if not header.n_sig or not header.file_name:
         raise ECGFormatError(header_path, "the header declares no signals")
+    for name in header.file_name:
+        # An uploaded header must not make us read arbitrary files ("/etc/...", "../secret").
+        if not name or Path(name).name != name or name in (".", "..") or "\\" in name:
+            raise ECGFormatError(header_path, f"data file {name!r} must be a plain file name next to the header")
     if len(header.file_name) != header.n_sig:
         raise ECGFormatError(
             header_path, f"the header declares {header.n_sig} signals but describes {len(header.file_name)}"
