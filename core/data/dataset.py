@@ -233,6 +233,14 @@ class ECGTextDataset(Dataset):
         self.build_cache()
         return self._open()[0]
 
+    @property
+    def lead_masks(self) -> np.ndarray:
+        """All cached lead masks, bool (N, 12) (builds the cache if needed)."""
+        if not self.cached:
+            raise RuntimeError("this dataset was created with cache=False")
+        self.build_cache()
+        return self._open()[1]
+
     # ---------------------------------------------------------------------------------------------------- items
     def __len__(self) -> int:
         return len(self.records)

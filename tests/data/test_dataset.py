@@ -42,6 +42,7 @@ def test_items_and_cache_file(ludb: Catalog, tmp_path: Path):
     stored = np.load(ds.cache_path, mmap_mode="r")
     assert stored.dtype == np.float16 and stored.shape == (12, 12, 1000)
     assert isinstance(stored, np.memmap)
+    assert ds.signals.shape == (12, 12, 1000) and ds.lead_masks.shape == (12, 12) and ds.lead_masks.all()
     # The cache holds the preprocessing output, to float16 precision.
     direct = preprocess(ludb.read(records[5]), PreprocessConfig())
     np.testing.assert_allclose(item["signal"].numpy(), direct, atol=5e-3, rtol=1e-3)
