@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorsError
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from core.models.model import ECGTextModel
@@ -145,7 +145,7 @@ def load_weights(model: ECGTextModel, path: str | Path) -> ECGTextModel:
     p = _resolve_dir(path)
     try:
         state = load_file(str(p / WEIGHTS_NAME))
-    except (SafetensorsError, OSError) as err:
+    except (SafetensorError, OSError) as err:
         raise CheckpointError(f"cannot read {p / WEIGHTS_NAME}: {err}") from err
     prefixes = _external_prefixes(model)
     own = model.state_dict()

@@ -113,8 +113,8 @@ class ResNet1d(nn.Module):
 
     def forward_features(self, x: torch.Tensor, lead_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Feature map (B, num_features, L) of ``x`` (B, leads, samples); leads with ``lead_mask`` False are ignored."""
-        x = self.stem(self.lead_presence.mask_input(x, lead_mask))
         presence = self.lead_presence.embedding(x, lead_mask)
+        x = self.stem(self.lead_presence.mask_input(x, lead_mask))
         if presence is not None:
             x = x + presence.unsqueeze(-1).to(x.dtype)
         return self.stages(self.pool(x))
