@@ -22,12 +22,14 @@ idempotent.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import logging
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from core.paths import data_dir, mirror
 from core.text.tokenize import Token, normalize, phrase_key, tokenize
@@ -61,6 +63,7 @@ class Phrase:
         english: its English rendering (may be empty for printout noise).
         join: how the English attaches to the text before it (see ``assets/text/phrases.csv``).
         key: the matching key (token cores of ``source``).
+        foreign: German/Swedish with a word that is not English vocabulary (set when the table is built).
     """
 
     lang: str
@@ -68,17 +71,17 @@ class Phrase:
     english: str
     join: str
     key: tuple[str, ...]
+    foreign: bool = False
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """A piece of a report after matching: one phrase, one word, a lead list, a number or punctuation.
 
     Attributes:
         source: the original text of the piece (normalised: lower case, repaired characters).
         english: the English for it; ``None`` when the piece is not known to the table (kept as is in the output).
         kind: ``"phrase"`` (table row), ``"english"`` (known English word), ``"scp"`` (SCP code in an Edit segment),
-            ``"lead"``, ``"number"``, ``"punct"`` or ``"unknown"``.
+            ``"lead"``, ``"number"``, ``"punct"``, ``"edit"`` (the ``edit:`` marker) or ``"unknown"``.
         lang: language of the table row (``"de"``, ``"sv"``, ``"en"``), ``"en"`` for English words, else ``""``.
         join: how the English joins the sentence (a value of :data:`JOINS`).
         n_words: how many report words (tokens with a letter, not lead names) the piece covers; numbers,
@@ -158,10 +161,6 @@ class PhraseTable:
         hits = sorted((len(w), w) for w in self.vocabulary if w.startswith(prefix) and w != prefix)
         return hits[0][1] if hits else None
 
-    def is_foreign(self, phrase: Phrase) -> bool:
-        """True when a German/Swedish phrase has a word that is not English (so the report needs translating)."""
-        return phrase.lang in FOREIGN_LANGS and any(w not in self.vocabulary for w in phrase.key if _has_alpha(w))
-
 
 def _has_alpha(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
@@ -170,7 +169,7 @@ def _has_alpha(text: str) -> bool:
 def _read_rows(path: Path) -> list[list[str]]:
     """CSV rows of ``path`` without comment lines (first cell starting with '#') and blank lines."""
     with path.open(encoding="utf-8", newline="") as fh:
-        return [row for row in csv.reader(fh) if row and row[0].strip() and not row[0].lstrip().startswith("#")]
+        return [row for row in csv.reader(fh) if any(c.strip() for c in row) and not row[0].lstrip().startswith("#")]
 
 
 def load_phrases(path: Path = PHRASES_CSV) -> list[Phrase]:
@@ -211,16 +210,18 @@ def load_scp_table(path: Path) -> dict[str, str]:
 @functools.lru_cache(maxsize=1)
 def get_table() -> PhraseTable:
     """The phrase table built from ``assets/text`` (loaded once)."""
+    vocabulary = load_vocabulary()
     phrases: dict[tuple[str, ...], Phrase] = {}
     for phrase in load_phrases():
         # First row wins; later rows with the same words are kept out (the table test checks they agree).
-        phrases.setdefault(phrase.key, phrase)
+        foreign = phrase.lang in FOREIGN_LANGS and any(w not in vocabulary for w in phrase.key if _has_alpha(w))
+        phrases.setdefault(phrase.key, dataclasses.replace(phrase, foreign=foreign))
     by_first: dict[str, list[Phrase]] = {}
     for phrase in phrases.values():
         by_first.setdefault(phrase.key[0], []).append(phrase)
     ordered = {k: tuple(sorted(v, key=lambda p: -len(p.key))) for k, v in by_first.items()}
     scp = load_scp_table(SCP_DESCRIPTIONS_CSV)
-    return PhraseTable(phrases=phrases, by_first=ordered, vocabulary=load_vocabulary(), scp=scp)
+    return PhraseTable(phrases=phrases, by_first=ordered, vocabulary=vocabulary, scp=scp)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -290,6 +291,15 @@ def _segments(tokens: list[Token], *, truncated_end: bool, codes: bool = False) 
     cores = [t.core for t in tokens]
     out: list[Segment] = []
     i, n = 0, len(tokens)
+    # Is the last word cut off by the printout's field width (a word neither the table nor English knows)?
+    cut_last = (
+        truncated_end
+        and n > 0
+        and tokens[-1].is_word
+        and not tokens[-1].is_lead
+        and cores[-1] not in table.vocabulary
+        and table.match(cores, n - 1) is None
+    )
     while i < n:
         tok = tokens[i]
         if not tok.core:
@@ -301,6 +311,11 @@ def _segments(tokens: list[Token], *, truncated_end: bool, codes: bool = False) 
             i += 1
             continue
         hit, completed = table.match(cores, i), False
+        if hit is not None and cut_last and i + len(hit.key) < n:
+            # "... 4.46 unbestät": a phrase running into the cut beats the shorter exact match ("4.46").
+            longer = table.match_cut(cores, i)
+            if longer is not None:
+                hit, completed = longer, True
         if hit is None and tok.is_word and not tok.is_lead and tok.core in table.vocabulary:
             out.append(_word_segment(tok, tok.core))
             i += 1
@@ -325,7 +340,7 @@ def _segments(tokens: list[Token], *, truncated_end: bool, codes: bool = False) 
                     join=phrase.join,
                     n_words=sum(1 for t in span if t.is_word and not t.is_lead),
                     wide_gap=tok.wide_gap,
-                    foreign=table.is_foreign(phrase),
+                    foreign=phrase.foreign,
                     trail=span[-1].trail,
                     completed=completed,
                 )
@@ -495,14 +510,19 @@ def _render_edit_item(segments: list[Segment]) -> str:
 
 def translate_segments(report: str) -> list[Segment]:
     """All pieces of ``report`` (statements and Edit segment) with their English; see :class:`Segment`."""
+    return list(_translate_segments(report or ""))
+
+
+@functools.lru_cache(maxsize=65536)
+def _translate_segments(report: str) -> tuple[Segment, ...]:
     text = normalize(report)
     main, edit = _split_edit(text)
     segments = _segments(tokenize(main, normalized=True), truncated_end=edit is None)
     if edit is not None:
-        segments.append(Segment("edit:", "edit:", "english", lang="en", join="stmt", n_words=1))
+        segments.append(Segment("edit:", "edit:", "edit", lang="en", join="stmt", n_words=1))
         for item in _edit_segments(edit, truncated_end=True):
             segments.extend(item)
-    return segments
+    return tuple(segments)
 
 
 def translate_tokens(report: str) -> list[tuple[str, str | None]]:
@@ -516,8 +536,11 @@ def translate_tokens(report: str) -> list[tuple[str, str | None]]:
 
 def detect_language(report: str) -> str:
     """``"de"``, ``"sv"`` or ``"en"`` by the statements' German/Swedish phrases (``""`` for an empty report)."""
-    main, _ = _split_edit(normalize(report))
-    segments = _segments(tokenize(main, normalized=True), truncated_end=True)
+    segments = []
+    for seg in _translate_segments(report or ""):
+        if seg.kind == "edit":
+            break
+        segments.append(seg)
     counts = {lang: sum(s.n_words for s in segments if s.foreign and s.lang == lang) for lang in FOREIGN_LANGS}
     best = max(counts, key=counts.get)
     if counts[best]:
@@ -538,6 +561,11 @@ def to_english(report: str, *, keep_boilerplate: bool = False) -> str:
         undetermined."``; ``""`` for an empty report. Words the table does not know are kept as written.
         English input comes back unchanged apart from whitespace and known typos (``to_english`` is idempotent).
     """
+    return _to_english(report or "", keep_boilerplate)
+
+
+@functools.lru_cache(maxsize=65536)  # PTB-XL repeats its statements: most reports occur many times
+def _to_english(report: str, keep_boilerplate: bool) -> str:
     text = normalize(report)
     main, edit = _split_edit(text)
     parts = []

@@ -9,9 +9,10 @@ so the phrase matcher can compare bare word forms while the English renderer can
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Known character damage in the PTB-XL export: '#' stands for a lost 'ü' (f#r -> für, #bergang -> übergang).
 _REPAIRS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -27,12 +28,12 @@ _LEAD_ITEM = rf"(?:{_LEAD}|l|f|ll|[1-9])"
 # A single lead, or a list/range of leads written without spaces: "v5,6", "i,ii,avl,v5-6", "v1-v4", "iii,avl,f", "v1-".
 LEAD_LIST = re.compile(rf"^(?:{_LEAD}|{_LEAD_ITEM}(?:[,\-/+&.]+{_LEAD_ITEM})+)[,\-]?$")
 NUMBER = re.compile(r"^[<>~±+\-]?\d+(?:[.,/:]\d+)*(?:%|°|mv|ms|mm|s|/min|bpm)?$")
+_CHUNK = re.compile(r"( *)(\S+)")
 _TRAILING = ".,;:!?\"'("
-_LEADING = "(\"'[,-"
+_LEADING = "(\"'[,-."
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One whitespace-separated piece of a report.
 
     Attributes:
@@ -43,6 +44,9 @@ class Token:
         trail: punctuation after the core (``"."``, ``","``, ``":"``, a closing parenthesis ...).
         wide_gap: True when two or more spaces precede the token (an indented sub-finding in the printout).
         start: character offset of ``raw`` in the normalised report.
+        is_word: the core contains a letter (numbers, punctuation and codes like ``4.46`` do not).
+        is_lead: a lead name or a compact lead list such as ``v5,6`` or ``i,ii,avl,v5-6``.
+        is_number: a number, date, or number with a unit (``4.46``, ``24/1/92``, ``2,6``, ``120ms``).
     """
 
     core: str
@@ -51,21 +55,20 @@ class Token:
     trail: str
     wide_gap: bool
     start: int
+    is_word: bool = False
+    is_lead: bool = False
+    is_number: bool = False
 
-    @property
-    def is_word(self) -> bool:
-        """True when the core contains a letter (numbers, lead-free punctuation and codes like '4.46' are not)."""
-        return any(ch.isalpha() for ch in self.core)
+    @classmethod
+    def make(cls, core: str, raw: str, lead: str, trail: str, wide_gap: bool, start: int) -> Token:
+        """Build a token and classify its core (word / lead name or list / number)."""
+        return cls(core, raw, lead, trail, wide_gap, start, *_classify(core))
 
-    @property
-    def is_lead(self) -> bool:
-        """True for a lead name or a compact lead list such as ``v5,6`` or ``i,ii,avl,v5-6``."""
-        return bool(LEAD_LIST.match(self.core))
 
-    @property
-    def is_number(self) -> bool:
-        """True for numbers, dates, and numbers with a unit (``4.46``, ``24/1/92``, ``2,6``, ``120ms``)."""
-        return bool(NUMBER.match(self.core))
+@functools.lru_cache(maxsize=65536)
+def _classify(core: str) -> tuple[bool, bool, bool]:
+    """(is_word, is_lead, is_number) of a token core; cores repeat a lot, so this is cached."""
+    return any(ch.isalpha() for ch in core), bool(LEAD_LIST.match(core)), bool(NUMBER.match(core))
 
 
 def normalize(text: str) -> str:
@@ -77,6 +80,7 @@ def normalize(text: str) -> str:
     return text.replace("\u00a0", " ").replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 
+@functools.lru_cache(maxsize=65536)
 def _split_core(chunk: str) -> tuple[str, str, str]:
     """Split one whitespace chunk into (leading punctuation, core, trailing punctuation)."""
     i = 0
@@ -99,14 +103,10 @@ def tokenize(text: str, *, normalized: bool = False) -> list[Token]:
     if not normalized:
         text = normalize(text)
     tokens: list[Token] = []
-    for m in re.finditer(r"\S+", text):
-        lead, core, trail = _split_core(m.group())
-        gap_start = m.start()
-        k = gap_start
-        while k > 0 and text[k - 1] == " ":
-            k -= 1
-        wide = gap_start - k >= 2 and k > 0
-        tokens.append(Token(core=core, raw=m.group(), lead=lead, trail=trail, wide_gap=wide, start=m.start()))
+    for m in _CHUNK.finditer(text):
+        lead, core, trail = _split_core(m.group(2))
+        wide = len(m.group(1)) >= 2 and m.start(1) > 0  # indentation, not the report's leading spaces
+        tokens.append(Token.make(core, m.group(2), lead, trail, wide, m.start(2)))
     return tokens
 
 
