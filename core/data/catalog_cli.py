@@ -54,9 +54,8 @@ def summarize(catalog: Catalog, out: TextIO, limit: int = 20) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``python -m core catalog``."""
-    kwargs = {"download": False} if args.no_download and args.dataset not in ("sph", "folder") else {}
     try:
-        catalog = load_catalog(args.dataset, root=args.root, **kwargs)
+        catalog = load_catalog(args.dataset, root=args.root, download=not args.no_download)
     except DatasetNotFoundError as exc:
         log.error("%s", exc)
         return 2

@@ -254,3 +254,12 @@ def test_cinc2021_physionet_layout_with_nested_records(shared_data: Path, tmp_pa
     assert catalog[0].text == "left atrial enlargement, sinus bradycardia"
     assert catalog[0].meta["source"] == "georgia"
     assert os.path.getsize(root / "dx_mapping_scored.csv") > 0
+
+
+def test_load_catalog_downloads_a_missing_dataset_through_the_mirror(shared_data: Path, data_dir: Path, monkeypatch):
+    monkeypatch.setenv("ECG_DATA_MIRROR", str(shared_data))
+    calls: list = []
+    catalog = load_catalog("ludb", records=2, progress=lambda p, desc=None: calls.append(p))
+    assert catalog.root == data_dir / "physionet" / "ludb" / "1.0.1"
+    assert [r.record_id for r in catalog] == ["ludb/1", "ludb/2"]
+    assert calls[-1] == (2 * 14 + 5, 2 * 14 + 5)  # record files + RECORDS, ludb.csv, LICENSE.txt, ANNOTATORS, README

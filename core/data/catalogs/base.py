@@ -233,7 +233,8 @@ def load_catalog(name: str, root: str | Path | None = None, **kwargs: Any) -> Ca
         name: ``"ptbxl"``, ``"ludb"``, ``"cinc2021"``, ``"sph"``, ``"mimic_iv_ecg"`` or ``"folder"``.
         root: the dataset directory, or a PhysioNet ``files/`` root containing it. ``None`` uses the download cache
             (``core.paths.data_dir() / "physionet"``) and downloads through the mirror when the dataset is missing.
-        **kwargs: catalog-specific options (e.g. ``rate_hz=100`` for PTB-XL, ``download=False``).
+        **kwargs: catalog-specific options (e.g. ``rate_hz=100`` for PTB-XL); the downloadable catalogs take
+            ``download=False`` (never download), ``records=N`` (download only N) and ``progress=callback``.
 
     Raises:
         DatasetNotFoundError: the files are absent and cannot be downloaded; the message says how to point to a copy.
@@ -260,6 +261,7 @@ def resolve_root(
     physionet_path: str | None = None,
     download: bool = True,
     records: int | None = None,
+    progress: Any = None,
 ) -> Path:
     """Find a dataset directory: given, in the cache, or freshly downloaded.
 
@@ -270,6 +272,7 @@ def resolve_root(
         physionet_path: the dataset's path under PhysioNet's ``files/`` root, if it is downloadable.
         download: allow downloading when ``root`` is None and the cache lacks the dataset.
         records: how many records to download (``None``: all).
+        progress: download progress callback, ``progress((done, total), desc=...)``.
 
     Raises:
         DatasetNotFoundError: with instructions for pointing to a local copy.
@@ -290,7 +293,7 @@ def resolve_root(
         from core.data.download import download_dataset
 
         try:
-            return download_dataset(name, records=records)
+            return download_dataset(name, records=records, progress=progress)
         except DownloadError as exc:
             raise DatasetNotFoundError(
                 f"{name}: not in the cache ({cache}) and the download failed: {exc}. "

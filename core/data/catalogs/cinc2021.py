@@ -114,6 +114,7 @@ def load(
     dx_mapping: Path | None = None,
     download: bool = True,
     records: int | None = None,
+    progress: Any = None,
 ) -> Catalog:
     """CinC-2021 catalog.
 
@@ -123,6 +124,7 @@ def load(
         dx_mapping: folder with ``dx_mapping_scored.csv`` / ``dx_mapping_unscored.csv`` (found automatically if None).
         download: when ``root`` is None and the cache lacks the data, download it through the mirror.
         records: when downloading, only the first N records.
+        progress: download progress callback, ``progress((done, total), desc=...)``.
 
     Raises:
         DatasetNotFoundError: no records, or no code-to-name mapping.
@@ -130,7 +132,9 @@ def load(
     if root is not None and not (root / "RECORDS").is_file() and (root / PHYSIONET_PATH / "RECORDS").is_file():
         root = root / PHYSIONET_PATH
     if root is None:
-        root = resolve_root(NAME, None, "RECORDS", physionet_path=PHYSIONET_PATH, download=download, records=records)
+        root = resolve_root(
+            NAME, None, "RECORDS", physionet_path=PHYSIONET_PATH, download=download, records=records, progress=progress
+        )
     paths = _find_records(root) if root.is_dir() else []
     if not paths:
         raise DatasetNotFoundError(

@@ -86,15 +86,20 @@ def _header_comments(path: Path) -> list[str]:
 
 
 @register_catalog(NAME)
-def load(root: Path | None = None, *, download: bool = True, records: int | None = None) -> Catalog:
+def load(
+    root: Path | None = None, *, download: bool = True, records: int | None = None, progress: Any = None
+) -> Catalog:
     """LUDB catalog of the records on disk.
 
     Args:
         root: the ``ludb/1.0.1`` folder or a PhysioNet ``files/`` root holding it; ``None``: cache / download.
         download: when ``root`` is None and the cache lacks LUDB, download it through the mirror.
         records: when downloading, only the first N records.
+        progress: download progress callback, ``progress((done, total), desc=...)``.
     """
-    root = resolve_root(NAME, root, "ludb.csv", physionet_path=PHYSIONET_PATH, download=download, records=records)
+    root = resolve_root(
+        NAME, root, "ludb.csv", physionet_path=PHYSIONET_PATH, download=download, records=records, progress=progress
+    )
     table = pd.read_csv(root / "ludb.csv", dtype=str).set_index("ID")
     vocab: dict[str, set[str]] = {label_set: set() for label_set, _ in _COLUMNS.values()}
     out: list[Record] = []

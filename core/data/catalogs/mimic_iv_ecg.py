@@ -37,16 +37,25 @@ def join_report(parts: list[Any]) -> str:
 
 
 @register_catalog(NAME)
-def load(root: Path | None = None, *, download: bool = True, records: int | None = None) -> Catalog:
+def load(
+    root: Path | None = None, *, download: bool = True, records: int | None = None, progress: Any = None
+) -> Catalog:
     """MIMIC-IV-ECG catalog of the records on disk.
 
     Args:
         root: the ``mimic-iv-ecg/1.0`` folder or a PhysioNet ``files/`` root holding it; ``None``: cache / download.
         download: when ``root`` is None and the cache lacks the data, download it through the mirror.
         records: when downloading, only the first N records.
+        progress: download progress callback, ``progress((done, total), desc=...)``.
     """
     root = resolve_root(
-        NAME, root, "record_list.csv", physionet_path=PHYSIONET_PATH, download=download, records=records
+        NAME,
+        root,
+        "record_list.csv",
+        physionet_path=PHYSIONET_PATH,
+        download=download,
+        records=records,
+        progress=progress,
     )
     listing = pd.read_csv(root / "record_list.csv", dtype={"subject_id": str, "study_id": str})
     reports: dict[str, dict[str, Any]] = {}

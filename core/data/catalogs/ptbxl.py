@@ -103,6 +103,7 @@ def load(
     min_likelihood: float = 0.0,
     download: bool = True,
     records: int | None = None,
+    progress: Any = None,
 ) -> Catalog:
     """PTB-XL catalog of the records whose waveforms are on disk.
 
@@ -112,6 +113,7 @@ def load(
         min_likelihood: minimum likelihood for diagnostic statements (default 0: every listed code).
         download: when ``root`` is None and the cache lacks PTB-XL, download it through the mirror.
         records: when downloading, only the first N records.
+        progress: download progress callback, ``progress((done, total), desc=...)``.
 
     Raises:
         DatasetNotFoundError: no ``ptbxl_database.csv`` where looked, and no download possible.
@@ -119,7 +121,13 @@ def load(
     if rate_hz is not None and rate_hz not in RATE_COLUMNS:
         raise ValueError(f"PTB-XL has 100 Hz and 500 Hz records, not {rate_hz}")
     root = resolve_root(
-        NAME, root, "ptbxl_database.csv", physionet_path=PHYSIONET_PATH, download=download, records=records
+        NAME,
+        root,
+        "ptbxl_database.csv",
+        physionet_path=PHYSIONET_PATH,
+        download=download,
+        records=records,
+        progress=progress,
     )
     db = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id").sort_index()
     statements = load_scp_statements(root)
