@@ -254,8 +254,10 @@ def _existing_is_complete(mirror: Mirror, rel: str, dest: Path, sha256: str | No
         return False
     try:
         remote = mirror.size(rel)
-    except _NotFound:
-        return True  # the mirror no longer has it; keep the local copy rather than deleting data
+    except DownloadError as exc:
+        # Not on the mirror any more, no HEAD support, or offline: keep the local copy rather than deleting data.
+        log.debug("cannot check %s against the mirror (%s); keeping it", dest, exc)
+        return True
     return remote is None or remote == dest.stat().st_size
 
 
