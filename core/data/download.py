@@ -63,6 +63,10 @@ class _NotFound(DownloadError):
     """The mirror does not have the file (HTTP 404, or absent from the mirror directory)."""
 
 
+class _Transient(DownloadError):
+    """A failure worth retrying: connection refused or reset, timeout, HTTP 5xx."""
+
+
 class _RangeNotSatisfiable(Exception):
     """HTTP 416: the ``.part`` file is already as long as (or longer than) the remote file."""
 
@@ -147,9 +151,10 @@ class Mirror:
                     f"{url}: access denied (HTTP {exc.code}); this database may need PhysioNet credentials — "
                     "download it yourself and point ECG_DATA_MIRROR or --root at the copy"
                 ) from exc
-            raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+            error = _Transient if exc.code >= 500 else DownloadError
+            raise error(f"{url}: HTTP {exc.code} {exc.reason}") from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise DownloadError(f"{url}: cannot connect ({getattr(exc, 'reason', exc)})") from exc
+            raise _Transient(f"{url}: cannot connect ({getattr(exc, 'reason', exc)})") from exc
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -207,8 +212,17 @@ def fetch_file(
         try:
             opened = mirror.open(rel, offset)
         except _RangeNotSatisfiable:
-            log.info("%s: partial file is not a prefix of the remote one; restarting", url)
+            if _remote_size_or_none(mirror, rel) == offset:
+                total = offset  # the earlier run received everything but stopped before verifying
+                break
+            log.info("%s: partial file is longer than the remote one; restarting", url)
             part.unlink(missing_ok=True)
+            continue
+        except _Transient as exc:
+            if attempt == retries:
+                raise
+            log.warning("%s (retrying %d/%d)", exc, attempt, retries)
+            time.sleep(0.5 * attempt)
             continue
         total = opened.total_bytes
         mode = "ab" if opened.resumed and offset else "wb"
@@ -245,6 +259,13 @@ def fetch_file(
             )
     os.replace(part, dest)
     return transferred
+
+
+def _remote_size_or_none(mirror: Mirror, rel: str) -> int | None:
+    try:
+        return mirror.size(rel)
+    except DownloadError:
+        return None
 
 
 def _existing_is_complete(mirror: Mirror, rel: str, dest: Path, sha256: str | None, strict: bool) -> bool:

@@ -141,6 +141,15 @@ def test_resume_continues_a_partial_file_with_a_range_request(range_mirror_url: 
     assert _RangeHandler.ranges == [(f"/{rel}", "bytes=4000-")]
 
 
+def test_complete_part_file_is_verified_not_refetched(range_mirror_url: str, shared_data: Path, tmp_path: Path):
+    rel = f"{PTBXL}/records100/00000/00005_lr.hea"
+    dest = tmp_path / "h.hea"
+    dest.with_name("h.hea.part").write_bytes((shared_data / rel).read_bytes())  # stopped just before the rename
+    sha = read_sums(shared_data / PTBXL / "SHA256SUMS.txt")["records100/00000/00005_lr.hea"]
+    assert fetch_file(Mirror(range_mirror_url), rel, dest, sha256=sha) == 0  # the server answered 416
+    assert dest.read_bytes() == (shared_data / rel).read_bytes()
+
+
 def test_server_without_range_support_restarts_the_file(mirror_url: str, shared_data: Path, tmp_path: Path):
     rel = f"{PTBXL}/records100/00000/00004_lr.dat"
     dest = tmp_path / "x.dat"
