@@ -272,3 +272,30 @@ def test_load_catalog_downloads_a_missing_dataset_through_the_mirror(shared_data
     assert catalog.root == data_dir / "physionet" / "ludb" / "1.0.1"
     assert [r.record_id for r in catalog] == ["ludb/1", "ludb/2"]
     assert calls[-1] == (2 * 14 + 5, 2 * 14 + 5)  # record files + RECORDS, ludb.csv, LICENSE.txt, ANNOTATORS, README
+
+
+def test_mimic_iv_ecg_download_from_record_list(tmp_path: Path):
+    import numpy as np
+    import pandas as pd
+    import wfdb
+
+    base = tmp_path / "mirror" / "mimic-iv-ecg" / "1.0"
+    rows = []
+    for subject, study in (("10000032", "40689238"), ("10000117", "45090959")):
+        rel = f"files/p{subject[:4]}/p{subject}/s{study}"
+        (base / rel).mkdir(parents=True)
+        signal = np.sin(np.linspace(0, 20, 5000))[:, None] * np.linspace(0.5, 1.6, 12)[None, :]
+        names = ["I", "II", "III", "aVR", "aVF", "aVL", "V1", "V2", "V3", "V4", "V5", "V6"]
+        wfdb.wrsamp(study, fs=500, units=["mV"] * 12, sig_name=names, p_signal=signal, fmt=["16"] * 12,
+                    write_dir=str(base / rel))  # fmt: skip
+        rows.append(
+            {"subject_id": subject, "study_id": study, "file_name": study, "ecg_time": "", "path": f"{rel}/{study}"}
+        )
+    pd.DataFrame(rows).to_csv(base / "record_list.csv", index=False)
+    pd.DataFrame(
+        [{"subject_id": r["subject_id"], "study_id": r["study_id"], "report_0": "Sinus rhythm"} for r in rows]
+    ).to_csv(base / "machine_measurements.csv", index=False)
+    root = download_dataset("mimic_iv_ecg", records=1, out=tmp_path / "out", mirror=tmp_path / "mirror")
+    assert sorted(p.name for p in root.rglob("4*")) == ["40689238.dat", "40689238.hea"]
+    catalog = load_catalog("mimic_iv_ecg", root=root)
+    assert [r.record_id for r in catalog] == ["mimic_iv_ecg/40689238"] and catalog[0].text == "Sinus rhythm."
