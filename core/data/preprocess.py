@@ -19,6 +19,9 @@ from scipy import signal as sps
 from core.ecg import ECG, MAX_FS_HZ, MIN_FS_HZ
 from core.leads import CANONICAL_LEADS
 
+# Bump when preprocess() gives different output for the same config (caches of preprocessed signals key on it).
+# 2: filters pad one second (odd extension) instead of scipy's few samples; z-score before zero padding.
+PREPROCESS_VERSION = 2
 NORMALIZE_MODES = ("zscore", "none")
 MAX_FILTER_ORDER = 10
 
