@@ -1,0 +1,178 @@
+"""D-BETA / C-MELT (arXiv 2410.02131): a contrastive masked autoencoder over ECG-report pairs.
+
+Four losses, summed (weights in ``loss_weights``):
+
+* ``reconstruction_loss``: MAE on the ECG. ``mask_ratio`` (75 %) of the time patches are hidden, a light decoder
+  predicts them from the visible ones, MSE on per-patch-normalised targets, masked patches only.
+* ``mlm_loss``: masked language modelling on ``mlm_probability`` (25 %) of the report tokens, predicted from text
+  states that cross-attend to the ECG tokens (the report is reconstructed *with* the ECG as context).
+* ``matching_loss``: a binary head on the fused (ECG, report) pair says whether they belong together. Negatives: for
+  each ECG one wrong report, for each report one wrong ECG. Report negatives come from N3S for ``n3s_fraction`` of
+  the batch (a report far from the true one in frozen text-embedding space: never a false negative) and otherwise
+  from the batch's similarity matrix (hard negatives, BLIP); ECG negatives are always hard in-batch negatives.
+* ``sigmoid_loss``: SigLIP contrastive loss between the pooled ECG and report embeddings.
+
+As in FLIP (Li et al. 2023), the contrastive and matching terms reuse the encoder pass over the *visible* patches
+(one ECG encoder pass per step instead of two).
+
+Distributed note: the sigmoid loss gathers over ranks; hard negatives are drawn within each rank's batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.losses import MaskedReconstructionLoss, MatchingLoss, MLMLoss, N3SSampler, SigLipLoss, sample_hard_negatives
+from core.models import ECGTextModel
+from core.recipes.base import Recipe, RecipeConfig, frozen_text_embeddings, register_recipe, step_generators
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DbetaConfig(RecipeConfig):
+    """D-BETA options.
+
+    Attributes:
+        model: a config with a maskable patch-transformer ECG encoder, an MLM head and a fusion module.
+        model_overrides: the default keeps the language model frozen (the fusion blocks and the MLM head transform are
+            the trained text-side layers), so checkpoints stay small; ``{"text": {"trainable": true}}`` fine-tunes it.
+        mask_ratio: share of ECG patches hidden from the encoder.
+        mlm_probability: share of report tokens to predict.
+        n3s_fraction: share of each batch whose negative report comes from N3S rather than from the batch.
+        n3s_tail_fraction: N3S draws from this share of the distinct training reports, farthest first.
+    """
+
+    model: str = "dbeta-patchtf"
+    model_overrides: dict[str, Any] = field(default_factory=lambda: {"text": {"trainable": False}})
+    mask_ratio: float = 0.75
+    mlm_probability: float = 0.25
+    n3s_fraction: float = 0.5
+    n3s_tail_fraction: float = 0.5
+
+
+@register_recipe
+class DbetaRecipe(Recipe):
+    """Masked ECG modelling + MLM + ECG-text matching (hard and N3S negatives) + sigmoid contrastive loss."""
+
+    name = "dbeta"
+    config_cls = DbetaConfig
+    cfg: DbetaConfig
+
+    def __init__(self, cfg: DbetaConfig) -> None:
+        super().__init__(cfg)
+        if not 0.0 <= cfg.n3s_fraction <= 1.0:
+            raise ValueError(f"n3s_fraction must be in [0, 1], got {cfg.n3s_fraction}")
+        self.reconstruction = MaskedReconstructionLoss()
+        self.mlm = MLMLoss()
+        self.matching = MatchingLoss()
+        self.sigmoid = SigLipLoss()
+        self.n3s: N3SSampler | None = None
+
+    def build_model(self, device: torch.device | str | None = None) -> ECGTextModel:
+        model = super().build_model(device)
+        missing = [
+            what
+            for what, ok in (
+                ("a maskable ECG encoder (forward_masked/decode/patchify)", hasattr(model.ecg, "forward_masked")),
+                ("a fusion module (model_cfg.fusion)", model.fusion is not None),
+                ("an MLM head (text.mlm_head: true)", model.text.mlm is not None),
+            )
+            if not ok
+        ]
+        if missing:
+            raise ValueError(f"D-BETA needs {', '.join(missing)}; model {self.cfg.model!r} lacks it")
+        return model
+
+    def prepare(self, model: ECGTextModel, texts: Sequence[str]) -> None:
+        """Build the N3S index over the frozen language-model embeddings of the distinct reports."""
+        if self.cfg.n3s_fraction == 0.0:
+            return
+        embedded = frozen_text_embeddings(model, texts)
+        names = list(embedded)
+        try:
+            self.n3s = N3SSampler(
+                names, np.stack([embedded[t] for t in names]), tail_fraction=self.cfg.n3s_tail_fraction
+            )
+        except ValueError as err:
+            log.warning("N3S disabled: %s; negatives come from the batch only", err)
+            self.n3s = None
+
+    # ---- one step ------------------------------------------------------------------------------------------------
+
+    def compute_losses(
+        self, model: ECGTextModel, batch: dict[str, Any], *, step: int, rank: int = 0, seed: int = 0
+    ) -> dict[str, torch.Tensor]:
+        signal, lead_mask, texts = batch["signal"], batch.get("lead_mask"), list(batch["text"])
+        device = signal.device
+        gen, rng = step_generators(seed, rank, step, device)
+        b = signal.shape[0]
+
+        # Masked ECG modelling (one encoder pass over the visible patches).
+        enc = model.ecg.forward_masked(signal, self.cfg.mask_ratio, lead_mask=lead_mask, generator=gen)
+        latent = enc["latent"]  # (B, 1 + N_keep, D), [CLS] first
+        recon = self.reconstruction(
+            recon_pred=model.ecg.decode(latent, enc["ids_restore"]),
+            recon_target=model.ecg.patchify(signal),
+            recon_mask=enc["mask"],
+        )
+
+        # Negative report per ECG: N3S for a share of the batch, else a hard in-batch negative (below).
+        use_n3s = rng.random(b) < self.cfg.n3s_fraction if self.n3s is not None else np.zeros(b, dtype=bool)
+        far = self.n3s.sample([texts[i] for i in np.flatnonzero(use_n3s)], rng) if self.n3s is not None else []
+        n3s_text: dict[int, str] = {
+            int(i): t for i, t in zip(np.flatnonzero(use_n3s), far, strict=True) if t is not None
+        }
+
+        # One language-model pass over the true reports and the N3S negatives (same padding for fusion).
+        extra = [n3s_text[i] for i in sorted(n3s_text)]
+        tokens = model.text.tokenize(texts + extra)
+        states = model.text.forward_tokens(**tokens)
+        hidden, attn = states["hidden"], states["attention_mask"]
+
+        # Sigmoid contrastive loss on pooled embeddings.
+        ecg_emb = F.normalize(model.ecg_head(latent), dim=-1)
+        text_emb = F.normalize(model.text_head(model.text.pool(hidden[:b], attn[:b])), dim=-1)
+        scale = model.logit_scale.clamp(max=float(np.log(100.0))).exp()
+        contrastive = self.sigmoid(ecg_emb, text_emb, scale, logit_bias=model.logit_bias)
+
+        # Masked language modelling conditioned on the ECG.
+        masked_ids, labels = model.text.mask_tokens(
+            tokens["input_ids"][:b], self.cfg.mlm_probability, generator=gen
+        )
+        masked_states = model.text.forward_tokens(input_ids=masked_ids, attention_mask=attn[:b])
+        fused = model.fuse(latent, masked_states["hidden"], attn[:b])
+        mlm = self.mlm(mlm_logits=model.mlm_logits(fused), mlm_labels=labels)
+
+        # ECG-text matching: B positives, one negative report per ECG, one negative ECG per report.
+        with torch.no_grad():
+            sim = ecg_emb @ text_emb.T
+            hard_text = sample_hard_negatives(sim, texts, generator=gen)
+            hard_ecg = sample_hard_negatives(sim.T, texts, generator=gen)
+        extra_row = {i: b + k for k, i in enumerate(sorted(n3s_text))}
+        ecg_rows, text_rows, match_labels = list(range(b)), list(range(b)), [1] * b
+        for i in range(b):
+            j = extra_row.get(i, int(hard_text[i]))
+            if j >= 0:
+                ecg_rows.append(i)
+                text_rows.append(j)
+                match_labels.append(0)
+            k = int(hard_ecg[i])
+            if k >= 0:
+                ecg_rows.append(k)
+                text_rows.append(i)
+                match_labels.append(0)
+        ecg_idx = torch.tensor(ecg_rows, device=device)
+        text_idx = torch.tensor(text_rows, device=device)
+        match_logits = model.match_logits(latent[ecg_idx], hidden[text_idx], attn[text_idx])
+        matching = self.matching(
+            match_logits=match_logits, match_labels=torch.tensor(match_labels, device=device, dtype=torch.float32)
+        )
+        return {**recon, **mlm, **matching, **contrastive}

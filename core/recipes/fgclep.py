@@ -1,0 +1,153 @@
+"""FG-CLEP-style training (fine-grained ECG-language pre-training, 2025).
+
+Three changes to plain contrastive training:
+
+1. Reports are enriched with waveform features: the sentence of :func:`core.measure.measure_ecg` (heart rate, rhythm
+   regularity, PR/QRS/QT/QTc, axis) is appended to each report, so the text carries what the waveform shows even when
+   the report is terse. Measurements are computed once per record and cached on disk.
+2. A report-report similarity matrix (from frozen language-model embeddings) softens the contrastive targets: two ECGs
+   whose reports say the same thing (e.g. "sinus rhythm, normal ECG") are not pushed apart as negatives.
+3. The sigmoid loss (one binary problem per pair) suits multi-label ECGs better than a softmax over the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.data.catalogs.base import Record
+from core.losses import SoftClipLoss, SoftTargetSigLipLoss
+from core.models import ECGTextModel
+from core.recipes.base import Recipe, RecipeConfig, frozen_text_embeddings, register_recipe
+
+log = logging.getLogger(__name__)
+
+
+def measure_sentence(ecg: Any) -> str:
+    """The measurement sentence of an ECG (``measure_ecg(ecg).to_sentence()``); imported lazily (loads a U-Net)."""
+    from core.measure import measure_ecg
+
+    return measure_ecg(ecg).to_sentence()
+
+
+@dataclass
+class FgclepConfig(RecipeConfig):
+    """FG-CLEP options.
+
+    Attributes:
+        model: a config with a frozen language model and (for the sigmoid loss) a logit bias.
+        loss: ``"sigmoid"`` (soft-target SigLIP) or ``"softmax"`` (soft-target InfoNCE).
+        similarity_threshold: report cosine similarity (frozen LM space) from which another report in the batch is a
+            soft positive rather than a negative.
+        enrich: append the measurement sentence to each report.
+        measurement_cache: JSON file for the per-record sentences (default: next to the signal cache).
+    """
+
+    model: str = "fgclep-resnet1d"
+    loss: str = "sigmoid"
+    similarity_threshold: float = 0.9
+    enrich: bool = True
+    measurement_cache: str | None = None
+
+
+@register_recipe
+class FgclepRecipe(Recipe):
+    """Measurement-enriched reports + report-similarity soft targets + sigmoid loss."""
+
+    name = "fgclep"
+    config_cls = FgclepConfig
+    cfg: FgclepConfig
+
+    def __init__(self, cfg: FgclepConfig) -> None:
+        super().__init__(cfg)
+        if cfg.loss == "sigmoid":
+            self.loss: SoftTargetSigLipLoss | SoftClipLoss = SoftTargetSigLipLoss(threshold=cfg.similarity_threshold)
+        elif cfg.loss == "softmax":
+            self.loss = SoftClipLoss(threshold=cfg.similarity_threshold)
+        else:
+            raise ValueError(f"fgclep loss must be 'sigmoid' or 'softmax', got {cfg.loss!r}")
+        self.sentences: dict[str, str] = {}
+        self.embeddings: dict[str, np.ndarray] = {}
+        self.measure: Callable[[Any], str] = measure_sentence
+
+    # ---- text enrichment ---------------------------------------------------------------------------------------
+
+    def prepare_records(
+        self, records: Sequence[Record], reader: Callable[[Record], Any], cache_dir: Path | None = None
+    ) -> None:
+        """Measure every record once; sentences are cached in a JSON file keyed by record id and path, whose name
+        carries a hash of the delineator weights (new weights, new measurements)."""
+        if not self.cfg.enrich:
+            return
+        path = Path(self.cfg.measurement_cache) if self.cfg.measurement_cache else None
+        if path is None and cache_dir is not None:
+            path = Path(cache_dir) / f"measurements-{measurement_tag()}.json"
+        cached: dict[str, str] = {}
+        if path is not None and path.is_file():
+            cached = json.loads(path.read_text(encoding="utf-8"))
+        missing = [r for r in records if _key(r) not in cached]
+        if missing:
+            log.info("measuring %d ECGs for FG-CLEP report enrichment (%d cached)", len(missing), len(cached))
+        for record in missing:
+            cached[_key(record)] = self.measure(reader(record))
+        if missing and path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(cached, indent=0, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, path)
+        self.sentences.update({r.record_id: cached[_key(r)] for r in records})
+
+    def text_fn(self) -> Callable[[Record], str] | None:
+        if not self.cfg.enrich:
+            return None
+        return self.enriched_text
+
+    def enriched_text(self, record: Record) -> str:
+        """The English report followed by the record's measurement sentence."""
+        report = (record.text_en or record.text).strip()
+        sentence = self.sentences.get(record.record_id, "")
+        if report and report[-1] not in ".!?":
+            report += "."
+        return f"{report} {sentence}".strip()
+
+    # ---- training ----------------------------------------------------------------------------------------------
+
+    def prepare(self, model: ECGTextModel, texts: Sequence[str]) -> None:
+        """Frozen embeddings of every text, for the report-report similarity of each batch."""
+        self.embeddings = frozen_text_embeddings(model, texts)
+
+    def target_embeddings(self, texts: Sequence[str], device: torch.device) -> torch.Tensor:
+        """(B, E) frozen embeddings of a batch's texts (computed on the fly for a text not seen in :meth:`prepare`)."""
+        unseen = [t for t in texts if t not in self.embeddings]
+        if unseen:
+            raise KeyError(f"{len(unseen)} batch text(s) were not embedded in prepare(), e.g. {unseen[0]!r}")
+        return torch.from_numpy(np.stack([self.embeddings[t] for t in texts])).to(device)
+
+    def compute_losses(
+        self, model: ECGTextModel, batch: dict[str, Any], *, step: int, rank: int = 0, seed: int = 0
+    ) -> dict[str, torch.Tensor]:
+        out = model(batch["signal"], batch["text"], lead_mask=batch.get("lead_mask"))
+        return self.loss(**out, target_embeddings=self.target_embeddings(batch["text"], out["ecg_features"].device))
+
+
+def measurement_tag() -> str:
+    """Short hash of the delineator weights the measurements come from (``"none"`` when they are absent)."""
+    from core.measure.delineator import FINAL_WEIGHTS, delineator_dir
+
+    weights = Path(delineator_dir()) / FINAL_WEIGHTS
+    if not weights.is_file():
+        return "none"
+    return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+
+
+def _key(record: Record) -> str:
+    return hashlib.sha1(f"{record.record_id}|{record.path}".encode()).hexdigest()
