@@ -2,7 +2,8 @@
 
 Files (the format follows the suffix, ``.csv`` or ``.json``):
 
-- records: one row per annotated record: ``record_id, status, labels, note, reviewer, updated_at, n_events``.
+- records: one row per annotated record: ``record_id, status, labels, note, reviewer, updated_at, n_events,
+  last_event_id``.
   In CSV, ``labels`` is a JSON array (``["MI", "atrial flutter, typical"]``), since labels may contain commas.
 - events: one row per event: ``event_id, event_key, record_id, ts, reviewer, action, before, after, reverts,
   reverts_key``. In CSV, ``before`` / ``after`` are JSON objects.
@@ -37,7 +38,7 @@ from core.annotations.validation import check_changes, check_record_id, check_re
 FORMAT_VERSION = 1
 RECORDS_FORMAT = "ecg-annotations/records"
 EVENTS_FORMAT = "ecg-annotations/events"
-RECORD_COLUMNS = ["record_id", "status", "labels", "note", "reviewer", "updated_at", "n_events"]
+RECORD_COLUMNS = ["record_id", "status", "labels", "note", "reviewer", "updated_at", "n_events", "last_event_id"]
 EVENT_COLUMNS = ["event_id", "event_key", "record_id", "ts", "reviewer", "action", "before", "after", "reverts",
                  "reverts_key"]
 FORMATS = ("csv", "json")

@@ -107,6 +107,9 @@ class AnnotationStore:
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
+        # Writers of this process queue on a Python lock (an immediate hand-off) rather than in SQLite's busy
+        # handler, which polls with sleeps of up to 100 ms; other processes still serialise through SQLite's lock.
+        self._write_lock = threading.Lock()
         conn = self._connect(first=True)
         applied = migrate(conn)
         if applied:
@@ -169,22 +172,23 @@ class AnnotationStore:
         if getattr(self._local, "in_transaction", False):
             raise RuntimeError("annotation transactions do not nest")
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        self._local.in_transaction = True
-        try:
-            yield Transaction(self, conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            self._local.in_transaction = True
             try:
-                conn.execute("COMMIT")
+                yield Transaction(self, conn)
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-        finally:
-            self._local.in_transaction = False
+            else:
+                try:
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                self._local.in_transaction = False
 
     def annotate(
         self,

@@ -147,7 +147,8 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("error", "message", "kwargs"), BAD_INPUTS, ids=[f"{e.__name__}-{m}" for e, m, _ in BAD_INPUTS])
+@pytest.mark.parametrize(("error", "message", "kwargs"), BAD_INPUTS,
+                         ids=[f"{e.__name__}-{m}" for e, m, _ in BAD_INPUTS])
 def test_bad_input_is_rejected_and_nothing_is_written(store, error, message, kwargs):
     store.annotate(R2, reviewer="ana", note="before")  # some prior content
     before_events, before_states = store.history(), store.states()
