@@ -93,7 +93,7 @@ def build(ctx: Context) -> None:
     with gr.Row():
         query = gr.Textbox(label="Search (id, label, report text)", placeholder="e.g. LBBB, Vorhofflimmern, ludb/12",
                            scale=3)
-        dataset = gr.Dropdown([ALL], value=ALL, label="Dataset", scale=1)
+        dataset = gr.Dropdown([ALL], value=ALL, label="Dataset", scale=1, allow_custom_value=True)
         label = gr.Dropdown([ALL], value=ALL, label="Label", scale=1, allow_custom_value=True)
     table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, max_height=320, wrap=False,
                          label="Records (click a row to open it)", elem_id="browse-table")

@@ -1,0 +1,207 @@
+"""The app's endpoints over HTTP with gradio_client, on real demo data (PTB-XL + LUDB through the loopback mirror)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+
+from app.state import AppConfig, Services, discover_checkpoints
+from core import zeroshot
+from core.explorer import DemoSpec, build_explorer
+
+PROMPTS = {"headers": ["class", "prompts"], "data": [
+    ["LBBB", "left bundle branch block | complete left bundle branch block"],
+    ["NORM", "normal ECG | sinus rhythm, normal ECG"],
+    ["AFIB", "atrial fibrillation"],
+    ["RBBB", "right bundle branch block"],
+]}
+PROMPT_DICT = {"LBBB": ["left bundle branch block", "complete left bundle branch block"],
+               "NORM": ["normal ECG", "sinus rhythm, normal ECG"], "AFIB": ["atrial fibrillation"],
+               "RBBB": ["right bundle branch block"]}
+
+
+def _wfdb(record: Path) -> list:
+    return [handle_file(str(record.with_suffix(".hea"))), handle_file(str(record.with_suffix(".dat")))]
+
+
+def _frame(value: dict) -> pd.DataFrame:
+    return pd.DataFrame(value["data"], columns=value["headers"])
+
+
+def _arr(value) -> np.ndarray:
+    """A plotly JSON array: a list, or a typed array ``{"dtype": ..., "bdata": base64}``."""
+    if isinstance(value, dict):
+        import base64
+
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value)
+
+
+def _plot(value: dict) -> dict:
+    assert value["type"] == "plotly"
+    return json.loads(value["plot"])
+
+
+def test_blocks_expose_every_action_by_api_name(live_app, client):
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    for name in ("/records", "/show_ecg", "/zeroshot", "/load_prompts", "/retrieve_reports", "/search_text", "/map",
+                 "/map_open", "/map_place", "/upload", "/explain"):
+        assert name in api, name
+
+
+def test_records_search_and_show_ecg(client, services):
+    table = _frame(client.predict("ludb", "all", "all", api_name="/records"))
+    assert len(table) == 6 and set(table["dataset"]) == {"ludb"}
+    table = _frame(client.predict("sinus rhythm", "all", "all", api_name="/records"))
+    assert 5 <= len(table) < 22
+    assert all("sinus rhythm" in (r["report (English)"] + r["report"]).lower() for _, r in table.iterrows())
+
+    plot, details = client.predict("ptbxl/00001", "clinical", api_name="/show_ecg")
+    fig = _plot(plot)
+    assert fig["layout"]["yaxis"]["scaleanchor"] == "x"
+    info = services.explorer().record("ptbxl/00001")
+    assert info.text in details and "NORM" in details
+    stacked = _plot(client.predict("ptbxl/00001", "stacked", api_name="/show_ecg")[0])
+    assert len(stacked["layout"]["annotations"]) == 12
+
+
+def test_zero_shot_scores_match_core_and_compare(client, services):
+    plot, scores = client.predict("ptbxl/00002", PROMPTS, "tiny-a", "none", api_name="/zeroshot")
+    frame = _frame(scores)
+    embedder = services.embedder("tiny-a")
+    names, class_emb = zeroshot.class_embeddings(PROMPT_DICT, embedder.encode_texts)
+    expected = zeroshot.ranked(names, zeroshot.scores(services.explorer().ecg_embedding("ptbxl/00002"), class_emb))
+    assert list(frame["class"]) == [n for n, _ in expected]
+    np.testing.assert_allclose(frame["similarity"], [s for _, s in expected], atol=1e-4)
+    assert abs(frame["probability"].sum() - 1) < 1e-3
+    assert _plot(plot)["data"][0]["type"] == "bar"
+
+    _, both = client.predict("ptbxl/00002", PROMPTS, "tiny-a", "tiny-b", api_name="/zeroshot")
+    both = _frame(both)
+    assert "similarity (tiny-b)" in both.columns
+    assert not np.allclose(both["similarity"], both["similarity (tiny-b)"])  # two different models
+
+    rhythm = _frame(client.predict("ptbxl_rhythm", api_name="/load_prompts"))
+    assert "AFIB" in set(rhythm["class"]) and rhythm.shape[1] == 2
+
+
+def test_retrieval_returns_indexed_reports_in_similarity_order(client, services):
+    explorer = services.explorer()
+    table, html = client.predict("ptbxl/00003", 5, api_name="/retrieve_reports")
+    frame = _frame(table)
+    ids = [r.replace(" (this ECG)", "") for r in frame["record_id"]]
+    assert len(ids) == 5 and all(i in explorer for i in ids)
+    sims = explorer.text_emb @ explorer.ecg_embedding("ptbxl/00003")
+    assert ids == [explorer.records[i].record_id for i in np.argsort(-sims)[:5]]
+    assert list(frame["similarity"]) == sorted(frame["similarity"], reverse=True)
+    assert frame["report (English)"].iloc[0] == explorer.record(ids[0]).text_en
+    assert html.count("<svg") == 5  # a thumbnail of every neighbour's ECG
+
+    ecgs, reports, _ = client.predict("sinus rhythm", 3, api_name="/search_text")
+    q = services.embedder().encode_texts(["sinus rhythm"])[0]
+    top_ecgs = [explorer.records[i].record_id for i in np.argsort(-(explorer.ecg_emb @ q))[:3]]
+    assert list(_frame(ecgs)["record_id"]) == top_ecgs
+    assert all(r in explorer for r in _frame(reports)["record_id"])
+
+
+def test_map_colours_and_marks_the_current_ecg(client, services):
+    fig = _plot(client.predict("dataset", "ludb/3", api_name="/map"))
+    ids = {i for t in fig["data"] if t.get("customdata") for i in t["customdata"]}
+    assert ids == {r.record_id for r in services.explorer().records}
+    assert {t["name"].split(" (")[0] for t in fig["data"][:-1]} == {"ptbxl", "ludb"}
+    star = fig["data"][-1]
+    xy = services.explorer().map_xy[services.explorer().row("ludb/3")]
+    assert star["marker"]["symbol"] == "star" and _arr(star["x"])[0] == pytest.approx(float(xy[0]), rel=1e-5)
+    assert client.predict("ludb/3", api_name="/map_open") == "ludb/3"
+    with pytest.raises(AppError, match="not in the index"):
+        client.predict("ptbxl/99999", api_name="/map_open")
+
+
+def test_upload_wfdb_csv_and_bad_files(client, services, shared_data, tmp_path):
+    rec = shared_data / "ptb-xl/1.0.3/records500/00000/00286_hr"
+    key, plot, info = client.predict(_wfdb(rec), None, "", api_name="/upload")
+    assert key.startswith("upload/") and "500 Hz" in info and "12 of 12 leads" in info
+    assert len(_plot(plot)["data"]) >= 1
+    # The upload is usable everywhere: zero-shot, retrieval and the map (placed by its neighbours).
+    frame = _frame(client.predict(key, PROMPTS, "tiny-a", "none", api_name="/zeroshot")[1])
+    assert set(frame["class"]) == set(PROMPT_DICT)
+    assert len(_frame(client.predict(key, 3, api_name="/retrieve_reports")[0])) == 3
+    xy = client.predict(key, api_name="/map_place")
+    assert len(xy) == 2 and np.isfinite(xy).all()
+
+    # CSV with a subset of leads in another order, named in the header: masked leads are reported.
+    t = np.arange(2500) / 250.0
+    csv = tmp_path / "partial.csv"
+    pd.DataFrame({"time": t, "V2": np.sin(t * 7), "II": np.cos(t * 6), "I": np.sin(t * 5)}).to_csv(csv, index=False)
+    key2, _, info2 = client.predict([handle_file(str(csv))], None, "", api_name="/upload")
+    assert key2.startswith("upload/") and "3 of 12 leads" in info2 and "V1" in info2
+
+    bad = tmp_path / "broken.hea"
+    shutil.copy(rec.with_suffix(".hea"), bad)  # a header without its .dat
+    with pytest.raises(AppError) as err:
+        client.predict([handle_file(str(bad))], None, "", api_name="/upload")
+    assert "broken" in str(err.value)
+    junk = tmp_path / "junk.npy"
+    junk.write_bytes(b"not a numpy file at all")
+    with pytest.raises(AppError, match="junk.npy"):
+        client.predict([handle_file(str(junk))], 500, "", api_name="/upload")
+    # ... and the server keeps serving.
+    assert len(_frame(client.predict("ludb", "all", "all", api_name="/records"))) == 6
+
+
+def test_explain_draws_saliency_over_the_plot(client):
+    plot, text = client.predict("ptbxl/00004", "sinus rhythm", "tiny-a", 2.5, "stacked", api_name="/explain")
+    fig = _plot(plot)
+    assert any(s["type"] == "rect" for s in fig["layout"]["shapes"])
+    assert "Score" in text and "s:" in text
+
+
+def test_trained_checkpoint_scores_lbbb_record_as_lbbb(client, shared_data):
+    trained = discover_checkpoints()
+    if not trained:
+        pytest.skip("no trained checkpoint in checkpoints/{mets,dbeta,fgclep}/ yet")
+    rec = shared_data / "ptb-xl/1.0.3/records500/00000/00286_hr"  # CLBBB 100 (sinus rhythm, LAD)
+    key, _, _ = client.predict(_wfdb(rec), None, "", api_name="/upload")
+    for name in trained:
+        frame = _frame(client.predict(key, PROMPTS, name, "none", api_name="/zeroshot")[1])
+        assert frame["class"].iloc[0] == "LBBB", (name, frame.to_dict("records"))
+
+
+def test_warm_cache_loads_without_network(services, app_env, monkeypatch, tmp_path):
+    empty = tmp_path / "no-mirror"
+    empty.mkdir()
+    monkeypatch.setenv("ECG_DATA_MIRROR", str(empty))  # any download would now fail
+    first = services.explorer()
+    again = build_explorer(services.embedder(), services.config.spec)
+    assert again.cache_dir == first.cache_dir and [r.record_id for r in again.records] == [
+        r.record_id for r in first.records]
+    np.testing.assert_array_equal(again.ecg_emb, first.ecg_emb)
+
+
+def test_without_data_the_app_explains_and_uploads_still_work(tiny_checkpoints, shared_data, monkeypatch, tmp_path):
+    empty = tmp_path / "no-mirror"
+    empty.mkdir()
+    monkeypatch.setenv("ECG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ECG_DATA_MIRROR", str(empty))
+    svc = Services(AppConfig(checkpoints={"tiny-a": tiny_checkpoints["tiny-a"]},
+                             spec=DemoSpec.parse("ptbxl:3,ludb:2", map_method="pca")))
+    svc.start()
+    with pytest.raises(Exception, match="ECG_DATA_MIRROR"):
+        svc.explorer(timeout_s=120).nearest_reports(np.ones(32), 3)
+    status = svc.status_markdown()
+    assert "No demo data" in status and "ECG_DATA_MIRROR" in status and "uploads still work" in status
+    from app.views.upload import upload_ecg
+    from app.views.zeroshot import zero_shot
+
+    rec = shared_data / "ludb/1.0.1/data/1"
+    key, _, _ = upload_ecg(svc, [str(rec.with_suffix(".hea")), str(rec.with_suffix(".dat"))])
+    _, scores = zero_shot(svc, key, pd.DataFrame(PROMPTS["data"], columns=["class", "prompts"]), "tiny-a")
+    assert set(scores["class"]) == set(PROMPT_DICT)
+    assert not (Path(tmp_path / "data") / "explorer").exists()  # an empty build is not cached
