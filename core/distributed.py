@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -100,7 +101,11 @@ def all_gather_with_grad(x: torch.Tensor) -> torch.Tensor:
         return x
     from torch.distributed.nn.functional import all_gather
 
-    return torch.cat(all_gather(x), dim=0)
+    with warnings.catch_warnings():
+        # Deprecated in favour of a private functional API; it is still the public autograd-aware all_gather.
+        warnings.simplefilter("ignore", FutureWarning)
+        parts = all_gather(x)
+    return torch.cat(parts, dim=0)
 
 
 def all_gather_no_grad(x: torch.Tensor) -> torch.Tensor:
