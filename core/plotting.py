@@ -230,6 +230,7 @@ def score_bar_figure(
     fig.update_layout(
         title=dict(text=title, x=0.01) if title else None,
         xaxis_title="cosine similarity",
+        yaxis=dict(automargin=True),
         height=max(220, 28 * len(names) + 80),
         margin=dict(l=10, r=10, t=40 if title else 10, b=40),
         template=TEMPLATE,
@@ -244,7 +245,8 @@ def compare_bar_figure(names: Sequence[str], scores_by_model: dict[str, Sequence
     for i, (model, vals) in enumerate(scores_by_model.items()):
         fig.add_trace(go.Bar(x=list(vals)[::-1], y=list(names)[::-1], orientation="h", name=model,
                              marker_color=colors[i % len(colors)]))
-    fig.update_layout(barmode="group", xaxis_title="cosine similarity", height=max(240, 40 * len(names) + 80),
+    fig.update_layout(barmode="group", xaxis_title="cosine similarity", yaxis=dict(automargin=True),
+                      height=max(240, 40 * len(names) + 80),
                       margin=dict(l=10, r=10, t=10, b=40), legend=dict(orientation="h"),
                       template=TEMPLATE)
     return fig
