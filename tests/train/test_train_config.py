@@ -1,0 +1,91 @@
+"""Trainer pieces: schedule, parameter groups, option precedence, run-state round trip."""
+
+import argparse
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import yaml
+
+from core.train import (
+    RECIPE_CONFIG_DIR,
+    TrainConfig,
+    add_arguments,
+    get_lr,
+    load_train_state,
+    param_groups,
+    resolve_config,
+    save_train_state,
+)
+
+
+def _args(argv):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_get_lr_warmup_then_cosine():
+    kw = dict(lr=1.0, min_lr=0.1, warmup_steps=4, total_steps=14)
+    assert [get_lr(s, **kw) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    assert get_lr(4, **kw) == pytest.approx(1.0)
+    assert get_lr(9, **kw) == pytest.approx(0.1 + 0.5 * (1 + math.cos(math.pi * 0.5)) * 0.9)
+    assert get_lr(14, **kw) == pytest.approx(0.1) and get_lr(100, **kw) == pytest.approx(0.1)
+    values = [get_lr(s, **kw) for s in range(4, 14)]
+    assert values == sorted(values, reverse=True)
+
+
+def test_param_groups_skip_bias_norm_logit_and_frozen():
+    model = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Linear(4, 2))
+    model.logit_scale = nn.Parameter(torch.ones(()))
+    model[2].weight.requires_grad_(False)
+    decay, no_decay = param_groups(model, 0.1)
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    assert [p.shape for p in decay["params"]] == [torch.Size([4, 3])]
+    assert len(no_decay["params"]) == 5  # two biases, norm weight and bias, logit scale
+
+
+def test_option_precedence(tmp_path):
+    cfg = resolve_config(_args(["--recipe", "mets", "--out", str(tmp_path)]))
+    shipped = yaml.safe_load((RECIPE_CONFIG_DIR / "mets.yaml").read_text())
+    assert cfg.epochs == shipped["epochs"] and cfg.recipe_options["model"] == shipped["recipe_options"]["model"]
+    assert cfg.seed == TrainConfig().seed  # not in the YAML: the dataclass default
+    user = tmp_path / "user.yaml"
+    user.write_text("epochs: 3\nlr: 0.5\nrecipe_options: {local_loss: false}\n")
+    argv = ["--recipe", "mets", "--out", str(tmp_path), "--config", str(user), "--lr", "0.25", "--data", "ptbxl,ludb"]
+    cfg = resolve_config(_args(argv + ["--model", "mets-resnet1d-tiny", "--set", "local_loss=true"]))
+    assert (cfg.epochs, cfg.lr, cfg.data) == (3, 0.25, ["ptbxl", "ludb"])
+    assert cfg.recipe_options["model"] == "mets-resnet1d-tiny" and cfg.recipe_options["local_loss"] is True
+
+
+def test_unknown_yaml_option_fails(tmp_path):
+    user = tmp_path / "user.yaml"
+    user.write_text("epoch: 3\n")
+    with pytest.raises(ValueError, match="epoch"):
+        resolve_config(_args(["--recipe", "mets", "--out", str(tmp_path), "--config", str(user)]))
+
+
+def test_unknown_recipe_option_fails():
+    from core.recipes import create_recipe
+
+    with pytest.raises(ValueError, match="mask_ratio"):
+        create_recipe("mets", {"mask_ratio": 0.5})
+
+
+def test_train_state_round_trip(tmp_path):
+    model = nn.Linear(3, 2)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1)
+    model(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    rng = torch.get_rng_state()
+    save_train_state(tmp_path, opt, {"step": 7, "epoch": 1}, {"torch": rng[None]})
+    # Nothing pickled: a JSON file and a safetensors file.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train_state.json", "train_state.safetensors"]
+    model2 = nn.Linear(3, 2)
+    opt2 = torch.optim.AdamW(model2.parameters(), lr=0.5)
+    scalars, rng2 = load_train_state(tmp_path, opt2)
+    assert scalars["step"] == 7 and torch.equal(rng2["torch"][0], rng)
+    for a, b in zip(opt.state.values(), opt2.state.values(), strict=True):
+        assert all(torch.equal(a[k], b[k]) for k in ("exp_avg", "exp_avg_sq", "step"))
+    assert opt2.param_groups[0]["lr"] == 0.1
