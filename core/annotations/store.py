@@ -32,6 +32,7 @@ from pathlib import Path
 from core.annotations.errors import AnnotationError, UndoError, UnknownEventError
 from core.annotations.schema import (
     ANNOTATE,
+    DEFAULT_STATUS,
     EVENT_COLUMNS,
     FIELDS,
     SCHEMA_VERSION,
@@ -433,15 +434,19 @@ def filter_records(
         label: keep records whose annotated labels include this one.
         record_ids: all candidate records (e.g. the Browse table's); default: the records with events.
     """
-    states = store.states()
     status = check_status(status) if status else None
-    universe = set(states) if record_ids is None else set(record_ids)
-    out = set()
-    for record_id in universe:
-        state = states.get(record_id) or RecordState(record_id)
-        if status is not None and state.status != status:
-            continue
-        if label is not None and label not in state.labels:
-            continue
-        out.add(record_id)
+    sql, params = "SELECT record_id, status FROM record_state WHERE 1", []
+    if label is not None:
+        sql += " AND EXISTS (SELECT 1 FROM json_each(record_state.labels) WHERE json_each.value = ?)"
+        params.append(label)
+    annotated = dict(store._conn().execute(sql, params).fetchall())
+    matching = {r for r, s in annotated.items() if status is None or s == status}
+    if record_ids is None:
+        return matching
+    universe = set(record_ids)
+    out = matching & universe
+    if status == DEFAULT_STATUS and label is None:
+        # never-annotated records of the universe are unreviewed too
+        all_annotated = {r for (r,) in store._conn().execute("SELECT record_id FROM record_state").fetchall()}
+        out |= universe - all_annotated
     return out
