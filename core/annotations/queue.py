@@ -1,16 +1,20 @@
 """The review queue: which records a reviewer should check first. Pure functions over plain dicts.
 
-Two orderings:
+Orderings (``method``):
 
-- ``"disagreement"``: how far the model's zero-shot probabilities are from the reference labels,
-  ``sum_c |p_c - y_c|`` over the classes the model scores (``y_c`` = 1 when the record carries label ``c``). The
-  records where the model most confidently contradicts the reference are the likeliest label errors (the idea behind
-  confident learning, Northcutt et al. 2021, https://arxiv.org/abs/1911.00068).
-- ``"max_disagreement"``: ``max_c |p_c - y_c|`` (one strongly contradicted label is enough).
+- ``"disagreement"``: how far the model's probabilities are from the reference labels. Zero-shot probabilities are a
+  softmax over the classes (they sum to 1), so the reference is made a distribution too (``q = y / sum(y)`` over the
+  classes the model scores) and the score is the total variation distance ``1/2 * sum_c |p_c - q_c|`` in [0, 1];
+  with ``multi_label=True`` (independent per-class probabilities) it is ``mean_c |p_c - y_c|``. Either way scores
+  are comparable across datasets with different numbers of classes and labels. The records where the model most
+  confidently contradicts the reference are the likeliest label errors (the idea behind confident learning,
+  Northcutt et al. 2021, https://arxiv.org/abs/1911.00068).
+- ``"max_disagreement"``: ``max_c |p_c - q_c|`` (one strongly contradicted class is enough).
 - ``"uncertainty"``: entropy of the model's class distribution, normalised to [0, 1] by ``log(C)`` — records the
   model cannot place, whatever the reference says.
 
-Every item carries a one-line reason ("model: MI 0.91 (not in reference); reference NORM: model 0.04").
+Records whose reference has none of the model's classes cannot be compared: they get score 0 and say so.
+Every item carries a one-line reason ("reference NORM: model 0.02; model: MI 0.96 (not in reference)").
 """
 
 from __future__ import annotations
@@ -37,9 +41,12 @@ class QueueItem:
     reason: str
 
 
-def _disagreements(probs: Mapping[str, float], reference: Collection[str]) -> list[tuple[str, float, float]]:
-    """(class, p, y) for every class the model scores."""
-    return [(c, float(p), 1.0 if c in reference else 0.0) for c, p in probs.items()]
+def _disagreements(probs: Mapping[str, float], reference: Collection[str], multi_label: bool
+                   ) -> list[tuple[str, float, float]]:
+    """(class, p, target) for every class the model scores; targets sum to 1 unless ``multi_label``."""
+    hits = [c for c in probs if c in reference]
+    weight = 1.0 if multi_label else 1.0 / max(len(hits), 1)
+    return [(c, float(p), weight if c in reference else 0.0) for c, p in probs.items()]
 
 
 def _reason_disagreement(terms: list[tuple[str, float, float]], n: int = 2) -> str:
@@ -48,7 +55,7 @@ def _reason_disagreement(terms: list[tuple[str, float, float]], n: int = 2) -> s
     for c, p, y in worst:
         if abs(p - y) < 0.05:
             continue
-        if y:
+        if y > 0:
             parts.append(f"reference {c}: model {p:.2f}")
         else:
             parts.append(f"model: {c} {p:.2f} (not in reference)")
@@ -65,24 +72,26 @@ def entropy(probs: Iterable[float]) -> float:
     return h / math.log(len(values))
 
 
-def score_record(probs: Mapping[str, float], reference: Collection[str], method: str = "disagreement"
-                 ) -> tuple[float, str]:
+def score_record(probs: Mapping[str, float], reference: Collection[str], method: str = "disagreement", *,
+                 multi_label: bool = False) -> tuple[float, str]:
     """(score, reason) of one record; see the module docstring for the methods."""
     if method == "uncertainty":
         h = entropy(probs.values())
         top = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
         tops = ", ".join(f"{c} {p:.2f}" for c, p in top)
         return h, f"entropy {h:.2f} (top: {tops})"
-    terms = _disagreements(probs, reference)
-    if not terms:
-        return 0.0, "the model scores none of this record's classes"
-    gaps = [abs(p - y) for _, p, y in terms]
-    if method == "disagreement":
-        score = sum(gaps)
-    elif method == "max_disagreement":
-        score = max(gaps)
-    else:
+    if method not in METHODS:
         raise ValueError(f"unknown queue method {method!r}; use one of {', '.join(METHODS)}")
+    if not any(c in reference for c in probs):
+        return 0.0, "no reference label among the model's classes"
+    terms = _disagreements(probs, reference, multi_label)
+    gaps = [abs(p - y) for _, p, y in terms]
+    if method == "max_disagreement":
+        score = max(gaps)
+    elif multi_label:
+        score = sum(gaps) / len(gaps)
+    else:
+        score = 0.5 * sum(gaps)
     return score, _reason_disagreement(terms)
 
 
@@ -91,6 +100,7 @@ def review_queue(
     reference: Mapping[str, Collection[str]],
     *,
     method: str = "disagreement",
+    multi_label: bool = False,
     exclude: Collection[str] = (),
     limit: int | None = None,
 ) -> list[QueueItem]:
@@ -100,6 +110,7 @@ def review_queue(
         model_probs: record id -> {class: model probability} (e.g. zero-shot softmax over a prompt set's classes).
         reference: record id -> the record's reference labels (records missing here have none).
         method: ``"disagreement"``, ``"max_disagreement"`` or ``"uncertainty"``.
+        multi_label: the probabilities are independent per class (sigmoid), not a distribution (softmax).
         exclude: record ids to leave out (e.g. already reviewed).
         limit: keep the first ``limit`` items.
     """
@@ -110,7 +121,7 @@ def review_queue(
     for record_id, probs in model_probs.items():
         if record_id in excluded:
             continue
-        score, reason = score_record(probs, set(reference.get(record_id, ())), method)
+        score, reason = score_record(probs, set(reference.get(record_id, ())), method, multi_label=multi_label)
         items.append(QueueItem(record_id, float(score), reason))
     items.sort(key=lambda it: (-it.score, it.record_id))
     return items[:limit] if limit is not None else items

@@ -25,9 +25,23 @@ REFERENCE = {"agree": ["NORM"], "mislabelled": ["NORM"], "half": ["NORM"], "unsu
 def test_disagreement_puts_the_likeliest_label_error_first():
     q = review_queue(PROBS, REFERENCE, method="disagreement")
     assert [i.record_id for i in q] == ["mislabelled", "unsure", "half", "agree"]
-    assert q[0].score == pytest.approx(0.98 + 0.96 + 0.02)
+    assert q[0].score == pytest.approx(0.5 * (0.98 + 0.96 + 0.02))  # total variation distance
     assert q[0].reason == "reference NORM: model 0.02; model: MI 0.96 (not in reference)"
-    assert q[-1].score == pytest.approx(0.05 + 0.03 + 0.02)
+    assert q[-1].score == pytest.approx(0.5 * (0.05 + 0.03 + 0.02))
+
+
+def test_multi_label_reference_is_not_penalised_for_having_several_labels():
+    # softmax probabilities cannot give 1.0 to two classes: a record with two reference labels that the model splits
+    # evenly is in full agreement, and ranks below a single-label record the model contradicts
+    probs = {"two": {"A": 0.5, "B": 0.5, "C": 0.0}, "wrong": {"A": 0.1, "B": 0.0, "C": 0.9},
+             "none": {"A": 0.9, "B": 0.1, "C": 0.0}}
+    reference = {"two": ["A", "B"], "wrong": ["A"], "none": ["Z"]}
+    q = review_queue(probs, reference)
+    assert [(i.record_id, round(i.score, 3)) for i in q] == [("wrong", 0.9), ("none", 0.0), ("two", 0.0)]
+    assert q[1].reason == "no reference label among the model's classes"
+    # independent (sigmoid) probabilities: mean |p - y|
+    q = review_queue({"r": {"A": 0.9, "B": 0.2}}, {"r": ["A", "B"]}, multi_label=True)
+    assert q[0].score == pytest.approx((0.1 + 0.8) / 2)
 
 
 def test_max_disagreement_and_uncertainty():
@@ -45,7 +59,8 @@ def test_ties_exclusion_limit_and_next():
     probs = {"b": {"X": 0.5}, "a": {"X": 0.5}, "c": {"X": 0.9}}
     q = review_queue(probs, {}, exclude={"c"})
     assert [i.record_id for i in q] == ["a", "b"]  # equal scores: by record id
-    assert [i.record_id for i in review_queue(probs, {}, limit=1)] == ["c"]
+    assert [i.record_id for i in review_queue(probs, {}, method="uncertainty", limit=1)] == ["a"]
+    assert [i.record_id for i in review_queue(probs, {"c": ["X"]}, limit=1)] == ["c"]
     ids = ["c", "a", "b"]
     assert next_in_queue(ids) == "c"
     assert next_in_queue(ids, "c") == "a"
