@@ -30,10 +30,11 @@ from core.embed import _LRU, Embedder
 from core.errors import DatasetNotFoundError, DownloadError, ECGReadError
 from core.index import EmbeddingIndex
 from core.paths import data_dir
+from core.plotting import thumbnail_series
 
 logger = logging.getLogger(__name__)
 
-BUILD_VERSION = "1"
+BUILD_VERSION = "2"
 DEFAULT_DATASETS: tuple[tuple[str, int | None], ...] = (("ptbxl", 500), ("ludb", 200))
 # Dataset name -> module whose VERSION constant is part of the cache key (bumped when parsing changes).
 _CATALOG_MODULES = {"ptbxl": "core.data.catalogs.ptbxl", "ludb": "core.data.catalogs.ludb",
@@ -114,6 +115,7 @@ class Explorer:
         ecg_emb: (N, D) unit ECG embeddings.
         text_emb: (N, D) unit embeddings of the English reports.
         map_xy: (N, 2) map coordinates.
+        thumbs: (N, P) lead II thumbnails (:func:`core.plotting.thumbnail_series`), or None to compute on demand.
         map_method: how the map was fitted.
         cache_dir: the folder the explorer was loaded from or saved to (``None`` when not cached).
         problems: human-readable messages about data that could not be had.
@@ -127,6 +129,7 @@ class Explorer:
         text_emb: np.ndarray,
         map_xy: np.ndarray,
         *,
+        thumbs: np.ndarray | None = None,
         map_method: str = "umap",
         cache_dir: Path | None = None,
         problems: Sequence[str] = (),
@@ -136,6 +139,7 @@ class Explorer:
         self.ecg_emb = np.asarray(ecg_emb, np.float32)
         self.text_emb = np.asarray(text_emb, np.float32)
         self.map_xy = np.asarray(map_xy, np.float32)
+        self.thumbs = thumbs
         self.map_method = map_method
         self.cache_dir = cache_dir
         self.problems = list(problems)
@@ -184,6 +188,13 @@ class Explorer:
             self._ecgs.put(record_id, ecg)
         return ecg
 
+    def thumbnail(self, record_id: str) -> np.ndarray:
+        """Lead II thumbnail series of an indexed record (stored at build time; read and computed otherwise)."""
+        if self.thumbs is not None:
+            return self.thumbs[self.row(record_id)].astype(np.float32)
+        ecg = self.read(record_id)
+        return thumbnail_series(ecg.lead("II"), ecg.fs_hz)
+
     def ecg_embedding(self, record_id: str) -> np.ndarray:
         """(D,) stored embedding of an indexed record."""
         return self.ecg_emb[self.row(record_id)]
@@ -222,6 +233,8 @@ class Explorer:
         np.save(tmp / "ecg_emb.npy", self.ecg_emb)
         np.save(tmp / "text_emb.npy", self.text_emb)
         np.save(tmp / "map_xy.npy", self.map_xy)
+        if self.thumbs is not None:
+            np.save(tmp / "thumbs.npy", self.thumbs)
         (tmp / "records.json").write_text(json.dumps([asdict(r) for r in self.records]), encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         if folder.exists():
@@ -240,6 +253,7 @@ class Explorer:
             np.load(folder / "ecg_emb.npy"),
             np.load(folder / "text_emb.npy"),
             np.load(folder / "map_xy.npy"),
+            thumbs=np.load(folder / "thumbs.npy") if (folder / "thumbs.npy").is_file() else None,
             map_method=manifest.get("map_method", "umap"),
             cache_dir=folder,
         )
@@ -322,6 +336,7 @@ def build_explorer(
     infos: list[RecordInfo] = []
     signals: list[np.ndarray] = []
     masks: list[np.ndarray] = []
+    thumbs: list[np.ndarray] = []
     unreadable = 0
     for i, rec in enumerate(catalog_records):
         report(progress, i, len(catalog_records), "reading and preprocessing ECGs")
@@ -334,6 +349,7 @@ def build_explorer(
             logger.warning("skipping %s: %s", rec.record_id, exc)
             continue
         x, m = embedder.prepare(ecg)
+        thumbs.append(thumbnail_series(ecg.lead("II"), ecg.fs_hz).astype(np.float16))
         signals.append(x)
         masks.append(m)
         infos.append(
@@ -359,7 +375,8 @@ def build_explorer(
     text_emb = embedder.encode_texts([r.text_en for r in infos])
     report(progress, 0, 1, f"fitting the {spec.map_method.upper()} map")
     map_xy = fit_coords(ecg_emb, method=spec.map_method)
-    explorer = Explorer(embedder, infos, ecg_emb, text_emb, map_xy, map_method=spec.map_method, problems=problems)
+    explorer = Explorer(embedder, infos, ecg_emb, text_emb, map_xy, thumbs=np.stack(thumbs),
+                        map_method=spec.map_method, problems=problems)
     manifest = {
         "checkpoint_hash": embedder.checkpoint_hash, "checkpoint_name": embedder.name, "spec": spec.key(),
         "map_method": spec.map_method, "n_records": len(infos), "built_s": round(time.perf_counter() - t0, 1),

@@ -28,8 +28,7 @@ def _thumbnails(services: Services, hits: list[tuple[RecordInfo, float]], what: 
     explorer = services.explorer()
     rows = []
     for rank, (info, sim) in enumerate(hits, start=1):
-        ecg = explorer.read(info.record_id)
-        svg = thumbnail_svg(ecg.lead("II"), ecg.fs_hz)
+        svg = thumbnail_svg(explorer.thumbnail(info.record_id))
         rows.append(
             f"<tr><td>{rank}</td><td><code>{html.escape(info.record_id)}</code></td><td>{sim:.3f}</td>"
             f"<td>{svg}</td><td>{html.escape(', '.join(info.label_list()))}</td>"
@@ -91,7 +90,7 @@ def build(ctx: Context) -> None:
     def run_text(q: str, kk: int):
         return search_text(services, q, kk)
 
-    ecg_btn.click(run_ecg, [ctx.ecg_key, k], [ecg_table, ecg_html], api_name="retrieve_reports")
+    ecg_btn.click(run_ecg, [ctx.ecg_key, k], [ecg_table, ecg_html], api_name="retrieve_reports", queue=False)
     ctx.ecg_key.change(run_ecg_if_selected, [ctx.ecg_key, k], [ecg_table, ecg_html],
                        api_name="retrieve_on_change", api_visibility="private")
     text_btn.click(run_text, [query, k], [text_ecgs, text_reports, text_html], api_name="search_text")

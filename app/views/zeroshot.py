@@ -124,7 +124,8 @@ def build(ctx: Context) -> None:
             raise gr.Error("select a cell of the class to remove first")
         return frame.drop(index=frame.index[int(row)]).reset_index(drop=True), None
 
-    score_btn.click(run, [ctx.ecg_key, table, checkpoint, compare], [plot, scores], api_name="zeroshot")
+    # Interactive endpoints skip the queue: they take milliseconds, and the queue's event stream costs more than that.
+    score_btn.click(run, [ctx.ecg_key, table, checkpoint, compare], [plot, scores], api_name="zeroshot", queue=False)
     ctx.ecg_key.change(run_if_selected, [ctx.ecg_key, table, checkpoint, compare], [plot, scores],
                        api_name="zeroshot_on_change", api_visibility="private")
     load_btn.click(prompts_frame, prompt_set, table, api_name="load_prompts")

@@ -11,7 +11,15 @@ from core import zeroshot
 from core.atlas import Atlas, fit_coords
 from core.index import EmbeddingIndex
 from core.leads import CANONICAL_LEADS
-from core.plotting import MM_PER_MV, MM_PER_S, ecg_figure, map_figure, score_bar_figure, thumbnail_svg
+from core.plotting import (
+    MM_PER_MV,
+    MM_PER_S,
+    ecg_figure,
+    map_figure,
+    score_bar_figure,
+    thumbnail_series,
+    thumbnail_svg,
+)
 from core.saliency import occlusion_saliency
 
 VOCAB = ["normal", "ecg", "atrial", "fibrillation", "left", "bundle", "branch", "block", "sinus", "rhythm"]
@@ -142,8 +150,12 @@ def test_small_figures():
     fig = map_figure(np.zeros((3, 2)), ["a", "b", "a"], ["r1", "r2", "r3"], ["x/1", "x/2", "x/3"], highlight=[0, 0])
     assert [list(t.customdata) for t in fig.data[:2]] == [["x/1", "x/3"], ["x/2"]]
     assert fig.data[-1].marker.symbol == "star"
-    svg = thumbnail_svg(np.sin(np.linspace(0, 20, 2500)), 500.0)
-    assert svg.startswith("<svg") and "<polyline" in svg
+    lead = np.zeros(5000)
+    lead[1001] = 2.0  # a one-sample spike survives min/max decimation
+    series = thumbnail_series(lead, 500.0)
+    assert series.shape == (360,) and series.max() == pytest.approx(2.0)
+    svg = thumbnail_svg(series)
+    assert svg.startswith("<svg") and svg.count(",") == 360
 
 
 def test_occlusion_saliency_finds_the_informative_cell():

@@ -1,0 +1,208 @@
+"""Benchmark the app: cold start with a warm cache, and zero-shot + retrieval latency under concurrent clients.
+
+The benchmark starts ``python app.py`` itself on a free loopback port (twice: once to build or load the cache, once to
+time a cold start against the warm cache), drives it with N concurrent gradio_client clients, prints the figures as
+JSON and stops the server.
+
+    python bench/bench_app.py --clients 8 --requests 25
+    python bench/bench_app.py --checkpoint checkpoints/mets --records ptbxl:500,ludb:200
+
+Each measured operation is what a user does for one ECG: zero-shot scores against the PTB-XL superclass prompts
+(``/zeroshot``) followed by the 5 nearest reports (``/retrieve_reports``), timed end to end from the client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+logger = logging.getLogger("bench_app")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tiny_checkpoint(out: Path) -> Path:
+    """An untrained checkpoint from a *-tiny config (when no trained checkpoint is given)."""
+    if (out / "config.json").is_file():
+        return out
+    code = ("import torch, sys; from core.models import create_model; from core.checkpoint import save_checkpoint; "
+            "torch.manual_seed(0); save_checkpoint(create_model('mets-resnet1d-tiny'), sys.argv[1])")
+    subprocess.run([sys.executable, "-c", code, str(out)], cwd=REPO, check=True)
+    return out
+
+
+class Server:
+    """``python app.py`` in a subprocess on a loopback port."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = dict(env, GRADIO_SERVER_PORT=str(self.port), GRADIO_SERVER_NAME="127.0.0.1",
+                   GRADIO_ANALYTICS_ENABLED="False")
+        self.log = log_path.open("w")
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout_s: float) -> float:
+        """Seconds from process start until the page says the index is loaded."""
+        import httpx
+        from gradio_client import Client
+
+        deadline = time.perf_counter() + timeout_s
+        client = None
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the app exited with code {self.proc.returncode}; see {self.log.name}")
+            try:
+                client = client or Client(self.url, verbose=False)
+                status = client.predict(api_name="/status")[0]
+                if status.startswith("Indexed"):
+                    return time.perf_counter() - self.t0
+                if "could not" in status or "No demo data" in status:
+                    raise RuntimeError(status)
+            except (OSError, ValueError, httpx.HTTPError) as exc:  # not listening yet / config not served yet
+                logger.debug("waiting for the app: %s", exc)
+            time.sleep(0.1)
+        raise TimeoutError(f"the app was not ready after {timeout_s} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def run_load(url: str, record_ids: list[str], clients: int, requests: int, k: int, seed: int) -> dict:
+    """``clients`` threads, each with its own gradio_client, each doing ``requests`` zero-shot + retrieval pairs."""
+    from gradio_client import Client
+
+    # Read the prompt set file directly: this script runs as `python bench/bench_app.py`, without the repo on sys.path.
+    prompts = json.loads((REPO / "assets" / "prompts" / "ptbxl_superclass.json").read_text())["classes"]
+    table = {"headers": ["class", "prompts"], "data": [[c, " | ".join(p)] for c, p in prompts.items()]}
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+
+    def worker(i: int) -> None:
+        rng = random.Random(seed + i)
+        client = Client(url, verbose=False)
+        checkpoint = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/zeroshot"][
+            "parameters"][2]["parameter_default"]
+        client.predict(rng.choice(record_ids), table, checkpoint, "none", api_name="/zeroshot")  # warm this client
+        barrier.wait()
+        for _ in range(requests):
+            rid = rng.choice(record_ids)
+            t0 = time.perf_counter()
+            try:
+                scores = client.predict(rid, table, checkpoint, "none", api_name="/zeroshot")[1]
+                hits = client.predict(rid, k, api_name="/retrieve_reports")[0]
+                if len(scores["data"]) != len(prompts) or len(hits["data"]) != k:
+                    raise ValueError(f"unexpected result sizes {len(scores['data'])}, {len(hits['data'])}")
+                dt = time.perf_counter() - t0
+                with lock:
+                    latencies.append(dt)
+            except Exception as exc:  # counted and reported: the benchmark measures errors too
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    ms = np.asarray(latencies) * 1000
+    return {
+        "clients": clients, "requests_per_client": requests, "ops": len(latencies), "errors": len(errors),
+        "error_examples": errors[:3],
+        "p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
+        "p95_ms": round(float(np.percentile(ms, 95)), 1) if len(ms) else None,
+        "max_ms": round(float(ms.max()), 1) if len(ms) else None,
+        "throughput_ops_s": round(len(latencies) / wall, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default=None, help="checkpoint dir (default: a tiny untrained one)")
+    parser.add_argument("--records", default="ptbxl:500,ludb:200", help="demo datasets (default: %(default)s)")
+    parser.add_argument("--map", choices=("umap", "pca"), default="umap")
+    parser.add_argument("--mirror", default=str(REPO.parent / "shared" / "data"), help="ECG_DATA_MIRROR for the app")
+    parser.add_argument("--data-dir", default=None, help="ECG_DATA_DIR (default: a folder under the system temp dir)")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=25, help="operations per client")
+    parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--build-timeout", type=float, default=1800.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    work = Path(tempfile.gettempdir()) / "ecg-bench-app"
+    work.mkdir(exist_ok=True)
+    data_dir = Path(args.data_dir or work / "data")
+    checkpoint = Path(args.checkpoint) if args.checkpoint else _tiny_checkpoint(work / "tiny-checkpoint")
+    env = dict(os.environ, ECG_DATA_DIR=str(data_dir), ECG_DATA_MIRROR=args.mirror, HF_HUB_OFFLINE="1",
+               ECG_CHECKPOINTS=f"bench={checkpoint}", ECG_DEMO_RECORDS=args.records, ECG_MAP_METHOD=args.map)
+
+    # 1. First start: acquires the data and builds the cache (or finds it).
+    first = Server(env, work / "server-1.log")
+    try:
+        build_s = first.wait_ready(args.build_timeout)
+        logger.info("first start (acquire + embed + index + map, or load): %.1f s", build_s)
+    finally:
+        first.stop()
+    # 2. Cold start (new process) against the warm cache, then the load test on that server.
+    server = Server(env, work / "server-2.log")
+    try:
+        cold_s = server.wait_ready(300)
+        logger.info("cold start with a warm cache: %.1f s", cold_s)
+        records = _record_ids(data_dir)
+        load = run_load(server.url, records, args.clients, args.requests, args.k, args.seed)
+    finally:
+        server.stop()
+    result = {
+        "checkpoint": str(checkpoint), "records": args.records, "map": args.map, "indexed": len(records),
+        "first_start_s": round(build_s, 1), "cold_start_warm_cache_s": round(cold_s, 1), "cpus": os.cpu_count(),
+        **load,
+    }
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0 if load["errors"] == 0 else 1
+
+
+def _record_ids(data_dir: Path) -> list[str]:
+    """Record ids of the newest explorer cache under ``data_dir``."""
+    folders = sorted((data_dir / "explorer").glob("*/records.json"), key=lambda p: p.stat().st_mtime)
+    if not folders:
+        raise RuntimeError(f"no explorer cache under {data_dir}")
+    return [r["record_id"] for r in json.loads(folders[-1].read_text())]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
