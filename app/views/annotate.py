@@ -93,7 +93,7 @@ def summary_markdown(state: RecordState, reference: Sequence[str]) -> str:
     labels = ", ".join(state.labels) or "—"
     return (f"### {state.record_id}\n**Reference labels:** {ref}\n\n**Annotated labels:** {labels} · "
             f"**status:** {status_title(state.status)} · last change by **{state.reviewer}** at "
-            f"{_time(state.updated_at)} UTC ({state.n_events} changes)")
+            f"{_time(state.updated_at)} UTC ({state.n_events} change{'s' if state.n_events != 1 else ''})")
 
 
 def history_frame(store: AnnotationStore, record_id: str) -> pd.DataFrame:
@@ -123,7 +123,7 @@ def save_annotation(sources: AnnotateSources, record_id: str, reviewer: str, lab
     record_id = _key(record_id)
     event = sources.store().annotate(record_id, reviewer=reviewer, labels=list(labels or []), status=status,
                                      note=note or "")
-    message = f"Saved change #{event.event_id}: {event.describe()}" if event else "Nothing changed."
+    message = f"Saved change #{event.event_id}: {event.changes()}" if event else "Nothing changed."
     return (*load_record(sources, record_id), message)
 
 
@@ -132,7 +132,8 @@ def undo_last(sources: AnnotateSources, record_id: str, reviewer: str
     """Undo the record's latest change (a new, compensating event)."""
     record_id = _key(record_id)
     event = sources.store().undo_last(record_id, reviewer=reviewer)
-    return (*load_record(sources, record_id), f"Undid change #{event.reverts}: {event.describe()}")
+    return (*load_record(sources, record_id), f"Undid change #{event.reverts} (as change #{event.event_id}): "
+            f"{event.changes()}")
 
 
 def annotated_frame(sources: AnnotateSources, status: str | None = ANY, label: str | None = ANY) -> pd.DataFrame:
@@ -333,7 +334,7 @@ def build_view(sources: AnnotateSources, record_key: gr.Textbox, demo: gr.Blocks
 
     def on_load_record(key: str):
         with user_errors():
-            return load_record(sources, key)
+            return (*load_record(sources, key), "")
 
     def on_save(key, who, labs, stat, text):
         with user_errors():
@@ -383,12 +384,14 @@ def build_view(sources: AnnotateSources, record_key: gr.Textbox, demo: gr.Blocks
         with user_errors():
             return import_annotations_file(sources, path, who)
 
-    record_key.change(on_load_record, record_key, form, api_name="annotate_load", api_visibility="private",
-                      show_progress="hidden")
-    save_btn.click(on_save, [record_key, reviewer, labels, status, note], [*form, message],
-                   api_name="annotate_save", api_visibility="private")
-    undo_btn.click(on_undo, [record_key, reviewer], [*form, message], api_name="annotate_undo",
-                   api_visibility="private")
+    # Annotation reads and writes take milliseconds: they get their own unlimited concurrency group, so they never
+    # wait in the queue behind the ECG plots, maps and model calls that the same record change triggers in other tabs.
+    fast = dict(concurrency_limit=None, api_visibility="private")
+    record_key.change(on_load_record, record_key, [*form, message], api_name="annotate_load", show_progress="hidden",
+                      **fast)
+    save_btn.click(on_save, [record_key, reviewer, labels, status, note], [*form, message], api_name="annotate_save",
+                   **fast)
+    undo_btn.click(on_undo, [record_key, reviewer], [*form, message], api_name="annotate_undo", **fast)
     copy_ref.click(on_reference, record_key, labels, api_name="annotate_reference", api_visibility="private")
     clear_labels.click(lambda: [], None, labels, api_name="annotate_clear", api_visibility="private")
     queue_btn.click(on_queue, [method, skip_reviewed], queue, api_name="review_queue")
@@ -409,7 +412,7 @@ def build_view(sources: AnnotateSources, record_key: gr.Textbox, demo: gr.Blocks
     import_btn.click(on_import, [import_upload, reviewer], import_message, api_name="annotate_import_file",
                      api_visibility="private")
     for api_name, fn in api_functions(sources).items():
-        gr.api(fn, api_name=api_name)
+        gr.api(fn, api_name=api_name, concurrency_limit=None if api_name != "export_annotations" else "default")
     if demo is not None:
         demo.load(on_vocabulary, None, labels, api_name="annotate_vocabulary", api_visibility="private")
         demo.load(on_filters, None, [label_filter, annotated], api_name="annotate_filters", api_visibility="private")

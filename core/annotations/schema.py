@@ -84,14 +84,14 @@ class Event:
             "reverts": self.reverts,
         }
 
+    def changes(self) -> str:
+        """``"labels: [] → [MI]; status: unreviewed → confirmed"``."""
+        return "; ".join(f"{name}: {_short(self.before.get(name))} → {_short(self.after[name])}"
+                         for name in FIELDS if name in self.after)
+
     def describe(self) -> str:
-        """``"status: unreviewed → confirmed; labels: [] → [MI]"`` (for history tables)."""
-        parts = []
-        for name in FIELDS:
-            if name in self.after:
-                parts.append(f"{name}: {_short(self.before.get(name))} → {_short(self.after[name])}")
-        text = "; ".join(parts)
-        return f"undo #{self.reverts}: {text}" if self.action == UNDO else text
+        """:meth:`changes`, prefixed with ``"undo #<id>: "`` for an undo (for history tables)."""
+        return f"undo #{self.reverts}: {self.changes()}" if self.action == UNDO else self.changes()
 
 
 def _short(value, n: int = 60) -> str:
