@@ -427,21 +427,31 @@ _store_lock = threading.Lock()
 _stores: dict[int, AnnotationStore] = {}
 
 
+def store_for(services) -> AnnotationStore:
+    """The app's annotation store (one per :class:`~app.state.Services`, opened on first use, shared by all users).
+
+    It lives in ``core.paths.data_dir() / "annotations" / "annotations.sqlite3"`` (``/data/...`` on Spaces) and
+    accepts the indexed records only. Other tabs (e.g. Browse's status / label filters) use this same instance::
+
+        keep = filter_records(store_for(services), status="corrected", label="MI", record_ids=ids)
+    """
+    with _store_lock:
+        if id(services) not in _stores:
+            _stores[id(services)] = AnnotationStore.open_default(
+                known_record_ids=lambda record_id: record_id in services.explorer())
+        return _stores[id(services)]
+
+
 def sources_from_services(services, store: AnnotationStore | None = None) -> AnnotateSources:
     """:class:`AnnotateSources` over the app's :class:`~app.state.Services` (indexed records, index checkpoint).
 
-    The store lives in ``core.paths.data_dir() / "annotations"`` (``/data`` on Spaces), is opened on first use and
-    accepts the indexed records only.
+    Args:
+        services: the app services (``explorer()``, ``embedder()``).
+        store: an existing store (tests); default :func:`store_for` ``(services)``.
     """
 
     def get_store() -> AnnotationStore:
-        if store is not None:
-            return store
-        with _store_lock:
-            if id(services) not in _stores:
-                _stores[id(services)] = AnnotationStore.open_default(
-                    known_record_ids=lambda record_id: record_id in services.explorer())
-            return _stores[id(services)]
+        return store if store is not None else store_for(services)
 
     def reference_labels(record_id: str) -> list[str]:
         explorer = services.explorer()

@@ -193,3 +193,17 @@ def test_api_through_gradio_client(sources):
         assert sources.store().count_events() == 2
     finally:
         demo.close()
+
+
+def test_store_for_the_app_lives_in_the_data_dir_and_accepts_indexed_records(data_dir):
+    services = _FakeServices()
+    store = annotate.store_for(services)
+    try:
+        assert store is annotate.store_for(services)  # one shared instance
+        assert store.path == data_dir / "annotations" / "annotations.sqlite3"
+        store.annotate("ptbxl/00001", reviewer="ana", status="confirmed")
+        with pytest.raises(ValueError, match="unknown record"):
+            store.annotate("upload/123abc", reviewer="ana", status="confirmed")
+        assert store.count_events() == 1
+    finally:
+        annotate._stores.pop(id(services)).close()
