@@ -62,7 +62,11 @@ class ImportReport:
     skipped: int
 
     def __str__(self) -> str:
-        return f"{self.rows} {self.kind} rows read: {self.written} events written, {self.skipped} unchanged/duplicate"
+        def n(k: int, word: str) -> str:
+            return f"{k} {word}{'' if k == 1 else 's'}"
+
+        return (f"{n(self.rows, self.kind[:-1] + ' row')} read: {n(self.written, 'event')} written, "
+                f"{self.skipped} unchanged or already present")
 
 
 def _format(path: Path, fmt: str | None) -> str:

@@ -97,7 +97,7 @@ def test_export_import_handlers(sources, tmp_path):
     assert json.loads(Path(path).read_text(encoding="utf-8"))["events"][0]["reviewer"] == "ana"
     other = AnnotationStore(tmp_path / "b.sqlite3")
     message = annotate.import_annotations_file(AnnotateSources(store=lambda: other), path, "bo")
-    assert "1 events written" in message and other.get("ptbxl/00001").note == "ü, \"q\"\nline"
+    assert "1 event written" in message and other.get("ptbxl/00001").note == "ü, \"q\"\nline"
     other.close()
     with pytest.raises(ValueError, match="choose a .csv or .json file"):
         annotate.import_annotations_file(sources, None, "bo")

@@ -106,7 +106,7 @@ def test_cli_export_import_history_check(tmp_path, capsys):
     assert "wrote 1 records" in capsys.readouterr().out
     db2 = tmp_path / "b.sqlite3"
     assert main(["annotations", "--db", str(db2), "import", str(out), "--reviewer", "bo"]) == 0
-    assert "1 events written" in capsys.readouterr().out
+    assert "1 event written" in capsys.readouterr().out
     assert main(["annotations", "--db", str(db2), "history"]) == 0
     assert "status: unreviewed → confirmed" in capsys.readouterr().out
     assert main(["annotations", "--db", str(db2), "check"]) == 0
