@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from core.losses import MaskedReconstructionLoss, MatchingLoss, MLMLoss, N3SSampler, SigLipLoss, sample_hard_negatives
-from core.models import ECGTextModel
+from core.models import MAX_LOGIT_SCALE, ECGTextModel
 from core.recipes.base import Recipe, RecipeConfig, frozen_text_embeddings, register_recipe, step_generators
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class DbetaRecipe(Recipe):
         self.matching = MatchingLoss()
         self.sigmoid = SigLipLoss()
         self.n3s: N3SSampler | None = None
+        self._states: dict[str, torch.Tensor] = {}  # frozen-LM token states per distinct report
 
     def build_model(self, device: torch.device | str | None = None) -> ECGTextModel:
         model = super().build_model(device)
@@ -105,6 +106,28 @@ class DbetaRecipe(Recipe):
             log.warning("N3S disabled: %s; negatives come from the batch only", err)
             self.n3s = None
 
+    def token_states(self, model: ECGTextModel, texts: list[str], tokens: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Last hidden states (N, L, width) of ``texts`` tokenized as ``tokens``.
+
+        A frozen language model gives every report the same states every time, so they are computed once per distinct
+        report and kept (unpadded) in memory; padded positions are zero (masked out by the fusion and the pooling).
+        A trainable one runs every step.
+        """
+        if model.text.trainable:
+            return model.text.forward_tokens(**tokens)["hidden"]
+        missing = list(dict.fromkeys(t for t in texts if t not in self._states))
+        if missing:
+            with torch.no_grad():
+                fresh = model.text.forward_tokens(missing)
+            for i, text in enumerate(missing):
+                length = int(fresh["attention_mask"][i].sum())
+                self._states[text] = fresh["hidden"][i, :length].detach()
+        lengths = tokens["attention_mask"].sum(dim=1).tolist()
+        out = torch.zeros(*tokens["attention_mask"].shape, model.text.width, device=tokens["attention_mask"].device)
+        for i, (text, length) in enumerate(zip(texts, lengths, strict=True)):
+            out[i, : int(length)] = self._states[text].to(out.device)
+        return out
+
     # ---- one step ------------------------------------------------------------------------------------------------
 
     def compute_losses(
@@ -131,16 +154,16 @@ class DbetaRecipe(Recipe):
             int(i): t for i, t in zip(np.flatnonzero(use_n3s), far, strict=True) if t is not None
         }
 
-        # One language-model pass over the true reports and the N3S negatives (same padding for fusion).
+        # Token states of the true reports and the N3S negatives, padded alike (the fusion takes them together).
         extra = [n3s_text[i] for i in sorted(n3s_text)]
         tokens = model.text.tokenize(texts + extra)
-        states = model.text.forward_tokens(**tokens)
-        hidden, attn = states["hidden"], states["attention_mask"]
+        attn = tokens["attention_mask"]
+        hidden = self.token_states(model, texts + extra, tokens)
 
         # Sigmoid contrastive loss on pooled embeddings.
         ecg_emb = F.normalize(model.ecg_head(latent), dim=-1)
         text_emb = F.normalize(model.text_head(model.text.pool(hidden[:b], attn[:b])), dim=-1)
-        scale = model.logit_scale.clamp(max=float(np.log(100.0))).exp()
+        scale = model.logit_scale.clamp(max=MAX_LOGIT_SCALE).exp()
         contrastive = self.sigmoid(ecg_emb, text_emb, scale, logit_bias=model.logit_bias)
 
         # Masked language modelling conditioned on the ECG.
@@ -149,7 +172,9 @@ class DbetaRecipe(Recipe):
         )
         masked_states = model.text.forward_tokens(input_ids=masked_ids, attention_mask=attn[:b])
         fused = model.fuse(latent, masked_states["hidden"], attn[:b])
-        mlm = self.mlm(mlm_logits=model.mlm_logits(fused), mlm_labels=labels)
+        # Vocabulary logits only where a token is predicted: the (B, L, vocab) matrix would cost 4x more.
+        predicted = labels != MLMLoss.ignore_index
+        mlm = self.mlm(mlm_logits=model.mlm_logits(fused[predicted]), mlm_labels=labels[predicted])
 
         # ECG-text matching: B positives, one negative report per ECG, one negative ECG per report.
         with torch.no_grad():
