@@ -182,18 +182,7 @@ class DbetaRecipe(Recipe):
             hard_text = sample_hard_negatives(sim, texts, generator=gen)
             hard_ecg = sample_hard_negatives(sim.T, texts, generator=gen)
         extra_row = {i: b + k for k, i in enumerate(sorted(n3s_text))}
-        ecg_rows, text_rows, match_labels = list(range(b)), list(range(b)), [1] * b
-        for i in range(b):
-            j = extra_row.get(i, int(hard_text[i]))
-            if j >= 0:
-                ecg_rows.append(i)
-                text_rows.append(j)
-                match_labels.append(0)
-            k = int(hard_ecg[i])
-            if k >= 0:
-                ecg_rows.append(k)
-                text_rows.append(i)
-                match_labels.append(0)
+        ecg_rows, text_rows, match_labels = matching_pairs(b, extra_row, hard_text.tolist(), hard_ecg.tolist())
         ecg_idx = torch.tensor(ecg_rows, device=device)
         text_idx = torch.tensor(text_rows, device=device)
         match_logits = model.match_logits(latent[ecg_idx], hidden[text_idx], attn[text_idx])
@@ -201,3 +190,33 @@ class DbetaRecipe(Recipe):
             match_logits=match_logits, match_labels=torch.tensor(match_labels, device=device, dtype=torch.float32)
         )
         return {**recon, **mlm, **matching, **contrastive}
+
+
+def matching_pairs(
+    batch_size: int, n3s_rows: dict[int, int], hard_text: Sequence[int], hard_ecg: Sequence[int]
+) -> tuple[list[int], list[int], list[int]]:
+    """Rows of the ECG-text matching batch: the true pairs, then one negative report per ECG and one negative ECG per
+    report.
+
+    Args:
+        batch_size: B; ECG ``i`` and report ``i`` are the true pairs.
+        n3s_rows: ECG ``i`` -> row of its N3S negative report in the token states (used instead of the hard one).
+        hard_text: per ECG, the in-batch report drawn as its hard negative (-1: none).
+        hard_ecg: per report, the in-batch ECG drawn as its hard negative (-1: none).
+
+    Returns:
+        ``(ecg_rows, text_rows, labels)``, labels 1 for the B true pairs and 0 for the negatives.
+    """
+    ecg_rows, text_rows, labels = list(range(batch_size)), list(range(batch_size)), [1] * batch_size
+    for i in range(batch_size):
+        j = n3s_rows.get(i, int(hard_text[i]))
+        if j >= 0:
+            ecg_rows.append(i)
+            text_rows.append(j)
+            labels.append(0)
+        k = int(hard_ecg[i])
+        if k >= 0:
+            ecg_rows.append(k)
+            text_rows.append(i)
+            labels.append(0)
+    return ecg_rows, text_rows, labels

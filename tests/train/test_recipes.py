@@ -1,0 +1,75 @@
+"""Recipe wiring: D-BETA matching pairs and frozen-LM token cache, FG-CLEP enrichment cache, METS's frozen LM."""
+
+import pytest
+import torch
+
+from core.recipes import create_recipe
+from core.recipes.data import SyntheticECGText, dataset_texts
+from core.recipes.dbeta import matching_pairs
+
+
+def test_matching_pairs_never_pair_an_ecg_with_its_own_report_as_negative():
+    ecg, text, labels = matching_pairs(4, {1: 7}, hard_text=[2, 3, -1, 0], hard_ecg=[3, -1, 0, 1])
+    assert labels[:4] == [1] * 4 and list(zip(ecg[:4], text[:4], strict=True)) == [(0, 0), (1, 1), (2, 2), (3, 3)]
+    negatives = list(zip(ecg[4:], text[4:], strict=True))
+    # ECG 1 takes its N3S report (row 7) instead of a hard one; ECG 2 and report 1 have no valid hard negative.
+    assert negatives == [(0, 2), (3, 0), (1, 7), (0, 2), (3, 0), (1, 3)]
+    assert labels[4:] == [0] * 6
+
+
+@pytest.fixture(scope="module")
+def dbeta():
+    recipe = create_recipe("dbeta", {"model": "dbeta-patchtf-tiny"})
+    torch.manual_seed(0)
+    model = recipe.build_model("cpu").eval()
+    data = SyntheticECGText(8, model.preprocess_cfg.n_samples)
+    recipe.prepare(model, dataset_texts(data))
+    batch = {
+        "signal": torch.stack([data[i]["signal"] for i in range(4)]),
+        "lead_mask": torch.ones(4, 12, dtype=torch.bool),
+        "text": [data[i]["text"] for i in range(4)],
+    }
+    return recipe, model, batch
+
+
+def test_dbeta_cached_token_states_equal_a_fresh_pass(dbeta):
+    recipe, model, batch = dbeta
+    texts = batch["text"] + ["sinus rhythm with a much longer report than the others in this batch."]
+    tokens = model.text.tokenize(texts)
+    cached = recipe.token_states(model, texts, tokens)
+    fresh = model.text.forward_tokens(**tokens)["hidden"]
+    real = tokens["attention_mask"].bool()
+    torch.testing.assert_close(cached[real], fresh[real], rtol=0, atol=1e-4)
+    assert torch.all(cached[~real] == 0)
+
+
+def test_dbeta_losses_are_a_function_of_seed_rank_and_step(dbeta):
+    recipe, model, batch = dbeta
+    with torch.no_grad():
+        a = recipe.compute_losses(model, batch, step=3, seed=1)
+        b = recipe.compute_losses(model, batch, step=3, seed=1)
+        c = recipe.compute_losses(model, batch, step=4, seed=1)
+    assert set(a) == {"reconstruction_loss", "mlm_loss", "matching_loss", "sigmoid_loss"}
+    assert all(torch.equal(a[k], b[k]) for k in a)  # same masks and negatives: a resumed run redraws them exactly
+    assert not torch.equal(a["reconstruction_loss"], c["reconstruction_loss"])  # new step, new masks
+
+
+def test_fgclep_measures_each_record_once(tmp_path):
+    recipe = create_recipe("fgclep", {"model": "fgclep-resnet1d-tiny"})
+    calls = []
+    recipe.measure = lambda ecg: calls.append(ecg.record_id) or "Heart rate 61 bpm."
+    data = SyntheticECGText(3)
+    recipe.prepare_records(data.records, data.read, tmp_path)
+    recipe.prepare_records(data.records, data.read, tmp_path)
+    assert len(calls) == 3
+    again = create_recipe("fgclep", {"model": "fgclep-resnet1d-tiny"})
+    again.measure = lambda ecg: pytest.fail("measured although cached")
+    again.prepare_records(data.records, data.read, tmp_path)
+    text = again.text_fn()(data.records[0])
+    assert text == data.records[0].text_en + " Heart rate 61 bpm."
+
+
+def test_mets_refuses_a_trainable_language_model():
+    recipe = create_recipe("mets", {"model": "dbeta-patchtf-tiny", "model_overrides": {"text": {"trainable": True}}})
+    with pytest.raises(ValueError, match="frozen"):
+        recipe.build_model("cpu")
