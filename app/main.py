@@ -8,7 +8,7 @@ import os
 import gradio as gr
 
 from app.state import AppConfig, Services
-from app.views import browse, explain, retrieve, upload, zeroshot
+from app.views import api, browse, explain, retrieve, upload, zeroshot
 from app.views import map as map_view
 from app.views.common import Context
 
@@ -77,6 +77,7 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
             with gr.Tab("Explain", id="explain"):
                 explain.build(ctx)
             _build_annotate(ctx)
+        api.build(ctx)
 
         timer = gr.Timer(1.0, active=not services.ready)
 

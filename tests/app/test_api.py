@@ -205,3 +205,16 @@ def test_without_data_the_app_explains_and_uploads_still_work(tiny_checkpoints, 
     _, scores = zero_shot(svc, key, pd.DataFrame(PROMPTS["data"], columns=["class", "prompts"]), "tiny-a")
     assert set(scores["class"]) == set(PROMPT_DICT)
     assert not (Path(tmp_path / "data") / "explorer").exists()  # an empty build is not cached
+
+
+def test_analyze_returns_scores_and_neighbours_in_one_call(client, services):
+    out = client.predict("ptbxl/00005", PROMPT_DICT, 4, "tiny-b", api_name="/analyze")
+    assert out["ecg"] == "ptbxl/00005" and out["checkpoint"] == "tiny-b"
+    assert sorted(c for c, _, _ in out["scores"]) == sorted(PROMPT_DICT)
+    sims = [s for _, s, _ in out["scores"]]
+    assert sims == sorted(sims, reverse=True)
+    explorer = services.explorer()
+    nearest = np.argsort(-(explorer.text_emb @ explorer.ecg_embedding("ptbxl/00005")))[:4]
+    assert [r[0] for r in out["reports"]] == [explorer.records[i].record_id for i in nearest]
+    with pytest.raises(AppError, match="at least one class"):
+        client.predict("ptbxl/00005", {}, 4, "", api_name="/analyze")
