@@ -79,6 +79,7 @@ class TrainConfig:
     val: bool = True
     cache_dir: str | None = None
     find_unused_parameters: bool = False
+    prepare_only: bool = False
     recipe_options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,6 +119,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--log-every", type=int)
     p.add_argument("--val", action=argparse.BooleanOptionalAction, default=None, help="validate every epoch")
     p.add_argument("--cache-dir", help="signal / measurement cache (default: the data cache)")
+    p.add_argument(
+        "--prepare-only", action="store_true", default=None, help="build the caches (signals, measurements) and exit"
+    )
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -351,6 +355,9 @@ def train(cfg: TrainConfig) -> Path:
         seed=cfg.seed,
         is_master=dist_info.is_master,
     )
+    if cfg.prepare_only:
+        log.info("caches ready (%d training, %d validation records); --prepare-only", len(train_ds), len(val_ds))
+        return out
     recipe.prepare(model, dataset_texts(train_ds) + dataset_texts(val_ds))
 
     per_rank = len(train_ds) // world_size

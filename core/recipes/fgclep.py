@@ -12,6 +12,7 @@ Three changes to plain contrastive training:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -32,11 +33,16 @@ from core.recipes.base import Recipe, RecipeConfig, frozen_text_embeddings, regi
 log = logging.getLogger(__name__)
 
 
-def measure_sentence(ecg: Any) -> str:
-    """The measurement sentence of an ECG (``measure_ecg(ecg).to_sentence()``); imported lazily (loads a U-Net)."""
+def measure_sentence(ecg: Any, weights: str | None = None) -> str:
+    """The measurement sentence of an ECG (``measure_ecg(ecg).to_sentence()``); imported lazily (loads a U-Net).
+
+    Args:
+        ecg: the ECG.
+        weights: delineator weights file name in its checkpoint folder (``None``: the final model).
+    """
     from core.measure import measure_ecg
 
-    return measure_ecg(ecg).to_sentence()
+    return measure_ecg(ecg, weights=weights).to_sentence()
 
 
 @dataclass
@@ -50,6 +56,7 @@ class FgclepConfig(RecipeConfig):
             soft positive rather than a negative.
         enrich: append the measurement sentence to each report.
         measurement_cache: JSON file for the per-record sentences (default: next to the signal cache).
+        measure_weights: delineator weights file in its checkpoint folder (``None``: the final ``model.safetensors``).
     """
 
     model: str = "fgclep-resnet1d"
@@ -57,6 +64,7 @@ class FgclepConfig(RecipeConfig):
     similarity_threshold: float = 0.9
     enrich: bool = True
     measurement_cache: str | None = None
+    measure_weights: str | None = None
 
 
 @register_recipe
@@ -76,8 +84,9 @@ class FgclepRecipe(Recipe):
         else:
             raise ValueError(f"fgclep loss must be 'sigmoid' or 'softmax', got {cfg.loss!r}")
         self.sentences: dict[str, str] = {}
+        self._report_of: dict[str, str] = {}  # training text -> the report it was made from
         self.embeddings: dict[str, np.ndarray] = {}
-        self.measure: Callable[[Any], str] = measure_sentence
+        self.measure: Callable[[Any], str] = functools.partial(measure_sentence, weights=cfg.measure_weights)
 
     # ---- text enrichment ---------------------------------------------------------------------------------------
 
@@ -90,7 +99,7 @@ class FgclepRecipe(Recipe):
             return
         path = Path(self.cfg.measurement_cache) if self.cfg.measurement_cache else None
         if path is None and cache_dir is not None:
-            path = Path(cache_dir) / f"measurements-{measurement_tag()}.json"
+            path = Path(cache_dir) / f"measurements-{measurement_tag(self.cfg.measure_weights)}.json"
         cached: dict[str, str] = {}
         if path is not None and path.is_file():
             cached = json.loads(path.read_text(encoding="utf-8"))
@@ -115,22 +124,25 @@ class FgclepRecipe(Recipe):
         """The English report followed by the record's measurement sentence."""
         report = (record.text_en or record.text).strip()
         sentence = self.sentences.get(record.record_id, "")
-        if report and report[-1] not in ".!?":
-            report += "."
-        return f"{report} {sentence}".strip()
+        text = f"{report}{'' if not report or report[-1] in '.!?' else '.'} {sentence}".strip()
+        self._report_of[text] = report
+        return text
 
     # ---- training ----------------------------------------------------------------------------------------------
 
     def prepare(self, model: ECGTextModel, texts: Sequence[str]) -> None:
-        """Frozen embeddings of every text, for the report-report similarity of each batch."""
-        self.embeddings = frozen_text_embeddings(model, texts)
+        """Frozen embeddings of every training text's *report* (without the measurement sentence), for the
+        report-report similarity of each batch: the soft targets are about sharing a diagnosis, and the measurement
+        sentences (alike in wording, different in numbers for every ECG) would blur that."""
+        self.embeddings = frozen_text_embeddings(model, [self._report_of.get(t, t) for t in texts])
 
     def target_embeddings(self, texts: Sequence[str], device: torch.device) -> torch.Tensor:
-        """(B, E) frozen embeddings of a batch's texts (computed on the fly for a text not seen in :meth:`prepare`)."""
-        unseen = [t for t in texts if t not in self.embeddings]
+        """(B, E) frozen report embeddings of a batch's texts (every text must have been seen by :meth:`prepare`)."""
+        reports = [self._report_of.get(t, t) for t in texts]
+        unseen = [r for r in reports if r not in self.embeddings]
         if unseen:
-            raise KeyError(f"{len(unseen)} batch text(s) were not embedded in prepare(), e.g. {unseen[0]!r}")
-        return torch.from_numpy(np.stack([self.embeddings[t] for t in texts])).to(device)
+            raise KeyError(f"{len(unseen)} batch report(s) were not embedded in prepare(), e.g. {unseen[0]!r}")
+        return torch.from_numpy(np.stack([self.embeddings[r] for r in reports])).to(device)
 
     def compute_losses(
         self, model: ECGTextModel, batch: dict[str, Any], *, step: int, rank: int = 0, seed: int = 0
@@ -139,11 +151,11 @@ class FgclepRecipe(Recipe):
         return self.loss(**out, target_embeddings=self.target_embeddings(batch["text"], out["ecg_features"].device))
 
 
-def measurement_tag() -> str:
+def measurement_tag(weights_name: str | None = None) -> str:
     """Short hash of the delineator weights the measurements come from (``"none"`` when they are absent)."""
     from core.measure.delineator import FINAL_WEIGHTS, delineator_dir
 
-    weights = Path(delineator_dir()) / FINAL_WEIGHTS
+    weights = Path(delineator_dir()) / (weights_name or FINAL_WEIGHTS)
     if not weights.is_file():
         return "none"
     return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]

@@ -73,3 +73,23 @@ def test_mets_refuses_a_trainable_language_model():
     recipe = create_recipe("mets", {"model": "dbeta-patchtf-tiny", "model_overrides": {"text": {"trainable": True}}})
     with pytest.raises(ValueError, match="frozen"):
         recipe.build_model("cpu")
+
+
+def test_fgclep_soft_targets_compare_reports_not_measurements(tmp_path):
+    from core.recipes.base import frozen_text_embeddings
+
+    recipe = create_recipe("fgclep", {"model": "fgclep-resnet1d-tiny"})
+    sentences = iter(["Heart rate 50 bpm, regular rhythm.", "Heart rate 140 bpm, irregular rhythm."])
+    recipe.measure = lambda ecg: next(sentences)
+    data = SyntheticECGText(2)
+    data.records[1].text_en = data.records[0].text_en  # same report, different measurements
+    recipe.prepare_records(data.records, data.read, tmp_path)
+    data.text_fn = recipe.text_fn()
+    texts = dataset_texts(data)
+    assert texts[0] != texts[1] and all("Heart rate" in t for t in texts)
+    model = recipe.build_model("cpu")
+    recipe.prepare(model, texts)
+    emb = recipe.target_embeddings(texts, torch.device("cpu"))
+    torch.testing.assert_close(emb[0], emb[1])  # identical reports are soft positives of each other
+    report = frozen_text_embeddings(model, [data.records[0].text_en])[data.records[0].text_en]
+    torch.testing.assert_close(emb[0], torch.from_numpy(report))

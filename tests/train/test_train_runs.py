@@ -34,7 +34,8 @@ def _weights(out):
 def test_recipe_end_to_end(recipe, tmp_path, monkeypatch):
     # FG-CLEP appends each record's measurement sentence; a stand-in measurer keeps the test independent of the
     # delineator weights (the real one is exercised by core/measure's tests).
-    monkeypatch.setattr("core.recipes.fgclep.measure_sentence", lambda ecg: f"Heart rate {ecg.fs_hz:.0f} bpm.")
+    fake = lambda ecg, weights=None: f"Heart rate {ecg.fs_hz:.0f} bpm."  # noqa: E731
+    monkeypatch.setattr("core.recipes.fgclep.measure_sentence", fake)
     out = tmp_path / "run"
     size = ["--limit", "8", "--batch-size", "4", "--epochs", "1"] if recipe == "dbeta" else ["--limit", "16"]
     argv = ["--recipe", recipe, "--model", TINY[recipe], "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
