@@ -92,7 +92,18 @@ class Server:
         self.log.close()
 
 
-def run_load(url: str, record_ids: list[str], clients: int, requests: int, k: int, seed: int, mode: str) -> dict:
+def _cpu_s(pid: int | None = None) -> float:
+    """User + system CPU seconds of a process (this one by default), children excluded."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_load(
+    url: str, record_ids: list[str], clients: int, requests: int, k: int, seed: int, mode: str, server_pid: int
+) -> dict:
     """``clients`` threads, each with its own gradio_client, each doing ``requests`` operations.
 
     ``mode="separate"``: an operation is ``/zeroshot`` then ``/retrieve_reports`` (the two UI endpoints, with their
@@ -106,7 +117,12 @@ def run_load(url: str, record_ids: list[str], clients: int, requests: int, k: in
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(clients)
+    start: dict[str, float] = {}
+
+    def mark_start() -> None:  # runs once, when every client is connected and warmed up
+        start.update(t=time.perf_counter(), server=_cpu_s(server_pid), client=_cpu_s())
+
+    barrier = threading.Barrier(clients, action=mark_start)
 
     def operation(client: Client, rid: str) -> None:
         if mode == "analyze":
@@ -135,12 +151,14 @@ def run_load(url: str, record_ids: list[str], clients: int, requests: int, k: in
                     errors.append(f"{type(exc).__name__}: {exc}")
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - t0
+    wall = time.perf_counter() - start["t"]
+    # CPU from the moment all clients were connected (client set-up excluded) to the end.
+    server_cpu, client_cpu = _cpu_s(server_pid) - start["server"], _cpu_s() - start["client"]
+    n_ops = max(1, len(latencies) + len(errors))
     ms = np.asarray(latencies) * 1000
     return {
         "mode": mode, "clients": clients, "requests_per_client": requests, "ops": len(latencies),
@@ -149,6 +167,9 @@ def run_load(url: str, record_ids: list[str], clients: int, requests: int, k: in
         "p95_ms": round(float(np.percentile(ms, 95)), 1) if len(ms) else None,
         "max_ms": round(float(ms.max()), 1) if len(ms) else None,
         "throughput_ops_s": round(len(latencies) / wall, 2),
+        # CPU cost per operation, independent of how busy the machine is: server process and all clients.
+        "server_cpu_ms_per_op": round(1000 * server_cpu / n_ops, 1),
+        "client_cpu_ms_per_op": round(1000 * client_cpu / n_ops, 1),
     }
 
 
@@ -191,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         cold_s = server.wait_ready(300)
         logger.info("cold start with a warm cache: %.1f s", cold_s)
         records = _record_ids(data_dir)
-        loads = [run_load(server.url, records, args.clients, args.requests, args.k, args.seed, mode)
+        loads = [run_load(server.url, records, args.clients, args.requests, args.k, args.seed, mode, server.proc.pid)
                  for mode in args.modes.split(",")]
     finally:
         server.stop()

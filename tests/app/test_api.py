@@ -218,3 +218,13 @@ def test_analyze_returns_scores_and_neighbours_in_one_call(client, services):
     assert [r[0] for r in out["reports"]] == [explorer.records[i].record_id for i in nearest]
     with pytest.raises(AppError, match="at least one class"):
         client.predict("ptbxl/00005", {}, 4, "", api_name="/analyze")
+
+
+def test_build_index_cli_loads_the_same_cache(services, tiny_checkpoints, caplog):
+    from core.__main__ import main
+
+    caplog.set_level("INFO")
+    code = main(["build-index", "--checkpoint", str(tiny_checkpoints["tiny-a"]), "--records", "ptbxl:16,ludb:6",
+                 "--map", "pca"])
+    assert code == 0
+    assert str(services.explorer().cache_dir) in caplog.text and "22 ECGs indexed" in caplog.text
