@@ -7,6 +7,9 @@ JSON and stops the server.
     python bench/bench_app.py --clients 8 --requests 25
     python bench/bench_app.py --checkpoint checkpoints/mets --records ptbxl:500,ludb:200
 
+The clients talk plain HTTP over loopback, so they are created with ``ssl_verify=False``: otherwise gradio_client builds
+a certificate-verifying SSL context (~45 ms of CPU) for every request, which would dominate the measurement.
+
 Each measured operation is what a user does for one ECG: zero-shot scores against the PTB-XL superclass prompts
 (``/zeroshot``) followed by the 5 nearest reports (``/retrieve_reports``), timed end to end from the client.
 """
@@ -72,7 +75,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the app exited with code {self.proc.returncode}; see {self.log.name}")
             try:
-                client = client or Client(self.url, verbose=False)
+                client = client or Client(self.url, verbose=False, ssl_verify=False)
                 status = client.predict(api_name="/status")[0]
                 if status.startswith("Indexed"):
                     return time.perf_counter() - self.t0
@@ -136,7 +139,7 @@ def run_load(
 
     def worker(i: int) -> None:
         rng = random.Random(seed + i)
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, ssl_verify=False)
         operation(client, rng.choice(record_ids))  # warm this client's connection
         barrier.wait()
         for _ in range(requests):
