@@ -135,6 +135,11 @@ class FgclepRecipe(Recipe):
         report-report similarity of each batch: the soft targets are about sharing a diagnosis, and the measurement
         sentences (alike in wording, different in numbers for every ECG) would blur that."""
         self.embeddings = frozen_text_embeddings(model, [self._report_of.get(t, t) for t in texts])
+        # The training texts themselves go through the (frozen) text tower every step: embed them once now.
+        unique = list(dict.fromkeys(texts))
+        with torch.no_grad():
+            for i in range(0, len(unique), 64):
+                model.text(unique[i : i + 64])
 
     def target_embeddings(self, texts: Sequence[str], device: torch.device) -> torch.Tensor:
         """(B, E) frozen report embeddings of a batch's texts (every text must have been seen by :meth:`prepare`)."""
