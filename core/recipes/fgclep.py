@@ -136,7 +136,7 @@ class FgclepRecipe(Recipe):
         sentences (alike in wording, different in numbers for every ECG) would blur that."""
         self.embeddings = frozen_text_embeddings(model, [self._report_of.get(t, t) for t in texts])
         # The training texts themselves go through the (frozen) text tower every step: embed them once now.
-        unique = list(dict.fromkeys(texts))
+        unique = list(dict.fromkeys(texts)) if not model.text.trainable else []
         with torch.no_grad():
             for i in range(0, len(unique), 64):
                 model.text(unique[i : i + 64])
