@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ import numpy as np
 
 from core.data.preprocess import preprocess
 from core.ecg import ECG
+from core.paths import data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +26,11 @@ CHECKPOINT_FILES = ("config.json", "model.safetensors")
 
 
 def checkpoint_hash(path: str | Path) -> str:
-    """sha256 over a checkpoint's ``config.json`` and ``model.safetensors`` (what the cache keys on).
+    """sha256 over a checkpoint's ``config.json`` and ``model.safetensors`` (what the caches key on).
 
-    A small sidecar ``<dir>/.hash.json`` remembers the digest for the files' (size, mtime), so a warm start does not
-    re-read hundreds of MB of weights.
+    The digest is remembered per (path, size, mtime) in ``core.paths.data_dir() / "checkpoint-hashes.json"`` (never in
+    the checkpoint folder, which may be read-only or under version control), so a warm start does not re-read
+    hundreds of MB of weights.
     """
     root = Path(path)
     if root.is_file():
@@ -37,23 +40,28 @@ def checkpoint_hash(path: str | Path) -> str:
     if missing:
         raise FileNotFoundError(f"not a checkpoint directory (missing {', '.join(missing)})")
     stamp = [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files]
-    sidecar = root / ".hash.json"
+    memo_path = data_dir() / "checkpoint-hashes.json"
+    key = str(root.resolve())
     try:
-        cached = json.loads(sidecar.read_text())
-        if cached.get("stamp") == stamp:
-            return str(cached["sha256"])
-    except (OSError, ValueError, KeyError):
-        pass
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    if isinstance(memo.get(key), dict) and memo[key].get("stamp") == stamp:
+        return str(memo[key]["sha256"])
     digest = hashlib.sha256()
     for f in files:
         with f.open("rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
     value = digest.hexdigest()
+    memo[key] = {"stamp": stamp, "sha256": value}
     try:
-        sidecar.write_text(json.dumps({"stamp": stamp, "sha256": value}))
-    except OSError:  # a read-only checkpoint folder: just recompute next time
-        logger.debug("cannot write %s", sidecar)
+        memo_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo_path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(memo))
+        os.replace(tmp, memo_path)
+    except OSError:  # a read-only data directory: just recompute next time
+        logger.debug("cannot write %s", memo_path)
     return value
 
 

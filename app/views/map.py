@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app.state import UPLOAD_PREFIX, Services
+from app.views.browse import ecg_plot
 from app.views.common import Context, short, user_errors
 from core import zeroshot
 from core.plotting import map_figure
@@ -80,6 +81,7 @@ def build(ctx: Context) -> None:
         pick = gr.Textbox(label="Selected record", elem_id="atlas-pick", scale=3)
         open_btn = gr.Button("Open", elem_id="atlas-open", scale=1)
     position = gr.JSON(label="Position of the current ECG", visible=False)
+    preview = gr.Plot(label="Selected ECG", elem_id="atlas-ecg")
 
     def draw(cb: str, key: str):
         return atlas_figure(services, cb, key)
@@ -101,7 +103,9 @@ def build(ctx: Context) -> None:
     color_by.change(draw, [color_by, ctx.ecg_key], plot, api_name="map_color", api_visibility="private")
     ctx.ecg_key.change(draw_if_ready, [color_by, ctx.ecg_key], plot, api_name="map_on_change",
                        api_visibility="private")
-    open_btn.click(open_record, pick, ctx.ecg_key, api_name="map_open")
+    open_btn.click(open_record, pick, ctx.ecg_key, api_name="map_open").then(
+        lambda rid: ecg_plot(services, rid), ctx.ecg_key, preview, api_name="map_preview", api_visibility="private"
+    )
     gr.Button("Place current ECG", visible=False).click(
         lambda key: place_ecg(services, key), ctx.ecg_key, position, api_name="map_place"
     )

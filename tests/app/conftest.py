@@ -80,4 +80,4 @@ def live_app(services: Services):
 def client(live_app: str):
     from gradio_client import Client
 
-    return Client(live_app, verbose=False)
+    return Client(live_app, verbose=False, ssl_verify=False, analytics_enabled=False)

@@ -188,3 +188,20 @@ def test_umap_map_keeps_clusters_apart():
     spread = max(np.linalg.norm(coords[i * 15 : (i + 1) * 15] - means[i], axis=1).mean() for i in range(3))
     gaps = [np.linalg.norm(means[i] - means[j]) for i in range(3) for j in range(i + 1, 3)]
     assert min(gaps) > 2 * spread
+
+
+def test_checkpoint_hash_is_memoised_outside_the_checkpoint(tmp_path, monkeypatch):
+    from core.embed import checkpoint_hash
+
+    monkeypatch.setenv("ECG_DATA_DIR", str(tmp_path / "data"))
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text("{}")
+    (ckpt / "model.safetensors").write_bytes(b"weights-1")
+    first = checkpoint_hash(ckpt)
+    assert checkpoint_hash(ckpt) == first and sorted(p.name for p in ckpt.iterdir()) == ["config.json",
+                                                                                        "model.safetensors"]
+    (ckpt / "model.safetensors").write_bytes(b"weights-2, longer")
+    assert checkpoint_hash(ckpt) != first
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        checkpoint_hash(tmp_path)
