@@ -167,7 +167,8 @@ def test_trained_checkpoint_scores_lbbb_record_as_lbbb(client, shared_data):
     trained = discover_checkpoints()
     if not trained:
         pytest.skip("no trained checkpoint in checkpoints/{mets,dbeta,fgclep}/ yet")
-    rec = shared_data / "ptb-xl/1.0.3/records500/00000/00286_hr"  # CLBBB 100 (sinus rhythm, LAD)
+    # ecg_id 180: CLBBB 100, sinus rhythm; strat_fold 10, i.e. held out from training.
+    rec = shared_data / "ptb-xl/1.0.3/records500/00000/00180_hr"
     key, _, _ = client.predict(_wfdb(rec), None, "", api_name="/upload")
     for name in trained:
         frame = _frame(client.predict(key, PROMPTS, name, "none", api_name="/zeroshot")[1])
