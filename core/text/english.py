@@ -50,7 +50,13 @@ _PAREN_GROUP = re.compile(r"\(([^()]*)\)")
 _MIN_PARTIAL = 3  # shortest cut-off word we try to complete when nothing before it pins the phrase down
 # SCP codes in Edit segments are sometimes written without their PTB-XL suffix.
 _CODE_ALIASES = {"isc": "ISC_", "rao": "RAO/RAE", "lao": "LAO/LAE", "nst": "NST_", "ivcb": "IVCD", "aneur": "ANEUR"}
-_EXTRA_CODE_TEXT = {"bbb": "bundle branch block", "mi": "myocardial infarction", "vh": "ventricular hypertrophy"}
+_EXTRA_CODE_TEXT = {
+    "bbb": "bundle branch block",
+    "mi": "myocardial infarction",
+    "vh": "ventricular hypertrophy",
+    "tor": "trace only requested",
+    "noise": "noise",
+}
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ class Segment(NamedTuple):
         foreign: the piece is German/Swedish (it contains a word that is not English vocabulary).
         trail: punctuation written after the piece (kept for English words).
         completed: the last word was cut off in the report and completed from the table.
+        glued: no space before the piece in the report (split off a comma-joined word, "qiii,avf").
     """
 
     source: str
@@ -102,6 +109,7 @@ class Segment(NamedTuple):
     foreign: bool = False
     trail: str = ""
     completed: bool = False
+    glued: bool = False
 
     @property
     def translated(self) -> bool:
@@ -162,10 +170,6 @@ class PhraseTable:
         return hits[0][1] if hits else None
 
 
-def _has_alpha(text: str) -> bool:
-    return any(ch.isalpha() for ch in text)
-
-
 def _read_rows(path: Path) -> list[list[str]]:
     """CSV rows of ``path`` without comment lines (first cell starting with '#') and blank lines."""
     with path.open(encoding="utf-8", newline="") as fh:
@@ -214,7 +218,8 @@ def get_table() -> PhraseTable:
     phrases: dict[tuple[str, ...], Phrase] = {}
     for phrase in load_phrases():
         # First row wins; later rows with the same words are kept out (the table test checks they agree).
-        foreign = phrase.lang in FOREIGN_LANGS and any(w not in vocabulary for w in phrase.key if _has_alpha(w))
+        words = [t.core for t in tokenize(phrase.source) if t.is_word and not t.is_lead]
+        foreign = phrase.lang in FOREIGN_LANGS and any(w not in vocabulary for w in words)
         phrases.setdefault(phrase.key, dataclasses.replace(phrase, foreign=foreign))
     by_first: dict[str, list[Phrase]] = {}
     for phrase in phrases.values():
@@ -303,11 +308,15 @@ def _segments(tokens: list[Token], *, truncated_end: bool, codes: bool = False) 
     while i < n:
         tok = tokens[i]
         if not tok.core:
-            out.append(Segment(source=tok.raw, english="", kind="punct", join="drop", wide_gap=tok.wide_gap))
+            out.append(
+                Segment(source=tok.raw, english="", kind="punct", join="drop", wide_gap=tok.wide_gap, glued=tok.glued)
+            )
             i += 1
             continue
         if codes and (text := _scp_lookup(tok.core)) is not None:
-            out.append(Segment(tok.raw, text, "scp", lang="en", join="stmt", n_words=1, wide_gap=tok.wide_gap))
+            out.append(
+                Segment(tok.raw, text, "scp", lang="en", join="stmt", n_words=1, wide_gap=tok.wide_gap, glued=tok.glued)
+            )
             i += 1
             continue
         hit, completed = table.match(cores, i), False
@@ -340,6 +349,7 @@ def _segments(tokens: list[Token], *, truncated_end: bool, codes: bool = False) 
                     join=phrase.join,
                     n_words=sum(1 for t in span if t.is_word and not t.is_lead),
                     wide_gap=tok.wide_gap,
+                    glued=tok.glued,
                     foreign=phrase.foreign,
                     trail=span[-1].trail,
                     completed=completed,
@@ -348,32 +358,45 @@ def _segments(tokens: list[Token], *, truncated_end: bool, codes: bool = False) 
             i += k
             continue
         if tok.is_lead:
-            out.append(Segment(tok.raw, tok.core, "lead", join="mod", wide_gap=tok.wide_gap, trail=tok.trail))
+            out.append(
+                Segment(tok.raw, tok.core, "lead", join="mod", wide_gap=tok.wide_gap, glued=tok.glued, trail=tok.trail)
+            )
         elif tok.is_number or not tok.is_word:
-            out.append(Segment(tok.raw, tok.core, "number", join="mod", wide_gap=tok.wide_gap, trail=tok.trail))
+            out.append(
+                Segment(
+                    tok.raw, tok.core, "number", join="mod", wide_gap=tok.wide_gap, glued=tok.glued, trail=tok.trail
+                )
+            )
         elif truncated_end and i == n - 1 and (word := table.complete_word(tok.core)):
             out.append(_word_segment(tok, word, completed=True))
         else:
-            out.append(Segment(tok.raw, None, "unknown", join="mod", n_words=1, wide_gap=tok.wide_gap, trail=tok.trail))
+            out.append(
+                Segment(
+                    tok.raw,
+                    None,
+                    "unknown",
+                    join="mod",
+                    n_words=1,
+                    wide_gap=tok.wide_gap,
+                    glued=tok.glued,
+                    trail=tok.trail,
+                )
+            )
         i += 1
     return out
 
 
 def _word_segment(tok: Token, word: str, *, completed: bool = False) -> Segment:
-    return Segment(
-        tok.raw,
-        word,
-        "english",
-        lang="en",
-        join="mod",
-        n_words=1,
-        wide_gap=tok.wide_gap,
-        trail=tok.trail,
-        completed=completed,
-    )
+    return _plain(tok, word, "english", lang="en", n_words=1, completed=completed)
 
 
-# ----------------------------------------------------------------------------------------------------------------
+def _plain(tok: Token, english: str | None, kind: str, **fields) -> Segment:
+    """A one-token segment carrying the token's layout (gap, glue, trailing punctuation)."""
+    fields.setdefault("join", "mod")
+    fields.setdefault("trail", tok.trail)
+    return Segment(tok.raw, english, kind, wide_gap=tok.wide_gap, glued=tok.glued, **fields)
+
+
 # Rendering
 
 
@@ -386,17 +409,17 @@ def _english_text(segments: list[Segment], *, keep_boilerplate: bool = False) ->
 
 def _render_english(segments: list[Segment]) -> str:
     """An English report: words as written (typos fixed, cut-off last word completed), single spaces."""
-    parts = []
+    out = ""
     for s in segments:
         if s.kind == "punct":
-            parts.append(s.source)
-        elif s.kind == "phrase" and (s.lang == "en" or s.completed):
-            parts.append(s.english + s.trail)
-        elif s.kind == "english" and s.completed:
-            parts.append(s.english + s.trail)
+            text = s.source
+        elif (s.kind == "phrase" and (s.lang == "en" or s.completed)) or (s.kind == "english" and s.completed):
+            text = s.english + s.trail
         else:
-            parts.append(s.source)
-    return " ".join(p for p in parts if p)
+            text = s.source
+        if text:
+            out += text if s.glued or not out else " " + text
+    return out
 
 
 _SENTENCE_END = ".!?"
@@ -411,7 +434,9 @@ def _render_translation(segments: list[Segment], *, keep_boilerplate: bool) -> s
         if s.kind == "punct" or (s.join == "drop" and not keep_boilerplate):
             continue
         join = "stmt" if s.join == "drop" else s.join
-        if s.kind == "english":
+        if s.kind == "lead":
+            text = s.english + ("," if s.trail.startswith(",") else "")  # "in i, v5,6": keep the lead list's comma
+        elif s.kind == "english":
             text = s.english + (s.trail if s.trail in (".", ",", ";", ":") else "")
         elif s.english is None:
             text = s.source.strip(".,;:")
@@ -432,7 +457,13 @@ def _render_translation(segments: list[Segment], *, keep_boilerplate: bool) -> s
             block_open = False
         else:
             sep = " "
-        if out and sep != " " and out[-1] in ".,;:!?":
+        if s.glued and out:
+            # Split off a comma-joined word: keep lead lists and unknown notation compact ("qiii,avf").
+            sep = ", " if s.kind in ("phrase", "english") else ","
+            out = out.rstrip(",")
+        if out.endswith(",") and sep in (". ", "; "):
+            out = out[:-1]
+        elif out and sep != " " and out[-1] in ".,;:!?":
             sep = " "
         # A sentence never ends on a lone leading modifier ("wahrscheinlich lagebedingtes q": "probably positional q").
         attach_next = join in ("intro", "link", "head") or (not out and join == "mod")

@@ -29,6 +29,8 @@ _LEAD_ITEM = rf"(?:{_LEAD}|l|f|ll|[1-9])"
 LEAD_LIST = re.compile(rf"^(?:{_LEAD}|{_LEAD_ITEM}(?:[,\-/+&.]+{_LEAD_ITEM})+)[,\-]?$")
 NUMBER = re.compile(r"^[<>~±+\-]?\d+(?:[.,/:]\d+)*(?:%|°|mv|ms|mm|s|/min|bpm)?$")
 _CHUNK = re.compile(r"( *)(\S+)")
+# A comma between a word (or number) and a following word; split after the comma, which stays with the first part.
+_WORD_COMMA = re.compile(r"(?<=[^\W_],)(?=[^\W\d_]{2})")
 _TRAILING = ".,;:!?\"'("
 _LEADING = "(\"'[,-."
 
@@ -47,6 +49,7 @@ class Token(NamedTuple):
         is_word: the core contains a letter (numbers, punctuation and codes like ``4.46`` do not).
         is_lead: a lead name or a compact lead list such as ``v5,6`` or ``i,ii,avl,v5-6``.
         is_number: a number, date, or number with a unit (``4.46``, ``24/1/92``, ``2,6``, ``120ms``).
+        glued: split off the previous token at a comma with no space ("vorhofflattern,jetzt" -> 2 tokens).
     """
 
     core: str
@@ -58,11 +61,12 @@ class Token(NamedTuple):
     is_word: bool = False
     is_lead: bool = False
     is_number: bool = False
+    glued: bool = False
 
     @classmethod
-    def make(cls, core: str, raw: str, lead: str, trail: str, wide_gap: bool, start: int) -> Token:
+    def make(cls, core: str, raw: str, lead: str, trail: str, wide_gap: bool, start: int, glued: bool = False) -> Token:
         """Build a token and classify its core (word / lead name or list / number)."""
-        return cls(core, raw, lead, trail, wide_gap, start, *_classify(core))
+        return cls(core, raw, lead, trail, wide_gap, start, *_classify(core), glued)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -104,10 +108,23 @@ def tokenize(text: str, *, normalized: bool = False) -> list[Token]:
         text = normalize(text)
     tokens: list[Token] = []
     for m in _CHUNK.finditer(text):
-        lead, core, trail = _split_core(m.group(2))
         wide = len(m.group(1)) >= 2 and m.start(1) > 0  # indentation, not the report's leading spaces
-        tokens.append(Token.make(core, m.group(2), lead, trail, wide, m.start(2)))
+        start = m.start(2)
+        for j, piece in enumerate(_split_commas(m.group(2))):
+            lead, core, trail = _split_core(piece)
+            tokens.append(Token.make(core, piece, lead, trail, wide, start, glued=j > 0))
+            start += len(piece)
+            wide = False
     return tokens
+
+
+@functools.lru_cache(maxsize=65536)
+def _split_commas(chunk: str) -> tuple[str, ...]:
+    """Split words run together with commas ("vorhofflattern,jetzt", "128,sonst"); lead lists stay whole."""
+    if "," not in chunk or LEAD_LIST.match(_split_core(chunk)[1]):
+        return (chunk,)
+    parts = _WORD_COMMA.split(chunk)
+    return tuple(p for p in parts if p)
 
 
 def phrase_key(phrase: str) -> tuple[str, ...]:
