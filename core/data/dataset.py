@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from core.data.catalogs.base import Catalog, Record, multi_hot
-from core.data.preprocess import PreprocessConfig, preprocess
+from core.data.preprocess import PREPROCESS_VERSION, PreprocessConfig, preprocess
 from core.data.progress import ProgressCallback, report
 from core.ecg import ECG
 from core.leads import CANONICAL_LEADS
@@ -80,6 +80,7 @@ def cache_key(records: Sequence[Record], cfg: PreprocessConfig, tag: str) -> str
         "format": CACHE_FORMAT,
         "records": [[r.record_id, str(r.path)] for r in records],
         "preprocess": cfg.to_dict(),
+        "preprocess_version": PREPROCESS_VERSION,
         "reader": tag,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]

@@ -48,9 +48,7 @@ class EvalData:
     def signals(self, records: list[Record], cfg: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
         """Preprocessed signals (n, 12, T) float32 and lead masks (n, 12) via the dataset cache."""
         dataset = ECGTextDataset(records, self.catalog, cfg)
-        signals = np.asarray(dataset.signals, dtype=np.float32)
-        masks = np.load(dataset._mask_path)  # noqa: SLF001 - the cache's companion file
-        return signals, masks
+        return np.asarray(dataset.signals, dtype=np.float32), np.asarray(dataset.lead_masks, dtype=bool)
 
     @staticmethod
     def texts(records: list[Record]) -> list[str]:
