@@ -1,0 +1,156 @@
+"""LUDB's manual P/QRS/T delineation as training labels and as the reference for validation.
+
+LUDB (Kalyakulina et al., IEEE Access 8:186181, 2020; PhysioNet doi:10.13026/eegm-h675) has 200 ten-second 12-lead
+records at 500 Hz, one per patient, and one annotation file per lead (``.i .ii ... .v6``) with triplets
+``(`` onset, peak symbol (``p`` P wave, ``N`` QRS, ``t`` T wave), ``)`` offset. Usually the first and last beat or
+two are not annotated, and the annotated stretch differs a little between leads.
+
+Reference definition (per record), used by :func:`reference_measurements`:
+
+* per lead, a label array marks P/QRS/T samples between annotated onsets and offsets (inclusive);
+* the global masks are the union over all 12 leads (earliest onset, latest offset of each wave across leads);
+* only the stretch annotated in *every* lead counts (the intersection of the leads' annotated ranges), so a wave
+  near the ends is never judged on fewer leads; waves crossing that stretch's edges are dropped;
+* beats, PR, QRS, QT and RR then follow :mod:`core.measure.waves`; beat centres are the median over leads of the
+  annotated QRS peaks (``N``), so heart rate comes from the annotated QRS peaks.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.leads import CANONICAL_LEADS
+from core.measure.unet import BACKGROUND, P_WAVE, QRS, T_WAVE
+from core.measure.waves import Beat, beats_from_masks, summarize_beats
+
+LUDB_VERSION_DIR = Path("ludb") / "1.0.1"
+LUDB_FS_HZ = 500.0
+N_RECORDS = 200
+# Annotation file extension of each canonical lead.
+LEAD_EXTENSIONS: tuple[str, ...] = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
+IGNORE = -100  # label of samples outside a lead's annotated stretch (ignored by the loss)
+_SYMBOL_CLASS = {"p": P_WAVE, "N": QRS, "t": T_WAVE}
+
+
+@dataclass(frozen=True)
+class LudbAnnotation:
+    """Per-lead labels of one LUDB record.
+
+    Attributes:
+        labels: int64 array (12, samples): class per sample, :data:`IGNORE` outside the lead's annotated stretch.
+        spans: (12, 2) first and last annotated sample per lead.
+        qrs_peaks: list of 12 arrays of annotated QRS peak samples.
+    """
+
+    labels: np.ndarray
+    spans: np.ndarray
+    qrs_peaks: list[np.ndarray]
+
+
+def default_ludb_dir() -> Path | None:
+    """LUDB's folder (the one holding ``data/`` and ``RECORDS``) from the environment, if it exists locally.
+
+    Looks at ``$ECG_SHARED_DATA/ludb/1.0.1``, a local-directory ``$ECG_DATA_MIRROR/ludb/1.0.1``, the download cache
+    (``core.paths.data_dir()/physionet/ludb/1.0.1``) and ``../shared/data/ludb/1.0.1`` next to the repository.
+    """
+    from core.paths import data_dir
+
+    candidates = []
+    for env in ("ECG_SHARED_DATA", "ECG_DATA_MIRROR"):
+        value = os.environ.get(env)
+        if value and "://" not in value:
+            candidates.append(Path(value).expanduser() / LUDB_VERSION_DIR)
+    candidates.append(data_dir() / "physionet" / LUDB_VERSION_DIR)
+    candidates.append(Path(__file__).resolve().parents[3] / "shared" / "data" / LUDB_VERSION_DIR)
+    for path in candidates:
+        if (path / "data" / "1.hea").is_file():
+            return path
+    return None
+
+
+def record_path(ludb_dir: Path, record: int) -> Path:
+    """Path of LUDB record ``record`` (1-200) without extension."""
+    return Path(ludb_dir) / "data" / str(int(record))
+
+
+def read_signal(ludb_dir: Path, record: int) -> np.ndarray:
+    """The record's signal, float32 (12, 5000) in mV, canonical lead order (LUDB's own order)."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(record_path(ludb_dir, record)))
+    names = [n.lower() for n in rec.sig_name]
+    order = [names.index(ext) for ext in LEAD_EXTENSIONS]
+    return np.asarray(rec.p_signal[:, order].T, dtype=np.float32)
+
+
+def read_annotation(ludb_dir: Path, record: int, n_samples: int = 5000) -> LudbAnnotation:
+    """Parse the 12 annotation files of a record into per-lead label arrays (see :class:`LudbAnnotation`)."""
+    import wfdb
+
+    labels = np.full((len(LEAD_EXTENSIONS), n_samples), IGNORE, dtype=np.int64)
+    spans = np.zeros((len(LEAD_EXTENSIONS), 2), dtype=np.int64)
+    peaks: list[np.ndarray] = []
+    for row, ext in enumerate(LEAD_EXTENSIONS):
+        ann = wfdb.rdann(str(record_path(ludb_dir, record)), ext)
+        symbols, samples = list(ann.symbol), np.asarray(ann.sample, dtype=np.int64)
+        waves: list[tuple[int, int, int]] = []
+        lead_peaks: list[int] = []
+        for i, sym in enumerate(symbols):
+            if sym not in _SYMBOL_CLASS:
+                continue
+            # A wave is "( peak )"; an onset or offset can be missing at the edges of the annotated stretch.
+            on = samples[i - 1] if i > 0 and symbols[i - 1] == "(" else None
+            off = samples[i + 1] if i + 1 < len(symbols) and symbols[i + 1] == ")" else None
+            if sym == "N":
+                lead_peaks.append(int(samples[i]))
+            if on is not None and off is not None:
+                waves.append((_SYMBOL_CLASS[sym], int(on), int(off)))
+        peaks.append(np.asarray(lead_peaks, dtype=np.int64))
+        if not waves:
+            spans[row] = (0, -1)
+            continue
+        first = min(w[1] for w in waves)
+        last = max(w[2] for w in waves)
+        spans[row] = (first, last)
+        labels[row, first : last + 1] = BACKGROUND
+        for cls, on, off in waves:
+            labels[row, on : off + 1] = cls
+    return LudbAnnotation(labels=labels, spans=spans, qrs_peaks=peaks)
+
+
+def global_reference_masks(ann: LudbAnnotation) -> tuple[np.ndarray, tuple[int, int]]:
+    """Union-over-leads P/QRS/T masks (3, samples) and the stretch annotated in every lead ``(first, last)``."""
+    masks = np.stack([(ann.labels == cls).any(axis=0) for cls in (P_WAVE, QRS, T_WAVE)])
+    valid = ann.spans[:, 1] >= ann.spans[:, 0]
+    window = (int(ann.spans[valid, 0].max()), int(ann.spans[valid, 1].min()))
+    return masks, window
+
+
+def reference_beats(ann: LudbAnnotation) -> list[Beat]:
+    """The record's beats from its annotations (global masks, common annotated stretch, annotated R peaks)."""
+    masks, window = global_reference_masks(ann)
+    centres = np.concatenate(ann.qrs_peaks) if ann.qrs_peaks else np.empty(0)
+    return beats_from_masks(masks, centres=centres, window=window)
+
+
+def reference_measurements(ann: LudbAnnotation, fs_hz: float = LUDB_FS_HZ) -> dict[str, float | None]:
+    """Reference HR, RR variability, PR, QRS and QT of a record from its annotations (module docstring)."""
+    return summarize_beats(reference_beats(ann), fs_hz)
+
+
+def read_axis_label(ludb_dir: Path, record: int) -> str | None:
+    """LUDB's diagnosis of the electric axis (``normal``, ``left axis deviation``, ``vertical`` ...), if given."""
+    header = (record_path(ludb_dir, record).with_suffix(".hea")).read_text(errors="replace")
+    for line in header.splitlines():
+        if "Electric axis of the heart:" in line:
+            return line.split(":", 1)[1].strip().rstrip(".").strip()
+    return None
+
+
+def lead_names() -> tuple[str, ...]:
+    """Canonical names of LUDB's leads, in its (canonical) order."""
+    return CANONICAL_LEADS

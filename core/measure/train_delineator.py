@@ -1,0 +1,212 @@
+"""Train the U-Net delineator on LUDB with record-level (= patient-level) k-fold cross-validation.
+
+``python -m core.measure.train_delineator --ludb DIR --out checkpoints/delineator``
+
+LUDB has one record per patient, so splitting by record is splitting by patient. For each fold ``k`` a model is
+trained on the other folds and saved as ``fold{k}.safetensors``; validation (``python -m core validate-measurements``)
+measures every record with the model that never saw it. Then one model is trained on all 200 records
+(``model.safetensors``) for inference. ``config.json`` records the architecture, the fold of every record, the
+lead-vote thresholds and the training settings.
+
+Training sees single leads at 250 Hz: random 4-second crops inside each lead's annotated stretch (samples outside it
+are ignored by the loss), amplitude scaling, baseline wander, noise, and a 100 Hz version of the record (down- then
+up-sampled) 30% of the time so the network also works on 100 Hz inputs such as PTB-XL's ``records100``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.measure.delineator import CONFIG_NAME, FINAL_WEIGHTS, prepare_lead_signals
+from core.measure.ludb import IGNORE, LUDB_FS_HZ, N_RECORDS, default_ludb_dir, read_annotation, read_signal
+from core.measure.unet import UNet1d, UNetConfig
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_VOTES = {"P": 1, "QRS": 1, "T": 1}  # plain union over leads, as the reference
+
+
+def make_folds(n_records: int = N_RECORDS, k: int = 5, seed: int = 0) -> dict[int, int]:
+    """Record number (1-based) -> fold (0..k-1), a seeded permutation cut into k equal parts."""
+    perm = np.random.default_rng(seed).permutation(np.arange(1, n_records + 1))
+    return {int(r): i % k for i, r in enumerate(perm)}
+
+
+def load_ludb_arrays(ludb_dir: Path, cfg: UNetConfig) -> dict[str, np.ndarray]:
+    """All records prepared for the network.
+
+    Returns:
+        ``x500`` and ``x100``: float32 (200, 12, T) inputs made from the 500 Hz record and from a 100 Hz copy;
+        ``y``: int64 (200, 12, T) labels at the network rate (:data:`IGNORE` outside the annotated stretch);
+        ``spans``: (200, 12, 2) annotated stretch per lead at the network rate.
+    """
+    from scipy import signal as sps
+
+    step = int(round(LUDB_FS_HZ / cfg.fs_hz))
+    x500, x100, ys, spans = [], [], [], []
+    for record in range(1, N_RECORDS + 1):
+        sig = read_signal(ludb_dir, record)
+        ann = read_annotation(ludb_dir, record, n_samples=sig.shape[1])
+        x500.append(prepare_lead_signals(sig, LUDB_FS_HZ, cfg))
+        x100.append(prepare_lead_signals(sps.resample_poly(sig, 1, 5, axis=-1), 100.0, cfg))
+        ys.append(ann.labels[:, ::step])
+        spans.append(ann.spans // step)
+    n = min(a.shape[-1] for a in x500 + x100)
+    return {
+        "x500": np.stack([a[:, :n] for a in x500]),
+        "x100": np.stack([a[:, :n] for a in x100]),
+        "y": np.stack([a[:, :n] for a in ys]),
+        "spans": np.stack(spans),
+    }
+
+
+def _batch(data: dict[str, np.ndarray], items: np.ndarray, crop: int, rng: np.random.Generator):
+    """One augmented batch: x (B, 1, crop) float32, y (B, crop) int64."""
+    n = data["y"].shape[-1]
+    xs, ys = [], []
+    for rec, lead in items:
+        first, last = data["spans"][rec, lead]
+        lo = int(np.clip(first - crop // 8, 0, n - crop))
+        hi = int(np.clip(last - crop + crop // 8, lo, n - crop))
+        start = int(rng.integers(lo, hi + 1))
+        src = data["x100"] if rng.random() < 0.3 else data["x500"]
+        x = src[rec, lead, start : start + crop].astype(np.float64)
+        x = x * rng.uniform(0.6, 1.6)
+        t = np.arange(crop) / 250.0
+        x = x + rng.uniform(0, 0.3) * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * t + rng.uniform(0, 2 * np.pi))
+        x = x + rng.normal(0, rng.uniform(0, 0.05), crop)
+        xs.append(x.astype(np.float32))
+        ys.append(data["y"][rec, lead, start : start + crop])
+    return np.stack(xs)[:, None, :], np.stack(ys)
+
+
+def train_one(
+    data: dict[str, np.ndarray],
+    records: list[int],
+    cfg: UNetConfig,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    crop: int = 1024,
+    lr: float = 3e-3,
+    seed: int = 0,
+) -> UNet1d:
+    """Train a fresh U-Net on the given records (1-based numbers), all 12 leads each."""
+    import torch
+    from torch.nn import functional as F
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = UNet1d(cfg)
+    items = np.array([(r - 1, lead) for r in records for lead in range(data["y"].shape[1])])
+    steps_per_epoch = int(np.ceil(len(items) / batch_size))
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    model.train()
+    for epoch in range(epochs):
+        order = rng.permutation(len(items))
+        total, t0 = 0.0, time.time()
+        for b in range(steps_per_epoch):
+            x, y = _batch(data, items[order[b * batch_size : (b + 1) * batch_size]], crop, rng)
+            loss = F.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y), ignore_index=IGNORE)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        logger.info("epoch %d/%d loss %.4f (%.0f s)", epoch + 1, epochs, total / steps_per_epoch, time.time() - t0)
+    model.eval()
+    return model
+
+
+def _save_weights(model: UNet1d, path: Path) -> None:
+    from safetensors.torch import save_file
+
+    tmp = path.with_suffix(".tmp")
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    os.replace(tmp, path)
+
+
+def write_config(out: Path, cfg: UNetConfig, folds: dict[int, int], training: dict, votes: dict[str, int]) -> None:
+    """Write ``config.json`` (atomically)."""
+    config = {
+        "model_cfg": cfg.to_dict(),
+        "classes": ["background", "P", "QRS", "T"],
+        "votes": votes,
+        "folds": {str(r): f for r, f in sorted(folds.items())},
+        "training": training,
+        "final_weights": FINAL_WEIGHTS,
+        "fold_weights": [f"fold{k}.safetensors" for k in sorted(set(folds.values()))],
+    }
+    tmp = out / (CONFIG_NAME + ".tmp")
+    tmp.write_text(json.dumps(config, indent=1) + "\n")
+    os.replace(tmp, out / CONFIG_NAME)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ludb", type=Path, default=None, help="LUDB folder (holding data/); default from env")
+    parser.add_argument("--out", type=Path, default=Path("checkpoints/delineator"))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=18)
+    parser.add_argument("--only", type=str, default="all", help="'all', 'final', or a comma list of fold numbers")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    torch.set_num_threads(1)  # shared CPU
+    ludb_dir = args.ludb or default_ludb_dir()
+    if ludb_dir is None:
+        raise SystemExit("LUDB not found: pass --ludb DIR (the folder holding data/1.hea)")
+    cfg = UNetConfig(channels=[12, 16, 24, 32, 48], kernel_size=7)
+    args.out.mkdir(parents=True, exist_ok=True)
+    folds = make_folds(k=args.folds, seed=args.seed)
+    training = {
+        "data": "LUDB 1.0.1, 200 records x 12 leads, record-level folds",
+        "epochs": args.epochs,
+        "batch_size": 32,
+        "crop_samples": 1024,
+        "lr": 3e-3,
+        "seed": args.seed,
+    }
+    config_path = args.out / CONFIG_NAME
+    votes = json.loads(config_path.read_text()).get("votes", DEFAULT_VOTES) if config_path.is_file() else DEFAULT_VOTES
+    write_config(args.out, cfg, folds, training, votes)
+    t0 = time.time()
+    logger.info("loading LUDB from %s", ludb_dir)
+    data = load_ludb_arrays(ludb_dir, cfg)
+    logger.info("loaded %s in %.0f s", data["x500"].shape, time.time() - t0)
+    targets = list(range(args.folds)) + ["final"] if args.only == "all" else args.only.split(",")
+    for target in targets:
+        t1 = time.time()
+        if target == "final":
+            model = train_one(data, sorted(folds), cfg, epochs=args.epochs, seed=args.seed)
+            _save_weights(model, args.out / FINAL_WEIGHTS)
+        else:
+            k = int(target)
+            train_records = [r for r, f in folds.items() if f != k]
+            model = train_one(data, sorted(train_records), cfg, epochs=args.epochs, seed=args.seed + k + 1)
+            _save_weights(model, args.out / f"fold{k}.safetensors")
+        logger.info("trained %s in %.0f s", target, time.time() - t1)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m core.measure.train_delineator", description=__doc__.splitlines()[0]
+    )
+    add_arguments(parser)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

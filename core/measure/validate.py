@@ -1,0 +1,224 @@
+"""``python -m core validate-measurements``: compare measurements with LUDB's manual P/QRS/T annotations.
+
+For every LUDB record the reference comes from the cardiologists' delineation (:mod:`core.measure.ludb`) and the
+measurement from the signal. By default each record is measured with the cross-validation fold model that was
+trained without it (``--model oof``), so no figure is measured on training data. ``--model final`` uses the shipped
+model, which was trained on all of LUDB (optimistic, for reference only); ``--method neurokit`` is a baseline with
+neurokit2's DWT delineation of lead II.
+
+Prints, per measurement, how many records have a reference, how many were measured, how many failed (reference but
+no measurement), and the median and mean absolute error, and the agreement of the frontal axis with LUDB's axis
+diagnosis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.ecg import ECG
+from core.leads import CANONICAL_LEADS
+from core.measure.ludb import (
+    LUDB_FS_HZ,
+    N_RECORDS,
+    default_ludb_dir,
+    read_annotation,
+    read_axis_label,
+    read_signal,
+    reference_measurements,
+)
+from core.measure.measurements import Measurements, measurements_from_masks
+
+logger = logging.getLogger(__name__)
+
+COMPARED = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
+GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}
+
+
+@dataclass
+class ValidationResult:
+    """Per-record reference and measured values, and per-measurement summaries.
+
+    Attributes:
+        rows: one dict per record: ``record``, ``ref_<name>``, ``meas_<name>`` for each compared name,
+            ``axis_deg``, ``ludb_axis``.
+        errors: failures to process a record at all (record -> message).
+    """
+
+    rows: list[dict] = field(default_factory=list)
+    errors: dict[int, str] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, dict[str, float | int | None]]:
+        """Per measurement: ``n_reference``, ``n_measured``, ``n_failed``, ``median_abs_error``, ``mean_abs_error``,
+        ``within_goal`` (share of measured records within the goal), ``goal``."""
+        out: dict[str, dict[str, float | int | None]] = {}
+        for name in COMPARED:
+            ref = [r for r in self.rows if r.get(f"ref_{name}") is not None]
+            both = [r for r in ref if r.get(f"meas_{name}") is not None]
+            err = np.array([abs(r[f"meas_{name}"] - r[f"ref_{name}"]) for r in both], dtype=float)
+            out[name] = {
+                "n_reference": len(ref),
+                "n_measured": len(both),
+                "n_failed": len(ref) - len(both) + sum(1 for r in self.errors),
+                "median_abs_error": float(np.median(err)) if err.size else None,
+                "mean_abs_error": float(np.mean(err)) if err.size else None,
+                "within_goal": float(np.mean(err <= GOALS[name])) if err.size else None,
+                "goal": GOALS[name],
+            }
+        agree = [r for r in self.rows if r.get("ludb_axis") and r.get("axis_deg") is not None]
+        hits = [ludb_axis_category(r["axis_deg"]) == r["ludb_axis"] for r in agree]
+        out["axis"] = {"n_reference": len(agree), "agreement": float(np.mean(hits)) if hits else None}
+        return out
+
+
+def ludb_axis_category(axis_deg: float) -> str:
+    """LUDB's axis categories (Russian convention): horizontal 0..+29°, normal +30..+69°, vertical +70..+90°,
+    left axis deviation < 0°, right axis deviation > +90°."""
+    if -90.0 <= axis_deg < 0.0:
+        return "left axis deviation"
+    if axis_deg < -90.0 or axis_deg > 90.0:
+        return "right axis deviation"
+    if axis_deg < 30.0:
+        return "horizontal"
+    if axis_deg < 70.0:
+        return "normal"
+    return "vertical"
+
+
+def _neurokit_masks(signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Baseline: global masks from neurokit2's DWT delineation of lead II (row 1)."""
+    import neurokit2 as nk
+
+    lead = np.asarray(signal_mv[1], dtype=float)
+    clean = nk.ecg_clean(lead, sampling_rate=int(fs_hz))
+    _, peaks = nk.ecg_peaks(clean, sampling_rate=int(fs_hz))
+    _, waves = nk.ecg_delineate(clean, peaks, sampling_rate=int(fs_hz), method="dwt")
+    masks = np.zeros((3, lead.size), dtype=bool)
+    for row, (on_key, off_key) in enumerate(
+        (("ECG_P_Onsets", "ECG_P_Offsets"), ("ECG_R_Onsets", "ECG_R_Offsets"), ("ECG_T_Onsets", "ECG_T_Offsets"))
+    ):
+        for on, off in zip(waves.get(on_key, []), waves.get(off_key, []), strict=False):
+            if on is not None and off is not None and not (math.isnan(on) or math.isnan(off)) and off > on:
+                masks[row, int(on) : int(off) + 1] = True
+    return masks
+
+
+def validate_records(
+    ludb_dir: Path,
+    records: list[int] | None = None,
+    *,
+    model: str = "oof",
+    method: str = "unet",
+) -> ValidationResult:
+    """Measure LUDB records and pair each measurement with its reference.
+
+    Args:
+        ludb_dir: the LUDB folder (holding ``data/``).
+        records: record numbers (1-200); default all.
+        model: ``"oof"`` (each record measured by the fold model that did not train on it) or ``"final"``.
+        method: ``"unet"`` (the delineator) or ``"neurokit"`` (baseline, lead II).
+    """
+    from core.measure.delineator import FINAL_WEIGHTS, load_delineator, read_config
+
+    records = list(records or range(1, N_RECORDS + 1))
+    folds = read_config().get("folds", {}) if method == "unet" else {}
+    result = ValidationResult()
+    for record in records:
+        try:
+            ann = read_annotation(ludb_dir, record)
+            signal = read_signal(ludb_dir, record)
+        except (OSError, ValueError) as exc:
+            result.errors[record] = f"{type(exc).__name__}: {exc}"
+            logger.warning("record %d: %s", record, exc)
+            continue
+        ref = reference_measurements(ann)
+        ecg = ECG.from_leads(signal, LUDB_FS_HZ, CANONICAL_LEADS, record_id=f"ludb/{record}")
+        if method == "neurokit":
+            try:
+                meas = measurements_from_masks(_neurokit_masks(signal, LUDB_FS_HZ), LUDB_FS_HZ, ecg=ecg)
+            except (ValueError, IndexError, ZeroDivisionError) as exc:  # neurokit2 fails on some records
+                logger.warning("record %d: neurokit2 failed: %s", record, exc)
+                meas = Measurements()
+        else:
+            weights = f"fold{folds[str(record)]}.safetensors" if model == "oof" else FINAL_WEIGHTS
+            delineator = load_delineator(None, weights)
+            masks = delineator.global_masks(signal, LUDB_FS_HZ)
+            meas = measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg)
+        row: dict = {"record": record, "axis_deg": meas.axis_deg, "ludb_axis": read_axis_label(ludb_dir, record)}
+        for name in COMPARED:
+            row[f"ref_{name}"] = ref[name]
+            row[f"meas_{name}"] = getattr(meas, name)
+        result.rows.append(row)
+    return result
+
+
+def format_summary(summary: dict, *, title: str) -> str:
+    """The printed table."""
+    lines = [title, f"{'measurement':<12} {'n_ref':>5} {'n_meas':>6} {'failed':>6} {'median|err|':>11} "
+             f"{'mean|err|':>9} {'goal':>6} {'within goal':>11}"]
+    for name in COMPARED:
+        s = summary[name]
+        med = "-" if s["median_abs_error"] is None else f"{s['median_abs_error']:.1f}"
+        mean = "-" if s["mean_abs_error"] is None else f"{s['mean_abs_error']:.1f}"
+        within = "-" if s["within_goal"] is None else f"{100 * s['within_goal']:.0f}%"
+        lines.append(
+            f"{name:<12} {s['n_reference']:>5} {s['n_measured']:>6} {s['n_failed']:>6} {med:>11} {mean:>9} "
+            f"{s['goal']:>6g} {within:>11}"
+        )
+    axis = summary["axis"]
+    if axis["agreement"] is not None:
+        lines.append(
+            f"frontal axis category agrees with LUDB's diagnosis in {100 * axis['agreement']:.0f}% "
+            f"of {axis['n_reference']} records"
+        )
+    return "\n".join(lines)
+
+
+def _parse_records(values: list[str] | None) -> list[int] | None:
+    if not values:
+        return None
+    out: list[int] = []
+    for value in values:
+        for part in value.split(","):
+            if "-" in part:
+                a, b = part.split("-", 1)
+                out.extend(range(int(a), int(b) + 1))
+            elif part:
+                out.append(int(part))
+    return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ludb", type=Path, default=None, help="LUDB folder holding data/ (default: from env)")
+    parser.add_argument("--records", nargs="*", help="record numbers or ranges, e.g. 1-60 75 (default: all 200)")
+    parser.add_argument("--model", choices=("oof", "final"), default="oof",
+                        help="oof: out-of-fold models (honest); final: the shipped model, trained on all of LUDB")
+    parser.add_argument("--method", choices=("unet", "neurokit"), default="unet")
+    parser.add_argument("--json", type=Path, default=None, help="also write per-record rows and the summary here")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    torch.set_num_threads(1)
+    ludb_dir = args.ludb or default_ludb_dir()
+    if ludb_dir is None or not (Path(ludb_dir) / "data").is_dir():
+        logger.error("LUDB not found (%s); pass --ludb DIR or set ECG_SHARED_DATA", ludb_dir)
+        return 2
+    records = _parse_records(args.records)
+    result = validate_records(Path(ludb_dir), records, model=args.model, method=args.method)
+    summary = result.summary()
+    what = "neurokit2 DWT, lead II" if args.method == "neurokit" else f"U-Net delineator, {args.model} model(s)"
+    n = len(result.rows)
+    print(format_summary(summary, title=f"LUDB validation: {n} records, {what}; absolute errors in bpm / ms"))
+    if result.errors:
+        print(f"{len(result.errors)} records could not be read: {sorted(result.errors)}")
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "rows": result.rows, "errors": result.errors}, indent=1))
+    return 0
