@@ -92,6 +92,7 @@ class Services:
         self._thread: threading.Thread | None = None
         self._progress: tuple[int, int, str] = (0, 0, "waiting to start")
         self._t0 = time.perf_counter()
+        self.model_ready_s: float | None = None
         self._uploads = _LRU(128)
         self._embeddings = _LRU(512)
         self._measurements = _LRU(512)
@@ -113,7 +114,9 @@ class Services:
             raise LookupError(f"unknown checkpoint {name!r}; available: {', '.join(self.checkpoint_names)}")
         with self._embedder_lock:
             if name not in self._embedders:
-                self._embedders[name] = Embedder.from_checkpoint(self.config.checkpoints[name], name=name)
+                # Lazy: the weights (and torch + the language model) load on first use, so a cached index is served
+                # while they load.
+                self._embedders[name] = Embedder.from_checkpoint(self.config.checkpoints[name], name=name, lazy=True)
             return self._embedders[name]
 
     # ---- the explorer ----------------------------------------------------------------------------------------------
@@ -133,8 +136,15 @@ class Services:
         except Exception as exc:  # reported in the page; the app keeps serving uploads
             logger.exception("building the explorer failed")
             self._build_error = f"{type(exc).__name__}: {exc}"
+            return
         finally:
             self._ready.set()
+        # The index is served from here on; load the model now rather than in the first request that needs it.
+        t0 = time.perf_counter()
+        _ = embedder.model
+        self.model_ready_s = time.perf_counter() - self._t0
+        logger.info("model %s ready (%.1f s to load, %.1f s after start)", embedder.name,
+                    time.perf_counter() - t0, self.model_ready_s)
 
     def explorer(self, timeout_s: float | None = 600.0) -> Explorer:
         """The explorer, waiting for the background build if needed.

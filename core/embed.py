@@ -91,32 +91,74 @@ class _LRU:
 class Embedder:
     """Wraps an ``ECGTextModel`` for numpy inference; returns unit-norm float32 embeddings.
 
+    The model can be given, or loaded lazily from a checkpoint folder on first use (:meth:`from_checkpoint` with
+    ``lazy=True``): the preprocessing config, the checkpoint hash and the logit scale are read from the files without
+    importing torch, so a cached index can be served while the model (torch + the language model, seconds to import)
+    loads in the background; texts embedded earlier (the shipped prompts) can be seeded into the text cache.
+
     Args:
-        model: a model from :func:`core.checkpoint.load_checkpoint` (or ``create_model``).
+        model: a model from :func:`core.checkpoint.load_checkpoint` (or ``create_model``); None with ``path``.
         name: display name (e.g. ``"METS"``).
         checkpoint_hash: identifies the weights (cache keys).
         batch_size: ECGs per forward pass when embedding many.
+        path: checkpoint folder to load from when ``model`` is None.
+        device: torch device for the lazy load.
     """
 
-    def __init__(self, model, *, name: str = "model", checkpoint_hash: str = "", batch_size: int = 32):
-        import torch
-
-        self._torch = torch
-        self.model = model.eval()
+    def __init__(self, model=None, *, name: str = "model", checkpoint_hash: str = "", batch_size: int = 32,
+                 path: str | Path | None = None, device: str | None = None):
+        if model is None and path is None:
+            raise ValueError("give a model or a checkpoint path")
+        self._model = None
+        self._path = Path(path) if path is not None else None
+        self._device = device
+        self._load_lock = threading.Lock()
         self.name = name
         self.checkpoint_hash = checkpoint_hash
         self.batch_size = batch_size
+        self._text_cache = _LRU(4096)
+        if model is not None:
+            self._set_model(model)
+        else:
+            from core.data.preprocess import PreprocessConfig
+
+            config = json.loads((self._path / "config.json").read_text(encoding="utf-8"))
+            self.preprocess_cfg = PreprocessConfig.from_dict(config["preprocess_cfg"])
+
+    def _set_model(self, model) -> None:
+        import torch
+
+        self._torch = torch
+        self._model = model.eval()
         self.preprocess_cfg = model.preprocess_cfg
         self.device = next(model.parameters()).device
-        self._text_cache = _LRU(4096)
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self):
+        """The model (loaded on first access when lazy; thread-safe)."""
+        if self._model is None:
+            with self._load_lock:
+                if self._model is None:
+                    from core.checkpoint import load_checkpoint
+
+                    logger.info("loading checkpoint %s", self._path)
+                    self._set_model(load_checkpoint(self._path, device=self._device))
+        return self._model
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, *, name: str | None = None, device: str | None = None) -> Embedder:
-        """Load a checkpoint directory with the project's one loader."""
+    def from_checkpoint(cls, path: str | Path, *, name: str | None = None, device: str | None = None,
+                        lazy: bool = False) -> Embedder:
+        """A checkpoint folder through the project's one loader (now, or on first use with ``lazy=True``)."""
+        digest = checkpoint_hash(path)
+        if lazy:
+            return cls(name=name or Path(path).name, checkpoint_hash=digest, path=path, device=device)
         from core.checkpoint import load_checkpoint
 
-        model = load_checkpoint(path, device=device)
-        return cls(model, name=name or Path(path).name, checkpoint_hash=checkpoint_hash(path))
+        return cls(load_checkpoint(path, device=device), name=name or Path(path).name, checkpoint_hash=digest)
 
     def prepare(self, ecg: ECG) -> tuple[np.ndarray, np.ndarray]:
         """The model input for one ECG: ((12, T) float32, (12,) bool lead mask)."""
@@ -124,13 +166,14 @@ class Embedder:
 
     def encode_signals(self, signals: np.ndarray, lead_masks: np.ndarray) -> np.ndarray:
         """(B, 12, T) preprocessed signals and (B, 12) masks -> (B, D) unit embeddings."""
+        model = self.model
         torch = self._torch
         out = []
         with torch.inference_mode():
             for i in range(0, len(signals), self.batch_size):
                 x = torch.as_tensor(np.ascontiguousarray(signals[i : i + self.batch_size]), device=self.device)
                 m = torch.as_tensor(np.asarray(lead_masks[i : i + self.batch_size], bool), device=self.device)
-                out.append(self.model.encode_ecg(x.float(), lead_mask=m, normalize=True).float().cpu().numpy())
+                out.append(model.encode_ecg(x.float(), lead_mask=m, normalize=True).float().cpu().numpy())
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32)
 
     def encode_ecgs(self, ecgs: Sequence[ECG]) -> np.ndarray:
@@ -143,16 +186,30 @@ class Embedder:
         texts = [str(t) for t in texts]
         todo = sorted({t for t in texts if self._text_cache.get(t) is None})
         if todo:
-            torch = self._torch
-            with torch.inference_mode():
+            model = self.model
+            with self._torch.inference_mode():
                 for i in range(0, len(todo), 256):
                     chunk = todo[i : i + 256]
-                    emb = self.model.encode_text(chunk, normalize=True).float().cpu().numpy()
-                    for t, e in zip(chunk, emb, strict=False):
+                    emb = model.encode_text(chunk, normalize=True).float().cpu().numpy()
+                    for t, e in zip(chunk, emb, strict=True):
                         self._text_cache.put(t, e.astype(np.float32))
         return np.stack([self._text_cache.get(t) for t in texts]) if texts else np.zeros((0, 0), np.float32)
+
+    def seed_texts(self, texts: Sequence[str], embeddings: np.ndarray) -> None:
+        """Put known text embeddings (made by this same checkpoint) into the text cache."""
+        for t, e in zip(texts, np.asarray(embeddings, np.float32), strict=True):
+            self._text_cache.put(str(t), e)
 
     @property
     def logit_scale(self) -> float:
         """The model's temperature as a multiplier (exp of the stored log-scale, clamped at 100)."""
-        return float(min(100.0, float(self.model.logit_scale.detach().exp())))
+        if self._model is not None:
+            raw = float(self._model.logit_scale.detach())
+        else:  # read the one scalar from the weights file without loading the model
+            raw = getattr(self, "_raw_logit_scale", None)
+            if raw is None:
+                from safetensors import safe_open
+
+                with safe_open(str(self._path / "model.safetensors"), framework="np") as f:
+                    raw = self._raw_logit_scale = float(f.get_tensor("logit_scale"))
+        return float(min(100.0, np.exp(raw)))

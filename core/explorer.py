@@ -34,7 +34,7 @@ from core.plotting import thumbnail_series
 
 logger = logging.getLogger(__name__)
 
-BUILD_VERSION = "2"
+BUILD_VERSION = "3"
 DEFAULT_DATASETS: tuple[tuple[str, int | None], ...] = (("ptbxl", 500), ("ludb", 200))
 # Dataset name -> module whose VERSION constant is part of the cache key (bumped when parsing changes).
 _CATALOG_MODULES = {"ptbxl": "core.data.catalogs.ptbxl", "ludb": "core.data.catalogs.ludb",
@@ -116,6 +116,9 @@ class Explorer:
         text_emb: (N, D) unit embeddings of the English reports.
         map_xy: (N, 2) map coordinates.
         thumbs: (N, P) lead II thumbnails (:func:`core.plotting.thumbnail_series`), or None to compute on demand.
+        prompt_texts: texts embedded at build time (the shipped prompt sets), seeded into the embedder's cache so
+            zero-shot with them needs no model forward pass.
+        prompt_emb: (len(prompt_texts), D) their embeddings.
         map_method: how the map was fitted.
         cache_dir: the folder the explorer was loaded from or saved to (``None`` when not cached).
         problems: human-readable messages about data that could not be had.
@@ -130,6 +133,8 @@ class Explorer:
         map_xy: np.ndarray,
         *,
         thumbs: np.ndarray | None = None,
+        prompt_texts: Sequence[str] = (),
+        prompt_emb: np.ndarray | None = None,
         map_method: str = "umap",
         cache_dir: Path | None = None,
         problems: Sequence[str] = (),
@@ -140,6 +145,10 @@ class Explorer:
         self.text_emb = np.asarray(text_emb, np.float32)
         self.map_xy = np.asarray(map_xy, np.float32)
         self.thumbs = thumbs
+        self.prompt_texts = list(prompt_texts)
+        self.prompt_emb = prompt_emb
+        if self.prompt_texts and prompt_emb is not None:
+            embedder.seed_texts(self.prompt_texts, prompt_emb)
         self.map_method = map_method
         self.cache_dir = cache_dir
         self.problems = list(problems)
@@ -235,6 +244,9 @@ class Explorer:
         np.save(tmp / "map_xy.npy", self.map_xy)
         if self.thumbs is not None:
             np.save(tmp / "thumbs.npy", self.thumbs)
+        if self.prompt_texts and self.prompt_emb is not None:
+            (tmp / "prompt_texts.json").write_text(json.dumps(self.prompt_texts), encoding="utf-8")
+            np.save(tmp / "prompt_emb.npy", self.prompt_emb)
         (tmp / "records.json").write_text(json.dumps([asdict(r) for r in self.records]), encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         if folder.exists():
@@ -254,9 +266,24 @@ class Explorer:
             np.load(folder / "text_emb.npy"),
             np.load(folder / "map_xy.npy"),
             thumbs=np.load(folder / "thumbs.npy") if (folder / "thumbs.npy").is_file() else None,
+            prompt_texts=json.loads((folder / "prompt_texts.json").read_text(encoding="utf-8"))
+            if (folder / "prompt_texts.json").is_file() else (),
+            prompt_emb=np.load(folder / "prompt_emb.npy") if (folder / "prompt_emb.npy").is_file() else None,
             map_method=manifest.get("map_method", "umap"),
             cache_dir=folder,
         )
+
+
+def shipped_prompt_texts() -> list[str]:
+    """Every prompt (and class name) of the prompt sets in ``assets/prompts/``, de-duplicated, sorted."""
+    from core.zeroshot import list_prompt_sets, load_prompt_set
+
+    texts: set[str] = set()
+    for name in list_prompt_sets():
+        for cls, prompts in load_prompt_set(name).classes.items():
+            texts.add(cls.strip())
+            texts.update(p.strip() for p in prompts if p.strip())
+    return sorted(texts)
 
 
 def cache_folder(embedder: Embedder, spec: DemoSpec, root: Path | None = None) -> Path:
@@ -373,10 +400,14 @@ def build_explorer(
     ecg_emb = np.concatenate(ecg_chunks)
     report(progress, 0, 1, "embedding reports")
     text_emb = embedder.encode_texts([r.text_en for r in infos])
+    report(progress, 0, 1, "embedding the shipped prompts")
+    prompt_texts = shipped_prompt_texts()
+    prompt_emb = embedder.encode_texts(prompt_texts)
     report(progress, 0, 1, f"fitting the {spec.map_method.upper()} map")
     map_xy = fit_coords(ecg_emb, method=spec.map_method)
     explorer = Explorer(embedder, infos, ecg_emb, text_emb, map_xy, thumbs=np.stack(thumbs),
-                        map_method=spec.map_method, problems=problems)
+                        prompt_texts=prompt_texts, prompt_emb=prompt_emb, map_method=spec.map_method,
+                        problems=problems)
     manifest = {
         "checkpoint_hash": embedder.checkpoint_hash, "checkpoint_name": embedder.name, "spec": spec.key(),
         "map_method": spec.map_method, "n_records": len(infos), "built_s": round(time.perf_counter() - t0, 1),

@@ -176,20 +176,6 @@ def test_occlusion_saliency_finds_the_informative_cell():
     assert sal.top_cells(1)[0][:3] == (6, 3.0, 4.0)
 
 
-@pytest.mark.slow
-def test_umap_map_keeps_clusters_apart():
-    """The production map path (UMAP; the first fit in a process pays numba's compilation, ~15 s)."""
-    rng = np.random.default_rng(0)
-    centres = np.eye(16, dtype=np.float32)[:3] * 8
-    x = np.concatenate([c + rng.normal(size=(15, 16)) for c in centres])
-    coords = fit_coords(x, method="umap", seed=0)
-    assert coords.shape == (45, 2) and np.isfinite(coords).all()
-    means = np.stack([coords[i * 15 : (i + 1) * 15].mean(0) for i in range(3)])
-    spread = max(np.linalg.norm(coords[i * 15 : (i + 1) * 15] - means[i], axis=1).mean() for i in range(3))
-    gaps = [np.linalg.norm(means[i] - means[j]) for i in range(3) for j in range(i + 1, 3)]
-    assert min(gaps) > 2 * spread
-
-
 def test_checkpoint_hash_is_memoised_outside_the_checkpoint(tmp_path, monkeypatch):
     from core.embed import checkpoint_hash
 
