@@ -170,8 +170,9 @@ def build_datasets(
         return train, val
 
     from core.data.catalogs import load_catalog
-    from core.data.dataset import ECGTextDataset, make_reader
+    from core.data.dataset import ECGTextDataset, default_cache_dir, make_reader
 
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     roots = parse_roots(data_root, names)
     catalogs: dict[str, Catalog] = {}
     for name in names:

@@ -106,13 +106,12 @@ class FgclepRecipe(Recipe):
         missing = [r for r in records if _key(r) not in cached]
         if missing:
             log.info("measuring %d ECGs for FG-CLEP report enrichment (%d cached)", len(missing), len(cached))
-        for record in missing:
+        for done, record in enumerate(missing, start=1):
             cached[_key(record)] = self.measure(reader(record))
-        if missing and path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(cached, indent=0, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, path)
+            # Flush now and then, so an interrupted pass keeps what it measured.
+            if path is not None and (done % 50 == 0 or done == len(missing)):
+                _write_json(path, cached)
+                log.info("measured %d/%d ECGs", done, len(missing))
         self.sentences.update({r.record_id: cached[_key(r)] for r in records})
 
     def text_fn(self) -> Callable[[Record], str] | None:
@@ -164,6 +163,13 @@ def measurement_tag(weights_name: str | None = None) -> str:
     if not weights.is_file():
         return "none"
     return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+
+
+def _write_json(path: Path, data: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=0, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _key(record: Record) -> str:
