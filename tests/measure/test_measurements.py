@@ -1,0 +1,80 @@
+"""measure_ecg on synthetic ECGs (known heart rate), partial leads, 100 Hz input, and the English sentence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+from core.ecg import ECG
+from core.leads import CANONICAL_LEADS
+from core.measure import Measurements, axis_category, measure_ecg
+
+HR_BPM = 75
+
+
+# Projection of one synthetic beat onto the 12 leads; I and aVF give a frontal axis of atan2(0.8, 1) = 38.7 deg.
+GAINS = (1.0, 1.2, 0.3, -1.1, 0.4, 0.8, -0.6, -0.3, 0.5, 1.0, 1.1, 0.9)
+
+
+@pytest.fixture(scope="module")
+def synthetic_12lead() -> ECG:
+    nk = pytest.importorskip("neurokit2")
+    x = nk.ecg_simulate(duration=10, sampling_rate=500, heart_rate=HR_BPM, random_state=1)
+    rng = np.random.default_rng(1)
+    signal = np.stack([g * x + rng.normal(0, 0.01, x.size) for g in GAINS])
+    return ECG.from_leads(signal, 500.0, CANONICAL_LEADS, record_id="synthetic")
+
+
+def test_heart_rate_of_synthetic_12_lead_ecg(synthetic_12lead: ECG):
+    meas = measure_ecg(synthetic_12lead)
+    assert meas.hr_bpm == pytest.approx(HR_BPM, abs=2.0)
+    assert meas.irregular is False
+    assert meas.qrs_ms is not None and 50 <= meas.qrs_ms <= 160
+    assert meas.qt_ms is not None and meas.qtc_ms is not None and meas.qt_ms < meas.qtc_ms  # RR < 1 s
+    assert meas.axis_deg == pytest.approx(38.7, abs=10.0)
+    sentence = meas.to_sentence()
+    assert f"{meas.hr_bpm:.0f} bpm" in sentence
+    assert f"QRS duration {meas.qrs_ms:.0f} ms" in sentence
+
+
+def test_100_hz_input(synthetic_12lead: ECG):
+    low = ECG.from_leads(resample_poly(synthetic_12lead.signal_mv, 1, 5, axis=1), 100.0, synthetic_12lead.lead_names)
+    meas = measure_ecg(low)
+    assert meas.hr_bpm == pytest.approx(HR_BPM, abs=2.0)
+
+
+def test_single_lead_gives_rate_but_no_axis():
+    nk = pytest.importorskip("neurokit2")
+    x = nk.ecg_simulate(duration=10, sampling_rate=500, heart_rate=60, random_state=3)
+    ecg = ECG.from_leads(x[None, :], 500.0, ["II"])
+    meas = measure_ecg(ecg)
+    assert meas.hr_bpm == pytest.approx(60, abs=2.0)
+    assert meas.axis_deg is None
+    assert meas.leads_used == ("II",)
+    assert "axis" not in meas.to_sentence()
+
+
+def test_flat_noise_gives_no_numbers():
+    rng = np.random.default_rng(0)
+    ecg = ECG.from_leads(rng.normal(0, 0.005, (2, 5000)), 500.0, ["I", "II"])
+    meas = measure_ecg(ecg)
+    assert meas.qt_ms is None and meas.pr_ms is None
+
+
+def test_sentence_and_dict():
+    meas = Measurements(hr_bpm=72.2, rr_irregularity=0.03, irregular=False, pr_ms=160, qrs_ms=92, qt_ms=380,
+                        qtc_ms=410.4, axis_deg=45.0)
+    assert meas.to_sentence() == (
+        "Heart rate 72 bpm, regular rhythm. PR interval 160 ms, QRS duration 92 ms, QT/QTc 380/410 ms (Bazett), "
+        "frontal QRS axis +45° (normal)."
+    )
+    assert meas.to_dict()["qrs_ms"] == 92
+    assert Measurements().to_sentence() == "No waveform measurements could be made."
+    assert Measurements(hr_bpm=110.0, irregular=True).to_sentence() == "Heart rate 110 bpm, irregular rhythm."
+
+
+@pytest.mark.parametrize(("deg", "name"), [(45, "normal"), (-45, "left axis deviation"), (120, "right axis deviation"),
+                                           (-120, "extreme axis deviation")])
+def test_axis_category(deg: float, name: str):
+    assert axis_category(deg) == name
