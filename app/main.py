@@ -79,10 +79,10 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
             _build_annotate(ctx)
         api.build(ctx)
 
-        timer = gr.Timer(1.0, active=not services.ready)
+        timer = gr.Timer(1.0, active=not services.settled)
 
         def poll() -> tuple[str, gr.Timer]:
-            return services.status_markdown(), gr.Timer(active=not services.ready)
+            return services.status_markdown(), gr.Timer(active=not services.settled)
 
         timer.tick(poll, outputs=[status, timer], api_name="status_poll", api_visibility="private",
                    show_progress="hidden")

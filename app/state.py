@@ -162,7 +162,17 @@ class Services:
 
     @property
     def ready(self) -> bool:
+        """The index is built or loaded (or failed); the page can stop showing build progress."""
         return self._ready.is_set()
+
+    @property
+    def settled(self) -> bool:
+        """Nothing is loading any more: the index is ready and so is its model (or there is none to load)."""
+        if not self.ready:
+            return False
+        if self._explorer is None or self.index_name is None:
+            return True
+        return self.embedder().loaded
 
     def status_markdown(self) -> str:
         """One paragraph for the page: build progress, what is indexed, or what is missing and how to fix it."""
@@ -190,6 +200,8 @@ class Services:
             by_ds[r.dataset] = by_ds.get(r.dataset, 0) + 1
         counts = ", ".join(f"{n} {d}" for d, n in by_ds.items())
         extra = (" ⚠️ " + " ".join(ex.problems)) if ex.problems else ""
+        if not ex.embedder.loaded:
+            extra += " ⏳ Loading the model (new prompts, text search and uploads wait for it)."
         return f"Indexed {len(ex)} ECGs ({counts}) with **{self.index_name}**; map: {ex.map_method.upper()}.{extra}"
 
     # ---- ECGs by key -----------------------------------------------------------------------------------------------
