@@ -63,13 +63,19 @@ def run(args: argparse.Namespace) -> int:
     folder = args.dir or delineator_dir()
     config = read_config(folder)
     folds = {int(r): int(f) for r, f in config["folds"].items()}
+    available = {k for k in set(folds.values()) if (Path(folder) / f"fold{k}.safetensors").is_file()}
+    if available != set(folds.values()):
+        missing = sorted(set(folds.values()) - available)
+        logger.warning("fold models missing for folds %s; calibrating on the others", missing)
     errors: dict[int, dict[str, float]] = {}
     for record, fold in sorted(folds.items()):
+        if fold not in available:
+            continue
         delineator = load_delineator(str(folder), f"fold{fold}.safetensors")
         labels = delineator.label_leads(read_signal(ludb_dir, record), LUDB_FS_HZ)
         errors[record] = record_errors(delineator, labels, reference_beats(read_annotation(ludb_dir, record)))
     shifts = {"all": shifts_from_errors(list(errors.values()))}
-    for k in sorted(set(folds.values())):
+    for k in sorted(available):
         shifts[f"fold{k}"] = shifts_from_errors([e for r, e in errors.items() if folds[r] != k])
     config["boundary_shift_ms"] = shifts
     tmp = Path(folder) / (CONFIG_NAME + ".tmp")
