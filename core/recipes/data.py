@@ -157,6 +157,9 @@ def build_datasets(
         ``(train, val)``. Validation is PTB-XL fold 9 when PTB-XL is trained on, otherwise the datasets' ``val``
         splits.
     """
+    from core.data.dataset import default_cache_dir
+
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     if SYNTHETIC in names:
         if len(names) != 1:
             raise ValueError("the synthetic set cannot be mixed with real datasets")
@@ -170,9 +173,8 @@ def build_datasets(
         return train, val
 
     from core.data.catalogs import load_catalog
-    from core.data.dataset import ECGTextDataset, default_cache_dir, make_reader
+    from core.data.dataset import ECGTextDataset, make_reader
 
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     roots = parse_roots(data_root, names)
     catalogs: dict[str, Catalog] = {}
     for name in names:

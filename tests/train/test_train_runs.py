@@ -31,14 +31,14 @@ def _weights(out):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["mets", "fgclep", "dbeta"])
-def test_recipe_end_to_end(recipe, tmp_path, monkeypatch):
+def test_recipe_end_to_end(recipe, tmp_path, monkeypatch, data_dir):
     # FG-CLEP appends each record's measurement sentence; a stand-in measurer keeps the test independent of the
     # delineator weights (the real one is exercised by core/measure's tests).
     fake = lambda ecg, weights=None: f"Heart rate {ecg.fs_hz:.0f} bpm."  # noqa: E731
     monkeypatch.setattr("core.recipes.fgclep.measure_sentence", fake)
     out = tmp_path / "run"
     size = ["--limit", "8", "--batch-size", "4", "--epochs", "1"] if recipe == "dbeta" else ["--limit", "16"]
-    argv = ["--recipe", recipe, "--model", TINY[recipe], "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
+    argv = ["--recipe", recipe, "--model", TINY[recipe], "--out", str(out)]  # caches: the default, under data_dir
     assert main(argv + SYNTH + size + (["--batch-size", "8", "--epochs", "2"] if recipe != "dbeta" else [])) == 0
 
     rows = _metrics(out)
@@ -54,7 +54,7 @@ def test_recipe_end_to_end(recipe, tmp_path, monkeypatch):
     assert config["recipe"] == recipe and config["train"]["steps"] == train[-1]["step"]
     assert model.encode_ecg(torch.randn(2, 12, 1000)).shape == (2, model.embed_dim)
     if recipe == "fgclep":
-        (cache,) = (tmp_path / "cache").glob("measurements-*.json")
+        (cache,) = (data_dir / "cache").glob("measurements-*.json")
         assert set(json.loads(cache.read_text()).values()) == {"Heart rate 100 bpm."}
 
 
