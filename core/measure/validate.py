@@ -115,6 +115,7 @@ def validate_records(
     *,
     model: str = "oof",
     method: str = "unet",
+    fs_hz: float = LUDB_FS_HZ,
 ) -> ValidationResult:
     """Measure LUDB records and pair each measurement with its reference.
 
@@ -123,7 +124,13 @@ def validate_records(
         records: record numbers (1-200); default all.
         model: ``"oof"`` (each record measured by the fold model that did not train on it) or ``"final"``.
         method: ``"unet"`` (the delineator) or ``"neurokit"`` (baseline, lead II).
+        fs_hz: measure a copy resampled to this rate (e.g. 100, like PTB-XL's ``records100``); the reference
+            always comes from the 500 Hz annotations.
     """
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
     from core.measure.delineator import FINAL_WEIGHTS, load_delineator, read_config
 
     records = list(records or range(1, N_RECORDS + 1))
@@ -138,17 +145,20 @@ def validate_records(
             logger.warning("record %d: %s", record, exc)
             continue
         ref = reference_measurements(ann)
-        ecg = ECG.from_leads(signal, LUDB_FS_HZ, CANONICAL_LEADS, record_id=f"ludb/{record}")
+        if fs_hz != LUDB_FS_HZ:
+            ratio = Fraction(fs_hz / LUDB_FS_HZ).limit_denominator(1000)
+            signal = resample_poly(signal, ratio.numerator, ratio.denominator, axis=1).astype(np.float32)
+        ecg = ECG.from_leads(signal, fs_hz, CANONICAL_LEADS, record_id=f"ludb/{record}")
         if method == "neurokit":
             try:
-                meas = measurements_from_masks(_neurokit_masks(signal, LUDB_FS_HZ), LUDB_FS_HZ, ecg=ecg)
+                meas = measurements_from_masks(_neurokit_masks(signal, fs_hz), fs_hz, ecg=ecg)
             except (ValueError, IndexError, ZeroDivisionError) as exc:  # neurokit2 fails on some records
                 logger.warning("record %d: neurokit2 failed: %s", record, exc)
                 meas = Measurements()
         else:
             weights = f"fold{folds[str(record)]}.safetensors" if model == "oof" else FINAL_WEIGHTS
             delineator = load_delineator(None, weights)
-            masks = delineator.global_masks(signal, LUDB_FS_HZ)
+            masks = delineator.global_masks(signal, fs_hz)
             meas = measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg)
         row: dict = {"record": record, "axis_deg": meas.axis_deg, "ludb_axis": read_axis_label(ludb_dir, record)}
         for name in COMPARED:
@@ -200,6 +210,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=("oof", "final"), default="oof",
                         help="oof: out-of-fold models (honest); final: the shipped model, trained on all of LUDB")
     parser.add_argument("--method", choices=("unet", "neurokit"), default="unet")
+    parser.add_argument("--fs", type=float, default=LUDB_FS_HZ,
+                        help="resample the records to this rate before measuring (e.g. 100)")
     parser.add_argument("--json", type=Path, default=None, help="also write per-record rows and the summary here")
 
 
@@ -212,9 +224,10 @@ def run(args: argparse.Namespace) -> int:
         logger.error("LUDB not found (%s); pass --ludb DIR or set ECG_SHARED_DATA", ludb_dir)
         return 2
     records = _parse_records(args.records)
-    result = validate_records(Path(ludb_dir), records, model=args.model, method=args.method)
+    result = validate_records(Path(ludb_dir), records, model=args.model, method=args.method, fs_hz=args.fs)
     summary = result.summary()
     what = "neurokit2 DWT, lead II" if args.method == "neurokit" else f"U-Net delineator, {args.model} model(s)"
+    what += f", input {args.fs:g} Hz"
     n = len(result.rows)
     print(format_summary(summary, title=f"LUDB validation: {n} records, {what}; absolute errors in bpm / ms"))
     if result.errors:

@@ -59,7 +59,7 @@ def test_measure_cli_prints_sentence(ludb_dir: Path, capsys: pytest.CaptureFixtu
 def test_validate_cli_prints_table(ludb_dir: Path, capsys: pytest.CaptureFixture[str]):
     from core.measure import validate
 
-    args = argparse.Namespace(ludb=ludb_dir, records=["1-2"], model="oof", method="unet", json=None)
+    args = argparse.Namespace(ludb=ludb_dir, records=["1-2"], model="oof", method="unet", fs=500.0, json=None)
     assert validate.run(args) == 0
     out = capsys.readouterr().out
     assert "qrs_ms" in out and "median|err|" in out and "2 records" in out
