@@ -65,6 +65,9 @@ def checkpoint_hash(path: str | Path) -> str:
     return value
 
 
+_MODEL_LOAD_LOCK = threading.Lock()
+
+
 class _LRU:
     """A small thread-safe LRU dict."""
 
@@ -112,7 +115,6 @@ class Embedder:
         self._model = None
         self._path = Path(path) if path is not None else None
         self._device = device
-        self._load_lock = threading.Lock()
         self.name = name
         self.checkpoint_hash = checkpoint_hash
         self.batch_size = batch_size
@@ -141,7 +143,9 @@ class Embedder:
     def model(self):
         """The model (loaded on first access when lazy; thread-safe)."""
         if self._model is None:
-            with self._load_lock:
+            # One load at a time across all embedders: transformers' lazy module imports are not thread-safe
+            # (two checkpoints loading at once can see a half-initialised `transformers`).
+            with _MODEL_LOAD_LOCK:
                 if self._model is None:
                     from core.checkpoint import load_checkpoint
 
