@@ -31,7 +31,7 @@ def test_select_plot_edit_prompt_rescore(live_app: str):
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
             page.goto(live_app)
             # Browse: the table fills once the index is ready; clicking a row opens the ECG.
-            cell = page.locator("#browse-table").get_by_text("ptbxl/00003", exact=True)
+            cell = page.locator("#browse-table").get_by_text("ptbxl/00003", exact=True).locator("visible=true").first
             cell.wait_for(timeout=60_000)
             cell.click()
             page.locator("#browse-plot .js-plotly-plot .scatterlayer path.js-line").first.wait_for(timeout=30_000)
