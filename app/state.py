@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core import zeroshot
 from core.ecg import ECG
 from core.embed import _LRU, Embedder
 from core.explorer import DemoSpec, Explorer, NoDataError, build_explorer
@@ -96,6 +97,7 @@ class Services:
         self._uploads = _LRU(128)
         self._embeddings = _LRU(512)
         self._measurements = _LRU(512)
+        self._class_emb = _LRU(256)
 
     # ---- checkpoints -----------------------------------------------------------------------------------------------
     @property
@@ -233,6 +235,17 @@ class Services:
         if cached is None:
             cached = self.embedder(checkpoint).encode_ecgs([self.ecg(key)])[0]
             self._embeddings.put((key, checkpoint), cached)
+        return cached
+
+    def class_embeddings(self, classes: dict[str, list[str]], checkpoint: str | None = None
+                         ) -> tuple[list[str], np.ndarray]:
+        """Class names and (C, D) class embeddings of a prompt table with a checkpoint (cached per table)."""
+        embedder = self.embedder(checkpoint)
+        key = (embedder.checkpoint_hash, tuple((c, tuple(p)) for c, p in classes.items()))
+        cached = self._class_emb.get(key)
+        if cached is None:
+            cached = zeroshot.class_embeddings(classes, embedder.encode_texts)
+            self._class_emb.put(key, cached)
         return cached
 
     def measurements(self, key: str):

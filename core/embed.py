@@ -132,6 +132,7 @@ class Embedder:
 
         self._torch = torch
         self._model = model.eval()
+        self._raw_logit_scale = float(model.logit_scale.detach())
         self.preprocess_cfg = model.preprocess_cfg
         self.device = next(model.parameters()).device
 
@@ -207,13 +208,10 @@ class Embedder:
     @property
     def logit_scale(self) -> float:
         """The model's temperature as a multiplier (exp of the stored log-scale, clamped at 100)."""
-        if self._model is not None:
-            raw = float(self._model.logit_scale.detach())
-        else:  # read the one scalar from the weights file without loading the model
-            raw = getattr(self, "_raw_logit_scale", None)
-            if raw is None:
-                from safetensors import safe_open
+        raw = getattr(self, "_raw_logit_scale", None)
+        if raw is None:  # not loaded yet: read the one scalar from the weights file
+            from safetensors import safe_open
 
-                with safe_open(str(self._path / "model.safetensors"), framework="np") as f:
-                    raw = self._raw_logit_scale = float(f.get_tensor("logit_scale"))
+            with safe_open(str(self._path / "model.safetensors"), framework="np") as f:
+                raw = self._raw_logit_scale = float(f.get_tensor("logit_scale"))
         return float(min(100.0, np.exp(raw)))

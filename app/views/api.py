@@ -29,7 +29,7 @@ def analyze(services: Services, ecg_key: str, classes: dict, k: int = 5, checkpo
     with user_errors():
         ps = zeroshot.PromptSet.from_dict({"classes": classes or {}})
         embedder = services.embedder(checkpoint or None)
-        names, class_emb = zeroshot.class_embeddings(ps.classes, embedder.encode_texts)
+        names, class_emb = services.class_embeddings(ps.classes, checkpoint or None)
         score = zeroshot.scores(services.embedding(key, checkpoint or None), class_emb)
         probs = zeroshot.softmax_probs(score, embedder.logit_scale)
         order = sorted(range(len(names)), key=lambda i: -float(score[i]))

@@ -9,9 +9,11 @@ import pandas as pd
 
 from app.state import Services
 from app.views.common import Context, short, user_errors
+from core.embed import _LRU
 from core.explorer import RecordInfo
 from core.plotting import thumbnail_svg
 
+_SVG = _LRU(2048)  # thumbnail SVG text per (explorer, record): formatting 360 points costs more than a search
 RESULT_COLUMNS = ["rank", "record_id", "similarity", "labels", "report (English)"]
 
 
@@ -28,7 +30,10 @@ def _thumbnails(services: Services, hits: list[tuple[RecordInfo, float]], what: 
     explorer = services.explorer()
     rows = []
     for rank, (info, sim) in enumerate(hits, start=1):
-        svg = thumbnail_svg(explorer.thumbnail(info.record_id))
+        svg = _SVG.get((id(explorer), info.record_id))
+        if svg is None:
+            svg = thumbnail_svg(explorer.thumbnail(info.record_id))
+            _SVG.put((id(explorer), info.record_id), svg)
         rows.append(
             f"<tr><td>{rank}</td><td><code>{html.escape(info.record_id)}</code></td><td>{sim:.3f}</td>"
             f"<td>{svg}</td><td>{html.escape(', '.join(info.label_list()))}</td>"

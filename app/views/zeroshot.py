@@ -47,9 +47,8 @@ def parse_prompts(table: pd.DataFrame | list | dict | None) -> dict[str, list[st
 def score_ecg(services: Services, key: str, classes: dict[str, list[str]], checkpoint: str | None = None
               ) -> list[tuple[str, float]]:
     """Zero-shot scores ``[(class, cosine)]`` of one ECG, best first."""
-    embedder = services.embedder(checkpoint)
     emb = services.embedding(key, checkpoint)
-    names, class_emb = zeroshot.class_embeddings(classes, embedder.encode_texts)
+    names, class_emb = services.class_embeddings(classes, checkpoint)
     return zeroshot.ranked(names, zeroshot.scores(emb, class_emb))
 
 
