@@ -8,7 +8,7 @@ import os
 import gradio as gr
 
 from app.state import AppConfig, Services
-from app.views import api, browse, explain, retrieve, upload, zeroshot
+from app.views import annotate, api, browse, explain, retrieve, upload, zeroshot
 from app.views import map as map_view
 from app.views.common import Context
 
@@ -91,11 +91,7 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
 
 
 def _build_annotate(ctx: Context) -> None:
-    """The Annotate tab, when the annotation module is present (it is owned by another part of the project)."""
-    try:
-        from app.views import annotate
-    except ImportError:
-        return
+    """The Annotate tab (built by the annotation module from the shared context)."""
     with gr.Tab("Annotate", id="annotate"):
         annotate.build(ctx)
 
