@@ -9,7 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.state import UPLOAD_PREFIX, Services
+from app.views.annotate import STATUS_CHOICES, store_for
 from app.views.common import Context, user_errors
+from core.annotations import filter_records
 from core.plotting import LAYOUTS, ecg_figure
 
 logger = logging.getLogger(__name__)
@@ -18,12 +20,32 @@ TABLE_COLUMNS = ["record_id", "dataset", "labels", "report", "report (English)"]
 ALL = "all"
 
 
-def records_table(services: Services, query: str = "", dataset: str = ALL, label: str = ALL) -> pd.DataFrame:
-    """Indexed records matching a free-text query (id, labels, original or English report) and the filters."""
+def records_table(
+    services: Services,
+    query: str = "",
+    dataset: str = ALL,
+    label: str = ALL,
+    review_status: str = ALL,
+    annotated_label: str = ALL,
+) -> pd.DataFrame:
+    """Indexed records matching a free-text query (id, labels, original or English report) and the filters.
+
+    ``review_status`` and ``annotated_label`` filter by the annotation store's current state (Annotate tab).
+    """
     explorer = services.explorer()
     query = (query or "").strip().lower()
+    keep = None
+    if review_status not in (None, "", ALL) or annotated_label not in (None, "", ALL):
+        keep = filter_records(
+            store_for(services),
+            status=None if review_status in (None, "", ALL) else review_status,
+            label=None if annotated_label in (None, "", ALL) else annotated_label,
+            record_ids=[r.record_id for r in explorer.records],
+        )
     rows = []
     for r in explorer.records:
+        if keep is not None and r.record_id not in keep:
+            continue
         if dataset not in (None, "", ALL) and r.dataset != dataset:
             continue
         labels = r.label_list()
@@ -95,6 +117,8 @@ def build(ctx: Context) -> None:
                            scale=3)
         dataset = gr.Dropdown([ALL], value=ALL, label="Dataset", scale=1, allow_custom_value=True)
         label = gr.Dropdown([ALL], value=ALL, label="Label", scale=1, allow_custom_value=True)
+        review_status = gr.Dropdown([(ALL, ALL), *STATUS_CHOICES], value=ALL, label="Review status", scale=1)
+        annotated_label = gr.Dropdown([ALL], value=ALL, label="Annotated label", scale=1, allow_custom_value=True)
     table = gr.Dataframe(headers=TABLE_COLUMNS, interactive=False, max_height=320, wrap=False,
                          label="Records (click a row to open it)", elem_id="browse-table")
     with gr.Row():
@@ -106,9 +130,13 @@ def build(ctx: Context) -> None:
         with gr.Column(scale=1):
             details = gr.Markdown(elem_id="browse-details")
 
-    def refresh(q: str, ds: str, lab: str) -> pd.DataFrame:
+    def refresh(q: str, ds: str, lab: str, st: str = ALL, alab: str = ALL) -> pd.DataFrame:
         with user_errors():
-            return records_table(services, q, ds, lab)
+            return records_table(services, q, ds, lab, st, alab)
+
+    def annotated_labels() -> gr.Dropdown:
+        labels = sorted({lab for state in store_for(services).states().values() for lab in state.labels})
+        return gr.Dropdown(choices=[ALL, *labels])
 
     def init() -> tuple:
         with user_errors():
@@ -125,11 +153,13 @@ def build(ctx: Context) -> None:
             return gr.skip(), gr.skip()
         return show_ecg(services, key, lay)
 
-    query.submit(refresh, [query, dataset, label], table, api_name="records", show_progress="hidden")
-    dataset.change(refresh, [query, dataset, label], table, api_name="records_dataset", api_visibility="private",
-                   show_progress="hidden")
-    label.change(refresh, [query, dataset, label], table, api_name="records_label", api_visibility="private",
-                 show_progress="hidden")
+    filters = [query, dataset, label, review_status, annotated_label]
+    query.submit(refresh, filters, table, api_name="records", show_progress="hidden")
+    for i, component in enumerate((dataset, label, review_status, annotated_label)):
+        component.change(refresh, filters, table, api_name=f"records_filter_{i}", api_visibility="private",
+                         show_progress="hidden")
+    annotated_label.focus(annotated_labels, None, annotated_label, api_name="annotated_labels",
+                          api_visibility="private")
     table.select(pick, None, ctx.ecg_key, api_name="select_record", api_visibility="private")
     ctx.ecg_key.change(show, [ctx.ecg_key, layout], [plot, details], api_name="show_ecg_on_change",
                        api_visibility="private")

@@ -230,3 +230,16 @@ def test_build_index_cli_loads_the_same_cache(services, tiny_checkpoints, caplog
                  "--map", "pca"])
     assert code == 0
     assert str(services.explorer().cache_dir) in caplog.text and "22 ECGs indexed" in caplog.text
+
+
+def test_browse_filters_by_review_status_and_annotated_label(client, services):
+    from app.views.annotate import store_for
+
+    store = store_for(services)
+    store.annotate("ptbxl/00002", reviewer="filter-test", labels=["MI", "custom label"], status="corrected")
+    table = _frame(client.predict("", "all", "all", "corrected", "all", api_name="/records"))
+    assert list(table["record_id"]) == ["ptbxl/00002"]
+    table = _frame(client.predict("", "all", "all", "all", "custom label", api_name="/records"))
+    assert list(table["record_id"]) == ["ptbxl/00002"]
+    unreviewed = _frame(client.predict("", "all", "all", "unreviewed", "all", api_name="/records"))
+    assert "ptbxl/00002" not in set(unreviewed["record_id"]) and len(unreviewed) == len(services.explorer()) - 1
