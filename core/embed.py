@@ -5,7 +5,6 @@ Preprocessing comes from the checkpoint (``model.preprocess_cfg``), so ECGs are 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -26,7 +25,7 @@ CHECKPOINT_FILES = ("config.json", "model.safetensors")
 
 
 def checkpoint_hash(path: str | Path) -> str:
-    """sha256 over a checkpoint's ``config.json`` and ``model.safetensors`` (what the caches key on).
+    """:func:`core.checkpoint.checkpoint_hash`, memoised (what the caches key on).
 
     The digest is remembered per (path, size, mtime) in ``core.paths.data_dir() / "checkpoint-hashes.json"`` (never in
     the checkpoint folder, which may be read-only or under version control), so a warm start does not re-read
@@ -48,12 +47,9 @@ def checkpoint_hash(path: str | Path) -> str:
         memo = {}
     if isinstance(memo.get(key), dict) and memo[key].get("stamp") == stamp:
         return str(memo[key]["sha256"])
-    digest = hashlib.sha256()
-    for f in files:
-        with f.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    value = digest.hexdigest()
+    from core.checkpoint import checkpoint_hash as content_hash  # the one definition of a checkpoint's digest
+
+    value = content_hash(root)
     memo[key] = {"stamp": stamp, "sha256": value}
     try:
         memo_path.parent.mkdir(parents=True, exist_ok=True)
