@@ -1,9 +1,13 @@
 """The one checkpoint writer and the one reader: ``model.safetensors`` + ``config.json`` (no pickle anywhere).
 
 ``config.json`` holds ``model_cfg`` and ``preprocess_cfg`` (so every consumer rebuilds and preprocesses exactly as in
-training), ``text_weights`` (where the text encoder's weights come from) and any caller extras. A frozen text encoder
-is *not* stored (its weights come from the package / local directory named in the config, checked by content hash),
-which keeps a shipped METS-style checkpoint small; a fine-tuned (trainable) text encoder *is* stored.
+training), ``text_weights`` (where the text encoder's weights come from) and any caller extras. Language-model
+weights that were not trained are *not* stored: they come from the package / local directory named in the config,
+checked by content hash. So a METS checkpoint (frozen language model) holds none of them, a D-BETA checkpoint that
+fine-tuned the top layers holds just those layers, and a fully fine-tuned text encoder is stored whole.
+
+Weights may be stored in half precision (``dtype=torch.float16``) to halve a shipped checkpoint; they are cast back to
+the model's dtype on loading. Run states for resuming are always written in full precision.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ _LOGGER = logging.getLogger(__name__)
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 FORMAT_VERSION = 1
-_RESERVED = ("model_cfg", "preprocess_cfg", "text_weights", "format_version")
+_RESERVED = ("model_cfg", "preprocess_cfg", "text_weights", "format_version", "weights_dtype")
 _MAX_KEYS_SHOWN = 20
 
 
@@ -36,13 +40,27 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded into the model it describes (bad config, missing or extra weights)."""
 
 
-def _external_prefixes(model: ECGTextModel) -> tuple[str, ...]:
-    """State-dict prefixes that are not stored because they come from outside (the frozen language model)."""
-    return () if model.text.trainable else ("text.model.",)
+_TEXT_MODEL_PREFIX = "text.model."
+_STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-def _is_external(key: str, prefixes: tuple[str, ...]) -> bool:
-    return any(key.startswith(p) for p in prefixes)
+def _is_external(key: str, model: ECGTextModel) -> bool:
+    """Whether a state-dict key is left out of checkpoints because its value comes from outside: a language-model
+    weight that training did not change."""
+    if not key.startswith(_TEXT_MODEL_PREFIX):
+        return False
+    return not model.text.is_trained_key(key[len(_TEXT_MODEL_PREFIX) :])
+
+
+def storage_dtype(name: str | torch.dtype) -> torch.dtype:
+    """The floating-point dtype named ``name`` (``"float32"``, ``"float16"``, ``"bfloat16"``) for stored weights."""
+    if isinstance(name, torch.dtype):
+        if name not in _STORAGE_DTYPES.values():
+            raise ValueError(f"weights can be stored as {sorted(_STORAGE_DTYPES)}, not {name}")
+        return name
+    if name not in _STORAGE_DTYPES:
+        raise ValueError(f"weights can be stored as {sorted(_STORAGE_DTYPES)}, not {name!r}")
+    return _STORAGE_DTYPES[name]
 
 
 def _atomic_write(path: Path, write: Any) -> None:
@@ -57,14 +75,22 @@ def _atomic_write(path: Path, write: Any) -> None:
         raise
 
 
-def save_checkpoint(model: ECGTextModel, out_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    model: ECGTextModel,
+    out_dir: str | Path,
+    extra: dict[str, Any] | None = None,
+    *,
+    dtype: str | torch.dtype = torch.float32,
+) -> Path:
     """Write ``out_dir/model.safetensors`` and ``out_dir/config.json``.
 
     Args:
         model: the model to save.
         out_dir: directory (created if needed).
         extra: JSON-serialisable additions to ``config.json`` (e.g. ``{"recipe": "mets", "epoch": 3}``); may not use
-            the reserved keys ``model_cfg``, ``preprocess_cfg``, ``text_weights``, ``format_version``.
+            the reserved keys ``model_cfg``, ``preprocess_cfg``, ``text_weights``, ``format_version``,
+            ``weights_dtype``.
+        dtype: storage dtype of the floating-point weights (``float16`` halves the file; integer buffers are kept).
 
     Returns:
         ``out_dir`` as a Path.
@@ -75,28 +101,32 @@ def save_checkpoint(model: ECGTextModel, out_dir: str | Path, extra: dict[str, A
     clash = sorted(set(extra) & set(_RESERVED))
     if clash:
         raise ValueError(f"extra may not override reserved config keys {clash}")
-    prefixes = _external_prefixes(model)
+    target = storage_dtype(dtype)
     # Clone so that no two saved tensors share storage (safetensors refuses shared tensors).
     state = {
-        k: v.detach().to("cpu").clone().contiguous()
+        k: v.detach().to("cpu", dtype=target if v.is_floating_point() else v.dtype).clone().contiguous()
         for k, v in model.state_dict().items()
-        if not _is_external(k, prefixes)
+        if not _is_external(k, model)
     }
-    text_weights = {"included": not prefixes, **model.text.spec()}
+    stored_text = any(k.startswith(_TEXT_MODEL_PREFIX) for k in state)
+    whole_text = model.text.trained_prefixes == ("",)
+    text_weights = {"included": whole_text, **model.text.spec()}
     config = {
         "format_version": FORMAT_VERSION,
         "model_cfg": model.model_cfg,
         "preprocess_cfg": model.preprocess_cfg.to_dict(),
         "text_weights": text_weights,
+        "weights_dtype": str(target).removeprefix("torch."),
         **extra,
     }
     text = json.dumps(config, indent=2, sort_keys=False)
     _atomic_write(out / WEIGHTS_NAME, lambda tmp: save_file(state, tmp, metadata={"format": "pt"}))
     _atomic_write(out / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
     _LOGGER.info(
-        "saved checkpoint (%d tensors, text weights %s) to %s",
+        "saved checkpoint (%d tensors, %s, text weights %s) to %s",
         len(state),
-        "included" if not prefixes else "external",
+        config["weights_dtype"],
+        "included" if whole_text else ("fine-tuned layers included" if stored_text else "external"),
         out,
     )
     return out
@@ -136,7 +166,8 @@ def _shown(keys: list[str]) -> str:
 
 def load_weights(model: ECGTextModel, path: str | Path) -> ECGTextModel:
     """Load a checkpoint's ``model.safetensors`` into ``model`` strictly (every stored key must match, and every key
-    the model needs must be stored, except the frozen language model's).
+    the model needs must be stored, except the language-model weights that were not trained). Half-precision weights
+    are cast to the model's dtype.
 
     Raises:
         FileNotFoundError: missing directory or files.
@@ -147,9 +178,8 @@ def load_weights(model: ECGTextModel, path: str | Path) -> ECGTextModel:
         state = load_file(str(p / WEIGHTS_NAME))
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"cannot read {p / WEIGHTS_NAME}: {err}") from err
-    prefixes = _external_prefixes(model)
     own = model.state_dict()
-    expected = {k for k in own if not _is_external(k, prefixes)}
+    expected = {k for k in own if not _is_external(k, model)}
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected)
     problems = []
@@ -165,7 +195,7 @@ def load_weights(model: ECGTextModel, path: str | Path) -> ECGTextModel:
     if problems:
         raise CheckpointError(f"checkpoint {p / WEIGHTS_NAME} does not match the model: " + "; ".join(problems))
     result = model.load_state_dict(state, strict=False)
-    leftover = [k for k in result.missing_keys if not _is_external(k, prefixes)]
+    leftover = [k for k in result.missing_keys if not _is_external(k, model)]
     if leftover or result.unexpected_keys:  # pragma: no cover - guarded by the checks above
         raise CheckpointError(f"state dict mismatch: missing {leftover}, unexpected {result.unexpected_keys}")
     return model

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class ECG:
     @property
     def present_leads(self) -> tuple[str, ...]:
         """Names of the leads that were actually recorded."""
-        return tuple(name for name, ok in zip(CANONICAL_LEADS, self.lead_mask) if ok)
+        return tuple(name for name, ok in zip(CANONICAL_LEADS, self.lead_mask, strict=True) if ok)
 
     @property
     def n_samples(self) -> int:
@@ -62,7 +63,7 @@ class ECG:
             raise KeyError(f"not a 12-lead name: {name!r}")
         return self.signal_mv[LEAD_INDEX[canonical]]
 
-    def replace(self, **changes: Any) -> "ECG":
+    def replace(self, **changes: Any) -> ECG:
         """A copy with some fields changed (the type is immutable)."""
         fields = {
             "signal_mv": self.signal_mv,
@@ -86,7 +87,7 @@ class ECG:
         source: str | Path | None = None,
         meta: dict[str, Any] | None = None,
         channel_axis: int = 0,
-    ) -> "ECG":
+    ) -> ECG:
         """Build an ECG from an array whose channels are named, reordering by name.
 
         Args:

@@ -2,7 +2,7 @@
 
 One loop for every recipe (the recipe supplies model, losses and batch extras; see :mod:`core.recipes`):
 
-* device: CUDA when available, else CPU; bfloat16 autocast on CUDA only.
+* device: CUDA when available, else CPU; bfloat16 autocast on CUDA (``--precision bf16`` forces it on a CPU too).
 * distributed: ``torchrun --nproc_per_node N -m core train ...`` (NCCL on CUDA, Gloo on CPU); every rank reads its
   shard through a ``DistributedSampler`` (``set_epoch`` each epoch); ``--batch-size`` is per process; only rank 0
   logs and writes.
@@ -65,6 +65,7 @@ class TrainConfig:
     beta2: float = 0.98
     eps: float = 1e-6
     grad_clip: float = 1.0
+    pretrained_lr_scale: float = 1.0
     seed: int = 0
     workers: int = 0
     device: str | None = None
@@ -80,6 +81,7 @@ class TrainConfig:
     cache_dir: str | None = None
     find_unused_parameters: bool = False
     prepare_only: bool = False
+    export_dtype: str = "float32"
     recipe_options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,10 +108,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup-steps", type=int)
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--grad-clip", type=float, help="max gradient norm (0 disables)")
+    p.add_argument(
+        "--pretrained-lr-scale", type=float, help="learning-rate multiplier for fine-tuned language-model weights"
+    )
     p.add_argument("--seed", type=int)
     p.add_argument("--workers", type=int, help="DataLoader worker processes")
     p.add_argument("--device", help="cpu, cuda (default: cuda when available)")
-    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], help="auto = bf16 autocast on CUDA only")
+    p.add_argument(
+        "--precision", choices=["auto", "bf16", "fp32"], help="auto = bf16 autocast on CUDA only; bf16 = on any device"
+    )
+    p.add_argument(
+        "--export-dtype", choices=["float32", "float16", "bfloat16"], help="storage dtype of the exported final/ model"
+    )
     p.add_argument("--threads", type=int, help="torch.set_num_threads (CPU)")
     p.add_argument("--resume", help="'latest' (OUT/latest) or a run-state directory")
     p.add_argument("--max-steps", type=int, help="cap the total steps (the schedule spans them)")
@@ -197,18 +207,28 @@ def get_lr(step: int, *, lr: float, min_lr: float, warmup_steps: int, total_step
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (lr - min_lr)
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+PRETRAINED_PREFIX = "text.model."  # the language model's own (pre-trained) weights inside an ECGTextModel
+
+
+def param_groups(model: nn.Module, weight_decay: float, pretrained_lr_scale: float = 1.0) -> list[dict[str, Any]]:
     """AdamW groups: weight decay on weight matrices only (not on biases, norms, embeddings of size 1-D, logit
-    scale/bias), as open_clip does. Frozen parameters are left out."""
-    decay, no_decay = [], []
+    scale/bias), as open_clip does. Frozen parameters are left out.
+
+    Fine-tuned language-model weights (``text.model.*``) get their own groups when ``pretrained_lr_scale`` is not 1:
+    each group's ``lr_scale`` multiplies the scheduled learning rate, so pre-trained layers can move more slowly than
+    the layers trained from scratch (BERT-style fine-tuning rates are ~10x below those of new layers).
+    """
+    groups: dict[tuple[bool, float], list[nn.Parameter]] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        if param.ndim < 2 or "logit_" in name or "norm" in name or name.endswith(".bias"):
-            no_decay.append(param)
-        else:
-            decay.append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        decays = not (param.ndim < 2 or "logit_" in name or "norm" in name or name.endswith(".bias"))
+        scale = pretrained_lr_scale if name.startswith(PRETRAINED_PREFIX) else 1.0
+        groups.setdefault((decays, scale), []).append(param)
+    order = sorted(groups, key=lambda key: (key[1] != 1.0, not key[0], key[1]))
+    return [
+        {"params": groups[key], "weight_decay": weight_decay if key[0] else 0.0, "lr_scale": key[1]} for key in order
+    ]
 
 
 # ---- run state (no pickle) -----------------------------------------------------------------------------------------
@@ -307,6 +327,14 @@ class ResumableSampler(DistributedSampler):
         return self.num_samples - self.start
 
 
+def amp_enabled(precision: str, device: torch.device) -> bool:
+    """Whether to run under bfloat16 autocast: ``auto`` on CUDA only (on CPU bf16 is slower for these models),
+    ``bf16`` on any device (so the mixed-precision path can be checked on a CPU), ``fp32`` never."""
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
+    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+
+
 def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
@@ -317,7 +345,7 @@ def _rng_state(device: torch.device) -> torch.Tensor:
 
 def train(cfg: TrainConfig) -> Path:
     """Run training as configured; returns the exported ``OUT/final`` directory."""
-    from core.checkpoint import load_weights, save_checkpoint
+    from core.checkpoint import load_weights, save_checkpoint, storage_dtype
     from core.distributed import all_gather_no_grad, all_reduce_mean, barrier, cleanup, init_distributed
     from core.models.device import autocast
     from core.recipes import create_recipe
@@ -334,7 +362,8 @@ def train(cfg: TrainConfig) -> Path:
     if dist_info.is_master:
         out.mkdir(parents=True, exist_ok=True)
         (out / "params.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
-    use_amp = cfg.precision in ("auto", "bf16") and device.type == "cuda"
+    use_amp = amp_enabled(cfg.precision, device)
+    storage_dtype(cfg.export_dtype)  # a bad --export-dtype fails now, not after training
 
     # Same seed everywhere for the model (identical initial weights), then a per-rank seed for everything else.
     torch.manual_seed(cfg.seed)
@@ -382,7 +411,10 @@ def train(cfg: TrainConfig) -> Path:
             find_unused_parameters=cfg.find_unused_parameters,
         )
     optimizer = torch.optim.AdamW(
-        param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps
+        param_groups(model, cfg.weight_decay, cfg.pretrained_lr_scale),
+        lr=cfg.lr,
+        betas=(cfg.beta1, cfg.beta2),
+        eps=cfg.eps,
     )
     trainable = [p for p in model.parameters() if p.requires_grad]
 
@@ -461,7 +493,7 @@ def train(cfg: TrainConfig) -> Path:
         for batch in loader:
             lr = get_lr(step, lr=cfg.lr, min_lr=cfg.min_lr, warmup_steps=cfg.warmup_steps, total_steps=total_steps)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             with autocast(device, enabled=use_amp):
                 losses = step_module(_to_device(batch, device), step)
                 total = recipe.weighted_total(losses)
@@ -518,7 +550,7 @@ def train(cfg: TrainConfig) -> Path:
             "recipe_config": recipe.cfg.to_dict(),
             "train": {"data": cfg.data, "steps": step, "epochs": cfg.epochs, "batch_size": batch_size * world_size},
         }
-        save_checkpoint(model, tmp, extra=extra)
+        save_checkpoint(model, tmp, extra=extra, dtype=cfg.export_dtype)
         _replace_dir(tmp, final)
         log.info("exported %s (%.1f s)", final, time.perf_counter() - started)
     barrier()

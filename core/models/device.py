@@ -20,15 +20,18 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 
 @contextlib.contextmanager
 def autocast(device: str | torch.device | None = None, enabled: bool = True) -> Iterator[None]:
-    """bfloat16 autocast on CUDA; a no-op on other devices (CPU bf16 is slower than fp32 for these models).
+    """bfloat16 autocast on the given device when ``enabled``, else full precision.
+
+    Callers decide when to enable it (the trainer: on CUDA by default; on a CPU only when asked, since CPU bf16 is
+    slower than fp32 for these models); the same ``torch.autocast`` region then runs on either device.
 
     Args:
         device: the device the computation runs on (``None``: :func:`default_device`).
-        enabled: set ``False`` to force full precision.
+        enabled: ``False`` forces full precision.
     """
     dev = resolve_device(device)
-    if enabled and dev.type == "cuda":
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
+    if enabled and dev.type in ("cuda", "cpu"):
+        with torch.autocast(device_type=dev.type, dtype=torch.bfloat16):
             yield
     else:
         yield

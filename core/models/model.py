@@ -56,8 +56,8 @@ class ECGTextModel(nn.Module):
     Args:
         model_cfg: the ``model_cfg`` dict of a config JSON (see ``core/configs/models/``):
             ``embed_dim``; ``ecg`` = ``{"name": <registered encoder>, "args": {...}}``; ``ecg_proj`` / ``text_proj``
-            (``"linear"`` | ``"mlp"``); ``text`` = TextEncoder kwargs (``source``, ``trainable``, ``max_length``,
-            ``pooling``, ``mlm_head``); ``init_logit_scale`` (log of the inverse temperature);
+            (``"linear"`` | ``"mlp"``); ``text`` = TextEncoder kwargs (``source``, ``trainable``, ``trainable_layers``,
+            ``max_length``, ``pooling``, ``mlm_head``); ``init_logit_scale`` (log of the inverse temperature);
             ``init_logit_bias`` (``null``, or e.g. -10 for SigLIP); ``fusion`` (``null`` or ``{"depth", "num_heads"}``).
         preprocess_cfg: how inputs must be preprocessed (travels with checkpoints).
         text_cache_path: optional SQLite file for the frozen text-embedding cache (runtime option, not saved).

@@ -5,7 +5,9 @@ Two modes, as the recipes need them:
 * frozen (METS, arXiv 2303.12311): the language model is fixed, so its pooled sentence embeddings are cached in
   memory (and optionally in a SQLite file), keyed by a content hash of the model directory and the text;
 * trainable (D-BETA / C-MELT, arXiv 2410.02131): token-level outputs plus a masked-language-model head tied to the
-  word embeddings (for BERT-family models such as MiniLM).
+  word embeddings (for BERT-family models such as MiniLM). ``trainable_layers=k`` fine-tunes only the top ``k``
+  transformer layers; the embeddings and the lower layers stay as the package ships them, so a checkpoint stores just
+  the fine-tuned layers (see :mod:`core.checkpoint`).
 """
 
 from __future__ import annotations
@@ -163,12 +165,29 @@ class MLMHead(nn.Module):
         return nn.functional.linear(x, self._word_embeddings[0].weight, self.bias)
 
 
+def transformer_layers(model: nn.Module) -> tuple[str, nn.ModuleList]:
+    """The stack of transformer layers of a Hugging Face encoder and its state-dict prefix.
+
+    Found by shape rather than by attribute name (``encoder.layer`` in BERT, ``transformer.layer`` in DistilBERT,
+    ...): the first ``ModuleList`` holding ``config.num_hidden_layers`` modules.
+
+    Raises:
+        ValueError: when the model has no such list.
+    """
+    depth = int(getattr(model.config, "num_hidden_layers", 0) or 0)
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ModuleList) and depth and len(module) == depth:
+            return name, module
+    raise ValueError(f"cannot find the {depth} transformer layers of {type(model).__name__} to fine-tune")
+
+
 class TextEncoder(nn.Module):
     """Mean-pooled transformer text encoder loaded from a local directory.
 
     Args:
         source: ``"package:<name>"`` or a local model directory (see :func:`resolve_text_source`).
         trainable: fine-tune the language model (D-BETA) instead of freezing it (METS).
+        trainable_layers: with ``trainable``, fine-tune only the top ``k`` transformer layers (``None``: all weights).
         max_length: tokenizer truncation length.
         pooling: ``"mean"`` (attention-masked mean of the last hidden states) or ``"cls"``.
         mlm_head: add a masked-LM head tied to the word embeddings (needs a trainable encoder to be useful).
@@ -180,6 +199,7 @@ class TextEncoder(nn.Module):
         source: str = DEFAULT_TEXT_SOURCE,
         *,
         trainable: bool = False,
+        trainable_layers: int | None = None,
         max_length: int = 128,
         pooling: str = "mean",
         mlm_head: bool = False,
@@ -201,15 +221,51 @@ class TextEncoder(nn.Module):
         self.mlm = MLMHead(self.model.get_input_embeddings()) if mlm_head else None
         self.cache = EmbeddingCache(cache_path) if not trainable else None
         self._model_key: str | None = None
+        self.trainable_layers = trainable_layers
+        self.trained_prefixes = self._freeze(trainable, trainable_layers)
+
+    def _freeze(self, trainable: bool, trainable_layers: int | None) -> tuple[str, ...]:
+        """Freeze what is not fine-tuned; returns the state-dict prefixes (within ``self.model``) that train.
+
+        ``("",)`` means every weight trains, ``()`` none.
+        """
         if not trainable:
             self.model.requires_grad_(False)
             self.model.eval()
+            return ()
+        if trainable_layers is None:
+            return ("",)
+        stack_name, layers = transformer_layers(self.model)
+        if not 0 < trainable_layers <= len(layers):
+            raise ValueError(
+                f"trainable_layers must be in 1..{len(layers)} for {self.model_dir}, got {trainable_layers}"
+            )
+        self.model.requires_grad_(False)
+        first = len(layers) - trainable_layers
+        for layer in layers[first:]:
+            layer.requires_grad_(True)
+        return tuple(f"{stack_name}.{i}." for i in range(first, len(layers)))
+
+    @property
+    def fine_tuned_layers(self) -> list[nn.Module]:
+        """The modules that train when only the top layers are fine-tuned (empty otherwise)."""
+        if not self.trained_prefixes or self.trained_prefixes == ("",):
+            return []
+        _, layers = transformer_layers(self.model)
+        return list(layers[len(layers) - len(self.trained_prefixes) :])
+
+    def is_trained_key(self, key: str) -> bool:
+        """Whether ``key`` of ``self.model.state_dict()`` is fine-tuned (and so must be stored in checkpoints)."""
+        return any(key.startswith(prefix) for prefix in self.trained_prefixes)
 
     def train(self, mode: bool = True) -> TextEncoder:
-        """Like ``nn.Module.train``, but a frozen language model always stays in eval mode (no dropout)."""
+        """Like ``nn.Module.train``, but frozen language-model weights always run in eval mode (no dropout): a frozen
+        layer is a fixed function, whether the whole model or only its lower layers are frozen."""
         super().train(mode)
-        if not self.trainable:
+        if self.trained_prefixes != ("",):
             self.model.eval()
+            for layer in self.fine_tuned_layers:
+                layer.train(mode)
         return self
 
     @property
@@ -318,4 +374,7 @@ class TextEncoder(nn.Module):
 
     def spec(self) -> dict[str, Any]:
         """Where the weights come from, for checkpoint configs."""
-        return {"source": self.source, "model_dir_hash": model_dir_hash(self.model_dir)}
+        spec: dict[str, Any] = {"source": self.source, "model_dir_hash": model_dir_hash(self.model_dir)}
+        if self.trained_prefixes and self.trained_prefixes != ("",):
+            spec["fine_tuned"] = [p.rstrip(".") for p in self.trained_prefixes]
+        return spec

@@ -42,8 +42,10 @@ class DbetaConfig(RecipeConfig):
 
     Attributes:
         model: a config with a maskable patch-transformer ECG encoder, an MLM head and a fusion module.
-        model_overrides: the default keeps the language model frozen (the fusion blocks and the MLM head transform are
-            the trained text-side layers), so checkpoints stay small; ``{"text": {"trainable": true}}`` fine-tunes it.
+        model_overrides: the default fine-tunes the top 2 of the language model's layers (the paper fine-tunes the
+            text encoder; only those layers are then stored, so checkpoints stay small); ``{"text": {"trainable":
+            true, "trainable_layers": null}}`` fine-tunes all of it, ``{"text": {"trainable": false}}`` freezes it
+            (the fusion blocks and the MLM head transform are then the only trained text-side layers).
         mask_ratio: share of ECG patches hidden from the encoder.
         mlm_probability: share of report tokens to predict.
         n3s_fraction: share of each batch whose negative report comes from N3S rather than from the batch.
@@ -51,7 +53,9 @@ class DbetaConfig(RecipeConfig):
     """
 
     model: str = "dbeta-patchtf"
-    model_overrides: dict[str, Any] = field(default_factory=lambda: {"text": {"trainable": False}})
+    model_overrides: dict[str, Any] = field(
+        default_factory=lambda: {"text": {"trainable": True, "trainable_layers": 2}}
+    )
     mask_ratio: float = 0.75
     mlm_probability: float = 0.25
     n3s_fraction: float = 0.5
@@ -111,7 +115,7 @@ class DbetaRecipe(Recipe):
 
         A frozen language model gives every report the same states every time, so they are computed once per distinct
         report and kept (unpadded) in memory; padded positions are zero (masked out by the fusion and the pooling).
-        A trainable one runs every step.
+        A trainable one (fully or in its top layers) runs every step.
         """
         if model.text.trainable:
             return model.text.forward_tokens(**tokens)["hidden"]

@@ -170,6 +170,55 @@ def test_trainable_text_encoder_is_stored(tmp_path: Path) -> None:
     assert loaded.logit_bias.item() == model.logit_bias.item()
 
 
+def test_fine_tuned_top_layers_are_stored_and_the_rest_comes_from_the_package(tmp_path: Path) -> None:
+    model = create_model("dbeta-patchtf-tiny", device="cpu", text={"trainable": True, "trainable_layers": 1})
+    with torch.no_grad():
+        model.text.model.encoder.layer[5].output.dense.weight.mul_(1.5)  # "fine-tuned"
+    model.eval()
+    with torch.no_grad():
+        text = model.encode_text(TEXTS)
+    save_checkpoint(model, tmp_path / "dbeta")
+    stored = [k for k in load_file(str(tmp_path / "dbeta" / "model.safetensors")) if k.startswith("text.model.")]
+    assert stored and all(k.startswith("text.model.encoder.layer.5.") for k in stored)
+    weights = json.loads((tmp_path / "dbeta" / "config.json").read_text())["text_weights"]
+    assert weights["included"] is False and weights["fine_tuned"] == ["encoder.layer.5"]
+
+    loaded = load_checkpoint(tmp_path / "dbeta", device="cpu")
+    with torch.no_grad():
+        assert torch.equal(loaded.encode_text(TEXTS), text)
+    # The layers that are not stored must be the package's: another model directory is refused.
+    bad = _copy_with(tmp_path / "dbeta", tmp_path / "bad", lambda s: None)
+    config = json.loads((bad / "config.json").read_text())
+    config["text_weights"]["model_dir_hash"] = "0" * 64
+    (bad / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="text encoder weights"):
+        load_checkpoint(bad, device="cpu")
+
+
+def test_half_precision_storage_halves_the_file_and_loads_back(mets_dir, tmp_path: Path) -> None:
+    path, ref = mets_dir
+    model = load_checkpoint(path, device="cpu")
+    save_checkpoint(model, tmp_path / "half", dtype="float16")
+    state = load_file(str(tmp_path / "half" / "model.safetensors"))
+    full = load_file(str(path / "model.safetensors"))
+    assert {v.dtype for v in state.values() if v.is_floating_point()} == {torch.float16}
+    # Integer buffers (BatchNorm's step counters) keep their dtype.
+    ints = [k for k, v in full.items() if not v.is_floating_point()]
+    assert ints and all(state[k].dtype == full[k].dtype and torch.equal(state[k], full[k]) for k in ints)
+    ratio = (tmp_path / "half" / "model.safetensors").stat().st_size / (path / "model.safetensors").stat().st_size
+    assert 0.45 < ratio < 0.55
+    assert json.loads((tmp_path / "half" / "config.json").read_text())["weights_dtype"] == "float16"
+
+    half = load_checkpoint(tmp_path / "half", device="cpu")
+    assert half.logit_scale.dtype == torch.float32  # cast back to the model's dtype
+    with torch.no_grad():
+        ecg = half.encode_ecg(ref["x"])
+    cosine = torch.nn.functional.cosine_similarity(ecg, ref["ecg"], dim=-1)
+    assert cosine.min().item() > 0.999 and not torch.equal(ecg, ref["ecg"])
+    with pytest.raises(ValueError, match="stored as"):
+        save_checkpoint(model, tmp_path / "bad", dtype="int8")
+
+
 def test_corrupt_weights_file_is_a_checkpoint_error(mets_dir, tmp_path: Path) -> None:
     bad = _copy_with(mets_dir[0], tmp_path / "bad", lambda s: None)
     (bad / "model.safetensors").write_bytes(b"not a safetensors file")

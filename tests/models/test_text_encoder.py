@@ -48,6 +48,35 @@ def test_frozen_encoder_has_no_trainable_weights_and_stays_in_eval(frozen: TextE
     frozen.eval()
 
 
+def test_top_layers_fine_tune_and_the_rest_stays_frozen() -> None:
+    encoder = TextEncoder(DEFAULT_TEXT_SOURCE, trainable=True, trainable_layers=2)
+    trained = {n for n, p in encoder.model.named_parameters() if p.requires_grad}
+    assert trained and all(n.startswith(("encoder.layer.4.", "encoder.layer.5.")) for n in trained)
+    assert len(trained) == 2 * len(list(encoder.model.encoder.layer[5].parameters()))
+    assert encoder.spec()["fine_tuned"] == ["encoder.layer.4", "encoder.layer.5"]
+    assert encoder.is_trained_key("encoder.layer.5.output.dense.weight")
+    assert not encoder.is_trained_key("embeddings.word_embeddings.weight")
+    assert not encoder.is_trained_key("encoder.layer.3.output.dense.weight")
+
+    # Frozen layers run without dropout (a fixed function); the fine-tuned ones follow train()/eval().
+    encoder.train()
+    assert not encoder.model.embeddings.training and not encoder.model.encoder.layer[3].training
+    assert encoder.model.encoder.layer[4].training and encoder.model.encoder.layer[5].training
+    encoder.eval()
+    assert not encoder.model.encoder.layer[5].training
+
+    # A gradient reaches the fine-tuned layers only.
+    encoder(["sinus rhythm", "atrial fibrillation"]).sum().backward()
+    grads = {n for n, p in encoder.model.named_parameters() if p.grad is not None}
+    assert grads == trained
+    assert encoder.cache is None  # a trained encoder's outputs change: nothing is cached
+
+
+def test_trainable_layers_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"trainable_layers must be in 1\.\.6"):
+        TextEncoder(DEFAULT_TEXT_SOURCE, trainable=True, trainable_layers=7)
+
+
 def test_frozen_cache_serves_repeats(frozen: TextEncoder) -> None:
     frozen.cache._memory.clear()
     first = frozen(TEXTS)

@@ -19,7 +19,8 @@ def test_matching_pairs_never_pair_an_ecg_with_its_own_report_as_negative():
 
 @pytest.fixture(scope="module")
 def dbeta():
-    recipe = create_recipe("dbeta", {"model": "dbeta-patchtf-tiny"})
+    # A frozen language model, whose token states the recipe caches (the shipped config fine-tunes the top layers).
+    recipe = create_recipe("dbeta", {"model": "dbeta-patchtf-tiny", "model_overrides": {"text": {"trainable": False}}})
     torch.manual_seed(0)
     model = recipe.build_model("cpu").eval()
     data = SyntheticECGText(8, model.preprocess_cfg.n_samples)

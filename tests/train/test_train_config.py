@@ -12,6 +12,7 @@ from core.train import (
     RECIPE_CONFIG_DIR,
     TrainConfig,
     add_arguments,
+    amp_enabled,
     get_lr,
     load_train_state,
     param_groups,
@@ -44,6 +45,32 @@ def test_param_groups_skip_bias_norm_logit_and_frozen():
     assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
     assert [p.shape for p in decay["params"]] == [torch.Size([4, 3])]
     assert len(no_decay["params"]) == 5  # two biases, norm weight and bias, logit scale
+
+
+def test_pretrained_weights_get_their_own_learning_rate_scale():
+    model = nn.Module()
+    model.text = nn.Module()
+    model.text.model = nn.Linear(3, 4)  # stands for the language model (text.model.*)
+    model.head = nn.Linear(4, 2)
+    groups = param_groups(model, 0.1, pretrained_lr_scale=0.1)
+    by_scale = {(g["lr_scale"], g["weight_decay"]): [p.shape for p in g["params"]] for g in groups}
+    assert by_scale == {
+        (1.0, 0.1): [torch.Size([2, 4])],
+        (1.0, 0.0): [torch.Size([2])],
+        (0.1, 0.1): [torch.Size([4, 3])],
+        (0.1, 0.0): [torch.Size([4])],
+    }
+    # Scale 1: the language model's weights share the ordinary groups.
+    assert [g["lr_scale"] for g in param_groups(model, 0.1)] == [1.0, 1.0]
+
+
+def test_amp_is_cuda_only_unless_bf16_is_asked_for():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert (amp_enabled("auto", cpu), amp_enabled("auto", cuda)) == (False, True)
+    assert amp_enabled("bf16", cpu) and amp_enabled("bf16", cuda)
+    assert not amp_enabled("fp32", cuda)
+    with pytest.raises(ValueError, match="precision must be"):
+        amp_enabled("fp8", cpu)
 
 
 def test_option_precedence(tmp_path):

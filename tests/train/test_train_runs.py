@@ -56,6 +56,39 @@ def test_recipe_end_to_end(recipe, tmp_path, monkeypatch, data_dir):
     if recipe == "fgclep":
         (cache,) = (data_dir / "cache").glob("measurements-*.json")
         assert set(json.loads(cache.read_text()).values()) == {"Heart rate 100 bpm."}
+    if recipe == "dbeta":
+        # The shipped D-BETA options: the top 2 language-model layers fine-tune at a tenth of the learning rate, and
+        # the export stores them (only them) in half precision.
+        assert config["weights_dtype"] == "float16" and config["text_weights"]["fine_tuned"] == [
+            "encoder.layer.4",
+            "encoder.layer.5",
+        ]
+        stored = _weights(out)
+        assert {v.dtype for v in stored.values() if v.is_floating_point()} == {torch.float16}
+        text_keys = [k for k in stored if k.startswith("text.model.")]
+        top_two = ("text.model.encoder.layer.4.", "text.model.encoder.layer.5.")
+        assert text_keys and all(k.startswith(top_two) for k in text_keys)
+        groups = json.loads((out / "latest" / "train_state.json").read_text())["optimizer_param_groups"]
+        lrs = {g["lr_scale"]: g["lr"] for g in groups}
+        assert set(lrs) == {1.0, 0.1} and lrs[0.1] == pytest.approx(0.1 * lrs[1.0])
+        assert load_file(str(out / "latest" / "model.safetensors"))["logit_scale"].dtype == torch.float32
+
+
+@pytest.mark.slow
+def test_bf16_autocast_on_cpu_when_asked(tmp_path, caplog):
+    # The mixed-precision path the trainer takes on CUDA, run on the CPU: losses stay finite and differ from fp32 in
+    # the low digits (so autocast really was on).
+    common = ["--recipe", "mets", "--model", "mets-resnet1d-tiny", "--limit", "8", "--batch-size", "4", "--epochs", "1"]
+    common += ["--no-val", *SYNTH]
+    with caplog.at_level("INFO", logger="core.train"):
+        assert main(common + ["--out", str(tmp_path / "bf16"), "--precision", "bf16"]) == 0
+    assert any("bf16 autocast" in r.getMessage() for r in caplog.records)
+    assert main(common + ["--out", str(tmp_path / "fp32"), "--precision", "fp32"]) == 0
+    bf16 = [r["train/loss"] for r in _metrics(tmp_path / "bf16")]
+    fp32 = [r["train/loss"] for r in _metrics(tmp_path / "fp32")]
+    assert len(bf16) == len(fp32) == 2 and all(torch.isfinite(torch.tensor(bf16)))
+    assert bf16 != fp32 and bf16 == pytest.approx(fp32, rel=0.05)
+    assert load_checkpoint(tmp_path / "bf16" / "final", device="cpu").logit_scale.dtype == torch.float32
 
 
 @pytest.mark.slow
