@@ -14,8 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from core.distributed import all_gather_no_grad, all_gather_with_grad, world
-from core.losses.targets import soft_targets
+from core.distributed import all_gather_with_grad, world
+from core.losses.targets import report_similarity, soft_targets
 
 
 class ClipLoss(nn.Module):
@@ -110,12 +110,9 @@ class SoftClipLoss(ClipLoss):
             ``{"contrastive_loss": scalar}``.
         """
         logits_per_ecg, logits_per_text, labels = self.logits(ecg_features, text_features, logit_scale)
-        if text_similarity is None:
-            if target_embeddings is None:
-                raise ValueError("SoftClipLoss needs text_similarity or target_embeddings")
-            all_emb = all_gather_no_grad(target_embeddings)
-            rows = target_embeddings if self.local_loss else all_emb
-            text_similarity = rows @ all_emb.T
+        text_similarity = report_similarity(
+            text_similarity, target_embeddings, all_rows=not self.local_loss, loss_name="SoftClipLoss"
+        )
         targets = soft_targets(text_similarity.to(logits_per_ecg.dtype), labels, self.threshold)
         targets = targets / targets.sum(dim=1, keepdim=True)
         loss_ecg = -(targets * F.log_softmax(logits_per_ecg, dim=1)).sum(dim=1).mean()

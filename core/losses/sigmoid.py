@@ -14,8 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from core.distributed import all_gather_no_grad, all_gather_with_grad, world
-from core.losses.targets import soft_targets
+from core.distributed import all_gather_with_grad, world
+from core.losses.targets import report_similarity, soft_targets
 
 
 def _sigmoid_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -114,9 +114,8 @@ class SoftTargetSigLipLoss(SigLipLoss):
             ``{"sigmoid_loss": scalar}``.
         """
         logits, labels = self.logits(ecg_features, text_features, logit_scale, logit_bias)
-        if text_similarity is None:
-            if target_embeddings is None:
-                raise ValueError("SoftTargetSigLipLoss needs text_similarity or target_embeddings")
-            text_similarity = target_embeddings @ all_gather_no_grad(target_embeddings).T
+        text_similarity = report_similarity(
+            text_similarity, target_embeddings, all_rows=False, loss_name="SoftTargetSigLipLoss"
+        )
         targets = soft_targets(text_similarity.to(logits.dtype), labels, self.threshold)
         return {"sigmoid_loss": _sigmoid_loss(logits, targets)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from core.distributed import all_gather_no_grad
+
 
 def soft_targets(similarity: torch.Tensor, labels: torch.Tensor, threshold: float) -> torch.Tensor:
     """Targets in [0, 1] for a (rows, cols) logit matrix.
@@ -22,3 +24,30 @@ def soft_targets(similarity: torch.Tensor, labels: torch.Tensor, threshold: floa
     rows = torch.arange(targets.shape[0], device=targets.device)
     targets[rows, labels] = 1.0
     return targets
+
+
+def report_similarity(
+    text_similarity: torch.Tensor | None,
+    target_embeddings: torch.Tensor | None,
+    *,
+    all_rows: bool,
+    loss_name: str,
+) -> torch.Tensor:
+    """The report-report similarity a soft-target loss needs: given directly, or computed from this rank's frozen
+    report embeddings against those of the whole (gathered) batch.
+
+    Args:
+        text_similarity: precomputed similarity, returned as it is when given.
+        target_embeddings: (B, E) L2-normalised frozen report embeddings of this rank.
+        all_rows: rows for every report of the global batch (a loss without ``local_loss``), else this rank's only.
+        loss_name: named in the error when neither input is given.
+
+    Raises:
+        ValueError: neither ``text_similarity`` nor ``target_embeddings`` was given.
+    """
+    if text_similarity is not None:
+        return text_similarity
+    if target_embeddings is None:
+        raise ValueError(f"{loss_name} needs text_similarity or target_embeddings")
+    everyone = all_gather_no_grad(target_embeddings)
+    return (everyone if all_rows else target_embeddings) @ everyone.T

@@ -118,14 +118,18 @@ def test_missing_files_error(mets_dir, tmp_path: Path) -> None:
         load_checkpoint(tmp_path / "half")
 
 
-def test_text_weights_from_elsewhere_are_refused(mets_dir, tmp_path: Path) -> None:
-    path, _ = mets_dir
-    bad = _copy_with(path, tmp_path / "bad", lambda s: None)
+def _with_foreign_text_hash(src: Path, dst: Path) -> Path:
+    """A copy of checkpoint ``src`` that claims its external text weights came from another model directory."""
+    bad = _copy_with(src, dst, lambda s: None)
     config = json.loads((bad / "config.json").read_text())
     config["text_weights"]["model_dir_hash"] = "0" * 64
     (bad / "config.json").write_text(json.dumps(config))
+    return bad
+
+
+def test_text_weights_from_elsewhere_are_refused(mets_dir, tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="text encoder weights"):
-        load_checkpoint(bad, device="cpu")
+        load_checkpoint(_with_foreign_text_hash(mets_dir[0], tmp_path / "bad"), device="cpu")
 
 
 def test_checkpoint_hash_tracks_content(mets_dir, tmp_path: Path) -> None:
@@ -187,12 +191,8 @@ def test_fine_tuned_top_layers_are_stored_and_the_rest_comes_from_the_package(tm
     with torch.no_grad():
         assert torch.equal(loaded.encode_text(TEXTS), text)
     # The layers that are not stored must be the package's: another model directory is refused.
-    bad = _copy_with(tmp_path / "dbeta", tmp_path / "bad", lambda s: None)
-    config = json.loads((bad / "config.json").read_text())
-    config["text_weights"]["model_dir_hash"] = "0" * 64
-    (bad / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="text encoder weights"):
-        load_checkpoint(bad, device="cpu")
+        load_checkpoint(_with_foreign_text_hash(tmp_path / "dbeta", tmp_path / "bad"), device="cpu")
 
 
 def test_half_precision_storage_halves_the_file_and_loads_back(mets_dir, tmp_path: Path) -> None:
