@@ -36,7 +36,9 @@ def bench_recipe(name: str, *, steps: int, warmup: int, batch_size: int | None) 
     model = recipe.build_model("cpu")
     data = SyntheticECGText(max(bs * 4, 64), model.preprocess_cfg.n_samples, fs_hz=model.preprocess_cfg.fs_hz)
     recipe.prepare(model, dataset_texts(data))
-    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
+    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay, cfg.pretrained_lr_scale), lr=cfg.lr)
+    for group in optimizer.param_groups:
+        group["lr"] = cfg.lr * group["lr_scale"]
     trainable = [p for p in model.parameters() if p.requires_grad]
     model.train()
 
