@@ -10,7 +10,10 @@ Files (the format follows the suffix, ``.csv`` or ``.json``):
 
 JSON files are ``{"format": "ecg-annotations/records" | "ecg-annotations/events", "version": 1, "exported_at": ...,
 "records" | "events": [...]}``. CSV is UTF-8 (a BOM, as Excel writes it, is accepted on import), quoted by the
-``csv`` module, so notes with commas, quotes, newlines and any unicode read back unchanged.
+``csv`` module, so notes with commas, quotes, newlines and any unicode read back unchanged. A note or reviewer cell
+that a spreadsheet would run as a formula (it begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is
+written with a leading ``'`` (OWASP's advice against CSV injection), and so is one that begins with ``'`` followed by
+one of those or another ``'``; import removes exactly that ``'``, so the round trip stays exact.
 
 Imports are all-or-nothing (one transaction) and validated row by row first; an error names the file and the row.
 
@@ -80,6 +83,29 @@ def _json_cell(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+# Free-text CSV columns, and what makes a spreadsheet read a cell as a formula.
+_TEXT_COLUMNS = ("note", "reviewer")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_QUOTE = "'"
+
+
+def _formula_safe(value: str | None) -> str | None:
+    """``value`` with a leading ``'`` when a spreadsheet would evaluate it (or when it already starts with the
+    escape, so that :func:`_formula_unsafe` can tell the two apart)."""
+    if not value:
+        return value
+    if value.startswith(_FORMULA_START) or (value[0] == _QUOTE and value[1:2] in (*_FORMULA_START, _QUOTE)):
+        return _QUOTE + value
+    return value
+
+
+def _formula_unsafe(value: str | None) -> str | None:
+    """The inverse of :func:`_formula_safe` (hand-written cells such as ``'quoted'`` are left as they are)."""
+    if value and value[0] == _QUOTE and value[1:2] in (*_FORMULA_START, _QUOTE):
+        return value[1:]
+    return value
+
+
 # ---- rows ----------------------------------------------------------------------------------------------------------
 def record_rows(store: AnnotationStore, record_ids: Iterable[str] | None = None) -> list[dict]:
     """One dict per annotated record (or per id of ``record_ids``), sorted by record id."""
@@ -105,7 +131,8 @@ def dumps_records(rows: list[dict], fmt: str) -> str:
     writer = csv.DictWriter(buf, fieldnames=RECORD_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "labels": _json_cell(list(row["labels"]))})
+        writer.writerow({**row, "labels": _json_cell(list(row["labels"])),
+                         **{c: _formula_safe(row[c]) for c in _TEXT_COLUMNS}})
     return buf.getvalue()
 
 
@@ -118,7 +145,8 @@ def dumps_events(rows: list[dict], fmt: str) -> str:
     writer = csv.DictWriter(buf, fieldnames=EVENT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "before": _json_cell(row["before"]), "after": _json_cell(row["after"]),
+        writer.writerow({**row, "reviewer": _formula_safe(row["reviewer"]),
+                         "before": _json_cell(row["before"]), "after": _json_cell(row["after"]),
                          "reverts": "" if row["reverts"] is None else row["reverts"],
                          "reverts_key": row["reverts_key"] or ""})
     return buf.getvalue()
@@ -191,7 +219,7 @@ def _read_rows(path: Path, fmt: str) -> tuple[str, list[dict]]:
     for row in reader:
         if None in row:
             raise ImportFormatError(f"{path}: row {reader.line_num} has more cells than the header")
-        rows.append(row)
+        rows.append({k: _formula_unsafe(v) if k in _TEXT_COLUMNS else v for k, v in row.items()})
     return kind, rows
 
 

@@ -83,6 +83,36 @@ def test_csv_is_plain_csv(store, tmp_path):
     assert by_id["ludb/1"]["status"] == "confirmed"
 
 
+FORMULA_NOTES = ['=HYPERLINK("http://x")', "+1", "-0.5 mV ST depression", "@SUM(A1)", "\tindented", "'=already",
+                 "''", "'hello'", "'", "plain"]
+EVIL_REVIEWER = "=cmd|' /C calc'!A0"
+
+
+def test_csv_cells_that_spreadsheets_would_run_are_escaped_and_read_back_exactly(store, tmp_path):
+    ids = sorted(store.known_record_ids)[: len(FORMULA_NOTES)]
+    for record_id, note in zip(ids, FORMULA_NOTES, strict=True):
+        store.annotate(record_id, reviewer=EVIL_REVIEWER, note=note)
+    records = export(store, tmp_path / "records.csv", kind="records")
+    events = export(store, tmp_path / "events.csv", kind="events")
+    with open(records, newline="", encoding="utf-8") as f:
+        cells = {row["record_id"]: row for row in csv.DictReader(f)}
+    assert [cells[r]["note"] for r in ids] == [
+        """'=HYPERLINK("http://x")""", "'+1", "'-0.5 mV ST depression", "'@SUM(A1)", "'\tindented", "''=already",
+        "'''", "'hello'", "'", "plain",
+    ]
+    assert {row["reviewer"] for row in cells.values()} == {"'" + EVIL_REVIEWER}
+    with open(events, newline="", encoding="utf-8") as f:
+        assert {row["reviewer"] for row in csv.DictReader(f)} == {"'" + EVIL_REVIEWER}
+
+    with AnnotationStore(tmp_path / "b.sqlite3") as other:
+        import_file(other, records, reviewer="importer")
+        assert [other.get(r).note for r in ids] == FORMULA_NOTES
+    with AnnotationStore(tmp_path / "c.sqlite3") as other:
+        import_file(other, events)
+        assert [other.get(r).note for r in ids] == FORMULA_NOTES
+        assert {other.get(r).reviewer for r in ids} == {EVIL_REVIEWER}
+
+
 def test_hand_written_csv_with_bom_and_semicolon_labels(store, tmp_path):
     path = tmp_path / "hand.csv"
     path.write_text('\ufeffrecord_id,status,labels,note\nptbxl/00005,corrected,"MI; STTC","a, b"\n', encoding="utf-8")
