@@ -67,7 +67,7 @@ def supervised_cnn_scores(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         log.debug("supervised CNN epoch %d loss %.4f", epoch, total / len(x))
     net.eval()
     with torch.inference_mode():
