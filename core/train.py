@@ -339,14 +339,41 @@ def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
-def _rng_state(device: torch.device) -> torch.Tensor:
-    return torch.get_rng_state()
+def rng_states(device: torch.device) -> dict[str, torch.Tensor]:
+    """This process's global RNG states (what dropout draws from): the CPU generator's, plus the CUDA device's when
+    computing on one. Masks and negatives do not need them (they come from per-step generators)."""
+    states = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    return states
+
+
+def gather_rng_states(device: torch.device) -> dict[str, torch.Tensor]:
+    """Every rank's :func:`rng_states`, stacked by rank, on the CPU (for the run state rank 0 writes).
+
+    The collective runs on ``device``: NCCL cannot gather CPU tensors, so the bytes travel as a device tensor.
+    """
+    from core.distributed import all_gather_no_grad
+
+    return {k: all_gather_no_grad(v[None].to(device)).cpu() for k, v in rng_states(device).items()}
+
+
+def restore_rng_states(rng: dict[str, torch.Tensor], rank: int, world_size: int, device: torch.device) -> bool:
+    """Set this rank's global RNG states from a run state saved by :func:`gather_rng_states`; ``False`` (nothing set)
+    when it was saved for another number of processes or without this device's states."""
+    wanted = rng_states(device).keys()
+    if any(k not in rng or rng[k].shape[0] != world_size for k in wanted):
+        return False
+    torch.set_rng_state(rng["torch"][rank].clone())
+    if "cuda" in wanted:
+        torch.cuda.set_rng_state(rng["cuda"][rank].clone(), device)
+    return True
 
 
 def train(cfg: TrainConfig) -> Path:
     """Run training as configured; returns the exported ``OUT/final`` directory."""
     from core.checkpoint import load_weights, save_checkpoint, storage_dtype
-    from core.distributed import all_gather_no_grad, all_reduce_mean, barrier, cleanup, init_distributed
+    from core.distributed import all_reduce_mean, barrier, cleanup, init_distributed
     from core.models.device import autocast
     from core.recipes import create_recipe
     from core.recipes.data import build_datasets, dataset_texts
@@ -424,22 +451,20 @@ def train(cfg: TrainConfig) -> Path:
         load_weights(model, state_dir)
         scalars, rng = load_train_state(state_dir, optimizer)
         step = int(scalars["step"])
-        if "torch" in rng and rng["torch"].shape[0] == world_size:
-            torch.set_rng_state(rng["torch"][rank].clone())
-        else:
-            log.warning("RNG state not restored (saved for a different number of processes)")
+        if not restore_rng_states(rng, rank, world_size, device):
+            log.warning("RNG state not restored (saved for another number of processes or another device type)")
         log.info("resumed from %s at step %d", state_dir, step)
 
     def save_state(epoch: int, target: Path) -> None:
         # Every rank contributes its RNG state; rank 0 writes.
-        rng_all = all_gather_no_grad(_rng_state(device)[None])
+        rng_all = gather_rng_states(device)
         if not dist_info.is_master:
             return
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         extra = {"recipe": cfg.recipe, "recipe_config": recipe.cfg.to_dict(), "step": step, "epoch": epoch}
         save_checkpoint(model, tmp, extra=extra)
-        save_train_state(tmp, optimizer, {"step": step, "epoch": epoch, "world_size": world_size}, {"torch": rng_all})
+        save_train_state(tmp, optimizer, {"step": step, "epoch": epoch, "world_size": world_size}, rng_all)
         _replace_dir(tmp, target)
 
     def write_metrics(row: dict[str, Any]) -> None:

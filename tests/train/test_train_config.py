@@ -13,10 +13,12 @@ from core.train import (
     TrainConfig,
     add_arguments,
     amp_enabled,
+    gather_rng_states,
     get_lr,
     load_train_state,
     param_groups,
     resolve_config,
+    restore_rng_states,
     save_train_state,
 )
 
@@ -116,3 +118,20 @@ def test_train_state_round_trip(tmp_path):
     for a, b in zip(opt.state.values(), opt2.state.values(), strict=True):
         assert all(torch.equal(a[k], b[k]) for k in ("exp_avg", "exp_avg_sq", "step"))
     assert opt2.param_groups[0]["lr"] == 0.1
+
+
+def test_global_rng_state_round_trip_through_the_run_state(tmp_path):
+    cpu = torch.device("cpu")
+    saved = gather_rng_states(cpu)
+    assert set(saved) == {"torch"} and saved["torch"].shape[0] == 1  # one process: one row
+    expected = torch.rand(3)  # what dropout would draw after the save
+    torch.rand(5)  # ... and the run went on
+    optimizer = torch.optim.AdamW([nn.Parameter(torch.zeros(2))])
+    save_train_state(tmp_path, optimizer, {"step": 1}, saved)
+    _, rng = load_train_state(tmp_path, optimizer)
+    assert restore_rng_states(rng, rank=0, world_size=1, device=cpu)
+    assert torch.equal(torch.rand(3), expected)
+    # Saved by another number of processes: refused, nothing changed.
+    state = torch.get_rng_state()
+    assert not restore_rng_states(rng, rank=0, world_size=2, device=cpu)
+    assert torch.equal(torch.get_rng_state(), state)
