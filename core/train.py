@@ -423,6 +423,12 @@ def train(cfg: TrainConfig) -> Path:
         log.warning("only %d training samples per process: batch size lowered to %d", per_rank, batch_size)
     sampler = ResumableSampler(train_ds, num_replicas=world_size, rank=rank, shuffle=True, seed=cfg.seed)
     loader_kwargs: dict[str, Any] = {"num_workers": cfg.workers, "pin_memory": device.type == "cuda"}
+
+    def loader_generator(epoch: int) -> torch.Generator:
+        # Each DataLoader iteration draws its workers' base seed from a generator; left to the global one, that draw
+        # would shift the dropout stream whenever a resumed run opens its loader mid-epoch.
+        return torch.Generator().manual_seed(cfg.seed * 100_003 + rank * 1_009 + epoch)
+
     steps_per_epoch = per_rank // batch_size
     total_steps = cfg.epochs * steps_per_epoch
     if cfg.max_steps is not None:
@@ -474,7 +480,9 @@ def train(cfg: TrainConfig) -> Path:
 
     def validate(epoch: int) -> None:
         val_sampler = DistributedSampler(val_ds, num_replicas=world_size, rank=rank, shuffle=False, drop_last=True)
-        loader = DataLoader(val_ds, batch_size=batch_size, sampler=val_sampler, **loader_kwargs)
+        loader = DataLoader(
+            val_ds, batch_size=batch_size, sampler=val_sampler, generator=loader_generator(-1), **loader_kwargs
+        )
         sums: dict[str, float] = {}
         batches = 0
         model.eval()
@@ -514,7 +522,14 @@ def train(cfg: TrainConfig) -> Path:
     while step < total_steps and not stop:
         sampler.set_epoch(epoch)
         sampler.start = (step - epoch * steps_per_epoch) * batch_size
-        loader = DataLoader(train_ds, batch_size=batch_size, sampler=sampler, drop_last=True, **loader_kwargs)
+        loader = DataLoader(
+            train_ds,
+            batch_size=batch_size,
+            sampler=sampler,
+            drop_last=True,
+            generator=loader_generator(epoch),
+            **loader_kwargs,
+        )
         for batch in loader:
             lr = get_lr(step, lr=cfg.lr, min_lr=cfg.min_lr, warmup_steps=cfg.warmup_steps, total_steps=total_steps)
             for group in optimizer.param_groups:

@@ -92,8 +92,10 @@ def test_bf16_autocast_on_cpu_when_asked(tmp_path, caplog):
 
 
 @pytest.mark.slow
-def test_resume_matches_uninterrupted_run(tmp_path):
-    common = ["--recipe", "mets", "--model", "mets-resnet1d-tiny", "--limit", "12", "--batch-size", "4"]
+@pytest.mark.parametrize("recipe", ["mets", "dbeta"])
+def test_resume_matches_uninterrupted_run(recipe, tmp_path):
+    # D-BETA fine-tunes MiniLM's top layers with dropout: the resumed run must continue the same random stream.
+    common = ["--recipe", recipe, "--model", TINY[recipe], "--limit", "12", "--batch-size", "4", "--threads", "1"]
     common += ["--epochs", "2", "--no-val", *SYNTH]  # 3 steps per epoch; the split run stops mid-epoch
     full, split = tmp_path / "full", tmp_path / "split"
     assert main(common + ["--out", str(full)]) == 0
