@@ -5,11 +5,10 @@ so. The CPU suite checks the same code paths with Gloo and ``--precision bf16``.
 """
 
 import json
-import socket
 
 import pytest
 import torch
-import torch.multiprocessing as mp
+from ddp_helpers import run_ranks
 from safetensors.torch import load_file
 
 from core.checkpoint import load_checkpoint
@@ -51,24 +50,10 @@ def test_cuda_resume_matches_uninterrupted_run(tmp_path):
         torch.testing.assert_close(b[key].float(), a[key].float(), rtol=1e-3, atol=1e-4, msg=key)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _nccl_worker(rank: int, port: int, argv: list) -> None:
-    import os
-
-    env = {"RANK": rank, "LOCAL_RANK": rank, "WORLD_SIZE": 2, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
-    os.environ.update({k: str(v) for k, v in env.items()})
-    main(argv)
-
-
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
 def test_two_nccl_processes_train_and_save(tmp_path):
     argv = DBETA + SYNTH + ["--out", str(tmp_path / "ddp")]
-    mp.start_processes(_nccl_worker, args=(_free_port(), argv), nprocs=2, join=True, start_method="spawn")
+    run_ranks(argv, nprocs=2)
     state = json.loads((tmp_path / "ddp" / "latest" / "train_state.json").read_text())
     assert state["world_size"] == 2
     rng = load_file(str(tmp_path / "ddp" / "latest" / "train_state.safetensors"))

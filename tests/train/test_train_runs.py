@@ -1,11 +1,10 @@
 """End-to-end training runs on CPU: every recipe, resume, two Gloo processes, and real PTB-XL records."""
 
 import json
-import socket
 
 import pytest
 import torch
-import torch.multiprocessing as mp
+from ddp_helpers import run_ranks
 from safetensors.torch import load_file
 
 from core.checkpoint import load_checkpoint
@@ -114,21 +113,6 @@ def test_resume_matches_uninterrupted_run(recipe, tmp_path):
     assert steps_b == pytest.approx(steps_a, abs=1e-6)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ddp_worker(rank: int, port: int, argv: list) -> None:
-    import os
-
-    env = {"RANK": rank, "LOCAL_RANK": rank, "WORLD_SIZE": 2, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
-    os.environ.update({k: str(v) for k, v in env.items()})
-    torch.set_num_threads(1)
-    main(argv)
-
-
 @pytest.mark.slow
 def test_two_processes_match_one_process_on_the_same_global_batch(tmp_path):
     # A batch-norm-free model (batch norm statistics are per process by design), frozen LM, no dropout.
@@ -141,7 +125,7 @@ def test_two_processes_match_one_process_on_the_same_global_batch(tmp_path):
     single, double = tmp_path / "single", tmp_path / "double"
     assert main(common + ["--out", str(single), "--batch-size", "8"]) == 0
     argv = common + ["--out", str(double), "--batch-size", "4"]
-    mp.start_processes(_ddp_worker, args=(_free_port(), argv), nprocs=2, join=True, start_method="spawn")
+    run_ranks(argv, nprocs=2, threads=1)
 
     loss_1 = [r["train/loss"] for r in _metrics(single)]
     loss_2 = [r["train/loss"] for r in _metrics(double)]
