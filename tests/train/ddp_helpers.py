@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 
 import torch
 import torch.multiprocessing as mp
@@ -22,7 +23,12 @@ def _worker(rank: int, nprocs: int, port: int, argv: list[str], threads: int | N
     os.environ.update({k: str(v) for k, v in env.items()})
     if threads:
         torch.set_num_threads(threads)
-    main(argv)
+    main(argv)  # leaves the process group itself
+    # Gloo's background threads can abort (SIGABRT) while the interpreter shuts down, failing a run whose work is
+    # done and saved; end the worker at once instead.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def run_ranks(argv: list[str], nprocs: int = 2, threads: int | None = None) -> None:
