@@ -230,6 +230,8 @@ class TextEncoder(nn.Module):
         ``("",)`` means every weight trains, ``()`` none.
         """
         if not trainable:
+            if trainable_layers is not None:
+                raise ValueError(f"trainable_layers={trainable_layers} needs trainable=True (this encoder is frozen)")
             self.model.requires_grad_(False)
             self.model.eval()
             return ()

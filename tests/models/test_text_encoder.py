@@ -72,9 +72,11 @@ def test_top_layers_fine_tune_and_the_rest_stays_frozen() -> None:
     assert encoder.cache is None  # a trained encoder's outputs change: nothing is cached
 
 
-def test_trainable_layers_out_of_range_is_refused() -> None:
+def test_trainable_layers_out_of_range_or_on_a_frozen_encoder_is_refused() -> None:
     with pytest.raises(ValueError, match=r"trainable_layers must be in 1\.\.6"):
         TextEncoder(DEFAULT_TEXT_SOURCE, trainable=True, trainable_layers=7)
+    with pytest.raises(ValueError, match="needs trainable=True"):
+        TextEncoder(DEFAULT_TEXT_SOURCE, trainable=False, trainable_layers=2)
 
 
 def test_frozen_cache_serves_repeats(frozen: TextEncoder) -> None:
