@@ -109,7 +109,7 @@ def save_checkpoint(
         if not _is_external(k, model)
     }
     stored_text = any(k.startswith(_TEXT_MODEL_PREFIX) for k in state)
-    whole_text = model.text.trained_prefixes == ("",)
+    whole_text = model.text.fully_trainable
     text_weights = {"included": whole_text, **model.text.spec()}
     config = {
         "format_version": FORMAT_VERSION,

