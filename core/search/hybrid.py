@@ -1,0 +1,156 @@
+"""Hybrid text -> report search: BM25 over clinical tokens fused with the checkpoint's dense report embeddings.
+
+Fusion rule (a convex combination of normalised scores, "relative score fusion")::
+
+    fused = alpha * bm25 / max(bm25) + (1 - alpha) * (cos - min(cos)) / (max(cos) - min(cos))
+
+with the maxima and minima taken over all distinct reports for this query, and ``alpha = 0.6`` by default. Lexical
+evidence leads: the general-purpose language model embeds "left" and "right bundle branch block" almost alike, so a
+report that says the query's words in the query's order must beat one that is merely near in embedding space. The
+dense part orders reports the words do not separate and carries queries whose words occur in no report (then
+``max(bm25) = 0`` and the ranking is the dense one). Without a dense part the ranking is BM25 alone.
+
+Identical report texts collapse into one row (a :class:`Hit`) that lists every record behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.search.filters import parse_query
+from core.search.lexical import LexicalIndex, contains_phrase
+
+QueryEncoder = Callable[[list[str]], np.ndarray]
+DEFAULT_ALPHA = 0.6
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One distinct report text and the records that carry it.
+
+    Attributes:
+        text: the report text.
+        score: fused score in [0, 1] (higher is better).
+        lexical: BM25 part, normalised by the best BM25 score of the query (0 when no word matched).
+        dense: dense part, the cosine similarity min-max normalised over the reports (0 without a dense part).
+        cosine: raw cosine similarity of the query and report embeddings (``nan`` without a dense part).
+        indices: positions (in the ``texts`` given to the search) of the records with this text.
+    """
+
+    text: str
+    score: float
+    lexical: float
+    dense: float
+    cosine: float
+    indices: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        """How many records carry this text."""
+        return len(self.indices)
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(x.min()), float(x.max())
+    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+
+
+class HybridReportSearch:
+    """Search the reports of a set of records by free text.
+
+    Args:
+        texts: report text of each record (duplicates allowed; they collapse into one hit).
+        dense: (n_records, D) report embeddings aligned with ``texts`` (normalised or not), or None for lexical only.
+        encode_query: maps ``[query]`` to a (1, D) embedding in the same space as ``dense``; None for lexical only.
+        alpha: weight of the lexical part in the fusion (module docstring).
+    """
+
+    def __init__(
+        self,
+        texts: Sequence[str],
+        dense: np.ndarray | None = None,
+        encode_query: QueryEncoder | None = None,
+        *,
+        alpha: float = DEFAULT_ALPHA,
+    ):
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha is a weight in [0, 1], not {alpha}")
+        self.alpha = alpha
+        groups: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            groups.setdefault(str(text).strip(), []).append(i)
+        self.texts = list(groups)
+        self.members = [tuple(v) for v in groups.values()]
+        self.lexical = LexicalIndex(self.texts)
+        self.encode_query = encode_query
+        self.dense: np.ndarray | None = None
+        if dense is not None and encode_query is not None:
+            dense = np.asarray(dense, dtype=np.float32)
+            if len(dense) != len(texts):
+                raise ValueError(f"{len(dense)} embeddings for {len(texts)} texts")
+            first = np.array([m[0] for m in self.members], dtype=np.int64)
+            # Identical texts have identical embeddings; the first record stands for its group.
+            rows = dense[first] if len(first) else np.zeros((0, dense.shape[-1]), np.float32)
+            self.dense = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+    def __len__(self) -> int:
+        """Number of distinct report texts."""
+        return len(self.texts)
+
+    def _cosines(self, query: str) -> np.ndarray | None:
+        if self.dense is None or not len(self.texts):
+            return None
+        q = np.asarray(self.encode_query([query]), dtype=np.float32).reshape(-1)
+        return self.dense @ (q / max(float(np.linalg.norm(q)), 1e-12))
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        exclude: Sequence[str] = (),
+        allowed: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The ``k`` best distinct reports for a query, best first.
+
+        Args:
+            query: free text; "..., not X" / "without X" in it adds X to ``exclude`` (:func:`parse_query`).
+            k: number of distinct reports returned.
+            exclude: phrases (or abbreviations such as "RBBB") whose presence in a report drops it.
+            allowed: optional (n_records,) bool mask (dataset/label filters, :func:`record_mask`); records outside
+                it are left out of a hit, and a hit with none left is dropped.
+
+        Returns:
+            Up to ``k`` hits with fused, lexical and dense scores and the records behind each.
+        """
+        positive, in_query = parse_query(query)
+        excluded = [*in_query, *(t.strip() for t in exclude if t.strip())]
+        if not positive:
+            raise ValueError("the query has nothing to look for (only exclusions)")
+        lexical = self.lexical.scores(positive)
+        best = float(lexical.max()) if len(lexical) else 0.0
+        lex_part = lexical / best if best > 0 else np.zeros_like(lexical)
+        cos = self._cosines(positive)
+        if cos is None:
+            fused, dense_part, cos = lex_part, np.zeros_like(lex_part), np.full_like(lex_part, np.nan)
+        else:
+            dense_part = _minmax(cos)
+            fused = self.alpha * lex_part + (1 - self.alpha) * dense_part if best > 0 else dense_part
+        hits: list[Hit] = []
+        # Stable sort: ties keep corpus order, so results are reproducible.
+        for g in np.argsort(-fused, kind="stable"):
+            if len(hits) >= k:
+                break
+            text = self.texts[g]
+            if any(contains_phrase(text, term) for term in excluded):
+                continue
+            members = self.members[g]
+            if allowed is not None:
+                members = tuple(i for i in members if allowed[i])
+                if not members:
+                    continue
+            hits.append(Hit(text, float(fused[g]), float(lex_part[g]), float(dense_part[g]), float(cos[g]), members))
+        return hits

@@ -1,0 +1,104 @@
+"""Lexical report scoring: clinical tokenisation + BM25 (``bm25s``).
+
+Reports are short and their meaning sits in word order ("left bundle branch block" vs "left axis. right bundle branch
+block" share every word), so each report is indexed as its words **and** the adjacent word pairs within a clause
+("left_bundle", "st_elevation"). A query's pairs then only match reports that say the phrase. There is no stemming:
+the opposites that matter (left/right, elevation/depression, brady/tachy) must stay distinct tokens, and the few
+common abbreviations are spelled out (both in reports and queries) so "LBBB" and "left bundle branch block" match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
+
+# English function words only; "no"/"not" are in the list, which is fine for scoring (negation is not modelled).
+STOPWORDS = frozenset(STOPWORDS_EN)
+# Abbreviations spelled out before indexing (lower case). Kept small and unambiguous; "st" alone is the ST segment.
+ABBREVIATIONS: dict[str, str] = {
+    "lbbb": "left bundle branch block",
+    "clbbb": "complete left bundle branch block",
+    "ilbbb": "incomplete left bundle branch block",
+    "rbbb": "right bundle branch block",
+    "crbbb": "complete right bundle branch block",
+    "irbbb": "incomplete right bundle branch block",
+    "lafb": "left anterior fascicular block",
+    "lpfb": "left posterior fascicular block",
+    "lah": "left anterior hemiblock",
+    "lvh": "left ventricular hypertrophy",
+    "rvh": "right ventricular hypertrophy",
+    "lae": "left atrial enlargement",
+    "rae": "right atrial enlargement",
+    "afib": "atrial fibrillation",
+    "af": "atrial fibrillation",
+    "afl": "atrial flutter",
+    "avb": "av block",
+    "1avb": "first degree av block",
+    "pvc": "premature ventricular contraction",
+    "pac": "premature atrial contraction",
+    "mi": "myocardial infarction",
+    "imi": "inferior myocardial infarction",
+    "ami": "anterior myocardial infarction",
+    "asmi": "anteroseptal myocardial infarction",
+    "wpw": "wolff parkinson white",
+    "ste": "st elevation",
+    "std": "st depression",
+}
+_CLAUSE = re.compile(r"[.;:,()\n]+")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def words(text: str) -> list[list[str]]:
+    """Lower-case words of each clause of ``text``, abbreviations spelled out, stopwords dropped."""
+    clauses = []
+    for clause in _CLAUSE.split(str(text).lower()):
+        out: list[str] = []
+        for word in _WORD.findall(clause):
+            out.extend(ABBREVIATIONS.get(word, word).split())
+        clauses.append([w for w in out if w not in STOPWORDS])
+    return [c for c in clauses if c]
+
+
+def tokens(text: str) -> list[str]:
+    """Index tokens of a text: its words plus the adjacent word pairs within each clause (``"left_bundle"``)."""
+    out: list[str] = []
+    for clause in words(text):
+        out.extend(clause)
+        out.extend(f"{a}_{b}" for a, b in zip(clause, clause[1:], strict=False))
+    return out
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether ``phrase``'s words appear consecutively in one clause of ``text`` (same tokenisation as the index)."""
+    needle = [w for clause in words(phrase) for w in clause]
+    if not needle:
+        return False
+    n = len(needle)
+    return any(clause[i : i + n] == needle for clause in words(text) for i in range(len(clause) - n + 1))
+
+
+class LexicalIndex:
+    """BM25 over a list of documents with :func:`tokens` as the tokeniser.
+
+    Args:
+        texts: the documents (distinct report texts).
+        k1: BM25 term-frequency saturation (library default).
+        b: BM25 length normalisation (library default).
+    """
+
+    def __init__(self, texts: Sequence[str], *, k1: float = 1.5, b: float = 0.75):
+        self.size = len(texts)
+        self._bm25 = bm25s.BM25(k1=k1, b=b)
+        # An empty document still needs one token for the library's sparse matrix; "" never occurs in a query.
+        self._bm25.index([tokens(t) or [""] for t in texts], show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        """(n_docs,) BM25 scores of ``query`` (zeros when none of its tokens occurs in the corpus)."""
+        query_tokens = tokens(query)
+        if not query_tokens or not self.size:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(query_tokens), dtype=np.float32)
