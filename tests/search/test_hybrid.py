@@ -1,0 +1,115 @@
+"""Hybrid report search on the real PTB-XL reports (English text through the catalog): clinical words count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.data.catalogs import load_catalog
+from core.search import HybridReportSearch, parse_query, record_mask, tokens
+
+LEFT = {"CLBBB", "ILBBB"}
+RIGHT = {"CRBBB", "IRBBB"}
+
+
+@pytest.fixture(scope="module")
+def records(shared_data: Path) -> list:
+    """PTB-XL records of both shared folders (the first 500 and, when present, the 2,230 more)."""
+    out = list(load_catalog("ptbxl", root=shared_data / "ptb-xl" / "1.0.3", download=False).records)
+    more = shared_data / "ptbxl_more"
+    if (more / "ptbxl_database.csv").is_file():
+        out += load_catalog("ptbxl", root=more, download=False).records
+    return out
+
+
+@pytest.fixture(scope="module")
+def lexical(records) -> HybridReportSearch:
+    return HybridReportSearch([r.text_en for r in records], None, None)
+
+
+def _codes(records, hit) -> set[str]:
+    return {c for i in hit.indices for c in records[i].labels.get("diagnostic", [])}
+
+
+def test_tokens_keep_opposites_and_phrases():
+    toks = tokens("Sinus rhythm. Left axis. RBBB.")
+    assert {"left", "right", "right_bundle", "bundle_branch"} <= set(toks)
+    assert "axis_right" not in toks  # no pair across a clause boundary
+    assert "left_bundle" not in toks
+    assert "elevation" in tokens("ST elevation") and "depression" not in tokens("ST elevation")
+
+
+def test_bundle_branch_blocks_are_told_apart(records, lexical):
+    for query, want, other in (("left bundle branch block", LEFT, RIGHT), ("right bundle branch block", RIGHT, LEFT)):
+        hits = lexical.search(query, 5)
+        assert len(hits) == 5
+        side = query.split()[0]
+        for hit in hits:
+            codes = _codes(records, hit)
+            assert not (codes & other and not codes & want), (query, hit.text, codes)
+            assert f"{side} bundle branch block" in hit.text, (query, hit.text)
+    # The abbreviation finds the same reports as the words.
+    words = [h.text for h in lexical.search("left bundle branch block", 5)]
+    assert [h.text for h in lexical.search("LBBB", 5)] == words
+
+
+def test_st_elevation_before_depression(lexical):
+    cases = (("ST elevation", "elevation", "depression"), ("ST depression", "depression", "elevation"))
+    for query, word, opposite in cases:
+        hits = lexical.search(query, 5)
+        assert all(word in h.text and opposite not in h.text for h in hits), [h.text for h in hits]
+
+
+def test_identical_reports_collapse_with_their_records(records, lexical):
+    texts = [r.text_en.strip() for r in records]
+    hits = lexical.search("sinus rhythm normal ecg", 20)
+    assert len({h.text for h in hits}) == len(hits)
+    assert sum(h.count > 1 for h in hits) >= 1
+    for hit in hits:
+        assert hit.count == texts.count(hit.text)
+        assert all(texts[i] == hit.text for i in hit.indices)
+    assert len(lexical) == len(set(texts))
+
+
+def test_exclusions_in_the_query_and_as_argument(records, lexical):
+    assert parse_query("LBBB, not RBBB or incomplete") == ("LBBB", ["RBBB", "incomplete"])
+    assert parse_query("ST depression without elevation") == ("ST depression", ["elevation"])
+    assert parse_query("sinus rhythm") == ("sinus rhythm", [])
+    plain = lexical.search("bundle branch block", 30)
+    assert any("right bundle branch block" in h.text for h in plain)
+    for hits in (
+        lexical.search("bundle branch block, not RBBB", 30),
+        lexical.search("bundle branch block", 30, exclude=["right bundle branch block"]),
+    ):
+        assert hits and all("right bundle branch block" not in h.text for h in hits)
+        assert any("left bundle branch block" in h.text for h in hits)
+    with pytest.raises(ValueError, match="nothing to look for"):
+        lexical.search("not RBBB", 5)
+
+
+def test_record_filters_by_dataset_and_label(records, lexical):
+    datasets = ["ptbxl" if i % 2 else "other" for i in range(len(records))]
+    labels = [sorted({x for v in r.labels.values() for x in v}) for r in records]
+    mask = record_mask(datasets, labels, dataset="ptbxl", label="CLBBB")
+    assert mask.sum() >= 1 and all(datasets[i] == "ptbxl" and "CLBBB" in labels[i] for i in np.flatnonzero(mask))
+    hits = lexical.search("bundle branch block", 10, allowed=mask)
+    assert hits and all(mask[i] for h in hits for i in h.indices)
+    dropped = record_mask(datasets, labels, exclude=["crbbb"])
+    assert not any("CRBBB" in labels[i] for i in np.flatnonzero(dropped))
+    assert record_mask(datasets, labels, dataset="all", label="all").all()
+
+
+def test_dense_part_orders_within_lexical_ties_but_cannot_override_clinical_words():
+    texts = ["left bundle branch block", "right bundle branch block", "right bundle branch block", "normal ecg"]
+    # An adversarial encoder that puts the query right on top of the RBBB reports.
+    dense = np.array([[0.6, 0.8], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], np.float32)
+    search = HybridReportSearch(texts, dense, lambda q: np.array([[1.0, 0.0]], np.float32))
+    hits = search.search("left bundle branch block", 3)
+    assert [h.text for h in hits] == ["left bundle branch block", "right bundle branch block", "normal ecg"]
+    assert hits[1].indices == (1, 2) and hits[1].count == 2
+    assert hits[1].dense == pytest.approx(1.0) and hits[1].cosine == pytest.approx(1.0)
+    assert hits[0].lexical == pytest.approx(1.0) and 0 < hits[1].lexical < 1
+    # No word of the query occurs: the dense ranking alone.
+    assert search.search("heart attack", 1)[0].text == "right bundle branch block"
