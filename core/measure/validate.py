@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from core.ecg import ECG
 from core.leads import CANONICAL_LEADS
+from core.measure.backends import neurokit_masks
 from core.measure.ludb import (
     LUDB_FS_HZ,
     N_RECORDS,
@@ -91,24 +91,6 @@ def ludb_axis_category(axis_deg: float) -> str:
     return "vertical"
 
 
-def _neurokit_masks(signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
-    """Baseline: global masks from neurokit2's DWT delineation of lead II (row 1)."""
-    import neurokit2 as nk
-
-    lead = np.asarray(signal_mv[1], dtype=float)
-    clean = nk.ecg_clean(lead, sampling_rate=int(fs_hz))
-    _, peaks = nk.ecg_peaks(clean, sampling_rate=int(fs_hz))
-    _, waves = nk.ecg_delineate(clean, peaks, sampling_rate=int(fs_hz), method="dwt")
-    masks = np.zeros((3, lead.size), dtype=bool)
-    for row, (on_key, off_key) in enumerate(
-        (("ECG_P_Onsets", "ECG_P_Offsets"), ("ECG_R_Onsets", "ECG_R_Offsets"), ("ECG_T_Onsets", "ECG_T_Offsets"))
-    ):
-        for on, off in zip(waves.get(on_key, []), waves.get(off_key, []), strict=False):
-            if on is not None and off is not None and not (math.isnan(on) or math.isnan(off)) and off > on:
-                masks[row, int(on) : int(off) + 1] = True
-    return masks
-
-
 def validate_records(
     ludb_dir: Path,
     records: list[int] | None = None,
@@ -151,7 +133,7 @@ def validate_records(
         ecg = ECG.from_leads(signal, fs_hz, CANONICAL_LEADS, record_id=f"ludb/{record}")
         if method == "neurokit":
             try:
-                meas = measurements_from_masks(_neurokit_masks(signal, fs_hz), fs_hz, ecg=ecg)
+                meas = measurements_from_masks(neurokit_masks(signal[1].astype(float), fs_hz), fs_hz, ecg=ecg)
             except (ValueError, IndexError, ZeroDivisionError) as exc:  # neurokit2 fails on some records
                 logger.warning("record %d: neurokit2 failed: %s", record, exc)
                 meas = Measurements()
@@ -170,8 +152,11 @@ def validate_records(
 
 def format_summary(summary: dict, *, title: str) -> str:
     """The printed table."""
-    lines = [title, f"{'measurement':<12} {'n_ref':>5} {'n_meas':>6} {'failed':>6} {'median|err|':>11} "
-             f"{'mean|err|':>9} {'goal':>6} {'within goal':>11}"]
+    lines = [
+        title,
+        f"{'measurement':<12} {'n_ref':>5} {'n_meas':>6} {'failed':>6} {'median|err|':>11} "
+        f"{'mean|err|':>9} {'goal':>6} {'within goal':>11}",
+    ]
     for name in COMPARED:
         s = summary[name]
         med = "-" if s["median_abs_error"] is None else f"{s['median_abs_error']:.1f}"
@@ -207,26 +192,79 @@ def _parse_records(values: list[str] | None) -> list[int] | None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ludb", type=Path, default=None, help="LUDB folder holding data/ (default: from env)")
     parser.add_argument("--records", nargs="*", help="record numbers or ranges, e.g. 1-60 75 (default: all 200)")
-    parser.add_argument("--model", choices=("oof", "final"), default="oof",
-                        help="oof: out-of-fold models (honest); final: the shipped model, trained on all of LUDB")
-    parser.add_argument("--method", choices=("unet", "neurokit"), default="unet")
-    parser.add_argument("--fs", type=float, default=LUDB_FS_HZ,
-                        help="resample the records to this rate before measuring (e.g. 100)")
+    parser.add_argument(
+        "--model",
+        choices=("oof", "final"),
+        default="oof",
+        help="oof: out-of-fold models (honest); final: the shipped model, trained on all of LUDB",
+    )
+    parser.add_argument(
+        "--method",
+        choices=("unet", "own", "neurokit", "openecg", "all"),
+        default=None,
+        help="LUDB mode: unet (= own, default) or neurokit; --plausibility: own, neurokit, openecg or all (default)",
+    )
+    parser.add_argument(
+        "--fs", type=float, default=LUDB_FS_HZ, help="resample the records to this rate before measuring (e.g. 100)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write per-record rows and the summary here")
+    plaus = parser.add_argument_group("plausibility benchmark (--plausibility)")
+    plaus.add_argument(
+        "--plausibility",
+        action="store_true",
+        help="check measurements against the diagnoses of PTB-XL, CinC-2021 and LUDB records",
+    )
+    plaus.add_argument(
+        "--datasets", nargs="*", default=None, help="sources to run (default all): " + ", ".join(_source_keys())
+    )
+    plaus.add_argument("--limit", type=int, default=None, help="at most N records per source and split")
+    plaus.add_argument(
+        "--split",
+        choices=("train", "test", "all"),
+        default="all",
+        help="train, test (the held-out splits of core.evaluate.data.HELD_OUT_SPLITS) or all (both, "
+        "reported separately)",
+    )
+    plaus.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="folder holding ptb-xl/, ptbxl_more/, cinc2021*/, ludb/ (default: $ECG_SHARED_DATA or ../shared/data)",
+    )
+    plaus.add_argument("--markdown", type=Path, default=None, help="write the tables as markdown here")
+    plaus.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="cache of library (neurokit2/openecg) measurements (default: <data dir>/measure-bench)",
+    )
+    plaus.add_argument("--no-cache", action="store_true", help="measure everything afresh, write no cache")
+
+
+def _source_keys() -> list[str]:
+    from core.measure.reference_labels import SOURCES
+
+    return list(SOURCES)
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
     torch.set_num_threads(1)
+    if args.plausibility:
+        return run_plausibility(args)
+    if args.method in ("openecg", "all"):
+        logger.error("--method %s needs --plausibility; the LUDB-only mode has unet and neurokit", args.method)
+        return 2
+    method = "unet" if args.method in (None, "own") else args.method
     ludb_dir = args.ludb or default_ludb_dir()
     if ludb_dir is None or not (Path(ludb_dir) / "data").is_dir():
         logger.error("LUDB not found (%s); pass --ludb DIR or set ECG_SHARED_DATA", ludb_dir)
         return 2
     records = _parse_records(args.records)
-    result = validate_records(Path(ludb_dir), records, model=args.model, method=args.method, fs_hz=args.fs)
+    result = validate_records(Path(ludb_dir), records, model=args.model, method=method, fs_hz=args.fs)
     summary = result.summary()
-    what = "neurokit2 DWT, lead II" if args.method == "neurokit" else f"U-Net delineator, {args.model} model(s)"
+    what = "neurokit2 DWT, lead II" if method == "neurokit" else f"U-Net delineator, {args.model} model(s)"
     what += f", input {args.fs:g} Hz"
     n = len(result.rows)
     print(format_summary(summary, title=f"LUDB validation: {n} records, {what}; absolute errors in bpm / ms"))
@@ -234,4 +272,43 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(result.errors)} records could not be read: {sorted(result.errors)}")
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rows": result.rows, "errors": result.errors}, indent=1))
+    return 0
+
+
+def run_plausibility(args: argparse.Namespace) -> int:
+    """``--plausibility``: measure every source with every method, print the tables, write JSON / markdown."""
+    from core.measure.backends import BACKENDS
+    from core.measure.plausibility import format_markdown, format_table, run_benchmark, summarize
+    from core.measure.reference_labels import SOURCES, default_data_root
+    from core.paths import data_dir
+
+    data_root = args.data_root or default_data_root()
+    if data_root is None or not Path(data_root).is_dir():
+        logger.error("shared data folder not found (%s); pass --data-root DIR or set ECG_SHARED_DATA", data_root)
+        return 2
+    sources = args.datasets or list(SOURCES)
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        logger.error("unknown sources %s; known: %s", unknown, ", ".join(SOURCES))
+        return 2
+    methods = list(BACKENDS) if args.method in (None, "all") else ["own" if args.method == "unet" else args.method]
+    splits = {"train": ["train"], "test": ["held_out"], "all": ["train", "held_out"]}[args.split]
+    cache_dir = None if args.no_cache else (args.cache_dir or data_dir() / "measure-bench")
+    rows = run_benchmark(
+        sources, methods, Path(data_root), splits=splits, limit=args.limit, cache_dir=cache_dir, progress=logger.info
+    )
+    summary = summarize(rows)
+    print(format_table(summary, methods, splits))
+    if args.json:
+        payload = {
+            "sources": sources,
+            "methods": methods,
+            "splits": splits,
+            "limit": args.limit,
+            "summary": summary,
+            "rows": rows,
+        }
+        args.json.write_text(json.dumps(payload, indent=1))
+    if args.markdown:
+        args.markdown.write_text(format_markdown(summary, methods, splits))
     return 0

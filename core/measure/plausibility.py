@@ -1,0 +1,450 @@
+"""Plausibility benchmark: do the measurements agree with the diagnoses cardiologists gave the same records?
+
+LUDB's manual delineation covers one hospital and one annotation convention; this benchmark checks measurements on
+every labelled dataset with clinical rules a measurement must satisfy, e.g. QRS >= 120 ms among complete bundle
+branch blocks and rarely among normal ECGs. Labels come from :mod:`core.measure.reference_labels`, measurements from
+the backends of :mod:`core.measure.backends` (the product and maintained libraries, on the same records).
+
+Pipeline: :func:`run_benchmark` reads and measures records into rows (one per record and method), :func:`summarize`
+turns rows into per-(source, split, method) cells, :func:`format_table` / :func:`format_markdown` print them.
+A cell holds ``n`` (records with the label that could be read), ``n_measured``, ``n_failed`` (no value) and the
+``value`` (a share in [0, 1] or a median).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# Fields read from a Measurements object (getattr, so fields added later are picked up when present).
+MEAS_FIELDS: tuple[str, ...] = (
+    "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "axis_deg", "sokolow_lyon_mv",
+    "limb_qrs_amplitude_mv",
+)  # fmt: skip
+LUDB_COMPARED: tuple[str, ...] = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
+LUDB_GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}
+SPLIT_GROUPS: tuple[str, ...] = ("train", "held_out")
+
+
+def qtc_limit_ms(sex: str | None) -> float:
+    """Upper limit of normal QTc: 460 ms for women and when sex is unknown, 470 ms for men."""
+    return 470.0 if sex == "male" else 460.0
+
+
+def left_axis(axis_deg: float) -> bool:
+    """Left axis deviation: -30° beyond to -90°."""
+    return -90.0 <= axis_deg < -30.0
+
+
+def right_axis(axis_deg: float) -> bool:
+    """Right axis deviation: beyond +90° to +180°."""
+    return 90.0 < axis_deg <= 180.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One plausibility rule: among records with ``label``, the share where ``test`` holds (or the median).
+
+    Attributes:
+        key: stable name in JSON.
+        title: row title in tables.
+        label: reference label (:data:`core.measure.reference_labels.LABELS`) selecting the records.
+        field: the measurement it needs; a record without it counts as failed.
+        test: ``test(value, sex) -> bool`` for a share; None for the median of the field.
+        goal: the issue's goal for the cell, as text (empty when there is none).
+    """
+
+    key: str
+    title: str
+    label: str
+    field: str
+    test: Callable[[Any, str | None], bool] | None = None
+    goal: str = ""
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("qrs_median_norm", "median QRS, NORM", "NORM", "qrs_ms", None, "80-105 ms"),
+    Check("qrs_wide_norm", "QRS >= 120 ms, NORM", "NORM", "qrs_ms", lambda v, s: v >= 120.0, "<= 5 %"),
+    Check("qrs_wide_clbbb", "QRS >= 120 ms, CLBBB", "CLBBB", "qrs_ms", lambda v, s: v >= 120.0, ">= 90 %"),
+    Check("qrs_wide_crbbb", "QRS >= 120 ms, CRBBB", "CRBBB", "qrs_ms", lambda v, s: v >= 120.0, ">= 90 %"),
+    Check("pr_long_1avb", "PR > 200 ms, 1AVB", "1AVB", "pr_ms", lambda v, s: v > 200.0, ">= 80 %"),
+    Check("pr_long_norm", "PR > 200 ms, NORM", "NORM", "pr_ms", lambda v, s: v > 200.0, "<= 3 %"),
+    Check("hr_slow_sbrad", "HR < 60 bpm, SBRAD", "SBRAD", "hr_bpm", lambda v, s: v < 60.0, ">= 95 %"),
+    Check("hr_fast_stach", "HR > 100 bpm, STACH", "STACH", "hr_bpm", lambda v, s: v > 100.0, ">= 95 %"),
+    Check("irregular_afib", "irregular, AFIB", "AFIB", "irregular", lambda v, s: bool(v), ">= 90 %"),
+    Check("irregular_sr", "irregular, SR", "SR", "irregular", lambda v, s: bool(v), "<= 5 %"),
+    Check("qtc_long_lngqt", "QTc > 460/470 ms, long QT", "LNGQT", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
+    Check("qtc_long_norm", "QTc > 460/470 ms, NORM", "NORM", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
+    Check("axis_left_lad", "axis < -30°, LAD", "LAD", "axis_deg", lambda v, s: left_axis(v)),
+    Check("axis_left_lafb", "axis < -30°, LAFB", "LAFB", "axis_deg", lambda v, s: left_axis(v)),
+    Check("axis_right_rad", "axis > +90°, RAD", "RAD", "axis_deg", lambda v, s: right_axis(v)),
+    Check("axis_left_norm", "axis < -30°, NORM", "NORM", "axis_deg", lambda v, s: left_axis(v)),
+    Check("low_voltage_lvolt", "limb QRS < 0.5 mV, LVOLT", "LVOLT", "limb_qrs_amplitude_mv", lambda v, s: v < 0.5),
+    Check("low_voltage_norm", "limb QRS < 0.5 mV, NORM", "NORM", "limb_qrs_amplitude_mv", lambda v, s: v < 0.5),
+    Check("sokolow_lvh", "Sokolow-Lyon >= 3.5 mV, LVH", "LVH", "sokolow_lyon_mv", lambda v, s: v >= 3.5),
+    Check("sokolow_hvolt", "Sokolow-Lyon >= 3.5 mV, HVOLT", "HVOLT", "sokolow_lyon_mv", lambda v, s: v >= 3.5),
+    Check("sokolow_norm", "Sokolow-Lyon >= 3.5 mV, NORM", "NORM", "sokolow_lyon_mv", lambda v, s: v >= 3.5),
+)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Rows -> cells
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def check_cell(rows: Iterable[dict], check: Check) -> dict[str, Any]:
+    """Evaluate one check over rows (dicts with ``labels``, ``sex``, ``status`` and ``meas``).
+
+    Returns:
+        ``{"n", "n_measured", "n_failed", "value"}``; unreadable records are not counted in ``n``; ``value`` is None
+        when nothing was measured.
+    """
+    selected = [r for r in rows if check.label in r["labels"] and r["status"] != "unreadable"]
+    values = [(r["meas"].get(check.field), r.get("sex")) for r in selected]
+    measured = [(v, s) for v, s in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not measured:
+        value = None
+    elif check.test is None:
+        value = float(np.median([v for v, _ in measured]))
+    else:
+        value = float(np.mean([bool(check.test(v, s)) for v, s in measured]))
+    return {"n": len(selected), "n_measured": len(measured), "n_failed": len(selected) - len(measured), "value": value}
+
+
+def ludb_error_cells(rows: Iterable[dict]) -> dict[str, dict[str, Any]]:
+    """Median absolute error against LUDB's manual annotations (rows with ``ref``), per compared measurement."""
+    rows = [r for r in rows if r.get("ref") and r["status"] != "unreadable"]
+    out = {}
+    for name in LUDB_COMPARED:
+        with_ref = [r for r in rows if r["ref"].get(name) is not None]
+        err = [abs(r["meas"][name] - r["ref"][name]) for r in with_ref if r["meas"].get(name) is not None]
+        out[name] = {
+            "n": len(with_ref),
+            "n_measured": len(err),
+            "n_failed": len(with_ref) - len(err),
+            "value": float(np.median(err)) if err else None,
+            "goal": LUDB_GOALS[name],
+        }
+    return out
+
+
+def summarize(rows: Sequence[dict], checks: Sequence[Check] = CHECKS) -> dict[str, dict[str, dict[str, dict]]]:
+    """Cells per source, split group (``train``, ``held_out`` and the pooled ``all``) and method.
+
+    Returns:
+        ``{source: {split: {method: {"checks": {key: cell}, "ludb_errors": {...} (LUDB only), "n_records",
+        "n_unreadable", "n_errors", "ms_per_ecg"}}}}``.
+    """
+    out: dict[str, dict[str, dict[str, dict]]] = {}
+    # A field a method never gives on any record (e.g. the axis of a one-lead method) is "not provided", not failed.
+    provided = {
+        m: {f for f in MEAS_FIELDS if any(r["meas"].get(f) is not None for r in rows if r["method"] == m)}
+        for m in dict.fromkeys(r["method"] for r in rows)
+    }
+    for source in dict.fromkeys(r["source"] for r in rows):
+        out[source] = {}
+        in_source = [r for r in rows if r["source"] == source]
+        for split in (*SPLIT_GROUPS, "all"):
+            in_split = [r for r in in_source if split == "all" or r["split"] == split]
+            if not in_split:
+                continue
+            out[source][split] = {}
+            for method in dict.fromkeys(r["method"] for r in in_split):
+                mine = [r for r in in_split if r["method"] == method]
+                times = [r["ms"] for r in mine if r.get("ms") is not None]
+                cell: dict[str, Any] = {
+                    "n_records": len(mine),
+                    "n_unreadable": sum(r["status"] == "unreadable" for r in mine),
+                    "n_errors": sum(r["status"] == "error" for r in mine),
+                    "ms_per_ecg": float(np.median(times)) if times else None,
+                    "checks": {c.key: {**check_cell(mine, c), "provided": c.field in provided[method]} for c in checks},
+                }
+                if any(r.get("ref") for r in mine):
+                    cell["ludb_errors"] = ludb_error_cells(mine)
+                out[source][split][method] = cell
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Records -> rows
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def split_group(split: str) -> str:
+    """``held_out`` for the splits evaluation holds out (:data:`core.evaluate.data.HELD_OUT_SPLITS`), else ``train``."""
+    from core.evaluate.data import HELD_OUT_SPLITS
+
+    return "held_out" if split in HELD_OUT_SPLITS else "train"
+
+
+def measurement_dict(meas: Any) -> dict[str, Any]:
+    """The benchmark's fields of a Measurements object (None where absent), as plain JSON values."""
+    out = {}
+    for name in MEAS_FIELDS:
+        value = getattr(meas, name, None)
+        out[name] = bool(value) if isinstance(value, bool | np.bool_) else (None if value is None else float(value))
+    return out
+
+
+def _source_hash(objects: Sequence[Any]) -> str:
+    digest = hashlib.sha256()
+    for obj in objects:
+        digest.update(Path(inspect.getsourcefile(obj)).read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def cache_key(method: str) -> str | None:
+    """What a cached library measurement depends on (library version + the project code around it); None for
+    ``own``, which is measured afresh every run (it is what changes)."""
+    if method == "own":
+        return None
+    from core.measure import backends, measurements, waves
+    from core.measure.backends import backend_version
+
+    code = (backends, measurements, waves) if method == "neurokit" else (backends,)
+    return f"{backend_version(method)}-{_source_hash(code)}"
+
+
+class MeasurementCache:
+    """Library measurements per record, in one JSON file per (method key, source), so reruns only measure ``own``."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self._data: dict[Path, dict[str, Any]] = {}
+
+    def _file(self, key: str, source: str) -> Path | None:
+        if self.folder is None:
+            return None
+        return self.folder / f"{key}-{source.replace('@', '_')}.json"
+
+    def get(self, key: str | None, source: str, record_id: str) -> dict | None:
+        path = self._file(key, source) if key else None
+        if path is None:
+            return None
+        if path not in self._data:
+            self._data[path] = json.loads(path.read_text()) if path.is_file() else {}
+        return self._data[path].get(record_id)
+
+    def put(self, key: str | None, source: str, record_id: str, entry: dict) -> None:
+        path = self._file(key, source) if key else None
+        if path is None:
+            return
+        self._data.setdefault(path, json.loads(path.read_text()) if path.is_file() else {})[record_id] = entry
+
+    def flush(self) -> None:
+        """Write every touched file (temporary file, then ``os.replace``)."""
+        import os
+
+        for path, data in self._data.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, path)
+
+
+def _ludb_reference(record: Any) -> tuple[dict[str, float | None], str]:
+    """LUDB's manual-annotation reference of a record and the out-of-fold delineator weights for it."""
+    from core.measure.delineator import read_config
+    from core.measure.ludb import read_annotation, reference_measurements
+
+    number = int(record.record_id.split("/")[-1])
+    ref = reference_measurements(read_annotation(record.path.parent.parent, number))
+    fold = read_config().get("folds", {}).get(str(number))
+    return {k: ref.get(k) for k in LUDB_COMPARED}, (f"fold{fold}.safetensors" if fold is not None else "")
+
+
+def run_benchmark(
+    sources: Sequence[str],
+    methods: Sequence[str],
+    data_root: Path,
+    *,
+    splits: Sequence[str] = SPLIT_GROUPS,
+    limit: int | None = None,
+    cache_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict]:
+    """Measure the records of the given sources with each method; one row per (record, method).
+
+    Args:
+        sources: keys of :data:`core.measure.reference_labels.SOURCES`.
+        methods: backend names (``own``, ``neurokit``, ``openecg``).
+        data_root: the shared data folder holding the dataset folders.
+        splits: split groups to run (``train``, ``held_out``).
+        limit: at most this many records per source and split group (the first ones, in catalog order).
+        cache_dir: where library measurements are cached (None: no cache).
+        progress: called with a line of text now and then.
+
+    Returns:
+        Rows: ``source``, ``record_id``, ``split`` (group), ``labels``, ``sex``, ``method``, ``status`` (``ok``,
+        ``unreadable``: the file could not be read, ``error``: the backend raised), ``meas`` (:data:`MEAS_FIELDS`),
+        ``ms`` (measuring time), ``ref`` (LUDB: manual-annotation reference), ``detail`` (error text).
+    """
+    from core.errors import ECGReadError
+    from core.measure.backends import get_backend
+    from core.measure.reference_labels import SOURCES, reference_labels, source_records
+
+    cache = MeasurementCache(cache_dir)
+    keys = {m: cache_key(m) for m in methods}
+    backends = {m: get_backend(m) for m in methods}
+    rows: list[dict] = []
+    for source_key in sources:
+        source = SOURCES[source_key]
+        chosen: list = []
+        per_split = dict.fromkeys(splits, 0)
+        for record, catalog in source_records(source, data_root):
+            group = split_group(record.split)
+            if group in per_split and (limit is None or per_split[group] < limit):
+                per_split[group] += 1
+                chosen.append((record, catalog, group))
+        start = time.perf_counter()
+        for i, (record, catalog, group) in enumerate(chosen):
+            base = {
+                "source": source_key,
+                "record_id": record.record_id,
+                "split": group,
+                "labels": sorted(reference_labels(record)),
+                "sex": record.meta.get("sex"),
+            }
+            ref, weights = _ludb_reference(record) if record.dataset == "ludb" else (None, "")
+            ecg, detail = None, ""
+            for method in methods:
+                cached = cache.get(keys[method], source_key, record.record_id)
+                if cached is not None:
+                    rows.append({**base, "method": method, **cached, "ref": ref})
+                    continue
+                if ecg is None and not detail:
+                    try:
+                        ecg = catalog.read(record)
+                    except (ECGReadError, OSError, ValueError) as exc:  # counted per cell as unreadable
+                        detail = f"{type(exc).__name__}: {exc}"
+                        logger.warning("%s: unreadable: %s", record.record_id, detail)
+                if ecg is None:
+                    entry = {"status": "unreadable", "meas": measurement_dict(None), "ms": None, "detail": detail}
+                    rows.append({**base, "method": method, **entry, "ref": ref})
+                    continue
+                entry = _measure(backends[method], method, ecg, weights)
+                if entry["status"] == "ok":
+                    cache.put(keys[method], source_key, record.record_id, entry)
+                rows.append({**base, "method": method, **entry, "ref": ref})
+            if progress and (i + 1) % 100 == 0:
+                progress(f"{source_key}: {i + 1}/{len(chosen)} records, {time.perf_counter() - start:.0f} s")
+        cache.flush()
+        if progress:
+            progress(f"{source_key}: {len(chosen)} records done in {time.perf_counter() - start:.0f} s")
+    return rows
+
+
+def _measure(backend: Callable, method: str, ecg: Any, weights: str) -> dict[str, Any]:
+    """One backend on one ECG, timed; LUDB records use the out-of-fold weights for ``own``."""
+    kwargs = {"weights": weights} if (method == "own" and weights) else {}
+    start = time.perf_counter()
+    try:
+        meas = backend(ecg, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - one backend failing on one record is a counted, logged failure
+        logger.warning("%s: %s failed: %s: %s", ecg.record_id, method, type(exc).__name__, exc)
+        return {"status": "error", "meas": measurement_dict(None), "ms": None, "detail": f"{type(exc).__name__}: {exc}"}
+    ms = 1000.0 * (time.perf_counter() - start)
+    return {"status": "ok", "meas": measurement_dict(meas), "ms": ms, "detail": ""}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Cells -> text
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def format_cell(cell: dict[str, Any], *, median_unit: str = "ms", share: bool = True) -> str:
+    """``"4 % n=120"`` (share), ``"96 ms n=120"`` (median); ``f=2`` appended when records failed; ``-`` when no
+    record has the label; ``n/a`` when the method never gives that measurement."""
+    if cell["n"] == 0:
+        return "-"
+    if not cell.get("provided", True):
+        return "n/a"
+    if cell["value"] is None:
+        shown = "no value"
+    elif share:
+        shown = f"{100 * cell['value']:.0f} %"
+    else:
+        shown = f"{cell['value']:.1f} {median_unit}" if median_unit != "ms" else f"{cell['value']:.0f} ms"
+    failed = f" f={cell['n_failed']}" if cell["n_failed"] else ""
+    return f"{shown} n={cell['n_measured']}{failed}"
+
+
+def _table_rows(summary: dict, source: str, methods: Sequence[str], splits: Sequence[str], checks: Sequence[Check]):
+    """(title, goal, cells) per check that has records in this source, then LUDB error rows and timing."""
+    groups = summary.get(source, {})
+    columns = [(m, s) for m in methods for s in splits]
+
+    def cell_of(method: str, split: str) -> dict | None:
+        return groups.get(split, {}).get(method)
+
+    out = []
+    for check in checks:
+        cells = [cell_of(m, s) for m, s in columns]
+        if not any(c and c["checks"][check.key]["n"] for c in cells):
+            continue
+        texts = [format_cell(c["checks"][check.key], share=check.test is not None) if c else "" for c in cells]
+        out.append((check.title, check.goal, texts))
+    if any(c and "ludb_errors" in c for c in (cell_of(m, s) for m, s in columns)):
+        for name in LUDB_COMPARED:
+            unit = "bpm" if name == "hr_bpm" else "ms"
+            texts = []
+            for m, s in columns:
+                c = cell_of(m, s)
+                e = c.get("ludb_errors", {}).get(name) if c else None
+                texts.append(format_cell(e, median_unit=unit, share=False) if e else "")
+            title = f"LUDB median abs. error {name.removesuffix('_ms').removesuffix('_bpm').upper()}"
+            out.append((title, f"<= {LUDB_GOALS[name]:g} {unit}", texts))
+    times = []
+    for m, s in columns:
+        c = cell_of(m, s)
+        times.append("" if not c or c["ms_per_ecg"] is None else f"{c['ms_per_ecg']:.0f}")
+    out.append(("median ms per ECG (this machine)", "< 100 (own)", times))
+    counts = [
+        "" if not (c := cell_of(m, s)) else f"{c['n_records']} ({c['n_unreadable']} unreadable)" for m, s in columns
+    ]
+    out.append(("records", "", counts))
+    return columns, out
+
+
+_SPLIT_TITLES = {"train": "train", "held_out": "held-out", "all": "all"}
+
+
+def format_markdown(
+    summary: dict, methods: Sequence[str], splits: Sequence[str] = SPLIT_GROUPS, checks: Sequence[Check] = CHECKS
+) -> str:
+    """One markdown table per source: rows = checks, columns = method x split group."""
+    parts = []
+    for source in summary:
+        columns, rows = _table_rows(summary, source, methods, splits, checks)
+        header = ["check", "goal", *(f"{m} {_SPLIT_TITLES[s]}" for m, s in columns)]
+        lines = [f"**{source}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join([title, goal, *texts]) + " |" for title, goal, texts in rows]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def format_table(
+    summary: dict, methods: Sequence[str], splits: Sequence[str] = SPLIT_GROUPS, checks: Sequence[Check] = CHECKS
+) -> str:
+    """The printed (fixed-width) version of :func:`format_markdown`."""
+    parts = []
+    for source in summary:
+        columns, rows = _table_rows(summary, source, methods, splits, checks)
+        header = ["check", "goal", *(f"{m} {_SPLIT_TITLES[s]}" for m, s in columns)]
+        table = [header] + [[title, goal, *texts] for title, goal, texts in rows]
+        widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+        lines = [source] + ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in table]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)

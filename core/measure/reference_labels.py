@@ -1,0 +1,184 @@
+"""Reference labels for the measurement plausibility benchmark: one small vocabulary across PTB-XL, CinC-2021, LUDB.
+
+Each dataset's own diagnosis codes map onto the labels below, so a check such as "QRS >= 120 ms among complete
+LBBB" means the same thing on every dataset:
+
+=========  ==================================  ==============================  =================================
+label      PTB-XL (``scp_codes``/heart_axis)   CinC-2021 (SNOMED-CT ``#Dx``)    LUDB (diagnosis lines)
+=========  ==================================  ==============================  =================================
+NORM       NORM                                NSR 426783006 and no other code  sinus rhythm, normal/horizontal/
+                                                                                vertical axis, nothing else listed
+SR         SR                                  NSR 426783006                    sinus rhythm
+CLBBB      CLBBB                               CLBBB 733534002, LBBB 164909002  complete left bundle branch block
+CRBBB      CRBBB                               CRBBB 713427006, RBBB 59118001   complete right bundle branch block
+1AVB       1AVB                                IAVB 270492004                   i degree av block
+SBRAD      SBRAD                               SB 426177001                     sinus bradycardia
+STACH      STACH                               STach 427084000                  sinus tachycardia
+AFIB       AFIB                                AF 164889003, CAF 426749004,     atrial fibrillation
+                                               RAF 314208002
+LNGQT      LNGQT                               LQT 111975006                    -
+LAD        heart_axis ALAD                     LAD 39732003                     left axis deviation
+RAD        heart_axis RAD, ARAD                RAD 47665007                     right axis deviation
+LAFB       LAFB                                LAnFB 445118002                  left anterior hemiblock
+LPFB       LPFB                                LPFB 445211001                   -
+LVOLT      LVOLT                               LQRSV 251146004                  -
+HVOLT      HVOLT                               LVHV 55827005                    -
+LVH        LVH                                 LVH 164873001                    left ventricular hypertrophy
+=========  ==================================  ==============================  =================================
+
+Why these choices: the Challenge scores LBBB/CLBBB and RBBB/CRBBB as one class each (``dx_mapping_scored.csv``), so
+they count as complete blocks. PTB-XL's ``heart_axis`` follows the German axis types: ``LAD`` is "Linkstyp"
+(-30° to +30°, a normal variant) and ``ALAD`` "überdrehter Linkstyp" (beyond -30°), the clinical left axis
+deviation; ``RAD`` (+90° to +120°) and ``ARAD`` (beyond +120°) are both right of +90°. LUDB's axis lines follow the
+Russian convention (left axis deviation below 0°), so its LAD is broader than the clinical one. CinC-2021 and LUDB
+have no "normal ECG" code, so NORM there is sinus rhythm with nothing else listed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.data.catalogs.base import Record
+
+LABELS: tuple[str, ...] = (
+    "NORM", "SR", "CLBBB", "CRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
+    "LAD", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH",
+)  # fmt: skip
+
+_PTBXL_CODES = frozenset(LABELS) - {"LAD", "RAD"}
+_PTBXL_AXIS = {"ALAD": "LAD", "RAD": "RAD", "ARAD": "RAD"}
+
+NSR_SNOMED = "426783006"
+SNOMED_LABELS: dict[str, str] = {
+    NSR_SNOMED: "SR",
+    "733534002": "CLBBB",
+    "164909002": "CLBBB",
+    "713427006": "CRBBB",
+    "59118001": "CRBBB",
+    "270492004": "1AVB",
+    "426177001": "SBRAD",
+    "427084000": "STACH",
+    "164889003": "AFIB",
+    "426749004": "AFIB",
+    "314208002": "AFIB",
+    "111975006": "LNGQT",
+    "39732003": "LAD",
+    "47665007": "RAD",
+    "445118002": "LAFB",
+    "445211001": "LPFB",
+    "251146004": "LVOLT",
+    "55827005": "HVOLT",
+    "164873001": "LVH",
+}
+
+LUDB_LABELS: dict[tuple[str, str], str] = {
+    ("rhythm", "sinus rhythm"): "SR",
+    ("rhythm", "sinus bradycardia"): "SBRAD",
+    ("rhythm", "sinus tachycardia"): "STACH",
+    ("rhythm", "atrial fibrillation"): "AFIB",
+    ("conduction", "complete left bundle branch block"): "CLBBB",
+    ("conduction", "complete right bundle branch block"): "CRBBB",
+    ("conduction", "i degree av block"): "1AVB",
+    ("conduction", "left anterior hemiblock"): "LAFB",
+    ("axis", "left axis deviation"): "LAD",
+    ("axis", "right axis deviation"): "RAD",
+    ("hypertrophy", "left ventricular hypertrophy"): "LVH",
+}
+_LUDB_NORMAL_AXES = frozenset({"normal", "horizontal", "vertical"})
+_LUDB_FINDING_SETS = ("conduction", "extrasystole", "hypertrophy", "pacing", "ischemia", "repolarization", "other")
+
+
+def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None) -> frozenset[str]:
+    """Benchmark labels of a PTB-XL record from its SCP codes (any likelihood) and ``heart_axis``."""
+    out = {code for code in scp_codes if code in _PTBXL_CODES}
+    if heart_axis in _PTBXL_AXIS:
+        out.add(_PTBXL_AXIS[heart_axis])
+    return frozenset(out)
+
+
+def cinc_labels(snomed_codes: Iterable[str]) -> frozenset[str]:
+    """Benchmark labels of a CinC-2021 record from its SNOMED-CT ``#Dx`` codes."""
+    codes = {str(c).strip() for c in snomed_codes if str(c).strip()}
+    out = {SNOMED_LABELS[c] for c in codes if c in SNOMED_LABELS}
+    if codes == {NSR_SNOMED}:
+        out.add("NORM")
+    return frozenset(out)
+
+
+def ludb_labels(labels: Mapping[str, Iterable[str]]) -> frozenset[str]:
+    """Benchmark labels of a LUDB record from its catalog label sets (reduced ``ludb.csv`` columns)."""
+    out = {LUDB_LABELS[(ls, v)] for ls, values in labels.items() for v in values if (ls, v) in LUDB_LABELS}
+    rhythm, axis = set(labels.get("rhythm", [])), set(labels.get("axis", []))
+    if rhythm == {"sinus rhythm"} and axis <= _LUDB_NORMAL_AXES and not any(labels.get(s) for s in _LUDB_FINDING_SETS):
+        out.add("NORM")
+    return frozenset(out)
+
+
+def reference_labels(record: Record) -> frozenset[str]:
+    """Benchmark labels of a catalog record (PTB-XL, CinC-2021 or LUDB)."""
+    if record.dataset == "ptbxl":
+        return ptbxl_labels(record.meta.get("scp_codes", {}), record.meta.get("heart_axis"))
+    if record.dataset == "cinc2021":
+        return cinc_labels(record.meta.get("snomed_codes", []))
+    if record.dataset == "ludb":
+        return ludb_labels(record.labels)
+    raise ValueError(f"no benchmark label mapping for dataset {record.dataset!r}")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Which records the benchmark runs on
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchSource:
+    """One benchmark dataset at one sampling rate.
+
+    Attributes:
+        key: name in tables and JSON (``"ptbxl@500"``).
+        catalog: catalog name for :func:`core.data.catalogs.load_catalog`.
+        folders: dataset folders under the data root (their records are pooled).
+        options: catalog options (e.g. ``{"rate_hz": 100}``).
+    """
+
+    key: str
+    catalog: str
+    folders: tuple[str, ...]
+    options: tuple[tuple[str, object], ...] = ()
+
+
+SOURCES: dict[str, BenchSource] = {
+    s.key: s
+    for s in (
+        BenchSource("ptbxl@100", "ptbxl", ("ptb-xl/1.0.3",), (("rate_hz", 100),)),
+        BenchSource("ptbxl@500", "ptbxl", ("ptb-xl/1.0.3",), (("rate_hz", 500),)),
+        BenchSource("ptbxl_more@100", "ptbxl", ("ptbxl_more",), (("rate_hz", 100),)),
+        BenchSource("cinc2021@500", "cinc2021", ("cinc2021", "cinc2021_more")),
+        BenchSource("ludb@500", "ludb", ("ludb/1.0.1",)),
+    )
+}
+
+
+def default_data_root() -> Path | None:
+    """The shared data folder: ``$ECG_SHARED_DATA``, a local ``$ECG_DATA_MIRROR``, or ``../shared/data``."""
+    candidates = [os.environ.get("ECG_SHARED_DATA"), os.environ.get("ECG_DATA_MIRROR")]
+    paths = [Path(c).expanduser() for c in candidates if c and "://" not in c]
+    paths.append(Path(__file__).resolve().parents[3] / "shared" / "data")
+    return next((p for p in paths if p.is_dir()), None)
+
+
+def source_records(source: BenchSource, data_root: Path) -> list[tuple[Record, object]]:
+    """The records of a source with the catalog that reads them, in a stable order (folders missing are skipped)."""
+    from core.data.catalogs import load_catalog
+
+    out: list[tuple[Record, object]] = []
+    for folder in source.folders:
+        root = Path(data_root) / folder
+        if not root.is_dir():
+            continue
+        catalog = load_catalog(source.catalog, root=root, download=False, **dict(source.options))
+        out.extend((record, catalog) for record in catalog.records)
+    return out
