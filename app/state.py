@@ -20,6 +20,7 @@ import numpy as np
 from core import zeroshot
 from core.ecg import ECG
 from core.embed import _LRU, Embedder
+from core.evaluate.select import best_checkpoint
 from core.explorer import DemoSpec, Explorer, NoDataError, build_explorer
 from core.paths import data_dir
 
@@ -29,6 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Folder name under checkpoints/ -> display name, in the order the app prefers them for the index.
 CHECKPOINT_NAMES = {"mets": "METS", "dbeta": "D-BETA", "fgclep": "FG-CLEP"}
 UPLOAD_PREFIX = "upload/"
+RESULTS_JSON = REPO_ROOT / "eval" / "results.json"
 
 
 def discover_checkpoints(root: Path | None = None) -> dict[str, Path]:
@@ -41,13 +43,28 @@ def discover_checkpoints(root: Path | None = None) -> dict[str, Path]:
     return found
 
 
+def default_checkpoint(checkpoints: dict[str, Path], results_json: Path = RESULTS_JSON) -> str | None:
+    """The checkpoint the app serves by default: the best by the held-out evaluation (:mod:`core.evaluate.select`),
+    else the first available (METS, D-BETA, FG-CLEP order) when the results file is missing or names none of them."""
+    best = best_checkpoint(results_json)
+    if best is not None:
+        # The results file names checkpoints by path, relative to the repository root as `python -m core evaluate` ran.
+        target = (REPO_ROOT / best).resolve()
+        for name, path in checkpoints.items():
+            if Path(path).resolve() == target:
+                return name
+        logger.info("the best evaluated checkpoint %s is not served; using the first available", best)
+    return next(iter(checkpoints), None)
+
+
 @dataclass
 class AppConfig:
     """What the app serves.
 
     Attributes:
         checkpoints: display name -> checkpoint folder (the zero-shot checkpoint choices).
-        index_checkpoint: which of them embeds the index and the map (default: the first).
+        index_checkpoint: which of them embeds the index and the map and is the zero-shot default (default: the
+            best by ``eval/results.json``, :func:`default_checkpoint`).
         spec: demo datasets / record counts / map method.
         build_in_background: start building the index when the app is built (else on first use).
     """
@@ -82,7 +99,7 @@ class Services:
     def __init__(self, config: AppConfig):
         self.config = config
         names = list(config.checkpoints)
-        self.index_name = config.index_checkpoint or (names[0] if names else None)
+        self.index_name = config.index_checkpoint or default_checkpoint(config.checkpoints)
         if self.index_name is not None and self.index_name not in config.checkpoints:
             raise ValueError(f"index checkpoint {self.index_name!r} is not one of {names}")
         self._embedders: dict[str, Embedder] = {}
@@ -145,8 +162,12 @@ class Services:
         t0 = time.perf_counter()
         _ = embedder.model
         self.model_ready_s = time.perf_counter() - self._t0
-        logger.info("model %s ready (%.1f s to load, %.1f s after start)", embedder.name,
-                    time.perf_counter() - t0, self.model_ready_s)
+        logger.info(
+            "model %s ready (%.1f s to load, %.1f s after start)",
+            embedder.name,
+            time.perf_counter() - t0,
+            self.model_ready_s,
+        )
 
     def explorer(self, timeout_s: float | None = 600.0) -> Explorer:
         """The explorer, waiting for the background build if needed.
@@ -237,8 +258,9 @@ class Services:
             self._embeddings.put((key, checkpoint), cached)
         return cached
 
-    def class_embeddings(self, classes: dict[str, list[str]], checkpoint: str | None = None
-                         ) -> tuple[list[str], np.ndarray]:
+    def class_embeddings(
+        self, classes: dict[str, list[str]], checkpoint: str | None = None
+    ) -> tuple[list[str], np.ndarray]:
         """Class names and (C, D) class embeddings of a prompt table with a checkpoint (cached per table)."""
         embedder = self.embedder(checkpoint)
         key = (embedder.checkpoint_hash, tuple((c, tuple(p)) for c, p in classes.items()))
@@ -247,6 +269,20 @@ class Services:
             cached = zeroshot.class_embeddings(classes, embedder.encode_texts)
             self._class_emb.put(key, cached)
         return cached
+
+    def zero_shot(self, key: str, classes: dict[str, list[str]], checkpoint: str | None = None) -> zeroshot.ClassScores:
+        """Zero-shot scores of one ECG, with probabilities of the kind the checkpoint was trained for (softmax over the
+        listed classes, or independent sigmoids; :func:`core.zeroshot.score_kind`)."""
+        embedder = self.embedder(checkpoint)
+        names, class_emb = self.class_embeddings(classes, checkpoint)
+        return zeroshot.score_classes(
+            self.embedding(key, checkpoint),
+            names,
+            class_emb,
+            kind=zeroshot.score_kind(embedder.config),
+            logit_scale=embedder.logit_scale,
+            logit_bias=embedder.logit_bias,
+        )
 
     def measurements(self, key: str):
         """Waveform measurements of an ECG (``core.measure.measure_ecg``), cached per key."""

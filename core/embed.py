@@ -115,13 +115,17 @@ class Embedder:
         self.checkpoint_hash = checkpoint_hash
         self.batch_size = batch_size
         self._text_cache = _LRU(4096)
+        # The checkpoint's config.json (model, recipe): tells how its scores become probabilities.
+        self.config: dict = {}
+        if self._path is not None:
+            self.config = json.loads((self._path / "config.json").read_text(encoding="utf-8"))
         if model is not None:
             self._set_model(model)
+            self.config.setdefault("model_cfg", getattr(model, "model_cfg", {}))
         else:
             from core.data.preprocess import PreprocessConfig
 
-            config = json.loads((self._path / "config.json").read_text(encoding="utf-8"))
-            self.preprocess_cfg = PreprocessConfig.from_dict(config["preprocess_cfg"])
+            self.preprocess_cfg = PreprocessConfig.from_dict(self.config["preprocess_cfg"])
 
     def _set_model(self, model) -> None:
         import torch
@@ -159,7 +163,8 @@ class Embedder:
             return cls(name=name or Path(path).name, checkpoint_hash=digest, path=path, device=device)
         from core.checkpoint import load_checkpoint
 
-        return cls(load_checkpoint(path, device=device), name=name or Path(path).name, checkpoint_hash=digest)
+        return cls(load_checkpoint(path, device=device), name=name or Path(path).name, checkpoint_hash=digest,
+                   path=path)
 
     def prepare(self, ecg: ECG) -> tuple[np.ndarray, np.ndarray]:
         """The model input for one ECG: ((12, T) float32, (12,) bool lead mask)."""
@@ -211,3 +216,17 @@ class Embedder:
             with safe_open(str(self._path / "model.safetensors"), framework="np") as f:
                 raw = self._raw_logit_scale = float(f.get_tensor("logit_scale"))
         return float(min(100.0, np.exp(raw)))
+
+    @property
+    def logit_bias(self) -> float | None:
+        """The model's logit bias (sigmoid-loss models, SigLIP), or None when it has none."""
+        if not hasattr(self, "_logit_bias"):
+            if self._model is not None:
+                bias = getattr(self._model, "logit_bias", None)
+                self._logit_bias = None if bias is None else float(bias.detach())
+            else:  # not loaded yet: read the one scalar from the weights file, if it is there
+                from safetensors import safe_open
+
+                with safe_open(str(self._path / "model.safetensors"), framework="np") as f:
+                    self._logit_bias = float(f.get_tensor("logit_bias")) if "logit_bias" in f.keys() else None
+        return self._logit_bias

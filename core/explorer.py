@@ -31,14 +31,18 @@ from core.errors import DatasetNotFoundError, DownloadError, ECGReadError
 from core.index import EmbeddingIndex
 from core.paths import data_dir
 from core.plotting import thumbnail_series
+from core.search import Hit, HybridReportSearch, contains_phrase, parse_query, record_mask
 
 logger = logging.getLogger(__name__)
 
 BUILD_VERSION = "3"
 DEFAULT_DATASETS: tuple[tuple[str, int | None], ...] = (("ptbxl", 500), ("ludb", 200))
 # Dataset name -> module whose VERSION constant is part of the cache key (bumped when parsing changes).
-_CATALOG_MODULES = {"ptbxl": "core.data.catalogs.ptbxl", "ludb": "core.data.catalogs.ludb",
-                    "cinc2021": "core.data.catalogs.cinc2021"}
+_CATALOG_MODULES = {
+    "ptbxl": "core.data.catalogs.ptbxl",
+    "ludb": "core.data.catalogs.ludb",
+    "cinc2021": "core.data.catalogs.cinc2021",
+}
 
 
 class NoDataError(RuntimeError):
@@ -77,8 +81,13 @@ class DemoSpec:
         for name, _ in self.datasets:
             module = _CATALOG_MODULES.get(name)
             versions[name] = getattr(importlib.import_module(module), "VERSION", "?") if module else "?"
-        return {"datasets": [list(d) for d in self.datasets], "map": self.map_method,
-                "rates": list(self.ptbxl_rates), "catalogs": versions, "build": BUILD_VERSION}
+        return {
+            "datasets": [list(d) for d in self.datasets],
+            "map": self.map_method,
+            "rates": list(self.ptbxl_rates),
+            "catalogs": versions,
+            "build": BUILD_VERSION,
+        }
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,35 @@ class RecordInfo:
     def label_text(self) -> str:
         """``"superclass: CD; rhythm: SR"`` (empty label sets left out)."""
         return "; ".join(f"{k}: {', '.join(v)}" for k, v in self.labels.items() if v)
+
+
+@dataclass(frozen=True)
+class ReportMatch:
+    """A distinct report text found by :meth:`Explorer.search_reports` and the indexed records that carry it."""
+
+    hit: Hit
+    records: list[RecordInfo]
+
+    @property
+    def record_ids(self) -> list[str]:
+        return [r.record_id for r in self.records]
+
+
+@dataclass(frozen=True)
+class TextSearch:
+    """Result of a free-text search: the parsed query, nearest ECGs and matching reports.
+
+    Attributes:
+        query: what was looked for (exclusions removed).
+        exclude: excluded terms (from the query and the exclude field).
+        ecgs: ``(record, cosine)`` of the nearest ECGs that pass the filters, best first.
+        reports: distinct reports, best first (hybrid lexical + dense, :mod:`core.search.hybrid`).
+    """
+
+    query: str
+    exclude: list[str]
+    ecgs: list[tuple[RecordInfo, float]]
+    reports: list[ReportMatch]
 
 
 class Explorer:
@@ -157,6 +195,7 @@ class Explorer:
         self.text_index = EmbeddingIndex(self.text_emb) if self.records else None
         self.atlas = Atlas(self.map_xy, self.ecg_index, map_method) if self.records else None
         self._ecgs = _LRU(256)
+        self._report_search: HybridReportSearch | None = None
 
     # ---- records ---------------------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -215,11 +254,82 @@ class Explorer:
         sims, ids = self.text_index.search(query, k)
         return [(self.records[i], float(s)) for s, i in zip(sims[0], ids[0], strict=False) if i >= 0]
 
-    def nearest_ecgs(self, query: np.ndarray, k: int = 5) -> list[tuple[RecordInfo, float]]:
-        """Indexed ECGs most similar to an embedding (ECG or text), best first."""
+    def nearest_ecgs(
+        self, query: np.ndarray, k: int = 5, allowed: np.ndarray | None = None
+    ) -> list[tuple[RecordInfo, float]]:
+        """Indexed ECGs most similar to an embedding (ECG or text), best first; only ``allowed`` rows if given."""
         self._require_data()
-        sims, ids = self.ecg_index.search(query, k)
-        return [(self.records[i], float(s)) for s, i in zip(sims[0], ids[0], strict=False) if i >= 0]
+        if allowed is None:
+            sims, ids = self.ecg_index.search(query, k)
+            return [(self.records[i], float(s)) for s, i in zip(sims[0], ids[0], strict=False) if i >= 0]
+        # Filtered: exact cosine over the allowed rows (a few thousand dot products; no index rebuild per filter).
+        rows = np.flatnonzero(allowed)
+        q = np.asarray(query, np.float32).reshape(-1)
+        sims = self.ecg_emb[rows] @ (q / max(float(np.linalg.norm(q)), 1e-12))
+        best = np.argsort(-sims, kind="stable")[:k]
+        return [(self.records[rows[j]], float(sims[j])) for j in best]
+
+    @property
+    def report_search(self) -> HybridReportSearch:
+        """Hybrid lexical + dense search over the English reports (built on first use; BM25 indexing takes ms)."""
+        if self._report_search is None:
+            self._report_search = HybridReportSearch(
+                [r.text_en for r in self.records], self.text_emb, self.embedder.encode_texts
+            )
+        return self._report_search
+
+    def filter_mask(
+        self, *, dataset: str | None = None, label: str | None = None, exclude: Sequence[str] = ()
+    ) -> np.ndarray:
+        """(N,) bool: records of ``dataset`` carrying ``label`` (comma-separated lists allowed; ``"all"``/empty: no
+        filter), without an ``exclude`` term among their labels or in their report."""
+        mask = record_mask(
+            [r.dataset for r in self.records],
+            [r.label_list() for r in self.records],
+            dataset=dataset,
+            label=label,
+            exclude=exclude,
+        )
+        for term in exclude:
+            mask &= np.array([not contains_phrase(r.text_en, term) for r in self.records], dtype=bool)
+        return mask
+
+    def search_text(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        dataset: str | None = None,
+        label: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> TextSearch:
+        """Free text -> the ``k`` nearest ECGs and the ``k`` best distinct reports, with filters.
+
+        Args:
+            query: free text; "..., not X" / "without X" excludes X (:func:`core.search.parse_query`).
+            k: results per list.
+            dataset: keep only these datasets (comma-separated; ``None``/``"all"``: every one).
+            label: keep only records with one of these labels (comma-separated; ``None``/``"all"``: no filter).
+            exclude: more excluded terms: a label drops the records that carry it, a phrase drops reports (and
+                their ECGs) that say it.
+
+        Raises:
+            ValueError: the query has nothing to look for.
+            NoDataError: nothing is indexed.
+        """
+        self._require_data()
+        positive, in_query = parse_query(query)
+        excluded = [*in_query, *(t.strip() for t in exclude if t.strip())]
+        if not positive:
+            raise ValueError("type what to look for before 'not ...', e.g. 'left bundle branch block, not RBBB'")
+        filtered = bool(excluded) or any(v and v.strip().lower() != "all" for v in (dataset, label))
+        mask = self.filter_mask(dataset=dataset, label=label, exclude=excluded) if filtered else None
+        # The ECG side sees only the positive part: embedding "not RBBB" would pull the query towards RBBB.
+        emb = self.embedder.encode_texts([positive])[0]
+        ecgs = self.nearest_ecgs(emb, k, allowed=mask)
+        hits = self.report_search.search(positive, k, exclude=excluded, allowed=mask)
+        reports = [ReportMatch(h, [self.records[i] for i in h.indices]) for h in hits]
+        return TextSearch(positive, excluded, ecgs, reports)
 
     def place(self, embedding: np.ndarray) -> np.ndarray:
         """(2,) map position of a new ECG embedding."""
@@ -267,7 +377,8 @@ class Explorer:
             np.load(folder / "map_xy.npy"),
             thumbs=np.load(folder / "thumbs.npy") if (folder / "thumbs.npy").is_file() else None,
             prompt_texts=json.loads((folder / "prompt_texts.json").read_text(encoding="utf-8"))
-            if (folder / "prompt_texts.json").is_file() else (),
+            if (folder / "prompt_texts.json").is_file()
+            else (),
             prompt_emb=np.load(folder / "prompt_emb.npy") if (folder / "prompt_emb.npy").is_file() else None,
             map_method=manifest.get("map_method", "umap"),
             cache_dir=folder,
@@ -381,8 +492,12 @@ def build_explorer(
         masks.append(m)
         infos.append(
             RecordInfo(
-                record_id=rec.record_id, dataset=rec.dataset, text=rec.text, text_en=rec.text_en or rec.text,
-                labels={k: list(v) for k, v in rec.labels.items()}, split=rec.split,
+                record_id=rec.record_id,
+                dataset=rec.dataset,
+                text=rec.text,
+                text_en=rec.text_en or rec.text,
+                labels={k: list(v) for k, v in rec.labels.items()},
+                split=rec.split,
                 path=_relative_to_data_dir(rec.path),
             )
         )
@@ -405,12 +520,25 @@ def build_explorer(
     prompt_emb = embedder.encode_texts(prompt_texts)
     report(progress, 0, 1, f"fitting the {spec.map_method.upper()} map")
     map_xy = fit_coords(ecg_emb, method=spec.map_method)
-    explorer = Explorer(embedder, infos, ecg_emb, text_emb, map_xy, thumbs=np.stack(thumbs),
-                        prompt_texts=prompt_texts, prompt_emb=prompt_emb, map_method=spec.map_method,
-                        problems=problems)
+    explorer = Explorer(
+        embedder,
+        infos,
+        ecg_emb,
+        text_emb,
+        map_xy,
+        thumbs=np.stack(thumbs),
+        prompt_texts=prompt_texts,
+        prompt_emb=prompt_emb,
+        map_method=spec.map_method,
+        problems=problems,
+    )
     manifest = {
-        "checkpoint_hash": embedder.checkpoint_hash, "checkpoint_name": embedder.name, "spec": spec.key(),
-        "map_method": spec.map_method, "n_records": len(infos), "built_s": round(time.perf_counter() - t0, 1),
+        "checkpoint_hash": embedder.checkpoint_hash,
+        "checkpoint_name": embedder.name,
+        "spec": spec.key(),
+        "map_method": spec.map_method,
+        "n_records": len(infos),
+        "built_s": round(time.perf_counter() - t0, 1),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     if problems:
@@ -451,4 +579,3 @@ def run(args) -> int:
         logger.warning("%s", problem)
     logger.info("%d ECGs indexed in %.1f s; cache: %s", len(explorer), time.perf_counter() - t0, explorer.cache_dir)
     return 0 if not explorer.empty else 1
-

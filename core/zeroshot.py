@@ -6,8 +6,12 @@ Prompt sets live in ``assets/prompts/<label_set>.json`` with the schema::
 
 A class embedding is the mean of its prompts' normalised text embeddings, normalised again (prompt ensembling in
 embedding space, as in CLIP, Radford et al. 2021, sec. 3.1.4). A score is the cosine similarity between an ECG
-embedding and a class embedding; :func:`softmax_probs` turns scores into probabilities over the classes with the
-model's logit scale. Everything here is plain numpy over embeddings, so the app and the evaluation share it.
+embedding and a class embedding. How scores become probabilities follows the model's training loss
+(:func:`score_kind`): a model trained with a softmax (InfoNCE) loss, such as METS, gets a softmax over the listed
+classes (:func:`softmax_probs`, they sum to 1); a model trained with a sigmoid loss (SigLIP, Zhai et al. 2023), such as
+FG-CLEP and D-BETA, scores each class on its own, ``sigmoid(scale * cos + bias)`` (:func:`sigmoid_probs`), so adding
+or removing a class leaves the others' probabilities unchanged. Everything here is plain numpy over embeddings, so
+the app and the evaluation share it.
 """
 
 from __future__ import annotations
@@ -18,8 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "prompts"
+SOFTMAX = "softmax"
+SIGMOID = "sigmoid"
+# What the app shows beside the probabilities, so a reader knows whether they compete.
+SCORE_LABELS = {
+    SOFTMAX: "probabilities over the listed classes (softmax)",
+    SIGMOID: "independent probabilities (sigmoid)",
+}
 
 # Encodes a list of texts into an (n, D) array (normalised or not; we normalise).
 TextEncoder = Callable[[list[str]], np.ndarray]
@@ -126,6 +138,76 @@ def softmax_probs(score: np.ndarray, logit_scale: float = 100.0) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def sigmoid_probs(score: np.ndarray, logit_scale: float, logit_bias: float) -> np.ndarray:
+    """Independent per-class probabilities ``sigmoid(logit_scale * score + logit_bias)`` (SigLIP's pair logit)."""
+    return expit(np.asarray(score, dtype=np.float64) * float(logit_scale) + float(logit_bias)).astype(np.float32)
+
+
+def score_kind(checkpoint_config: Mapping) -> str:
+    """``"sigmoid"`` for a checkpoint trained with a sigmoid loss, else ``"softmax"``.
+
+    A sigmoid-loss model carries a logit bias (``model_cfg.init_logit_bias``); FG-CLEP can also be trained with its
+    softmax variant (``recipe_config.loss == "softmax"``), which keeps the bias parameter but not its meaning.
+    """
+    model_cfg = checkpoint_config.get("model_cfg") or {}
+    recipe_cfg = checkpoint_config.get("recipe_config") or {}
+    if model_cfg.get("init_logit_bias") is None or recipe_cfg.get("loss", SIGMOID) == SOFTMAX:
+        return SOFTMAX
+    return SIGMOID
+
+
+def probabilities(score: np.ndarray, kind: str, logit_scale: float, logit_bias: float | None = None) -> np.ndarray:
+    """Probabilities of scores (last axis = classes) as the model was trained to give them (:func:`score_kind`)."""
+    if kind == SIGMOID:
+        if logit_bias is None:
+            raise ValueError("sigmoid scoring needs the model's logit bias")
+        return sigmoid_probs(score, logit_scale, logit_bias)
+    if kind == SOFTMAX:
+        return softmax_probs(score, logit_scale)
+    raise ValueError(f"unknown score kind {kind!r}; use {SOFTMAX!r} or {SIGMOID!r}")
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    """Zero-shot result of one ECG: classes best first, their cosine similarities and probabilities.
+
+    Attributes:
+        names: class names, highest similarity first.
+        similarity: cosine similarity of the ECG to each class.
+        probability: probability of each class, of the kind :attr:`kind` (see :func:`score_kind`).
+        kind: ``"softmax"`` or ``"sigmoid"``.
+    """
+
+    names: list[str]
+    similarity: list[float]
+    probability: list[float]
+    kind: str
+
+    @property
+    def label(self) -> str:
+        """What the probabilities are, in words (for the page)."""
+        return SCORE_LABELS[self.kind]
+
+    def rows(self) -> list[tuple[str, float, float]]:
+        return list(zip(self.names, self.similarity, self.probability, strict=True))
+
+
+def score_classes(
+    ecg_embedding: np.ndarray,
+    names: Sequence[str],
+    class_emb: np.ndarray,
+    *,
+    kind: str,
+    logit_scale: float,
+    logit_bias: float | None = None,
+) -> ClassScores:
+    """Score one (D,) ECG embedding against (C, D) class embeddings, best first (ties keep the class order)."""
+    sim = np.asarray(scores(ecg_embedding, class_emb), dtype=np.float64).reshape(-1)
+    prob = probabilities(sim, kind, logit_scale, logit_bias)
+    order = np.argsort(-sim, kind="stable")
+    return ClassScores([names[i] for i in order], [float(sim[i]) for i in order], [float(prob[i]) for i in order], kind)
 
 
 def ranked(names: Sequence[str], score: np.ndarray) -> list[tuple[str, float]]:

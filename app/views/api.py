@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import gradio as gr
 
 from app.state import Services
 from app.views.common import Context, user_errors
 from core import zeroshot
+
+logger = logging.getLogger(__name__)
 
 
 def analyze(services: Services, ecg_key: str, classes: dict, k: int = 5, checkpoint: str = "") -> dict:
@@ -20,8 +24,9 @@ def analyze(services: Services, ecg_key: str, classes: dict, k: int = 5, checkpo
         checkpoint: zero-shot checkpoint (default: the index checkpoint; retrieval always uses the index's).
 
     Returns:
-        ``{"ecg", "checkpoint", "scores": [[class, cosine, probability], ...], "reports": [[record_id, cosine,
-        labels, report], ...]}``, both best first.
+        ``{"ecg", "checkpoint", "score_kind", "scores": [[class, cosine, probability], ...], "reports": [[record_id,
+        cosine, labels, report], ...]}``, both best first; ``score_kind`` says what the probabilities are
+        (``"softmax"``: over the listed classes; ``"sigmoid"``: independent per class).
     """
     key = (ecg_key or "").strip()
     if not key:
@@ -29,17 +34,41 @@ def analyze(services: Services, ecg_key: str, classes: dict, k: int = 5, checkpo
     with user_errors():
         ps = zeroshot.PromptSet.from_dict({"classes": classes or {}})
         embedder = services.embedder(checkpoint or None)
-        names, class_emb = services.class_embeddings(ps.classes, checkpoint or None)
-        score = zeroshot.scores(services.embedding(key, checkpoint or None), class_emb)
-        probs = zeroshot.softmax_probs(score, embedder.logit_scale)
-        order = sorted(range(len(names)), key=lambda i: -float(score[i]))
+        result = services.zero_shot(key, ps.classes, checkpoint or None)
         hits = services.explorer().nearest_reports(services.embedding(key), int(k))
     return {
         "ecg": key,
         "checkpoint": embedder.name,
-        "scores": [[names[i], round(float(score[i]), 5), round(float(probs[i]), 5)] for i in order],
+        "score_kind": result.kind,
+        "scores": [[n, round(s, 5), round(p, 5)] for n, s, p in result.rows()],
         "reports": [[r.record_id, round(s, 5), ", ".join(r.label_list()), r.text_en] for r, s in hits],
     }
+
+
+def measurements(services: Services, ecg_key: str) -> dict:
+    """The automated (unconfirmed) waveform measurements of one ECG as JSON.
+
+    Args:
+        services: the app's services.
+        ecg_key: an indexed record id or an upload key.
+
+    Returns:
+        ``{"ecg": key, **Measurements.to_dict()}``: values (None where not measured, with the reason in
+        ``missing`` and a 0..1 confidence in ``quality``), per-beat fiducial points in ``beats`` and per-lead values
+        in ``per_lead`` (fields of the measurement version in ``version``).
+    """
+    key = (ecg_key or "").strip()
+    if not key:
+        raise gr.Error("ecg_key is empty: pass a record id (e.g. 'ptbxl/00001') or an upload key")
+    with user_errors():
+        services.ecg(key)  # an unknown or expired key fails here, as a user error
+        try:
+            m = services.measurements(key)
+        except (ImportError, OSError, RuntimeError) as exc:
+            # A server-side failure (e.g. the delineator checkpoint is missing): log it, answer without paths.
+            logger.warning("measurements of %s failed: %s", key, exc)
+            raise gr.Error(f"the measurements of {key} could not be made ({type(exc).__name__})") from exc
+    return {"ecg": key, **m.to_dict()}
 
 
 def build(ctx: Context) -> None:
@@ -51,3 +80,9 @@ def build(ctx: Context) -> None:
         return analyze(services, ecg_key, classes, k, checkpoint)
 
     gr.api(analyze_ecg, api_name="analyze", queue=False)
+
+    def ecg_measurements(ecg_key: str) -> dict:
+        """Automated, unconfirmed waveform measurements (intervals, axis, amplitudes, per-beat fiducials) as JSON."""
+        return measurements(services, ecg_key)
+
+    gr.api(ecg_measurements, api_name="measurements", queue=False)

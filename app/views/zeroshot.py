@@ -44,36 +44,38 @@ def parse_prompts(table: pd.DataFrame | list | dict | None) -> dict[str, list[st
     return classes
 
 
-def score_ecg(services: Services, key: str, classes: dict[str, list[str]], checkpoint: str | None = None
-              ) -> list[tuple[str, float]]:
-    """Zero-shot scores ``[(class, cosine)]`` of one ECG, best first."""
-    emb = services.embedding(key, checkpoint)
-    names, class_emb = services.class_embeddings(classes, checkpoint)
-    return zeroshot.ranked(names, zeroshot.scores(emb, class_emb))
-
-
-def zero_shot(services: Services, key: str, table, checkpoint: str | None, compare_with: str | None = None
-              ) -> tuple[go.Figure, pd.DataFrame]:
-    """Scores for the current ECG: a sorted bar chart (or two checkpoints side by side) and a table."""
+def zero_shot(
+    services: Services, key: str, table, checkpoint: str | None, compare_with: str | None = None
+) -> tuple[go.Figure, pd.DataFrame]:
+    """Scores for the current ECG: a sorted bar chart (or two checkpoints side by side) and a table whose
+    ``probability`` column is of the checkpoint's kind (softmax over the listed classes, or independent sigmoids)."""
     key = (key or "").strip()
     if not key:
         raise gr.Error("no ECG selected: pick one in Browse or upload a file")
     classes = parse_prompts(table)
     with user_errors():
-        first = score_ecg(services, key, classes, checkpoint or None)
-        scale = services.embedder(checkpoint or None).logit_scale
-        probs = zeroshot.softmax_probs([s for _, s in first], scale)
-        frame = pd.DataFrame([[n, round(s, 4), round(float(p), 4)] for (n, s), p in zip(first, probs, strict=False)],
-                             columns=SCORE_COLUMNS)
+        first = services.zero_shot(key, classes, checkpoint or None)
+        frame = pd.DataFrame([[n, round(s, 4), round(p, 4)] for n, s, p in first.rows()], columns=SCORE_COLUMNS)
         name_a = checkpoint or services.index_name or "model"
         if compare_with and compare_with != NONE and compare_with != checkpoint:
-            second = dict(score_ecg(services, key, classes, compare_with))
-            names = [n for n, _ in first]
-            fig = compare_bar_figure(names, {name_a: [s for _, s in first], compare_with: [second[n] for n in names]})
-            frame[f"similarity ({compare_with})"] = [round(second[n], 4) for n in names]
+            second = services.zero_shot(key, classes, compare_with)
+            sim = dict(zip(second.names, second.similarity, strict=True))
+            fig = compare_bar_figure(
+                first.names, {name_a: first.similarity, compare_with: [sim[n] for n in first.names]}
+            )
+            frame[f"similarity ({compare_with})"] = [round(sim[n], 4) for n in first.names]
         else:
-            fig = score_bar_figure(first, title=f"{key} · {name_a}")
+            fig = score_bar_figure(
+                list(zip(first.names, first.similarity, strict=True)), title=f"{key} · {name_a} · {first.label}"
+            )
     return fig, frame
+
+
+def score_label(services: Services, checkpoint: str | None) -> str:
+    """The score table's label: which kind of probability the checkpoint gives."""
+    with user_errors():
+        kind = zeroshot.score_kind(services.embedder(checkpoint or None).config)
+    return f"Scores · probability = {zeroshot.SCORE_LABELS[kind]}"
 
 
 def build(ctx: Context) -> None:
@@ -82,24 +84,41 @@ def build(ctx: Context) -> None:
     sets = zeroshot.list_prompt_sets()
     names = services.checkpoint_names
     with gr.Row():
-        prompt_set = gr.Dropdown(sets, value=DEFAULT_SET if DEFAULT_SET in sets else (sets or [None])[0],
-                                 label="Prompt set (assets/prompts/)", scale=2)
+        prompt_set = gr.Dropdown(
+            sets,
+            value=DEFAULT_SET if DEFAULT_SET in sets else (sets or [None])[0],
+            label="Prompt set (assets/prompts/)",
+            scale=2,
+        )
         load_btn = gr.Button("Load set", scale=1)
         reset_btn = gr.Button("Reset", scale=1)
-    table = gr.Dataframe(prompts_frame(prompt_set.value) if prompt_set.value else None, headers=PROMPT_COLUMNS,
-                         interactive=True, row_count=None, wrap=True, label="Classes and prompts (editable)",
-                         elem_id="prompt-table", column_widths=["25%", "75%"])
+    table = gr.Dataframe(
+        prompts_frame(prompt_set.value) if prompt_set.value else None,
+        headers=PROMPT_COLUMNS,
+        interactive=True,
+        row_count=None,
+        wrap=True,
+        label="Classes and prompts (editable)",
+        elem_id="prompt-table",
+        column_widths=["25%", "75%"],
+    )
     selected_row = gr.State(None)
     with gr.Row():
         add_btn = gr.Button("Add class", size="sm")
         remove_btn = gr.Button("Remove selected class", size="sm")
     with gr.Row():
-        checkpoint = gr.Dropdown(names, value=names[0] if names else None, label="Checkpoint", scale=2)
+        default = services.index_name if services.index_name in names else (names[0] if names else None)
+        checkpoint = gr.Dropdown(names, value=default, label="Checkpoint", scale=2)
         compare = gr.Dropdown([NONE, *names], value=NONE, label="Compare with", scale=2)
         score_btn = gr.Button("Score", variant="primary", scale=1, elem_id="score-btn")
     with gr.Row():
         plot = gr.Plot(label="Scores (cosine similarity of the ECG to each class)", elem_id="zeroshot-plot")
-        scores = gr.Dataframe(headers=SCORE_COLUMNS, interactive=False, label="Scores", elem_id="zeroshot-scores")
+        scores = gr.Dataframe(
+            headers=SCORE_COLUMNS,
+            interactive=False,
+            elem_id="zeroshot-scores",
+            label=score_label(services, default) if default else "Scores",
+        )
 
     def run(key: str, tab, ckpt: str, other: str):
         return zero_shot(services, key, tab, ckpt, other)
@@ -111,8 +130,9 @@ def build(ctx: Context) -> None:
 
     def add_row(tab):
         frame = pd.DataFrame(tab, columns=PROMPT_COLUMNS) if tab is not None else pd.DataFrame(columns=PROMPT_COLUMNS)
-        return pd.concat([frame, pd.DataFrame([["new class", "describe it here"]], columns=PROMPT_COLUMNS)],
-                         ignore_index=True)
+        return pd.concat(
+            [frame, pd.DataFrame([["new class", "describe it here"]], columns=PROMPT_COLUMNS)], ignore_index=True
+        )
 
     def remember(evt: gr.SelectData):
         return evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
@@ -125,11 +145,21 @@ def build(ctx: Context) -> None:
 
     # Interactive endpoints skip the queue: they take milliseconds, and the queue's event stream costs more than that.
     score_btn.click(run, [ctx.ecg_key, table, checkpoint, compare], [plot, scores], api_name="zeroshot", queue=False)
-    ctx.ecg_key.change(run_if_selected, [ctx.ecg_key, table, checkpoint, compare], [plot, scores],
-                       api_name="zeroshot_on_change", api_visibility="private")
+    ctx.ecg_key.change(
+        run_if_selected,
+        [ctx.ecg_key, table, checkpoint, compare],
+        [plot, scores],
+        api_name="zeroshot_on_change",
+        api_visibility="private",
+    )
+    # The table says which kind of probability it shows as soon as the checkpoint changes (read from its config).
+    checkpoint.change(
+        lambda c: gr.update(label=score_label(services, c)), checkpoint, scores, queue=False, api_visibility="private"
+    )
     load_btn.click(prompts_frame, prompt_set, table, api_name="load_prompts")
     reset_btn.click(prompts_frame, prompt_set, table, api_name="reset_prompts", api_visibility="private")
     add_btn.click(add_row, table, table, api_name="add_class", api_visibility="private")
     table.select(remember, None, selected_row, api_name="select_class", api_visibility="private")
-    remove_btn.click(remove_row, [table, selected_row], [table, selected_row], api_name="remove_class",
-                     api_visibility="private")
+    remove_btn.click(
+        remove_row, [table, selected_row], [table, selected_row], api_name="remove_class", api_visibility="private"
+    )

@@ -1,0 +1,95 @@
+"""The app's text search (hybrid, collapsed, filtered) and zero-shot probabilities of the checkpoint's kind."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from app.state import default_checkpoint
+from app.views.retrieve import search_text
+from core.search import contains_phrase
+
+PROMPTS = {
+    "NORM": ["normal ECG"],
+    "MI": ["myocardial infarction"],
+    "LBBB": ["left bundle branch block"],
+    "AFIB": ["atrial fibrillation"],
+}
+
+
+def _frame(value: dict) -> pd.DataFrame:
+    return pd.DataFrame(value["data"], columns=value["headers"])
+
+
+def test_search_text_keeps_two_argument_calls_and_collapses_reports(client, services):
+    explorer = services.explorer()
+    ecgs, reports, _ = client.predict("sinus rhythm normal ecg", 4, api_name="/search_text")
+    assert len(_frame(ecgs)) == 4
+    frame = _frame(reports)
+    assert 1 <= len(frame) <= 4 and frame["report (English)"].is_unique
+    for _, row in frame.iterrows():
+        ids = row["record_ids"].split(", ")
+        assert row["count"] == len(ids) and ids[0] == row["record_id"]
+        assert all(explorer.record(i).text_en.strip() == row["report (English)"] for i in ids)
+    assert list(frame["score"]) == sorted(frame["score"], reverse=True)
+
+
+def test_search_text_filters_by_dataset_label_and_exclusion(client, services):
+    explorer = services.explorer()
+    ecgs, reports, _ = client.predict("sinus rhythm", 5, "ludb", "", "", api_name="/search_text")
+    ids = list(_frame(ecgs)["record_id"]) + [i for r in _frame(reports)["record_ids"] for i in r.split(", ")]
+    assert ids and all(i.startswith("ludb/") for i in ids)
+
+    ecgs, reports, _ = client.predict("sinus rhythm", 22, "all", "NORM", "", api_name="/search_text")
+    ids = list(_frame(ecgs)["record_id"]) + [i for r in _frame(reports)["record_ids"] for i in r.split(", ")]
+    assert ids and all("NORM" in explorer.record(i).label_list() for i in ids)
+
+    # "not normal" in the query and "normal" in the exclude field drop the same reports and ECGs.
+    typed = search_text(services, "sinus rhythm, not normal", 22)
+    field = search_text(services, "sinus rhythm", 22, exclude="normal")
+    for ecg_frame, report_frame, _ in (typed, field):
+        assert not report_frame.empty
+        assert not any(contains_phrase(t, "normal") for t in report_frame["report (English)"])
+        assert not any(contains_phrase(explorer.record(i).text_en, "normal") for i in ecg_frame["record_id"])
+    pd.testing.assert_frame_equal(typed[1], field[1])
+
+
+def test_sigmoid_checkpoint_scores_classes_independently(services):
+    key = "ptbxl/00002"
+    fewer = dict(PROMPTS)
+    del fewer["AFIB"]
+    sig_all, sig_fewer = services.zero_shot(key, PROMPTS, "tiny-b"), services.zero_shot(key, fewer, "tiny-b")
+    assert sig_all.kind == "sigmoid"
+    p_all = dict(zip(sig_all.names, sig_all.probability, strict=True))
+    for name, p in zip(sig_fewer.names, sig_fewer.probability, strict=True):
+        assert p == pytest.approx(p_all[name], abs=1e-6)
+    soft = services.zero_shot(key, PROMPTS, "tiny-a")
+    assert soft.kind == "softmax" and sum(soft.probability) == pytest.approx(1, abs=1e-4)
+
+
+def test_analyze_and_zeroshot_say_which_probability_they_show(client):
+    out = client.predict("ptbxl/00005", PROMPTS, 3, "tiny-b", api_name="/analyze")
+    assert out["score_kind"] == "sigmoid"
+    assert client.predict("ptbxl/00005", PROMPTS, 3, "tiny-a", api_name="/analyze")["score_kind"] == "softmax"
+
+
+def test_default_checkpoint_is_the_best_by_the_evaluation_json(tmp_path):
+    checkpoints = {"METS": tmp_path / "checkpoints" / "mets", "FG-CLEP": tmp_path / "checkpoints" / "fgclep"}
+    results = tmp_path / "results.json"
+    assert default_checkpoint(checkpoints, results) == "METS"  # no file: the first available
+    run = {"datasets": {"ptbxl": {"zeroshot": {"superclass": {"macro_auc": 0.7}}}}}
+    better = {"datasets": {"ptbxl": {"zeroshot": {"superclass": {"macro_auc": 0.8}}}}}
+    results.write_text(
+        json.dumps(
+            {
+                "runs": [
+                    {"checkpoint": str(checkpoints["METS"]), **run},
+                    {"checkpoint": str(checkpoints["FG-CLEP"]), **better},
+                ]
+            }
+        )
+    )
+    assert default_checkpoint(checkpoints, results) == "FG-CLEP"
+    assert default_checkpoint({"METS": checkpoints["METS"]}, results) == "METS"  # the winner is not served
