@@ -249,7 +249,10 @@ class MeasurementCache:
 
         for path, data in self._data.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
+            # Merge with what another run (e.g. one on another split) wrote since this one read the file.
+            on_disk = json.loads(path.read_text()) if path.is_file() else {}
+            data = {**on_disk, **data}
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(data))
             os.replace(tmp, path)
 

@@ -1,0 +1,183 @@
+"""Plausibility benchmark: label mapping on real records, the cell arithmetic on fabricated rows, a CI-sized CLI run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.measure.plausibility import CHECKS, check_cell, format_markdown, split_group, summarize
+from core.measure.reference_labels import SOURCES, cinc_labels, ludb_labels, ptbxl_labels, reference_labels
+
+# --------------------------------------------------------------------------------------------------------------------
+# Label mapping
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _catalog(shared_data: Path, name: str, folder: str, **options):
+    from core.data.catalogs import load_catalog
+
+    return load_catalog(name, root=shared_data / folder, download=False, **options)
+
+
+def test_ptbxl_record_180_is_complete_lbbb(shared_data: Path):
+    record = _catalog(shared_data, "ptbxl", "ptb-xl/1.0.3", rate_hz=100)["ptbxl/00180"]
+    labels = reference_labels(record)
+    assert "CLBBB" in labels
+    assert "NORM" not in labels and "CRBBB" not in labels
+
+
+def test_ptbxl_norm_and_axis_rules():
+    assert ptbxl_labels({"NORM": 100.0, "SR": 0.0}) == {"NORM", "SR"}
+    # German axis types: "LAD" (Linkstyp, -30..+30) is a normal variant; ALAD is the clinical left axis deviation.
+    assert ptbxl_labels({"SR": 0.0}, "LAD") == {"SR"}
+    assert ptbxl_labels({"SR": 0.0}, "ALAD") == {"SR", "LAD"}
+    assert ptbxl_labels({}, "ARAD") == {"RAD"}
+    assert ptbxl_labels({"IRBBB": 100.0, "ILBBB": 50.0}) == frozenset()  # incomplete blocks are not CLBBB/CRBBB
+
+
+def test_cinc_af_record_maps_to_afib(shared_data: Path):
+    catalog = _catalog(shared_data, "cinc2021", "cinc2021_more")
+    record = catalog["cinc2021/A0689"]
+    assert record.meta["snomed_codes"] == ["164889003"]
+    assert reference_labels(record) == {"AFIB"}
+
+
+def test_cinc_norm_needs_sinus_rhythm_alone():
+    assert cinc_labels(["426783006"]) == {"NORM", "SR"}
+    assert cinc_labels(["426783006", "164909002"]) == {"SR", "CLBBB"}  # the Challenge scores LBBB as CLBBB
+    assert cinc_labels(["59118001", "270492004", "111975006"]) == {"CRBBB", "1AVB", "LNGQT"}
+
+
+def test_ludb_sinus_bradycardia_maps_to_sbrad(shared_data: Path):
+    catalog = _catalog(shared_data, "ludb", "ludb/1.0.1")
+    record = catalog["ludb/1"]
+    assert "Rhythm: Sinus bradycardia." in record.text
+    labels = reference_labels(record)
+    assert "SBRAD" in labels and "LAD" in labels and "LVH" in labels
+    assert "NORM" not in labels and "SR" not in labels
+
+
+def test_ludb_norm_is_sinus_rhythm_with_nothing_else():
+    assert ludb_labels({"rhythm": ["sinus rhythm"], "axis": ["vertical"]}) == {"SR", "NORM"}
+    assert ludb_labels({"rhythm": ["sinus rhythm"], "axis": ["normal"], "repolarization": ["x"]}) == {"SR"}
+
+
+def test_held_out_group_follows_evaluation_constant():
+    from core.evaluate.data import HELD_OUT_SPLITS
+
+    for split in ("train", "val", "test"):
+        assert split_group(split) == ("held_out" if split in HELD_OUT_SPLITS else "train")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Cells on fabricated measurements
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _row(labels, method="own", split="train", status="ok", sex=None, **meas):
+    return {
+        "source": "fake@500",
+        "record_id": "fake/x",
+        "split": split,
+        "labels": sorted(labels),
+        "sex": sex,
+        "method": method,
+        "status": status,
+        "meas": meas,
+        "ms": 10.0 if status == "ok" else None,
+        "ref": None,
+    }
+
+
+CHECK = {c.key: c for c in CHECKS}
+
+
+def test_shares_medians_and_failures_on_fabricated_rows():
+    rows = [
+        _row({"NORM", "SR"}, qrs_ms=90.0, pr_ms=150.0, irregular=False),
+        _row({"NORM", "SR"}, qrs_ms=100.0, pr_ms=210.0, irregular=False),
+        _row({"NORM", "SR"}, qrs_ms=124.0, pr_ms=None, irregular=True),
+        _row({"NORM"}, qrs_ms=None),  # measured nothing: a failure in every NORM cell
+        _row({"NORM"}, status="unreadable"),  # never counted
+        _row({"CLBBB"}, qrs_ms=150.0),
+        _row({"CLBBB"}, qrs_ms=118.0),
+    ]
+    assert check_cell(rows, CHECK["qrs_wide_norm"]) == {"n": 4, "n_measured": 3, "n_failed": 1, "value": 1 / 3}
+    assert check_cell(rows, CHECK["qrs_median_norm"])["value"] == 100.0
+    assert check_cell(rows, CHECK["pr_long_norm"]) == {"n": 4, "n_measured": 2, "n_failed": 2, "value": 0.5}
+    assert check_cell(rows, CHECK["qrs_wide_clbbb"])["value"] == 0.5
+    assert check_cell(rows, CHECK["irregular_sr"])["value"] == pytest.approx(1 / 3)
+    assert check_cell(rows, CHECK["qrs_wide_crbbb"]) == {"n": 0, "n_measured": 0, "n_failed": 0, "value": None}
+
+
+def test_qtc_limit_depends_on_sex():
+    rows = [
+        _row({"LNGQT"}, sex="female", qtc_ms=465.0),  # long for a woman
+        _row({"LNGQT"}, sex="male", qtc_ms=465.0),  # normal for a man
+        _row({"LNGQT"}, sex=None, qtc_ms=465.0),  # unknown sex: the 460 ms limit
+        _row({"LNGQT"}, sex="male", qtc_ms=480.0),
+    ]
+    assert check_cell(rows, CHECK["qtc_long_lngqt"])["value"] == 0.75
+
+
+def test_axis_and_amplitude_rules():
+    rows = [
+        _row({"LAFB"}, axis_deg=-45.0),
+        _row({"LAFB"}, axis_deg=-20.0),
+        _row({"LVOLT"}, limb_qrs_amplitude_mv=0.4),
+        _row({"LVOLT"}, limb_qrs_amplitude_mv=0.6),
+        _row({"LVH"}, sokolow_lyon_mv=3.6),
+        _row({"LVH"}, sokolow_lyon_mv=2.0),
+        _row({"LVH"}, sokolow_lyon_mv=4.0),
+    ]
+    assert check_cell(rows, CHECK["axis_left_lafb"])["value"] == 0.5
+    assert check_cell(rows, CHECK["low_voltage_lvolt"])["value"] == 0.5
+    assert check_cell(rows, CHECK["sokolow_lvh"])["value"] == pytest.approx(2 / 3)
+
+
+def test_summary_separates_splits_and_methods_and_marks_fields_not_provided():
+    rows = [
+        _row({"NORM"}, split="train", qrs_ms=130.0, axis_deg=10.0),
+        _row({"NORM"}, split="held_out", qrs_ms=90.0, axis_deg=10.0),
+        _row({"NORM"}, method="lib", split="train", qrs_ms=95.0),
+    ]
+    summary = summarize(rows)["fake@500"]
+    assert summary["train"]["own"]["checks"]["qrs_wide_norm"]["value"] == 1.0
+    assert summary["held_out"]["own"]["checks"]["qrs_wide_norm"]["value"] == 0.0
+    assert summary["all"]["own"]["checks"]["qrs_wide_norm"]["n"] == 2
+    assert summary["train"]["lib"]["checks"]["qrs_wide_norm"]["value"] == 0.0
+    assert summary["train"]["lib"]["checks"]["axis_left_norm"]["provided"] is False  # lib never gives an axis
+    assert summary["train"]["own"]["checks"]["axis_left_norm"]["provided"] is True
+    md = format_markdown(summarize(rows), ["own", "lib"])
+    assert "| QRS >= 120 ms, NORM | <= 5 % | 100 % n=1 | 0 % n=1 | 0 % n=1 |  |" in md
+    assert "| axis < -30°, NORM |  | 0 % n=1 | 0 % n=1 | n/a | " in md
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The command on a few records per source
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def test_cli_on_one_record_per_source_and_split(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture):
+    from core.__main__ import main
+
+    out_json, out_md = tmp_path / "p.json", tmp_path / "p.md"
+    argv = ["validate-measurements", "--plausibility", "--limit", "1", "--no-cache", "--data-root", str(shared_data)]
+    assert main([*argv, "--json", str(out_json), "--markdown", str(out_md)]) == 0
+    payload = json.loads(out_json.read_text())
+    assert payload["methods"] == ["own", "neurokit", "openecg"]
+    assert set(payload["summary"]) == set(SOURCES)
+    rows = payload["rows"]
+    for source in SOURCES:
+        for split in ("train", "held_out"):
+            mine = [r for r in rows if r["source"] == source and r["split"] == split]
+            assert sorted(r["method"] for r in mine) == ["neurokit", "openecg", "own"], (source, split)
+    own = [r for r in rows if r["method"] == "own" and r["status"] == "ok"]
+    assert len(own) >= 8 and all(r["meas"]["hr_bpm"] for r in own)
+    ludb = payload["summary"]["ludb@500"]["all"]["own"]["ludb_errors"]
+    assert ludb["hr_bpm"]["n"] == 2 and ludb["hr_bpm"]["value"] < 5.0  # out-of-fold, near the manual annotation
+    markdown = out_md.read_text()
+    assert "**ptbxl@500**" in markdown and "LUDB median abs. error QRS" in markdown
+    assert "own train" in capsys.readouterr().out
