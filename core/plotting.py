@@ -7,7 +7,8 @@ minor and 5 mm major grid lines and a locked 1:1 axis ratio, so a printed or zoo
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -33,6 +34,18 @@ CLINICAL_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 RHYTHM_LEAD = "II"
 LAYOUTS = ("clinical", "stacked")
+
+# Global fiducial points the overlay draws: (beat field in seconds, legend name, colour, dash). Onsets solid, offsets
+# dotted; one colour per wave so a reader sees at a glance which boundary a line claims.
+FIDUCIALS: tuple[tuple[str, str, str, str], ...] = (
+    ("p_on_s", "P onset", "#1e8449", "solid"),
+    ("p_off_s", "P offset", "#1e8449", "dot"),
+    ("qrs_on_s", "QRS onset", "#1f4fd1", "solid"),
+    ("qrs_off_s", "QRS offset", "#1f4fd1", "dot"),
+    ("t_off_s", "T offset", "#c0392b", "dot"),
+)
+EXCLUDED_COLOR = "#a0a0a0"
+FIDUCIAL_LEGEND = "Automated fiducial points (unconfirmed)"
 
 _LEFT_MM = 12.0  # room for the 1 mV calibration pulse
 _CLINICAL_ROW_MM = 35.0
@@ -86,7 +99,11 @@ def _calibration(fig: go.Figure, baselines_mm: Sequence[float]) -> None:
         pulse_w = 0.2 * MM_PER_S
         xs += [x0, x0 + 1, x0 + 1, x0 + 1 + pulse_w, x0 + 1 + pulse_w, x0 + 2 + pulse_w, None]
         ys += [y0, y0, y0 + MM_PER_MV, y0 + MM_PER_MV, y0, y0, None]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=TRACE_COLOR, width=1.2), hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=xs, y=ys, mode="lines", line=dict(color=TRACE_COLOR, width=1.2), hoverinfo="skip", showlegend=False
+        )
+    )
 
 
 def _segments(
@@ -123,6 +140,7 @@ def ecg_figure(
     duration_s: float = 10.0,
     saliency: np.ndarray | None = None,
     saliency_edges_s: np.ndarray | None = None,
+    fiducials: Iterable[Any] | None = None,
     height_px: int | None = None,
 ) -> go.Figure:
     """A 12-lead ECG on ECG paper.
@@ -137,6 +155,10 @@ def ecg_figure(
         saliency: optional (12, S) signed relevance per lead and time segment, drawn as red (raises the score)
             and blue (lowers it) boxes behind the trace.
         saliency_edges_s: (S + 1,) segment edges in seconds for ``saliency``.
+        fiducials: optional per-beat global fiducial points (``Measurements.beats``, or dicts with the same keys):
+            ``p_on_s, p_off_s, qrs_on_s, qrs_off_s, t_off_s`` in seconds from the record start (None: not found)
+            and ``used`` (False: excluded from the medians, drawn grey). Drawn as thin vertical lines on every
+            drawn lead panel at their time, with a legend.
         height_px: figure height; by default chosen so the plot fills a ~1000 px wide page at 1:1.
 
     Returns:
@@ -161,8 +183,12 @@ def ecg_figure(
         name = CANONICAL_LEADS[lead]
         label = name if mask[lead] else f"{name} (missing)"
         fig.add_annotation(
-            x=x_off + 1, y=base + 0.45 * (_CLINICAL_ROW_MM if layout == "clinical" else _STACKED_ROW_MM) - 3,
-            text=label, showarrow=False, xanchor="left", font=dict(size=11, color="#333"),
+            x=x_off + 1,
+            y=base + 0.45 * (_CLINICAL_ROW_MM if layout == "clinical" else _STACKED_ROW_MM) - 3,
+            text=label,
+            showarrow=False,
+            xanchor="left",
+            font=dict(size=11, color="#333"),
         )
         if not mask[lead]:
             continue
@@ -183,6 +209,7 @@ def ecg_figure(
                 connectgaps=False,
                 hoverinfo="skip",
                 name="ECG",
+                showlegend=False,
             )
         )
     if layout == "clinical":
@@ -193,7 +220,86 @@ def ecg_figure(
                 yb = height_mm - _CLINICAL_ROW_MM * (r + 0.5)
                 fig.add_shape(type="line", x0=xm, x1=xm, y0=yb - 4, y1=yb + 4, line=dict(color=TRACE_COLOR, width=1))
     _calibration(fig, sorted({p[4] for p in pieces}))
+    if fiducials is not None:
+        row_mm = _CLINICAL_ROW_MM if layout == "clinical" else _STACKED_ROW_MM
+        traces = fiducial_traces(fiducials, [p for p in pieces if mask[p[0]]], row_mm)
+        if traces:
+            fig.add_traces(traces)
+            fig.update_layout(
+                showlegend=True,
+                legend=dict(
+                    title=dict(text=FIDUCIAL_LEGEND), orientation="h", x=0, y=0, yanchor="top", font=dict(size=11)
+                ),
+                margin=dict(b=60),
+            )
     return fig
+
+
+def _beat_field(beat: Any, name: str, default: Any = None) -> Any:
+    """A field of a beat given as a mapping or as an object with attributes."""
+    return beat.get(name, default) if isinstance(beat, Mapping) else getattr(beat, name, default)
+
+
+def fiducial_traces(
+    beats: Iterable[Any], pieces: Sequence[tuple[int, float, float, float, float]], row_mm: float
+) -> list[go.Scatter]:
+    """Vertical-line traces marking each beat's fiducial points on every drawn panel.
+
+    Args:
+        beats: per-beat fiducials (see :func:`ecg_figure`).
+        pieces: ``(lead index, t0 s, t1 s, x offset mm, baseline mm)`` of each drawn panel: a point at ``t`` s is
+            drawn on every panel with ``t0 <= t < t1`` at ``x offset + (t - t0) * 25 mm/s``.
+        row_mm: height of a panel; each line spans 80 % of it, centred on the baseline.
+
+    Returns:
+        One trace per fiducial kind over the beats used in the medians, plus one grey trace for the excluded
+        beats; kinds with no point are left out. Each line is a ``[x, x, None]`` triple in the trace's data.
+    """
+    half = 0.4 * row_mm
+    used: dict[str, tuple[list, list]] = {key: ([], []) for key, *_ in FIDUCIALS}
+    excluded: tuple[list, list] = ([], [])
+    for beat in beats:
+        xs, ys = excluded if _beat_field(beat, "used", True) is False else (None, None)
+        for key, *_ in FIDUCIALS:
+            t = _beat_field(beat, key)
+            if t is None or not np.isfinite(t):
+                continue
+            tx, ty = (xs, ys) if xs is not None else used[key]
+            for _, t0, t1, x_off, base in pieces:
+                if t0 <= t < t1:
+                    x = round(x_off + (float(t) - t0) * MM_PER_S, 3)
+                    tx += [x, x, None]
+                    ty += [base - half, base + half, None]
+    traces = [
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            name=name,
+            line=dict(color=color, width=1, dash=dash),
+            hoverinfo="skip",
+            showlegend=True,
+            legendgroup=key,
+        )
+        for key, name, color, dash in FIDUCIALS
+        for xs, ys in [used[key]]
+        if xs
+    ]
+    if excluded[0]:
+        traces.append(
+            go.Scatter(
+                x=excluded[0],
+                y=excluded[1],
+                mode="lines",
+                name="excluded beat (not in medians)",
+                line=dict(color=EXCLUDED_COLOR, width=1, dash="dash"),
+                opacity=0.8,
+                hoverinfo="skip",
+                showlegend=True,
+                legendgroup="excluded",
+            )
+        )
+    return traces
 
 
 def _saliency_shapes(fig: go.Figure, sal: np.ndarray, edges_s: np.ndarray | None, pieces: list) -> None:
@@ -212,9 +318,14 @@ def _saliency_shapes(fig: go.Figure, sal: np.ndarray, edges_s: np.ndarray | None
                 continue
             color = f"rgba(220,30,30,{0.55 * abs(v):.3f})" if v > 0 else f"rgba(30,80,220,{0.55 * abs(v):.3f})"
             fig.add_shape(
-                type="rect", layer="below", line=dict(width=0), fillcolor=color,
-                x0=x_off + (a - t0) * MM_PER_S, x1=x_off + (b - t0) * MM_PER_S,
-                y0=base - row_h / 2 + 1, y1=base + row_h / 2 - 1,
+                type="rect",
+                layer="below",
+                line=dict(width=0),
+                fillcolor=color,
+                x0=x_off + (a - t0) * MM_PER_S,
+                x1=x_off + (b - t0) * MM_PER_S,
+                y0=base - row_h / 2 + 1,
+                y1=base + row_h / 2 - 1,
             )
 
 
@@ -231,35 +342,57 @@ def score_bar_figure(
     pairs = list(ranked_scores)[:top]
     names = [str(p[0]) for p in pairs][::-1]
     vals = [float(p[1]) for p in pairs][::-1]
-    return _figure({
-        "data": [{"type": "bar", "x": vals, "y": names, "orientation": "h", "marker": {"color": "#c0392b"},
-                  "text": [f"{v:.3f}" for v in vals], "textposition": "auto"}],
-        "layout": {
-            "title": {"text": title, "x": 0.01} if title else None,
-            "xaxis": {"title": {"text": "cosine similarity"}, "zeroline": True, "gridcolor": "#eee"},
-            "yaxis": {"automargin": True},
-            "height": max(220, 28 * len(names) + 80),
-            "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
-        },
-    })
+    return _figure(
+        {
+            "data": [
+                {
+                    "type": "bar",
+                    "x": vals,
+                    "y": names,
+                    "orientation": "h",
+                    "marker": {"color": "#c0392b"},
+                    "text": [f"{v:.3f}" for v in vals],
+                    "textposition": "auto",
+                }
+            ],
+            "layout": {
+                "title": {"text": title, "x": 0.01} if title else None,
+                "xaxis": {"title": {"text": "cosine similarity"}, "zeroline": True, "gridcolor": "#eee"},
+                "yaxis": {"automargin": True},
+                "height": max(220, 28 * len(names) + 80),
+                "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
+            },
+        }
+    )
 
 
 def compare_bar_figure(names: Sequence[str], scores_by_model: dict[str, Sequence[float]]) -> go.Figure:
     """Grouped horizontal bars: one group per class, one bar per model (e.g. METS vs FG-CLEP)."""
     colors = ["#c0392b", "#2c3e50", "#16a085", "#8e44ad"]
     data = [
-        {"type": "bar", "x": [float(v) for v in vals][::-1], "y": [str(n) for n in names][::-1], "orientation": "h",
-         "name": model, "marker": {"color": colors[i % len(colors)]}}
+        {
+            "type": "bar",
+            "x": [float(v) for v in vals][::-1],
+            "y": [str(n) for n in names][::-1],
+            "orientation": "h",
+            "name": model,
+            "marker": {"color": colors[i % len(colors)]},
+        }
         for i, (model, vals) in enumerate(scores_by_model.items())
     ]
-    return _figure({
-        "data": data,
-        "layout": {
-            "barmode": "group", "xaxis": {"title": {"text": "cosine similarity"}, "gridcolor": "#eee"},
-            "yaxis": {"automargin": True}, "height": max(240, 40 * len(names) + 80),
-            "margin": {"l": 10, "r": 10, "t": 10, "b": 40}, "legend": {"orientation": "h"},
-        },
-    })
+    return _figure(
+        {
+            "data": data,
+            "layout": {
+                "barmode": "group",
+                "xaxis": {"title": {"text": "cosine similarity"}, "gridcolor": "#eee"},
+                "yaxis": {"automargin": True},
+                "height": max(240, 40 * len(names) + 80),
+                "margin": {"l": 10, "r": 10, "t": 10, "b": 40},
+                "legend": {"orientation": "h"},
+            },
+        }
+    )
 
 
 def map_figure(
@@ -281,30 +414,47 @@ def map_figure(
     data = []
     for g in sorted(counts, key=lambda k: (-counts[k], k)):
         sel = [i for i, x in enumerate(groups) if x == g]
-        data.append({
-            "type": "scattergl" if len(coords) > 5000 else "scatter", "mode": "markers",
-            "x": coords[sel, 0].round(4).tolist(), "y": coords[sel, 1].round(4).tolist(),
-            "name": f"{g} ({len(sel)})", "marker": {"size": 7, "opacity": 0.8},
-            "customdata": [ids[i] for i in sel], "text": [hover[i] for i in sel],
-            "hovertemplate": "%{customdata}<br>%{text}<extra></extra>",
-        })
+        data.append(
+            {
+                "type": "scattergl" if len(coords) > 5000 else "scatter",
+                "mode": "markers",
+                "x": coords[sel, 0].round(4).tolist(),
+                "y": coords[sel, 1].round(4).tolist(),
+                "name": f"{g} ({len(sel)})",
+                "marker": {"size": 7, "opacity": 0.8},
+                "customdata": [ids[i] for i in sel],
+                "text": [hover[i] for i in sel],
+                "hovertemplate": "%{customdata}<br>%{text}<extra></extra>",
+            }
+        )
     if highlight is not None:
         h = np.atleast_2d(np.asarray(highlight, dtype=float))
-        data.append({
-            "type": "scatter", "mode": "markers", "x": h[:, 0].tolist(), "y": h[:, 1].tolist(), "name": highlight_label,
-            "marker": {"size": 18, "symbol": "star", "color": "gold", "line": {"color": "black", "width": 1.5}},
-            "hovertemplate": f"{html.escape(highlight_label)}<extra></extra>",
-        })
-    return _figure({
-        "data": data,
-        "layout": {
-            "title": {"text": title, "x": 0.01} if title else None,
-            "height": 620, "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-            "xaxis": {"showticklabels": False, "zeroline": False, "title": {"text": "UMAP 1"}, "gridcolor": "#eee"},
-            "yaxis": {"showticklabels": False, "zeroline": False, "title": {"text": "UMAP 2"}, "gridcolor": "#eee"},
-            "legend": {"itemsizing": "constant"}, "hovermode": "closest", "clickmode": "event",
-        },
-    })
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": h[:, 0].tolist(),
+                "y": h[:, 1].tolist(),
+                "name": highlight_label,
+                "marker": {"size": 18, "symbol": "star", "color": "gold", "line": {"color": "black", "width": 1.5}},
+                "hovertemplate": f"{html.escape(highlight_label)}<extra></extra>",
+            }
+        )
+    return _figure(
+        {
+            "data": data,
+            "layout": {
+                "title": {"text": title, "x": 0.01} if title else None,
+                "height": 620,
+                "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+                "xaxis": {"showticklabels": False, "zeroline": False, "title": {"text": "UMAP 1"}, "gridcolor": "#eee"},
+                "yaxis": {"showticklabels": False, "zeroline": False, "title": {"text": "UMAP 2"}, "gridcolor": "#eee"},
+                "legend": {"itemsizing": "constant"},
+                "hovermode": "closest",
+                "clickmode": "event",
+            },
+        }
+    )
 
 
 def thumbnail_series(lead_mv: np.ndarray, fs_hz: float, *, duration_s: float = 5.0, n_bins: int = 180) -> np.ndarray:

@@ -1,0 +1,170 @@
+"""Automated measurements in the app: the fiducial overlay on the 12-lead figure, the details text, /measurements."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from gradio_client.exceptions import AppError
+
+from app.views.browse import MEASUREMENTS_HEADING, escape_markdown, measurement_lines, measurements_markdown
+from core.leads import CANONICAL_LEADS
+from core.plotting import EXCLUDED_COLOR, FIDUCIALS, MM_PER_S, ecg_figure
+
+FS_HZ = 500.0
+# Three beats: the first in the first 2.5 s column, the second (excluded from the medians) and third in the second.
+BEATS = (
+    {
+        "p_on_s": 0.20,
+        "p_off_s": 0.30,
+        "qrs_on_s": 0.36,
+        "qrs_off_s": 0.45,
+        "t_on_s": 0.60,
+        "t_off_s": 0.80,
+        "used": True,
+    },
+    {
+        "p_on_s": 2.70,
+        "p_off_s": 2.80,
+        "qrs_on_s": 2.86,
+        "qrs_off_s": 2.95,
+        "t_on_s": 3.10,
+        "t_off_s": 3.30,
+        "used": False,
+    },
+    {
+        "p_on_s": None,
+        "p_off_s": None,
+        "qrs_on_s": 3.60,
+        "qrs_off_s": 3.69,
+        "t_on_s": None,
+        "t_off_s": 4.05,
+        "used": True,
+    },
+)
+
+
+def _signal() -> np.ndarray:
+    return np.random.default_rng(0).normal(0, 0.05, (len(CANONICAL_LEADS), int(10 * FS_HZ)))
+
+
+def _lines(trace) -> list[tuple[float, float, float]]:
+    """(x, y bottom, y top) of each vertical line in a fiducial trace (``[x, x, None]`` triples)."""
+    xs, ys = list(trace.x), list(trace.y)
+    assert len(xs) % 3 == 0 and xs[2::3] == [None] * (len(xs) // 3)
+    return [(xs[i], ys[i], ys[i + 1]) for i in range(0, len(xs), 3)]
+
+
+def _by_name(fig) -> dict:
+    return {t.name: t for t in fig.data if t.showlegend}
+
+
+def test_overlay_draws_each_fiducial_on_every_panel_at_its_time():
+    fig = ecg_figure(_signal(), FS_HZ, fiducials=BEATS)
+    traces = _by_name(fig)
+    names = [name for _, name, _, _ in FIDUCIALS]
+    assert set(traces) == {*names, "excluded beat (not in medians)"}
+    assert fig.layout.showlegend and "unconfirmed" in fig.layout.legend.title.text
+    # Clinical 3x4: a point shows on the 3 leads of its 2.5 s column and on the 10 s rhythm strip.
+    assert len(_lines(traces["P onset"])) == 4  # beat 1 only (beat 3 has no P)
+    assert len(_lines(traces["QRS onset"])) == 8  # beats 1 and 3
+    assert len(_lines(traces["T offset"])) == 8
+    assert len(_lines(traces["excluded beat (not in medians)"])) == 5 * 4  # 5 kinds of beat 2, 4 panels
+    assert traces["excluded beat (not in medians)"].line.color == EXCLUDED_COLOR
+
+    # Beat 3's QRS onset (3.60 s) lies in column 2 (aVR/aVL/aVF): 1.10 s into it, and at 3.60 s on the strip.
+    xs = sorted({round(x, 3) for x, _, _ in _lines(traces["QRS onset"])})
+    assert xs == [round(0.36 * MM_PER_S, 3), round((2.5 + 1.10) * MM_PER_S, 3)]
+    rows = {(round(x, 3), round((lo + hi) / 2, 3)) for x, lo, hi in _lines(traces["QRS onset"])}
+    baselines = sorted({round((lo + hi) / 2, 3) for _, lo, hi in _lines(traces["QRS onset"])})
+    assert len(baselines) == 4  # 3 lead rows + rhythm strip
+    assert {y for x, y in rows if x == round(3.6 * MM_PER_S, 3)} == set(baselines)  # all rows at that time
+
+
+def test_overlay_skips_missing_leads_and_follows_the_stacked_layout():
+    mask = np.ones(len(CANONICAL_LEADS), bool)
+    mask[CANONICAL_LEADS.index("aVL")] = False
+    clinical = _by_name(ecg_figure(_signal(), FS_HZ, lead_mask=mask, fiducials=BEATS))
+    assert len(_lines(clinical["QRS onset"])) == 7  # beat 3's column has no aVL panel
+    stacked = _by_name(ecg_figure(_signal(), FS_HZ, layout="stacked", fiducials=BEATS))
+    assert len(_lines(stacked["QRS onset"])) == 2 * len(CANONICAL_LEADS)
+    assert {round(x, 3) for x, _, _ in _lines(stacked["QRS onset"])} == {9.0, 90.0}
+
+
+def test_overlay_accepts_beat_objects_and_draws_nothing_without_beats():
+    objects = [SimpleNamespace(**b) for b in BEATS]
+    assert len(_by_name(ecg_figure(_signal(), FS_HZ, fiducials=objects))) == 6
+    plain = ecg_figure(_signal(), FS_HZ)
+    assert not plain.layout.showlegend and not _by_name(plain)
+    assert not _by_name(ecg_figure(_signal(), FS_HZ, fiducials=()))
+
+
+def _measurements(**overrides) -> SimpleNamespace:
+    """A Measurements-like object of measure v2's shape (quality, missing, beats)."""
+    values = dict(
+        hr_bpm=71.6,
+        rr_irregularity=0.03,
+        irregular=False,
+        rmssd_ms=20.0,
+        pr_ms=None,
+        qrs_ms=96.2,
+        qt_ms=392.0,
+        qtc_ms=414.0,
+        qtc_fridericia_ms=406.0,
+        axis_deg=45.0,
+        n_beats=3,
+        leads_used=("I", "II"),
+        version="test-2",
+        quality={"hr_bpm": 0.98, "qrs_ms": 0.9},
+        missing={"pr_ms": "P waves not found in enough beats"},
+        beats=tuple(SimpleNamespace(**b) for b in BEATS),
+        sokolow_lyon_mv=2.1,
+        limb_qrs_amplitude_mv=1.2,
+        precordial_qrs_amplitude_mv=2.3,
+        low_voltage=False,
+    )
+    return SimpleNamespace(**{**values, **overrides})
+
+
+def test_details_text_says_unconfirmed_with_confidence_and_missing_reasons():
+    text = measurements_markdown(_measurements())
+    assert MEASUREMENTS_HEADING in text and "unconfirmed" in text and "reader" in text
+    lines = measurement_lines(_measurements())
+    assert "QRS duration: 96 ms (confidence 0.90)" in lines
+    assert "Heart rate: 72 bpm (confidence 0.98)" in lines
+    assert "PR interval: not measured: P waves not found in enough beats" in lines
+    assert "Frontal QRS axis: +45° (normal)" in lines
+    assert "Low QRS voltage: no" in lines
+    assert "3 beats found, 2 used for the medians; leads used: I, II" in lines
+    assert not any(line.startswith("PR interval: ") and "ms" in line for line in lines)
+
+
+def test_details_text_escapes_reasons_and_leaves_out_fields_an_older_version_lacks():
+    old = SimpleNamespace(hr_bpm=60.0, qrs_ms=float("nan"), n_beats=10, leads_used=("II",))
+    lines = measurement_lines(old)
+    assert lines[0] == "Heart rate: 60 bpm"
+    assert lines[1] == "QRS duration: not measured: no reason given"  # NaN is no measurement
+    assert not any("Sokolow" in line for line in lines)
+    evil = measurement_lines(_measurements(missing={"pr_ms": "<img src=x onerror=alert(1)> *bold* [a](b)"}))
+    pr = next(line for line in evil if line.startswith("PR interval"))
+    assert "<img" not in pr and "&lt;img" in pr and r"\*bold\*" in pr and r"\[a\](b)" in pr
+    assert escape_markdown("a & b\n# c $x$") == r"a &amp; b # c \$x\$"
+
+
+def test_measurements_endpoint_returns_json(client, services):
+    out = client.predict("ptbxl/00001", api_name="/measurements")
+    assert out["ecg"] == "ptbxl/00001"
+    assert isinstance(out["qrs_ms"], float) and 40 <= out["qrs_ms"] <= 250
+    assert out["hr_bpm"] == pytest.approx(services.measurements("ptbxl/00001").hr_bpm)
+    if "beats" not in out:
+        pytest.skip("measure v2 (per-beat fiducials) has not landed yet")
+    assert out["beats"] and all("qrs_on_s" in b and isinstance(b["used"], bool) for b in out["beats"])
+    assert isinstance(out["quality"], dict) and isinstance(out["missing"], dict)
+
+
+def test_measurements_endpoint_rejects_a_bad_key(client):
+    with pytest.raises(AppError, match="ptbxl/99999"):
+        client.predict("ptbxl/99999", api_name="/measurements")
+    with pytest.raises(AppError, match="ecg_key is empty"):
+        client.predict("  ", api_name="/measurements")
