@@ -1,4 +1,4 @@
-"""``python -m core evaluate``: zero-shot, linear probe and retrieval figures for checkpoints, as JSON + markdown."""
+"""``python -m core evaluate``: zero-shot, probe, retrieval, contrast and precision@10 figures, as JSON + markdown."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import shlex
 import sys
 from pathlib import Path
 
+from core.evaluate.contrast import CONTRAST_SET
 from core.evaluate.data import write_json
+from core.evaluate.precision import QUERIES
+from core.evaluate.ranking import RANKERS
 from core.evaluate.report import markdown_report
 from core.evaluate.runner import TASKS, evaluate_checkpoint
 
@@ -26,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="at most this many records per split (smoke runs)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
     parser.add_argument("--cnn-epochs", type=int, default=30, help="epochs of the supervised CNN baseline")
+    parser.add_argument("--contrast-set", type=Path, default=CONTRAST_SET, help="clinical contrast pairs (JSON)")
+    parser.add_argument("--queries", type=Path, default=QUERIES, help="free-text queries for precision@10 (JSON)")
+    parser.add_argument("--report-ranker", choices=RANKERS, default="auto",
+                        help="text->report ranking of the contrast set (auto: hybrid where core.search exists)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
         runs.append(
             evaluate_checkpoint(checkpoint, args.data, tasks=tasks, limit=args.limit, n_bootstrap=args.bootstrap,
-                                cnn_epochs=args.cnn_epochs)
+                                cnn_epochs=args.cnn_epochs, contrast_set=args.contrast_set, queries=args.queries,
+                                report_ranker=args.report_ranker)
         )
     command = "python -m core evaluate " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["evaluate"] else [])
     write_json(runs[0] if len(runs) == 1 else {"runs": runs}, args.json)

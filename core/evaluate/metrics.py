@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,17 +68,44 @@ def auc_report(
     if not usable:
         return AUCReport(None, None, per_class, positives, n, [])
     macro = float(np.mean([per_class[class_names[j]] for j in usable]))
+
+    def resampled_macro(idx: np.ndarray) -> float | None:
+        aucs = [roc_auc_score(y_true[idx, j], scores[idx, j]) for j in usable if 0 < y_true[idx, j].sum() < n]
+        return float(np.mean(aucs)) if aucs else None
+
+    ci = bootstrap_ci(resampled_macro, n, n_bootstrap=n_bootstrap, seed=seed)
+    return AUCReport(macro, ci, per_class, positives, n, [class_names[j] for j in usable])
+
+
+def bootstrap_ci(
+    statistic: Callable[[np.ndarray], float | None], n: int, *, n_bootstrap: int = 1000, seed: int = 0
+) -> tuple[float, float] | None:
+    """Percentile bootstrap 95 % interval of ``statistic`` over resamples (with replacement) of ``n`` items.
+
+    Args:
+        statistic: maps an index array (a resample of ``range(n)``) to a number, or ``None`` where the resample
+            cannot be scored (e.g. it drew no positive); such resamples are skipped.
+        n: number of items (records) resampled.
+        n_bootstrap: resamples.
+        seed: RNG seed, so the interval is reproducible.
+
+    Returns:
+        ``(low, high)``, or ``None`` when no resample could be scored.
+    """
     rng = np.random.default_rng(seed)
-    samples = []
-    for _ in range(n_bootstrap):
-        idx = rng.integers(0, n, size=n)
-        aucs = [
-            roc_auc_score(y_true[idx, j], scores[idx, j]) for j in usable if 0 < y_true[idx, j].sum() < n
-        ]
-        if aucs:
-            samples.append(np.mean(aucs))
+    samples = [s for s in (statistic(rng.integers(0, n, size=n)) for _ in range(n_bootstrap)) if s is not None]
+    if not samples:
+        return None
     low, high = np.percentile(samples, [2.5, 97.5])
-    return AUCReport(macro, (float(low), float(high)), per_class, positives, n, [class_names[j] for j in usable])
+    return float(low), float(high)
+
+
+def binary_auc(positive: np.ndarray, scores: np.ndarray) -> float | None:
+    """ROC AUC of ``scores`` for a 0/1 ``positive`` vector, ``None`` if either outcome is missing."""
+    positive = np.asarray(positive, dtype=bool)
+    if positive.all() or not positive.any():
+        return None
+    return float(roc_auc_score(positive, scores))
 
 
 def retrieval_ranks(similarity: np.ndarray) -> np.ndarray:

@@ -9,16 +9,20 @@ from pathlib import Path
 
 import numpy as np
 
+from core.data.catalogs.base import Record
 from core.embed import Embedder
 from core.evaluate.baselines import random_init_features, supervised_cnn_scores
+from core.evaluate.contrast import CONTRAST_SET, ReportSet, load_contrast_set, text_to_ecg, text_to_report
 from core.evaluate.data import EvalData, load_eval_data
 from core.evaluate.leakage import leakage_audit
 from core.evaluate.metrics import auc_report
+from core.evaluate.precision import QUERIES, load_queries, precision_at_k
+from core.evaluate.ranking import make_report_ranker
 from core.evaluate.tasks import linear_probe, retrieval, zero_shot
 
 log = logging.getLogger(__name__)
 
-TASKS = ("zeroshot", "probe", "retrieval")
+TASKS = ("zeroshot", "probe", "retrieval", "contrast", "precision")
 PROBE_FRACTIONS = (0.1, 1.0)
 
 
@@ -30,6 +34,9 @@ def evaluate_checkpoint(
     limit: int | None = None,
     n_bootstrap: int = 1000,
     cnn_epochs: int = 30,
+    contrast_set: Path = CONTRAST_SET,
+    queries: Path = QUERIES,
+    report_ranker: str = "auto",
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Evaluate a checkpoint.
@@ -37,14 +44,20 @@ def evaluate_checkpoint(
     Args:
         checkpoint: a checkpoint directory (loaded with the project's one loader).
         datasets: dataset specs for :func:`core.evaluate.data.load_eval_data`.
-        tasks: any of ``zeroshot``, ``probe``, ``retrieval``.
+        tasks: any of ``zeroshot``, ``probe``, ``retrieval``, ``contrast``, ``precision``.
         limit: cap records per split (smoke tests).
         n_bootstrap: bootstrap resamples for the 95 % intervals.
         cnn_epochs: epochs of the supervised CNN baseline.
+        contrast_set: the clinical contrast pairs (JSON), scored over the held-out records of all ``datasets``.
+        queries: the free-text queries for text->ECG precision@10 (JSON).
+        report_ranker: text->report ranking for the contrast set: ``auto`` (hybrid if ``core.search`` exists),
+            ``dense`` or ``hybrid``.
         progress: called with a short description before each step.
 
     Returns:
-        ``{"checkpoint": ..., "<dataset>": {"zeroshot": {<task>: {...}}, "probe": ..., "retrieval": ...}}``.
+        ``{"checkpoint": ..., "datasets": {"<dataset>": {"zeroshot": {<task>: {...}}, "probe": ..., "retrieval": ...}},
+        "contrast": {"text_to_ecg": ..., "text_to_report": ...}, "precision_at_10": ...}``; the last two pool the
+        held-out records of all datasets.
     """
     unknown = set(tasks) - set(TASKS)
     if unknown:
@@ -54,12 +67,16 @@ def evaluate_checkpoint(
     embedder = Embedder.from_checkpoint(checkpoint)
     results: dict = {"checkpoint": str(checkpoint), "model": embedder.model.model_cfg.get("name", ""), "datasets": {}}
     encode_text = embedder.encode_texts
+    pooled_records: list[Record] = []
+    pooled_emb: list[np.ndarray] = []
     for spec in datasets:
         data = load_eval_data(spec, limit=limit)
         say(f"{data.name}: {len(data.held_out)} held-out, {len(data.train)} training records")
         cfg = embedder.preprocess_cfg
         test_sig, test_mask = data.signals(data.held_out, cfg)
         test_emb = embedder.encode_signals(test_sig, test_mask)
+        pooled_records += data.held_out
+        pooled_emb.append(test_emb)
         out: dict = {"n_held_out": len(data.held_out), "n_train": len(data.train)}
         if "zeroshot" in tasks:
             say(f"{data.name}: zero-shot")
@@ -82,8 +99,28 @@ def evaluate_checkpoint(
             say(f"{data.name}: linear probe and baselines")
             out["probe"] = _probe(embedder, data, test_sig, test_mask, test_emb, n_bootstrap, cnn_epochs)
         results["datasets"][data.name] = out
+    emb = np.concatenate(pooled_emb) if pooled_emb else np.zeros((0, 0), dtype=np.float32)
+    if "contrast" in tasks:
+        say(f"contrast set over {len(pooled_records)} held-out records")
+        results["contrast"] = _contrast(pooled_records, emb, encode_text, contrast_set, report_ranker, n_bootstrap)
+    if "precision" in tasks:
+        say("text->ECG precision@10")
+        results["precision_at_10"] = precision_at_k(load_queries(queries), pooled_records, emb, encode_text)
     results["wall_s"] = round(time.perf_counter() - started, 1)
     return results
+
+
+def _contrast(records: list[Record], ecg_emb: np.ndarray, encode_text, path: Path, ranker: str, n_bootstrap: int):
+    """Both directions of the contrast set over the pooled held-out records."""
+    pairs = load_contrast_set(path)
+    reports = ReportSet.from_records(records)
+    text_emb = encode_text(reports.texts) if reports.texts else np.zeros((0, ecg_emb.shape[1]), dtype=np.float32)
+    rank, ranker_name = make_report_ranker(reports.texts, text_emb, encode_text, ranker)
+    return {
+        "set": path.name,
+        "text_to_ecg": text_to_ecg(pairs, records, ecg_emb, encode_text, n_bootstrap=n_bootstrap),
+        "text_to_report": text_to_report(pairs, reports, rank, ranker_name),
+    }
 
 
 def _probe(embedder: Embedder, data: EvalData, test_sig, test_mask, test_emb, n_bootstrap: int, cnn_epochs: int):
@@ -129,6 +166,11 @@ def headline(results: dict) -> dict[str, float | None]:
                 flat[f"{name}/{task}/probe/{variant}"] = rep["macro_auc"]
         if "retrieval" in ds:
             flat[f"{name}/retrieval/e2r_R@10"] = ds["retrieval"]["ecg_to_report"]["R@10"]
+    if "contrast" in results:
+        flat["contrast/text_to_ecg_mean_auc"] = results["contrast"]["text_to_ecg"]["mean_auc"]
+        flat["contrast/text_to_report_right_first"] = results["contrast"]["text_to_report"]["right_first_share"]
+    if "precision_at_10" in results:
+        flat["precision_at_10"] = results["precision_at_10"]["mean_precision"]
     return flat
 
 
