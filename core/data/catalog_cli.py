@@ -1,6 +1,9 @@
-"""``python -m core catalog <dataset> [--root DIR] [--limit N]``: list records with split, labels and English text.
+"""``python -m core catalog <dataset> [--root DIR[+DIR2...]] [--limit N] [--read]``: list records with split, labels
+and English text.
 
 Prints one line per record (up to ``--limit``), then the number of records per split and per label of each label set.
+``--root`` takes several folders of one dataset joined with ``+`` (merged into one catalog). ``--read`` also reads
+every waveform and counts the records read, failed, and read per header style (e.g. Challenge 2020 headers).
 """
 
 from __future__ import annotations
@@ -9,11 +12,10 @@ import argparse
 import logging
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import TextIO
 
 from core.data.catalogs import Catalog, list_catalogs, load_catalog
-from core.errors import DatasetNotFoundError
+from core.errors import DatasetNotFoundError, ECGReadError
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +23,16 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``python -m core catalog``."""
     parser.add_argument("dataset", choices=list_catalogs(), help="which catalog")
-    parser.add_argument("--root", type=Path, default=None, help="dataset folder (default: the download cache)")
+    parser.add_argument(
+        "--root",
+        default=None,
+        help="dataset folder, or several folders of the dataset joined with '+' (DIR1+DIR2), merged into one "
+        "catalog (default: the download cache)",
+    )
     parser.add_argument("--limit", type=int, default=20, help="records to print (default 20; 0 prints none)")
     parser.add_argument("--split", choices=("train", "val", "test"), default=None, help="only this split")
     parser.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing dataset")
+    parser.add_argument("--read", action="store_true", help="read every waveform and count successes per header style")
 
 
 def format_record_line(record, width: int = 100) -> str:
@@ -42,7 +50,7 @@ def summarize(catalog: Catalog, out: TextIO, limit: int = 20) -> None:
         out.write(format_record_line(record) + "\n")
     if len(catalog) > limit > 0:
         out.write(f"... ({len(catalog) - limit} more)\n")
-    out.write(f"\n{catalog.name}: {len(catalog)} records in {catalog.root}\n")
+    out.write(f"\n{catalog.name}: {len(catalog)} records in {' + '.join(str(root) for root in catalog.roots)}\n")
     splits = Counter(r.split for r in catalog.records)
     out.write("per split: " + ", ".join(f"{s} {splits.get(s, 0)}" for s in ("train", "val", "test")) + "\n")
     for label_set in catalog.label_sets:
@@ -50,6 +58,27 @@ def summarize(catalog: Catalog, out: TextIO, limit: int = 20) -> None:
         unlabeled = sum(1 for r in catalog.records if not r.labels.get(label_set))
         body = ", ".join(f"{label} {n}" for label, n in counts.most_common())
         out.write(f"{label_set}: {body or '-'} (no label: {unlabeled})\n")
+
+
+def read_all(catalog: Catalog, out: TextIO) -> int:
+    """Read every record's waveform; write how many were read (per header style) and which failed.
+
+    Returns:
+        The number of records that could not be read.
+    """
+    styles: Counter[str] = Counter()
+    failed = 0
+    for record in catalog.records:
+        try:
+            ecg = catalog.read(record)
+        except ECGReadError as exc:
+            failed += 1
+            out.write(f"unreadable: {record.record_id}: {exc}\n")
+            continue
+        styles[f"{ecg.meta.get('format', '?')}/{ecg.meta.get('header_style', '-')}"] += 1
+    body = ", ".join(f"{style} {n}" for style, n in sorted(styles.items()))
+    out.write(f"read {sum(styles.values())} of {len(catalog)} records ({body or '-'}); failed {failed}\n")
+    return failed
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,4 +91,6 @@ def run(args: argparse.Namespace) -> int:
     if args.split:
         catalog = catalog.subset(catalog.split(args.split))
     summarize(catalog, sys.stdout, limit=args.limit)
+    if args.read:
+        return 1 if read_all(catalog, sys.stdout) else 0
     return 0

@@ -1,7 +1,7 @@
 """Training data for the recipes: train/validation datasets from catalogs, and a synthetic ECG-text set for tests.
 
-Only training parts are trained on: PTB-XL folds 1-8 (fold 9 is the validation set, fold 10 the test set), and the
-hash-split training part of the other datasets (their held-out parts are never read here).
+Only training parts are trained on: PTB-XL folds 1-8 less a patient-hash 10 % kept for validation (folds 9-10 are the
+test set), and the hash-split training part of the other datasets; their ``test`` parts are never read here.
 """
 
 from __future__ import annotations
@@ -110,20 +110,30 @@ def dataset_texts(dataset: Any) -> list[str]:
     return [dataset.text(i) for i in range(len(dataset))]
 
 
-def parse_roots(spec: str | None, names: Sequence[str]) -> dict[str, Path | None]:
-    """Dataset roots from ``--data-root``: one directory for all (a PhysioNet ``files/`` root) or
-    ``name=DIR,name=DIR``; datasets not named get ``None`` (the download cache)."""
-    roots: dict[str, Path | None] = {n: None for n in names}
+def parse_roots(spec: str | None, names: Sequence[str]) -> dict[str, list[Path] | None]:
+    """Dataset roots from ``--data-root``.
+
+    ``spec`` is one folder for all datasets (a PhysioNet ``files/`` root), or comma-separated ``name=DIR`` parts;
+    ``DIR`` may join several folders of one dataset with ``+``
+    (``ptbxl=../shared/data/ptb-xl/1.0.3+../shared/data/ptbxl_more``), merged by
+    :func:`core.data.catalogs.load_catalog`. A part without ``name=`` is the folder of every dataset not named.
+    Datasets given no folder get ``None`` (the download cache).
+    """
+    from core.data.catalogs.base import split_roots
+
+    roots: dict[str, list[Path] | None] = {n: None for n in names}
     if not spec:
         return roots
-    if "=" not in spec:
-        return {n: Path(spec).expanduser() for n in names}
-    for part in spec.split(","):
-        name, _, path = part.partition("=")
+    default: list[Path] | None = None
+    for part in spec.split(",") if "=" in spec else [spec]:
+        name, sep, path = part.partition("=") if "=" in part else ("", "", part)
+        if not sep:
+            default = split_roots(path.strip())
+            continue
         if name.strip() not in roots:
             raise ValueError(f"--data-root names {name.strip()!r}, which is not in --data {list(names)}")
-        roots[name.strip()] = Path(path.strip()).expanduser()
-    return roots
+        roots[name.strip()] = split_roots(path.strip())
+    return {n: default if folders is None else folders for n, folders in roots.items()}
 
 
 def _take(records: list[Record], limit: int | None) -> list[Record]:
@@ -154,8 +164,8 @@ def build_datasets(
         is_master: rank 0 builds the caches first; the other ranks wait, then read them.
 
     Returns:
-        ``(train, val)``. Validation is PTB-XL fold 9 when PTB-XL is trained on, otherwise the datasets' ``val``
-        splits.
+        ``(train, val)``: every dataset's ``train`` and ``val`` splits (after
+        :func:`core.data.catalogs.overlap.reconcile`).
     """
     from core.data.dataset import default_cache_dir
 
@@ -173,6 +183,7 @@ def build_datasets(
         return train, val
 
     from core.data.catalogs import load_catalog
+    from core.data.catalogs.overlap import reconcile
     from core.data.dataset import ECGTextDataset, make_reader
 
     roots = parse_roots(data_root, names)
@@ -180,12 +191,11 @@ def build_datasets(
     for name in names:
         catalog = load_catalog(name, roots[name])
         catalogs[catalog.name] = catalog
+    # One copy of an ECG that is in two datasets (CinC "HR" = PTB-XL), on one side of the split.
+    catalogs = reconcile(catalogs)
     train_records = _take([r for c in catalogs.values() for r in c.split("train")], limit)
-    if "ptbxl" in catalogs:
-        val_records = catalogs["ptbxl"].split("val")
-    else:
-        val_records = [r for c in catalogs.values() for r in c.split("val")]
-    val_records = _take(val_records, limit)
+    # Early stopping watches every dataset's "val" part (carved from training data); "test" is never read here.
+    val_records = _take([r for c in catalogs.values() for r in c.split("val")], limit)
     log.info(
         "training on %d records (%s), validating on %d",
         len(train_records),

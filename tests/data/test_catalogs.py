@@ -14,7 +14,7 @@ import wfdb
 from core.__main__ import main
 from core.data.catalogs import SPLITS, Catalog, hash_split, list_catalogs, load_catalog, multi_hot
 from core.data.catalogs.ludb import delineation
-from core.data.catalogs.ptbxl import fold_to_split
+from core.data.catalogs.ptbxl import ptbxl_split
 from core.errors import DatasetNotFoundError
 
 
@@ -77,9 +77,12 @@ def test_ptbxl_label_rule_uses_every_listed_code(ptbxl: Catalog, shared_data: Pa
 
 
 def test_ptbxl_splits_follow_strat_fold_and_are_patient_disjoint(ptbxl: Catalog):
-    assert [fold_to_split(f) for f in range(1, 11)] == ["train"] * 8 + ["val", "test"]
+    assert [ptbxl_split(f, "15709") for f in (9, 10)] == ["test", "test"]
+    assert {ptbxl_split(f, "15709") for f in range(1, 9)} <= {"train", "val"}
     for record in ptbxl:
-        assert record.split == fold_to_split(record.meta["strat_fold"])
+        assert record.split == ptbxl_split(record.meta["strat_fold"], record.patient_id)
+        # Folds 9-10 and only they are the held-out test set.
+        assert (record.split == "test") == (record.meta["strat_fold"] >= 9)
     patients = {split: {r.patient_id for r in ptbxl.split(split)} for split in SPLITS}
     assert all(patients.values())
     assert not patients["train"] & patients["test"]
@@ -247,9 +250,13 @@ def test_hash_split_is_deterministic_and_proportional():
     first = [hash_split(k) for k in keys]
     assert first == [hash_split(k) for k in keys]
     shares = Counter(first)
-    assert abs(shares["train"] / 5000 - 0.6) < 0.03
-    assert abs(shares["val"] / 5000 - 0.1) < 0.02
-    assert abs(shares["test"] / 5000 - 0.3) < 0.03
+    assert abs(shares["train"] / 5000 - 0.55) < 0.03
+    assert abs(shares["val"] / 5000 - 0.05) < 0.015
+    assert abs(shares["test"] / 5000 - 0.40) < 0.03
+    # The held-out set is unchanged by the move from 60/10/30 (val + test held out) to 55/5/40 (test held out):
+    # the same keys are held out, so nothing trained on under the old split is scored under the new one.
+    old = [hash_split(k, fractions=(0.6, 0.1, 0.3)) for k in keys]
+    assert [s == "test" for s in first] == [s in ("val", "test") for s in old]
     assert hash_split("ludb/1") == "train" or hash_split("ludb/1") in SPLITS
     assert [hash_split(k, fractions=(0, 0, 1)) for k in keys[:10]] == ["test"] * 10
     with pytest.raises(ValueError):
@@ -264,7 +271,7 @@ def test_cli_catalog(shared_data: Path, capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].startswith("ptbxl/00001\ttrain\tsuperclass=NORM")
-    assert "per split: train 353, val 81, test 66" in out
+    assert "per split: train 325, val 28, test 147" in out  # folds 9-10: 147 records
     assert "superclass: NORM 297, STTC 96, CD 78, MI 73, HYP 40 (no label: 12)" in out
     assert main(["catalog", "ludb", "--root", str(shared_data), "--limit", "0", "--split", "test"]) == 0
     assert "ludb: " in capsys.readouterr().out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import h5py
@@ -9,9 +10,11 @@ import numpy as np
 import pytest
 import scipy.io
 import wfdb
+from wfdb.io.header import HeaderSyntaxError
 
 from core.data.readers import iter_windows, read_ecg, read_windows
 from core.ecg import ECG
+from core.errors import ECGFormatError
 
 FS = 500
 # MIMIC-IV-ECG's order: aVF before aVL. A reader that trusted positions would swap them.
@@ -247,3 +250,56 @@ def test_every_cinc_and_sph_sample_and_a_ptbxl_stride_read_cleanly(shared_data):
     # Two Ningbo records store V2, V4 and V6 as all zeros; they are masked, everything else is complete.
     flat = {"V2": "flat", "V4": "flat", "V6": "flat"}
     assert masked == {"JS20004": flat, "JS20008": flat}
+
+
+# The 43 Georgia records of cinc2021_more have Challenge 2020 headers ("E00015.mat 12 500 5000 ..."), which
+# wfdb.rdheader rejects; two of them, from the two source repositories.
+GEORGIA_2020 = [
+    "awwong1_physionet-challenge-2020/tests/data/E00015",
+    "DeepPSP_cinc2021/docker_test_dir/training_data/E00271",
+]
+
+
+def _gain_per_mv(header: Path) -> list[float]:
+    """The ADC gain of each signal line (``4880/mV`` -> 4880), read without wfdb."""
+    lines = [line.split() for line in header.read_text().splitlines()[1:] if line and not line.startswith("#")]
+    return [float(fields[2].split("/")[0].split("(")[0]) for fields in lines]
+
+
+@pytest.mark.parametrize("rel", GEORGIA_2020)
+def test_challenge_2020_header_equals_the_raw_matlab_values_times_gain(shared_data, rel):
+    record = shared_data / "cinc2021_more" / rel
+    assert Path(f"{record}.hea").read_text().split()[0] == f"{record.name}.mat"
+    with pytest.raises(HeaderSyntaxError):
+        wfdb.rdheader(str(record))
+    ecg = read_ecg(f"{record}.hea")
+    raw = scipy.io.loadmat(f"{record}.mat")["val"]  # int16, leads x samples, baseline 0
+    gain = np.asarray(_gain_per_mv(Path(f"{record}.hea")))[:, None]
+    assert raw.shape == (12, 5000) and ecg.fs_hz == 500 and ecg.lead_mask.all()
+    assert ecg.meta["header_style"] == "challenge-2020" and any(c.startswith("Dx:") for c in ecg.meta["comments"])
+    np.testing.assert_allclose(ecg.signal_mv, raw / gain, atol=1e-9)
+
+
+def test_challenge_2020_header_honours_gain_baseline_and_units_like_wfdb(shared_data, tmp_path):
+    """Same conversion as wfdb.rdrecord on the 2021 form of the same header, with a baseline and uV units."""
+    source = shared_data / "cinc2021_more" / GEORGIA_2020[0]
+    lines = Path(f"{source}.hea").read_text().splitlines()
+    signal_lines = [line.replace("4880/mV", "2440(100)/uV", 1) for line in lines[1:13]]
+    for folder, record_line in (("y2020", lines[0]), ("y2021", lines[0].replace("E00015.mat", "E00015", 1))):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "E00015.hea").write_text("\n".join([record_line, *signal_lines, *lines[13:]]) + "\n")
+        shutil.copyfile(f"{source}.mat", tmp_path / folder / "E00015.mat")
+    old, new = read_ecg(tmp_path / "y2020" / "E00015.hea"), read_ecg(tmp_path / "y2021" / "E00015.hea")
+    assert (old.meta["header_style"], new.meta["header_style"]) == ("challenge-2020", "wfdb")
+    np.testing.assert_array_equal(old.signal_mv, new.signal_mv)
+    raw = scipy.io.loadmat(f"{source}.mat")["val"].astype(float)
+    np.testing.assert_allclose(old.signal_mv, (raw - 100) / 2440 / 1000, atol=1e-12)  # uV -> mV
+
+
+def test_a_header_naming_another_mat_file_is_refused(shared_data, tmp_path):
+    source = shared_data / "cinc2021_more" / GEORGIA_2020[0]
+    text = Path(f"{source}.hea").read_text().replace("E00015.mat", "OTHER.mat")
+    (tmp_path / "E00015.hea").write_text(text)
+    shutil.copyfile(f"{source}.mat", tmp_path / "E00015.mat")
+    with pytest.raises(ECGFormatError, match="not a valid WFDB header"):
+        read_ecg(tmp_path / "E00015.hea")

@@ -152,7 +152,9 @@ def test_real_ptbxl_ludb_smoke_run(shared_data, tmp_path):
     )
     assert {r.split for r in train.records} == {"train"} and {r.dataset for r in train.records} <= {"ptbxl", "ludb"}
     assert all(1 <= r.meta["strat_fold"] <= 8 for r in train.records if r.dataset == "ptbxl")
-    assert {(r.dataset, r.meta["strat_fold"]) for r in val.records} == {("ptbxl", 9)}
+    # Validation is every dataset's "val" (carved from the training data); PTB-XL folds 9-10 are never read.
+    assert {r.split for r in val.records} == {"val"}
+    assert all(1 <= r.meta["strat_fold"] <= 8 for r in val.records if r.dataset == "ptbxl")
     assert train[0]["signal"].shape == (12, 1000) and train[0]["text"]
 
     out = tmp_path / "run"

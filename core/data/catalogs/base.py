@@ -23,9 +23,14 @@ from core.errors import DatasetNotFoundError, DownloadError
 log = logging.getLogger(__name__)
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
-# Hash split for datasets without official folds: 60 % train, 10 % val, 30 % test (40 % held out).
-DEFAULT_SPLIT_FRACTIONS: tuple[float, float, float] = (0.6, 0.1, 0.3)
+# Hash split for datasets without official folds: 55 % train, 5 % val (early stopping), 40 % test (the held-out set).
+# With the same salt, "test" is exactly the old val + test (u >= 0.6), so nothing trained on before becomes held out.
+DEFAULT_SPLIT_FRACTIONS: tuple[float, float, float] = (0.55, 0.05, 0.40)
 SPLIT_SALT = "ecg-language-explorer/split/v1"
+# Separates several dataset folders in one root argument: ``--root DIR1+DIR2``.
+ROOT_SEPARATOR = "+"
+
+RootSpec = str | Path | Sequence[str | Path] | None
 
 
 @dataclass
@@ -71,11 +76,12 @@ class Catalog:
 
     Attributes:
         name: catalog name.
-        root: the dataset directory the records were found in.
+        root: the dataset directory the records were found in (the first one when several were merged).
         records: the records, in a stable order.
         label_sets: label-set name -> vocabulary (sorted list of possible labels).
         version: bumped when the catalog's parsing changes, so caches keyed by it are rebuilt.
         read_kwargs: extra arguments for :func:`read_ecg` (e.g. ``fs_hz`` and ``lead_names`` for HDF5 files).
+        roots: every dataset directory the records come from (``(root,)`` unless merged by :func:`merge_catalogs`).
     """
 
     name: str
@@ -84,6 +90,11 @@ class Catalog:
     label_sets: dict[str, list[str]]
     version: str = "1"
     read_kwargs: dict[str, Any] = field(default_factory=dict)
+    roots: tuple[Path, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.roots:
+            self.roots = (self.root,)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -226,15 +237,19 @@ def list_catalogs() -> list[str]:
     return sorted(set(_BUILTIN_MODULES) | set(_LOADERS))
 
 
-def load_catalog(name: str, root: str | Path | None = None, **kwargs: Any) -> Catalog:
-    """Load a dataset's catalog.
+def load_catalog(name: str, root: RootSpec = None, **kwargs: Any) -> Catalog:
+    """Load a dataset's catalog from one folder, or from several merged into one catalog.
 
     Args:
         name: ``"ptbxl"``, ``"ludb"``, ``"cinc2021"``, ``"sph"``, ``"mimic_iv_ecg"`` or ``"folder"``.
-        root: the dataset directory, or a PhysioNet ``files/`` root containing it. ``None`` uses the download cache
-            (``core.paths.data_dir() / "physionet"``) and downloads through the mirror when the dataset is missing.
-        **kwargs: catalog-specific options (e.g. ``rate_hz=100`` for PTB-XL); the downloadable catalogs take
-            ``download=False`` (never download), ``records=N`` (download only N) and ``progress=callback``.
+        root: the dataset directory, or a PhysioNet ``files/`` root containing it. Several folders of the same dataset
+            (e.g. ``shared/data/ptb-xl/1.0.3`` and ``shared/data/ptbxl_more``) are given as a list or as one string
+            ``"DIR1+DIR2"`` (see :func:`split_roots`); their records are merged by :func:`merge_catalogs`. ``None``
+            uses the download cache (``core.paths.data_dir() / "physionet"``) and downloads through the mirror when
+            the dataset is missing.
+        **kwargs: catalog-specific options (e.g. ``rate_hz=100`` for PTB-XL), passed to every folder's loader; the
+            downloadable catalogs take ``download=False`` (never download), ``records=N`` (download only N) and
+            ``progress=callback``.
 
     Raises:
         DatasetNotFoundError: the files are absent and cannot be downloaded; the message says how to point to a copy.
@@ -245,7 +260,76 @@ def load_catalog(name: str, root: str | Path | None = None, **kwargs: Any) -> Ca
         importlib.import_module(_BUILTIN_MODULES[key])
     if key not in _LOADERS:
         raise ValueError(f"unknown catalog {name!r}; known: {', '.join(list_catalogs())}")
-    return _LOADERS[key](Path(root).expanduser() if root is not None else None, **kwargs)
+    roots = split_roots(root)
+    if len(roots) <= 1:
+        return _LOADERS[key](roots[0] if roots else None, **kwargs)
+    return merge_catalogs([_LOADERS[key](folder, **kwargs) for folder in roots])
+
+
+def split_roots(root: RootSpec) -> list[Path]:
+    """The dataset folders named by a root argument.
+
+    Args:
+        root: ``None`` (no folder: the download cache), a path, a list of paths, or a string of folders joined by
+            ``+`` (``"../shared/data/ptb-xl/1.0.3+../shared/data/ptbxl_more"``). A string naming an existing path is
+            one folder even if it contains ``+``.
+
+    Returns:
+        The folders, ``~`` expanded, duplicates removed, in the given order (empty for ``None``).
+    """
+    if root is None:
+        return []
+    if isinstance(root, Path):
+        parts: list[str | Path] = [root]
+    elif isinstance(root, str):
+        parts = [root] if Path(root).expanduser().exists() else [p for p in root.split(ROOT_SEPARATOR) if p.strip()]
+    else:
+        parts = list(root)
+    if not parts:
+        raise ValueError(f"no dataset folder in {root!r}")
+    folders = [Path(str(p).strip() if isinstance(p, str) else p).expanduser() for p in parts]
+    return list(dict.fromkeys(folders))
+
+
+def merge_catalogs(catalogs: Sequence[Catalog]) -> Catalog:
+    """One catalog from several folders of the same dataset.
+
+    Record ids are per dataset (``ptbxl/00001`` whatever the folder), so a record found in several folders is kept
+    once: from the first folder that has it (the order given), with a log line saying how many were duplicates.
+    Label vocabularies are united.
+
+    Raises:
+        ValueError: no catalogs, or catalogs of different datasets, parser versions or read options.
+    """
+    if not catalogs:
+        raise ValueError("merge_catalogs needs at least one catalog")
+    first = catalogs[0]
+    for other in catalogs[1:]:
+        if (other.name, other.version, other.read_kwargs) != (first.name, first.version, first.read_kwargs):
+            raise ValueError(
+                f"cannot merge catalog {other.name}@{other.version} ({other.root}) into {first.name}@{first.version}"
+            )
+    records: dict[str, Record] = {}
+    duplicates = 0
+    for catalog in catalogs:
+        for record in catalog.records:
+            if record.record_id in records:
+                duplicates += 1
+            else:
+                records[record.record_id] = record
+    if duplicates:
+        log.info("%s: %d records found in more than one folder; kept the first folder's copy", first.name, duplicates)
+    label_sets: dict[str, set[str]] = {}
+    for catalog in catalogs:
+        for label_set, vocabulary in catalog.label_sets.items():
+            label_sets.setdefault(label_set, set()).update(vocabulary)
+    roots = tuple(dict.fromkeys(folder for c in catalogs for folder in c.roots))
+    return replace(
+        first,
+        roots=roots,
+        records=list(records.values()),
+        label_sets={name: sorted(values) for name, values in label_sets.items()},
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -10,25 +10,33 @@ folders above it, or given with ``dx_mapping=DIR``.
 
 Text: the names of the ``#Dx`` codes in header order, comma-joined (``"sinus bradycardia, right bundle branch
 block"``). Labels: ``dx`` (all names) and ``scored`` (the 30 scored classes' names).
-Splits: a hash of the record id (no patient ids are published), 60 % train / 10 % val / 30 % test.
+Splits: a hash of the record id (no patient ids are published), 55 % train / 5 % val / 40 % test, except the
+PTB-XL records (``HR#####`` = PTB-XL ecg_id #####), which take PTB-XL's split of their ecg_id, or ``test`` when no
+PTB-XL metadata at hand knows it (:mod:`core.data.catalogs.overlap`).
+
+Several folders (``load_catalog("cinc2021", root="DIR1+DIR2")``, e.g. ``shared/data/cinc2021`` and
+``shared/data/cinc2021_more``) are merged by record name; record ids are ``cinc2021/<record name>``.
+Challenge 2020 headers (``E00015.mat 12 500 ...``) are read as well (:mod:`core.data.formats.wfdb_format`).
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.data.catalogs.base import Catalog, Record, hash_split, register_catalog, resolve_root
+from core.data.catalogs.overlap import assign_twin_splits, ptbxl_splits_near
 from core.errors import DatasetNotFoundError
 
 log = logging.getLogger(__name__)
 
 NAME = "cinc2021"
 PHYSIONET_PATH = "challenge-2021/1.0.3/"
-VERSION = "1"
+VERSION = "2"  # 2: 55/5/40 hash split; HR records take PTB-XL's split
 MAPPING_FILES = ("dx_mapping_scored.csv", "dx_mapping_unscored.csv")
 # First letters of Challenge record names -> source database (used when the folder layout does not say).
 SOURCE_OF_PREFIX = {
@@ -112,6 +120,7 @@ def load(
     root: Path | None = None,
     *,
     dx_mapping: Path | None = None,
+    ptbxl_metadata: Sequence[Path] = (),
     download: bool = True,
     records: int | None = None,
     progress: Any = None,
@@ -122,6 +131,8 @@ def load(
         root: a folder of Challenge records (searched recursively) or a PhysioNet ``files/`` root holding
             ``challenge-2021/1.0.3``; ``None``: cache / download.
         dx_mapping: folder with ``dx_mapping_scored.csv`` / ``dx_mapping_unscored.csv`` (found automatically if None).
+        ptbxl_metadata: ``ptbxl_database.csv`` files giving the splits of the ``HR`` records, besides those found next
+            to the root (:func:`core.data.catalogs.overlap.find_ptbxl_metadata`).
         download: when ``root`` is None and the cache lacks the data, download it through the mirror.
         records: when downloading, only the first N records.
         progress: download progress callback, ``progress((done, total), desc=...)``.
@@ -149,6 +160,7 @@ def load(
         )
     terms = load_snomed_terms(mapping_dir)
     out = [_record(path, root, terms) for path in paths]
+    out = assign_twin_splits(out, ptbxl_splits_near([root], extra=[Path(p) for p in ptbxl_metadata]))
     label_sets = {
         "dx": sorted({t.name for t in terms.values()}),
         "scored": sorted({t.name for t in terms.values() if t.scored}),

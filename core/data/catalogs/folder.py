@@ -13,7 +13,7 @@ from core.data.catalogs.base import Catalog, Record, hash_split, register_catalo
 from core.errors import DatasetNotFoundError
 
 NAME = "folder"
-VERSION = "1"
+VERSION = "2"  # 2: 55/5/40 hash split
 
 
 def header_comments(path: Path) -> list[str]:

@@ -20,7 +20,7 @@ label set           column                                reduction
 ``other``           Other states                          as is (``early repolarization syndrome``)
 ==================  ====================================  =============================================
 
-Splits: a hash of the record id (each record is its own patient), 60 % train / 10 % val / 30 % test.
+Splits: a hash of the record id (each record is its own patient), 55 % train / 5 % val / 40 % test.
 Delineation: :func:`delineation` returns the annotated waves of every lead.
 """
 
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 NAME = "ludb"
 PHYSIONET_PATH = "ludb/1.0.1/"
-VERSION = "1"
+VERSION = "2"  # 2: 55/5/40 hash split
 FS_HZ = 500
 ANNOTATION_EXTENSIONS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
 

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 NAME = "mimic_iv_ecg"
 PHYSIONET_PATH = "mimic-iv-ecg/1.0/"
-VERSION = "1"
+VERSION = "2"  # 2: 55/5/40 hash split
 N_REPORT_COLUMNS = 18
 MEASUREMENT_COLUMNS = (
     "rr_interval", "p_onset", "p_end", "qrs_onset", "qrs_end", "t_end", "p_axis", "qrs_axis", "t_axis",

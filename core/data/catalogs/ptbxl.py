@@ -14,8 +14,15 @@ and PhysioNet's example code. A likelihood of 0 means "not given" (form and rhyt
 always carry 0), not "absent". ``min_likelihood`` raises the bar for diagnostic statements only; the likelihoods
 are kept in ``meta["scp_codes"]``.
 
-Splits: ``strat_fold`` 1-8 train, 9 val, 10 test. PTB-XL's folds keep all ECGs of a patient in one fold, so the
-splits are patient-disjoint.
+Splits (:func:`ptbxl_split`): ``strat_fold`` 9 and 10 are ``test``, the held-out evaluation set. Folds 1-8 are
+``train``, except the patients whose hash falls in the first 10 % (:data:`VAL_FRACTION`), whose ECGs are ``val``
+(early stopping). PTB-XL's folds keep all ECGs of a patient in one fold and ``val`` is drawn by patient, so the
+three splits are patient-disjoint. The rule depends only on a row's ``strat_fold`` and ``patient_id``, so every
+folder of PTB-XL (``ptb-xl/1.0.3``, ``ptbxl_more``) and every copy of a PTB-XL ECG elsewhere (CinC-2021 ``HR`` records,
+see :mod:`core.data.catalogs.overlap`) gets the same split.
+
+Several folders (``load_catalog("ptbxl", root="DIR1+DIR2")``) are merged by ecg_id; record ids stay
+``ptbxl/<ecg_id:05d>`` whatever the folder.
 """
 
 from __future__ import annotations
@@ -28,20 +35,60 @@ from typing import Any
 
 import pandas as pd
 
-from core.data.catalogs.base import Catalog, Record, english, register_catalog, resolve_root
+from core.data.catalogs.base import Catalog, Record, english, hash_split, register_catalog, resolve_root
 
 log = logging.getLogger(__name__)
 
 NAME = "ptbxl"
 PHYSIONET_PATH = "ptb-xl/1.0.3/"
-VERSION = "1"
+VERSION = "2"  # 2: folds 9-10 test, a patient-hash 10 % of folds 1-8 val
 LABEL_SETS = ("superclass", "subclass", "diagnostic", "form", "rhythm")
 RATE_COLUMNS = {100: "filename_lr", 500: "filename_hr"}
+HELD_OUT_FOLDS = (9, 10)
+VAL_FRACTION = 0.1
+METADATA_FILE = "ptbxl_database.csv"
 
 
-def fold_to_split(fold: int) -> str:
-    """PTB-XL's recommended split: folds 1-8 train, 9 validation, 10 test."""
-    return "test" if fold == 10 else "val" if fold == 9 else "train"
+def ptbxl_split(fold: int, patient_key: str) -> str:
+    """The split of a PTB-XL ECG from its ``strat_fold`` and patient.
+
+    Args:
+        fold: ``strat_fold`` (1-10).
+        patient_key: the patient id (``"15082"``), or ``"ecg/<ecg_id>"`` when the row has none.
+
+    Returns:
+        ``"test"`` for folds 9-10; for folds 1-8 ``"val"`` for a deterministic ~10 % of patients, else ``"train"``.
+    """
+    if int(fold) in HELD_OUT_FOLDS:
+        return "test"
+    return hash_split(f"{NAME}/patient/{patient_key}", fractions=(1.0 - VAL_FRACTION, VAL_FRACTION, 0.0))
+
+
+def patient_key(ecg_id: int, patient: Any) -> str:
+    """The key :func:`ptbxl_split` hashes: the patient id, or the ecg_id when the row has none."""
+    return str(int(patient)) if _is_number(patient) else f"ecg/{int(ecg_id)}"
+
+
+def split_table(metadata_files: list[Path]) -> dict[int, str]:
+    """ecg_id -> split (:func:`ptbxl_split`) for every row of some ``ptbxl_database.csv``-like files.
+
+    Files are read for their ``ecg_id``, ``strat_fold`` and ``patient_id`` columns only (files lacking them are
+    skipped with a log line). Should two rows of one ecg_id disagree, the ECG is ``test`` (never trained on).
+    """
+    table: dict[int, str] = {}
+    for file in metadata_files:
+        try:
+            rows = pd.read_csv(file, usecols=["ecg_id", "strat_fold", "patient_id"])
+        except (OSError, ValueError) as exc:
+            log.warning("%s: not usable as PTB-XL metadata (%s)", file, exc)
+            continue
+        # usecols keeps the file's column order; select to fix the order unpacked below.
+        for ecg_id, fold, patient in rows[["ecg_id", "strat_fold", "patient_id"]].itertuples(index=False):
+            if not _is_number(fold):
+                continue
+            split = ptbxl_split(int(fold), patient_key(int(ecg_id), patient))
+            table[int(ecg_id)] = split if table.get(int(ecg_id), split) == split else "test"
+    return table
 
 
 def load_scp_statements(root: Path) -> pd.DataFrame:
@@ -108,7 +155,8 @@ def load(
     """PTB-XL catalog of the records whose waveforms are on disk.
 
     Args:
-        root: the ``ptb-xl/1.0.3`` folder or a PhysioNet ``files/`` root holding it; ``None``: cache / download.
+        root: the ``ptb-xl/1.0.3`` folder (or another folder in its layout, e.g. ``ptbxl_more``) or a PhysioNet
+            ``files/`` root holding it; ``None``: cache / download. Several folders: see :func:`load_catalog`.
         rate_hz: 100 or 500 to use that rate's files; ``None`` prefers 500 Hz and falls back to 100 Hz per record.
         min_likelihood: minimum likelihood for diagnostic statements (default 0: every listed code).
         download: when ``root`` is None and the cache lacks PTB-XL, download it through the mirror.
@@ -123,13 +171,13 @@ def load(
     root = resolve_root(
         NAME,
         root,
-        "ptbxl_database.csv",
+        METADATA_FILE,
         physionet_path=PHYSIONET_PATH,
         download=download,
         records=records,
         progress=progress,
     )
-    db = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id").sort_index()
+    db = pd.read_csv(root / METADATA_FILE, index_col="ecg_id").sort_index()
     statements = load_scp_statements(root)
     descriptions = statements["description"].to_dict()
     rows = _statement_rows(statements)
@@ -153,6 +201,7 @@ def load(
             # A blank report (e.g. ecg_id 443): describe the record by its SCP statements instead.
             text_en = "; ".join(str(descriptions.get(code, code)) for code in scp_codes)
         patient = row["patient_id"]
+        key = patient_key(ecg_id, patient)
         out.append(
             Record(
                 record_id=f"{NAME}/{int(ecg_id):05d}",
@@ -161,8 +210,8 @@ def load(
                 text=report,
                 text_en=text_en,
                 labels=labels_from_codes(scp_codes, rows, min_likelihood),
-                split=fold_to_split(int(row["strat_fold"])),
-                patient_id=str(int(patient)) if _is_number(patient) else None,
+                split=ptbxl_split(int(row["strat_fold"]), key),
+                patient_id=key if _is_number(patient) else None,
                 meta=_meta(int(ecg_id), row, scp_codes, fs_hz),
             )
         )

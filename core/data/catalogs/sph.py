@@ -26,7 +26,7 @@ from core.paths import data_dir
 log = logging.getLogger(__name__)
 
 NAME = "sph"
-VERSION = "1"
+VERSION = "2"  # 2: 55/5/40 hash split
 FS_HZ = 500.0
 
 

@@ -3,6 +3,11 @@
 The header is parsed first and checked against the data files on disk (existence, total size, and the exact byte
 count its sample count implies) before wfdb reads any samples, because wfdb otherwise fails with assorted
 ``ValueError``/``IndexError`` messages or, when the header undercounts, silently returns a truncated signal.
+
+Challenge 2020 headers (e.g. the Georgia records, ``E00015.mat 12 500 5000 ...``) name the record with its ``.mat``
+suffix on the record line, which ``wfdb.rdheader`` rejects (``HeaderSyntaxError``). Those are parsed by wfdb's own
+header parser after dropping the suffix in memory, and their samples are read with ``scipy.io.loadmat`` and turned
+into physical units by ``wfdb.Record.dac`` (the header's gain, baseline and units, exactly as for 2021 headers).
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.io
 import wfdb
-from wfdb.io.header import HeaderSyntaxError
+from wfdb.io import _header
+from wfdb.io.header import HeaderSyntaxError, parse_header_content
 
 from core.data.formats.common import check_given_fs, check_given_leads, check_size, require_file
 from core.ecg import ECG
@@ -71,13 +78,16 @@ def read_wfdb(
     check_size([header_path, *(p for p in usual if p.is_file())], max_bytes, header_path)
     if header_path.stat().st_size > MAX_HEADER_BYTES:
         raise ECGFormatError(header_path, f"{header_path.stat().st_size:,} bytes is far too large for a WFDB header")
-    header = _read_header(record_path, header_path)
+    header, challenge_2020 = _read_header(record_path, header_path)
     data_files = _data_files(header, header_path)
     check_size([header_path, *data_files], max_bytes, header_path)
     _check_data_sizes(header, data_files, header_path)
 
     try:
-        record = wfdb.rdrecord(str(record_path), physical=True)
+        if challenge_2020:
+            record = _read_mat_samples(header, data_files[0])
+        else:
+            record = wfdb.rdrecord(str(record_path), physical=True)
     except FileNotFoundError as exc:
         raise ECGFileMissingError(header_path, f"a data file of this record is missing: {exc.filename}") from exc
     except _DATA_ERRORS as exc:
@@ -93,16 +103,21 @@ def read_wfdb(
         record.sig_name,
         record_id=record_id or record_path.name,
         source=header_path,
-        meta=_meta(record),
+        meta=_meta(record, header_style="challenge-2020" if challenge_2020 else "wfdb"),
         channel_axis=1,
     )
 
 
-def _read_header(record_path: Path, header_path: Path) -> wfdb.Record:
+def _read_header(record_path: Path, header_path: Path) -> tuple[wfdb.Record, bool]:
+    """The checked header, and whether it is a Challenge 2020 header (whose samples wfdb cannot read itself)."""
+    challenge_2020 = False
     try:
         header = wfdb.rdheader(str(record_path))
     except _PARSE_ERRORS as exc:
-        raise ECGFormatError(header_path, f"not a valid WFDB header ({type(exc).__name__}: {exc})") from exc
+        header = _read_challenge_2020_header(header_path)
+        if header is None:
+            raise ECGFormatError(header_path, f"not a valid WFDB header ({type(exc).__name__}: {exc})") from exc
+        challenge_2020 = True
     if isinstance(header, wfdb.MultiRecord):
         raise ECGFormatError(header_path, "multi-segment WFDB records are not supported; read a segment's header")
     if not header.n_sig or not header.file_name:
@@ -120,6 +135,56 @@ def _read_header(record_path: Path, header_path: Path) -> wfdb.Record:
             raise ECGFormatError(header_path, f"unsupported WFDB storage format {fmt!r}")
     if header.sig_len == 0:
         raise ECGSignalError(header_path, "the header declares zero samples")
+    if challenge_2020 and set(header.file_name) != {f"{record_path.name}.mat"}:
+        raise ECGFormatError(header_path, "a Challenge 2020 header must store every signal in its own .mat file")
+    return header, challenge_2020
+
+
+def _read_challenge_2020_header(header_path: Path) -> wfdb.Record | None:
+    """Parse a Challenge 2020 header (``E00015.mat 12 500 5000 ...``) with wfdb's parser; None if it is not one.
+
+    Only the record name on the record line changes (``E00015.mat`` -> ``E00015``), and only when it names the
+    record's own ``.mat`` file; everything else goes through wfdb's parser, which also validates it.
+    """
+    text = header_path.read_text(encoding="ascii", errors="ignore")
+    try:
+        header_lines, comment_lines = parse_header_content(text)
+    except _PARSE_ERRORS:
+        return None
+    first = header_lines[0].split() if header_lines else []
+    if not first or first[0] != f"{header_path.stem}.mat":
+        return None
+    header_lines[0] = " ".join([header_path.stem, *first[1:]])
+    try:
+        record_fields = _header._parse_record_line(header_lines[0])
+        signal_fields = _header._parse_signal_lines(header_lines[1:]) if len(header_lines) > 1 else {}
+    except _PARSE_ERRORS:
+        return None
+    if record_fields.get("n_seg") is not None:
+        return None
+    record = wfdb.Record()
+    for key, value in {**signal_fields, **record_fields}.items():
+        if key != "n_seg":
+            setattr(record, key, value)
+    record.comments = [line.strip(" \t#") for line in comment_lines]
+    return record
+
+
+def _read_mat_samples(header: wfdb.Record, mat_path: Path) -> wfdb.Record:
+    """Fill ``header`` with the samples of a Challenge ``.mat`` file (variable ``val``, signals x samples).
+
+    ``wfdb.Record.dac`` applies the header's gain and baseline (and marks format-16 ``-32768`` samples as NaN),
+    the same conversion ``wfdb.rdrecord`` does for 2021 headers.
+    """
+    try:
+        digital = scipy.io.loadmat(str(mat_path))["val"]
+    except (KeyError, NotImplementedError, scipy.io.matlab.MatReadError) as exc:
+        raise ValueError(f"no MATLAB variable 'val' readable in {mat_path.name}: {exc}") from exc
+    expected = (header.n_sig, header.sig_len)
+    if digital.shape != expected:
+        raise ValueError(f"{mat_path.name} holds an array of shape {digital.shape}, the header says {expected}")
+    header.d_signal = np.asarray(digital, dtype=np.int64).T
+    header.p_signal = header.dac()
     return header
 
 
@@ -182,10 +247,11 @@ def _to_millivolts(p_signal: np.ndarray | None, units: list[str] | None, header_
     return signal
 
 
-def _meta(record: wfdb.Record) -> dict[str, Any]:
+def _meta(record: wfdb.Record, header_style: str = "wfdb") -> dict[str, Any]:
     is_mat = any(str(name).lower().endswith(".mat") for name in record.file_name or [])
     meta: dict[str, Any] = {
         "format": "wfdb-mat" if is_mat else "wfdb",
+        "header_style": header_style,
         "comments": list(record.comments or []),
         "units": list(record.units or []),
         "stored_lead_names": list(record.sig_name or []),
