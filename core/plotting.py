@@ -42,7 +42,7 @@ FIDUCIALS: tuple[tuple[str, str, str, str], ...] = (
     ("p_off_s", "P offset", "#1e8449", "dot"),
     ("qrs_on_s", "QRS onset", "#1f4fd1", "solid"),
     ("qrs_off_s", "QRS offset", "#1f4fd1", "dot"),
-    ("t_off_s", "T offset", "#c0392b", "dot"),
+    ("t_off_s", "T offset", "#8e44ad", "dot"),
 )
 EXCLUDED_COLOR = "#a0a0a0"
 FIDUCIAL_LEGEND = "Automated fiducial points (unconfirmed)"
@@ -249,13 +249,13 @@ def fiducial_traces(
         beats: per-beat fiducials (see :func:`ecg_figure`).
         pieces: ``(lead index, t0 s, t1 s, x offset mm, baseline mm)`` of each drawn panel: a point at ``t`` s is
             drawn on every panel with ``t0 <= t < t1`` at ``x offset + (t - t0) * 25 mm/s``.
-        row_mm: height of a panel; each line spans 80 % of it, centred on the baseline.
+        row_mm: height of a panel; each line spans 60 % of it, centred on the baseline.
 
     Returns:
         One trace per fiducial kind over the beats used in the medians, plus one grey trace for the excluded
         beats; kinds with no point are left out. Each line is a ``[x, x, None]`` triple in the trace's data.
     """
-    half = 0.4 * row_mm
+    half = 0.3 * row_mm
     used: dict[str, tuple[list, list]] = {key: ([], []) for key, *_ in FIDUCIALS}
     excluded: tuple[list, list] = ([], [])
     for beat in beats:
