@@ -72,7 +72,8 @@ def test_cache_key_depends_on_records_preprocessing_and_catalog_version(ludb: Ca
     assert base != cache_key(records[::-1], PreprocessConfig(), ludb.cache_tag)
     assert base != cache_key(records, PreprocessConfig(fs_hz=250), ludb.cache_tag)
     assert base != cache_key(records, PreprocessConfig(normalize="none"), ludb.cache_tag)
-    assert base != cache_key(records, PreprocessConfig(), "ludb@2")
+    assert ludb.cache_tag == "ludb@2"
+    assert base != cache_key(records, PreprocessConfig(), "ludb@3")
 
 
 def test_uncached_path_matches_the_cache(ludb: Catalog, tmp_path: Path):

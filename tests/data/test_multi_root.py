@@ -7,8 +7,10 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy.signal import resample_poly
 
 from core.__main__ import main
 from core.data.catalogs import Catalog, load_catalog
@@ -114,6 +116,14 @@ def test_split_table_applies_the_same_rule(ptbxl: Catalog, ptbxl_roots: list[Pat
 
 
 # ------------------------------------------------------------------------------------------- the same ECG twice
+
+
+def test_hr17691_is_the_same_ecg_as_ptbxl_17691(ptbxl: Catalog, cinc: Catalog):
+    """ptbxl_more's records were made from 500 Hz arrays by resample_poly(x, 1, 5) and rounding to 1 uV
+    (shared/data/README.md); the CinC copy at 500 Hz, resampled the same way, matches to that rounding."""
+    copy, twin = cinc.read(f"cinc2021/HR{TWIN}"), ptbxl.read(f"ptbxl/{TWIN:05d}")
+    assert copy.lead_names == twin.lead_names and copy.fs_hz == 500 and twin.fs_hz == 100
+    np.testing.assert_allclose(resample_poly(copy.signal_mv, 1, 5, axis=1), twin.signal_mv, atol=5.01e-4)
 
 
 def test_hr_record_takes_its_ptbxl_split(ptbxl: Catalog, cinc: Catalog, shared_data: Path):
