@@ -1,0 +1,66 @@
+"""Browse in headless Chromium: the automated measurements are labelled unconfirmed, and the fiducial checkbox draws
+the measured P/QRS/T points on the plot. Writes a screenshot (into assets/screenshots/ when UPDATE_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+RECORD = "ptbxl/00001"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "screenshots" / "measurements.png"
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+def test_browse_measurements_and_fiducial_overlay(live_app: str, services, tmp_path: Path):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    has_beats = bool(getattr(services.measurements(RECORD), "beats", ()))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1100})
+            page.goto(live_app)
+            cell = page.locator("#browse-table").get_by_text(RECORD, exact=True).locator("visible=true").first
+            cell.wait_for(timeout=60_000)
+            cell.click()
+            plot = page.locator("#browse-plot")
+            plot.locator(".js-plotly-plot .scatterlayer path.js-line").first.wait_for(timeout=30_000)
+            details = page.locator("#browse-details")
+            expect(details).to_contain_text("Automated measurements (unconfirmed)", timeout=30_000)
+            expect(details).to_contain_text("QRS duration")
+            expect(details).to_contain_text("not confirmed by a reader")
+            assert plot.locator(".legend").count() == 0  # no overlay until asked for
+            if not has_beats:
+                pytest.skip("measure v2 (per-beat fiducials) has not landed: nothing to draw")
+
+            page.locator("#browse-fiducials input[type=checkbox]").check()
+            expect(plot.locator(".legend")).to_contain_text("QRS onset", timeout=30_000)
+            expect(plot.locator(".legend")).to_contain_text("unconfirmed")
+            # The ECG and calibration traces plus one per drawn fiducial kind.
+            assert plot.locator(".scatterlayer .trace").count() >= 2 + 3
+            page.wait_for_timeout(500)  # let plotly finish its transition before the picture
+            shot = tmp_path / "measurements.png"
+            page.locator("#browse-plot").locator("xpath=../../..").screenshot(path=str(shot))
+            if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(shot, SCREENSHOT)
+
+            page.locator("#browse-fiducials input[type=checkbox]").uncheck()
+            expect(plot.locator(".legend")).to_have_count(0, timeout=30_000)
+        finally:
+            browser.close()
