@@ -12,6 +12,11 @@ One loop for every recipe (the recipe supplies model, losses and batch extras; s
   ``--log-every`` steps, ``val/*`` after every epoch: PTB-XL fold 9), ``latest/`` (the model via
   :func:`core.checkpoint.save_checkpoint` plus ``train_state.safetensors`` + ``train_state.json``: optimiser, step,
   RNG; no pickle), replaced atomically after every epoch, and ``final/`` (the exported model).
+* ``--augment``: training batches (never validation ones) are perturbed by :class:`core.data.augment.ECGAugment`
+  with a generator seeded from (seed, rank, step), so resuming stays exact.
+* ``--keep-best`` / ``--patience N``: the epoch with the lowest validation loss is kept in ``best/`` and exported as
+  ``final/`` (its epoch in ``config.json`` -> ``train.best_epoch``); training stops early after ``N`` epochs
+  without improvement.
 * ``--resume latest`` continues from ``OUT/latest`` exactly where it stopped (same batches, masks and negatives).
 
 Option precedence: built-in defaults < ``core/configs/recipes/<recipe>.yaml`` < ``--config FILE`` < command line.
@@ -82,6 +87,10 @@ class TrainConfig:
     find_unused_parameters: bool = False
     prepare_only: bool = False
     export_dtype: str = "float32"
+    augment: bool = False
+    augment_options: dict[str, Any] = field(default_factory=dict)
+    keep_best: bool = False
+    patience: int | None = None
     recipe_options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +137,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help="at most N records per split (smoke runs)")
     p.add_argument("--log-every", type=int)
     p.add_argument("--val", action=argparse.BooleanOptionalAction, default=None, help="validate every epoch")
+    p.add_argument(
+        "--augment", action=argparse.BooleanOptionalAction, default=None, help="augment training batches (not val)"
+    )
+    p.add_argument(
+        "--keep-best",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="export the epoch with the lowest validation loss as final/ (kept in OUT/best meanwhile)",
+    )
+    p.add_argument("--patience", type=int, help="stop after this many epochs without a lower validation loss")
     p.add_argument("--cache-dir", help="signal / measurement cache (default: the data cache)")
     p.add_argument(
         "--prepare-only", action="store_true", default=None, help="build the caches (signals, measurements) and exit"
@@ -435,6 +454,16 @@ def train(cfg: TrainConfig) -> Path:
         total_steps = min(total_steps, cfg.max_steps)
     if total_steps <= 0:
         raise ValueError(f"nothing to train: {len(train_ds)} samples, batch size {batch_size}, {cfg.epochs} epochs")
+    keep_best, patience = cfg.keep_best, cfg.patience
+    if (keep_best or patience) and not cfg.val:
+        # The recipe YAMLs ask for both; a run without validation (a smoke test, --no-val) has no epoch to prefer.
+        log.warning("no validation: --keep-best and --patience are ignored, the last epoch is exported")
+        keep_best, patience = False, None
+    augmenter = None
+    if cfg.augment:
+        from core.data.augment import AugmentConfig, ECGAugment, augment_generator
+
+        augmenter = ECGAugment(model.preprocess_cfg.fs_hz, AugmentConfig.from_dict(cfg.augment_options))
 
     step_module: nn.Module = TrainStep(model, recipe, cfg.seed, rank)
     if world_size > 1:
@@ -452,11 +481,13 @@ def train(cfg: TrainConfig) -> Path:
     trainable = [p for p in model.parameters() if p.requires_grad]
 
     step = 0
+    best = BestTracker()
     if cfg.resume:
         state_dir = resolve_resume(cfg.resume, out)
         load_weights(model, state_dir)
         scalars, rng = load_train_state(state_dir, optimizer)
         step = int(scalars["step"])
+        best = BestTracker.from_dict(scalars.get("best"))
         if not restore_rng_states(rng, rank, world_size, device):
             log.warning("RNG state not restored (saved for another number of processes or another device type)")
         log.info("resumed from %s at step %d", state_dir, step)
@@ -470,7 +501,8 @@ def train(cfg: TrainConfig) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         extra = {"recipe": cfg.recipe, "recipe_config": recipe.cfg.to_dict(), "step": step, "epoch": epoch}
         save_checkpoint(model, tmp, extra=extra)
-        save_train_state(tmp, optimizer, {"step": step, "epoch": epoch, "world_size": world_size}, rng_all)
+        scalars = {"step": step, "epoch": epoch, "world_size": world_size, "best": best.to_dict()}
+        save_train_state(tmp, optimizer, scalars, rng_all)
         _replace_dir(tmp, target)
 
     def write_metrics(row: dict[str, Any]) -> None:
@@ -478,7 +510,8 @@ def train(cfg: TrainConfig) -> Path:
             with open(out / "metrics.jsonl", "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(row) + "\n")
 
-    def validate(epoch: int) -> None:
+    def validate(epoch: int) -> float | None:
+        """Validation losses of the model now (logged); returns the total loss, the same on every rank."""
         val_sampler = DistributedSampler(val_ds, num_replicas=world_size, rank=rank, shuffle=False, drop_last=True)
         loader = DataLoader(
             val_ds, batch_size=batch_size, sampler=val_sampler, generator=loader_generator(-1), **loader_kwargs
@@ -495,10 +528,12 @@ def train(cfg: TrainConfig) -> Path:
                     sums[k] = sums.get(k, 0.0) + float(all_reduce_mean(v.float()))
                 batches += 1
         model.train()
-        if batches:
-            row = {"step": step, "epoch": epoch, **{f"val/{k}": v / batches for k, v in sums.items()}}
-            write_metrics(row)
-            log.info("epoch %d val: %s", epoch, _fmt(row, "val/"))
+        if not batches:
+            return None
+        row = {"step": step, "epoch": epoch, **{f"val/{k}": v / batches for k, v in sums.items()}}
+        write_metrics(row)
+        log.info("epoch %d val: %s", epoch, _fmt(row, "val/"))
+        return row["val/loss"]
 
     from tqdm import tqdm
 
@@ -515,7 +550,7 @@ def train(cfg: TrainConfig) -> Path:
         ", bf16 autocast" if use_amp else "",
     )
     model.train()
-    stop = False
+    stop = early_stopped = False
     epoch = step // steps_per_epoch
     progress = tqdm(total=total_steps, initial=step, disable=not dist_info.is_master, desc=f"train {cfg.recipe}")
     window_start, window_samples = time.perf_counter(), 0
@@ -534,8 +569,13 @@ def train(cfg: TrainConfig) -> Path:
             lr = get_lr(step, lr=cfg.lr, min_lr=cfg.min_lr, warmup_steps=cfg.warmup_steps, total_steps=total_steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group.get("lr_scale", 1.0)
+            batch = _to_device(batch, device)
+            if augmenter is not None:
+                batch["signal"], batch["lead_mask"] = augmenter(
+                    batch["signal"], batch.get("lead_mask"), augment_generator(cfg.seed, rank, step, device)
+                )
             with autocast(device, enabled=use_amp):
-                losses = step_module(_to_device(batch, device), step)
+                losses = step_module(batch, step)
                 total = recipe.weighted_total(losses)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
@@ -574,7 +614,16 @@ def train(cfg: TrainConfig) -> Path:
                 break
         epoch_done = step % steps_per_epoch == 0 and step > 0
         if epoch_done and cfg.val:
-            validate(epoch)
+            val_loss = validate(epoch)
+            if val_loss is not None and best.update(val_loss, epoch + 1):
+                if keep_best and dist_info.is_master:
+                    tmp = out / f".best.tmp-{os.getpid()}"
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    save_checkpoint(model, tmp, extra={"recipe": cfg.recipe, "epoch": epoch + 1, "val_loss": val_loss})
+                    _replace_dir(tmp, out / "best")
+            if patience is not None and best.bad_epochs >= patience and step < total_steps:
+                log.info("early stop after epoch %d: no lower validation loss for %d epochs", epoch + 1, patience)
+                stop = early_stopped = True
         save_state(epoch + 1 if epoch_done else epoch, out / "latest")
         barrier()
         if epoch_done:
@@ -582,14 +631,26 @@ def train(cfg: TrainConfig) -> Path:
     progress.close()
 
     final = out / "final"
-    if dist_info.is_master and step >= total_steps:
+    finished = step >= total_steps or early_stopped
+    if dist_info.is_master and finished:
         tmp = final.with_name(f".final.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        extra = {
-            "recipe": cfg.recipe,
-            "recipe_config": recipe.cfg.to_dict(),
-            "train": {"data": cfg.data, "steps": step, "epochs": cfg.epochs, "batch_size": batch_size * world_size},
+        summary: dict[str, Any] = {
+            "data": cfg.data,
+            "steps": step,
+            "epochs": cfg.epochs,
+            "epochs_run": step // steps_per_epoch,
+            "batch_size": batch_size * world_size,
+            "augment": cfg.augment,
+            **best.to_dict(),
+            "early_stopped": early_stopped,
         }
+        if keep_best and best.epoch is not None:
+            load_weights(model, out / "best")
+            summary["exported_epoch"] = best.epoch
+            write_metrics({"step": step, "epoch": epoch, "best/epoch": best.epoch, "best/val_loss": best.loss})
+            log.info("exporting the best epoch, %d (validation loss %.4f)", best.epoch, best.loss)
+        extra = {"recipe": cfg.recipe, "recipe_config": recipe.cfg.to_dict(), "train": summary}
         save_checkpoint(model, tmp, extra=extra, dtype=cfg.export_dtype)
         _replace_dir(tmp, final)
         log.info("exported %s (%.1f s)", final, time.perf_counter() - started)
@@ -599,8 +660,34 @@ def train(cfg: TrainConfig) -> Path:
     return final
 
 
+@dataclass
+class BestTracker:
+    """Lowest validation loss so far, the epoch (1-based count of epochs trained) it came from, and how many
+    epochs have passed since (part of the run state, so a resumed run stops where an uninterrupted one would)."""
+
+    loss: float | None = None
+    epoch: int | None = None
+    bad_epochs: int = 0
+
+    def update(self, loss: float, epoch: int) -> bool:
+        """Record epoch ``epoch``'s validation loss; ``True`` when it is the lowest so far."""
+        if self.loss is None or loss < self.loss:
+            self.loss, self.epoch, self.bad_epochs = loss, epoch, 0
+            return True
+        self.bad_epochs += 1
+        return False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"best_val_loss": self.loss, "best_epoch": self.epoch, "epochs_since_best": self.bad_epochs}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> BestTracker:
+        data = data or {}
+        return cls(data.get("best_val_loss"), data.get("best_epoch"), int(data.get("epochs_since_best", 0)))
+
+
 def _fmt(row: dict[str, Any], prefix: str) -> str:
-    return ", ".join(f"{k[len(prefix):]}={v:.4f}" for k, v in row.items() if k.startswith(prefix))
+    return ", ".join(f"{k[len(prefix) :]}={v:.4f}" for k, v in row.items() if k.startswith(prefix))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 ECGs whose reports say the same thing are not pushed apart.
 
 Both gather the features of every rank inside the loss (with gradients), so the negatives are the global batch; one
-process takes the same code path (the gather returns its input).
+process takes the same code path (the gather returns its input). :class:`ClipLoss` also takes per-ECG extra negative
+reports (label-aware hard negatives, :mod:`core.losses.hard_negatives`) as extra columns of the ECG-to-report softmax.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from core.distributed import all_gather_with_grad, world
+from core.distributed import all_gather_no_grad, all_gather_with_grad, world
+from core.losses.hard_negatives import hard_negative_logits
 from core.losses.targets import report_similarity, soft_targets
 
 
@@ -50,7 +52,14 @@ class ClipLoss(nn.Module):
         return logits_per_ecg, logits_per_text, labels
 
     def forward(
-        self, ecg_features: torch.Tensor, text_features: torch.Tensor, logit_scale: torch.Tensor, **extras: object
+        self,
+        ecg_features: torch.Tensor,
+        text_features: torch.Tensor,
+        logit_scale: torch.Tensor,
+        *,
+        negative_features: torch.Tensor | None = None,
+        negative_mask: torch.Tensor | None = None,
+        **extras: object,
     ) -> dict[str, torch.Tensor]:
         """InfoNCE loss.
 
@@ -58,12 +67,25 @@ class ClipLoss(nn.Module):
             ecg_features: (B, D) L2-normalised ECG embeddings of this rank.
             text_features: (B, D) L2-normalised report embeddings, paired row by row.
             logit_scale: scalar temperature multiplier (already exponentiated).
+            negative_features: optional (B, K, D) L2-normalised extra negative reports per ECG of this rank: each
+                ECG's softmax over reports gets its own K more columns (the report-to-ECG direction is unchanged).
+            negative_mask: (B, K) ``True`` where a negative exists (default: all).
             **extras: ignored (other losses' inputs).
 
         Returns:
             ``{"contrastive_loss": scalar}``.
         """
         logits_per_ecg, logits_per_text, labels = self.logits(ecg_features, text_features, logit_scale)
+        if negative_features is not None:
+            if negative_mask is None:
+                negative_mask = torch.ones(negative_features.shape[:2], dtype=torch.bool, device=ecg_features.device)
+            ecg_rows = ecg_features
+            if not self.local_loss:  # rows are the global batch: so are their negatives
+                ecg_rows = all_gather_with_grad(ecg_features)
+                negative_features = all_gather_with_grad(negative_features)
+                negative_mask = all_gather_no_grad(negative_mask.to(torch.uint8)).bool()
+            extra = hard_negative_logits(ecg_rows, negative_features, negative_mask, logit_scale)
+            logits_per_ecg = torch.cat([logits_per_ecg, extra.to(logits_per_ecg.dtype)], dim=1)
         loss = (F.cross_entropy(logits_per_ecg, labels) + F.cross_entropy(logits_per_text, labels)) / 2
         return {"contrastive_loss": loss}
 

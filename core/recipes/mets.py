@@ -3,19 +3,29 @@
 A trainable ECG encoder and a FROZEN language model, each followed by a trainable projection, trained with the
 symmetric InfoNCE loss between ECG and report embeddings. Because the language model never changes, its pooled
 report embeddings are computed once and served from the text encoder's cache for the rest of the run.
+
+Beyond the paper (optional, ``hard_negatives > 0``): the frozen model embeds clinical twins (left / right bundle branch
+block) almost identically, so only the trainable text projection can pull them apart, and it learns to only when
+twins compete in one softmax. Each training ECG therefore also scores ``hard_negatives`` reports that are nearest to
+its own in frozen space but carry different labels (:class:`core.losses.HardNegativeSampler`), as extra columns of
+its softmax. The language model stays frozen; validation uses the plain in-batch loss.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
-from core.losses import ClipLoss
+from core.data.catalogs.base import Record
+from core.losses import ClipLoss, HardNegativeSampler
 from core.models import ECGTextModel
-from core.recipes.base import Recipe, RecipeConfig, register_recipe
+from core.recipes.base import Recipe, RecipeConfig, frozen_text_embeddings, register_recipe, step_generators
 
 
 @dataclass
@@ -25,15 +35,38 @@ class MetsConfig(RecipeConfig):
     Attributes:
         model: a config whose text encoder is frozen (``text.trainable: false``).
         local_loss: each rank scores its own ECGs against the global batch (see :class:`core.losses.ClipLoss`).
+        hard_negatives: label-different near reports added per training ECG (0: the paper's in-batch loss only).
+        hard_negative_pool: each report's hard negatives are drawn from its this many nearest label-different reports.
     """
 
     model: str = "mets-resnet1d"
     local_loss: bool = True
+    hard_negatives: int = 0
+    hard_negative_pool: int = 8
+
+
+def record_label_key(record: Record) -> frozenset[str]:
+    """A record's labels as one comparable set (``"set:label"``) over all its label sets."""
+    return frozenset(f"{name}:{label}" for name, labels in record.labels.items() for label in labels)
+
+
+def text_labels(records: Sequence[Record], text_of: Callable[[Record], str]) -> dict[str, tuple[str, frozenset[str]]]:
+    """Per training text, its dataset and the labels every record with that text shares (the intersection: a text
+    whose records disagree keeps only what they agree on)."""
+    out: dict[str, tuple[str, frozenset[str]]] = {}
+    for record in records:
+        text, key = text_of(record), record_label_key(record)
+        if text in out:
+            dataset, known = out[text]
+            out[text] = (dataset, known & key)
+        else:
+            out[text] = (record.dataset, key)
+    return out
 
 
 @register_recipe
 class MetsRecipe(Recipe):
-    """ECG encoder + frozen LM + InfoNCE."""
+    """ECG encoder + frozen LM + InfoNCE (+ optional label-aware hard-negative reports)."""
 
     name = "mets"
     config_cls = MetsConfig
@@ -42,6 +75,8 @@ class MetsRecipe(Recipe):
     def __init__(self, cfg: MetsConfig) -> None:
         super().__init__(cfg)
         self.loss = ClipLoss(local_loss=cfg.local_loss)
+        self._labels: dict[str, tuple[str, frozenset[str]]] = {}
+        self.negatives: HardNegativeSampler | None = None
 
     def build_model(self, device: torch.device | str | None = None) -> ECGTextModel:
         model = super().build_model(device)
@@ -49,15 +84,45 @@ class MetsRecipe(Recipe):
             raise ValueError(f"METS needs a frozen language model, but {self.cfg.model!r} has a trainable one")
         return model
 
+    def prepare_records(
+        self, records: Sequence[Record], reader: Callable[[Record], Any], cache_dir: Path | None = None
+    ) -> None:
+        """Remember the labels of every training report (the validation split's never become negatives)."""
+        self._labels = text_labels([r for r in records if r.split == "train"], lambda r: r.text_en or r.text)
+
     def prepare(self, model: ECGTextModel, texts: Sequence[str]) -> None:
-        """Embed every distinct report once with the frozen language model (later steps hit the cache)."""
+        """Embed every distinct report once with the frozen language model (later steps hit the cache), and index
+        the training reports for hard negatives."""
         unique = list(dict.fromkeys(texts))
         with torch.no_grad():
             for i in range(0, len(unique), 64):
                 model.text(unique[i : i + 64])
+        pool = [t for t in unique if t in self._labels]
+        if self.cfg.hard_negatives > 0 and len(pool) > 1:
+            embedded = frozen_text_embeddings(model, pool)
+            self.negatives = HardNegativeSampler(
+                pool,
+                np.stack([embedded[t] for t in pool]),
+                [self._labels[t][1] for t in pool],
+                [self._labels[t][0] for t in pool],
+                pool=self.cfg.hard_negative_pool,
+            )
 
     def compute_losses(
         self, model: ECGTextModel, batch: dict[str, Any], *, step: int, rank: int = 0, seed: int = 0
     ) -> dict[str, torch.Tensor]:
         out = model(batch["signal"], batch["text"], lead_mask=batch.get("lead_mask"))
-        return self.loss(**out)
+        extras: dict[str, torch.Tensor] = {}
+        if self.negatives is not None and model.training:
+            _, rng = step_generators(seed, rank, step, out["ecg_features"].device)
+            picks = self.negatives.sample(list(batch["text"]), rng, self.cfg.hard_negatives)
+            flat = [p for row in picks for p in row]
+            present = [p is not None for p in flat]
+            if any(present):
+                # Absent negatives are filled with any present one and masked out of the softmax.
+                filler = next(p for p in flat if p is not None)
+                feats = model.encode_text([p if p is not None else filler for p in flat])
+                b, k = len(picks), self.cfg.hard_negatives
+                extras["negative_features"] = F.normalize(feats, dim=-1).reshape(b, k, -1)
+                extras["negative_mask"] = torch.tensor(present, device=feats.device).reshape(b, k)
+        return self.loss(**out, **extras)

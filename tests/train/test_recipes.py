@@ -94,3 +94,45 @@ def test_fgclep_soft_targets_compare_reports_not_measurements(tmp_path):
     torch.testing.assert_close(emb[0], emb[1])  # identical reports are soft positives of each other
     report = frozen_text_embeddings(model, [data.records[0].text_en])[data.records[0].text_en]
     torch.testing.assert_close(emb[0], torch.from_numpy(report))
+
+
+def test_mets_hard_negatives_are_label_different_training_reports_and_only_in_training():
+    from pathlib import Path
+
+    from core.data.catalogs.base import Record
+    from core.recipes.mets import text_labels
+
+    def rec(i, text, labels, split="train", dataset="ptbxl"):
+        return Record(f"{dataset}/{i}", dataset, Path(str(i)), text, text, {"diagnostic": labels}, split)
+
+    records = [
+        rec(0, "left bundle branch block", ["CLBBB"]),
+        rec(1, "right bundle branch block", ["CRBBB"]),
+        rec(2, "right bundle branch block", ["CRBBB", "1AVB"]),  # same text, more labels: the shared ones remain
+        rec(3, "complete left bundle branch block", ["CLBBB"]),
+        rec(4, "sinus rhythm", ["SR"], split="val"),  # validation reports never become negatives
+    ]
+    labels = text_labels(records, lambda r: r.text_en)
+    assert labels["right bundle branch block"] == ("ptbxl", frozenset({"diagnostic:CRBBB"}))
+    assert "sinus rhythm" not in text_labels([r for r in records if r.split == "train"], lambda r: r.text_en)
+
+    recipe = create_recipe("mets", {"model": "mets-resnet1d-tiny", "hard_negatives": 1})
+    torch.manual_seed(0)
+    model = recipe.build_model("cpu")
+    recipe.prepare_records(records, reader=None)
+    texts = [r.text_en for r in records]
+    recipe.prepare(model, texts)
+    # LBBB's only label-different neighbour is RBBB; its paraphrase with the same label is never a negative.
+    assert recipe.negatives.neighbours["left bundle branch block"] == ["right bundle branch block"]
+    assert "sinus rhythm" not in recipe.negatives.neighbours
+
+    data = SyntheticECGText(4, model.preprocess_cfg.n_samples)
+    batch = {"signal": torch.stack([data[i]["signal"] for i in range(4)]), "text": texts[:4]}
+    model.train()
+    train_a = recipe.compute_losses(model, batch, step=3)["contrastive_loss"]
+    train_b = recipe.compute_losses(model, batch, step=3)["contrastive_loss"]
+    model.eval()
+    plain = recipe.loss(**model(batch["signal"], batch["text"]))["contrastive_loss"]
+    evaluated = recipe.compute_losses(model, batch, step=3)["contrastive_loss"]
+    assert float(train_a) == pytest.approx(float(train_b)) and float(evaluated) == pytest.approx(float(plain))
+    assert float(train_a) != pytest.approx(float(evaluated))  # the extra softmax columns count in training only

@@ -93,9 +93,11 @@ def test_bf16_autocast_on_cpu_when_asked(tmp_path, caplog):
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["mets", "dbeta"])
 def test_resume_matches_uninterrupted_run(recipe, tmp_path):
-    # D-BETA fine-tunes MiniLM's top layers with dropout: the resumed run must continue the same random stream.
+    # D-BETA fine-tunes MiniLM's top layers with dropout: the resumed run must continue the same random stream. The
+    # batches are augmented (a draw per step), and METS adds its hard-negative reports (a draw per step too).
     common = ["--recipe", recipe, "--model", TINY[recipe], "--limit", "12", "--batch-size", "4", "--threads", "1"]
-    common += ["--epochs", "2", "--no-val", *SYNTH]  # 3 steps per epoch; the split run stops mid-epoch
+    common += ["--epochs", "2", "--no-val", "--augment", *SYNTH]  # 3 steps per epoch; the split run stops mid-epoch
+    common += ["--set", "hard_negatives=2"] if recipe == "mets" else []
     full, split = tmp_path / "full", tmp_path / "split"
     assert main(common + ["--out", str(full)]) == 0
     assert main(common + ["--out", str(split), "--stop-after-steps", "2"]) == 0
