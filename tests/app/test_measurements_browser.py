@@ -55,7 +55,15 @@ def test_browse_measurements_and_fiducial_overlay(live_app: str, services, tmp_p
             assert plot.locator(".scatterlayer .trace").count() >= 2 + 3
             page.wait_for_timeout(500)  # let plotly finish its transition before the picture
             shot = tmp_path / "measurements.png"
-            page.locator("#browse-plot").locator("xpath=../../..").screenshot(path=str(shot))
+            # The page's full width from the checkbox down to the end of the plot and the details panel.
+            boxes = [page.locator(f"#browse-{name}").bounding_box() for name in ("fiducials", "plot", "details")]
+            scroll_y = page.evaluate("window.scrollY")  # boxes are in viewport coordinates, the clip in the page's
+            top = scroll_y + min(b["y"] for b in boxes) - 8
+            bottom = scroll_y + max(b["y"] + b["height"] for b in boxes) + 8
+            width = page.viewport_size["width"]
+            page.screenshot(
+                path=str(shot), full_page=True, clip={"x": 0, "y": top, "width": width, "height": bottom - top}
+            )
             if os.environ.get("UPDATE_SCREENSHOTS") == "1":
                 SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(shot, SCREENSHOT)
