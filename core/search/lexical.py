@@ -1,8 +1,9 @@
 """Lexical report scoring: clinical tokenisation + BM25 (``bm25s``).
 
 Reports are short and their meaning sits in word order ("left bundle branch block" vs "left axis. right bundle branch
-block" share every word), so each report is indexed as its words **and** the adjacent word pairs within a clause
-("left_bundle", "st_elevation"). A query's pairs then only match reports that say the phrase. There is no stemming:
+block" share every word), so each report is indexed as its words **and** its ordered word pairs within a clause, up
+to two words apart ("left_bundle", "st_elevation", and "st_elevation" again from "st segment elevation"); a query's
+pairs count twice, so they only lift reports that say the phrase. There is no stemming:
 the opposites that matter (left/right, elevation/depression, brady/tachy) must stay distinct tokens, and the few
 common abbreviations are spelled out (both in reports and queries) so "LBBB" and "left bundle branch block" match.
 """
@@ -17,7 +18,10 @@ import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
 # English function words only; "no"/"not" are in the list, which is fine for scoring (negation is not modelled).
-STOPWORDS = frozenset(STOPWORDS_EN)
+# Plus "myocardial", filler in these reports ("inferior myocardial infarction" and "inferior infarction" say the same):
+# were it kept, every "... myocardial infarction" report would match an "anterior myocardial infarction" query through
+# two words and their pair, above "anterior infarction possible".
+STOPWORDS = frozenset(STOPWORDS_EN) | {"myocardial"}
 # Abbreviations spelled out before indexing (lower case). Kept small and unambiguous; "st" alone is the ST segment.
 ABBREVIATIONS: dict[str, str] = {
     "lbbb": "left bundle branch block",
@@ -48,6 +52,12 @@ ABBREVIATIONS: dict[str, str] = {
     "ste": "st elevation",
     "std": "st depression",
 }
+# Query word pairs count twice: the pair is where twins differ ("left_bundle" vs "right_bundle"), while the words
+# they share ("bundle", "branch", "block") would otherwise carry most of the score.
+PAIR_WEIGHT = 2
+# Ordered pairs of words at most this far apart (as in the sequential dependence model, Metzler & Croft 2005):
+# "anterior myocardial infarction" then also yields "anterior_infarction", the pair of the shorter wording.
+PAIR_SPAN = 2
 _CLAUSE = re.compile(r"[.;:,()\n]+")
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -63,12 +73,16 @@ def words(text: str) -> list[list[str]]:
     return [c for c in clauses if c]
 
 
-def tokens(text: str) -> list[str]:
-    """Index tokens of a text: its words plus the adjacent word pairs within each clause (``"left_bundle"``)."""
+def tokens(text: str, pair_weight: int = 1) -> list[str]:
+    """Index tokens of a text: its words plus the adjacent word pairs within each clause (``"left_bundle"``).
+
+    ``pair_weight`` repeats each pair (BM25 sums repeated query tokens): a query weighs word order that much more.
+    """
     out: list[str] = []
     for clause in words(text):
         out.extend(clause)
-        out.extend(f"{a}_{b}" for a, b in zip(clause, clause[1:], strict=False))
+        pairs = [f"{a}_{b}" for i, a in enumerate(clause) for b in clause[i + 1 : i + 1 + PAIR_SPAN]]
+        out.extend(p for p in pairs for _ in range(pair_weight))
     return out
 
 
@@ -90,15 +104,16 @@ class LexicalIndex:
         b: BM25 length normalisation (library default).
     """
 
-    def __init__(self, texts: Sequence[str], *, k1: float = 1.5, b: float = 0.75):
+    def __init__(self, texts: Sequence[str], *, k1: float = 1.5, b: float = 0.75, pair_weight: int = PAIR_WEIGHT):
         self.size = len(texts)
+        self.pair_weight = pair_weight
         self._bm25 = bm25s.BM25(k1=k1, b=b)
         # An empty document still needs one token for the library's sparse matrix; "" never occurs in a query.
         self._bm25.index([tokens(t) or [""] for t in texts], show_progress=False)
 
     def scores(self, query: str) -> np.ndarray:
         """(n_docs,) BM25 scores of ``query`` (zeros when none of its tokens occurs in the corpus)."""
-        query_tokens = tokens(query)
+        query_tokens = tokens(query, self.pair_weight)
         if not query_tokens or not self.size:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(query_tokens), dtype=np.float32)
