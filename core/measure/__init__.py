@@ -5,6 +5,13 @@ Delineation is a small U-Net trained on LUDB (:mod:`core.measure.train_delineato
 LUDB's manual annotations (:mod:`core.measure.validate`).
 """
 
-from core.measure.measurements import IRREGULAR_RR_CV, Measurements, axis_category, measure_ecg
+from core.measure.measurements import (
+    IRREGULAR_RR_CV,
+    MEASURE_VERSION,
+    BeatFiducials,
+    Measurements,
+    axis_category,
+    measure_ecg,
+)
 
-__all__ = ["IRREGULAR_RR_CV", "Measurements", "axis_category", "measure_ecg"]
+__all__ = ["IRREGULAR_RR_CV", "MEASURE_VERSION", "BeatFiducials", "Measurements", "axis_category", "measure_ecg"]

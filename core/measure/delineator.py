@@ -19,7 +19,7 @@ import numpy as np
 from scipy import signal as sps
 
 from core.measure.unet import P_WAVE, QRS, T_WAVE, UNet1d, UNetConfig
-from core.measure.waves import clean_mask, runs, shift_runs
+from core.measure.waves import clean_mask, runs, shift_runs, votes_needed
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "checkpoints" / "delineator"
 CONFIG_NAME = "config.json"
@@ -69,15 +69,12 @@ class Delineator:
     Attributes:
         models: one or more U-Nets in eval mode (several: their class probabilities are averaged).
         cfg: its :class:`UNetConfig`.
-        votes: per wave (``"P"``, ``"QRS"``, ``"T"``), how many leads must label a sample as that wave for the
-            sample to belong to the global wave (1 = plain union over leads).
         shift_ms: systematic boundary corrections in ms (``P_on``, ``QRS_on``, ``QRS_off``, ``T_off``): onsets are
             moved earlier and offsets later by these amounts (estimated out-of-fold by :mod:`core.measure.calibrate`).
     """
 
     models: list[UNet1d]
     cfg: UNetConfig
-    votes: dict[str, int] = field(default_factory=lambda: {"P": 1, "QRS": 1, "T": 1})
     shift_ms: dict[str, float] = field(default_factory=dict)
 
     def label_leads(self, signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
@@ -97,9 +94,9 @@ class Delineator:
     def global_masks(self, signal_mv: np.ndarray, fs_hz: float, *, corrected: bool = True) -> np.ndarray:
         """Global P/QRS/T masks (3, samples at ``cfg.fs_hz``) from the leads given (rows of ``signal_mv``).
 
-        A sample is part of a global wave when at least ``votes[wave]`` leads (capped at the number of leads) label
-        it so; runs are then cleaned of tiny gaps and fragments, and (if ``corrected``) boundaries are shifted by
-        ``shift_ms``.
+        A sample is part of a global wave when at least :func:`core.measure.waves.votes_needed` leads label it so
+        (the definition shared with the LUDB reference); runs are then cleaned of tiny gaps and fragments, and (if
+        ``corrected``) boundaries are shifted by ``shift_ms``.
         """
         return self.combine_labels(self.label_leads(signal_mv, fs_hz), corrected=corrected)
 
@@ -109,10 +106,13 @@ class Delineator:
         ms = 1000.0 / self.cfg.fs_hz
         shift = self.shift_ms if corrected else {}
         out = []
-        for cls, name, on_key, off_key in ((P_WAVE, "P", "P_on", None), (QRS, "QRS", "QRS_on", "QRS_off"),
-                                           (T_WAVE, "T", None, "T_off")):
+        for cls, name, on_key, off_key in (
+            (P_WAVE, "P", "P_on", None),
+            (QRS, "QRS", "QRS_on", "QRS_off"),
+            (T_WAVE, "T", None, "T_off"),
+        ):
             count = (labels == cls).sum(axis=0)
-            need = max(1, min(int(self.votes.get(name, 1)), n_leads))
+            need = votes_needed(name, n_leads)
             mask = clean_mask(count >= need, min_len=round(_MIN_LEN_MS[cls] / ms), max_gap=round(_MAX_GAP_MS[cls] / ms))
             # Hysteresis: a wave must be seen by a share of the leads somewhere (one lead's false positive is not a
             # beat), but once seen it extends as far as ``need`` leads see it (earliest onset / latest offset).
@@ -166,4 +166,4 @@ def load_delineator(directory: str | None = None, weights: str = FINAL_WEIGHTS) 
     # Boundary corrections: a fold model uses the one estimated without its held-out fold.
     key = "all" if weights == FINAL_WEIGHTS else Path(weights).stem
     shift = config.get("boundary_shift_ms", {}).get(key, {})
-    return Delineator(models=models, cfg=cfg, votes=dict(config.get("votes", {})), shift_ms=dict(shift))
+    return Delineator(models=models, cfg=cfg, shift_ms=dict(shift))

@@ -8,7 +8,9 @@ two are not annotated, and the annotated stretch differs a little between leads.
 Reference definition (per record), used by :func:`reference_measurements`:
 
 * per lead, a label array marks P/QRS/T samples between annotated onsets and offsets (inclusive);
-* the global masks are the union over all 12 leads (earliest onset, latest offset of each wave across leads);
+* the global masks follow :mod:`core.measure.waves`' definition (a sample is in a global wave when enough annotated
+  leads place it there: 3 of 12 for the QRS, 2 for T, any lead for P); ``union=True`` gives the plain union over
+  leads (earliest onset, latest offset in any lead) for comparison;
 * only the stretch annotated in *every* lead counts (the intersection of the leads' annotated ranges), so a wave
   near the ends is never judged on fewer leads; waves crossing that stretch's edges are dropped;
 * beats, PR, QRS, QT and RR then follow :mod:`core.measure.waves`; beat centres are the median over leads of the
@@ -25,7 +27,7 @@ import numpy as np
 
 from core.leads import CANONICAL_LEADS
 from core.measure.unet import BACKGROUND, P_WAVE, QRS, T_WAVE
-from core.measure.waves import Beat, beats_from_masks, summarize_beats
+from core.measure.waves import Beat, beats_from_masks, summarize_beats, votes_needed
 
 LUDB_VERSION_DIR = Path("ludb") / "1.0.1"
 LUDB_FS_HZ = 500.0
@@ -122,24 +124,37 @@ def read_annotation(ludb_dir: Path, record: int, n_samples: int = 5000) -> LudbA
     return LudbAnnotation(labels=labels, spans=spans, qrs_peaks=peaks)
 
 
-def global_reference_masks(ann: LudbAnnotation) -> tuple[np.ndarray, tuple[int, int]]:
-    """Union-over-leads P/QRS/T masks (3, samples) and the stretch annotated in every lead ``(first, last)``."""
-    masks = np.stack([(ann.labels == cls).any(axis=0) for cls in (P_WAVE, QRS, T_WAVE)])
+def global_reference_masks(ann: LudbAnnotation, *, union: bool = False) -> tuple[np.ndarray, tuple[int, int]]:
+    """Global P/QRS/T masks (3, samples) and the stretch annotated in every lead ``(first, last)``.
+
+    Args:
+        ann: the record's annotation.
+        union: a sample is in a wave when any lead says so (instead of :func:`core.measure.waves.votes_needed`).
+    """
+    n_leads = ann.labels.shape[0]
+    masks = np.stack(
+        [
+            (ann.labels == cls).sum(axis=0) >= (1 if union else votes_needed(wave, n_leads))
+            for cls, wave in ((P_WAVE, "P"), (QRS, "QRS"), (T_WAVE, "T"))
+        ]
+    )
     valid = ann.spans[:, 1] >= ann.spans[:, 0]
     window = (int(ann.spans[valid, 0].max()), int(ann.spans[valid, 1].min()))
     return masks, window
 
 
-def reference_beats(ann: LudbAnnotation) -> list[Beat]:
+def reference_beats(ann: LudbAnnotation, *, union: bool = False) -> list[Beat]:
     """The record's beats from its annotations (global masks, common annotated stretch, annotated R peaks)."""
-    masks, window = global_reference_masks(ann)
+    masks, window = global_reference_masks(ann, union=union)
     centres = np.concatenate(ann.qrs_peaks) if ann.qrs_peaks else np.empty(0)
     return beats_from_masks(masks, centres=centres, window=window)
 
 
-def reference_measurements(ann: LudbAnnotation, fs_hz: float = LUDB_FS_HZ) -> dict[str, float | None]:
+def reference_measurements(
+    ann: LudbAnnotation, fs_hz: float = LUDB_FS_HZ, *, union: bool = False
+) -> dict[str, float | None]:
     """Reference HR, RR variability, PR, QRS and QT of a record from its annotations (module docstring)."""
-    return summarize_beats(reference_beats(ann), fs_hz)
+    return summarize_beats(reference_beats(ann, union=union), fs_hz)
 
 
 def read_axis_label(ludb_dir: Path, record: int) -> str | None:

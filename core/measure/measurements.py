@@ -1,8 +1,9 @@
 """Waveform measurements of a 12-lead ECG, measured from the signal, and their English sentence.
 
 :func:`measure_ecg` runs the U-Net delineator (:mod:`core.measure.delineator`) on every recorded lead, combines the
-per-lead P/QRS/T labels into global waves (a sample is in a wave when enough leads agree), and measures intervals with
-the definitions of :mod:`core.measure.waves` (the same code that turns LUDB's manual annotations into the reference).
+per-lead P/QRS/T labels into global waves (:mod:`core.measure.waves`: a sample is in the global QRS when 3 of 12
+leads agree), keeps the dominant beats and rates each interval's reliability (:mod:`core.measure.quality`), and
+measures amplitudes and the axis inside the global QRS windows (:mod:`core.measure.amplitude`).
 
 Definitions:
 
@@ -10,39 +11,69 @@ Definitions:
 * ``rr_irregularity``: coefficient of variation of RR (std / mean). ``irregular`` is True when it exceeds
   :data:`IRREGULAR_RR_CV` (0.12): sinus arrhythmia in a 10-second strip usually stays below it, atrial fibrillation
   is usually well above it. ``rmssd_ms`` is the root mean square of successive RR differences.
-* ``pr_ms``, ``qrs_ms``, ``qt_ms``: medians over beats of P onset -> QRS onset, QRS onset -> QRS offset and
-  QRS onset -> T offset, with onsets and offsets taken over all leads (earliest onset, latest offset).
+* ``pr_ms``, ``qrs_ms``, ``qt_ms``: medians over the used beats of P onset -> QRS onset, QRS onset -> QRS offset and
+  QRS onset -> T offset, with global onsets and offsets across leads.
 * ``qtc_ms``: Bazett's correction QT / sqrt(RR in s); ``qtc_fridericia_ms``: QT / cbrt(RR in s).
-* ``axis_deg``: frontal QRS axis, atan2(net QRS area in aVF, net QRS area in I) in degrees (-180, 180], the areas
-  summed over the global QRS windows after subtracting the level just before each QRS. Lead I and aVF are
-  derived from II and III (Einthoven/Goldberger: I = II - III, aVF = (II + III) / 2) when missing.
+* ``axis_deg``, ``sokolow_lyon_mv``, ``limb_qrs_amplitude_mv``, ``precordial_qrs_amplitude_mv``, ``low_voltage``:
+  see :mod:`core.measure.amplitude`.
+
+Every value is an automated measurement: ``quality`` gives its confidence and ``missing`` the reason for each value
+that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader can check them.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from core.ecg import ECG
-from core.leads import LEAD_INDEX
-from core.measure.waves import QRS_ROW, beats_from_masks, runs, summarize_beats
+from core.measure.amplitude import frontal_axis_deg, qrs_amplitudes, voltage_summary
+from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
+from core.measure.unet import QRS
+from core.measure.waves import Beat, beats_from_masks, runs
 
+# Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
+MEASURE_VERSION = "2"
 IRREGULAR_RR_CV = 0.12
-# Physiological ranges; a value outside is a measurement failure and is reported as None.
-_RANGES = {
-    "hr_bpm": (20.0, 300.0),
-    "pr_ms": (60.0, 500.0),
-    "qrs_ms": (40.0, 250.0),
-    "qt_ms": (200.0, 700.0),
-}
+WIDE_QRS_MS = 120.0  # the bundle-branch-block threshold; QT is then read with the QRS width in mind
+_INTERVALS = ("pr_ms", "qrs_ms", "qt_ms")
+
+
+@dataclass(frozen=True)
+class BeatFiducials:
+    """Global fiducial points of one beat in seconds from the record start (None: not found); ``used`` is False for
+    beats left out of the medians (cut by the record edge, or ectopic)."""
+
+    qrs_on_s: float | None
+    qrs_off_s: float | None
+    p_on_s: float | None = None
+    p_off_s: float | None = None
+    t_on_s: float | None = None
+    t_off_s: float | None = None
+    used: bool = True
+
+    @classmethod
+    def from_beat(cls, beat: Beat, fs_hz: float, used: bool) -> BeatFiducials:
+        def sec(sample: int | None) -> float | None:
+            return None if sample is None or sample < 0 else round(sample / fs_hz, 4)
+
+        return cls(
+            qrs_on_s=sec(beat.qrs_on),
+            qrs_off_s=sec(beat.qrs_off),
+            p_on_s=sec(beat.p_on),
+            p_off_s=sec(beat.p_off),
+            t_on_s=sec(beat.t_on),
+            t_off_s=sec(beat.t_off),
+            used=used,
+        )
 
 
 @dataclass(frozen=True)
 class Measurements:
-    """Global ECG measurements; any field is ``None`` when it could not be measured.
+    """Global ECG measurements; a value is ``None`` when it could not be measured reliably (see ``missing``).
 
     Attributes:
         hr_bpm: heart rate (60 000 / mean RR).
@@ -54,9 +85,20 @@ class Measurements:
         qt_ms: QT interval (QRS onset to T offset).
         qtc_ms: QT corrected with Bazett's formula.
         qtc_fridericia_ms: QT corrected with Fridericia's formula.
+        jt_ms: QT - QRS: repolarisation alone, the interval to read when the QRS is wide (QT then includes the
+            conduction delay).
         axis_deg: frontal QRS axis in degrees.
+        sokolow_lyon_mv: S in V1 + max(R in V5, R in V6).
+        limb_qrs_amplitude_mv: largest QRS peak-to-peak amplitude of the limb leads.
+        precordial_qrs_amplitude_mv: largest QRS peak-to-peak amplitude of the precordial leads.
+        low_voltage: QRS < 0.5 mV in every limb lead or < 1.0 mV in every precordial lead.
         n_beats: QRS complexes found.
         leads_used: leads the measurements were made on.
+        quality: measurement name -> confidence in [0, 1].
+        missing: measurement name -> why it is ``None``.
+        beats: per-beat fiducial points.
+        per_lead: lead -> per-lead values (``qrs_ms``, ``r_mv``, ``s_mv``, ``p2p_mv``).
+        version: :data:`MEASURE_VERSION`.
     """
 
     hr_bpm: float | None = None
@@ -68,21 +110,33 @@ class Measurements:
     qt_ms: float | None = None
     qtc_ms: float | None = None
     qtc_fridericia_ms: float | None = None
+    jt_ms: float | None = None
     axis_deg: float | None = None
+    sokolow_lyon_mv: float | None = None
+    limb_qrs_amplitude_mv: float | None = None
+    precordial_qrs_amplitude_mv: float | None = None
+    low_voltage: bool | None = None
     n_beats: int = 0
     leads_used: tuple[str, ...] = ()
+    quality: dict[str, float] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    beats: tuple[BeatFiducials, ...] = ()
+    per_lead: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    version: str = MEASURE_VERSION
+    automated: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (lead names as a list)."""
+        """Plain JSON-able dict (lead names and beats as lists)."""
         out = asdict(self)
         out["leads_used"] = list(self.leads_used)
+        out["beats"] = [asdict(b) for b in self.beats]
         return out
 
     def to_sentence(self) -> str:
         """An English sentence to append to a report, e.g.
 
         ``"Heart rate 72 bpm, regular rhythm. PR interval 160 ms, QRS duration 92 ms, QT/QTc 380/410 ms (Bazett),
-        frontal QRS axis +45° (normal)."``  Parts that could not be measured are left out.
+        frontal QRS axis +45° (normal)."``  Values that could not be measured reliably are left out.
         """
         first = []
         if self.hr_bpm is not None:
@@ -94,12 +148,22 @@ class Measurements:
             second.append(f"PR interval {self.pr_ms:.0f} ms")
         if self.qrs_ms is not None:
             second.append(f"QRS duration {self.qrs_ms:.0f} ms")
-        if self.qt_ms is not None and self.qtc_ms is not None:
+        wide = self.qrs_ms is not None and self.qrs_ms >= WIDE_QRS_MS
+        if self.qt_ms is not None and self.qtc_ms is not None and wide and self.jt_ms is not None:
+            second.append(
+                f"QT/QTc {self.qt_ms:.0f}/{self.qtc_ms:.0f} ms (Bazett; lengthened by the wide QRS, JT "
+                f"{self.jt_ms:.0f} ms)"
+            )
+        elif self.qt_ms is not None and self.qtc_ms is not None:
             second.append(f"QT/QTc {self.qt_ms:.0f}/{self.qtc_ms:.0f} ms (Bazett)")
         elif self.qt_ms is not None:
             second.append(f"QT {self.qt_ms:.0f} ms")
         if self.axis_deg is not None:
             second.append(f"frontal QRS axis {self.axis_deg:+.0f}° ({axis_category(self.axis_deg)})")
+        if self.low_voltage:
+            second.append("low QRS voltage")
+        if self.sokolow_lyon_mv is not None:
+            second.append(f"Sokolow-Lyon index {self.sokolow_lyon_mv:.1f} mV")
         parts = [", ".join(first), ", ".join(second)]
         parts = [p[0].upper() + p[1:] + "." for p in parts if p]
         return " ".join(parts) if parts else "No waveform measurements could be made."
@@ -116,54 +180,11 @@ def axis_category(axis_deg: float) -> str:
     return "extreme axis deviation"
 
 
-def _in_range(name: str, value: float | None) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    lo, hi = _RANGES.get(name, (-math.inf, math.inf))
-    return value if lo <= value <= hi else None
-
-
-def _frontal_leads(ecg: ECG) -> tuple[np.ndarray, np.ndarray] | None:
-    """Leads I and aVF (mV), derived from II and III when missing; None when neither way works."""
-    has = {name: bool(ecg.lead_mask[LEAD_INDEX[name]]) for name in ("I", "II", "III", "aVF", "aVL")}
-    lead_i = ecg.lead("I") if has["I"] else None
-    avf = ecg.lead("aVF") if has["aVF"] else None
-    if lead_i is None and has["II"] and has["III"]:
-        lead_i = ecg.lead("II") - ecg.lead("III")
-    if avf is None and has["II"] and has["III"]:
-        avf = (ecg.lead("II") + ecg.lead("III")) / 2.0
-    if avf is None and lead_i is not None and has["II"]:
-        avf = ecg.lead("II") - lead_i / 2.0  # aVF = II - I/2
-    if lead_i is None or avf is None:
-        return None
-    return np.asarray(lead_i, dtype=np.float64), np.asarray(avf, dtype=np.float64)
-
-
-def frontal_axis_deg(ecg: ECG, qrs_windows_s: list[tuple[float, float]]) -> float | None:
-    """Frontal QRS axis from net QRS areas in I and aVF over the given QRS windows (seconds); None if undefined."""
-    leads = _frontal_leads(ecg)
-    if leads is None or not qrs_windows_s:
-        return None
-    fs = ecg.fs_hz
-    pre = max(1, int(round(0.02 * fs)))
-    areas = np.zeros(2)
-    for on_s, off_s in qrs_windows_s:
-        a, b = int(round(on_s * fs)), int(round(off_s * fs)) + 1
-        if a - pre < 0 or b > ecg.n_samples:
-            continue
-        for i, lead in enumerate(leads):
-            base = float(np.nanmedian(lead[a - pre : a]))
-            areas[i] += float(np.nansum(lead[a:b] - base))
-    if not np.any(areas):
-        return None
-    return float(math.degrees(math.atan2(areas[1], areas[0])))
-
-
 def measure_ecg(ecg: ECG, *, weights: str | None = None) -> Measurements:
-    """Measure HR, RR irregularity, PR, QRS, QT/QTc and frontal axis of an ECG.
+    """Measure HR, rhythm irregularity, PR, QRS, QT/QTc, axis and QRS voltages of an ECG.
 
     Works at any sampling rate (inputs are resampled to the delineator's 250 Hz) and with any subset of leads
-    (fields that need missing information are ``None``). Takes well under a second on a CPU.
+    (values that need missing information are ``None``, with the reason in ``missing``).
 
     Args:
         ecg: the ECG; only rows where ``lead_mask`` is True are used.
@@ -176,37 +197,101 @@ def measure_ecg(ecg: ECG, *, weights: str | None = None) -> Measurements:
 
     delineator = load_delineator(None, weights or FINAL_WEIGHTS)
     present = np.flatnonzero(ecg.lead_mask)
-    if present.size == 0 or ecg.duration_s < 1.0:
-        return Measurements()
-    masks = delineator.global_masks(ecg.signal_mv[present], ecg.fs_hz)
-    return measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg)
+    if present.size == 0:
+        return Measurements(missing={"all": "no recorded leads"})
+    if ecg.duration_s < 2.0:
+        return Measurements(missing={"all": f"record too short ({ecg.duration_s:.1f} s, at least 2 s needed)"})
+    labels = delineator.label_leads(ecg.signal_mv[present], ecg.fs_hz)
+    masks = delineator.combine_labels(labels)
+    return measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg, lead_labels=labels)
 
 
-def measurements_from_masks(masks: np.ndarray, fs_hz: float, *, ecg: ECG | None = None) -> Measurements:
-    """Measurements from global P/QRS/T masks (3, samples) at ``fs_hz``; ``ecg`` (optional) gives the axis."""
+def _per_lead_qrs_ms(lead_labels: np.ndarray, beats: list[Beat], used: list[bool], fs_hz: float) -> list[float | None]:
+    """Per lead, the median QRS duration over used beats (the lead's own QRS run overlapping the global one)."""
+    slack = int(round(0.02 * fs_hz))
+    out: list[float | None] = []
+    for row in lead_labels == QRS:
+        lead_runs = runs(row)
+        durations = []
+        for beat, ok in zip(beats, used, strict=True):
+            if not ok:
+                continue
+            hits = [(a, b) for a, b in lead_runs if b >= beat.qrs_on - slack and a <= beat.qrs_off + slack]
+            if hits:
+                durations.append((max(b for _, b in hits) - min(a for a, _ in hits) + 1) * 1000.0 / fs_hz)
+        out.append(float(np.median(durations)) if durations else None)
+    return out
+
+
+def measurements_from_masks(
+    masks: np.ndarray, fs_hz: float, *, ecg: ECG | None = None, lead_labels: np.ndarray | None = None
+) -> Measurements:
+    """Measurements from global P/QRS/T masks (3, samples) at ``fs_hz``.
+
+    Args:
+        masks: global wave masks (rows P, QRS, T).
+        fs_hz: their sampling rate.
+        ecg: the ECG (optional): gives the axis, QRS amplitudes and lead names.
+        lead_labels: per-lead class labels (present leads, samples) at ``fs_hz`` (optional): per-lead QRS durations.
+    """
     beats = beats_from_masks(masks)
-    stats = summarize_beats(beats, fs_hz)
-    hr = _in_range("hr_bpm", stats["hr_bpm"])
-    pr = _in_range("pr_ms", stats["pr_ms"])
-    qrs = _in_range("qrs_ms", stats["qrs_ms"])
-    qt = _in_range("qt_ms", stats["qt_ms"])
-    rr_s = stats["rr_ms"] / 1000.0 if (stats["rr_ms"] and hr is not None) else None
-    cv = stats["rr_cv"]
-    axis = None
+    used = used_beats(beats, fs_hz)
+    n_used = sum(used)
+    ms = 1000.0 / fs_hz
+    rr = np.diff(np.array([b.centre for b in beats], dtype=float)) * ms
+    rr = rr[rr >= 200.0]  # under 200 ms (300 bpm) is a double detection, not a beat
+    hr = heart_rate(rr)
+    rr_ms = float(rr.mean()) if (rr.size and hr.value is not None) else None
+    cv = float(rr.std() / rr.mean()) if rr.size >= 2 else None
+    rmssd = float(np.sqrt(np.mean(np.diff(rr) ** 2))) if rr.size >= 2 else None
+
+    values = interval_values(beats, used, fs_hz)
+    est: dict[str, Estimate] = {name: estimate(name, values[name], n_used) for name in _INTERVALS}
+    est["qt_ms"] = check_qt(est["qt_ms"], rr_ms)
+    qt = est["qt_ms"].value
+    quality = {"hr_bpm": hr.confidence, **{k: e.confidence for k, e in est.items()}}
+    missing = {k: e.reason for k, e in {"hr_bpm": hr, **est}.items() if e.value is None and e.reason}
+    if cv is None:
+        missing["irregular"] = "fewer than three QRS complexes found"
+    else:
+        quality["irregular"] = round(min(1.0, (rr.size - 1) / 4.0), 2)
+
+    windows = [(b.qrs_on / fs_hz, b.qrs_off / fs_hz) for b, ok in zip(beats, used, strict=True) if ok]
+    axis, voltages, per_lead = None, {}, {}
     if ecg is not None:
-        windows = [(a / fs_hz, b / fs_hz) for a, b in runs(masks[QRS_ROW])]
         axis = frontal_axis_deg(ecg, windows)
+        amplitudes = qrs_amplitudes(ecg, windows)
+        voltages = voltage_summary(amplitudes)
+        per_lead = {name: dict(values) for name, values in amplitudes.items()}
+        if lead_labels is not None:
+            for name, qrs in zip(ecg.present_leads, _per_lead_qrs_ms(lead_labels, beats, used, fs_hz), strict=True):
+                per_lead.setdefault(name, {})["qrs_ms"] = qrs
+        if axis is None:
+            missing["axis_deg"] = "needs leads I and aVF, or II and III, and a delineated QRS"
+        if voltages.get("sokolow_lyon_mv") is None:
+            missing["sokolow_lyon_mv"] = "needs V1 and V5 or V6"
+        if voltages.get("low_voltage") is None:
+            missing["low_voltage"] = "needs all six limb or all six precordial leads"
     return Measurements(
-        hr_bpm=hr,
+        hr_bpm=hr.value,
         rr_irregularity=cv,
         irregular=None if cv is None else bool(cv > IRREGULAR_RR_CV),
-        rmssd_ms=stats["rmssd_ms"],
-        pr_ms=pr,
-        qrs_ms=qrs,
+        rmssd_ms=rmssd,
+        pr_ms=est["pr_ms"].value,
+        qrs_ms=est["qrs_ms"].value,
         qt_ms=qt,
-        qtc_ms=qt / math.sqrt(rr_s) if (qt is not None and rr_s) else None,
-        qtc_fridericia_ms=qt / rr_s ** (1.0 / 3.0) if (qt is not None and rr_s) else None,
+        qtc_ms=qt / math.sqrt(rr_ms / 1000.0) if (qt is not None and rr_ms) else None,
+        qtc_fridericia_ms=qt / (rr_ms / 1000.0) ** (1.0 / 3.0) if (qt is not None and rr_ms) else None,
+        jt_ms=qt - est["qrs_ms"].value if (qt is not None and est["qrs_ms"].value is not None) else None,
         axis_deg=axis,
+        sokolow_lyon_mv=voltages.get("sokolow_lyon_mv"),
+        limb_qrs_amplitude_mv=voltages.get("limb_qrs_amplitude_mv"),
+        precordial_qrs_amplitude_mv=voltages.get("precordial_qrs_amplitude_mv"),
+        low_voltage=voltages.get("low_voltage"),
         n_beats=len(beats),
         leads_used=ecg.present_leads if ecg is not None else (),
+        quality=quality,
+        missing=missing,
+        beats=tuple(BeatFiducials.from_beat(b, fs_hz, ok) for b, ok in zip(beats, used, strict=True)),
+        per_lead=per_lead,
     )

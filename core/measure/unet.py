@@ -72,9 +72,7 @@ class UNet1d(nn.Module):
         ch, k = list(cfg.channels), cfg.kernel_size
         self.down = nn.ModuleList([_block(1, ch[0], k)] + [_block(ch[i - 1], ch[i], k) for i in range(1, len(ch))])
         self.pool = nn.MaxPool1d(2)
-        self.up = nn.ModuleList(
-            [nn.ConvTranspose1d(ch[i], ch[i - 1], 2, stride=2) for i in range(len(ch) - 1, 0, -1)]
-        )
+        self.up = nn.ModuleList([nn.ConvTranspose1d(ch[i], ch[i - 1], 2, stride=2) for i in range(len(ch) - 1, 0, -1)])
         self.dec = nn.ModuleList([_block(2 * ch[i - 1], ch[i - 1], k) for i in range(len(ch) - 1, 0, -1)])
         self.head = nn.Conv1d(ch[0], cfg.n_classes, 1)
 

@@ -156,13 +156,20 @@ class FgclepRecipe(Recipe):
 
 
 def measurement_tag(weights_name: str | None = None) -> str:
-    """Short hash of the delineator weights the measurements come from (``"none"`` when they are absent)."""
-    from core.measure.delineator import FINAL_WEIGHTS, delineator_dir
+    """Short hash of what the measurements come from: the measurement definitions' version, the delineator weights
+    and its config (boundary corrections); ``"none"`` when the weights are absent. Any change gives a new cache."""
+    from core.measure import MEASURE_VERSION
+    from core.measure.delineator import CONFIG_NAME, FINAL_WEIGHTS, delineator_dir
 
-    weights = Path(delineator_dir()) / (weights_name or FINAL_WEIGHTS)
+    folder = Path(delineator_dir())
+    weights = folder / (weights_name or FINAL_WEIGHTS)
     if not weights.is_file():
         return "none"
-    return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(f"measure-v{MEASURE_VERSION}".encode())
+    digest.update(weights.read_bytes())
+    if (folder / CONFIG_NAME).is_file():
+        digest.update((folder / CONFIG_NAME).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _write_json(path: Path, data: dict[str, str]) -> None:

@@ -1,0 +1,117 @@
+"""QRS amplitudes per lead, voltage criteria and the frontal QRS axis, measured inside the global QRS windows.
+
+Per lead and beat the level just before the QRS onset (the PR segment, 20 ms) is the baseline; R is the highest
+point above it, S the deepest below it, and the peak-to-peak amplitude their sum. Per lead, the median over beats.
+
+* Low QRS voltage: peak-to-peak < 0.5 mV in every limb lead, or < 1.0 mV in every precordial lead.
+* Sokolow-Lyon index: S in V1 + the larger R of V5 and V6 (>= 3.5 mV is the classic LVH voltage criterion;
+  Sokolow & Lyon, Am Heart J 1949).
+* Frontal axis: atan2(net QRS area in aVF, net QRS area in I); I and aVF are derived from II and III when missing
+  (Einthoven/Goldberger: I = II - III, aVF = (II + III) / 2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import signal as sps
+
+from core.ecg import ECG
+from core.leads import CANONICAL_LEADS, LEAD_INDEX
+
+LIMB_LEADS = CANONICAL_LEADS[:6]
+PRECORDIAL_LEADS = CANONICAL_LEADS[6:]
+LOW_VOLTAGE_LIMB_MV = 0.5
+LOW_VOLTAGE_PRECORDIAL_MV = 1.0
+_BASELINE_S = 0.02
+
+
+def _highpassed(ecg: ECG) -> np.ndarray:
+    """Signal (12, samples) with baseline wander removed (0.5 Hz zero-phase high-pass); NaN -> 0."""
+    x = np.nan_to_num(np.asarray(ecg.signal_mv, dtype=np.float64))
+    sos = sps.butter(2, 0.5 / (ecg.fs_hz / 2.0), btype="high", output="sos")
+    return sps.sosfiltfilt(sos, x, axis=-1) if x.shape[-1] > 15 else x
+
+
+def qrs_amplitudes(ecg: ECG, windows_s: list[tuple[float, float]]) -> dict[str, dict[str, float]]:
+    """Per present lead: median ``r_mv``, ``s_mv`` and ``p2p_mv`` over the QRS windows (seconds)."""
+    x = _highpassed(ecg)
+    fs = ecg.fs_hz
+    pre = max(1, int(round(_BASELINE_S * fs)))
+    out: dict[str, dict[str, float]] = {}
+    for name in ecg.present_leads:
+        lead = x[LEAD_INDEX[name]]
+        r, s = [], []
+        for on_s, off_s in windows_s:
+            a, b = int(round(on_s * fs)), int(round(off_s * fs)) + 1
+            if a - pre < 0 or b > lead.size or b <= a:
+                continue
+            base = float(np.median(lead[a - pre : a]))
+            seg = lead[a:b] - base
+            r.append(max(0.0, float(seg.max())))
+            s.append(max(0.0, float(-seg.min())))
+        if r:
+            rm, sm = float(np.median(r)), float(np.median(s))
+            out[name] = {"r_mv": round(rm, 3), "s_mv": round(sm, 3), "p2p_mv": round(rm + sm, 3)}
+    return out
+
+
+def voltage_summary(per_lead: dict[str, dict[str, float]]) -> dict[str, float | bool | None]:
+    """Largest limb and precordial peak-to-peak amplitude, Sokolow-Lyon index and low voltage (None: not enough
+    leads to tell)."""
+    limb = [per_lead[n]["p2p_mv"] for n in LIMB_LEADS if n in per_lead]
+    prec = [per_lead[n]["p2p_mv"] for n in PRECORDIAL_LEADS if n in per_lead]
+    limb_max = max(limb) if limb else None
+    prec_max = max(prec) if prec else None
+    sokolow = None
+    if "V1" in per_lead and ("V5" in per_lead or "V6" in per_lead):
+        r_lateral = max(per_lead[n]["r_mv"] for n in ("V5", "V6") if n in per_lead)
+        sokolow = round(per_lead["V1"]["s_mv"] + r_lateral, 3)
+    low = None
+    if len(limb) == len(LIMB_LEADS) or len(prec) == len(PRECORDIAL_LEADS):
+        low_limb = len(limb) == len(LIMB_LEADS) and limb_max < LOW_VOLTAGE_LIMB_MV
+        low_prec = len(prec) == len(PRECORDIAL_LEADS) and prec_max < LOW_VOLTAGE_PRECORDIAL_MV
+        low = bool(low_limb or low_prec)
+    return {
+        "limb_qrs_amplitude_mv": limb_max,
+        "precordial_qrs_amplitude_mv": prec_max,
+        "sokolow_lyon_mv": sokolow,
+        "low_voltage": low,
+    }
+
+
+def _frontal_leads(ecg: ECG) -> tuple[np.ndarray, np.ndarray] | None:
+    """Leads I and aVF (mV), derived from II and III when missing; None when neither way works."""
+    has = {name: bool(ecg.lead_mask[LEAD_INDEX[name]]) for name in ("I", "II", "III", "aVF")}
+    lead_i = ecg.lead("I") if has["I"] else None
+    avf = ecg.lead("aVF") if has["aVF"] else None
+    if lead_i is None and has["II"] and has["III"]:
+        lead_i = ecg.lead("II") - ecg.lead("III")
+    if avf is None and has["II"] and has["III"]:
+        avf = (ecg.lead("II") + ecg.lead("III")) / 2.0
+    if avf is None and lead_i is not None and has["II"]:
+        avf = ecg.lead("II") - lead_i / 2.0  # aVF = II - I/2
+    if lead_i is None or avf is None:
+        return None
+    return np.asarray(lead_i, dtype=np.float64), np.asarray(avf, dtype=np.float64)
+
+
+def frontal_axis_deg(ecg: ECG, qrs_windows_s: list[tuple[float, float]]) -> float | None:
+    """Frontal QRS axis from net QRS areas in I and aVF over the given QRS windows (seconds); None if undefined."""
+    leads = _frontal_leads(ecg)
+    if leads is None or not qrs_windows_s:
+        return None
+    fs = ecg.fs_hz
+    pre = max(1, int(round(_BASELINE_S * fs)))
+    areas = np.zeros(2)
+    for on_s, off_s in qrs_windows_s:
+        a, b = int(round(on_s * fs)), int(round(off_s * fs)) + 1
+        if a - pre < 0 or b > ecg.n_samples:
+            continue
+        for i, lead in enumerate(leads):
+            base = float(np.nanmedian(lead[a - pre : a]))
+            areas[i] += float(np.nansum(lead[a:b] - base))
+    if not np.any(areas):
+        return None
+    return float(math.degrees(math.atan2(areas[1], areas[0])))
