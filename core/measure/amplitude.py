@@ -36,25 +36,25 @@ def _highpassed(ecg: ECG) -> np.ndarray:
 
 def qrs_amplitudes(ecg: ECG, windows_s: list[tuple[float, float]]) -> dict[str, dict[str, float]]:
     """Per present lead: median ``r_mv``, ``s_mv`` and ``p2p_mv`` over the QRS windows (seconds)."""
-    x = _highpassed(ecg)
+    present = [LEAD_INDEX[name] for name in ecg.present_leads]
+    x = _highpassed(ecg)[present]
     fs = ecg.fs_hz
     pre = max(1, int(round(_BASELINE_S * fs)))
-    out: dict[str, dict[str, float]] = {}
-    for name in ecg.present_leads:
-        lead = x[LEAD_INDEX[name]]
-        r, s = [], []
-        for on_s, off_s in windows_s:
-            a, b = int(round(on_s * fs)), int(round(off_s * fs)) + 1
-            if a - pre < 0 or b > lead.size or b <= a:
-                continue
-            base = float(np.median(lead[a - pre : a]))
-            seg = lead[a:b] - base
-            r.append(max(0.0, float(seg.max())))
-            s.append(max(0.0, float(-seg.min())))
-        if r:
-            rm, sm = float(np.median(r)), float(np.median(s))
-            out[name] = {"r_mv": round(rm, 3), "s_mv": round(sm, 3), "p2p_mv": round(rm + sm, 3)}
-    return out
+    r, s = [], []
+    for on_s, off_s in windows_s:
+        a, b = int(round(on_s * fs)), int(round(off_s * fs)) + 1
+        if a - pre < 0 or b > x.shape[1] or b <= a:
+            continue
+        seg = x[:, a:b] - np.median(x[:, a - pre : a], axis=1, keepdims=True)
+        r.append(np.maximum(seg.max(axis=1), 0.0))
+        s.append(np.maximum(-seg.min(axis=1), 0.0))
+    if not r:
+        return {}
+    r_med, s_med = np.median(np.stack(r), axis=0), np.median(np.stack(s), axis=0)
+    return {
+        name: {"r_mv": round(float(rm), 3), "s_mv": round(float(sm), 3), "p2p_mv": round(float(rm + sm), 3)}
+        for name, rm, sm in zip(ecg.present_leads, r_med, s_med, strict=True)
+    }
 
 
 def voltage_summary(per_lead: dict[str, dict[str, float]]) -> dict[str, float | bool | None]:

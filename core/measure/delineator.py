@@ -88,8 +88,11 @@ class Delineator:
         x = np.pad(x, ((0, 0), (0, pad)), mode=mode)
         with torch.inference_mode():
             inp = torch.from_numpy(x)[:, None, :]
-            probs = sum(torch.softmax(model(inp), dim=1) for model in self.models)
-        return probs.argmax(dim=1).numpy()[:, :n]
+            if len(self.models) == 1:  # argmax of the logits is the argmax of the probabilities
+                scores = self.models[0](inp)
+            else:
+                scores = sum(torch.softmax(model(inp), dim=1) for model in self.models)
+        return scores[:, :, :n].argmax(dim=1).numpy()
 
     def global_masks(self, signal_mv: np.ndarray, fs_hz: float, *, corrected: bool = True) -> np.ndarray:
         """Global P/QRS/T masks (3, samples at ``cfg.fs_hz``) from the leads given (rows of ``signal_mv``).
