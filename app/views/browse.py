@@ -38,6 +38,7 @@ MEASUREMENT_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("qt_ms", "QT interval", " ms", "{:.0f}"),
     ("qtc_ms", "QTc (Bazett)", " ms", "{:.0f}"),
     ("qtc_fridericia_ms", "QTc (Fridericia)", " ms", "{:.0f}"),
+    ("jt_ms", "JT interval", " ms", "{:.0f}"),
     ("axis_deg", "Frontal QRS axis", "°", "{:+.0f}"),
     ("rr_irregularity", "RR variation (SD/mean)", "", "{:.2f}"),
     ("rmssd_ms", "RMSSD", " ms", "{:.0f}"),
@@ -45,6 +46,13 @@ MEASUREMENT_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("limb_qrs_amplitude_mv", "Largest limb-lead QRS amplitude", " mV", "{:.2f}"),
     ("precordial_qrs_amplitude_mv", "Largest precordial QRS amplitude", " mV", "{:.2f}"),
 )
+# Values computed from others: their confidence is the lowest of their sources', and a missing one gives its
+# source's reason when it has none of its own.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "qtc_ms": ("qt_ms", "hr_bpm"),
+    "qtc_fridericia_ms": ("qt_ms", "hr_bpm"),
+    "jt_ms": ("qt_ms", "qrs_ms"),
+}
 # Yes/no findings: (attribute, label, text when True, text when False).
 MEASUREMENT_FLAGS: tuple[tuple[str, str, str, str], ...] = (
     ("irregular", "Rhythm", "irregular", "regular"),
@@ -137,11 +145,15 @@ def _number(value: Any) -> float | None:
 
 def _qualified(line: str, name: str, quality: dict) -> str:
     q = _number(quality.get(name))
+    if q is None and name in DERIVED_FROM:
+        sources = [_number(quality.get(src)) for src in DERIVED_FROM[name]]
+        q = min(sources) if sources and None not in sources else None
     return f"{line} (confidence {q:.2f})" if q is not None else line
 
 
 def _not_measured(label: str, name: str, missing: dict) -> str:
-    reason = missing.get(name) or "no reason given"
+    reason = missing.get(name) or next((missing[s] for s in DERIVED_FROM.get(name, ()) if missing.get(s)), None)
+    reason = reason or "no reason given"
     return f"{label}: not measured: {escape_markdown(reason)}"
 
 

@@ -29,7 +29,7 @@ def test_browse_measurements_and_fiducial_overlay(live_app: str, services, tmp_p
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     from playwright.sync_api import expect, sync_playwright
 
-    has_beats = bool(getattr(services.measurements(RECORD), "beats", ()))
+    assert services.measurements(RECORD).beats  # per-beat fiducial points to draw
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
         try:
@@ -45,8 +45,6 @@ def test_browse_measurements_and_fiducial_overlay(live_app: str, services, tmp_p
             expect(details).to_contain_text("QRS duration")
             expect(details).to_contain_text("not confirmed by a reader")
             assert plot.locator(".legend").count() == 0  # no overlay until asked for
-            if not has_beats:
-                pytest.skip("measure v2 (per-beat fiducials) has not landed: nothing to draw")
 
             page.locator("#browse-fiducials input[type=checkbox]").check()
             expect(plot.locator(".legend")).to_contain_text("QRS onset", timeout=30_000)

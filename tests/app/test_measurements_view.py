@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -116,7 +118,7 @@ def _measurements(**overrides) -> SimpleNamespace:
         n_beats=3,
         leads_used=("I", "II"),
         version="test-2",
-        quality={"hr_bpm": 0.98, "qrs_ms": 0.9},
+        quality={"hr_bpm": 0.98, "qrs_ms": 0.9, "qt_ms": 0.8},
         missing={"pr_ms": "P waves not found in enough beats"},
         beats=tuple(SimpleNamespace(**b) for b in BEATS),
         sokolow_lyon_mv=2.1,
@@ -136,6 +138,10 @@ def test_details_text_says_unconfirmed_with_confidence_and_missing_reasons():
     assert "PR interval: not measured: P waves not found in enough beats" in lines
     assert "Frontal QRS axis: +45° (normal)" in lines
     assert "Low QRS voltage: no" in lines
+    assert "QTc (Bazett): 414 ms (confidence 0.80)" in lines  # lowest of QT's and heart rate's
+    assert "JT interval: not measured: QRS boundaries disagree" in measurement_lines(
+        _measurements(jt_ms=None, missing={"qrs_ms": "QRS boundaries disagree"})
+    )
     assert "3 beats found, 2 used for the medians; leads used: I, II" in lines
     assert not any(line.startswith("PR interval: ") and "ms" in line for line in lines)
 
@@ -152,15 +158,25 @@ def test_details_text_escapes_reasons_and_leaves_out_fields_an_older_version_lac
     assert escape_markdown("a & b\n# c $x$") == r"a &amp; b # c \$x\$"
 
 
+def test_real_measurements_in_details_and_overlay(services):
+    m = services.measurements("ptbxl/00001")  # NORM, 500 Hz, 10 s
+    assert m.beats
+    lines = measurement_lines(m)
+    assert any(re.fullmatch(r"QRS duration: \d+ ms \(confidence [01]\.\d\d\)", line) for line in lines)
+    assert f"{m.n_beats} beats found, {sum(b.used for b in m.beats)} used for the medians" in lines[-2]
+    traces = _by_name(ecg_figure(services.ecg("ptbxl/00001").signal_mv, 500.0, fiducials=m.beats))
+    in_view = [b for b in m.beats if b.qrs_on_s is not None and b.qrs_on_s < 10.0]
+    assert len(_lines(traces["QRS onset"])) == 4 * sum(b.used for b in in_view)
+
+
 def test_measurements_endpoint_returns_json(client, services):
     out = client.predict("ptbxl/00001", api_name="/measurements")
     assert out["ecg"] == "ptbxl/00001"
     assert isinstance(out["qrs_ms"], float) and 40 <= out["qrs_ms"] <= 250
     assert out["hr_bpm"] == pytest.approx(services.measurements("ptbxl/00001").hr_bpm)
-    if "beats" not in out:
-        pytest.skip("measure v2 (per-beat fiducials) has not landed yet")
     assert out["beats"] and all("qrs_on_s" in b and isinstance(b["used"], bool) for b in out["beats"])
     assert isinstance(out["quality"], dict) and isinstance(out["missing"], dict)
+    assert out == {"ecg": "ptbxl/00001", **json.loads(json.dumps(services.measurements("ptbxl/00001").to_dict()))}
 
 
 def test_measurements_endpoint_rejects_a_bad_key(client):
