@@ -15,8 +15,8 @@ One loop for every recipe (the recipe supplies model, losses and batch extras; s
 * ``--augment``: training batches (never validation ones) are perturbed by :class:`core.data.augment.ECGAugment`
   with a generator seeded from (seed, rank, step), so resuming stays exact.
 * ``--keep-best`` / ``--patience N``: the epoch with the lowest validation loss is kept in ``best/`` and exported as
-  ``final/`` (its epoch in ``config.json`` -> ``train.best_epoch``); training stops early after ``N`` epochs
-  without improvement.
+  ``final/`` (its epoch in ``config.json`` -> ``train.best_epoch``), also when ``--max-minutes`` ends the run
+  (``train.stopped_by``); training stops early after ``N`` epochs without improvement.
 * ``--resume latest`` continues from ``OUT/latest`` exactly where it stopped (same batches, masks and negatives).
 
 Option precedence: built-in defaults < ``core/configs/recipes/<recipe>.yaml`` < ``--config FILE`` < command line.
@@ -550,7 +550,7 @@ def train(cfg: TrainConfig) -> Path:
         ", bf16 autocast" if use_amp else "",
     )
     model.train()
-    stop = early_stopped = False
+    stop = early_stopped = timed_out = False
     epoch = step // steps_per_epoch
     progress = tqdm(total=total_steps, initial=step, disable=not dist_info.is_master, desc=f"train {cfg.recipe}")
     window_start, window_samples = time.perf_counter(), 0
@@ -610,7 +610,7 @@ def train(cfg: TrainConfig) -> Path:
                 break
             if out_of_time:
                 log.warning("stopping at step %d: --max-minutes %.1f reached", step, cfg.max_minutes)
-                stop = True
+                stop = timed_out = True
                 break
         epoch_done = step % steps_per_epoch == 0 and step > 0
         if epoch_done and cfg.val:
@@ -631,7 +631,9 @@ def train(cfg: TrainConfig) -> Path:
     progress.close()
 
     final = out / "final"
-    finished = step >= total_steps or early_stopped
+    # A run out of time still exports its best epoch when it keeps one (latest/ stays resumable); otherwise only a
+    # run that completed its schedule or stopped early exports.
+    finished = step >= total_steps or early_stopped or (timed_out and keep_best and best.epoch is not None)
     if dist_info.is_master and finished:
         tmp = final.with_name(f".final.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -644,6 +646,7 @@ def train(cfg: TrainConfig) -> Path:
             "augment": cfg.augment,
             **best.to_dict(),
             "early_stopped": early_stopped,
+            "stopped_by": "patience" if early_stopped else "max_minutes" if step < total_steps else "schedule",
         }
         if keep_best and best.epoch is not None:
             load_weights(model, out / "best")

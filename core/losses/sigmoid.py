@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from core.distributed import all_gather_with_grad, world
+from core.losses.hard_negatives import hard_negative_logits
 from core.losses.targets import report_similarity, soft_targets
 
 
@@ -53,6 +54,8 @@ class SigLipLoss(nn.Module):
         logit_scale: torch.Tensor,
         *,
         logit_bias: torch.Tensor | None = None,
+        negative_features: torch.Tensor | None = None,
+        negative_mask: torch.Tensor | None = None,
         **extras: object,
     ) -> dict[str, torch.Tensor]:
         """Sigmoid loss.
@@ -62,6 +65,9 @@ class SigLipLoss(nn.Module):
             text_features: (B, D) L2-normalised report embeddings, paired row by row.
             logit_scale: scalar multiplier (already exponentiated).
             logit_bias: scalar bias (SigLIP initialises it at -10 so the many negatives start near zero loss).
+            negative_features: optional (B, K, D) L2-normalised extra negative reports per ECG (label-aware hard
+                negatives): K more binary problems per row, each with target 0.
+            negative_mask: (B, K) ``True`` where a negative exists (default: all).
             **extras: ignored.
 
         Returns:
@@ -70,7 +76,18 @@ class SigLipLoss(nn.Module):
         logits, labels = self.logits(ecg_features, text_features, logit_scale, logit_bias)
         targets = torch.zeros_like(logits)
         targets[torch.arange(logits.shape[0], device=logits.device), labels] = 1.0
-        return {"sigmoid_loss": _sigmoid_loss(logits, targets)}
+        loss = _sigmoid_loss(logits, targets)
+        if negative_features is not None:
+            if negative_mask is None:
+                negative_mask = torch.ones(negative_features.shape[:2], dtype=torch.bool, device=logits.device)
+            extra = hard_negative_logits(ecg_features, negative_features, negative_mask, logit_scale)
+            if logit_bias is not None:
+                extra = extra + logit_bias
+            # Summed like the in-batch pairs and divided by the same number of rows.
+            present = extra[negative_mask]
+            hard = F.binary_cross_entropy_with_logits(present, torch.zeros_like(present), reduction="sum")
+            loss = loss + hard / logits.shape[0]
+        return {"sigmoid_loss": loss}
 
 
 class SoftTargetSigLipLoss(SigLipLoss):

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from core.data.catalogs.base import Record
+from core.losses import HardNegativeSampler
 from core.models import ECGTextModel, create_model
 
 log = logging.getLogger(__name__)
@@ -188,3 +189,48 @@ def frozen_text_embeddings(model: ECGTextModel, texts: Sequence[str], batch_size
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True).clip(min=1e-12)
             out.update(zip(chunk, vecs, strict=True))
     return out
+
+
+def record_label_key(record: Record) -> frozenset[str]:
+    """A record's labels as one comparable set (``"set:label"``) over all its label sets."""
+    return frozenset(f"{name}:{label}" for name, labels in record.labels.items() for label in labels)
+
+
+def text_labels(records: Sequence[Record], text_of: Callable[[Record], str]) -> dict[str, tuple[str, frozenset[str]]]:
+    """Per training text, its dataset and the labels every record with that text shares (the intersection: a text
+    whose records disagree keeps only what they agree on)."""
+    out: dict[str, tuple[str, frozenset[str]]] = {}
+    for record in records:
+        text, key = text_of(record), record_label_key(record)
+        if text in out:
+            dataset, known = out[text]
+            out[text] = (dataset, known & key)
+        else:
+            out[text] = (record.dataset, key)
+    return out
+
+
+def hard_negative_sampler(
+    model: ECGTextModel,
+    texts: Sequence[str],
+    labels: dict[str, tuple[str, frozenset[str]]],
+    pool: int,
+    embedded: dict[str, np.ndarray] | None = None,
+) -> HardNegativeSampler | None:
+    """A :class:`core.losses.HardNegativeSampler` over the training reports among ``texts`` (those in ``labels``,
+    from :func:`text_labels`), in frozen language-model space; ``None`` when fewer than two are labelled.
+
+    ``embedded``: the texts' :func:`frozen_text_embeddings` when the caller already has them.
+    """
+    reports = [t for t in dict.fromkeys(texts) if t in labels]
+    if len(reports) < 2:
+        return None
+    if embedded is None:
+        embedded = frozen_text_embeddings(model, reports)
+    return HardNegativeSampler(
+        reports,
+        np.stack([embedded[t] for t in reports]),
+        [labels[t][1] for t in reports],
+        [labels[t][0] for t in reports],
+        pool=pool,
+    )

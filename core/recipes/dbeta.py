@@ -10,7 +10,10 @@ Four losses, summed (weights in ``loss_weights``):
   each ECG one wrong report, for each report one wrong ECG. Report negatives come from N3S for ``n3s_fraction`` of
   the batch (a report far from the true one in frozen text-embedding space: never a false negative) and otherwise
   from the batch's similarity matrix (hard negatives, BLIP); ECG negatives are always hard in-batch negatives.
-* ``sigmoid_loss``: SigLIP contrastive loss between the pooled ECG and report embeddings.
+* ``sigmoid_loss``: SigLIP contrastive loss between the pooled ECG and report embeddings. With ``hard_negatives > 0``
+  (an addition to the paper, in the spirit of its hard-negative mining), each training ECG also gets that many reports
+  near its own in frozen text space but labelled differently (clinical twins) as extra negative pairs; they share the
+  text pass of the N3S negatives.
 
 As in FLIP (Li et al. 2023), the contrastive and matching terms reuse the encoder pass over the *visible* patches
 (one ECG encoder pass per step instead of two).
@@ -21,17 +24,35 @@ Distributed note: the sigmoid loss gathers over ranks; hard negatives are drawn 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.losses import MaskedReconstructionLoss, MatchingLoss, MLMLoss, N3SSampler, SigLipLoss, sample_hard_negatives
+from core.data.catalogs.base import Record
+from core.losses import (
+    HardNegativeSampler,
+    MaskedReconstructionLoss,
+    MatchingLoss,
+    MLMLoss,
+    N3SSampler,
+    SigLipLoss,
+    sample_hard_negatives,
+)
 from core.models import MAX_LOGIT_SCALE, ECGTextModel
-from core.recipes.base import Recipe, RecipeConfig, frozen_text_embeddings, register_recipe, step_generators
+from core.recipes.base import (
+    Recipe,
+    RecipeConfig,
+    frozen_text_embeddings,
+    hard_negative_sampler,
+    register_recipe,
+    step_generators,
+    text_labels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +71,8 @@ class DbetaConfig(RecipeConfig):
         mlm_probability: share of report tokens to predict.
         n3s_fraction: share of each batch whose negative report comes from N3S rather than from the batch.
         n3s_tail_fraction: N3S draws from this share of the distinct training reports, farthest first.
+        hard_negatives: label-different near reports per training ECG in the sigmoid loss (0: the paper's loss).
+        hard_negative_pool: each report's hard negatives are drawn from its this many nearest label-different reports.
     """
 
     model: str = "dbeta-patchtf"
@@ -60,6 +83,8 @@ class DbetaConfig(RecipeConfig):
     mlm_probability: float = 0.25
     n3s_fraction: float = 0.5
     n3s_tail_fraction: float = 0.5
+    hard_negatives: int = 0
+    hard_negative_pool: int = 8
 
 
 @register_recipe
@@ -79,6 +104,8 @@ class DbetaRecipe(Recipe):
         self.matching = MatchingLoss()
         self.sigmoid = SigLipLoss()
         self.n3s: N3SSampler | None = None
+        self._labels: dict[str, tuple[str, frozenset[str]]] = {}
+        self.negatives: HardNegativeSampler | None = None
         self._states: dict[str, torch.Tensor] = {}  # frozen-LM token states per distinct report
 
     def build_model(self, device: torch.device | str | None = None) -> ECGTextModel:
@@ -96,11 +123,24 @@ class DbetaRecipe(Recipe):
             raise ValueError(f"D-BETA needs {', '.join(missing)}; model {self.cfg.model!r} lacks it")
         return model
 
+    def prepare_records(
+        self, records: Sequence[Record], reader: Callable[[Record], Any], cache_dir: Path | None = None
+    ) -> None:
+        """Remember the labels of every training report (for hard negatives; validation reports never become any)."""
+        self._labels = text_labels([r for r in records if r.split == "train"], lambda r: r.text_en or r.text)
+
     def prepare(self, model: ECGTextModel, texts: Sequence[str]) -> None:
-        """Build the N3S index over the frozen language-model embeddings of the distinct reports."""
+        """Build the N3S index over the frozen language-model embeddings of the distinct reports (and the
+        hard-negative index over the training reports)."""
+        if self.cfg.hard_negatives == 0 and self.cfg.n3s_fraction == 0.0:
+            return
+        embedded = frozen_text_embeddings(model, texts)  # one pass of a frozen copy serves both indexes
+        if self.cfg.hard_negatives > 0:
+            self.negatives = hard_negative_sampler(
+                model, texts, self._labels, self.cfg.hard_negative_pool, embedded=embedded
+            )
         if self.cfg.n3s_fraction == 0.0:
             return
-        embedded = frozen_text_embeddings(model, texts)
         names = list(embedded)
         try:
             self.n3s = N3SSampler(
@@ -158,22 +198,34 @@ class DbetaRecipe(Recipe):
             int(i): t for i, t in zip(np.flatnonzero(use_n3s), far, strict=True) if t is not None
         }
 
-        # Token states of the true reports and the N3S negatives, padded alike (the fusion takes them together).
+        # Label-aware hard-negative reports per ECG (training only: validation losses stay the paper's).
+        picks: list[list[str | None]] = []
+        if self.negatives is not None and model.training:
+            picks = self.negatives.sample(texts, rng, self.cfg.hard_negatives)
+        hard = [p for row in picks for p in row if p is not None]
+
+        # Token states of the true reports, the N3S and the hard negatives, padded alike (one text pass).
         extra = [n3s_text[i] for i in sorted(n3s_text)]
-        tokens = model.text.tokenize(texts + extra)
+        tokens = model.text.tokenize(texts + extra + hard)
         attn = tokens["attention_mask"]
-        hidden = self.token_states(model, texts + extra, tokens)
+        hidden = self.token_states(model, texts + extra + hard, tokens)
 
         # Sigmoid contrastive loss on pooled embeddings.
         ecg_emb = F.normalize(model.ecg_head(latent), dim=-1)
         text_emb = F.normalize(model.text_head(model.text.pool(hidden[:b], attn[:b])), dim=-1)
         scale = model.logit_scale.clamp(max=MAX_LOGIT_SCALE).exp()
-        contrastive = self.sigmoid(ecg_emb, text_emb, scale, logit_bias=model.logit_bias)
+        negatives: dict[str, torch.Tensor] = {}
+        if hard:
+            first = b + len(extra)
+            hard_emb = F.normalize(model.text_head(model.text.pool(hidden[first:], attn[first:])), dim=-1)
+            mask = torch.tensor([[p is not None for p in row] for row in picks], device=device)
+            feats = hard_emb.new_zeros(*mask.shape, hard_emb.shape[-1])
+            feats[mask] = hard_emb  # row-major, the order ``hard`` was built in
+            negatives = {"negative_features": feats, "negative_mask": mask}
+        contrastive = self.sigmoid(ecg_emb, text_emb, scale, logit_bias=model.logit_bias, **negatives)
 
         # Masked language modelling conditioned on the ECG.
-        masked_ids, labels = model.text.mask_tokens(
-            tokens["input_ids"][:b], self.cfg.mlm_probability, generator=gen
-        )
+        masked_ids, labels = model.text.mask_tokens(tokens["input_ids"][:b], self.cfg.mlm_probability, generator=gen)
         masked_states = model.text.forward_tokens(input_ids=masked_ids, attention_mask=attn[:b])
         fused = model.fuse(latent, masked_states["hidden"], attn[:b])
         # Vocabulary logits only where a token is predicted: the (B, L, vocab) matrix would cost 4x more.

@@ -18,14 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from core.data.catalogs.base import Record
 from core.losses import ClipLoss, HardNegativeSampler
 from core.models import ECGTextModel
-from core.recipes.base import Recipe, RecipeConfig, frozen_text_embeddings, register_recipe, step_generators
+from core.recipes.base import (
+    Recipe,
+    RecipeConfig,
+    hard_negative_sampler,
+    register_recipe,
+    step_generators,
+    text_labels,
+)
 
 
 @dataclass
@@ -43,25 +49,6 @@ class MetsConfig(RecipeConfig):
     local_loss: bool = True
     hard_negatives: int = 0
     hard_negative_pool: int = 8
-
-
-def record_label_key(record: Record) -> frozenset[str]:
-    """A record's labels as one comparable set (``"set:label"``) over all its label sets."""
-    return frozenset(f"{name}:{label}" for name, labels in record.labels.items() for label in labels)
-
-
-def text_labels(records: Sequence[Record], text_of: Callable[[Record], str]) -> dict[str, tuple[str, frozenset[str]]]:
-    """Per training text, its dataset and the labels every record with that text shares (the intersection: a text
-    whose records disagree keeps only what they agree on)."""
-    out: dict[str, tuple[str, frozenset[str]]] = {}
-    for record in records:
-        text, key = text_of(record), record_label_key(record)
-        if text in out:
-            dataset, known = out[text]
-            out[text] = (dataset, known & key)
-        else:
-            out[text] = (record.dataset, key)
-    return out
 
 
 @register_recipe
@@ -97,16 +84,8 @@ class MetsRecipe(Recipe):
         with torch.no_grad():
             for i in range(0, len(unique), 64):
                 model.text(unique[i : i + 64])
-        pool = [t for t in unique if t in self._labels]
-        if self.cfg.hard_negatives > 0 and len(pool) > 1:
-            embedded = frozen_text_embeddings(model, pool)
-            self.negatives = HardNegativeSampler(
-                pool,
-                np.stack([embedded[t] for t in pool]),
-                [self._labels[t][1] for t in pool],
-                [self._labels[t][0] for t in pool],
-                pool=self.cfg.hard_negative_pool,
-            )
+        if self.cfg.hard_negatives > 0:
+            self.negatives = hard_negative_sampler(model, unique, self._labels, self.cfg.hard_negative_pool)
 
     def compute_losses(
         self, model: ECGTextModel, batch: dict[str, Any], *, step: int, rank: int = 0, seed: int = 0

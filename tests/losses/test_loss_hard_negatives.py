@@ -71,3 +71,20 @@ def test_clip_loss_hard_negatives_get_gradients():
     neg = torch.nn.functional.normalize(torch.randn(3, 2, 4), dim=-1).requires_grad_()
     ClipLoss()(ecg, text, torch.tensor(5.0), negative_features=neg)["contrastive_loss"].backward()
     assert neg.grad is not None and neg.grad.abs().sum() > 0
+
+
+def test_siglip_loss_with_hard_negatives_by_hand():
+    from core.losses import SigLipLoss
+
+    # One ECG, one report (cosine 1), one hard negative (cosine 0.6); scale 2, bias -1.
+    ecg = torch.tensor([[1.0, 0.0]])
+    neg = torch.tensor([[[0.6, 0.8], [0.0, 1.0]]])
+    mask = torch.tensor([[True, False]])
+    out = SigLipLoss()(
+        ecg, ecg.clone(), torch.tensor(2.0), logit_bias=torch.tensor(-1.0), negative_features=neg, negative_mask=mask
+    )
+    positive = math.log(1 + math.exp(-(2 * 1.0 - 1)))  # -log sigmoid(z), z = +1 * logit
+    negative = math.log(1 + math.exp(2 * 0.6 - 1))  # -log sigmoid(-logit)
+    assert float(out["sigmoid_loss"]) == pytest.approx(positive + negative, rel=1e-6)
+    plain = SigLipLoss()(ecg, ecg.clone(), torch.tensor(2.0), logit_bias=torch.tensor(-1.0))["sigmoid_loss"]
+    assert float(plain) == pytest.approx(positive, rel=1e-6)

@@ -100,7 +100,7 @@ def test_mets_hard_negatives_are_label_different_training_reports_and_only_in_tr
     from pathlib import Path
 
     from core.data.catalogs.base import Record
-    from core.recipes.mets import text_labels
+    from core.recipes.base import text_labels
 
     def rec(i, text, labels, split="train", dataset="ptbxl"):
         return Record(f"{dataset}/{i}", dataset, Path(str(i)), text, text, {"diagnostic": labels}, split)
@@ -136,3 +136,31 @@ def test_mets_hard_negatives_are_label_different_training_reports_and_only_in_tr
     evaluated = recipe.compute_losses(model, batch, step=3)["contrastive_loss"]
     assert float(train_a) == pytest.approx(float(train_b)) and float(evaluated) == pytest.approx(float(plain))
     assert float(train_a) != pytest.approx(float(evaluated))  # the extra softmax columns count in training only
+
+
+def test_dbeta_hard_negatives_add_twin_pairs_to_the_sigmoid_loss_in_training_only():
+    # Synthetic reports, each template its own label: every report's hard negatives are other templates.
+    options = {"model": "dbeta-patchtf-tiny", "model_overrides": {"text": {"trainable": False}}}
+    plain, hard = create_recipe("dbeta", options), create_recipe("dbeta", {**options, "hard_negatives": 2})
+    torch.manual_seed(0)
+    model = plain.build_model("cpu")
+    data = SyntheticECGText(8, model.preprocess_cfg.n_samples)
+    for recipe in (plain, hard):
+        recipe.prepare_records(data.records, reader=None)
+        recipe.prepare(model, dataset_texts(data))
+    assert plain.negatives is None and hard.negatives is not None
+    assert all(t not in near for t, near in hard.negatives.neighbours.items())
+    batch = {
+        "signal": torch.stack([data[i]["signal"] for i in range(4)]),
+        "lead_mask": torch.ones(4, 12, dtype=torch.bool),
+        "text": [data[i]["text"] for i in range(4)],
+    }
+
+    def sigmoid(recipe, train):
+        model.train(train)
+        torch.manual_seed(1)  # dropout
+        return float(recipe.compute_losses(model, batch, step=5)["sigmoid_loss"])
+
+    # Extra negative pairs only add binary terms; validation (eval mode) scores the paper's loss.
+    assert sigmoid(hard, True) > sigmoid(plain, True)
+    assert sigmoid(hard, False) == pytest.approx(sigmoid(plain, False))
