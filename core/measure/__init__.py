@@ -7,11 +7,24 @@ LUDB's manual annotations (:mod:`core.measure.validate`).
 
 from core.measure.measurements import (
     IRREGULAR_RR_CV,
+    IRREGULAR_RR_STEP,
     MEASURE_VERSION,
     BeatFiducials,
     Measurements,
     axis_category,
+    is_irregular,
     measure_ecg,
+    rr_step_irregularity,
 )
 
-__all__ = ["IRREGULAR_RR_CV", "MEASURE_VERSION", "BeatFiducials", "Measurements", "axis_category", "measure_ecg"]
+__all__ = [
+    "IRREGULAR_RR_CV",
+    "IRREGULAR_RR_STEP",
+    "is_irregular",
+    "rr_step_irregularity",
+    "MEASURE_VERSION",
+    "BeatFiducials",
+    "Measurements",
+    "axis_category",
+    "measure_ecg",
+]

@@ -9,7 +9,7 @@ Reference definition (per record), used by :func:`reference_measurements`:
 
 * per lead, a label array marks P/QRS/T samples between annotated onsets and offsets (inclusive);
 * the global masks follow :mod:`core.measure.waves`' definition (a sample is in a global wave when enough annotated
-  leads place it there: 3 of 12 for the QRS, 2 for T, any lead for P); ``union=True`` gives the plain union over
+  leads place it there: 4 of 12 for the QRS, 2 for T, any lead for P); ``union=True`` gives the plain union over
   leads (earliest onset, latest offset in any lead) for comparison;
 * only the stretch annotated in *every* lead counts (the intersection of the leads' annotated ranges), so a wave
   near the ends is never judged on fewer leads; waves crossing that stretch's edges are dropped;

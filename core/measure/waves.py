@@ -5,7 +5,9 @@ go through :func:`beats_from_masks` and :func:`summarize_beats`, so the two side
 
 * A **global wave mask** marks, per sample, whether a P wave, QRS complex or T wave is present in the 12-lead ECG:
   a sample belongs to the global wave when at least :func:`votes_needed` leads place it inside that wave. For the
-  QRS that is 3 of 12 leads (a quarter), for the T wave 2 of 12, for the P wave any lead. This is the clinical
+  QRS that is 4 of 12 leads (a third), for the T wave 2 of 12, for the P wave any lead. (Chosen on training data
+  only: PTB-XL folds 1-8 and LUDB out-of-fold; 3 of 12 gave normal QRS a median of 100 ms and 2.6 % >= 120 ms,
+  4 of 12 gave 96 ms and 0.5 %, with equal LUDB errors.) This is the clinical
   "earliest onset / latest offset across leads" made robust: a plain union lets a single noisy lead (or one
   annotator's generous boundary) widen every QRS; LUDB's twelve independently annotated leads put the union's
   normal QRS at 118 ms (38 % of its sinus-rhythm records >= 120 ms), and a delineator trained on them widens PTB-XL's
@@ -29,7 +31,7 @@ import numpy as np
 P_ROW, QRS_ROW, T_ROW = 0, 1, 2
 
 # Leads (of 12) that must agree for a sample to belong to a global wave; scaled to the leads present.
-GLOBAL_VOTES: dict[str, int] = {"P": 1, "QRS": 3, "T": 2}
+GLOBAL_VOTES: dict[str, int] = {"P": 1, "QRS": 4, "T": 2}
 
 
 def votes_needed(wave: str, n_leads: int) -> int:

@@ -8,6 +8,10 @@ Three changes to plain contrastive training:
 2. A report-report similarity matrix (from frozen language-model embeddings) softens the contrastive targets: two ECGs
    whose reports say the same thing (e.g. "sinus rhythm, normal ECG") are not pushed apart as negatives.
 3. The sigmoid loss (one binary problem per pair) suits multi-label ECGs better than a softmax over the batch.
+
+With ``label_gated_targets`` (beyond the paper) a soft positive must also carry the same labels: the frozen language
+model puts clinical twins ("left" / "right bundle branch block", cosine 0.965) above any similarity threshold, so
+ungated soft targets would pull the twins together instead of apart.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import torch
 from core.data.catalogs.base import Record
 from core.losses import SoftClipLoss, SoftTargetSigLipLoss
 from core.models import ECGTextModel
-from core.recipes.base import Recipe, RecipeConfig, frozen_text_embeddings, register_recipe
+from core.recipes.base import Recipe, RecipeConfig, frozen_text_embeddings, register_recipe, text_labels
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,8 @@ class FgclepConfig(RecipeConfig):
         enrich: append the measurement sentence to each report.
         measurement_cache: JSON file for the per-record sentences (default: next to the signal cache).
         measure_weights: delineator weights file in its checkpoint folder (``None``: the final ``model.safetensors``).
+        label_gated_targets: a report is a soft positive only when its record's labels equal the row's (same
+            dataset); reports without labels stay gated by similarity alone.
     """
 
     model: str = "fgclep-resnet1d"
@@ -65,6 +71,7 @@ class FgclepConfig(RecipeConfig):
     enrich: bool = True
     measurement_cache: str | None = None
     measure_weights: str | None = None
+    label_gated_targets: bool = False
 
 
 @register_recipe
@@ -86,6 +93,7 @@ class FgclepRecipe(Recipe):
         self.sentences: dict[str, str] = {}
         self._report_of: dict[str, str] = {}  # training text -> the report it was made from
         self.embeddings: dict[str, np.ndarray] = {}
+        self.label_ids: dict[str, int] = {}  # training text -> id of its (dataset, label set); absent: unknown
         self.measure: Callable[[Any], str] = functools.partial(measure_sentence, weights=cfg.measure_weights)
 
     # ---- text enrichment ---------------------------------------------------------------------------------------
@@ -96,6 +104,8 @@ class FgclepRecipe(Recipe):
         """Measure every record once; sentences are cached in a JSON file keyed by record id and path, whose name
         carries a hash of the delineator weights (new weights, new measurements)."""
         if not self.cfg.enrich:
+            if self.cfg.label_gated_targets:
+                self.index_labels(records)
             return
         path = Path(self.cfg.measurement_cache) if self.cfg.measurement_cache else None
         if path is None and cache_dir is not None:
@@ -113,6 +123,16 @@ class FgclepRecipe(Recipe):
                 _write_json(path, cached)
                 log.info("measured %d/%d ECGs", done, len(missing))
         self.sentences.update({r.record_id: cached[_key(r)] for r in records})
+        if self.cfg.label_gated_targets:
+            self.index_labels(records)
+
+    def index_labels(self, records: Sequence[Record]) -> None:
+        """Give every record's training text the id of its (dataset, label set), for label-gated soft targets."""
+        text_of = self.enriched_text if self.cfg.enrich else (lambda r: r.text_en or r.text)
+        ids: dict[tuple[str, frozenset[str]], int] = {}
+        for text, key in text_labels(records, text_of).items():
+            if key[1]:
+                self.label_ids[text] = ids.setdefault(key, len(ids))
 
     def text_fn(self) -> Callable[[Record], str] | None:
         if not self.cfg.enrich:
@@ -152,20 +172,25 @@ class FgclepRecipe(Recipe):
         self, model: ECGTextModel, batch: dict[str, Any], *, step: int, rank: int = 0, seed: int = 0
     ) -> dict[str, torch.Tensor]:
         out = model(batch["signal"], batch["text"], lead_mask=batch.get("lead_mask"))
-        return self.loss(**out, target_embeddings=self.target_embeddings(batch["text"], out["ecg_features"].device))
+        device = out["ecg_features"].device
+        labels = None
+        if self.cfg.label_gated_targets:
+            labels = torch.tensor([self.label_ids.get(t, -1) for t in batch["text"]], device=device)
+        return self.loss(**out, target_embeddings=self.target_embeddings(batch["text"], device), target_labels=labels)
 
 
 def measurement_tag(weights_name: str | None = None) -> str:
     """Short hash of what the measurements come from: the measurement definitions' version, the delineator weights
     and its config (boundary corrections); ``"none"`` when the weights are absent. Any change gives a new cache."""
     from core.measure import MEASURE_VERSION
+    from core.measure.waves import GLOBAL_VOTES
     from core.measure.delineator import CONFIG_NAME, FINAL_WEIGHTS, delineator_dir
 
     folder = Path(delineator_dir())
     weights = folder / (weights_name or FINAL_WEIGHTS)
     if not weights.is_file():
         return "none"
-    digest = hashlib.sha256(f"measure-v{MEASURE_VERSION}".encode())
+    digest = hashlib.sha256(f"measure-v{MEASURE_VERSION}|{sorted(GLOBAL_VOTES.items())}".encode())
     digest.update(weights.read_bytes())
     if (folder / CONFIG_NAME).is_file():
         digest.update((folder / CONFIG_NAME).read_bytes())

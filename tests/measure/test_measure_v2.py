@@ -20,10 +20,10 @@ from core.measure.waves import Beat, votes_needed
 
 
 def test_votes_scale_with_the_leads_present():
-    assert votes_needed("QRS", 12) == 3
+    assert votes_needed("QRS", 12) == 4
     assert votes_needed("T", 12) == 2
     assert votes_needed("P", 12) == 1
-    assert votes_needed("QRS", 6) == 2  # 3 of 12 scaled to 6 leads (rounded half to even)
+    assert votes_needed("QRS", 6) == 2  # 4 of 12 scaled to 6 leads
     assert votes_needed("QRS", 1) == 1
 
 
