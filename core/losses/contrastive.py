@@ -114,6 +114,7 @@ class SoftClipLoss(ClipLoss):
         *,
         text_similarity: torch.Tensor | None = None,
         target_embeddings: torch.Tensor | None = None,
+        target_labels: torch.Tensor | None = None,
         **extras: object,
     ) -> dict[str, torch.Tensor]:
         """Soft-target InfoNCE loss.
@@ -126,6 +127,8 @@ class SoftClipLoss(ClipLoss):
                 with ``local_loss``, all rows otherwise).
             target_embeddings: alternatively (B, E) L2-normalised frozen report embeddings of this rank; they are
                 gathered and the similarity is computed here. One of the two is required.
+            target_labels: optional (B,) label-set ids of this rank's reports: reports with different known label sets
+                are never soft positives (see :func:`core.losses.targets.report_similarity`).
             **extras: ignored.
 
         Returns:
@@ -133,7 +136,11 @@ class SoftClipLoss(ClipLoss):
         """
         logits_per_ecg, logits_per_text, labels = self.logits(ecg_features, text_features, logit_scale)
         text_similarity = report_similarity(
-            text_similarity, target_embeddings, all_rows=not self.local_loss, loss_name="SoftClipLoss"
+            text_similarity,
+            target_embeddings,
+            all_rows=not self.local_loss,
+            loss_name="SoftClipLoss",
+            target_labels=target_labels,
         )
         targets = soft_targets(text_similarity.to(logits_per_ecg.dtype), labels, self.threshold)
         targets = targets / targets.sum(dim=1, keepdim=True)

@@ -113,6 +113,7 @@ class SoftTargetSigLipLoss(SigLipLoss):
         logit_bias: torch.Tensor | None = None,
         text_similarity: torch.Tensor | None = None,
         target_embeddings: torch.Tensor | None = None,
+        target_labels: torch.Tensor | None = None,
         **extras: object,
     ) -> dict[str, torch.Tensor]:
         """Soft-target sigmoid loss.
@@ -125,6 +126,8 @@ class SoftTargetSigLipLoss(SigLipLoss):
             text_similarity: (B, global B) similarity of this rank's reports to every report of the global batch.
             target_embeddings: alternatively (B, E) L2-normalised frozen report embeddings of this rank (gathered
                 here). One of the two is required.
+            target_labels: optional (B,) label-set ids of this rank's reports: reports with different known label sets
+                are never soft positives (see :func:`core.losses.targets.report_similarity`).
             **extras: ignored.
 
         Returns:
@@ -132,7 +135,11 @@ class SoftTargetSigLipLoss(SigLipLoss):
         """
         logits, labels = self.logits(ecg_features, text_features, logit_scale, logit_bias)
         text_similarity = report_similarity(
-            text_similarity, target_embeddings, all_rows=False, loss_name="SoftTargetSigLipLoss"
+            text_similarity,
+            target_embeddings,
+            all_rows=False,
+            loss_name="SoftTargetSigLipLoss",
+            target_labels=target_labels,
         )
         targets = soft_targets(text_similarity.to(logits.dtype), labels, self.threshold)
         return {"sigmoid_loss": _sigmoid_loss(logits, targets)}

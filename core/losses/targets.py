@@ -32,6 +32,7 @@ def report_similarity(
     *,
     all_rows: bool,
     loss_name: str,
+    target_labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The report-report similarity a soft-target loss needs: given directly, or computed from this rank's frozen
     report embeddings against those of the whole (gathered) batch.
@@ -41,13 +42,21 @@ def report_similarity(
         target_embeddings: (B, E) L2-normalised frozen report embeddings of this rank.
         all_rows: rows for every report of the global batch (a loss without ``local_loss``), else this rank's only.
         loss_name: named in the error when neither input is given.
+        target_labels: optional (B,) label-set ids of this rank's reports (-1: unknown). Two reports with different
+            known label sets get similarity 0, so clinical twins ("left" / "right bundle branch block"), which a
+            frozen language model finds near-identical, never become each other's soft positives.
 
     Raises:
         ValueError: neither ``text_similarity`` nor ``target_embeddings`` was given.
     """
-    if text_similarity is not None:
+    if text_similarity is None:
+        if target_embeddings is None:
+            raise ValueError(f"{loss_name} needs text_similarity or target_embeddings")
+        everyone = all_gather_no_grad(target_embeddings)
+        text_similarity = (everyone if all_rows else target_embeddings) @ everyone.T
+    if target_labels is None:
         return text_similarity
-    if target_embeddings is None:
-        raise ValueError(f"{loss_name} needs text_similarity or target_embeddings")
-    everyone = all_gather_no_grad(target_embeddings)
-    return (everyone if all_rows else target_embeddings) @ everyone.T
+    columns = all_gather_no_grad(target_labels)
+    rows = columns if all_rows else target_labels
+    agree = (rows[:, None] == columns[None, :]) | (rows[:, None] < 0) | (columns[None, :] < 0)
+    return text_similarity * agree.to(text_similarity.dtype)

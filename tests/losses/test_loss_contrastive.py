@@ -100,3 +100,22 @@ def test_soft_loss_requires_similarity():
     ecg, text = _pairs(n=2)
     with pytest.raises(ValueError, match="text_similarity"):
         SoftClipLoss()(ecg, text, torch.tensor(1.0))
+
+
+@pytest.mark.parametrize("hard_cls,soft_cls", [(ClipLoss, SoftClipLoss), (SigLipLoss, SoftTargetSigLipLoss)])
+def test_label_gated_soft_targets_never_forgive_twins(hard_cls, soft_cls):
+    # Same swap as above, but reports 0 and 1 are clinical twins (near-identical text, different labels): gated by
+    # their labels the soft loss is exactly the hard one; unknown labels (-1) leave the similarity as it is.
+    text = F.normalize(torch.tensor([[1.0, 0.3, 0.0], [1.0, -0.3, 0.0], [0.0, 0.0, 1.0]]), dim=1)
+    ecg = text[[1, 0, 2]]
+    emb = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    scale = torch.tensor(10.0)
+    hard = next(iter(hard_cls()(ecg, text, scale).values()))
+    loss = soft_cls(threshold=0.9)
+    twins = next(iter(loss(ecg, text, scale, target_embeddings=emb, target_labels=torch.tensor([0, 1, 2])).values()))
+    same = next(iter(loss(ecg, text, scale, target_embeddings=emb, target_labels=torch.tensor([0, 0, 2])).values()))
+    unknown = next(iter(loss(ecg, text, scale, target_embeddings=emb, target_labels=torch.tensor([-1, 1, 2])).values()))
+    ungated = next(iter(loss(ecg, text, scale, target_embeddings=emb).values()))
+    assert twins.item() == pytest.approx(hard.item(), abs=1e-6)
+    assert same.item() == pytest.approx(ungated.item(), abs=1e-6) == unknown.item()
+    assert same < 0.8 * hard

@@ -164,3 +164,22 @@ def test_dbeta_hard_negatives_add_twin_pairs_to_the_sigmoid_loss_in_training_onl
     # Extra negative pairs only add binary terms; validation (eval mode) scores the paper's loss.
     assert sigmoid(hard, True) > sigmoid(plain, True)
     assert sigmoid(hard, False) == pytest.approx(sigmoid(plain, False))
+
+
+def test_fgclep_label_gated_targets_give_each_label_set_one_id(tmp_path):
+    recipe = create_recipe("fgclep", {"model": "fgclep-resnet1d-tiny", "label_gated_targets": True})
+    recipe.measure = lambda ecg: "Heart rate 60 bpm."
+    data = SyntheticECGText(12, seed=3)  # six report templates, each its own label ("class": [report])
+    recipe.prepare_records(data.records, data.read, tmp_path)
+    data.text_fn = recipe.text_fn()
+    texts = dataset_texts(data)
+    ids = [recipe.label_ids[t] for t in texts]
+    by_report = {}
+    for record, i in zip(data.records, ids, strict=True):
+        by_report.setdefault(record.text_en, set()).add(i)
+    # One id per label set: records sharing a report share it, different reports never do.
+    assert all(len(v) == 1 for v in by_report.values()) and len({min(v) for v in by_report.values()}) == len(by_report)
+    model = recipe.build_model("cpu")
+    recipe.prepare(model, texts)
+    batch = {"signal": torch.stack([data[i]["signal"] for i in range(4)]), "text": texts[:4]}
+    assert torch.isfinite(recipe.compute_losses(model, batch, step=0)["sigmoid_loss"])
