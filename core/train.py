@@ -9,7 +9,7 @@ One loop for every recipe (the recipe supplies model, losses and batch extras; s
 * optimisation: AdamW (no weight decay on biases, norms and the logit scale/bias), linear warm-up then cosine decay
   as a pure function of the step (:func:`get_lr`), gradient clipping, logit scale clamped to ln(100).
 * outputs in ``--out``: ``params.yaml`` (the resolved configuration), ``metrics.jsonl`` (``train/*`` every
-  ``--log-every`` steps, ``val/*`` after every epoch: PTB-XL fold 9), ``latest/`` (the model via
+  ``--log-every`` steps, ``val/*`` after every epoch: the datasets' ``val`` splits), ``latest/`` (the model via
   :func:`core.checkpoint.save_checkpoint` plus ``train_state.safetensors`` + ``train_state.json``: optimiser, step,
   RNG; no pickle), replaced atomically after every epoch, and ``final/`` (the exported model).
 * ``--augment``: training batches (never validation ones) are perturbed by :class:`core.data.augment.ECGAugment`
