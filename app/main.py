@@ -7,6 +7,7 @@ import os
 
 import gradio as gr
 
+from app.formatting import status_markdown
 from app.state import AppConfig, Services
 from app.views import annotate, api, browse, explain, retrieve, upload, zeroshot
 from app.views import map as map_view
@@ -56,12 +57,18 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
         services.start()
 
     with gr.Blocks(title=TITLE) as demo:
-        gr.Markdown(f"# {TITLE}\nBrowse 12-lead ECGs with their reports, score them against text prompts, "
-                    "search reports and ECGs, and see where an ECG falls on the map.")
-        status = gr.Markdown(services.status_markdown(), elem_id="status")
+        gr.Markdown(
+            f"# {TITLE}\nBrowse 12-lead ECGs with their reports, score them against text prompts, "
+            "search reports and ECGs, and see where an ECG falls on the map."
+        )
+        status = gr.Markdown(status_markdown(services.status()), elem_id="status")
         with gr.Row():
-            ecg_key = gr.Textbox(label="Current ECG (record id or upload key)", elem_id="ecg-key", scale=3,
-                                 placeholder="select a record in Browse, click the map, or upload a file")
+            ecg_key = gr.Textbox(
+                label="Current ECG (record id or upload key)",
+                elem_id="ecg-key",
+                scale=3,
+                placeholder="select a record in Browse, click the map, or upload a file",
+            )
         with gr.Tabs():
             ctx = Context(services=services, ecg_key=ecg_key, demo=demo)
             with gr.Tab("Browse", id="browse"):
@@ -82,10 +89,11 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
         timer = gr.Timer(1.0, active=not services.settled)
 
         def poll() -> tuple[str, gr.Timer]:
-            return services.status_markdown(), gr.Timer(active=not services.settled)
+            return status_markdown(services.status()), gr.Timer(active=not services.settled)
 
-        timer.tick(poll, outputs=[status, timer], api_name="status_poll", api_visibility="private",
-                   show_progress="hidden")
+        timer.tick(
+            poll, outputs=[status, timer], api_name="status_poll", api_visibility="private", show_progress="hidden"
+        )
         demo.load(poll, outputs=[status, timer], api_name="status", show_progress="hidden")
     return demo
 

@@ -1,4 +1,5 @@
-"""Numpy-in, numpy-out embedding with a loaded checkpoint (inference only), with small caches for the app.
+"""Numpy-in, numpy-out embedding with a loaded checkpoint (inference only); it keeps no caches (the query service,
+:mod:`core.explorer.service`, owns those).
 
 Preprocessing comes from the checkpoint (``model.preprocess_cfg``), so ECGs are embedded exactly as in training.
 """
@@ -9,7 +10,6 @@ import json
 import logging
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,36 +64,13 @@ def checkpoint_hash(path: str | Path) -> str:
 _MODEL_LOAD_LOCK = threading.Lock()
 
 
-class _LRU:
-    """A small thread-safe LRU dict."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._data: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-            return None
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-
 class Embedder:
     """Wraps an ``ECGTextModel`` for numpy inference; returns unit-norm float32 embeddings.
 
     The model can be given, or loaded lazily from a checkpoint folder on first use (:meth:`from_checkpoint` with
     ``lazy=True``): the preprocessing config, the checkpoint hash and the logit scale are read from the files without
     importing torch, so a cached index can be served while the model (torch + the language model, seconds to import)
-    loads in the background; texts embedded earlier (the shipped prompts) can be seeded into the text cache.
+    loads in the background.
 
     Args:
         model: a model from :func:`core.checkpoint.load_checkpoint` (or ``create_model``); None with ``path``.
@@ -104,8 +81,16 @@ class Embedder:
         device: torch device for the lazy load.
     """
 
-    def __init__(self, model=None, *, name: str = "model", checkpoint_hash: str = "", batch_size: int = 32,
-                 path: str | Path | None = None, device: str | None = None):
+    def __init__(
+        self,
+        model=None,
+        *,
+        name: str = "model",
+        checkpoint_hash: str = "",
+        batch_size: int = 32,
+        path: str | Path | None = None,
+        device: str | None = None,
+    ):
         if model is None and path is None:
             raise ValueError("give a model or a checkpoint path")
         self._model = None
@@ -114,7 +99,6 @@ class Embedder:
         self.name = name
         self.checkpoint_hash = checkpoint_hash
         self.batch_size = batch_size
-        self._text_cache = _LRU(4096)
         # The checkpoint's config.json (model, recipe): tells how its scores become probabilities.
         self.config: dict = {}
         if self._path is not None:
@@ -155,16 +139,18 @@ class Embedder:
         return self._model
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, *, name: str | None = None, device: str | None = None,
-                        lazy: bool = False) -> Embedder:
+    def from_checkpoint(
+        cls, path: str | Path, *, name: str | None = None, device: str | None = None, lazy: bool = False
+    ) -> Embedder:
         """A checkpoint folder through the project's one loader (now, or on first use with ``lazy=True``)."""
         digest = checkpoint_hash(path)
         if lazy:
             return cls(name=name or Path(path).name, checkpoint_hash=digest, path=path, device=device)
         from core.checkpoint import load_checkpoint
 
-        return cls(load_checkpoint(path, device=device), name=name or Path(path).name, checkpoint_hash=digest,
-                   path=path)
+        return cls(
+            load_checkpoint(path, device=device), name=name or Path(path).name, checkpoint_hash=digest, path=path
+        )
 
     def prepare(self, ecg: ECG) -> tuple[np.ndarray, np.ndarray]:
         """The model input for one ECG: ((12, T) float32, (12,) bool lead mask)."""
@@ -188,23 +174,20 @@ class Embedder:
         return self.encode_signals(np.stack([p[0] for p in prepared]), np.stack([p[1] for p in prepared]))
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts -> (N, D); repeated texts (prompts, queries) come from a cache."""
+        """Embed texts -> (N, D) unit embeddings; a text repeated within the call is encoded once."""
         texts = [str(t) for t in texts]
-        todo = sorted({t for t in texts if self._text_cache.get(t) is None})
-        if todo:
-            model = self.model
-            with self._torch.inference_mode():
-                for i in range(0, len(todo), 256):
-                    chunk = todo[i : i + 256]
-                    emb = model.encode_text(chunk, normalize=True).float().cpu().numpy()
-                    for t, e in zip(chunk, emb, strict=True):
-                        self._text_cache.put(t, e.astype(np.float32))
-        return np.stack([self._text_cache.get(t) for t in texts]) if texts else np.zeros((0, 0), np.float32)
-
-    def seed_texts(self, texts: Sequence[str], embeddings: np.ndarray) -> None:
-        """Put known text embeddings (made by this same checkpoint) into the text cache."""
-        for t, e in zip(texts, np.asarray(embeddings, np.float32), strict=True):
-            self._text_cache.put(str(t), e)
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        unique = list(dict.fromkeys(texts))
+        model = self.model
+        chunks = []
+        with self._torch.inference_mode():
+            for i in range(0, len(unique), 256):
+                chunk = unique[i : i + 256]
+                chunks.append(model.encode_text(chunk, normalize=True).float().cpu().numpy().astype(np.float32))
+        emb = np.concatenate(chunks)
+        row = {t: i for i, t in enumerate(unique)}
+        return emb[[row[t] for t in texts]]
 
     @property
     def logit_scale(self) -> float:

@@ -1,7 +1,8 @@
-"""Typed errors for everything that can be wrong with an ECG file or signal.
+"""Typed errors by intent: what a user can cause and fix (a bad ECG file, a missing dataset, a broken checkpoint).
 
 Every reader raises a subclass of :class:`ECGReadError`; its message names the file (or input) and what is wrong,
-so the CLI and the app can show it verbatim instead of a traceback.
+so the CLI and the app can show it verbatim instead of a traceback. Errors a user can cause and fix derive from
+:class:`UserFacingError`: the app shows those as a message and treats anything else as a bug.
 """
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
-class ECGReadError(ValueError):
+class UserFacingError(Exception):
+    """Base class: a problem the user can fix (a bad file, an unknown record, no data); the message says what to do."""
+
+
+class ECGReadError(UserFacingError, ValueError):
     """Base class: an ECG could not be read or is not usable.
 
     Attributes:
@@ -47,9 +52,17 @@ class ECGTooLargeError(ECGReadError):
     """The file exceeds the configured size limit."""
 
 
-class DownloadError(RuntimeError):
-    """A dataset file could not be fetched or failed its checksum."""
+class DownloadError(UserFacingError, RuntimeError):
+    """A dataset file could not be fetched or failed its checksum (the message names the URL)."""
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(UserFacingError, FileNotFoundError):
     """A dataset is neither in the cache nor reachable through the mirror; the message says how to get it."""
+
+
+class UnknownDatasetError(UserFacingError, ValueError):
+    """A dataset name the registry (:mod:`core.data.registry`) does not know; the message lists the known ones."""
+
+
+class CheckpointError(UserFacingError, ValueError):
+    """A checkpoint that cannot be loaded into the model it describes (bad config, missing or extra weights)."""

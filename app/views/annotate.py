@@ -34,6 +34,7 @@ from core.annotations import AnnotationStore, filter_records
 from core.annotations.export import export, import_file
 from core.annotations.queue import QueueItem, next_in_queue, review_queue
 from core.annotations.schema import STATUSES, RecordState, status_title
+from core.annotations.store import default_path
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,11 @@ HISTORY_COLUMNS = ["#", "time (UTC)", "reviewer", "change", "undone by"]
 ANNOTATED_COLUMNS = ["record_id", "status", "labels", "note", "reviewer", "updated (UTC)"]
 QUEUE_COLUMNS = ["rank", "record_id", "score", "reason", "status"]
 STATUS_CHOICES = [(status_title(s), s) for s in STATUSES]
-QUEUE_METHODS = {"disagreement with reference": "disagreement", "strongest single disagreement": "max_disagreement",
-                 "model uncertainty": "uncertainty"}
+QUEUE_METHODS = {
+    "disagreement with reference": "disagreement",
+    "strongest single disagreement": "max_disagreement",
+    "model uncertainty": "uncertainty",
+}
 
 
 @dataclass
@@ -91,16 +95,20 @@ def summary_markdown(state: RecordState, reference: Sequence[str]) -> str:
     if not state.n_events:
         return f"### {state.record_id}\n**Reference labels:** {ref}\n\n*Not annotated yet.*"
     labels = ", ".join(state.labels) or "—"
-    return (f"### {state.record_id}\n**Reference labels:** {ref}\n\n**Annotated labels:** {labels} · "
-            f"**status:** {status_title(state.status)} · last change by **{state.reviewer}** at "
-            f"{_time(state.updated_at)} UTC ({state.n_events} change{'s' if state.n_events != 1 else ''})")
+    return (
+        f"### {state.record_id}\n**Reference labels:** {ref}\n\n**Annotated labels:** {labels} · "
+        f"**status:** {status_title(state.status)} · last change by **{state.reviewer}** at "
+        f"{_time(state.updated_at)} UTC ({state.n_events} change{'s' if state.n_events != 1 else ''})"
+    )
 
 
 def history_frame(store: AnnotationStore, record_id: str) -> pd.DataFrame:
     """The record's events, newest first."""
     undone = store.undone_ids()
-    rows = [[e.event_id, _time(e.ts), e.reviewer, e.describe(), f"#{undone[e.event_id]}" if e.event_id in undone
-             else ""] for e in reversed(store.history(record_id))]
+    rows = [
+        [e.event_id, _time(e.ts), e.reviewer, e.describe(), f"#{undone[e.event_id]}" if e.event_id in undone else ""]
+        for e in reversed(store.history(record_id))
+    ]
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
 
 
@@ -108,32 +116,47 @@ def load_record(sources: AnnotateSources, record_id: str) -> tuple[list[str], st
     """Form values for a record: (labels, status, note, summary markdown, history)."""
     record_id = _key(record_id)
     if not record_id:
-        return [], STATUSES[0], "", "*Select a record (Browse, Map, or the review queue) to annotate it.*", \
-            pd.DataFrame(columns=HISTORY_COLUMNS)
+        return (
+            [],
+            STATUSES[0],
+            "",
+            "*Select a record (Browse, Map, or the review queue) to annotate it.*",
+            pd.DataFrame(columns=HISTORY_COLUMNS),
+        )
     store = sources.store()
     state = store.get(record_id)
     reference = list(sources.reference_labels(record_id))
-    return (list(state.labels), state.status, state.note, summary_markdown(state, reference),
-            history_frame(store, record_id))
+    return (
+        list(state.labels),
+        state.status,
+        state.note,
+        summary_markdown(state, reference),
+        history_frame(store, record_id),
+    )
 
 
-def save_annotation(sources: AnnotateSources, record_id: str, reviewer: str, labels: Sequence[str] | None,
-                    status: str, note: str) -> tuple[list[str], str, str, str, pd.DataFrame, str]:
+def save_annotation(
+    sources: AnnotateSources, record_id: str, reviewer: str, labels: Sequence[str] | None, status: str, note: str
+) -> tuple[list[str], str, str, str, pd.DataFrame, str]:
     """Save the form: one event with every changed field. Returns the refreshed form and a message."""
     record_id = _key(record_id)
-    event = sources.store().annotate(record_id, reviewer=reviewer, labels=list(labels or []), status=status,
-                                     note=note or "")
+    event = sources.store().annotate(
+        record_id, reviewer=reviewer, labels=list(labels or []), status=status, note=note or ""
+    )
     message = f"Saved change #{event.event_id}: {event.changes()}" if event else "Nothing changed."
     return (*load_record(sources, record_id), message)
 
 
-def undo_last(sources: AnnotateSources, record_id: str, reviewer: str
-              ) -> tuple[list[str], str, str, str, pd.DataFrame, str]:
+def undo_last(
+    sources: AnnotateSources, record_id: str, reviewer: str
+) -> tuple[list[str], str, str, str, pd.DataFrame, str]:
     """Undo the record's latest change (a new, compensating event)."""
     record_id = _key(record_id)
     event = sources.store().undo_last(record_id, reviewer=reviewer)
-    return (*load_record(sources, record_id), f"Undid change #{event.reverts} (as change #{event.event_id}): "
-            f"{event.changes()}")
+    return (
+        *load_record(sources, record_id),
+        f"Undid change #{event.reverts} (as change #{event.event_id}): {event.changes()}",
+    )
 
 
 def annotated_frame(sources: AnnotateSources, status: str | None = ANY, label: str | None = ANY) -> pd.DataFrame:
@@ -146,8 +169,10 @@ def annotated_frame(sources: AnnotateSources, status: str | None = ANY, label: s
     states = store.states()
     chosen = [states.get(r) or RecordState(r) for r in ids]
     chosen.sort(key=lambda s: (s.updated_at, s.record_id), reverse=True)
-    rows = [[s.record_id, status_title(s.status), ", ".join(s.labels), s.note[:120], s.reviewer, _time(s.updated_at)]
-            for s in chosen]
+    rows = [
+        [s.record_id, status_title(s.status), ", ".join(s.labels), s.note[:120], s.reviewer, _time(s.updated_at)]
+        for s in chosen
+    ]
     return pd.DataFrame(rows, columns=ANNOTATED_COLUMNS)
 
 
@@ -157,8 +182,9 @@ def filter_choices(sources: AnnotateSources) -> tuple[list, list[str]]:
     return [(ANY, ANY), *STATUS_CHOICES], [ANY, *labels]
 
 
-def queue_frame(sources: AnnotateSources, method: str = "disagreement", skip_reviewed: bool = True,
-                limit: int = 200) -> pd.DataFrame:
+def queue_frame(
+    sources: AnnotateSources, method: str = "disagreement", skip_reviewed: bool = True, limit: int = 200
+) -> pd.DataFrame:
     """The review queue as a table (reviewed records left out when ``skip_reviewed``)."""
     method = QUEUE_METHODS.get(method, method)
     states = sources.store().states()
@@ -173,8 +199,9 @@ def queue_frame(sources: AnnotateSources, method: str = "disagreement", skip_rev
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
 
 
-def next_record(sources: AnnotateSources, current: str, method: str = "disagreement",
-                skip_reviewed: bool = True) -> str:
+def next_record(
+    sources: AnnotateSources, current: str, method: str = "disagreement", skip_reviewed: bool = True
+) -> str:
     """The record after ``current`` in the queue (reviewed ones skipped when asked)."""
     method = QUEUE_METHODS.get(method, method)
     queue = sources.queue(method)
@@ -204,8 +231,14 @@ def import_annotations_file(sources: AnnotateSources, path: str | None, reviewer
 def api_functions(sources: AnnotateSources) -> dict[str, Callable]:
     """api_name -> typed function exposed through ``gr.api`` (bad input raises ``gr.Error`` with the reason)."""
 
-    def annotate(record_id: str, reviewer: str, labels: list[str] | None = None, status: str | None = None,
-                 note: str | None = None, key: str | None = None) -> dict:
+    def annotate(
+        record_id: str,
+        reviewer: str,
+        labels: list[str] | None = None,
+        status: str | None = None,
+        note: str | None = None,
+        key: str | None = None,
+    ) -> dict:
         """Set labels (the full list; [] clears), status and/or note of a record; None leaves a field unchanged.
 
         Args:
@@ -267,8 +300,13 @@ def api_functions(sources: AnnotateSources) -> dict[str, Callable]:
                 return dumps_events(event_rows(store), fmt)
             raise ValueError(f"kind must be records or events, not {kind!r}")
 
-    return {"annotate": annotate, "undo_annotation": undo_annotation, "list_annotations": list_annotations,
-            "annotation_history": annotation_history, "export_annotations": export_annotations}
+    return {
+        "annotate": annotate,
+        "undo_annotation": undo_annotation,
+        "list_annotations": list_annotations,
+        "annotation_history": annotation_history,
+        "export_annotations": export_annotations,
+    }
 
 
 # ---- the view ------------------------------------------------------------------------------------------------------
@@ -286,42 +324,61 @@ def build_view(sources: AnnotateSources, record_key: gr.Textbox, demo: gr.Blocks
     with gr.Row():
         with gr.Column(scale=3):
             summary = gr.Markdown("*Select a record to annotate it.*", elem_id="annotate-summary")
-            labels = gr.Dropdown([], value=[], multiselect=True, allow_custom_value=True, label="Labels",
-                                 info="pick from the dataset's vocabulary, or type a new label and press Enter")
+            labels = gr.Dropdown(
+                [],
+                value=[],
+                multiselect=True,
+                allow_custom_value=True,
+                label="Labels",
+                info="pick from the dataset's vocabulary, or type a new label and press Enter",
+            )
             with gr.Row():
                 copy_ref = gr.Button("Use reference labels", size="sm")
                 clear_labels = gr.Button("Clear labels", size="sm")
             status = gr.Radio(STATUS_CHOICES, value=STATUSES[0], label="Status")
-            note = gr.Textbox(label="Note", lines=4, max_length=10_000,
-                              placeholder="free text (up to 10,000 characters)")
+            note = gr.Textbox(
+                label="Note", lines=4, max_length=10_000, placeholder="free text (up to 10,000 characters)"
+            )
         with gr.Column(scale=2):
-            reviewer = gr.Textbox(label="Reviewer name", placeholder="your name (required to save)",
-                                  elem_id="annotate-reviewer")
+            reviewer = gr.Textbox(
+                label="Reviewer name", placeholder="your name (required to save)", elem_id="annotate-reviewer"
+            )
             with gr.Row():
                 save_btn = gr.Button("Save", variant="primary")
                 undo_btn = gr.Button("Undo last change")
             message = gr.Markdown(elem_id="annotate-message")
-            history = gr.Dataframe(headers=HISTORY_COLUMNS, interactive=False, max_height=260, wrap=True,
-                                   label="History (newest first)")
+            history = gr.Dataframe(
+                headers=HISTORY_COLUMNS, interactive=False, max_height=260, wrap=True, label="History (newest first)"
+            )
     with gr.Accordion("Review queue: likeliest label errors first", open=True):
         with gr.Row():
             method = gr.Dropdown(list(QUEUE_METHODS), value=next(iter(QUEUE_METHODS)), label="Order by", scale=2)
             skip_reviewed = gr.Checkbox(True, label="skip reviewed records", scale=1)
             queue_btn = gr.Button("Refresh queue", scale=1)
             next_btn = gr.Button("Open next in queue ▶", variant="primary", scale=1)
-        queue = gr.Dataframe(headers=QUEUE_COLUMNS, interactive=False, max_height=260, wrap=True,
-                             label="Queue (click a row to open it)")
+        queue = gr.Dataframe(
+            headers=QUEUE_COLUMNS, interactive=False, max_height=260, wrap=True, label="Queue (click a row to open it)"
+        )
     with gr.Accordion("Annotated records", open=False):
         with gr.Row():
             status_filter = gr.Dropdown([(ANY, ANY), *STATUS_CHOICES], value=ANY, label="Status")
             label_filter = gr.Dropdown([ANY], value=ANY, label="Annotated label", allow_custom_value=True)
             list_btn = gr.Button("Refresh")
-        annotated = gr.Dataframe(headers=ANNOTATED_COLUMNS, interactive=False, max_height=300, wrap=True,
-                                 label="Annotations (click a row to open it)")
+        annotated = gr.Dataframe(
+            headers=ANNOTATED_COLUMNS,
+            interactive=False,
+            max_height=300,
+            wrap=True,
+            label="Annotations (click a row to open it)",
+        )
     with gr.Accordion("Export / import", open=False):
         with gr.Row():
-            export_kind = gr.Radio(["records", "events"], value="records", label="What",
-                                   info="records: one row per record; events: the full history")
+            export_kind = gr.Radio(
+                ["records", "events"],
+                value="records",
+                label="What",
+                info="records: one row per record; events: the full history",
+            )
             export_fmt = gr.Radio(["csv", "json"], value="csv", label="Format")
             export_btn = gr.Button("Export")
         export_file = gr.File(label="Exported file", interactive=False)
@@ -387,44 +444,74 @@ def build_view(sources: AnnotateSources, record_key: gr.Textbox, demo: gr.Blocks
     # Annotation reads and writes take milliseconds: they get their own unlimited concurrency group, so they never
     # wait in the queue behind the ECG plots, maps and model calls that the same record change triggers in other tabs.
     fast = dict(concurrency_limit=None, api_visibility="private")
-    record_key.change(on_load_record, record_key, [*form, message], api_name="annotate_load", show_progress="hidden",
-                      **fast)
-    save_btn.click(on_save, [record_key, reviewer, labels, status, note], [*form, message], api_name="annotate_save",
-                   **fast)
+    record_key.change(
+        on_load_record, record_key, [*form, message], api_name="annotate_load", show_progress="hidden", **fast
+    )
+    save_btn.click(
+        on_save, [record_key, reviewer, labels, status, note], [*form, message], api_name="annotate_save", **fast
+    )
     undo_btn.click(on_undo, [record_key, reviewer], [*form, message], api_name="annotate_undo", **fast)
     copy_ref.click(on_reference, record_key, labels, api_name="annotate_reference", api_visibility="private")
     clear_labels.click(lambda: [], None, labels, api_name="annotate_clear", api_visibility="private")
     queue_btn.click(on_queue, [method, skip_reviewed], queue, api_name="review_queue")
     method.change(on_queue, [method, skip_reviewed], queue, api_name="review_queue_method", api_visibility="private")
     next_btn.click(on_next, [record_key, method, skip_reviewed], record_key, api_name="review_next")
-    queue.select(pick_column(QUEUE_COLUMNS.index("record_id")), None, record_key, api_name="review_pick",
-                 api_visibility="private")
-    annotated.select(pick_column(ANNOTATED_COLUMNS.index("record_id")), None, record_key, api_name="annotated_pick",
-                     api_visibility="private")
-    list_btn.click(on_annotated, [status_filter, label_filter], annotated, api_name="annotated_table",
-                   api_visibility="private")
-    status_filter.change(on_annotated, [status_filter, label_filter], annotated, api_name="annotated_status",
-                         api_visibility="private")
-    label_filter.change(on_annotated, [status_filter, label_filter], annotated, api_name="annotated_label",
-                        api_visibility="private")
-    export_btn.click(on_export, [export_kind, export_fmt], export_file, api_name="annotate_export_file",
-                     api_visibility="private")
-    import_btn.click(on_import, [import_upload, reviewer], import_message, api_name="annotate_import_file",
-                     api_visibility="private")
+    queue.select(
+        pick_column(QUEUE_COLUMNS.index("record_id")),
+        None,
+        record_key,
+        api_name="review_pick",
+        api_visibility="private",
+    )
+    annotated.select(
+        pick_column(ANNOTATED_COLUMNS.index("record_id")),
+        None,
+        record_key,
+        api_name="annotated_pick",
+        api_visibility="private",
+    )
+    list_btn.click(
+        on_annotated, [status_filter, label_filter], annotated, api_name="annotated_table", api_visibility="private"
+    )
+    status_filter.change(
+        on_annotated, [status_filter, label_filter], annotated, api_name="annotated_status", api_visibility="private"
+    )
+    label_filter.change(
+        on_annotated, [status_filter, label_filter], annotated, api_name="annotated_label", api_visibility="private"
+    )
+    export_btn.click(
+        on_export, [export_kind, export_fmt], export_file, api_name="annotate_export_file", api_visibility="private"
+    )
+    import_btn.click(
+        on_import, [import_upload, reviewer], import_message, api_name="annotate_import_file", api_visibility="private"
+    )
     for api_name, fn in api_functions(sources).items():
         gr.api(fn, api_name=api_name, concurrency_limit=None if api_name != "export_annotations" else "default")
     if demo is not None:
         demo.load(on_vocabulary, None, labels, api_name="annotate_vocabulary", api_visibility="private")
         demo.load(on_filters, None, [label_filter, annotated], api_name="annotate_filters", api_visibility="private")
-    return {"summary": summary, "labels": labels, "status": status, "note": note, "reviewer": reviewer,
-            "save": save_btn, "undo": undo_btn, "message": message, "history": history, "queue": queue,
-            "next": next_btn, "annotated": annotated, "status_filter": status_filter, "label_filter": label_filter,
-            "export_file": export_file}
+    return {
+        "summary": summary,
+        "labels": labels,
+        "status": status,
+        "note": note,
+        "reviewer": reviewer,
+        "save": save_btn,
+        "undo": undo_btn,
+        "message": message,
+        "history": history,
+        "queue": queue,
+        "next": next_btn,
+        "annotated": annotated,
+        "status_filter": status_filter,
+        "label_filter": label_filter,
+        "export_file": export_file,
+    }
 
 
 # ---- the app's adapter ---------------------------------------------------------------------------------------------
 _store_lock = threading.Lock()
-_stores: dict[int, AnnotationStore] = {}
+_stores: dict[str, AnnotationStore] = {}  # store file path -> the open store
 
 
 def store_for(services) -> AnnotationStore:
@@ -436,10 +523,12 @@ def store_for(services) -> AnnotationStore:
         keep = filter_records(store_for(services), status="corrected", label="MI", record_ids=ids)
     """
     with _store_lock:
-        if id(services) not in _stores:
-            _stores[id(services)] = AnnotationStore.open_default(
-                known_record_ids=lambda record_id: record_id in services.explorer())
-        return _stores[id(services)]
+        key = str(default_path())
+        if key not in _stores:
+            _stores[key] = AnnotationStore.open_default(
+                known_record_ids=lambda record_id: record_id in services.explorer()
+            )
+        return _stores[key]
 
 
 def sources_from_services(services, store: AnnotationStore | None = None) -> AnnotateSources:
@@ -467,14 +556,20 @@ def sources_from_services(services, store: AnnotationStore | None = None) -> Ann
 
         explorer = services.explorer()
         embedder = services.embedder()
-        return zero_shot_inputs(explorer.records, explorer.ecg_emb, embedder.encode_texts,
-                                logit_scale=embedder.logit_scale)
+        return zero_shot_inputs(
+            explorer.records, explorer.ecg_emb, embedder.encode_texts, logit_scale=embedder.logit_scale
+        )
 
     def record_ids() -> list[str]:
         return [r.record_id for r in services.explorer().records]
 
-    return AnnotateSources(store=get_store, reference_labels=reference_labels, vocabulary=vocabulary,
-                           queue_inputs=queue_inputs, record_ids=record_ids)
+    return AnnotateSources(
+        store=get_store,
+        reference_labels=reference_labels,
+        vocabulary=vocabulary,
+        queue_inputs=queue_inputs,
+        record_ids=record_ids,
+    )
 
 
 def build(ctx, *, store: AnnotationStore | None = None) -> dict:

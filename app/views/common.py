@@ -1,17 +1,26 @@
-"""What the tabs share: the services, the current-ECG box, and small helpers to turn core errors into gr.Error."""
+"""What the tabs share: the services, the current-ECG box, and the app boundary that turns errors into ``gr.Error``."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 from dataclasses import dataclass
 
 import gradio as gr
-import numpy as np
 
-from app.state import Services
-from core.ecg import ECG
-from core.errors import ECGReadError
-from core.explorer import NoDataError
+from core.annotations.errors import AnnotationError
+from core.errors import UserFacingError
+from core.explorer import QueryService
+
+logger = logging.getLogger(__name__)
+
+# Errors a user causes and can fix. AnnotationError (bad status, empty reviewer, ...) is the annotation store's
+# family of the same kind; it predates UserFacingError.
+USER_FACING = (UserFacingError, AnnotationError)
+GENERIC_FAILURE = "Something went wrong on the server ({}); it has been logged. Please try again or report it."
+# An absolute path (``/tmp/x/y.hea``, not a record id like ``ptbxl/00001``): only its file name is shown.
+_PATH = re.compile(r"(?<![\w.~-])(?:/[^\s/:'\"]+)+/([^\s/:'\"]+)")
 
 
 @dataclass
@@ -19,34 +28,40 @@ class Context:
     """Handed to every tab's ``build``.
 
     Attributes:
-        services: checkpoints, explorer and uploads (shared by all users).
+        services: the query service (checkpoints, index, uploads, caches; shared by all users).
         ecg_key: the textbox holding the current ECG's key (``"ptbxl/00001"`` or ``"upload/…"``).
         demo: the enclosing ``gr.Blocks`` (for ``demo.load`` events).
     """
 
-    services: Services
+    services: QueryService
     ecg_key: gr.Textbox
     demo: gr.Blocks
 
 
+def user_message(exc: BaseException) -> str:
+    """The message of a user-facing error, in one short line without server paths."""
+    text = str(exc).strip().strip("'\"")
+    return _PATH.sub(r"\1", text)
+
+
 @contextlib.contextmanager
 def user_errors():
-    """Turn the expected failures of core calls into ``gr.Error`` (shown in the page; the server keeps serving)."""
+    """The app boundary: a user-facing error becomes one short ``gr.Error``; anything else is a bug, logged with its
+    traceback and shown as a generic failure (``gr.Error`` passes through)."""
     try:
         yield
-    except (NoDataError, ECGReadError, LookupError, ValueError) as exc:
-        raise gr.Error(str(exc).strip("'\"")) from exc
+    except gr.Error:
+        raise
+    except USER_FACING as exc:
+        raise gr.Error(user_message(exc)) from exc
+    except Exception as exc:
+        logger.exception("request failed")
+        raise gr.Error(GENERIC_FAILURE.format(type(exc).__name__)) from exc
 
 
-def model_window(ecg: ECG, duration_s: float) -> tuple[np.ndarray, float]:
-    """The part of the ECG a model sees (preprocessing centre-crops longer records) and its start time in s."""
-    n = int(round(duration_s * ecg.fs_hz))
-    if ecg.n_samples <= n:
-        return ecg.signal_mv, 0.0
-    start = (ecg.n_samples - n) // 2
-    return ecg.signal_mv[:, start : start + n], start / ecg.fs_hz
-
-
-def short(text: str, n: int = 140) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+def require_key(key: str | None) -> str:
+    """The stripped ECG key, or a ``gr.Error`` asking for one."""
+    key = (key or "").strip()
+    if not key:
+        raise gr.Error("no ECG selected: pick one in Browse or upload a file")
+    return key

@@ -5,39 +5,36 @@ from __future__ import annotations
 import gradio as gr
 import plotly.graph_objects as go
 
-from app.state import Services
-from app.views.common import Context, model_window, user_errors
-from core.leads import CANONICAL_LEADS
+from app.formatting import explanation_markdown
+from app.views.common import Context, require_key, user_errors
+from core.explorer import QueryService
 from core.plotting import LAYOUTS, ecg_figure
-from core.saliency import occlusion_saliency
 
 
-def explain(services: Services, key: str, prompt: str, checkpoint: str | None = None, segment_s: float = 1.0,
-            layout: str = "stacked") -> tuple[go.Figure, str]:
+def explain(
+    services: QueryService,
+    key: str,
+    prompt: str,
+    checkpoint: str | None = None,
+    segment_s: float = 1.0,
+    layout: str = "stacked",
+) -> tuple[go.Figure, str]:
     """Saliency of ``prompt``'s score for the ECG ``key``: figure with red/blue boxes and a markdown summary."""
-    key, prompt = (key or "").strip(), (prompt or "").strip()
-    if not key:
-        raise gr.Error("no ECG selected: pick one in Browse or upload a file")
-    if not prompt:
-        raise gr.Error("type the prompt to explain, e.g. 'left bundle branch block'")
+    key = require_key(key)
     with user_errors():
-        embedder = services.embedder(checkpoint or None)
-        ecg = services.ecg(key)
-        signal, mask = embedder.prepare(ecg)
-        target = embedder.encode_texts([prompt])[0]
-        sal = occlusion_saliency(embedder.encode_signals, signal, mask, target,
-                                 fs_hz=embedder.preprocess_cfg.fs_hz, segment_s=float(segment_s))
-    duration_s = embedder.preprocess_cfg.duration_s
-    shown, offset_s = model_window(ecg, duration_s)
-    fig = ecg_figure(shown, ecg.fs_hz, lead_mask=ecg.lead_mask, layout=layout, duration_s=duration_s,
-                     saliency=sal.values, saliency_edges_s=sal.edges_s,
-                     title=f"{key} · “{prompt}” · score {sal.base_score:.3f} (red raises, blue lowers)")
-    lines = [f"**Score** of “{prompt}” with {embedder.name}: {sal.base_score:.3f}. Strongest segments:"]
-    for lead, t0, t1, v in sal.top_cells(6):
-        effect = "raises" if v > 0 else "lowers"
-        where = f"{CANONICAL_LEADS[lead]}, {t0 + offset_s:.1f}–{t1 + offset_s:.1f} s"
-        lines.append(f"- {where}: {effect} it by {abs(v):.4f}")
-    return fig, "\n".join(lines)
+        ex = services.explain(key, prompt, checkpoint or None, float(segment_s))
+    title = f"{key} · “{ex.prompt}” · score {ex.saliency.base_score:.3f} (red raises, blue lowers)"
+    fig = ecg_figure(
+        ex.signal_mv,
+        ex.fs_hz,
+        lead_mask=ex.lead_mask,
+        layout=layout,
+        duration_s=ex.duration_s,
+        saliency=ex.saliency.values,
+        saliency_edges_s=ex.saliency.edges_s,
+        title=title,
+    )
+    return fig, explanation_markdown(ex)
 
 
 def build(ctx: Context) -> None:

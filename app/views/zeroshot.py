@@ -6,21 +6,21 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.state import Services
-from app.views.common import Context, user_errors
+from app.formatting import SCORE_COLUMNS
+from app.views.common import Context, require_key, user_errors
 from core import zeroshot
+from core.explorer import QueryService
 from core.plotting import compare_bar_figure, score_bar_figure
 
 PROMPT_COLUMNS = ["class", "prompts (separated by |)"]
-SCORE_COLUMNS = ["class", "similarity", "probability"]
 DEFAULT_SET = "ptbxl_superclass"
 NONE = "none"
 
 
-def prompts_frame(name: str = DEFAULT_SET) -> pd.DataFrame:
+def prompts_frame(services: QueryService, name: str = DEFAULT_SET) -> pd.DataFrame:
     """The prompt set ``name`` from ``assets/prompts/`` as an editable table (one row per class)."""
     with user_errors():
-        prompt_set = zeroshot.load_prompt_set(name)
+        prompt_set = services.prompt_set(name)
     return pd.DataFrame([[c, " | ".join(p)] for c, p in prompt_set.classes.items()], columns=PROMPT_COLUMNS)
 
 
@@ -30,9 +30,8 @@ def parse_prompts(table: pd.DataFrame | list | dict | None) -> dict[str, list[st
         raise gr.Error("the prompt table is empty: add a class")
     if isinstance(table, dict):  # the client-side form {"headers": [...], "data": [[...]]}
         table = pd.DataFrame(table.get("data", []), columns=table.get("headers") or None)
-    frame = pd.DataFrame(table)
     classes: dict[str, list[str]] = {}
-    for row in frame.itertuples(index=False):
+    for row in pd.DataFrame(table).itertuples(index=False):
         values = ["" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in row]
         name = values[0].strip() if values else ""
         if not name:
@@ -45,36 +44,31 @@ def parse_prompts(table: pd.DataFrame | list | dict | None) -> dict[str, list[st
 
 
 def zero_shot(
-    services: Services, key: str, table, checkpoint: str | None, compare_with: str | None = None
+    services: QueryService, key: str, table, checkpoint: str | None, compare_with: str | None = None
 ) -> tuple[go.Figure, pd.DataFrame]:
     """Scores for the current ECG: a sorted bar chart (or two checkpoints side by side) and a table whose
     ``probability`` column is of the checkpoint's kind (softmax over the listed classes, or independent sigmoids)."""
-    key = (key or "").strip()
-    if not key:
-        raise gr.Error("no ECG selected: pick one in Browse or upload a file")
+    key = require_key(key)
     classes = parse_prompts(table)
+    compare = compare_with if compare_with and compare_with not in (NONE, checkpoint) else None
     with user_errors():
         first = services.zero_shot(key, classes, checkpoint or None)
-        frame = pd.DataFrame([[n, round(s, 4), round(p, 4)] for n, s, p in first.rows()], columns=SCORE_COLUMNS)
-        name_a = checkpoint or services.index_name or "model"
-        if compare_with and compare_with != NONE and compare_with != checkpoint:
-            second = services.zero_shot(key, classes, compare_with)
-            sim = dict(zip(second.names, second.similarity, strict=True))
-            fig = compare_bar_figure(
-                first.names, {name_a: first.similarity, compare_with: [sim[n] for n in first.names]}
-            )
-            frame[f"similarity ({compare_with})"] = [round(sim[n], 4) for n in first.names]
-        else:
-            fig = score_bar_figure(
-                list(zip(first.names, first.similarity, strict=True)), title=f"{key} · {name_a} · {first.label}"
-            )
+        second = services.zero_shot(key, classes, compare) if compare else None
+    s = first.scores
+    frame = pd.DataFrame([[n, round(a, 4), round(p, 4)] for n, a, p in s.rows()], columns=SCORE_COLUMNS)
+    if second is None:
+        title = f"{key} · {first.checkpoint} · {s.label}"
+        return score_bar_figure(list(zip(s.names, s.similarity, strict=True)), title=title), frame
+    sim = dict(zip(second.scores.names, second.scores.similarity, strict=True))
+    fig = compare_bar_figure(s.names, {first.checkpoint: s.similarity, compare: [sim[n] for n in s.names]})
+    frame[f"similarity ({compare})"] = [round(sim[n], 4) for n in s.names]
     return fig, frame
 
 
-def score_label(services: Services, checkpoint: str | None) -> str:
+def score_label(services: QueryService, checkpoint: str | None) -> str:
     """The score table's label: which kind of probability the checkpoint gives."""
     with user_errors():
-        kind = zeroshot.score_kind(services.embedder(checkpoint or None).config)
+        kind = services.score_kind(checkpoint or None)
     return f"Scores · probability = {zeroshot.SCORE_LABELS[kind]}"
 
 
@@ -84,16 +78,12 @@ def build(ctx: Context) -> None:
     sets = zeroshot.list_prompt_sets()
     names = services.checkpoint_names
     with gr.Row():
-        prompt_set = gr.Dropdown(
-            sets,
-            value=DEFAULT_SET if DEFAULT_SET in sets else (sets or [None])[0],
-            label="Prompt set (assets/prompts/)",
-            scale=2,
-        )
+        first_set = DEFAULT_SET if DEFAULT_SET in sets else (sets or [None])[0]
+        prompt_set = gr.Dropdown(sets, value=first_set, label="Prompt set (assets/prompts/)", scale=2)
         load_btn = gr.Button("Load set", scale=1)
         reset_btn = gr.Button("Reset", scale=1)
     table = gr.Dataframe(
-        prompts_frame(prompt_set.value) if prompt_set.value else None,
+        prompts_frame(services, first_set) if first_set else None,
         headers=PROMPT_COLUMNS,
         interactive=True,
         row_count=None,
@@ -113,26 +103,22 @@ def build(ctx: Context) -> None:
         score_btn = gr.Button("Score", variant="primary", scale=1, elem_id="score-btn")
     with gr.Row():
         plot = gr.Plot(label="Scores (cosine similarity of the ECG to each class)", elem_id="zeroshot-plot")
-        scores = gr.Dataframe(
-            headers=SCORE_COLUMNS,
-            interactive=False,
-            elem_id="zeroshot-scores",
-            label=score_label(services, default) if default else "Scores",
-        )
+        label = score_label(services, default) if default else "Scores"
+        scores = gr.Dataframe(headers=SCORE_COLUMNS, interactive=False, elem_id="zeroshot-scores", label=label)
 
     def run(key: str, tab, ckpt: str, other: str):
         return zero_shot(services, key, tab, ckpt, other)
 
     def run_if_selected(key: str, tab, ckpt: str, other: str):
-        if not (key or "").strip():
-            return gr.skip(), gr.skip()
-        return zero_shot(services, key, tab, ckpt, other)
+        return zero_shot(services, key, tab, ckpt, other) if (key or "").strip() else (gr.skip(), gr.skip())
+
+    def load(name: str):
+        return prompts_frame(services, name)
 
     def add_row(tab):
         frame = pd.DataFrame(tab, columns=PROMPT_COLUMNS) if tab is not None else pd.DataFrame(columns=PROMPT_COLUMNS)
-        return pd.concat(
-            [frame, pd.DataFrame([["new class", "describe it here"]], columns=PROMPT_COLUMNS)], ignore_index=True
-        )
+        new = pd.DataFrame([["new class", "describe it here"]], columns=PROMPT_COLUMNS)
+        return pd.concat([frame, new], ignore_index=True)
 
     def remember(evt: gr.SelectData):
         return evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
@@ -144,20 +130,15 @@ def build(ctx: Context) -> None:
         return frame.drop(index=frame.index[int(row)]).reset_index(drop=True), None
 
     # Interactive endpoints skip the queue: they take milliseconds, and the queue's event stream costs more than that.
-    score_btn.click(run, [ctx.ecg_key, table, checkpoint, compare], [plot, scores], api_name="zeroshot", queue=False)
-    ctx.ecg_key.change(
-        run_if_selected,
-        [ctx.ecg_key, table, checkpoint, compare],
-        [plot, scores],
-        api_name="zeroshot_on_change",
-        api_visibility="private",
-    )
+    inputs = [ctx.ecg_key, table, checkpoint, compare]
+    score_btn.click(run, inputs, [plot, scores], api_name="zeroshot", queue=False)
+    ctx.ecg_key.change(run_if_selected, inputs, [plot, scores], api_name="zeroshot_on_change", api_visibility="private")
     # The table says which kind of probability it shows as soon as the checkpoint changes (read from its config).
     checkpoint.change(
         lambda c: gr.update(label=score_label(services, c)), checkpoint, scores, queue=False, api_visibility="private"
     )
-    load_btn.click(prompts_frame, prompt_set, table, api_name="load_prompts")
-    reset_btn.click(prompts_frame, prompt_set, table, api_name="reset_prompts", api_visibility="private")
+    load_btn.click(load, prompt_set, table, api_name="load_prompts")
+    reset_btn.click(load, prompt_set, table, api_name="reset_prompts", api_visibility="private")
     add_btn.click(add_row, table, table, api_name="add_class", api_visibility="private")
     table.select(remember, None, selected_row, api_name="select_class", api_visibility="private")
     remove_btn.click(

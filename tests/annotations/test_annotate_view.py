@@ -22,17 +22,24 @@ RECORDS = [
     RecordInfo("ptbxl/00003", "ptbxl", "normal", "normal", {"superclass": ["NORM"]}),
 ]
 IDS = [r.record_id for r in RECORDS]
-PROBS = {"ptbxl/00001": {"NORM": 0.9, "MI": 0.1}, "ptbxl/00002": {"NORM": 0.8, "MI": 0.2},
-         "ptbxl/00003": {"NORM": 0.6, "MI": 0.4}}
+PROBS = {
+    "ptbxl/00001": {"NORM": 0.9, "MI": 0.1},
+    "ptbxl/00002": {"NORM": 0.8, "MI": 0.2},
+    "ptbxl/00003": {"NORM": 0.6, "MI": 0.4},
+}
 REFERENCE = {r.record_id: r.label_list() for r in RECORDS}
 
 
 @pytest.fixture()
 def sources(tmp_path):
     store = AnnotationStore(tmp_path / "a.sqlite3", known_record_ids=set(IDS))
-    yield AnnotateSources(store=lambda: store, reference_labels=lambda r: REFERENCE.get(r, []),
-                          vocabulary=lambda: ["NORM", "MI", "STTC"], queue_inputs=lambda: (PROBS, REFERENCE),
-                          record_ids=lambda: IDS)
+    yield AnnotateSources(
+        store=lambda: store,
+        reference_labels=lambda r: REFERENCE.get(r, []),
+        vocabulary=lambda: ["NORM", "MI", "STTC"],
+        queue_inputs=lambda: (PROBS, REFERENCE),
+        record_ids=lambda: IDS,
+    )
     store.close()
 
 
@@ -41,7 +48,7 @@ def test_load_save_undo_handlers(sources):
     assert (labels, status, note, len(history)) == ([], "unreviewed", "", 0)
     assert "**Reference labels:** MI" in summary and "Not annotated yet" in summary
 
-    out = annotate.save_annotation(sources, "ptbxl/00002", "ana", ["NORM"], "corrected", "looks normal, \"no Q\"")
+    out = annotate.save_annotation(sources, "ptbxl/00002", "ana", ["NORM"], "corrected", 'looks normal, "no Q"')
     labels, status, note, summary, history, message = out
     assert (labels, status, note) == (["NORM"], "corrected", 'looks normal, "no Q"')
     assert message.startswith("Saved change #1") and "by **ana**" in summary
@@ -56,13 +63,16 @@ def test_load_save_undo_handlers(sources):
     assert len(history) == 2 and history.iloc[1]["undone by"] == "#2"  # newest first: the undo, then the change
 
 
-@pytest.mark.parametrize(("record_id", "reviewer", "status", "note", "message"), [
-    ("ptbxl/99999", "ana", "confirmed", "", "unknown record"),
-    ("upload/abc123", "ana", "confirmed", "", "unknown record"),
-    ("ptbxl/00001", "", "confirmed", "", "reviewer name is empty"),
-    ("ptbxl/00001", "ana", "finished", "", "unknown status"),
-    ("ptbxl/00001", "ana", "confirmed", "x" * 10_001, "limit is 10,000"),
-])
+@pytest.mark.parametrize(
+    ("record_id", "reviewer", "status", "note", "message"),
+    [
+        ("ptbxl/99999", "ana", "confirmed", "", "unknown record"),
+        ("upload/abc123", "ana", "confirmed", "", "unknown record"),
+        ("ptbxl/00001", "", "confirmed", "", "reviewer name is empty"),
+        ("ptbxl/00001", "ana", "finished", "", "unknown status"),
+        ("ptbxl/00001", "ana", "confirmed", "x" * 10_001, "limit is 10,000"),
+    ],
+)
 def test_save_rejects_bad_input_with_gr_error(sources, record_id, reviewer, status, note, message):
     with pytest.raises(gr.Error, match=message):
         with annotate.user_errors():
@@ -92,12 +102,12 @@ def test_queue_next_and_filters(sources):
 
 
 def test_export_import_handlers(sources, tmp_path):
-    annotate.save_annotation(sources, "ptbxl/00001", "ana", ["MI"], "corrected", "ü, \"q\"\nline")
+    annotate.save_annotation(sources, "ptbxl/00001", "ana", ["MI"], "corrected", 'ü, "q"\nline')
     path = annotate.export_annotations_file(sources, "events", "json")
     assert json.loads(Path(path).read_text(encoding="utf-8"))["events"][0]["reviewer"] == "ana"
     other = AnnotationStore(tmp_path / "b.sqlite3")
     message = annotate.import_annotations_file(AnnotateSources(store=lambda: other), path, "bo")
-    assert "1 event written" in message and other.get("ptbxl/00001").note == "ü, \"q\"\nline"
+    assert "1 event written" in message and other.get("ptbxl/00001").note == 'ü, "q"\nline'
     other.close()
     with pytest.raises(ValueError, match="choose a .csv or .json file"):
         annotate.import_annotations_file(sources, None, "bo")
@@ -159,8 +169,14 @@ def test_build_inside_blocks_with_the_app_context(tmp_path):
         parts = annotate.build(Context(services=services, ecg_key=key, demo=demo), store=store)
     assert isinstance(parts["labels"], gr.Dropdown) and isinstance(parts["history"], gr.Dataframe)
     api_names = {d.api_name for d in demo.fns.values()}
-    assert {"annotate", "undo_annotation", "list_annotations", "export_annotations", "review_queue",
-            "review_next"} <= api_names
+    assert {
+        "annotate",
+        "undo_annotation",
+        "list_annotations",
+        "export_annotations",
+        "review_queue",
+        "review_next",
+    } <= api_names
     # the app adapter: reference labels, vocabulary and the zero-shot queue from the (fake) services
     sources = annotate.sources_from_services(services, store)
     assert list(sources.reference_labels("ptbxl/00002")) == ["MI"]
@@ -179,11 +195,14 @@ def test_api_through_gradio_client(sources):
     demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
     try:
         client = Client(demo.local_url, verbose=False)
-        out = client.predict("ptbxl/00003", "ana", ["STTC", "a, b"], "needs second opinion", 'n "1"', None,
-                             api_name="/annotate")
+        out = client.predict(
+            "ptbxl/00003", "ana", ["STTC", "a, b"], "needs second opinion", 'n "1"', None, api_name="/annotate"
+        )
         assert out["state"]["status"] == "needs_second_opinion" and out["state"]["labels"] == ["STTC", "a, b"]
-        assert client.predict(status="needs_second_opinion", label=None, api_name="/list_annotations")[0][
-            "note"] == 'n "1"'
+        assert (
+            client.predict(status="needs_second_opinion", label=None, api_name="/list_annotations")[0]["note"]
+            == 'n "1"'
+        )
         undo = client.predict("ptbxl/00003", "bo", None, api_name="/undo_annotation")
         assert undo["state"]["labels"] == []
         text = client.predict("records", "json", api_name="/export_annotations")
@@ -206,4 +225,4 @@ def test_store_for_the_app_lives_in_the_data_dir_and_accepts_indexed_records(dat
             store.annotate("upload/123abc", reviewer="ana", status="confirmed")
         assert store.count_events() == 1
     finally:
-        annotate._stores.pop(id(services)).close()
+        annotate._stores.pop(str(store.path)).close()

@@ -53,8 +53,9 @@ def services(app_env, tiny_checkpoints) -> Services:
     """Services over the tiny checkpoints (+ any trained ones in checkpoints/), index built and waited for."""
     checkpoints = dict(tiny_checkpoints)
     checkpoints.update(discover_checkpoints())
-    config = AppConfig(checkpoints=checkpoints, index_checkpoint="tiny-a",
-                       spec=DemoSpec.parse(DEMO_RECORDS, map_method="pca"))
+    config = AppConfig(
+        checkpoints=checkpoints, index_checkpoint="tiny-a", spec=DemoSpec.parse(DEMO_RECORDS, map_method="pca")
+    )
     svc = Services(config)
     svc.start()
     explorer = svc.explorer(timeout_s=300)

@@ -12,19 +12,29 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
+from app.formatting import status_markdown
 from app.state import AppConfig, Services, discover_checkpoints
+from app.views.annotate import store_for
+from app.views.upload import upload_ecg
+from app.views.zeroshot import zero_shot
 from core import zeroshot
 from core.explorer import DemoSpec, build_explorer
 
-PROMPTS = {"headers": ["class", "prompts"], "data": [
-    ["LBBB", "left bundle branch block | complete left bundle branch block"],
-    ["NORM", "normal ECG | sinus rhythm, normal ECG"],
-    ["AFIB", "atrial fibrillation"],
-    ["RBBB", "right bundle branch block"],
-]}
-PROMPT_DICT = {"LBBB": ["left bundle branch block", "complete left bundle branch block"],
-               "NORM": ["normal ECG", "sinus rhythm, normal ECG"], "AFIB": ["atrial fibrillation"],
-               "RBBB": ["right bundle branch block"]}
+PROMPTS = {
+    "headers": ["class", "prompts"],
+    "data": [
+        ["LBBB", "left bundle branch block | complete left bundle branch block"],
+        ["NORM", "normal ECG | sinus rhythm, normal ECG"],
+        ["AFIB", "atrial fibrillation"],
+        ["RBBB", "right bundle branch block"],
+    ],
+}
+PROMPT_DICT = {
+    "LBBB": ["left bundle branch block", "complete left bundle branch block"],
+    "NORM": ["normal ECG", "sinus rhythm, normal ECG"],
+    "AFIB": ["atrial fibrillation"],
+    "RBBB": ["right bundle branch block"],
+}
 
 
 def _wfdb(record: Path) -> list:
@@ -51,8 +61,19 @@ def _plot(value: dict) -> dict:
 
 def test_blocks_expose_every_action_by_api_name(live_app, client):
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    for name in ("/records", "/show_ecg", "/zeroshot", "/load_prompts", "/retrieve_reports", "/search_text", "/map",
-                 "/map_open", "/map_place", "/upload", "/explain"):
+    for name in (
+        "/records",
+        "/show_ecg",
+        "/zeroshot",
+        "/load_prompts",
+        "/retrieve_reports",
+        "/search_text",
+        "/map",
+        "/map_open",
+        "/map_place",
+        "/upload",
+        "/explain",
+    ):
         assert name in api, name
 
 
@@ -183,7 +204,8 @@ def test_warm_cache_loads_without_network(services, app_env, monkeypatch, tmp_pa
     first = services.explorer()
     again = build_explorer(services.embedder(), services.config.spec)
     assert again.cache_dir == first.cache_dir and [r.record_id for r in again.records] == [
-        r.record_id for r in first.records]
+        r.record_id for r in first.records
+    ]
     np.testing.assert_array_equal(again.ecg_emb, first.ecg_emb)
 
 
@@ -192,16 +214,16 @@ def test_without_data_the_app_explains_and_uploads_still_work(tiny_checkpoints, 
     empty.mkdir()
     monkeypatch.setenv("ECG_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ECG_DATA_MIRROR", str(empty))
-    svc = Services(AppConfig(checkpoints={"tiny-a": tiny_checkpoints["tiny-a"]},
-                             spec=DemoSpec.parse("ptbxl:3,ludb:2", map_method="pca")))
+    svc = Services(
+        AppConfig(
+            checkpoints={"tiny-a": tiny_checkpoints["tiny-a"]}, spec=DemoSpec.parse("ptbxl:3,ludb:2", map_method="pca")
+        )
+    )
     svc.start()
     with pytest.raises(Exception, match="ECG_DATA_MIRROR"):
         svc.explorer(timeout_s=120).nearest_reports(np.ones(32), 3)
-    status = svc.status_markdown()
+    status = status_markdown(svc.status())
     assert "No demo data" in status and "ECG_DATA_MIRROR" in status and "uploads still work" in status
-    from app.views.upload import upload_ecg
-    from app.views.zeroshot import zero_shot
-
     rec = shared_data / "ludb/1.0.1/data/1"
     key, _, _ = upload_ecg(svc, [str(rec.with_suffix(".hea")), str(rec.with_suffix(".dat"))])
     _, scores = zero_shot(svc, key, pd.DataFrame(PROMPTS["data"], columns=["class", "prompts"]), "tiny-a")
@@ -226,16 +248,15 @@ def test_build_index_cli_loads_the_same_cache(services, tiny_checkpoints, caplog
     from core.__main__ import main
 
     caplog.set_level("INFO")
-    code = main(["build-index", "--checkpoint", str(tiny_checkpoints["tiny-a"]), "--records", "ptbxl:16,ludb:6",
-                 "--map", "pca"])
+    code = main(
+        ["build-index", "--checkpoint", str(tiny_checkpoints["tiny-a"]), "--records", "ptbxl:16,ludb:6", "--map", "pca"]
+    )
     assert code == 0
     assert str(services.explorer().cache_dir) in caplog.text and "22 ECGs indexed" in caplog.text
 
 
 def test_browse_filters_by_review_status_and_annotated_label(client, services):
-    from app.views.annotate import store_for
-
-    store = store_for(services)
+    store = store_for(services)  # the Annotate tab writes; Browse reads through the service's store (same file)
     store.annotate("ptbxl/00002", reviewer="filter-test", labels=["MI", "custom label"], status="corrected")
     table = _frame(client.predict("", "all", "all", "corrected", "all", api_name="/records"))
     assert list(table["record_id"]) == ["ptbxl/00002"]

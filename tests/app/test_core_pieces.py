@@ -65,8 +65,11 @@ def test_class_embedding_is_the_normalised_mean_of_normalised_prompts():
 
 
 def test_scores_rank_the_matching_class_first():
-    classes = {"NORM": ["normal ecg", "sinus rhythm"], "AF": ["atrial fibrillation"],
-               "LBBB": ["left bundle branch block"]}
+    classes = {
+        "NORM": ["normal ecg", "sinus rhythm"],
+        "AF": ["atrial fibrillation"],
+        "LBBB": ["left bundle branch block"],
+    }
     names, emb = zeroshot.class_embeddings(classes, bag_of_words)
     ecg = bag_of_words(["left bundle branch block"])[0] * 3.0  # an "ECG" embedding in the same space
     ranked = zeroshot.ranked(names, zeroshot.scores(ecg, emb))
@@ -133,8 +136,9 @@ def test_stacked_layout_missing_leads_and_saliency_boxes():
     mask[CANONICAL_LEADS.index("V3")] = False
     sal = np.zeros((12, 10))
     sal[0, 2], sal[5, 7] = 1.0, -0.5
-    fig = ecg_figure(_square_ecg(), 500.0, lead_mask=mask, layout="stacked", saliency=sal,
-                     saliency_edges_s=np.linspace(0, 10, 11))
+    fig = ecg_figure(
+        _square_ecg(), 500.0, lead_mask=mask, layout="stacked", saliency=sal, saliency_edges_s=np.linspace(0, 10, 11)
+    )
     assert "V3 (missing)" in [a.text for a in fig.layout.annotations]
     rects = [s for s in fig.layout.shapes if s.type == "rect"]
     assert len(rects) == 2
@@ -185,8 +189,10 @@ def test_checkpoint_hash_is_memoised_outside_the_checkpoint(tmp_path, monkeypatc
     (ckpt / "config.json").write_text("{}")
     (ckpt / "model.safetensors").write_bytes(b"weights-1")
     first = checkpoint_hash(ckpt)
-    assert checkpoint_hash(ckpt) == first and sorted(p.name for p in ckpt.iterdir()) == ["config.json",
-                                                                                        "model.safetensors"]
+    assert checkpoint_hash(ckpt) == first and sorted(p.name for p in ckpt.iterdir()) == [
+        "config.json",
+        "model.safetensors",
+    ]
     (ckpt / "model.safetensors").write_bytes(b"weights-2, longer")
     assert checkpoint_hash(ckpt) != first
     with pytest.raises(FileNotFoundError, match="config.json"):

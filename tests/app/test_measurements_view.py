@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from gradio_client.exceptions import AppError
 
-from app.views.browse import MEASUREMENTS_HEADING, escape_markdown, measurement_lines, measurements_markdown
+from app.formatting import MEASUREMENTS_HEADING, escape_markdown, measurement_lines, measurements_markdown
 from core.leads import CANONICAL_LEADS
 from core.plotting import EXCLUDED_COLOR, FIDUCIALS, MM_PER_S, ecg_figure
 

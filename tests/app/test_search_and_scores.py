@@ -60,12 +60,15 @@ def test_sigmoid_checkpoint_scores_classes_independently(services):
     key = "ptbxl/00002"
     fewer = dict(PROMPTS)
     del fewer["AFIB"]
-    sig_all, sig_fewer = services.zero_shot(key, PROMPTS, "tiny-b"), services.zero_shot(key, fewer, "tiny-b")
+    sig_all, sig_fewer = (
+        services.zero_shot(key, PROMPTS, "tiny-b").scores,
+        services.zero_shot(key, fewer, "tiny-b").scores,
+    )
     assert sig_all.kind == "sigmoid"
     p_all = dict(zip(sig_all.names, sig_all.probability, strict=True))
     for name, p in zip(sig_fewer.names, sig_fewer.probability, strict=True):
         assert p == pytest.approx(p_all[name], abs=1e-6)
-    soft = services.zero_shot(key, PROMPTS, "tiny-a")
+    soft = services.zero_shot(key, PROMPTS, "tiny-a").scores
     assert soft.kind == "softmax" and sum(soft.probability) == pytest.approx(1, abs=1e-4)
 
 

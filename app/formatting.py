@@ -1,0 +1,267 @@
+"""Service results -> what the page shows: Markdown, table frames and HTML. Pure functions, tested directly."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from core.explorer import Explanation, Neighbour, OpenedRecord, RecordInfo, ReportMatch, Status, Upload
+from core.leads import CANONICAL_LEADS
+
+TABLE_COLUMNS = ["record_id", "dataset", "labels", "report", "report (English)"]
+RESULT_COLUMNS = ["rank", "record_id", "similarity", "labels", "report (English)"]
+# One row per distinct report text: record_id is the first record with it, record_ids all of them.
+REPORT_COLUMNS = ["rank", "record_id", "count", "score", "lexical", "dense", "labels", "report (English)", "record_ids"]
+SCORE_COLUMNS = ["class", "similarity", "probability"]
+MEASUREMENTS_HEADING = "Automated measurements (unconfirmed)"
+MEASUREMENTS_NOTE = (
+    "Measured by a machine from the signal and not confirmed by a reader: check them on the tracing "
+    '(tick "Show measured fiducial points") before relying on them.'
+)
+# (attribute, label, unit as appended to the value, format) of the numeric values shown, in the order a 12-lead ECG
+# report lists them. Attributes a Measurements object lacks (an older measurement version) are left out, not shown
+# as missing.
+MEASUREMENT_ROWS: tuple[tuple[str, str, str, str], ...] = (
+    ("hr_bpm", "Heart rate", " bpm", "{:.0f}"),
+    ("pr_ms", "PR interval", " ms", "{:.0f}"),
+    ("qrs_ms", "QRS duration", " ms", "{:.0f}"),
+    ("qt_ms", "QT interval", " ms", "{:.0f}"),
+    ("qtc_ms", "QTc (Bazett)", " ms", "{:.0f}"),
+    ("qtc_fridericia_ms", "QTc (Fridericia)", " ms", "{:.0f}"),
+    ("jt_ms", "JT interval", " ms", "{:.0f}"),
+    ("axis_deg", "Frontal QRS axis", "°", "{:+.0f}"),
+    ("rr_irregularity", "RR variation (SD/mean)", "", "{:.2f}"),
+    ("rmssd_ms", "RMSSD", " ms", "{:.0f}"),
+    ("sokolow_lyon_mv", "Sokolow-Lyon index", " mV", "{:.2f}"),
+    ("limb_qrs_amplitude_mv", "Largest limb-lead QRS amplitude", " mV", "{:.2f}"),
+    ("precordial_qrs_amplitude_mv", "Largest precordial QRS amplitude", " mV", "{:.2f}"),
+)
+# Values computed from others: their confidence is the lowest of their sources', and a missing one gives its
+# source's reason when it has none of its own.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "qtc_ms": ("qt_ms", "hr_bpm"),
+    "qtc_fridericia_ms": ("qt_ms", "hr_bpm"),
+    "jt_ms": ("qt_ms", "qrs_ms"),
+}
+# Yes/no findings: (attribute, label, text when True, text when False).
+MEASUREMENT_FLAGS: tuple[tuple[str, str, str, str], ...] = (
+    ("irregular", "Rhythm", "irregular", "regular"),
+    ("low_voltage", "Low QRS voltage", "yes", "no"),
+)
+# Characters Gradio's Markdown would read as markup inside a line (emphasis, links, tables, code, strike, LaTeX).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+
+
+def short(text: str, n: int = 140) -> str:
+    """One line of at most ``n`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def escape_markdown(text: Any) -> str:
+    """Dataset or user text made inert for a Markdown component: one line, markup characters backslash-escaped and
+    ``& < >`` turned into HTML entities (after the backslashes, so the entities themselves stay intact)."""
+    one_line = " ".join(str(text).split())
+    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", one_line), quote=False)
+
+
+# ---- status ----------------------------------------------------------------------------------------------------------
+def status_markdown(s: Status) -> str:
+    """One paragraph for the page: build progress, what is indexed, or what is missing and how to fix it."""
+    if not s.has_checkpoint:
+        return (
+            "**No checkpoint found.** Put a trained checkpoint in `checkpoints/{mets,dbeta,fgclep}/` "
+            "(`config.json` + `model.safetensors`) or set `ECG_CHECKPOINTS=NAME=DIR`."
+        )
+    if not s.ready:
+        done, total, desc = s.progress
+        frac = f" {done}/{total}" if total else ""
+        return f"⏳ Preparing the demo index: {desc}{frac} ({s.waited_s:.0f} s). Uploads work now."
+    if s.error:
+        return f"⚠️ The index could not be built: {s.error}. Uploads still work."
+    if not s.n_records:
+        return (
+            "⚠️ **No demo data could be acquired**, so Browse, Retrieve and Map are empty; uploads still work. "
+            + " ".join(s.problems)
+            + f" The data directory is `{s.data_dir}` (`ECG_DATA_DIR`)."
+        )
+    counts = ", ".join(f"{n} {d}" for d, n in s.counts.items())
+    extra = (" ⚠️ " + " ".join(s.problems)) if s.problems else ""
+    if not s.model_loaded:
+        extra += " ⏳ Loading the model (new prompts, text search and uploads wait for it)."
+    return f"Indexed {s.n_records} ECGs ({counts}) with **{s.index_name}**; map: {s.map_method.upper()}.{extra}"
+
+
+# ---- records and measurements ----------------------------------------------------------------------------------------
+def records_frame(records: Sequence[RecordInfo]) -> pd.DataFrame:
+    """The Browse table: one row per record."""
+    rows = [[r.record_id, r.dataset, ", ".join(r.label_list()), r.text, r.text_en] for r in records]
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None (a NaN or infinity is no measurement either)."""
+    if value is None or isinstance(value, bool):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _qualified(line: str, name: str, quality: dict) -> str:
+    q = _number(quality.get(name))
+    if q is None and name in DERIVED_FROM:
+        sources = [_number(quality.get(src)) for src in DERIVED_FROM[name]]
+        q = min(sources) if sources and None not in sources else None
+    return f"{line} (confidence {q:.2f})" if q is not None else line
+
+
+def _not_measured(label: str, name: str, missing: dict) -> str:
+    reason = missing.get(name) or next((missing[s] for s in DERIVED_FROM.get(name, ()) if missing.get(s)), None)
+    return f"{label}: not measured: {escape_markdown(reason or 'no reason given')}"
+
+
+def measurement_lines(m: Any) -> list[str]:
+    """One plain-text line per measurement: value, unit and confidence, or ``not measured: <reason>``.
+
+    Args:
+        m: a :class:`core.measure.Measurements` (its ``quality`` and ``missing`` dicts are used when present).
+
+    Returns:
+        Lines such as ``"QRS duration: 96 ms (confidence 0.90)"`` or ``"PR interval: not measured: <reason>"``
+        (reasons escaped for Markdown), then the beat count and leads used.
+    """
+    # Local import: core.measure imports torch (6.3 s measured), which would hold up the app's start.
+    from core.measure import axis_category
+
+    quality = getattr(m, "quality", None) or {}
+    missing = getattr(m, "missing", None) or {}
+    lines = []
+    for name, label, unit, fmt in MEASUREMENT_ROWS:
+        if not hasattr(m, name):
+            continue
+        value = _number(getattr(m, name))
+        if value is None:
+            lines.append(_not_measured(label, name, missing))
+            continue
+        text = f"{label}: {fmt.format(value)}{unit}"
+        if name == "axis_deg":
+            text += f" ({axis_category(value)})"
+        lines.append(_qualified(text, name, quality))
+    for name, label, yes, no in MEASUREMENT_FLAGS:
+        if not hasattr(m, name):
+            continue
+        value = getattr(m, name)
+        if value is None:
+            lines.append(_not_measured(label, name, missing))
+        else:
+            lines.append(_qualified(f"{label}: {yes if value else no}", name, quality))
+    beats = getattr(m, "beats", None) or ()
+    n_used = sum(1 for b in beats if (b.get("used", True) if isinstance(b, dict) else getattr(b, "used", True)))
+    counted = f"{getattr(m, 'n_beats', 0)} beats found" + (f", {n_used} used for the medians" if beats else "")
+    leads = ", ".join(escape_markdown(x) for x in getattr(m, "leads_used", ()) or ()) or "none"
+    lines.append(f"{counted}; leads used: {leads}")
+    version = getattr(m, "version", None)
+    if version:
+        lines.append(f"Measurement version: {escape_markdown(version)}")
+    return lines
+
+
+def measurements_markdown(m: Any) -> str:
+    """The measurements block of the details panel: heading, one bullet per value, and the reader's note."""
+    bullets = "\n".join(f"- {line}" for line in measurement_lines(m))
+    return f"#### {MEASUREMENTS_HEADING}\n{bullets}\n\n*{MEASUREMENTS_NOTE}*"
+
+
+def record_markdown(opened: OpenedRecord) -> str:
+    """Markdown: report (original and English), labels, and the automated waveform measurements.
+
+    Record and dataset text is escaped (:func:`escape_markdown`), so a report cannot inject markup.
+    """
+    info = opened.record
+    if info is not None:
+        parts = [
+            f"### {escape_markdown(info.record_id)} ({escape_markdown(info.dataset)}, "
+            f"{escape_markdown(info.split)} split)",
+            f"**Report:** {escape_markdown(info.text or '—')}",
+        ]
+        if info.text_en and info.text_en != info.text:
+            parts.append(f"**Report (English):** {escape_markdown(info.text_en)}")
+        parts.append("**Labels:** " + escape_markdown(info.label_text() or "—"))
+    else:
+        leads = escape_markdown(", ".join(opened.ecg.present_leads))
+        parts = [f"### {escape_markdown(opened.key)} (uploaded)\nLeads present: {leads}"]
+    if opened.measurements is not None:
+        parts.append(measurements_markdown(opened.measurements))
+    elif opened.measure_error:
+        parts.append(f"#### {MEASUREMENTS_HEADING}\nnot measured: the measurement failed ({opened.measure_error})")
+    return "\n\n".join(parts)
+
+
+def upload_markdown(up: Upload) -> str:
+    """Markdown describing an uploaded ECG."""
+    ecg = up.ecg
+    missing = [n for n, ok in zip(CANONICAL_LEADS, ecg.lead_mask, strict=False) if not ok]
+    lines = [
+        f"**Loaded** `{ecg.source}` as `{up.key}`: {ecg.fs_hz:g} Hz, {ecg.duration_s:.1f} s, "
+        f"{len(ecg.present_leads)} of 12 leads.",
+    ]
+    if missing:
+        lines.append(f"Missing leads (masked for the model): {', '.join(missing)}.")
+    if ecg.meta.get("dropped_leads"):
+        lines.append(f"Non-standard leads ignored: {', '.join(ecg.meta['dropped_leads'])}.")
+    if ecg.meta.get("unusable_leads"):
+        lines.append("Unusable leads: " + ", ".join(f"{k} ({v})" for k, v in ecg.meta["unusable_leads"].items()) + ".")
+    lines.append("It is now the current ECG: open Zero-shot, Retrieve, Map or Explain.")
+    return "\n\n".join(lines)
+
+
+# ---- retrieval -------------------------------------------------------------------------------------------------------
+def neighbours_frame(hits: Sequence[Neighbour], query_id: str | None = None) -> pd.DataFrame:
+    """Ranked neighbours (reports or ECGs); the query's own record is marked."""
+    rows = []
+    for rank, n in enumerate(hits, start=1):
+        rid = n.record.record_id + (" (this ECG)" if n.record.record_id == query_id else "")
+        rows.append([rank, rid, round(n.similarity, 4), ", ".join(n.record.label_list()), n.record.text_en])
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def reports_frame(matches: Sequence[ReportMatch]) -> pd.DataFrame:
+    """Distinct reports, one row each, with every record that carries the text."""
+    rows = []
+    for rank, m in enumerate(matches, start=1):
+        labels = list(dict.fromkeys(x for r in m.records for x in r.label_list()))
+        h = m.hit
+        row = [rank, m.record_ids[0], h.count, round(h.score, 4), round(h.lexical, 4), round(h.dense, 4)]
+        rows.append([*row, ", ".join(labels), h.text, ", ".join(m.record_ids)])
+    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+def thumbnails_html(hits: Sequence[Neighbour], what: str) -> str:
+    """An HTML table of neighbours with a lead II thumbnail of each one's ECG."""
+    rows = []
+    for rank, n in enumerate(hits, start=1):
+        info = n.record
+        rows.append(
+            f"<tr><td>{rank}</td><td><code>{html.escape(info.record_id)}</code></td><td>{n.similarity:.3f}</td>"
+            f"<td>{n.thumbnail_svg}</td><td>{html.escape(', '.join(info.label_list()))}</td>"
+            f"<td>{html.escape(short(info.text_en))}</td></tr>"
+        )
+    head = "<tr><th>#</th><th>record</th><th>sim.</th><th>lead II</th><th>labels</th><th>report</th></tr>"
+    return f"<b>{html.escape(what)}</b><table class='thumb-table'>{head}{''.join(rows)}</table>"
+
+
+# ---- explain ---------------------------------------------------------------------------------------------------------
+def explanation_markdown(ex: Explanation, n: int = 6) -> str:
+    """The score and the ``n`` strongest segments (in recording time)."""
+    sal = ex.saliency
+    lines = [f"**Score** of “{ex.prompt}” with {ex.checkpoint}: {sal.base_score:.3f}. Strongest segments:"]
+    for lead, t0, t1, v in sal.top_cells(n):
+        effect = "raises" if v > 0 else "lowers"
+        where = f"{CANONICAL_LEADS[lead]}, {t0 + ex.offset_s:.1f}–{t1 + ex.offset_s:.1f} s"
+        lines.append(f"- {where}: {effect} it by {abs(v):.4f}")
+    return "\n".join(lines)

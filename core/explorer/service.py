@@ -1,0 +1,666 @@
+"""The query service: one call per user action, plain dataclasses out; it owns the state and every cache.
+
+The Gradio views and the JSON API call the same methods: :meth:`QueryService.open_record`,
+:meth:`~QueryService.zero_shot`, :meth:`~QueryService.nearest_reports`, :meth:`~QueryService.nearest_ecgs`,
+:meth:`~QueryService.search_text`, :meth:`~QueryService.map`, :meth:`~QueryService.place`,
+:meth:`~QueryService.explain`, :meth:`~QueryService.upload`, :meth:`~QueryService.find_records`. A request goes from
+the method to the index (:class:`~core.explorer.store.Explorer`, FAISS) and back here, never through the caller.
+
+Caches are ``cachetools`` LRUs keyed by content: checkpoint hash, the index's key (checkpoint hash + data spec), the
+record id or the upload's digest, the prompt text. Every call keeps what it computed in local variables and reads
+nothing back from a cache it has just filled, so a bound can only cost recomputation, never an item a call needs.
+An ECG is referred to by its key: an indexed ``record_id`` (``"ptbxl/00001"``) or ``"upload/<digest>"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from cachetools import LRUCache
+
+from core import zeroshot
+from core.annotations import AnnotationStore, filter_records
+from core.data.preprocess import crop
+from core.ecg import ECG
+from core.embed import Embedder
+from core.explorer.build import build_explorer
+from core.explorer.errors import InvalidRequestError, NoDataError, RecordNotFoundError
+from core.explorer.store import DemoSpec, Explorer, RecordInfo, ReportMatch
+from core.explorer.uploads import read_upload
+from core.paths import data_dir
+from core.plotting import thumbnail_svg
+from core.saliency import Saliency, occlusion_saliency
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_PREFIX = "upload/"
+ALL = "all"
+COLOR_CHOICES = ("dataset", "superclass", "rhythm", "predicted class", "split")
+PREDICT_SET = "ptbxl_superclass"  # the prompt set behind the map's "predicted class" colouring
+TEXT_CACHE_SIZE = 4096
+
+
+@dataclass
+class ServiceConfig:
+    """What the service serves.
+
+    Attributes:
+        checkpoints: display name -> checkpoint folder (the zero-shot checkpoint choices).
+        index_checkpoint: which of them embeds the index and the map and is the default (default: the first).
+        spec: demo datasets / record counts / map method.
+        build_in_background: start building the index when the app is built (else on first use).
+    """
+
+    checkpoints: dict[str, Path] = field(default_factory=dict)
+    index_checkpoint: str | None = None
+    spec: DemoSpec = field(default_factory=DemoSpec)
+    build_in_background: bool = True
+
+
+# ---- results ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Neighbour:
+    """An indexed record found by similarity, with its lead II thumbnail (SVG text; empty when not asked for)."""
+
+    record: RecordInfo
+    similarity: float
+    thumbnail_svg: str = ""
+
+
+@dataclass(frozen=True)
+class TextSearch:
+    """Free text -> nearest ECGs and matching reports (hybrid search), after the filters.
+
+    Attributes:
+        query: what was looked for (exclusions removed).
+        exclude: excluded terms (from the query and the exclude field).
+        ecgs: nearest ECGs, best first, with thumbnails.
+        reports: distinct reports, best first (:class:`~core.explorer.store.ReportMatch`).
+    """
+
+    query: str
+    exclude: list[str]
+    ecgs: list[Neighbour]
+    reports: list[ReportMatch]
+
+
+@dataclass(frozen=True)
+class OpenedRecord:
+    """An ECG with what is known about it.
+
+    Attributes:
+        key: the ECG key.
+        ecg: the waveform.
+        record: the indexed record (report, labels), or None for an upload.
+        measurements: automated waveform measurements (``core.measure.Measurements``), or None.
+        measure_error: why the measurements are missing (an exception type name), or None.
+    """
+
+    key: str
+    ecg: ECG
+    record: RecordInfo | None
+    measurements: Any = None
+    measure_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ZeroShot:
+    """Zero-shot scores of one ECG with one checkpoint (:class:`core.zeroshot.ClassScores`, best first)."""
+
+    key: str
+    checkpoint: str
+    scores: zeroshot.ClassScores
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Zero-shot scores and the nearest reports of one ECG (the ``/analyze`` call)."""
+
+    zero_shot: ZeroShot
+    reports: list[Neighbour]
+
+
+@dataclass(frozen=True)
+class MapView:
+    """The map: one point per indexed record, its colour group, and the current ECG's position (or None)."""
+
+    xy: np.ndarray
+    groups: list[str]
+    records: list[RecordInfo]
+    highlight: np.ndarray | None
+    highlight_label: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Occlusion saliency of a prompt's score over the model's window of an ECG.
+
+    Attributes:
+        signal_mv: (12, T) the part of the ECG the model sees (centre crop), for drawing.
+        offset_s: where that window starts in the recording.
+        duration_s: the model's input length.
+    """
+
+    key: str
+    prompt: str
+    checkpoint: str
+    saliency: Saliency
+    signal_mv: np.ndarray
+    fs_hz: float
+    lead_mask: np.ndarray
+    offset_s: float
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded ECG and the key it is kept under."""
+
+    key: str
+    ecg: ECG
+
+
+@dataclass(frozen=True)
+class RecordFilters:
+    """Choices for the record filters: datasets, and labels by frequency."""
+
+    datasets: list[str]
+    labels: list[str]
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where the service stands: build progress, what is indexed, or what is missing."""
+
+    has_checkpoint: bool
+    ready: bool
+    progress: tuple[int, int, str]
+    waited_s: float
+    error: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    index_name: str | None = None
+    map_method: str = ""
+    model_loaded: bool = False
+    data_dir: str = ""
+
+    @property
+    def n_records(self) -> int:
+        return sum(self.counts.values())
+
+
+def _given(value: str | None) -> str | None:
+    """A filter value, or None for no filter (``None``, empty, ``"all"``)."""
+    value = (value or "").strip()
+    return None if not value or value == ALL else value
+
+
+class QueryService:
+    """Checkpoints, the index (built once in a background thread), uploads and every derived-value cache.
+
+    Args:
+        config: what to serve.
+    """
+
+    def __init__(self, config: ServiceConfig):
+        self.config = config
+        names = list(config.checkpoints)
+        self.index_name = config.index_checkpoint or next(iter(names), None)
+        if self.index_name is not None and self.index_name not in config.checkpoints:
+            raise ValueError(f"index checkpoint {self.index_name!r} is not one of {names}")
+        self._embedders: dict[str, Embedder] = {}
+        self._embedder_lock = threading.Lock()
+        self._explorer: Explorer | None = None
+        self._build_error: str | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._progress: tuple[int, int, str] = (0, 0, "waiting to start")
+        self._t0 = time.perf_counter()
+        self.model_ready_s: float | None = None
+        self._store: AnnotationStore | None = None
+        self._lock = threading.Lock()
+        self._uploads: LRUCache = LRUCache(128)  # upload key (content digest) -> ECG
+        self._ecgs: LRUCache = LRUCache(256)  # (index key, record id) -> ECG
+        self._embeddings: LRUCache = LRUCache(512)  # (checkpoint hash, ECG content key) -> (D,)
+        self._texts: LRUCache = LRUCache(TEXT_CACHE_SIZE)  # (checkpoint hash, text) -> (D,)
+        self._class_emb: LRUCache = LRUCache(256)  # (checkpoint hash, prompt table) -> (names, (C, D))
+        self._measurements: LRUCache = LRUCache(512)  # ECG content key -> Measurements
+        self._thumbs: LRUCache = LRUCache(4096)  # (index key, record id) -> SVG text
+        self._predicted: LRUCache = LRUCache(8)  # (checkpoint hash, index key, prompt set) -> classes
+
+    # ---- caches ----------------------------------------------------------------------------------------------------
+    def _cached(self, cache: LRUCache, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``cache[key]``, computed (outside the lock) and stored when missing."""
+        with self._lock:
+            value = cache.get(key)
+        if value is None:
+            value = compute()
+            with self._lock:
+                cache[key] = value
+        return value
+
+    # ---- checkpoints -----------------------------------------------------------------------------------------------
+    @property
+    def checkpoint_names(self) -> list[str]:
+        return list(self.config.checkpoints)
+
+    def embedder(self, name: str | None = None) -> Embedder:
+        """The checkpoint ``name`` (default: the index checkpoint); loaded lazily once, then shared."""
+        name = name or self.index_name
+        if name is None:
+            raise InvalidRequestError(
+                "no checkpoint is available: put a trained checkpoint in checkpoints/{mets,dbeta,fgclep}/ "
+                "or set ECG_CHECKPOINTS=NAME=DIR"
+            )
+        if name not in self.config.checkpoints:
+            raise InvalidRequestError(f"unknown checkpoint {name!r}; available: {', '.join(self.checkpoint_names)}")
+        with self._embedder_lock:
+            if name not in self._embedders:
+                # Lazy: the weights (and torch + the language model) load on first use, so a cached index is served
+                # while they load.
+                self._embedders[name] = Embedder.from_checkpoint(self.config.checkpoints[name], name=name, lazy=True)
+            return self._embedders[name]
+
+    def score_kind(self, checkpoint: str | None = None) -> str:
+        """``"softmax"`` or ``"sigmoid"``: how the checkpoint's scores become probabilities."""
+        return zeroshot.score_kind(self.embedder(checkpoint).config)
+
+    def encode_texts(self, texts: Sequence[str], checkpoint: str | None = None) -> np.ndarray:
+        """(N, D) text embeddings; the misses are encoded in one batch and the result is built from this call's
+        values, so a cache bound smaller than the call cannot lose any of its texts."""
+        embedder = self.embedder(checkpoint)
+        texts = [str(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for t in texts:
+                e = self._texts.get((embedder.checkpoint_hash, t))
+                if e is not None:
+                    found[t] = e
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            emb = embedder.encode_texts(missing)
+            found.update(zip(missing, emb, strict=True))
+            with self._lock:
+                for t, e in zip(missing, emb, strict=True):
+                    self._texts[(embedder.checkpoint_hash, t)] = e
+        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
+
+    # ---- the index -------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start building (or loading) the index in a background thread (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._build, name="explorer-build", daemon=True)
+            self._thread.start()
+
+    def _on_progress(self, progress: tuple[int, int], desc: str | None = None) -> None:
+        self._progress = (int(progress[0]), int(progress[1]), desc or self._progress[2])
+
+    def _build(self) -> None:
+        try:
+            embedder = self.embedder()
+            explorer = build_explorer(embedder, self.config.spec, progress=self._on_progress)
+            if explorer.prompt_texts and explorer.prompt_emb is not None:
+                # The shipped prompts were embedded at build time: zero-shot with them needs no model.
+                with self._lock:
+                    for t, e in zip(explorer.prompt_texts, np.asarray(explorer.prompt_emb, np.float32), strict=True):
+                        self._texts[(embedder.checkpoint_hash, t)] = e
+            self._explorer = explorer
+        except Exception as exc:  # reported in the page; the app keeps serving uploads
+            logger.exception("building the explorer failed")
+            self._build_error = f"{type(exc).__name__}: {exc}"
+            return
+        finally:
+            self._ready.set()
+        # The index is served from here on; load the model now rather than in the first request that needs it.
+        t0 = time.perf_counter()
+        _ = embedder.model
+        self.model_ready_s = time.perf_counter() - self._t0
+        logger.info(
+            "model %s ready (%.1f s to load, %.1f s after start)",
+            embedder.name,
+            time.perf_counter() - t0,
+            self.model_ready_s,
+        )
+
+    def explorer(self, timeout_s: float | None = 600.0) -> Explorer:
+        """The index, waiting for the background build if needed.
+
+        Raises:
+            NoDataError: no data is indexed (the message says why and how to fix it).
+        """
+        self.start()
+        if not self._ready.wait(timeout_s):
+            done, total, desc = self._progress
+            raise NoDataError(f"the index is still being built ({desc} {done}/{total}); try again shortly")
+        if self._explorer is None:
+            raise NoDataError(self._build_error or "the index could not be built")
+        return self._explorer
+
+    @property
+    def ready(self) -> bool:
+        """The index is built or loaded (or failed); the page can stop showing build progress."""
+        return self._ready.is_set()
+
+    @property
+    def settled(self) -> bool:
+        """Nothing is loading any more: the index is ready and so is its model (or there is none to load)."""
+        if not self.ready:
+            return False
+        if self._explorer is None or self.index_name is None:
+            return True
+        return self.embedder().loaded
+
+    def status(self) -> Status:
+        """Build progress, what is indexed, or what is missing."""
+        base = dict(
+            has_checkpoint=bool(self.checkpoint_names),
+            ready=self.ready,
+            progress=self._progress,
+            waited_s=time.perf_counter() - self._t0,
+            index_name=self.index_name,
+            data_dir=str(data_dir()),
+        )
+        if not self.ready or not self.checkpoint_names:
+            return Status(**base)
+        if self._explorer is None:
+            return Status(**base, error=self._build_error or "the index could not be built")
+        ex = self._explorer
+        counts: dict[str, int] = {}
+        for r in ex.records:
+            counts[r.dataset] = counts.get(r.dataset, 0) + 1
+        return Status(
+            **base,
+            counts=counts,
+            problems=list(ex.problems),
+            map_method=ex.map_method,
+            model_loaded=self.embedder().loaded,
+        )
+
+    # ---- ECGs by key -----------------------------------------------------------------------------------------------
+    def put_upload(self, ecg: ECG) -> str:
+        """Keep an uploaded ECG; returns its key ``"upload/<digest>"``."""
+        digest = hashlib.sha1(np.ascontiguousarray(ecg.signal_mv).tobytes() + str(ecg.fs_hz).encode()).hexdigest()
+        key = f"{UPLOAD_PREFIX}{digest[:12]}"
+        with self._lock:
+            self._uploads[key] = ecg
+        return key
+
+    def upload(self, paths: Sequence[str | Path], fs_hz: float | None = None, lead_names: Sequence[str] = ()) -> Upload:
+        """Read uploaded file(s) (:func:`core.explorer.uploads.read_upload`) and keep the ECG under a content key."""
+        ecg = read_upload(paths, fs_hz, lead_names)
+        return Upload(self.put_upload(ecg), ecg)
+
+    def _content_key(self, key: str) -> str:
+        """What an ECG key's derived values depend on: the upload digest, or the index key + record id."""
+        return key if key.startswith(UPLOAD_PREFIX) else f"{self.explorer().key}:{key}"
+
+    def ecg(self, key: str) -> ECG:
+        """The ECG for a key (indexed record id or upload key)."""
+        key = (key or "").strip()
+        if not key:
+            raise InvalidRequestError("no ECG selected: pick one in Browse or upload a file")
+        if key.startswith(UPLOAD_PREFIX):
+            with self._lock:
+                ecg = self._uploads.get(key)
+            if ecg is None:
+                raise RecordNotFoundError(f"upload {key!r} has expired; upload the file again")
+            return ecg
+        explorer = self.explorer()
+        explorer.row(key)  # an unknown record fails here
+        return self._cached(self._ecgs, (explorer.key, key), lambda: explorer.read(key))
+
+    def embedding(self, key: str, checkpoint: str | None = None) -> np.ndarray:
+        """(D,) unit embedding of an ECG with a checkpoint (indexed records reuse the stored embedding)."""
+        key = (key or "").strip()
+        checkpoint = checkpoint or self.index_name
+        if checkpoint == self.index_name and key and not key.startswith(UPLOAD_PREFIX):
+            return self.explorer().ecg_embedding(key)
+        embedder = self.embedder(checkpoint)
+        ecg = self.ecg(key)
+        return self._cached(
+            self._embeddings,
+            (embedder.checkpoint_hash, self._content_key(key)),
+            lambda: embedder.encode_ecgs([ecg])[0],
+        )
+
+    def measurements(self, key: str):
+        """Automated waveform measurements of an ECG (``core.measure.measure_ecg``)."""
+        # Local import: core.measure imports torch (6.3 s measured on the 2-core machine), which would hold up serving
+        # a cached index at start-up; the embedder loads torch in the background for the same reason.
+        from core.measure import measure_ecg
+
+        ecg = self.ecg(key)
+        return self._cached(self._measurements, self._content_key(key.strip()), lambda: measure_ecg(ecg))
+
+    # ---- user actions ----------------------------------------------------------------------------------------------
+    def open_record(self, key: str, *, measure: bool = True) -> OpenedRecord:
+        """An ECG with its record (report, labels) and, when ``measure``, its automated measurements.
+
+        A failing measurement does not fail the call: the plot and report are useful without it, so the reason
+        (the exception type, no server paths) is returned in :attr:`OpenedRecord.measure_error` and logged.
+        """
+        key = (key or "").strip()
+        ecg = self.ecg(key)
+        record = None if key.startswith(UPLOAD_PREFIX) else self.explorer().record(key)
+        if not measure:
+            return OpenedRecord(key, ecg, record)
+        try:
+            return OpenedRecord(key, ecg, record, measurements=self.measurements(key))
+        except (ImportError, OSError, ValueError, RuntimeError) as exc:
+            logger.warning("measurements of %s failed", key, exc_info=True)
+            return OpenedRecord(key, ecg, record, measure_error=type(exc).__name__)
+
+    def find_records(
+        self,
+        query: str = "",
+        dataset: str = ALL,
+        label: str = ALL,
+        review_status: str = ALL,
+        annotated_label: str = ALL,
+    ) -> list[RecordInfo]:
+        """Indexed records matching a free-text query (id, labels, original or English report) and the filters;
+        ``review_status`` and ``annotated_label`` filter by the annotation store's current state."""
+        explorer = self.explorer()
+        query = (query or "").strip().lower()
+        dataset, label = _given(dataset), _given(label)
+        status, annotated = _given(review_status), _given(annotated_label)
+        keep = None
+        if status or annotated:
+            ids = [r.record_id for r in explorer.records]
+            keep = filter_records(self.annotation_store(), status=status, label=annotated, record_ids=ids)
+        found = []
+        for r in explorer.records:
+            if keep is not None and r.record_id not in keep:
+                continue
+            if dataset and r.dataset != dataset:
+                continue
+            labels = r.label_list()
+            if label and label not in labels:
+                continue
+            fields = (r.record_id, ", ".join(labels), r.text, r.text_en)
+            if query and not any(query in s.lower() for s in fields):
+                continue
+            found.append(r)
+        return found
+
+    def record_filters(self) -> RecordFilters:
+        """Dataset and label choices for the record filters (labels by frequency)."""
+        explorer = self.explorer()
+        counts: dict[str, int] = {}
+        for r in explorer.records:
+            for lab in r.label_list():
+                counts[lab] = counts.get(lab, 0) + 1
+        return RecordFilters(
+            sorted({r.dataset for r in explorer.records}), sorted(counts, key=lambda k: (-counts[k], k))
+        )
+
+    def annotation_store(self) -> AnnotationStore:
+        """The annotation store in the data directory (opened on first use; accepts indexed records only)."""
+        with self._lock:
+            if self._store is None:
+                self._store = AnnotationStore.open_default(known_record_ids=lambda r: r in self.explorer())
+            return self._store
+
+    def annotated_labels(self) -> list[str]:
+        """Every label used in an annotation, sorted."""
+        return sorted({lab for state in self.annotation_store().states().values() for lab in state.labels})
+
+    def prompt_set(self, name: str) -> zeroshot.PromptSet:
+        """A shipped prompt set by name (``assets/prompts/``)."""
+        try:
+            return zeroshot.load_prompt_set(name)
+        except FileNotFoundError as exc:
+            raise InvalidRequestError(str(exc)) from exc
+
+    def class_embeddings(
+        self, classes: Mapping[str, Sequence[str]], checkpoint: str | None = None
+    ) -> tuple[list[str], np.ndarray]:
+        """Class names and (C, D) class embeddings of a prompt table (:func:`core.zeroshot.class_embeddings`)."""
+        try:
+            zeroshot.validate_classes(classes)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from exc
+        embedder = self.embedder(checkpoint)
+        table = tuple((str(c), tuple(str(p) for p in ps)) for c, ps in classes.items())
+        return self._cached(
+            self._class_emb,
+            (embedder.checkpoint_hash, table),
+            lambda: zeroshot.class_embeddings(classes, lambda t: self.encode_texts(t, embedder.name)),
+        )
+
+    def zero_shot(self, key: str, classes: Mapping[str, Sequence[str]], checkpoint: str | None = None) -> ZeroShot:
+        """Zero-shot scores of one ECG, with probabilities of the kind the checkpoint was trained for (softmax over the
+        listed classes, or independent sigmoids; :func:`core.zeroshot.score_kind`)."""
+        embedder = self.embedder(checkpoint)
+        names, class_emb = self.class_embeddings(classes, embedder.name)
+        scores = zeroshot.score_classes(
+            self.embedding(key, embedder.name),
+            names,
+            class_emb,
+            kind=zeroshot.score_kind(embedder.config),
+            logit_scale=embedder.logit_scale,
+            logit_bias=embedder.logit_bias,
+        )
+        return ZeroShot(key.strip(), embedder.name, scores)
+
+    def _neighbours(self, hits: list[tuple[RecordInfo, float]], thumbnails: bool) -> list[Neighbour]:
+        if not thumbnails:
+            return [Neighbour(r, s) for r, s in hits]
+        explorer = self.explorer()
+        return [
+            Neighbour(
+                r,
+                s,
+                self._cached(
+                    self._thumbs,
+                    (explorer.key, r.record_id),
+                    lambda r=r: thumbnail_svg(explorer.thumbnail(r.record_id)),
+                ),
+            )
+            for r, s in hits
+        ]
+
+    def nearest_reports(self, key: str, k: int = 5, *, thumbnails: bool = True) -> list[Neighbour]:
+        """The ``k`` indexed reports nearest to an ECG (FAISS, cosine), best first."""
+        hits = self.explorer().nearest_reports(self.embedding(key), int(k))
+        return self._neighbours(hits, thumbnails)
+
+    def nearest_ecgs(self, key: str, k: int = 5, *, thumbnails: bool = True) -> list[Neighbour]:
+        """The ``k`` indexed ECGs nearest to an ECG (FAISS, cosine), best first (an indexed ECG finds itself first)."""
+        hits = self.explorer().nearest_ecgs(self.embedding(key), int(k))
+        return self._neighbours(hits, thumbnails)
+
+    def search_text(
+        self, query: str, k: int = 5, *, dataset: str = ALL, label: str = "", exclude: Sequence[str] = ()
+    ) -> TextSearch:
+        """Free text -> the ``k`` nearest indexed ECGs and the ``k`` best distinct reports (hybrid search).
+
+        ``dataset`` and ``label`` keep only matching records (``"all"``/empty: no filter); ``exclude`` and
+        "..., not X" in the query drop records with label X and reports that say X.
+        """
+        query = (query or "").strip()
+        if not query:
+            raise InvalidRequestError("type a query, e.g. 'atrial fibrillation with rapid ventricular response'")
+        found = self.explorer().search_text(
+            query, int(k), self.encode_texts, dataset=dataset or ALL, label=label or ALL, exclude=exclude
+        )
+        return TextSearch(found.query, found.exclude, self._neighbours(found.ecgs, True), found.reports)
+
+    def analyze(
+        self, key: str, classes: Mapping[str, Sequence[str]], k: int = 5, checkpoint: str | None = None
+    ) -> Analysis:
+        """Zero-shot scores (with ``checkpoint``) and the ``k`` nearest reports (index checkpoint) of one ECG."""
+        return Analysis(self.zero_shot(key, classes, checkpoint), self.nearest_reports(key, k, thumbnails=False))
+
+    def _predicted(self, explorer: Explorer) -> list[str]:
+        """Top zero-shot class (:data:`PREDICT_SET` prompts) of every indexed ECG."""
+        embedder = self.embedder()
+
+        def compute() -> list[str]:
+            names, emb = self.class_embeddings(self.prompt_set(PREDICT_SET).classes)
+            return explorer.predict(emb, names)
+
+        return self._cached(self._predicted, (embedder.checkpoint_hash, explorer.key, PREDICT_SET), compute)
+
+    def map(self, color_by: str = "dataset", key: str = "") -> MapView:
+        """Map coordinates coloured by ``color_by`` (:data:`COLOR_CHOICES`), with the current ECG placed."""
+        explorer = self.explorer()
+        if explorer.empty:
+            raise NoDataError("the map is empty: no demo data is indexed")
+        records = explorer.records
+        if color_by == "dataset":
+            groups = [r.dataset for r in records]
+        elif color_by == "split":
+            groups = [r.split or "—" for r in records]
+        elif color_by == "predicted class":
+            groups = [f"predicted {c}" for c in self._predicted(explorer)]
+        elif color_by in ("superclass", "rhythm"):
+            groups = [", ".join(r.labels.get(color_by, [])) or "—" for r in records]
+        else:
+            raise InvalidRequestError(f"unknown colouring {color_by!r}; use one of {list(COLOR_CHOICES)}")
+        key = (key or "").strip()
+        # The current ECG is starred when it is an upload or an indexed record (a half-typed key is not an error).
+        highlight = self.place(key) if key.startswith(UPLOAD_PREFIX) or key in explorer else None
+        return MapView(explorer.map_xy, groups, records, highlight, key or "current ECG")
+
+    def place(self, key: str) -> np.ndarray:
+        """(2,) map position of an ECG (an upload is placed by its nearest indexed neighbours)."""
+        key = (key or "").strip()
+        explorer = self.explorer()
+        if key in explorer:
+            return explorer.map_xy[explorer.row(key)]
+        return np.asarray(explorer.place(self.embedding(key)))
+
+    def explain(self, key: str, prompt: str, checkpoint: str | None = None, segment_s: float = 1.0) -> Explanation:
+        """Occlusion saliency (:func:`core.saliency.occlusion_saliency`) of ``prompt``'s score for an ECG."""
+        prompt = (prompt or "").strip()
+        if not prompt:
+            raise InvalidRequestError("type the prompt to explain, e.g. 'left bundle branch block'")
+        embedder = self.embedder(checkpoint)
+        ecg = self.ecg(key)
+        signal, mask = embedder.prepare(ecg)
+        target = self.encode_texts([prompt], embedder.name)[0]
+        cfg = embedder.preprocess_cfg
+        sal = occlusion_saliency(embedder.encode_signals, signal, mask, target, fs_hz=cfg.fs_hz, segment_s=segment_s)
+        # The window the model saw: preprocessing centre-crops longer records.
+        n = int(round(cfg.duration_s * ecg.fs_hz))
+        offset_s = max(0, ecg.n_samples - n) // 2 / ecg.fs_hz
+        return Explanation(
+            key.strip(),
+            prompt,
+            embedder.name,
+            sal,
+            crop(ecg.signal_mv, n),
+            ecg.fs_hz,
+            np.asarray(ecg.lead_mask, bool),
+            offset_s,
+            cfg.duration_s,
+        )
