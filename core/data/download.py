@@ -29,15 +29,17 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from core.data.progress import ProgressCallback, report
-from core.errors import DownloadError
-from core.paths import PHYSIONET_FILES_URL, data_dir
+from core.data import registry
+from core.data.progress import ProgressCallback, TqdmProgress, report
+from core.data.registry import DatasetEntry, physionet_cache_dir
+from core.errors import DownloadError, UnknownDatasetError
+from core.paths import PHYSIONET_FILES_URL
 from core.paths import mirror as default_mirror
 
 log = logging.getLogger(__name__)
@@ -47,11 +49,6 @@ TIMEOUT_S = 30.0
 RETRIES = 3
 USER_AGENT = "ecg-language-explorer (+https://github.com/; python urllib)"
 SUMS_FILE = "SHA256SUMS.txt"
-
-
-def physionet_cache_dir() -> Path:
-    """Default download cache: ``core.paths.data_dir() / "physionet"`` (a PhysioNet ``files/`` tree)."""
-    return data_dir() / "physionet"
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -299,31 +296,12 @@ def read_sums(path: Path) -> dict[str, str]:
 # Databases: which index files to fetch, and how to list record files from them.
 # --------------------------------------------------------------------------------------------------------------------
 
+# Which records a database has, read from its index files: ``(dataset_dir, records, options) -> [record stems]`` for the
+# first ``records`` records. What else to fetch (index files, per-record extensions) is in :mod:`core.data.registry`.
 RecordLister = Callable[[Path, "int | None", dict], list[str]]
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A PhysioNet database the downloader knows.
-
-    Attributes:
-        name: the name used on the command line and by :func:`core.data.catalogs.load_catalog`.
-        path: its directory under PhysioNet's ``files/`` root, e.g. ``"ptb-xl/1.0.3/"``.
-        index_files: tables that must exist (they list the records).
-        optional_files: fetched when the mirror has them (licence, code tables); a 404 is not an error.
-        list_record_files: ``(dataset_dir, records, options) -> [relative file paths]`` for the first ``records``.
-        description: one line for ``--help``.
-    """
-
-    name: str
-    path: str
-    index_files: tuple[str, ...]
-    list_record_files: RecordLister
-    optional_files: tuple[str, ...] = ()
-    description: str = ""
-
-
-def _ptbxl_files(root: Path, records: int | None, options: dict) -> list[str]:
+def _ptbxl_records(root: Path, records: int | None, options: dict) -> list[str]:
     rates = tuple(int(r) for r in options.get("rates") or (100, 500))
     columns = {100: "filename_lr", 500: "filename_hr"}
     unknown = [r for r in rates if r not in columns]
@@ -331,31 +309,21 @@ def _ptbxl_files(root: Path, records: int | None, options: dict) -> list[str]:
         raise ValueError(f"PTB-XL has 100 Hz and 500 Hz records, not {unknown}")
     with (root / "ptbxl_database.csv").open(newline="", encoding="utf-8") as handle:
         rows = sorted(csv.DictReader(handle), key=lambda row: int(float(row["ecg_id"])))
-    files = []
-    for row in rows[:records]:
-        for rate in rates:
-            stem = row[columns[rate]]
-            files += [f"{stem}.hea", f"{stem}.dat"]
-    return files
+    return [row[columns[rate]] for row in rows[:records] for rate in rates]
 
 
-LUDB_LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
-
-
-def _ludb_files(root: Path, records: int | None, options: dict) -> list[str]:
-    names = _read_records_file(root / "RECORDS")
-    return [f"{name}.{ext}" for name in names[:records] for ext in ("hea", "dat", *LUDB_LEADS)]
+def _ludb_records(root: Path, records: int | None, options: dict) -> list[str]:
+    return _read_records_file(root / "RECORDS")[:records]
 
 
 def _read_records_file(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _cinc2021_files(root: Path, records: int | None, options: dict) -> list[str]:
+def _cinc2021_records(root: Path, records: int | None, options: dict) -> list[str]:
     # PhysioNet's top-level RECORDS lists record paths (training/<source>/<group>/<id>) or, for nested databases,
     # sub-directories ending in "/" that hold their own RECORDS; those were fetched by _expand_nested_records.
-    names = _expand_nested_records(root, options.get("_fetch"))
-    return [f"{name}.{ext}" for name in names[:records] for ext in ("hea", "mat")]
+    return _expand_nested_records(root, options.get("_fetch"))[:records]
 
 
 def _expand_nested_records(root: Path, fetch: Callable[[str], object] | None, prefix: str = "") -> list[str]:
@@ -371,61 +339,30 @@ def _expand_nested_records(root: Path, fetch: Callable[[str], object] | None, pr
     return names
 
 
-def _mimic_files(root: Path, records: int | None, options: dict) -> list[str]:
+def _mimic_records(root: Path, records: int | None, options: dict) -> list[str]:
     with (root / "record_list.csv").open(newline="", encoding="utf-8") as handle:
-        paths = [row["path"] for row in csv.DictReader(handle)]
-    return [f"{path}.{ext}" for path in paths[:records] for ext in ("hea", "dat")]
+        return [row["path"] for row in csv.DictReader(handle)][:records]
 
 
-DATASETS: dict[str, DatasetSpec] = {
-    "ptbxl": DatasetSpec(
-        name="ptbxl",
-        path="ptb-xl/1.0.3/",
-        index_files=("ptbxl_database.csv", "scp_statements.csv"),
-        optional_files=("LICENSE.txt",),
-        list_record_files=_ptbxl_files,
-        description="PTB-XL 1.0.3: 21,799 12-lead ECGs with reports (100 Hz and 500 Hz)",
-    ),
-    "ludb": DatasetSpec(
-        name="ludb",
-        path="ludb/1.0.1/",
-        index_files=("RECORDS", "ludb.csv"),
-        optional_files=("LICENSE.txt", "ANNOTATORS", "README"),
-        list_record_files=_ludb_files,
-        description="LUDB 1.0.1: 200 12-lead ECGs with P/QRS/T delineation and diagnoses",
-    ),
-    "cinc2021": DatasetSpec(
-        name="cinc2021",
-        path="challenge-2021/1.0.3/",
-        index_files=("RECORDS",),
-        optional_files=("LICENSE.txt", "dx_mapping_scored.csv", "dx_mapping_unscored.csv"),
-        list_record_files=_cinc2021_files,
-        description="PhysioNet/CinC Challenge 2021 training set (training/<source>/<group>/<id>.hea/.mat)",
-    ),
-    "mimic_iv_ecg": DatasetSpec(
-        name="mimic_iv_ecg",
-        path="mimic-iv-ecg/1.0/",
-        index_files=("record_list.csv", "machine_measurements.csv"),
-        optional_files=("LICENSE.txt",),
-        list_record_files=_mimic_files,
-        description="MIMIC-IV-ECG 1.0: ~800k 10 s ECGs with machine reports",
-    ),
+RECORD_LISTERS: dict[str, RecordLister] = {
+    "ptbxl": _ptbxl_records,
+    "ludb": _ludb_records,
+    "cinc2021": _cinc2021_records,
+    "mimic_iv_ecg": _mimic_records,
 }
 
 
-def dataset_spec(name: str) -> DatasetSpec:
-    """The :class:`DatasetSpec` of a downloadable dataset, or a ``ValueError`` listing the known ones."""
-    key = name.lower().replace("-", "_")
-    aliases = {"ptb_xl": "ptbxl", "challenge_2021": "cinc2021", "mimic": "mimic_iv_ecg", "mimic_ecg": "mimic_iv_ecg"}
-    key = aliases.get(key, key)
-    if key not in DATASETS:
-        raise ValueError(f"no download recipe for dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
-    return DATASETS[key]
+def downloadable_entry(name: str) -> DatasetEntry:
+    """The registry entry of a dataset this module can fetch.
 
-
-def dataset_dir(name: str, out: str | Path | None = None) -> Path:
-    """Where ``download_dataset(name, out=out)`` puts a dataset (``<out>/<db>/<version>``)."""
-    return Path(out or physionet_cache_dir()) / dataset_spec(name).path
+    Raises:
+        UnknownDatasetError: unknown name, or a dataset that is not on PhysioNet (the message lists those that are).
+    """
+    entry = registry.get(name)
+    if not entry.downloadable or entry.name not in RECORD_LISTERS:
+        known = ", ".join(n for n in registry.list_datasets(downloadable=True) if n in RECORD_LISTERS)
+        raise UnknownDatasetError(f"no download recipe for dataset {name!r}; known: {known}")
+    return entry
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -449,7 +386,7 @@ def download_dataset(
         name: ``"ptbxl"``, ``"ludb"``, ``"cinc2021"`` or ``"mimic_iv_ecg"``.
         records: fetch only the first N records (in the order of the dataset's index table); ``None`` for all.
         out: the local ``files/`` root; default ``core.paths.data_dir() / "physionet"``.
-        mirror: base URL or local directory in PhysioNet's layout; default ``ECG_DATA_MIRROR`` or PhysioNet.
+        mirror: base URL or local directory in PhysioNet's layout; ``None``: ``ECG_DATA_MIRROR`` or PhysioNet.
         progress: called as ``progress((done, total), desc=...)`` after each file (``gr.Progress`` works as is).
         rates: PTB-XL only: which sampling rates to fetch, a subset of ``(100, 500)`` (default both).
         workers: parallel transfers for record files.
@@ -459,24 +396,26 @@ def download_dataset(
 
     Raises:
         DownloadError: a required file is missing on the mirror or fails its check (the message names the URL).
-        ValueError: unknown dataset or option.
+        UnknownDatasetError: a dataset that is not on PhysioNet (a ``ValueError``).
+        ValueError: a bad option.
     """
-    spec = dataset_spec(name)
+    spec = downloadable_entry(name)
+    path = spec.physionet_path or ""
     if records is not None and records < 1:
         raise ValueError(f"records must be a positive number, got {records}")
     source = Mirror(mirror if mirror is not None else default_mirror())
-    root = Path(out or physionet_cache_dir()) / spec.path
+    root = Path(out or physionet_cache_dir()) / path
     root.mkdir(parents=True, exist_ok=True)
     log.info("downloading %s from %s into %s", spec.name, source.base, root)
 
     def rel(file: str) -> str:
-        return f"{spec.path}{file}"
+        return f"{path}{file}"
 
     # 1. The checksum list (optional: not every database or mirror has one).
     try:
         fetch_file(source, rel(SUMS_FILE), root / SUMS_FILE)
     except _NotFound:
-        log.warning("%s has no %s; files are checked by size only", source.where(spec.path), SUMS_FILE)
+        log.warning("%s has no %s; files are checked by size only", source.where(path), SUMS_FILE)
     sums = read_sums(root / SUMS_FILE)
 
     # 2. Index tables (required) and extras (optional), then the record files they list.
@@ -498,7 +437,8 @@ def download_dataset(
 
     # "_fetch" lets a lister pull nested index files (CinC-2021's per-group RECORDS) before listing.
     options = {"rates": rates, "_fetch": fetch_listed}
-    files = spec.list_record_files(root, records, options)
+    stems = RECORD_LISTERS[spec.name](root, records, options)
+    files = [f"{stem}.{ext}" for stem in stems for ext in spec.record_extensions]
     total = done + len(files)
     report(progress, done, total, f"{spec.name}: {len(files)} record files")
 
@@ -522,11 +462,6 @@ def download_dataset(
     return root
 
 
-def iter_dataset_names() -> Iterator[str]:
-    """Names accepted by :func:`download_dataset`."""
-    yield from DATASETS
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # CLI: python -m core download <dataset> [--records N] [--out DIR] [--mirror URL_OR_DIR] [--rates 100,500]
 # --------------------------------------------------------------------------------------------------------------------
@@ -534,7 +469,7 @@ def iter_dataset_names() -> Iterator[str]:
 
 def add_arguments(parser) -> None:
     """Arguments of ``python -m core download``."""
-    parser.add_argument("dataset", choices=sorted(DATASETS), help="which dataset")
+    parser.add_argument("dataset", choices=sorted(RECORD_LISTERS), help="which dataset")
     parser.add_argument("--records", type=int, default=None, help="only the first N records (default: all)")
     parser.add_argument("--out", type=Path, default=None, help="cache root (default: $ECG_DATA_DIR/physionet)")
     parser.add_argument(
@@ -548,8 +483,6 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """Run ``python -m core download``; prints the dataset directory."""
-    from core.data.progress import TqdmProgress
-
     rates = [int(r) for r in str(args.rates).split(",") if r.strip()]
     try:
         with TqdmProgress(unit="file") as bar:

@@ -51,7 +51,12 @@ def shifts_from_errors(per_record: list[dict[str, float]]) -> dict[str, float]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ludb", type=Path, default=None, help="LUDB folder holding data/ (default: from env)")
+    parser.add_argument(
+        "--ludb",
+        type=Path,
+        default=None,
+        help="LUDB folder holding data/ (default: the data cache or a local ECG_DATA_MIRROR)",
+    )
     parser.add_argument("--dir", type=Path, default=None, help="delineator folder (default checkpoints/delineator)")
 
 

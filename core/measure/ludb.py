@@ -19,23 +19,22 @@ Reference definition (per record), used by :func:`reference_measurements`:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from core.data import registry
+from core.data.catalogs.ludb import FS_HZ, delineation
+from core.data.readers import read_ecg
 from core.leads import CANONICAL_LEADS
 from core.measure.unet import BACKGROUND, P_WAVE, QRS, T_WAVE
 from core.measure.waves import Beat, beats_from_masks, summarize_beats, votes_needed
 
-LUDB_VERSION_DIR = Path("ludb") / "1.0.1"
-LUDB_FS_HZ = 500.0
+LUDB_FS_HZ = float(FS_HZ)
 N_RECORDS = 200
-# Annotation file extension of each canonical lead.
-LEAD_EXTENSIONS: tuple[str, ...] = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
 IGNORE = -100  # label of samples outside a lead's annotated stretch (ignored by the loss)
-_SYMBOL_CLASS = {"p": P_WAVE, "N": QRS, "t": T_WAVE}
+_WAVE_CLASS = {"P": P_WAVE, "QRS": QRS, "T": T_WAVE}
 
 
 @dataclass(frozen=True)
@@ -53,25 +52,13 @@ class LudbAnnotation:
     qrs_peaks: list[np.ndarray]
 
 
-def default_ludb_dir() -> Path | None:
-    """LUDB's folder (the one holding ``data/`` and ``RECORDS``) from the environment, if it exists locally.
+def default_ludb_dir(roots: list[Path] | None = None) -> Path | None:
+    """LUDB's folder (the one holding ``data/`` and ``ludb.csv``), found by :func:`core.data.registry.locate`.
 
-    Looks at ``$ECG_SHARED_DATA/ludb/1.0.1``, a local-directory ``$ECG_DATA_MIRROR/ludb/1.0.1``, the download cache
-    (``core.paths.data_dir()/physionet/ludb/1.0.1``) and ``../shared/data/ludb/1.0.1`` next to the repository.
+    Args:
+        roots: folders to look in; ``None``: the download cache, then a local-directory ``ECG_DATA_MIRROR``.
     """
-    from core.paths import data_dir
-
-    candidates = []
-    for env in ("ECG_SHARED_DATA", "ECG_DATA_MIRROR"):
-        value = os.environ.get(env)
-        if value and "://" not in value:
-            candidates.append(Path(value).expanduser() / LUDB_VERSION_DIR)
-    candidates.append(data_dir() / "physionet" / LUDB_VERSION_DIR)
-    candidates.append(Path(__file__).resolve().parents[3] / "shared" / "data" / LUDB_VERSION_DIR)
-    for path in candidates:
-        if (path / "data" / "1.hea").is_file():
-            return path
-    return None
+    return registry.locate("ludb", roots)
 
 
 def record_path(ludb_dir: Path, record: int) -> Path:
@@ -80,46 +67,37 @@ def record_path(ludb_dir: Path, record: int) -> Path:
 
 
 def read_signal(ludb_dir: Path, record: int) -> np.ndarray:
-    """The record's signal, float32 (12, 5000) in mV, canonical lead order (LUDB's own order)."""
-    import wfdb
-
-    rec = wfdb.rdrecord(str(record_path(ludb_dir, record)))
-    names = [n.lower() for n in rec.sig_name]
-    order = [names.index(ext) for ext in LEAD_EXTENSIONS]
-    return np.asarray(rec.p_signal[:, order].T, dtype=np.float32)
+    """The record's signal, float32 (12, 5000) in mV, canonical lead order (read as the LUDB catalog reads it)."""
+    return read_ecg(record_path(ludb_dir, record)).signal_mv
 
 
 def read_annotation(ludb_dir: Path, record: int, n_samples: int = 5000) -> LudbAnnotation:
-    """Parse the 12 annotation files of a record into per-lead label arrays (see :class:`LudbAnnotation`)."""
-    import wfdb
+    """Per-lead label arrays of a record from the catalog's delineation (see :class:`LudbAnnotation`).
 
-    labels = np.full((len(LEAD_EXTENSIONS), n_samples), IGNORE, dtype=np.int64)
-    spans = np.zeros((len(LEAD_EXTENSIONS), 2), dtype=np.int64)
+    Only waves with both an onset and an offset are labelled; every annotated QRS peak counts as a beat centre.
+    Waves are painted in time order, so where two touch (a T offset on the next P onset) the later one wins.
+    """
+    waves_by_lead = delineation(record_path(ludb_dir, record))
+    labels = np.full((len(CANONICAL_LEADS), n_samples), IGNORE, dtype=np.int64)
+    spans = np.zeros((len(CANONICAL_LEADS), 2), dtype=np.int64)
     peaks: list[np.ndarray] = []
-    for row, ext in enumerate(LEAD_EXTENSIONS):
-        ann = wfdb.rdann(str(record_path(ludb_dir, record)), ext)
-        symbols, samples = list(ann.symbol), np.asarray(ann.sample, dtype=np.int64)
-        waves: list[tuple[int, int, int]] = []
-        lead_peaks: list[int] = []
-        for i, sym in enumerate(symbols):
-            if sym not in _SYMBOL_CLASS:
-                continue
-            # A wave is "( peak )"; an onset or offset can be missing at the edges of the annotated stretch.
-            on = samples[i - 1] if i > 0 and symbols[i - 1] == "(" else None
-            off = samples[i + 1] if i + 1 < len(symbols) and symbols[i + 1] == ")" else None
-            if sym == "N":
-                lead_peaks.append(int(samples[i]))
-            if on is not None and off is not None:
-                waves.append((_SYMBOL_CLASS[sym], int(on), int(off)))
-        peaks.append(np.asarray(lead_peaks, dtype=np.int64))
-        if not waves:
+    for row, lead in enumerate(CANONICAL_LEADS):
+        waves = waves_by_lead[lead]
+        peaks.append(np.asarray(waves["QRS"].peak, dtype=np.int64))
+        complete = sorted(
+            (int(w.peak[i]), _WAVE_CLASS[name], int(w.onset[i]), int(w.offset[i]))
+            for name, w in waves.items()
+            for i in range(len(w))
+            if w.onset[i] >= 0 and w.offset[i] >= 0
+        )
+        if not complete:
             spans[row] = (0, -1)
             continue
-        first = min(w[1] for w in waves)
-        last = max(w[2] for w in waves)
+        first = min(on for _, _, on, _ in complete)
+        last = max(off for _, _, _, off in complete)
         spans[row] = (first, last)
         labels[row, first : last + 1] = BACKGROUND
-        for cls, on, off in waves:
+        for _, cls, on, off in complete:
             labels[row, on : off + 1] = cls
     return LudbAnnotation(labels=labels, spans=spans, qrs_peaks=peaks)
 

@@ -151,7 +151,12 @@ def write_config(out: Path, cfg: UNetConfig, folds: dict[int, int], training: di
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ludb", type=Path, default=None, help="LUDB folder (holding data/); default from env")
+    parser.add_argument(
+        "--ludb",
+        type=Path,
+        default=None,
+        help="LUDB folder (holding data/); default: the data cache or a local ECG_DATA_MIRROR",
+    )
     parser.add_argument("--out", type=Path, default=Path("checkpoints/delineator"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=18)
@@ -165,7 +170,9 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # shared CPU
     ludb_dir = args.ludb or default_ludb_dir()
     if ludb_dir is None:
-        raise SystemExit("LUDB not found: pass --ludb DIR (the folder holding data/1.hea)")
+        raise SystemExit(
+            "LUDB not found: pass --ludb DIR (the folder holding data/1.hea) or run `python -m core download ludb`"
+        )
     cfg = UNetConfig(channels=[12, 16, 24, 32, 48], kernel_size=7)
     args.out.mkdir(parents=True, exist_ok=True)
     folds = make_folds(k=args.folds, seed=args.seed)

@@ -21,12 +21,12 @@ import argparse
 import collections
 import csv
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.paths import data_dir, mirror
+from core.data import registry
+from core.paths import data_dir, local_mirror_dir
 from core.text.english import detect_language, translate_segments
 
 log = logging.getLogger(__name__)
@@ -107,39 +107,24 @@ def read_reports(csv_paths: Iterable[Path]) -> dict[str, str]:
     return reports
 
 
-def _local_mirror() -> Path | None:
-    m = mirror()
-    if "://" in m and not m.startswith("file://"):
-        return None
-    path = Path(m.removeprefix("file://")).expanduser()
-    return path if path.is_dir() else None
+EXTRA_DIR_NAME = "ptbxl_metadata_extra"
 
 
-def default_ptbxl_dir() -> Path | None:
-    """First PTB-XL 1.0.3 folder with ``ptbxl_database.csv``: download cache, ``ECG_SHARED_DATA``, local mirror."""
-    rel = Path("ptb-xl") / "1.0.3"
-    roots = [data_dir() / "physionet"]
-    if os.environ.get("ECG_SHARED_DATA"):
-        roots.append(Path(os.environ["ECG_SHARED_DATA"]).expanduser())
-    if (m := _local_mirror()) is not None:
-        roots.append(m)
+def default_ptbxl_dir(roots: list[Path] | None = None) -> Path | None:
+    """The PTB-XL folder (holding ``ptbxl_database.csv``) :func:`core.data.registry.locate` finds in ``roots``
+    (default: the download cache, then a local-directory ``ECG_DATA_MIRROR``)."""
+    return registry.locate("ptbxl", roots)
+
+
+def default_extra_dir(roots: list[Path] | None = None) -> Path | None:
+    """``ptbxl_metadata_extra`` (extra PTB-XL metadata CSVs, not on PhysioNet) under one of ``roots``; default: a
+    local-directory ``ECG_DATA_MIRROR``, then the data cache."""
+    if roots is None:
+        local = local_mirror_dir()
+        roots = [*([local] if local is not None else []), data_dir()]
     for root in roots:
-        if (root / rel / "ptbxl_database.csv").is_file():
-            return root / rel
-    return None
-
-
-def default_extra_dir() -> Path | None:
-    """``ptbxl_metadata_extra`` under ``ECG_SHARED_DATA``, a local mirror or the data cache, if present."""
-    roots = []
-    if os.environ.get("ECG_SHARED_DATA"):
-        roots.append(Path(os.environ["ECG_SHARED_DATA"]).expanduser())
-    if (m := _local_mirror()) is not None:
-        roots.append(m)
-    roots.append(data_dir())
-    for root in roots:
-        if (root / "ptbxl_metadata_extra").is_dir():
-            return root / "ptbxl_metadata_extra"
+        if (root / EXTRA_DIR_NAME).is_dir():
+            return root / EXTRA_DIR_NAME
     return None
 
 
@@ -149,15 +134,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ptbxl",
         type=Path,
         default=None,
-        help="PTB-XL folder holding ptbxl_database.csv "
-        "(default: the download cache, $ECG_SHARED_DATA/ptb-xl/1.0.3 or a local $ECG_DATA_MIRROR)",
+        help="PTB-XL folder holding ptbxl_database.csv (default: found under --root, else the download cache or a "
+        "local $ECG_DATA_MIRROR)",
     )
     parser.add_argument(
         "--extra",
         type=Path,
         default=None,
-        help="folder of extra PTB-XL metadata CSVs "
-        "(default: ptbxl_metadata_extra under $ECG_SHARED_DATA, a local mirror or the cache)",
+        help="folder of extra PTB-XL metadata CSVs (default: ptbxl_metadata_extra under --root, else under a local "
+        "$ECG_DATA_MIRROR or the cache)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="a data folder in PhysioNet's layout holding ptb-xl/1.0.3 (and ptbxl_metadata_extra), e.g. ../shared/data",
     )
     parser.add_argument("--no-extra", action="store_true", help="count ptbxl_database.csv only")
     parser.add_argument("--top", type=int, default=30, help="how many untranslated words to list")
@@ -165,8 +156,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the token coverage over all available reports; exit code 0, or 2 when no reports are found."""
-    ptbxl = args.ptbxl or default_ptbxl_dir()
-    extra = None if args.no_extra else (args.extra or default_extra_dir())
+    roots = [args.root] if args.root is not None else None
+    ptbxl = args.ptbxl or default_ptbxl_dir(roots)
+    extra = None if args.no_extra else (args.extra or default_extra_dir(roots))
     files: list[Path] = []
     if ptbxl is not None:
         db = ptbxl / "ptbxl_database.csv" if ptbxl.is_dir() else ptbxl
@@ -177,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     if extra is not None:
         files.extend(sorted(extra.glob("*.csv")) if extra.is_dir() else [extra])
     if not files:
-        log.error("no PTB-XL reports found: pass --ptbxl/--extra or set ECG_SHARED_DATA / ECG_DATA_MIRROR")
+        log.error("no PTB-XL reports found: pass --root/--ptbxl/--extra or set ECG_DATA_MIRROR to a local folder")
         return 2
     reports = read_reports(files)
     stats = coverage_stats(reports.values())

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from core.paths import data_dir, mirror
+from core.data import registry
 from core.text.tokenize import Token, normalize, phrase_key, tokenize
 
 log = logging.getLogger(__name__)
@@ -234,15 +234,9 @@ def get_table() -> PhraseTable:
 
 
 def _scp_statement_candidates() -> list[Path]:
-    """Where a PTB-XL ``scp_statements.csv`` may already be on disk (download cache, shared data, local mirror)."""
-    rel = Path("ptb-xl") / "1.0.3" / "scp_statements.csv"
-    out = [data_dir() / "physionet" / rel]
-    if os.environ.get("ECG_SHARED_DATA"):
-        out.append(Path(os.environ["ECG_SHARED_DATA"]).expanduser() / rel)
-    m = mirror()
-    if "://" not in m or m.startswith("file://"):
-        out.append(Path(m.removeprefix("file://")).expanduser() / rel)
-    return out
+    """Where a PTB-XL ``scp_statements.csv`` may already be on disk: the registry's PTB-XL folders (download cache,
+    local-directory mirror)."""
+    return [folder / "scp_statements.csv" for folder in registry.candidates("ptbxl")]
 
 
 @functools.lru_cache(maxsize=4)
@@ -260,9 +254,9 @@ def _scp_descriptions(path: str | None) -> dict[str, str]:
 def scp_description(code: str, *, scp_statements: str | os.PathLike | None = None) -> str:
     """English description of a PTB-XL SCP-ECG statement code (``"IMI"`` -> ``"inferior myocardial infarction"``).
 
-    The dataset's own ``scp_statements.csv`` is used when it is on disk (``scp_statements`` or the download cache,
-    ``ECG_SHARED_DATA``, a local ``ECG_DATA_MIRROR``); otherwise the project's table
-    ``assets/text/scp_descriptions.csv``.
+    The dataset's own ``scp_statements.csv`` is used when it is on disk (``scp_statements``, or where
+    :func:`core.data.registry.locate` looks: the download cache, a local ``ECG_DATA_MIRROR``); otherwise the
+    project's table ``assets/text/scp_descriptions.csv``.
 
     Raises:
         KeyError: unknown code.

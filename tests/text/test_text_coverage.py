@@ -61,11 +61,24 @@ def test_cli_prints_the_figure(tmp_path: Path, capsys) -> None:
 
 def test_cli_without_data_fails_cleanly(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("ECG_DATA_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("ECG_SHARED_DATA", raising=False)
     monkeypatch.setenv("ECG_DATA_MIRROR", "https://example.invalid/files/")
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     assert run(parser.parse_args([])) == 2
+
+
+def test_cli_finds_the_reports_under_root_or_a_local_mirror(
+    shared_data: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("ECG_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ECG_DATA_MIRROR", "https://example.invalid/files/")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert run(parser.parse_args(["--root", str(shared_data), "--no-extra"])) == 0
+    assert "reports: 500 (distinct ecg_id)" in capsys.readouterr().out
+    monkeypatch.setenv("ECG_DATA_MIRROR", str(shared_data))  # the product setting: a local PhysioNet-layout folder
+    assert run(parser.parse_args(["--no-extra"])) == 0
+    assert "reports: 500 (distinct ecg_id)" in capsys.readouterr().out
 
 
 def test_real_reports_coverage_and_idempotence(shared_data: Path) -> None:

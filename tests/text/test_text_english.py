@@ -150,7 +150,6 @@ def test_detect_language() -> None:
 
 def test_scp_description_from_project_table(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("ECG_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("ECG_SHARED_DATA", raising=False)
     monkeypatch.setenv("ECG_DATA_MIRROR", "https://example.invalid/files/")
     english._scp_descriptions.cache_clear()
     try:

@@ -17,8 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from core.data import registry
+from core.data.download import download_dataset
+from core.data.readers import read_ecg
+from core.data.registry import physionet_cache_dir
 from core.ecg import ECG
-from core.errors import DatasetNotFoundError, DownloadError
+from core.errors import DatasetNotFoundError, DownloadError, UnknownDatasetError
+from core.text.english import to_english
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +70,6 @@ Reader = Callable[[Record], ECG]
 
 def read_record_file(record: Record, **read_kwargs: Any) -> ECG:
     """Read a record's waveform with :func:`core.data.readers.read_ecg`, stamping its ``record_id``."""
-    from core.data.readers import read_ecg
-
     return read_ecg(record.path, record_id=record.record_id, **read_kwargs)
 
 
@@ -199,8 +202,6 @@ def english(text: str) -> str:
         return ""
     cached = _english_memo.get(text)
     if cached is None:
-        from core.text.english import to_english  # imported on first use: catalogs without reports do not need it
-
         cached = _english_memo[text] = to_english(text)
     return cached
 
@@ -210,16 +211,9 @@ def english(text: str) -> str:
 # --------------------------------------------------------------------------------------------------------------------
 
 CatalogLoader = Callable[..., Catalog]
+# Loaders registered by @register_catalog. The built-in catalogs' modules are named in core.data.registry and imported
+# on first use, so that loading one catalog does not import the others' dependencies (h5py for SPH, ...).
 _LOADERS: dict[str, CatalogLoader] = {}
-# Built-in catalogs, imported on first use so that loading one does not import the others' dependencies.
-_BUILTIN_MODULES: dict[str, str] = {
-    "ptbxl": "core.data.catalogs.ptbxl",
-    "ludb": "core.data.catalogs.ludb",
-    "cinc2021": "core.data.catalogs.cinc2021",
-    "sph": "core.data.catalogs.sph",
-    "mimic_iv_ecg": "core.data.catalogs.mimic_iv_ecg",
-    "folder": "core.data.catalogs.folder",
-}
 
 
 def register_catalog(name: str) -> Callable[[CatalogLoader], CatalogLoader]:
@@ -233,8 +227,8 @@ def register_catalog(name: str) -> Callable[[CatalogLoader], CatalogLoader]:
 
 
 def list_catalogs() -> list[str]:
-    """Names accepted by :func:`load_catalog`."""
-    return sorted(set(_BUILTIN_MODULES) | set(_LOADERS))
+    """Names accepted by :func:`load_catalog`: the registry's datasets and any catalog registered since."""
+    return sorted(set(registry.DATASETS) | set(_LOADERS))
 
 
 def load_catalog(name: str, root: RootSpec = None, **kwargs: Any) -> Catalog:
@@ -253,17 +247,22 @@ def load_catalog(name: str, root: RootSpec = None, **kwargs: Any) -> Catalog:
 
     Raises:
         DatasetNotFoundError: the files are absent and cannot be downloaded; the message says how to point to a copy.
+        UnknownDatasetError: an unknown catalog name (a ``ValueError``).
     """
-    key = name.lower().replace("-", "_")
-    key = {"ptb_xl": "ptbxl", "mimic": "mimic_iv_ecg", "challenge_2021": "cinc2021"}.get(key, key)
-    if key not in _LOADERS and key in _BUILTIN_MODULES:
-        importlib.import_module(_BUILTIN_MODULES[key])
+    key = name if name in _LOADERS else _catalog_key(name)
     if key not in _LOADERS:
-        raise ValueError(f"unknown catalog {name!r}; known: {', '.join(list_catalogs())}")
+        importlib.import_module(registry.get(key).catalog_module)
     roots = split_roots(root)
     if len(roots) <= 1:
         return _LOADERS[key](roots[0] if roots else None, **kwargs)
     return merge_catalogs([_LOADERS[key](folder, **kwargs) for folder in roots])
+
+
+def _catalog_key(name: str) -> str:
+    try:
+        return registry.canonical_name(name)
+    except UnknownDatasetError:
+        raise UnknownDatasetError(f"unknown catalog {name!r}; known: {', '.join(list_catalogs())}") from None
 
 
 def split_roots(root: RootSpec) -> list[Path]:
@@ -340,63 +339,61 @@ def merge_catalogs(catalogs: Sequence[Catalog]) -> Catalog:
 def resolve_root(
     name: str,
     root: Path | None,
-    marker: str,
     *,
-    physionet_path: str | None = None,
     download: bool = True,
     records: int | None = None,
     progress: Any = None,
+    mirror: str | Path | None = None,
 ) -> Path:
-    """Find a dataset directory: given, in the cache, or freshly downloaded.
+    """Find a dataset directory: given, in the cache, or freshly downloaded (where and how: :mod:`core.data.registry`).
 
     Args:
-        name: catalog name (for messages and for :func:`core.data.download.download_dataset`).
+        name: a dataset of :mod:`core.data.registry`.
         root: a user-given directory: the dataset directory itself, or a PhysioNet ``files/`` root.
-        marker: a file that identifies the dataset directory (e.g. ``"ptbxl_database.csv"``).
-        physionet_path: the dataset's path under PhysioNet's ``files/`` root, if it is downloadable.
         download: allow downloading when ``root`` is None and the cache lacks the dataset.
         records: how many records to download (``None``: all).
         progress: download progress callback, ``progress((done, total), desc=...)``.
+        mirror: where to download from (base URL or local folder in PhysioNet's layout); ``None``: ``ECG_DATA_MIRROR``
+            or PhysioNet.
 
     Raises:
         DatasetNotFoundError: with instructions for pointing to a local copy.
     """
+    entry = registry.get(name)
     if root is not None:
-        candidates = [root] + ([root / physionet_path] if physionet_path else [])
-        for candidate in candidates:
-            if (candidate / marker).is_file():
-                return candidate
-        raise DatasetNotFoundError(_not_found_message(name, marker, [*candidates], physionet_path))
-
-    from core.data.download import physionet_cache_dir
-
-    cache = physionet_cache_dir() / physionet_path if physionet_path else None
-    if cache is not None and (cache / marker).is_file():
-        return cache
-    if cache is not None and download:
-        from core.data.download import download_dataset
-
+        found = registry.locate(entry.name, [root])
+        if found is None:
+            raise DatasetNotFoundError(_not_found_message(entry, registry.candidates(entry.name, [root])))
+        return found
+    cache = physionet_cache_dir()
+    found = registry.locate(entry.name, [cache]) if entry.downloadable else None
+    if found is not None:
+        return found
+    if entry.downloadable and download:
         try:
-            return download_dataset(name, records=records, progress=progress)
+            return download_dataset(entry.name, records=records, progress=progress, mirror=mirror)
         except DownloadError as exc:
             raise DatasetNotFoundError(
-                f"{name}: not in the cache ({cache}) and the download failed: {exc}. "
-                + _how_to_point(name, physionet_path)
+                f"{entry.name}: not in the cache ({cache / (entry.physionet_path or '')}) and the download failed: "
+                f"{exc}. " + _how_to_point(entry)
             ) from exc
-    raise DatasetNotFoundError(_not_found_message(name, marker, [cache] if cache else [], physionet_path))
+    looked = registry.candidates(entry.name, [cache]) if entry.downloadable else []
+    raise DatasetNotFoundError(_not_found_message(entry, looked))
 
 
-def _not_found_message(name: str, marker: str, looked: list[Path | None], physionet_path: str | None) -> str:
-    where = ", ".join(str(p) for p in looked if p is not None) or "(no default location)"
-    return f"{name}: dataset not found (looked for {marker} in {where}). " + _how_to_point(name, physionet_path)
+def _not_found_message(entry: registry.DatasetEntry, looked: list[Path]) -> str:
+    where = ", ".join(str(p) for p in looked) or "(no default location)"
+    markers = ", ".join(entry.markers) or "its files"
+    return f"{entry.name}: dataset not found (looked for {markers} in {where}). " + _how_to_point(entry)
 
 
-def _how_to_point(name: str, physionet_path: str | None) -> str:
-    if physionet_path:
+def _how_to_point(entry: registry.DatasetEntry) -> str:
+    name = entry.name
+    if entry.physionet_path:
         return (
             f"Point to a local copy with --root DIR / load_catalog({name!r}, root=DIR) (the folder holding "
-            f"{physionet_path} or the dataset folder itself), or set ECG_DATA_MIRROR=DIR_OR_URL (a PhysioNet-layout "
-            f"mirror) and run `python -m core download {name}`."
+            f"{entry.physionet_path} or the dataset folder itself), or set ECG_DATA_MIRROR=DIR_OR_URL (a "
+            f"PhysioNet-layout mirror) and run `python -m core download {name}`."
         )
     return (
         f"This dataset is not downloadable; point to a local copy with --root DIR / load_catalog({name!r}, root=DIR)."

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.data import registry
 from core.data.catalogs.base import Catalog, Record, hash_split, register_catalog, resolve_root
 from core.data.catalogs.overlap import assign_twin_splits, ptbxl_splits_near
 from core.errors import DatasetNotFoundError
@@ -35,7 +36,6 @@ from core.errors import DatasetNotFoundError
 log = logging.getLogger(__name__)
 
 NAME = "cinc2021"
-PHYSIONET_PATH = "challenge-2021/1.0.3/"
 VERSION = "2"  # 2: 55/5/40 hash split; HR records take PTB-XL's split
 MAPPING_FILES = ("dx_mapping_scored.csv", "dx_mapping_unscored.csv")
 # First letters of Challenge record names -> source database (used when the folder layout does not say).
@@ -124,6 +124,7 @@ def load(
     download: bool = True,
     records: int | None = None,
     progress: Any = None,
+    mirror: str | Path | None = None,
 ) -> Catalog:
     """CinC-2021 catalog.
 
@@ -136,16 +137,16 @@ def load(
         download: when ``root`` is None and the cache lacks the data, download it through the mirror.
         records: when downloading, only the first N records.
         progress: download progress callback, ``progress((done, total), desc=...)``.
+        mirror: where to download from (base URL or local folder in PhysioNet's layout); ``None``: ``ECG_DATA_MIRROR``.
 
     Raises:
         DatasetNotFoundError: no records, or no code-to-name mapping.
     """
-    if root is not None and not (root / "RECORDS").is_file() and (root / PHYSIONET_PATH / "RECORDS").is_file():
-        root = root / PHYSIONET_PATH
-    if root is None:
-        root = resolve_root(
-            NAME, None, "RECORDS", physionet_path=PHYSIONET_PATH, download=download, records=records, progress=progress
-        )
+    if root is not None:
+        # Any folder of Challenge records works; a PhysioNet files/ root is entered at challenge-2021/1.0.3.
+        root = registry.locate(NAME, [root]) or root
+    else:
+        root = resolve_root(NAME, None, download=download, records=records, progress=progress, mirror=mirror)
     paths = _find_records(root) if root.is_dir() else []
     if not paths:
         raise DatasetNotFoundError(

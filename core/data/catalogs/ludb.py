@@ -33,17 +33,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import wfdb
 
 from core.data.catalogs.base import Catalog, Record, hash_split, register_catalog, resolve_root
+from core.data.registry import LUDB_ANNOTATION_EXTENSIONS
 from core.leads import canonical_lead_name
 
 log = logging.getLogger(__name__)
 
 NAME = "ludb"
-PHYSIONET_PATH = "ludb/1.0.1/"
 VERSION = "2"  # 2: 55/5/40 hash split
 FS_HZ = 500
-ANNOTATION_EXTENSIONS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
+ANNOTATION_EXTENSIONS = LUDB_ANNOTATION_EXTENSIONS  # one annotation file per lead, canonical order
 
 # ludb.csv column -> (label set, reduction)
 _COLUMNS: dict[str, tuple[str, str]] = {
@@ -87,7 +88,12 @@ def _header_comments(path: Path) -> list[str]:
 
 @register_catalog(NAME)
 def load(
-    root: Path | None = None, *, download: bool = True, records: int | None = None, progress: Any = None
+    root: Path | None = None,
+    *,
+    download: bool = True,
+    records: int | None = None,
+    progress: Any = None,
+    mirror: str | Path | None = None,
 ) -> Catalog:
     """LUDB catalog of the records on disk.
 
@@ -96,10 +102,9 @@ def load(
         download: when ``root`` is None and the cache lacks LUDB, download it through the mirror.
         records: when downloading, only the first N records.
         progress: download progress callback, ``progress((done, total), desc=...)``.
+        mirror: where to download from (base URL or local folder in PhysioNet's layout); ``None``: ``ECG_DATA_MIRROR``.
     """
-    root = resolve_root(
-        NAME, root, "ludb.csv", physionet_path=PHYSIONET_PATH, download=download, records=records, progress=progress
-    )
+    root = resolve_root(NAME, root, download=download, records=records, progress=progress, mirror=mirror)
     table = pd.read_csv(root / "ludb.csv", dtype=str).set_index("ID")
     vocab: dict[str, set[str]] = {label_set: set() for label_set, _ in _COLUMNS.values()}
     out: list[Record] = []
@@ -180,8 +185,6 @@ def delineation(record: Record | str | Path, leads: list[str] | None = None) -> 
     Raises:
         FileNotFoundError: an annotation file is missing.
     """
-    import wfdb
-
     path = Path(record.path if isinstance(record, Record) else record)
     wanted = {canonical_lead_name(ext): ext for ext in ANNOTATION_EXTENSIONS}
     names = leads or list(wanted)

@@ -22,7 +22,6 @@ from core.data.catalogs.base import Catalog, Record, hash_split, register_catalo
 log = logging.getLogger(__name__)
 
 NAME = "mimic_iv_ecg"
-PHYSIONET_PATH = "mimic-iv-ecg/1.0/"
 VERSION = "2"  # 2: 55/5/40 hash split
 N_REPORT_COLUMNS = 18
 MEASUREMENT_COLUMNS = (
@@ -38,7 +37,12 @@ def join_report(parts: list[Any]) -> str:
 
 @register_catalog(NAME)
 def load(
-    root: Path | None = None, *, download: bool = True, records: int | None = None, progress: Any = None
+    root: Path | None = None,
+    *,
+    download: bool = True,
+    records: int | None = None,
+    progress: Any = None,
+    mirror: str | Path | None = None,
 ) -> Catalog:
     """MIMIC-IV-ECG catalog of the records on disk.
 
@@ -47,16 +51,9 @@ def load(
         download: when ``root`` is None and the cache lacks the data, download it through the mirror.
         records: when downloading, only the first N records.
         progress: download progress callback, ``progress((done, total), desc=...)``.
+        mirror: where to download from (base URL or local folder in PhysioNet's layout); ``None``: ``ECG_DATA_MIRROR``.
     """
-    root = resolve_root(
-        NAME,
-        root,
-        "record_list.csv",
-        physionet_path=PHYSIONET_PATH,
-        download=download,
-        records=records,
-        progress=progress,
-    )
+    root = resolve_root(NAME, root, download=download, records=records, progress=progress, mirror=mirror)
     listing = pd.read_csv(root / "record_list.csv", dtype={"subject_id": str, "study_id": str})
     reports: dict[str, dict[str, Any]] = {}
     measurements_file = root / "machine_measurements.csv"

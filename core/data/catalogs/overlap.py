@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from core.data import registry
 from core.data.catalogs.base import Catalog, Record
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,12 @@ def ptbxl_twin_id(record: Record) -> int | None:
 
 def find_ptbxl_metadata(start: Path, levels: int = 3) -> list[Path]:
     """PTB-XL metadata files near a folder: ``start`` and up to ``levels`` parents are searched for
-    ``ptbxl_database.csv``, ``ptb-xl/1.0.3/ptbxl_database.csv`` and ``*/ptbxl_database*.csv`` (e.g.
+    ``ptbxl_database.csv``, ``<PTB-XL's PhysioNet path>/ptbxl_database.csv`` and ``*/ptbxl_database*.csv`` (e.g.
     ``shared/data/ptbxl_more/ptbxl_database.csv`` and ``shared/data/ptbxl_metadata_extra/ptbxl_database_subset_*.csv``).
     """
     found: list[Path] = []
     for folder in [start, *list(start.parents)[:levels]]:
-        found += [folder / "ptbxl_database.csv", folder / "ptb-xl" / "1.0.3" / "ptbxl_database.csv"]
+        found += [candidate / "ptbxl_database.csv" for candidate in registry.candidates(PTBXL, [folder])]
         found += sorted(folder.glob("*/ptbxl_database*.csv"))
     return [path for path in dict.fromkeys(found) if path.is_file()]
 

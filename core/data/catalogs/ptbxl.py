@@ -40,7 +40,6 @@ from core.data.catalogs.base import Catalog, Record, english, hash_split, regist
 log = logging.getLogger(__name__)
 
 NAME = "ptbxl"
-PHYSIONET_PATH = "ptb-xl/1.0.3/"
 VERSION = "2"  # 2: folds 9-10 test, a patient-hash 10 % of folds 1-8 val
 LABEL_SETS = ("superclass", "subclass", "diagnostic", "form", "rhythm")
 RATE_COLUMNS = {100: "filename_lr", 500: "filename_hr"}
@@ -151,6 +150,7 @@ def load(
     download: bool = True,
     records: int | None = None,
     progress: Any = None,
+    mirror: str | Path | None = None,
 ) -> Catalog:
     """PTB-XL catalog of the records whose waveforms are on disk.
 
@@ -162,21 +162,14 @@ def load(
         download: when ``root`` is None and the cache lacks PTB-XL, download it through the mirror.
         records: when downloading, only the first N records.
         progress: download progress callback, ``progress((done, total), desc=...)``.
+        mirror: where to download from (base URL or local folder in PhysioNet's layout); ``None``: ``ECG_DATA_MIRROR``.
 
     Raises:
         DatasetNotFoundError: no ``ptbxl_database.csv`` where looked, and no download possible.
     """
     if rate_hz is not None and rate_hz not in RATE_COLUMNS:
         raise ValueError(f"PTB-XL has 100 Hz and 500 Hz records, not {rate_hz}")
-    root = resolve_root(
-        NAME,
-        root,
-        METADATA_FILE,
-        physionet_path=PHYSIONET_PATH,
-        download=download,
-        records=records,
-        progress=progress,
-    )
+    root = resolve_root(NAME, root, download=download, records=records, progress=progress, mirror=mirror)
     db = pd.read_csv(root / METADATA_FILE, index_col="ecg_id").sort_index()
     statements = load_scp_statements(root)
     descriptions = statements["description"].to_dict()
