@@ -4,6 +4,8 @@ Build models only through :func:`create_model` / :func:`list_models` (configs in
 them only through :func:`core.checkpoint.load_checkpoint`.
 """
 
+# The model files register their encoders (@register_encoder) when imported here; the registry imports no models.
+from core.models import patch_transformer, resnet1d  # noqa: F401
 from core.models.device import autocast, default_device, resolve_device
 from core.models.factory import build_model, create_model, get_model_config, list_models
 from core.models.model import MAX_LOGIT_SCALE, ECGTextModel

@@ -13,6 +13,7 @@ import torch
 from core.data.preprocess import PreprocessConfig
 from core.models.device import resolve_device
 from core.models.model import ECGTextModel
+from core.models.weights import load_weights
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -101,8 +102,6 @@ def create_model(
         pre = merge_config(pre, preprocess_cfg)
     model = build_model(model_cfg, pre, device=device, text_cache_path=text_cache_path)
     if pretrained is not None:
-        from core.checkpoint import load_weights
-
         load_weights(model, pretrained)
         _LOGGER.info("loaded %s weights from %s", name, pretrained)
     return model

@@ -1,7 +1,9 @@
 """Registry of ECG encoder entry points (timm's ``@register_model`` pattern).
 
 Each registered function builds one encoder variant: it merges its own defaults with the caller's keyword arguments
-(the caller wins), so a JSON model config can name a variant and override any of its arguments.
+(the caller wins), so a JSON model config can name a variant and override any of its arguments. As in timm, the
+registry imports no models: the model files import it, and the package ``core/models/__init__.py`` imports the model
+files, so every built-in encoder is registered once ``core.models`` is imported.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ def register_encoder(fn: EncoderFn) -> EncoderFn:
 
 def list_encoders() -> list[str]:
     """Names of all registered ECG encoders, sorted."""
-    _import_builtin_encoders()
     return sorted(_ENCODERS)
 
 
@@ -49,13 +50,6 @@ def create_encoder(name: str, **kwargs: Any) -> nn.Module:
     Raises:
         KeyError: when ``name`` is not registered.
     """
-    _import_builtin_encoders()
     if name not in _ENCODERS:
         raise KeyError(f"unknown ECG encoder {name!r}; known: {', '.join(sorted(_ENCODERS))}")
     return _ENCODERS[name](**{k: v for k, v in kwargs.items() if v is not None})
-
-
-def _import_builtin_encoders() -> None:
-    # Importing the modules runs their @register_encoder decorators.
-    import core.models.patch_transformer  # noqa: F401
-    import core.models.resnet1d  # noqa: F401

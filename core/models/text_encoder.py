@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -24,10 +23,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn as nn
-
-# Offline by construction: models come from local directories, never from the hub.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -207,6 +202,8 @@ class TextEncoder(nn.Module):
         cache_path: str | Path | None = None,
     ) -> None:
         super().__init__()
+        # Imported here, not at the top: `from transformers import AutoModel` takes 5 s on the project's 2-core
+        # machine (measured), and importing core.models (e.g. for a checkpoint's preprocessing) must not pay it.
         from transformers import AutoModel, AutoTokenizer
 
         if pooling not in ("mean", "cls"):
@@ -216,6 +213,7 @@ class TextEncoder(nn.Module):
         self.trainable = trainable
         self.max_length = max_length
         self.pooling = pooling
+        # Offline by construction: local_files_only for this load only, never a process-wide HF_HUB_OFFLINE.
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
         self.model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True)
         self.width: int = int(self.model.config.hidden_size)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -224,3 +226,24 @@ def test_corrupt_weights_file_is_a_checkpoint_error(mets_dir, tmp_path: Path) ->
     (bad / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(CheckpointError, match="cannot read"):
         load_checkpoint(bad, device="cpu")
+
+
+def test_torch_free_readers_match_the_loaded_model(mets_dir) -> None:
+    from core.checkpoint import WEIGHTS_NAME, read_checkpoint_config, read_logit_params
+    from core.models import weights
+
+    path, _ = mets_dir
+    assert WEIGHTS_NAME == weights.WEIGHTS_NAME
+    params = read_logit_params(path / "config.json")
+    assert params.logit_scale == 3.0 and params.logit_bias is None
+    assert read_checkpoint_config(path)["recipe"] == "mets"
+
+
+def test_checkpoint_readers_import_without_torch_and_models_never_import_checkpoint() -> None:
+    code = (
+        "import sys; import core.checkpoint; "
+        "assert 'torch' not in sys.modules and 'core.models' not in sys.modules, sorted(sys.modules); "
+        "del sys.modules['core.checkpoint']; import core.models, core.models.weights, core.models.factory; "
+        "assert 'core.checkpoint' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])

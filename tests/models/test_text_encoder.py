@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +141,12 @@ def test_mask_tokens_and_tied_mlm_head(tiny_text_dir: Path) -> None:
     emb = enc.model.get_input_embeddings().weight
     assert emb.grad is not None
     assert "mlm._word_embeddings" not in dict(enc.named_parameters())  # tied, stored once
+
+
+def test_importing_the_text_encoder_leaves_the_environment_alone() -> None:
+    code = (
+        "import os; before = dict(os.environ); import core.models.text_encoder; "
+        "assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).resolve().parents[2])
