@@ -1,0 +1,125 @@
+"""The query service (core/explorer/service.py): user actions as dataclasses, content-keyed caches, error family."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.ecg import ECG
+from core.errors import UserFacingError
+from core.explorer import (
+    InvalidRequestError,
+    Neighbour,
+    NoDataError,
+    QueryService,
+    RecordNotFoundError,
+    ReportMatch,
+    ServiceConfig,
+    TextSearch,
+    ZeroShot,
+)
+from core.explorer import service as service_module
+
+LBBB = {"CLBBB", "ILBBB"}
+
+
+def _synthetic_ecg(seed: int = 0) -> ECG:
+    rng = np.random.default_rng(seed)
+    t = np.arange(5000) / 500.0
+    signal = 0.5 * np.sin(2 * np.pi * 1.2 * t)[None] + 0.05 * rng.normal(size=(12, 5000))
+    return ECG(signal_mv=signal.astype(np.float32), fs_hz=500.0, lead_mask=np.ones(12, bool), source="synthetic")
+
+
+def test_retrieve_text_query_reaches_the_index_and_returns_dataclasses(ptbxl_service):
+    found = ptbxl_service.search_text("left bundle branch block", 3)
+    assert isinstance(found, TextSearch) and found.query == "left bundle branch block" and found.exclude == []
+    assert len(found.ecgs) == 3 and all(isinstance(n, Neighbour) for n in found.ecgs)
+    assert all(n.thumbnail_svg.startswith("<svg") for n in found.ecgs)
+    assert [n.similarity for n in found.ecgs] == sorted((n.similarity for n in found.ecgs), reverse=True)
+    assert found.reports and all(isinstance(m, ReportMatch) for m in found.reports)
+    # The report rows for "left bundle branch block" are LBBB records (BM25 leads the hybrid ranking).
+    top = found.reports[0]
+    assert "left bundle branch block" in top.hit.text.lower()
+    assert all(LBBB & set(r.label_list()) for r in top.records), [(r.record_id, r.label_list()) for r in top.records]
+    # Filters: only LBBB-labelled records; "..., not left" drops every report that says it.
+    labelled = ptbxl_service.search_text("bundle branch block", 5, label="CLBBB")
+    ids = [n.record.record_id for n in labelled.ecgs] + [i for m in labelled.reports for i in m.record_ids]
+    assert ids and all("CLBBB" in ptbxl_service.explorer().record(i).label_list() for i in ids)
+    without = ptbxl_service.search_text("bundle branch block, not left", 5)
+    assert without.exclude == ["left"] and all("left" not in m.hit.text.lower() for m in without.reports)
+
+
+def test_record_actions_return_plain_results(ptbxl_service):
+    opened = ptbxl_service.open_record("ptbxl/00180", measure=False)
+    assert opened.record.record_id == "ptbxl/00180" and opened.ecg.signal_mv.shape[0] == 12
+    assert "CLBBB" in opened.record.label_list() and opened.measurements is None
+    reports = ptbxl_service.nearest_reports("ptbxl/00180", 4)
+    assert len(reports) == 4 and all(isinstance(n, Neighbour) and n.thumbnail_svg for n in reports)
+    ecgs = ptbxl_service.nearest_ecgs("ptbxl/00180", 3, thumbnails=False)
+    assert ecgs[0].record.record_id == "ptbxl/00180" and ecgs[0].similarity == pytest.approx(1.0, abs=1e-4)
+    view = ptbxl_service.map("superclass", "ptbxl/00180")
+    assert view.xy.shape == (300, 2) and len(view.groups) == 300
+    np.testing.assert_allclose(view.highlight, ptbxl_service.place("ptbxl/00180"))
+    scores = ptbxl_service.zero_shot("ptbxl/00180", {"LBBB": ["left bundle branch block"], "NORM": ["normal ECG"]})
+    assert (
+        isinstance(scores, ZeroShot)
+        and scores.checkpoint == "tiny"
+        and sorted(scores.scores.names)
+        == [
+            "LBBB",
+            "NORM",
+        ]
+    )
+    with pytest.raises(RecordNotFoundError, match="not in the index"):
+        ptbxl_service.open_record("ptbxl/99999")
+    with pytest.raises(InvalidRequestError, match="type a query"):
+        ptbxl_service.search_text("  ")
+
+
+def test_caches_are_keyed_by_content(ptbxl_service):
+    hits = ptbxl_service.nearest_reports("ptbxl/00001", 2)
+    explorer = ptbxl_service.explorer()
+    assert explorer.key.startswith(ptbxl_service.embedder().checkpoint_hash[:16])
+    assert all((explorer.key, h.record.record_id) in ptbxl_service._thumbs for h in hits)
+    key = ptbxl_service.put_upload(_synthetic_ecg(0))
+    assert key == ptbxl_service.put_upload(_synthetic_ecg(0))  # same content, same key
+    ptbxl_service.zero_shot(key, {"A": ["sinus rhythm"]})
+    assert (ptbxl_service.embedder().checkpoint_hash, key) in ptbxl_service._embeddings
+    for cache in vars(ptbxl_service).values():
+        if hasattr(cache, "maxsize"):
+            assert not any(isinstance(k, int) for k in cache), "no id()-style keys"
+
+
+def test_zero_shot_with_5000_prompts_keeps_every_text_of_the_call(tiny_mets, monkeypatch, tmp_path):
+    """More distinct prompts than the text cache holds: every text of the call is still used (a bounded cache once
+    evicted texts of the same call: "all input arrays must have the same shape")."""
+    monkeypatch.setenv("ECG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(service_module, "TEXT_CACHE_SIZE", 1000)  # well below the call, as 4,096 is below 5,000
+    service = QueryService(ServiceConfig(checkpoints={"tiny": tiny_mets}, build_in_background=False))
+    key = service.put_upload(_synthetic_ecg(1))
+    classes = {f"class {i}": [f"rhythm {i}", f"finding {i}"] for i in range(2500)}  # 5,000 distinct prompts
+    result = service.zero_shot(key, classes)
+    assert len(result.scores.names) == 2500 and sum(result.scores.probability) == pytest.approx(1.0, abs=1e-3)
+    assert len(service._texts) == 1000
+    # The same call again (its class embeddings cached) and one that re-encodes gives the same scores.
+    again = service.zero_shot(key, dict(reversed(list(classes.items()))))
+    assert dict(zip(again.scores.names, again.scores.similarity, strict=True)) == pytest.approx(
+        dict(zip(result.scores.names, result.scores.similarity, strict=True)), abs=1e-5
+    )
+
+
+def test_errors_a_user_can_fix_are_user_facing(tiny_mets, monkeypatch, tmp_path):
+    monkeypatch.setenv("ECG_DATA_DIR", str(tmp_path))
+    service = QueryService(ServiceConfig(checkpoints={"tiny": tiny_mets}))
+    for call, error in [
+        (lambda: service.embedder("nope"), InvalidRequestError),
+        (lambda: service.ecg("upload/000000000000"), RecordNotFoundError),
+        (lambda: service.zero_shot("upload/x", {}), InvalidRequestError),
+        (lambda: service.prompt_set("no_such_set"), InvalidRequestError),
+        (lambda: service.upload([]), InvalidRequestError),
+    ]:
+        with pytest.raises(error) as info:
+            call()
+        assert isinstance(info.value, UserFacingError)
+    assert issubclass(NoDataError, UserFacingError) and str(RecordNotFoundError("x y")) == "x y"
