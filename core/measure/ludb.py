@@ -142,8 +142,3 @@ def read_axis_label(ludb_dir: Path, record: int) -> str | None:
         if "Electric axis of the heart:" in line:
             return line.split(":", 1)[1].strip().rstrip(".").strip()
     return None
-
-
-def lead_names() -> tuple[str, ...]:
-    """Canonical names of LUDB's leads, in its (canonical) order."""
-    return CANONICAL_LEADS

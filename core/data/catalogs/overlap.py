@@ -22,6 +22,7 @@ from pathlib import Path
 
 from core.data import registry
 from core.data.catalogs.base import Catalog, Record
+from core.data.catalogs.ptbxl import split_table
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,6 @@ def assign_twin_splits(
 
 def ptbxl_splits_near(roots: Sequence[Path], extra: Sequence[Path] = ()) -> dict[int, str]:
     """ecg_id -> split from the PTB-XL metadata found near ``roots`` (see :func:`find_ptbxl_metadata`) and ``extra``."""
-    from core.data.catalogs.ptbxl import split_table
-
     files = list(dict.fromkeys([*extra, *(f for root in roots for f in find_ptbxl_metadata(root))]))
     return split_table(files)
 
