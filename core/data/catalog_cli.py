@@ -32,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=20, help="records to print (default 20; 0 prints none)")
     parser.add_argument("--split", choices=("train", "val", "test"), default=None, help="only this split")
     parser.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing dataset")
+    parser.add_argument(
+        "--mirror",
+        default=None,
+        help="download a missing dataset from this base URL or local folder in PhysioNet's layout "
+        "(default: $ECG_DATA_MIRROR or PhysioNet)",
+    )
     parser.add_argument("--read", action="store_true", help="read every waveform and count successes per header style")
 
 
@@ -84,7 +90,9 @@ def read_all(catalog: Catalog, out: TextIO) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run ``python -m core catalog``."""
     try:
-        catalog = load_catalog(args.dataset, root=args.root, download=not args.no_download)
+        # The mirror travels as an argument (only downloadable catalogs take one); the environment is never changed.
+        options = {"mirror": args.mirror} if args.mirror else {}
+        catalog = load_catalog(args.dataset, root=args.root, download=not args.no_download, **options)
     except DatasetNotFoundError as exc:
         log.error("%s", exc)
         return 2

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from core.data import registry
-from core.data.catalogs import list_catalogs
+from core.data.catalogs import list_catalogs, load_catalog
 from core.data.download import RECORD_LISTERS
 from core.errors import UnknownDatasetError, UserFacingError
 
@@ -60,3 +61,14 @@ def test_locate_defaults_to_the_cache_then_a_local_mirror(tmp_path: Path, monkey
 def test_locate_finds_the_real_shared_data(shared_data: Path) -> None:
     assert registry.locate("ptbxl", [shared_data]) == shared_data / "ptb-xl" / "1.0.3"
     assert registry.locate("ludb", [shared_data]) == shared_data / "ludb" / "1.0.1"
+
+
+def test_mirror_is_passed_explicitly_and_the_environment_stays(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECG_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ECG_DATA_MIRROR", "https://example.invalid/files/")  # would fail if used
+    before = dict(os.environ)
+    catalog = load_catalog("ludb", records=2, mirror=shared_data)
+    assert len(catalog) == 2 and catalog.root == tmp_path / "cache" / "physionet" / "ludb" / "1.0.1"
+    assert dict(os.environ) == before
