@@ -40,7 +40,7 @@ class Context:
 
 def user_message(exc: BaseException) -> str:
     """The message of a user-facing error, in one short line without server paths."""
-    text = str(exc).strip().strip("'\"")
+    text = " ".join(str(exc).split())
     return _PATH.sub(r"\1", text)
 
 

@@ -12,8 +12,6 @@ from app.views.common import Context, user_errors
 from core.explorer import QueryService
 from core.plotting import ecg_figure
 
-ACCEPTED = [".hea", ".dat", ".mat", ".csv", ".npy", ".npz", ".h5", ".hdf5"]
-
 
 def _paths(files) -> list[Path]:
     """Gradio's file values (paths, or objects with ``.name`` / ``.path``) as paths."""

@@ -20,8 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from core.atlas import Atlas
+from core.data import registry
 from core.data.readers import read_ecg
 from core.ecg import ECG
+from core.errors import UnknownDatasetError
 from core.explorer.errors import InvalidRequestError, NoDataError, RecordNotFoundError
 from core.index import EmbeddingIndex
 from core.paths import data_dir
@@ -30,12 +32,6 @@ from core.search import Hit, HybridReportSearch, contains_phrase, parse_query, r
 
 BUILD_VERSION = "3"
 DEFAULT_DATASETS: tuple[tuple[str, int | None], ...] = (("ptbxl", 500), ("ludb", 200))
-# Dataset name -> module whose VERSION constant is part of the cache key (bumped when parsing changes).
-_CATALOG_MODULES = {
-    "ptbxl": "core.data.catalogs.ptbxl",
-    "ludb": "core.data.catalogs.ludb",
-    "cinc2021": "core.data.catalogs.cinc2021",
-}
 # Maps a list of texts to (n, D) embeddings in the index's space.
 TextEncoder = Callable[[list[str]], np.ndarray]
 
@@ -69,8 +65,12 @@ class DemoSpec:
         """What the cached index depends on besides the checkpoint (catalog parser versions included)."""
         versions = {}
         for name, _ in self.datasets:
-            module = _CATALOG_MODULES.get(name)
-            versions[name] = getattr(importlib.import_module(module), "VERSION", "?") if module else "?"
+            # The catalog module's VERSION is bumped when its parsing changes; an unknown dataset fails at acquire().
+            try:
+                module = importlib.import_module(registry.get(name).catalog_module)
+            except UnknownDatasetError:
+                module = None
+            versions[name] = getattr(module, "VERSION", "?")
         return {
             "datasets": [list(d) for d in self.datasets],
             "map": self.map_method,
