@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from safetensors import safe_open
 
-from core.data.preprocess import preprocess
+from core.checkpoint import checkpoint_hash as content_hash
+from core.checkpoint import load_checkpoint
+from core.data.preprocess import PreprocessConfig, preprocess
 from core.ecg import ECG
 from core.paths import data_dir
 
@@ -47,9 +50,7 @@ def checkpoint_hash(path: str | Path) -> str:
         memo = {}
     if isinstance(memo.get(key), dict) and memo[key].get("stamp") == stamp:
         return str(memo[key]["sha256"])
-    from core.checkpoint import checkpoint_hash as content_hash  # the one definition of a checkpoint's digest
-
-    value = content_hash(root)
+    value = content_hash(root)  # the one definition of a checkpoint's digest
     memo[key] = {"stamp": stamp, "sha256": value}
     try:
         memo_path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,12 +108,10 @@ class Embedder:
             self._set_model(model)
             self.config.setdefault("model_cfg", getattr(model, "model_cfg", {}))
         else:
-            from core.data.preprocess import PreprocessConfig
-
             self.preprocess_cfg = PreprocessConfig.from_dict(self.config["preprocess_cfg"])
 
     def _set_model(self, model) -> None:
-        import torch
+        import torch  # local: 3 s to import; a lazy embedder serves a cached index before the model loads
 
         self._torch = torch
         self._model = model.eval()
@@ -132,8 +131,6 @@ class Embedder:
             # (two checkpoints loading at once can see a half-initialised `transformers`).
             with _MODEL_LOAD_LOCK:
                 if self._model is None:
-                    from core.checkpoint import load_checkpoint
-
                     logger.info("loading checkpoint %s", self._path)
                     self._set_model(load_checkpoint(self._path, device=self._device))
         return self._model
@@ -146,8 +143,6 @@ class Embedder:
         digest = checkpoint_hash(path)
         if lazy:
             return cls(name=name or Path(path).name, checkpoint_hash=digest, path=path, device=device)
-        from core.checkpoint import load_checkpoint
-
         return cls(
             load_checkpoint(path, device=device), name=name or Path(path).name, checkpoint_hash=digest, path=path
         )
@@ -194,8 +189,6 @@ class Embedder:
         """The model's temperature as a multiplier (exp of the stored log-scale, clamped at 100)."""
         raw = getattr(self, "_raw_logit_scale", None)
         if raw is None:  # not loaded yet: read the one scalar from the weights file
-            from safetensors import safe_open
-
             with safe_open(str(self._path / "model.safetensors"), framework="np") as f:
                 raw = self._raw_logit_scale = float(f.get_tensor("logit_scale"))
         return float(min(100.0, np.exp(raw)))
@@ -208,8 +201,6 @@ class Embedder:
                 bias = getattr(self._model, "logit_bias", None)
                 self._logit_bias = None if bias is None else float(bias.detach())
             else:  # not loaded yet: read the one scalar from the weights file, if it is there
-                from safetensors import safe_open
-
                 with safe_open(str(self._path / "model.safetensors"), framework="np") as f:
                     self._logit_bias = float(f.get_tensor("logit_bias")) if "logit_bias" in f.keys() else None
         return self._logit_bias
