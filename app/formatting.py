@@ -1,4 +1,4 @@
-"""Service results -> what the page shows: Markdown, table frames and HTML. Pure functions, tested directly."""
+"""Service results -> what the page shows: Markdown, table frames, HTML and figures. Pure functions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from core.explorer import Explanation, Neighbour, OpenedRecord, RecordInfo, ReportMatch, Status, Upload
 from core.leads import CANONICAL_LEADS
+from core.plotting import ecg_figure
 
 TABLE_COLUMNS = ["record_id", "dataset", "labels", "report", "report (English)"]
 RESULT_COLUMNS = ["rank", "record_id", "similarity", "labels", "report (English)"]
@@ -200,6 +202,21 @@ def record_markdown(opened: OpenedRecord) -> str:
     elif opened.measure_error:
         parts.append(f"#### {MEASUREMENTS_HEADING}\nnot measured: the measurement failed ({opened.measure_error})")
     return "\n\n".join(parts)
+
+
+def ecg_plot(opened: OpenedRecord, layout: str = "clinical", fiducials: bool = False) -> go.Figure:
+    """The 12-lead figure of an opened ECG, with its measured per-beat fiducial points when ``fiducials``."""
+    ecg = opened.ecg
+    beats = tuple(getattr(opened.measurements, "beats", ()) or ()) if fiducials else None
+    return ecg_figure(
+        ecg.signal_mv,
+        ecg.fs_hz,
+        lead_mask=ecg.lead_mask,
+        layout=layout,
+        fiducials=beats,
+        title=f"{opened.key} · {ecg.fs_hz:g} Hz · {ecg.duration_s:.1f} s",
+        duration_s=min(10.0, ecg.duration_s),
+    )
 
 
 def upload_markdown(up: Upload) -> str:

@@ -6,28 +6,13 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.formatting import TABLE_COLUMNS, record_markdown, records_frame
+from app.formatting import TABLE_COLUMNS, ecg_plot, record_markdown, records_frame
 from app.views.common import Context, require_key, user_errors
 from core.annotations.schema import STATUSES, status_title
 from core.explorer import ALL, OpenedRecord, QueryService
-from core.plotting import LAYOUTS, ecg_figure
+from core.plotting import LAYOUTS
 
 STATUS_CHOICES = [(status_title(s), s) for s in STATUSES]
-
-
-def figure(opened: OpenedRecord, layout: str = "clinical", fiducials: bool = False) -> go.Figure:
-    """The 12-lead figure of an opened ECG, with its measured per-beat fiducial points when ``fiducials``."""
-    ecg = opened.ecg
-    beats = tuple(getattr(opened.measurements, "beats", ()) or ()) if fiducials else None
-    return ecg_figure(
-        ecg.signal_mv,
-        ecg.fs_hz,
-        lead_mask=ecg.lead_mask,
-        layout=layout,
-        fiducials=beats,
-        title=f"{opened.key} · {ecg.fs_hz:g} Hz · {ecg.duration_s:.1f} s",
-        duration_s=min(10.0, ecg.duration_s),
-    )
 
 
 def _checked(opened: OpenedRecord, fiducials: bool) -> OpenedRecord:
@@ -43,7 +28,7 @@ def fiducial_plot(services: QueryService, key: str, layout: str = "clinical", fi
     """The figure of ``key``; with ``fiducials`` the measurement must succeed (else ``gr.Error``)."""
     with user_errors():
         opened = services.open_record(require_key(key), measure=fiducials)
-    return figure(_checked(opened, fiducials), layout, fiducials)
+    return ecg_plot(_checked(opened, fiducials), layout, fiducials)
 
 
 def show_ecg(
@@ -52,7 +37,7 @@ def show_ecg(
     """Figure and details (report, labels, measurements) of the ECG ``key``."""
     with user_errors():
         opened = services.open_record(require_key(key))
-    return figure(_checked(opened, fiducials), layout, fiducials), record_markdown(opened)
+    return ecg_plot(_checked(opened, fiducials), layout, fiducials), record_markdown(opened)
 
 
 def build(ctx: Context) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import gradio as gr
 import plotly.graph_objects as go
 
-from app.formatting import short
-from app.views.browse import figure
+from app.formatting import ecg_plot, short
 from app.views.common import Context, user_errors
 from core.explorer import COLOR_CHOICES, QueryService
 from core.plotting import map_figure
@@ -45,7 +44,7 @@ def open_record(services: QueryService, rid: str) -> str:
 def preview(services: QueryService, rid: str) -> go.Figure:
     """The opened record's 12-lead figure."""
     with user_errors():
-        return figure(services.open_record(rid, measure=False))
+        return ecg_plot(services.open_record(rid, measure=False))
 
 
 def build(ctx: Context) -> None:
