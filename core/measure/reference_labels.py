@@ -36,12 +36,12 @@ have no "normal ECG" code, so NORM there is sinus rhythm with nothing else liste
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.data.catalogs.base import Record
+from core.paths import local_mirror_dir
 
 LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
@@ -163,11 +163,13 @@ SOURCES: dict[str, BenchSource] = {
 
 
 def default_data_root() -> Path | None:
-    """The shared data folder: ``$ECG_SHARED_DATA``, a local ``$ECG_DATA_MIRROR``, or ``../shared/data``."""
-    candidates = [os.environ.get("ECG_SHARED_DATA"), os.environ.get("ECG_DATA_MIRROR")]
-    paths = [Path(c).expanduser() for c in candidates if c and "://" not in c]
-    paths.append(Path(__file__).resolve().parents[3] / "shared" / "data")
-    return next((p for p in paths if p.is_dir()), None)
+    """The data folder to benchmark: the local ``$ECG_DATA_MIRROR`` folder when it holds the sources, else None."""
+    mirror = local_mirror_dir()
+    return (
+        mirror
+        if mirror is not None and any((mirror / f).is_dir() for s in SOURCES.values() for f in s.folders)
+        else None
+    )
 
 
 def source_records(source: BenchSource, data_root: Path) -> list[tuple[Record, object]]:

@@ -229,7 +229,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-root",
         type=Path,
         default=None,
-        help="folder holding ptb-xl/, ptbxl_more/, cinc2021*/, ludb/ (default: $ECG_SHARED_DATA or ../shared/data)",
+        help="folder holding ptb-xl/, ptbxl_more/, cinc2021*/, ludb/, e.g. ../shared/data "
+        "(default: a local $ECG_DATA_MIRROR folder)",
     )
     plaus.add_argument("--markdown", type=Path, default=None, help="write the tables as markdown here")
     plaus.add_argument(
@@ -259,7 +260,10 @@ def run(args: argparse.Namespace) -> int:
     method = "unet" if args.method in (None, "own") else args.method
     ludb_dir = args.ludb or default_ludb_dir()
     if ludb_dir is None or not (Path(ludb_dir) / "data").is_dir():
-        logger.error("LUDB not found (%s); pass --ludb DIR or set ECG_SHARED_DATA", ludb_dir)
+        logger.error(
+            "LUDB not found (%s); pass --ludb DIR, download it (python -m core download ludb) or set ECG_DATA_MIRROR",
+            ludb_dir,
+        )
         return 2
     records = _parse_records(args.records)
     result = validate_records(Path(ludb_dir), records, model=args.model, method=method, fs_hz=args.fs)
@@ -284,7 +288,10 @@ def run_plausibility(args: argparse.Namespace) -> int:
 
     data_root = args.data_root or default_data_root()
     if data_root is None or not Path(data_root).is_dir():
-        logger.error("shared data folder not found (%s); pass --data-root DIR or set ECG_SHARED_DATA", data_root)
+        logger.error(
+            "shared data folder not found (%s); pass --data-root DIR (e.g. ../shared/data) or set ECG_DATA_MIRROR",
+            data_root,
+        )
         return 2
     sources = args.datasets or list(SOURCES)
     unknown = [s for s in sources if s not in SOURCES]
