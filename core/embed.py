@@ -14,17 +14,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from safetensors import safe_open
 
+from core.checkpoint import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    checkpoint_dir,
+    load_checkpoint,
+    read_checkpoint_config,
+    read_logit_params,
+)
 from core.checkpoint import checkpoint_hash as content_hash
-from core.checkpoint import load_checkpoint
 from core.data.preprocess import PreprocessConfig, preprocess
 from core.ecg import ECG
 from core.paths import data_dir
 
 logger = logging.getLogger(__name__)
-
-CHECKPOINT_FILES = ("config.json", "model.safetensors")
 
 
 def checkpoint_hash(path: str | Path) -> str:
@@ -34,13 +38,8 @@ def checkpoint_hash(path: str | Path) -> str:
     the checkpoint folder, which may be read-only or under version control), so a warm start does not re-read
     hundreds of MB of weights.
     """
-    root = Path(path)
-    if root.is_file():
-        root = root.parent
-    files = [root / name for name in CHECKPOINT_FILES]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise FileNotFoundError(f"not a checkpoint directory (missing {', '.join(missing)})")
+    root = checkpoint_dir(path)  # FileNotFoundError naming what is missing
+    files = [root / name for name in (CONFIG_NAME, WEIGHTS_NAME)]
     stamp = [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files]
     memo_path = data_dir() / "checkpoint-hashes.json"
     key = str(root.resolve())
@@ -103,7 +102,7 @@ class Embedder:
         # The checkpoint's config.json (model, recipe): tells how its scores become probabilities.
         self.config: dict = {}
         if self._path is not None:
-            self.config = json.loads((self._path / "config.json").read_text(encoding="utf-8"))
+            self.config = read_checkpoint_config(self._path)
         if model is not None:
             self._set_model(model)
             self.config.setdefault("model_cfg", getattr(model, "model_cfg", {}))
@@ -188,9 +187,8 @@ class Embedder:
     def logit_scale(self) -> float:
         """The model's temperature as a multiplier (exp of the stored log-scale, clamped at 100)."""
         raw = getattr(self, "_raw_logit_scale", None)
-        if raw is None:  # not loaded yet: read the one scalar from the weights file
-            with safe_open(str(self._path / "model.safetensors"), framework="np") as f:
-                raw = self._raw_logit_scale = float(f.get_tensor("logit_scale"))
+        if raw is None:  # not loaded yet: read the stored scalar from the weights file
+            raw = self._raw_logit_scale = read_logit_params(self._path).logit_scale
         return float(min(100.0, np.exp(raw)))
 
     @property
@@ -200,7 +198,6 @@ class Embedder:
             if self._model is not None:
                 bias = getattr(self._model, "logit_bias", None)
                 self._logit_bias = None if bias is None else float(bias.detach())
-            else:  # not loaded yet: read the one scalar from the weights file, if it is there
-                with safe_open(str(self._path / "model.safetensors"), framework="np") as f:
-                    self._logit_bias = float(f.get_tensor("logit_bias")) if "logit_bias" in f.keys() else None
+            else:  # not loaded yet: read the stored scalar from the weights file, if it is there
+                self._logit_bias = read_logit_params(self._path).logit_bias
         return self._logit_bias
