@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from core.config import coerce_options
 from core.data.catalogs.base import Record
 from core.losses import HardNegativeSampler
 from core.models import ECGTextModel, create_model
@@ -47,12 +48,9 @@ class RecipeConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RecipeConfig:
-        """Build from a dict, rejecting unknown keys (typos in a YAML file fail loudly)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown option(s) {unknown} for {cls.__name__}; known: {sorted(known)}")
-        return cls(**data)
+        """Build from a dict, rejecting unknown keys (typos in a YAML file fail loudly) and coercing types
+        (:func:`core.config.coerce_options`: ``core.config.ConfigError`` names the key)."""
+        return cls(**coerce_options(cls, data))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,4 +1,4 @@
-"""Trainer pieces: schedule, parameter groups, option precedence, run-state round trip."""
+"""Trainer pieces: schedule, parameter groups, option precedence and types checked on load, run-state round trip."""
 
 import argparse
 import math
@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 import yaml
 
+from core.config import ConfigError
 from core.train import (
     RECIPE_CONFIG_DIR,
     TrainConfig,
@@ -16,6 +17,7 @@ from core.train import (
     gather_rng_states,
     get_lr,
     load_train_state,
+    main,
     param_groups,
     resolve_config,
     restore_rng_states,
@@ -135,3 +137,44 @@ def test_global_rng_state_round_trip_through_the_run_state(tmp_path):
     state = torch.get_rng_state()
     assert not restore_rng_states(rng, rank=0, world_size=2, device=cpu)
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_yaml_string_learning_rate_is_coerced_and_a_tiny_run_trains(tmp_path):
+    user = tmp_path / "user.yaml"
+    user.write_text('lr: "1e-3"\nmin_lr: 1e-5\nepochs: "1"\nrecipe_options: {hard_negatives: "0"}\n')  # 1e-5: a str
+    argv = ["--recipe", "mets", "--model", "mets-resnet1d-tiny", "--data", "synthetic", "--limit", "8"]
+    argv += [
+        "--batch-size",
+        "4",
+        "--no-val",
+        "--warmup-steps",
+        "1",
+        "--config",
+        str(user),
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    cfg = resolve_config(_args(argv))
+    assert (cfg.lr, cfg.min_lr, cfg.epochs, cfg.recipe_options["hard_negatives"]) == (0.001, 1e-5, 1, 0)
+    assert main(argv) == 0 and (tmp_path / "r" / "final" / "model.safetensors").is_file()
+    assert yaml.safe_load((tmp_path / "r" / "params.yaml").read_text())["lr"] == 0.001
+
+
+def test_a_bad_value_fails_before_any_data_or_model_is_built(tmp_path, monkeypatch):
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("data or model built before the config was checked")
+
+    monkeypatch.setattr("core.recipes.data.build_datasets", must_not_run)
+    monkeypatch.setattr("core.recipes.base.create_model", must_not_run)
+    user = tmp_path / "user.yaml"
+    user.write_text("lr: abc\n")
+    with pytest.raises(ConfigError, match=r"^lr: expected a number, got 'abc'$"):
+        main(["--recipe", "mets", "--data", "synthetic", "--config", str(user), "--out", str(tmp_path / "r")])
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(ConfigError, match=r"^recipe_options.hard_negatives: expected an integer, got 'two'$"):
+        main(["--recipe", "mets", "--data", "synthetic", "--set", "hard_negatives=two", "--out", str(tmp_path / "r")])
+
+
+def test_unknown_recipe_option_is_refused_with_its_name_on_load(tmp_path):
+    with pytest.raises(ConfigError, match="mask_ratio"):
+        resolve_config(_args(["--recipe", "mets", "--out", str(tmp_path), "--set", "mask_ratio=0.5"]))
