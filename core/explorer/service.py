@@ -28,6 +28,8 @@ from cachetools import LRUCache
 
 from core import zeroshot
 from core.annotations import AnnotationStore, filter_records
+from core.annotations.desk import AnnotationDesk
+from core.annotations.modelscores import zero_shot_inputs
 from core.data.preprocess import crop
 from core.ecg import ECG
 from core.embed import Embedder
@@ -226,6 +228,7 @@ class QueryService:
         self._t0 = time.perf_counter()
         self.model_ready_s: float | None = None
         self._store: AnnotationStore | None = None
+        self._desk: AnnotationDesk | None = None
         self._lock = threading.Lock()
         self._uploads: LRUCache = LRUCache(128)  # upload key (content digest) -> ECG
         self._ecgs: LRUCache = LRUCache(256)  # (index key, record id) -> ECG
@@ -511,7 +514,35 @@ class QueryService:
 
     def annotated_labels(self) -> list[str]:
         """Every label used in an annotation, sorted."""
-        return sorted({lab for state in self.annotation_store().states().values() for lab in state.labels})
+        return self.annotation_desk().used_labels()
+
+    def annotation_desk(self) -> AnnotationDesk:
+        """The annotation desk over :meth:`annotation_store` and the indexed records (reference labels, the label
+        vocabulary, and a review queue ranked by the index checkpoint's zero-shot scores)."""
+        with self._lock:
+            if self._desk is None:
+                self._desk = AnnotationDesk(
+                    store=self.annotation_store,
+                    reference_labels=self._reference_labels,
+                    vocabulary=self._label_vocabulary,
+                    queue_inputs=self._queue_inputs,
+                    record_ids=lambda: [r.record_id for r in self.explorer().records],
+                )
+            return self._desk
+
+    def _reference_labels(self, record_id: str) -> list[str]:
+        explorer = self.explorer()
+        return explorer.record(record_id).label_list() if record_id in explorer else []
+
+    def _label_vocabulary(self) -> list[str]:
+        labels = {lab for r in self.explorer().records for lab in r.label_list()}
+        return sorted(labels | set(self.annotated_labels()))
+
+    def _queue_inputs(self) -> tuple[dict, dict]:
+        explorer, embedder = self.explorer(), self.embedder()
+        return zero_shot_inputs(
+            explorer.records, explorer.ecg_emb, embedder.encode_texts, logit_scale=embedder.logit_scale
+        )
 
     def prompt_set(self, name: str) -> zeroshot.PromptSet:
         """A shipped prompt set by name (``assets/prompts/``)."""

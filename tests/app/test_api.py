@@ -14,7 +14,6 @@ from gradio_client.exceptions import AppError
 
 from app.formatting import status_markdown
 from app.state import AppConfig, Services, discover_checkpoints
-from app.views.annotate import store_for
 from app.views.upload import upload_ecg
 from app.views.zeroshot import zero_shot
 from core import zeroshot
@@ -256,7 +255,7 @@ def test_build_index_cli_loads_the_same_cache(services, tiny_checkpoints, caplog
 
 
 def test_browse_filters_by_review_status_and_annotated_label(client, services):
-    store = store_for(services)  # the Annotate tab writes; Browse reads through the service's store (same file)
+    store = services.annotation_store()  # the one store: the Annotate tab writes through it, Browse filters by it
     store.annotate("ptbxl/00002", reviewer="filter-test", labels=["MI", "custom label"], status="corrected")
     table = _frame(client.predict("", "all", "all", "corrected", "all", api_name="/records"))
     assert list(table["record_id"]) == ["ptbxl/00002"]

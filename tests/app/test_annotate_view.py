@@ -12,9 +12,12 @@ import pandas as pd
 import pytest
 
 from app.views import annotate
-from app.views.annotate import AnnotateSources
+from app.views import annotate_forms as forms
+from app.views.annotate_api import api_functions
+from app.views.common import Context, user_errors
 from core.annotations import AnnotationStore
-from core.explorer import RecordInfo
+from core.annotations.desk import AnnotationDesk, QueueUnavailableError
+from core.explorer import QueryService, RecordInfo, ServiceConfig
 
 RECORDS = [
     RecordInfo("ptbxl/00001", "ptbxl", "Sinusrhythmus", "sinus rhythm", {"superclass": ["NORM"]}),
@@ -31,9 +34,9 @@ REFERENCE = {r.record_id: r.label_list() for r in RECORDS}
 
 
 @pytest.fixture()
-def sources(tmp_path):
+def desk(tmp_path):
     store = AnnotationStore(tmp_path / "a.sqlite3", known_record_ids=set(IDS))
-    yield AnnotateSources(
+    yield AnnotationDesk(
         store=lambda: store,
         reference_labels=lambda r: REFERENCE.get(r, []),
         vocabulary=lambda: ["NORM", "MI", "STTC"],
@@ -43,21 +46,21 @@ def sources(tmp_path):
     store.close()
 
 
-def test_load_save_undo_handlers(sources):
-    labels, status, note, summary, history = annotate.load_record(sources, "ptbxl/00002")
+def test_load_save_undo_handlers(desk):
+    labels, status, note, summary, history = forms.load_record(desk, "ptbxl/00002")
     assert (labels, status, note, len(history)) == ([], "unreviewed", "", 0)
     assert "**Reference labels:** MI" in summary and "Not annotated yet" in summary
 
-    out = annotate.save_annotation(sources, "ptbxl/00002", "ana", ["NORM"], "corrected", 'looks normal, "no Q"')
+    out = forms.save_annotation(desk, "ptbxl/00002", "ana", ["NORM"], "corrected", 'looks normal, "no Q"')
     labels, status, note, summary, history, message = out
     assert (labels, status, note) == (["NORM"], "corrected", 'looks normal, "no Q"')
     assert message.startswith("Saved change #1") and "by **ana**" in summary
-    assert list(history.columns) == annotate.HISTORY_COLUMNS and history.iloc[0]["reviewer"] == "ana"
+    assert list(history.columns) == forms.HISTORY_COLUMNS and history.iloc[0]["reviewer"] == "ana"
 
-    again = annotate.save_annotation(sources, "ptbxl/00002", "ana", ["NORM"], "corrected", 'looks normal, "no Q"')
+    again = forms.save_annotation(desk, "ptbxl/00002", "ana", ["NORM"], "corrected", 'looks normal, "no Q"')
     assert again[-1] == "Nothing changed."
 
-    labels, status, note, summary, history, message = annotate.undo_last(sources, "ptbxl/00002", "bo")
+    labels, status, note, summary, history, message = forms.undo_last(desk, "ptbxl/00002", "bo")
     assert (labels, status, note) == ([], "unreviewed", "")
     assert message.startswith("Undid change #1")
     assert len(history) == 2 and history.iloc[1]["undone by"] == "#2"  # newest first: the undo, then the change
@@ -73,48 +76,48 @@ def test_load_save_undo_handlers(sources):
         ("ptbxl/00001", "ana", "confirmed", "x" * 10_001, "limit is 10,000"),
     ],
 )
-def test_save_rejects_bad_input_with_gr_error(sources, record_id, reviewer, status, note, message):
+def test_save_rejects_bad_input_with_gr_error(desk, record_id, reviewer, status, note, message):
     with pytest.raises(gr.Error, match=message):
-        with annotate.user_errors():
-            annotate.save_annotation(sources, record_id, reviewer, ["MI"], status, note)
-    assert sources.store().count_events() == 0
+        with user_errors():
+            forms.save_annotation(desk, record_id, reviewer, ["MI"], status, note)
+    assert desk.store().count_events() == 0
 
 
-def test_queue_next_and_filters(sources):
-    q = annotate.queue_frame(sources, "disagreement with reference")
+def test_queue_next_and_filters(desk):
+    q = forms.queue_frame(desk, "disagreement with reference")
     assert list(q["record_id"]) == ["ptbxl/00002", "ptbxl/00003", "ptbxl/00001"]
     assert "model: NORM 0.80 (not in reference)" in q.iloc[0]["reason"]
-    assert annotate.next_record(sources, "") == "ptbxl/00002"
-    annotate.save_annotation(sources, "ptbxl/00002", "ana", ["NORM"], "corrected", "")
+    assert forms.next_record(desk, "") == "ptbxl/00002"
+    forms.save_annotation(desk, "ptbxl/00002", "ana", ["NORM"], "corrected", "")
     # reviewed records leave the queue, and "next" skips them
-    assert list(annotate.queue_frame(sources)["record_id"]) == ["ptbxl/00003", "ptbxl/00001"]
-    assert annotate.next_record(sources, "ptbxl/00002") == "ptbxl/00003"
-    assert annotate.next_record(sources, "ptbxl/00003") == "ptbxl/00001"
-    assert len(annotate.queue_frame(sources, "model uncertainty", skip_reviewed=False)) == 3
+    assert list(forms.queue_frame(desk)["record_id"]) == ["ptbxl/00003", "ptbxl/00001"]
+    assert forms.next_record(desk, "ptbxl/00002") == "ptbxl/00003"
+    assert forms.next_record(desk, "ptbxl/00003") == "ptbxl/00001"
+    assert len(forms.queue_frame(desk, "model uncertainty", skip_reviewed=False)) == 3
 
-    annotate.save_annotation(sources, "ptbxl/00001", "bo", ["NORM", "free label"], "confirmed", "")
-    assert set(annotate.annotated_frame(sources)["record_id"]) == {"ptbxl/00001", "ptbxl/00002"}
-    assert list(annotate.annotated_frame(sources, "confirmed")["record_id"]) == ["ptbxl/00001"]
-    assert list(annotate.annotated_frame(sources, label="free label")["record_id"]) == ["ptbxl/00001"]
-    assert list(annotate.annotated_frame(sources, "unreviewed")["record_id"]) == ["ptbxl/00003"]  # never annotated
-    statuses, labels = annotate.filter_choices(sources)
+    forms.save_annotation(desk, "ptbxl/00001", "bo", ["NORM", "free label"], "confirmed", "")
+    assert set(forms.annotated_frame(desk)["record_id"]) == {"ptbxl/00001", "ptbxl/00002"}
+    assert list(forms.annotated_frame(desk, "confirmed")["record_id"]) == ["ptbxl/00001"]
+    assert list(forms.annotated_frame(desk, label="free label")["record_id"]) == ["ptbxl/00001"]
+    assert list(forms.annotated_frame(desk, "unreviewed")["record_id"]) == ["ptbxl/00003"]  # never annotated
+    statuses, labels = forms.filter_choices(desk)
     assert labels == ["any", "NORM", "free label"] and ("needs second opinion", "needs_second_opinion") in statuses
 
 
-def test_export_import_handlers(sources, tmp_path):
-    annotate.save_annotation(sources, "ptbxl/00001", "ana", ["MI"], "corrected", 'ü, "q"\nline')
-    path = annotate.export_annotations_file(sources, "events", "json")
+def test_export_import_handlers(desk, tmp_path):
+    forms.save_annotation(desk, "ptbxl/00001", "ana", ["MI"], "corrected", 'ü, "q"\nline')
+    path = forms.export_annotations_file(desk, "events", "json")
     assert json.loads(Path(path).read_text(encoding="utf-8"))["events"][0]["reviewer"] == "ana"
     other = AnnotationStore(tmp_path / "b.sqlite3")
-    message = annotate.import_annotations_file(AnnotateSources(store=lambda: other), path, "bo")
+    message = forms.import_annotations_file(AnnotationDesk(store=lambda: other), path, "bo")
     assert "1 event written" in message and other.get("ptbxl/00001").note == 'ü, "q"\nline'
     other.close()
     with pytest.raises(ValueError, match="choose a .csv or .json file"):
-        annotate.import_annotations_file(sources, None, "bo")
+        forms.import_annotations_file(desk, None, "bo")
 
 
-def test_api_functions_directly(sources):
-    api = annotate.api_functions(sources)
+def test_api_functions_directly(desk):
+    api = api_functions(desk)
     out = api["annotate"]("ptbxl/00001", "ana", labels=["MI"], status="corrected", key="k1")
     assert out["state"]["labels"] == ["MI"] and out["event"]["event_key"] == "k1"
     assert api["annotate"]("ptbxl/00001", "ana", labels=["MI"], status="corrected", key="k1")["event"]["event_id"] == 1
@@ -125,6 +128,11 @@ def test_api_functions_directly(sources):
     assert api["export_annotations"]("events", "csv").startswith("event_id,event_key,record_id")
     with pytest.raises(gr.Error, match="unknown status"):
         api["annotate"]("ptbxl/00001", "ana", status="bogus")
+    with pytest.raises(gr.Error, match="belongs to 'ptbxl/00001'"):  # refused before anything is written
+        api["undo_annotation"]("ptbxl/00002", "bo", 1)
+    with pytest.raises(gr.Error, match="kind must be records or events"):
+        api["export_annotations"]("people", "csv")
+    assert desk.store().count_events() == 2
 
 
 class _FakeExplorer:
@@ -148,9 +156,14 @@ class _FakeEmbedder:
         return np.stack([np.random.default_rng(s).standard_normal(8) for s in seeds]).astype(np.float32)
 
 
-class _FakeServices:
-    def __init__(self):
+class _FakeServices(QueryService):
+    """The query service over a fake index and embedder (and, when given, a store of the test's own)."""
+
+    def __init__(self, store: AnnotationStore | None = None):
+        super().__init__(ServiceConfig())
         self._explorer = _FakeExplorer()
+        if store is not None:
+            self._store = store
 
     def explorer(self):
         return self._explorer
@@ -160,13 +173,11 @@ class _FakeServices:
 
 
 def test_build_inside_blocks_with_the_app_context(tmp_path):
-    from app.views.common import Context
-
     store = AnnotationStore(tmp_path / "a.sqlite3", known_record_ids=lambda r: r in IDS)
-    services = _FakeServices()
+    services = _FakeServices(store)
     with gr.Blocks() as demo:
         key = gr.Textbox()
-        parts = annotate.build(Context(services=services, ecg_key=key, demo=demo), store=store)
+        parts = annotate.build(Context(services=services, ecg_key=key, demo=demo))
     assert isinstance(parts["labels"], gr.Dropdown) and isinstance(parts["history"], gr.Dataframe)
     api_names = {d.api_name for d in demo.fns.values()}
     assert {
@@ -177,21 +188,31 @@ def test_build_inside_blocks_with_the_app_context(tmp_path):
         "review_queue",
         "review_next",
     } <= api_names
-    # the app adapter: reference labels, vocabulary and the zero-shot queue from the (fake) services
-    sources = annotate.sources_from_services(services, store)
-    assert list(sources.reference_labels("ptbxl/00002")) == ["MI"]
-    assert "NORM" in sources.vocabulary()
-    q = annotate.queue_frame(sources)
+    # the service's desk: reference labels, vocabulary and the zero-shot queue from the (fake) index, one store
+    desk = services.annotation_desk()
+    assert desk is services.annotation_desk() and desk.store() is services.annotation_store() is store
+    assert list(desk.reference_labels("ptbxl/00002")) == ["MI"]
+    assert "NORM" in desk.vocabulary()
+    q = forms.queue_frame(desk)
     assert sorted(q["record_id"]) == sorted(IDS) and isinstance(q, pd.DataFrame)
     store.close()
 
 
-def test_api_through_gradio_client(sources):
+def test_queue_without_a_model_is_a_user_facing_error(desk):
+    desk = AnnotationDesk(store=desk.store)  # no queue inputs: no model
+    with pytest.raises(gr.Error, match="no model is available"):
+        with user_errors():
+            forms.queue_frame(desk)
+    with pytest.raises(QueueUnavailableError):
+        desk.next_record(None)
+
+
+def test_api_through_gradio_client(desk):
     from gradio_client import Client
 
     with gr.Blocks() as demo:
         key = gr.Textbox()
-        annotate.build_view(sources, key, demo)
+        annotate.build_view(desk, key, demo)
     demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
     try:
         client = Client(demo.local_url, verbose=False)
@@ -209,20 +230,21 @@ def test_api_through_gradio_client(sources):
         assert json.loads(text)["records"][0]["record_id"] == "ptbxl/00003"
         with pytest.raises(Exception, match="unknown record"):
             client.predict("nope/1", "ana", None, "confirmed", None, None, api_name="/annotate")
-        assert sources.store().count_events() == 2
+        assert desk.store().count_events() == 2
     finally:
         demo.close()
 
 
-def test_store_for_the_app_lives_in_the_data_dir_and_accepts_indexed_records(data_dir):
+def test_the_services_store_lives_in_the_data_dir_and_accepts_indexed_records(data_dir):
     services = _FakeServices()
-    store = annotate.store_for(services)
+    store = services.annotation_store()
     try:
-        assert store is annotate.store_for(services)  # one shared instance
+        assert store is services.annotation_store() is services.annotation_desk().store()  # one shared instance
         assert store.path == data_dir / "annotations" / "annotations.sqlite3"
         store.annotate("ptbxl/00001", reviewer="ana", status="confirmed")
         with pytest.raises(ValueError, match="unknown record"):
             store.annotate("upload/123abc", reviewer="ana", status="confirmed")
         assert store.count_events() == 1
+        assert [r.record_id for r in services.find_records(review_status="confirmed")] == ["ptbxl/00001"]
     finally:
-        annotate._stores.pop(str(store.path)).close()
+        store.close()

@@ -1,0 +1,209 @@
+"""The annotation desk: what a reviewer does, one call per action, over one shared store.
+
+Open a record, save a change, undo, list and filter annotated records, walk the review queue, export and import. The
+Annotate view and the JSON API call these and only turn the results into components; the query service
+(:meth:`core.explorer.QueryService.annotation_desk`) owns the one desk and the one store of the app, so Browse's
+review filters and the Annotate tab see the same instance.
+
+Every write takes the ``reviewer`` making it: that argument is where sign-in, roles and adjudication will attach.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.annotations.errors import AnnotationError
+from core.annotations.export import (
+    ImportReport,
+    dumps_events,
+    dumps_records,
+    event_rows,
+    export,
+    import_file,
+    record_rows,
+)
+from core.annotations.queue import QueueItem, next_in_queue, review_queue
+from core.annotations.schema import STATUSES, Event, RecordState
+from core.annotations.store import AnnotationStore, filter_records
+
+UNREVIEWED = STATUSES[0]
+EXPORT_KINDS = ("records", "events")
+EXPORT_FORMATS = ("csv", "json")
+
+
+class QueueUnavailableError(AnnotationError, LookupError):
+    """The review queue cannot answer: no model to rank records with, or every queued record is reviewed."""
+
+
+@dataclass(frozen=True)
+class RecordSheet:
+    """One record as the desk shows it.
+
+    Attributes:
+        state: the record's current annotation (an empty state when never annotated).
+        reference: the dataset's reference labels of the record.
+        history: the record's events, newest first.
+        undone_by: event id -> id of the event that undid it (for the events in ``history``).
+    """
+
+    state: RecordState
+    reference: list[str]
+    history: list[Event]
+    undone_by: dict[int, int]
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A review-queue item with the record's current review status."""
+
+    item: QueueItem
+    status: str
+
+
+def reviewed(state: RecordState | None) -> bool:
+    """Whether a record counts as reviewed (any status but ``unreviewed``)."""
+    return state is not None and state.status != UNREVIEWED
+
+
+@dataclass
+class AnnotationDesk:
+    """The store and the record data, as callables (the desk works before the index is ready, and in tests).
+
+    Attributes:
+        store: returns the (shared, thread-safe) annotation store.
+        reference_labels: record id -> the record's reference labels (from the dataset).
+        vocabulary: the label vocabulary offered in the label picker (free labels may be typed too).
+        queue_inputs: returns ``(record id -> {class: model probability}, record id -> reference labels)`` for the
+            review queue; ``None`` when no model is available.
+        record_ids: all records that can be annotated (for "unreviewed" filtering); ``None``: annotated ones only.
+    """
+
+    store: Callable[[], AnnotationStore]
+    reference_labels: Callable[[str], Sequence[str]] = lambda record_id: ()
+    vocabulary: Callable[[], Sequence[str]] = lambda: ()
+    queue_inputs: Callable[[], tuple[dict, dict]] | None = None
+    record_ids: Callable[[], Sequence[str]] | None = None
+    _queue_inputs: list = field(default_factory=list, repr=False)  # the model inputs, computed once
+
+    # ---- one record --------------------------------------------------------------------------------------------
+    def open(self, record_id: str) -> RecordSheet:
+        """The record's state, reference labels and history."""
+        store = self.store()
+        events = list(reversed(store.history(record_id)))
+        undone = store.undone_ids()
+        return RecordSheet(
+            store.get(record_id),
+            list(self.reference_labels(record_id)),
+            events,
+            {e.event_id: undone[e.event_id] for e in events if e.event_id in undone},
+        )
+
+    def annotate(
+        self,
+        record_id: str,
+        reviewer: str,
+        *,
+        labels: Sequence[str] | None = None,
+        status: str | None = None,
+        note: str | None = None,
+        key: str | None = None,
+    ) -> Event | None:
+        """One event with every changed field (None leaves a field unchanged); None when nothing changed."""
+        labels = None if labels is None else list(labels)
+        return self.store().annotate(record_id, reviewer=reviewer, labels=labels, status=status, note=note, key=key)
+
+    def undo(self, record_id: str, reviewer: str, event_id: int | None = None) -> Event:
+        """Undo one event of the record (by id), or its latest change; the undo is itself a new event."""
+        store = self.store()
+        if event_id is None:
+            return store.undo_last(record_id, reviewer=reviewer)
+        event = store.event(event_id)  # UnknownEventError for a bad id
+        if event.record_id != record_id:
+            raise AnnotationError(f"event #{event_id} belongs to {event.record_id!r}, not {record_id!r}")
+        return store.undo(event.event_id, reviewer=reviewer)
+
+    def state(self, record_id: str) -> RecordState:
+        return self.store().get(record_id)
+
+    def history(self, record_id: str | None = None) -> list[Event]:
+        """Events of one record (or all), oldest first."""
+        return self.store().history(record_id or None)
+
+    # ---- many records ------------------------------------------------------------------------------------------
+    def annotated(self, status: str | None = None, label: str | None = None) -> list[RecordState]:
+        """Records with this status and annotated label (None: any), newest change first; ``unreviewed`` includes
+        the records never annotated when :attr:`record_ids` is known."""
+        store = self.store()
+        universe = self.record_ids() if (self.record_ids and status == UNREVIEWED) else None
+        ids = filter_records(store, status=status, label=label, record_ids=universe)
+        states = store.states()
+        chosen = [states.get(r) or RecordState(r) for r in ids]
+        return sorted(chosen, key=lambda s: (s.updated_at, s.record_id), reverse=True)
+
+    def current(self, status: str | None = None, label: str | None = None) -> list[RecordState]:
+        """Current annotations (annotated records only) with this status and label (None: any), by record id."""
+        store = self.store()
+        ids = filter_records(store, status=status, label=label)
+        states = store.states()
+        return [states[r] for r in sorted(ids) if r in states]
+
+    def used_labels(self) -> list[str]:
+        """Every label used in an annotation, sorted."""
+        return sorted({lab for s in self.store().states().values() for lab in s.labels})
+
+    # ---- review queue ------------------------------------------------------------------------------------------
+    def _queue(self, method: str) -> list[QueueItem]:
+        if self.queue_inputs is None:
+            raise QueueUnavailableError("no model is available for the review queue: add a checkpoint")
+        if not self._queue_inputs:
+            self._queue_inputs.append(self.queue_inputs())
+        probs, reference = self._queue_inputs[0]
+        return review_queue(probs, reference, method=method)
+
+    def queue(self, method: str = "disagreement", skip_reviewed: bool = True, limit: int = 200) -> list[QueueEntry]:
+        """The review queue, likeliest label errors first (reviewed records left out when ``skip_reviewed``)."""
+        states = self.store().states()
+        out = []
+        for item in self._queue(method):
+            state = states.get(item.record_id)
+            if skip_reviewed and reviewed(state):
+                continue
+            out.append(QueueEntry(item, state.status if state else UNREVIEWED))
+            if len(out) >= limit:
+                break
+        return out
+
+    def next_record(self, current: str | None, method: str = "disagreement", skip_reviewed: bool = True) -> str:
+        """The record after ``current`` in the queue (reviewed ones skipped when asked)."""
+        queue = self._queue(method)
+        skip = {r for r, s in self.store().states().items() if reviewed(s)} if skip_reviewed else set()
+        found = next_in_queue(queue, current or None, skip=skip)
+        if found is None:
+            raise QueueUnavailableError("the review queue is empty: every queued record has been reviewed")
+        return found
+
+    # ---- export / import ---------------------------------------------------------------------------------------
+    def export_text(self, kind: str = "records", fmt: str = "json") -> str:
+        """The records (current states) or the event log, as CSV or JSON text."""
+        if fmt not in EXPORT_FORMATS:
+            raise AnnotationError(f"fmt must be csv or json, not {fmt!r}")
+        store = self.store()
+        if kind == "records":
+            return dumps_records(record_rows(store), fmt)
+        if kind == "events":
+            return dumps_events(event_rows(store), fmt)
+        raise AnnotationError(f"kind must be records or events, not {kind!r}")
+
+    def export_file(self, kind: str = "records", fmt: str = "csv") -> Path:
+        """Write an export into a fresh temporary folder; returns the file."""
+        folder = Path(tempfile.mkdtemp(prefix="annotations-"))
+        return export(self.store(), folder / f"annotations-{kind}.{fmt}", kind=kind)
+
+    def import_file(self, path: str | Path | None, reviewer: str) -> ImportReport:
+        """Import a records / events export (see :func:`core.annotations.export.import_file`)."""
+        if not path:
+            raise AnnotationError("choose a .csv or .json file exported from this app first")
+        return import_file(self.store(), path, reviewer=reviewer or "import")
