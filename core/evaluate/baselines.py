@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from core.models.registry import create_encoder
+from core.paths import data_dir
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,38 @@ def _encoder_features(encoder: nn.Module, signals: np.ndarray, masks: np.ndarray
         m = torch.from_numpy(np.asarray(masks[i : i + batch], dtype=bool))
         out.append(encoder.forward_head(encoder.forward_features(x, m), pre_logits=True).numpy())
     return np.concatenate(out)
+
+
+def cached_supervised_cnn_scores(
+    train_x: np.ndarray,
+    train_mask: np.ndarray,
+    train_y: np.ndarray,
+    test_x: np.ndarray,
+    test_mask: np.ndarray,
+    *,
+    epochs: int = 30,
+    cache_dir: Path | None = None,
+) -> np.ndarray:
+    """:func:`supervised_cnn_scores`, memoised on disk by the content of its inputs.
+
+    The baseline depends only on the data, the labels and the preprocessing, not on the checkpoint being evaluated,
+    so checkpoints that share a preprocessing (evaluated in one run or in several) train it once.
+    """
+    digest = hashlib.sha256(f"cnn-baseline-v1|{epochs}".encode())
+    for array in (train_x, train_mask, train_y, test_x, test_mask):
+        arr = np.ascontiguousarray(array)
+        digest.update(f"{arr.dtype}{arr.shape}".encode())
+        digest.update(arr.tobytes())
+    path = Path(cache_dir or data_dir() / "cache" / "cnn-baseline") / f"{digest.hexdigest()[:24]}.npy"
+    if path.is_file():
+        log.info("supervised CNN baseline from cache (%s)", path.name)
+        return np.load(path)
+    logits = supervised_cnn_scores(train_x, train_mask, train_y, test_x, test_mask, epochs=epochs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")
+    np.save(tmp, logits)
+    os.replace(tmp, path)
+    return logits
 
 
 def supervised_cnn_scores(

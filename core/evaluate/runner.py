@@ -11,7 +11,7 @@ import numpy as np
 
 from core.data.catalogs.base import Record
 from core.embed import Embedder
-from core.evaluate.baselines import random_init_features, supervised_cnn_scores
+from core.evaluate.baselines import cached_supervised_cnn_scores, random_init_features
 from core.evaluate.contrast import CONTRAST_SET, ReportSet, load_contrast_set, text_to_ecg, text_to_report
 from core.evaluate.data import EvalData, load_eval_data
 from core.evaluate.leakage import leakage_audit
@@ -146,7 +146,7 @@ def _probe(embedder: Embedder, data: EvalData, test_sig, test_mask, test_emb, n_
             )
         trainable = [j for j in range(len(names)) if 0 < y_tr[:, j].sum() < len(y_tr)]
         if trainable:
-            logits = supervised_cnn_scores(
+            logits = cached_supervised_cnn_scores(
                 train_sig, train_mask, y_tr[:, trainable], test_sig, test_mask, epochs=cnn_epochs
             )
             cnn = auc_report(y_te[:, trainable], logits, [names[j] for j in trainable], n_bootstrap=n_bootstrap)
