@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from core.annotations.errors import SchemaVersionError
+
 # Review statuses, in the order the app shows them.
 STATUSES: tuple[str, ...] = ("unreviewed", "confirmed", "corrected", "needs_second_opinion")
 STATUS_TITLES: dict[str, str] = {
@@ -86,8 +88,11 @@ class Event:
 
     def changes(self) -> str:
         """``"labels: [] → [MI]; status: unreviewed → confirmed"``."""
-        return "; ".join(f"{name}: {_short(self.before.get(name))} → {_short(self.after[name])}"
-                         for name in FIELDS if name in self.after)
+        return "; ".join(
+            f"{name}: {_short(self.before.get(name))} → {_short(self.after[name])}"
+            for name in FIELDS
+            if name in self.after
+        )
 
     def describe(self) -> str:
         """:meth:`changes`, prefixed with ``"undo #<id>: "`` for an undo (for history tables)."""
@@ -130,8 +135,14 @@ class RecordState:
         return {"labels": list(self.labels), "status": self.status, "note": self.note}
 
     def to_dict(self) -> dict:
-        return {"record_id": self.record_id, **self.values(), "reviewer": self.reviewer,
-                "updated_at": self.updated_at, "last_event_id": self.last_event_id, "n_events": self.n_events}
+        return {
+            "record_id": self.record_id,
+            **self.values(),
+            "reviewer": self.reviewer,
+            "updated_at": self.updated_at,
+            "last_event_id": self.last_event_id,
+            "n_events": self.n_events,
+        }
 
 
 def apply_event(state: RecordState, event: Event) -> RecordState:
@@ -165,8 +176,17 @@ EVENT_COLUMNS = "event_id, event_key, record_id, ts, reviewer, action, before, a
 def event_from_row(row: tuple) -> Event:
     """An :class:`Event` from a row selected as :data:`EVENT_COLUMNS`."""
     event_id, key, record_id, ts, reviewer, action, before, after, reverts = row
-    return Event(int(event_id), key, record_id, ts, reviewer, action, json.loads(before), json.loads(after),
-                 None if reverts is None else int(reverts))
+    return Event(
+        int(event_id),
+        key,
+        record_id,
+        ts,
+        reviewer,
+        action,
+        json.loads(before),
+        json.loads(after),
+        None if reverts is None else int(reverts),
+    )
 
 
 def dumps(value: Mapping) -> str:
@@ -207,10 +227,14 @@ def _v2(conn: sqlite3.Connection) -> None:
         )""")
     conn.execute("CREATE INDEX record_state_by_status ON record_state(status)")
     # The log is append-only: the database itself refuses to change or delete an event.
-    conn.execute("CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events "
-                 "BEGIN SELECT RAISE(ABORT, 'annotation events are append-only'); END")
-    conn.execute("CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events "
-                 "BEGIN SELECT RAISE(ABORT, 'annotation events are append-only'); END")
+    conn.execute(
+        "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'annotation events are append-only'); END"
+    )
+    conn.execute(
+        "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'annotation events are append-only'); END"
+    )
     rebuild_state(conn)
 
 
@@ -238,14 +262,23 @@ def rebuild_state(conn: sqlite3.Connection) -> int:
 
 def state_row(state: RecordState) -> tuple:
     """A ``record_state`` row."""
-    return (state.record_id, json.dumps(list(state.labels), ensure_ascii=False), state.status, state.note,
-            state.reviewer, state.updated_at, state.last_event_id, state.n_events)
+    return (
+        state.record_id,
+        json.dumps(list(state.labels), ensure_ascii=False),
+        state.status,
+        state.note,
+        state.reviewer,
+        state.updated_at,
+        state.last_event_id,
+        state.n_events,
+    )
 
 
 def state_from_row(row: tuple) -> RecordState:
     record_id, labels, status, note, reviewer, updated_at, last_event_id, n_events = row
-    return RecordState(record_id, tuple(json.loads(labels)), status, note, reviewer, updated_at, int(last_event_id),
-                       int(n_events))
+    return RecordState(
+        record_id, tuple(json.loads(labels)), status, note, reviewer, updated_at, int(last_event_id), int(n_events)
+    )
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -269,12 +302,12 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> list[int]
     Raises:
         SchemaVersionError: the database is newer than this code.
     """
-    from core.annotations.errors import SchemaVersionError
-
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
-                     "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
         current = schema_version(conn)
         if current > SCHEMA_VERSION:
             raise SchemaVersionError(
@@ -305,7 +338,23 @@ def status_title(status: str) -> str:
 
 
 __all__ = [
-    "ACTIONS", "ANNOTATE", "DEFAULT_STATUS", "FIELDS", "MIGRATIONS", "SCHEMA_VERSION", "STATUSES", "STATUS_TITLES",
-    "UNDO", "Event", "RecordState", "apply_event", "default_state", "migrate", "rebuild_state", "replay",
-    "schema_version", "status_title", "utc_now",
+    "ACTIONS",
+    "ANNOTATE",
+    "DEFAULT_STATUS",
+    "FIELDS",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "STATUS_TITLES",
+    "UNDO",
+    "Event",
+    "RecordState",
+    "apply_event",
+    "default_state",
+    "migrate",
+    "rebuild_state",
+    "replay",
+    "schema_version",
+    "status_title",
+    "utc_now",
 ]

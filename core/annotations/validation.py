@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable
 
 from core.annotations.errors import (
+    AnnotationError,
     InvalidLabelError,
     InvalidNoteError,
     InvalidReviewerError,
@@ -145,8 +146,6 @@ def check_reviewer(reviewer: object) -> str:
 
 def check_changes(changes: dict) -> dict:
     """Validate a ``{field: value}`` mapping as stored in an event's ``before`` / ``after`` (import path)."""
-    from core.annotations.errors import AnnotationError
-
     if not isinstance(changes, dict):
         raise AnnotationError(f"event values must be an object of fields, not {type(changes).__name__}")
     out = {}

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from core.data.formats.common import require_file
+from core.data.formats.hdf5_format import read_hdf5
+from core.data.formats.numpy_format import read_numpy
 from core.ecg import ECG
 from core.errors import ECGFileMissingError, ECGFormatError, ECGSignalError
 
@@ -24,18 +26,14 @@ SUPPORTED = ".hea/.dat (WFDB), .hea/.mat (CinC), .h5/.hdf5 (SPH), .csv, .npy, .n
 
 
 def _reader_for(suffix: str) -> Callable[..., ECG] | None:
-    """The reader function for a file suffix; imported lazily so that e.g. h5py loads only for HDF5 files."""
+    """The reader function for a file suffix."""
     if suffix == ".csv":
-        from core.data.formats.csv_format import read_csv
+        from core.data.formats.csv_format import read_csv  # local: pandas, 0.44 s to import (measured)
 
         return read_csv
     if suffix in (".npy", ".npz"):
-        from core.data.formats.numpy_format import read_numpy
-
         return read_numpy
     if suffix in (".h5", ".hdf5"):
-        from core.data.formats.hdf5_format import read_hdf5
-
         return read_hdf5
     return None
 
@@ -76,7 +74,7 @@ def read_ecg(
                 raise ECGFileMissingError(
                     Path(f"{record}.hea"), f"header missing: a {suffix} file needs its .hea header to be read"
                 )
-        from core.data.formats.wfdb_format import read_wfdb
+        from core.data.formats.wfdb_format import read_wfdb  # local: wfdb + scipy.io, 0.8 s to import (measured)
 
         return read_wfdb(record, fs_hz=fs_hz, lead_names=lead_names, record_id=record_id, max_bytes=max_bytes)
 
