@@ -190,12 +190,12 @@ class AnnotationDesk:
         """The records (current states) or the event log, as CSV or JSON text."""
         if fmt not in EXPORT_FORMATS:
             raise AnnotationError(f"fmt must be csv or json, not {fmt!r}")
+        if kind not in EXPORT_KINDS:
+            raise AnnotationError(f"kind must be records or events, not {kind!r}")
         store = self.store()
         if kind == "records":
             return dumps_records(record_rows(store), fmt)
-        if kind == "events":
-            return dumps_events(event_rows(store), fmt)
-        raise AnnotationError(f"kind must be records or events, not {kind!r}")
+        return dumps_events(event_rows(store), fmt)
 
     def export_file(self, kind: str = "records", fmt: str = "csv") -> Path:
         """Write an export into a fresh temporary folder; returns the file."""

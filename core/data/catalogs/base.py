@@ -65,9 +65,6 @@ class Record:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-Reader = Callable[[Record], ECG]
-
-
 def read_record_file(record: Record, **read_kwargs: Any) -> ECG:
     """Read a record's waveform with :func:`core.data.readers.read_ecg`, stamping its ``record_id``."""
     return read_ecg(record.path, record_id=record.record_id, **read_kwargs)
