@@ -117,13 +117,15 @@ def test_resume_matches_uninterrupted_run(recipe, tmp_path):
 
 @pytest.mark.slow
 def test_two_processes_match_one_process_on_the_same_global_batch(tmp_path):
-    # A batch-norm-free model (batch norm statistics are per process by design), frozen LM, no dropout.
+    # A batch-norm-free model (batch norm statistics are per process by design), frozen LM, no dropout; augmentation
+    # and hard-negative reports are off because each rank draws its own (seeded by rank, as resume requires).
     cfg = tmp_path / "ddp.yaml"
     cfg.write_text(
         "find_unused_parameters: true\n"  # the fusion and MLM head of this config are not used by METS
         "recipe_options:\n  model: dbeta-patchtf-tiny\n  model_overrides: {text: {trainable: false}}\n"
     )
-    common = ["--recipe", "mets", "--config", str(cfg), "--limit", "16", "--epochs", "1", "--no-val", *SYNTH]
+    common = ["--recipe", "mets", "--config", str(cfg), "--limit", "16", "--epochs", "1", "--no-val", "--no-augment"]
+    common += ["--set", "hard_negatives=0", *SYNTH]
     single, double = tmp_path / "single", tmp_path / "double"
     assert main(common + ["--out", str(single), "--batch-size", "8"]) == 0
     argv = common + ["--out", str(double), "--batch-size", "4"]
