@@ -67,10 +67,12 @@ def concurrent(folder: Path, threads: int, writes: int, synchronous: str) -> str
         last[e.record_id] = e.after["note"]
     problems = store.check()
     store.close()
-    return (f"{synchronous:<7} {threads}x{writes}: {len(events)} events of {len(expected)} expected, "
-            f"lost {len(expected - set(keys))}, duplicated {sum(v - 1 for v in keys.values())}, "
-            f"chain breaks {breaks}, errors {len(errors)}, check {'ok' if not problems else problems}; "
-            f"{seconds:.2f} s, {len(events) / seconds:,.0f} events/s")
+    return (
+        f"{synchronous:<7} {threads}x{writes}: {len(events)} events of {len(expected)} expected, "
+        f"lost {len(expected - set(keys))}, duplicated {sum(v - 1 for v in keys.values())}, "
+        f"chain breaks {breaks}, errors {len(errors)}, check {'ok' if not problems else problems}; "
+        f"{seconds:.2f} s, {len(events) / seconds:,.0f} events/s"
+    )
 
 
 def latency(folder: Path, n: int = 300) -> str:
@@ -82,8 +84,10 @@ def latency(folder: Path, n: int = 300) -> str:
         times.append(time.perf_counter() - t0)
     store.close()
     times.sort()
-    return (f"single thread, synchronous=FULL: median {statistics.median(times) * 1000:.1f} ms, "
-            f"p95 {times[int(0.95 * n)] * 1000:.1f} ms per annotate ({n} calls)")
+    return (
+        f"single thread, synchronous=FULL: median {statistics.median(times) * 1000:.1f} ms, "
+        f"p95 {times[int(0.95 * n)] * 1000:.1f} ms per annotate ({n} calls)"
+    )
 
 
 _WRITER = r"""
@@ -104,8 +108,9 @@ with store.transaction() as tx:
 def crash(folder: Path, n: int = 200) -> str:
     db = folder / "crash.sqlite3"
     AnnotationStore(db).close()
-    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(db), str(n)], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(db), str(n)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "ready"
     wal_bytes = Path(str(db) + "-wal").stat().st_size
     os.kill(proc.pid, signal.SIGKILL)
@@ -117,9 +122,11 @@ def crash(folder: Path, n: int = 200) -> str:
     problems = store.check()
     store.close()
     ok = keys == [f"c{i}" for i in range(n)]
-    return (f"SIGKILL inside a 1,000-event transaction ({wal_bytes / 1e6:.1f} MB in the WAL): {len(keys)} of {n} "
-            f"committed events found, in order: {ok}; uncommitted found: {sum(k.startswith('u') for k in keys)}; "
-            f"check {'ok' if not problems else problems}; reopened in {reopen_ms:.0f} ms")
+    return (
+        f"SIGKILL inside a 1,000-event transaction ({wal_bytes / 1e6:.1f} MB in the WAL): {len(keys)} of {n} "
+        f"committed events found, in order: {ok}; uncommitted found: {sum(k.startswith('u') for k in keys)}; "
+        f"check {'ok' if not problems else problems}; reopened in {reopen_ms:.0f} ms"
+    )
 
 
 def bad_inputs(folder: Path) -> list[str]:
@@ -160,8 +167,10 @@ def reads(folder: Path, n: int) -> str:
     hits = filter_records(store, status="corrected", label="MI")
     filter_ms = (time.perf_counter() - t0) * 1000
     store.close()
-    return (f"{n:,} records written in one transaction in {write_s:.2f} s; all {n_states:,} states read in "
-            f"{states_ms:.0f} ms; filter status=corrected & label=MI -> {len(hits):,} records in {filter_ms:.0f} ms")
+    return (
+        f"{n:,} records written in one transaction in {write_s:.2f} s; all {n_states:,} states read in "
+        f"{states_ms:.0f} ms; filter status=corrected & label=MI -> {len(hits):,} records in {filter_ms:.0f} ms"
+    )
 
 
 def main() -> None:

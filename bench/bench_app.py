@@ -45,8 +45,10 @@ def _tiny_checkpoint(out: Path) -> Path:
     """An untrained checkpoint from a *-tiny config (when no trained checkpoint is given)."""
     if (out / "config.json").is_file():
         return out
-    code = ("import torch, sys; from core.models import create_model; from core.checkpoint import save_checkpoint; "
-            "torch.manual_seed(0); save_checkpoint(create_model('mets-resnet1d-tiny'), sys.argv[1])")
+    code = (
+        "import torch, sys; from core.models import create_model; from core.checkpoint import save_checkpoint; "
+        "torch.manual_seed(0); save_checkpoint(create_model('mets-resnet1d-tiny'), sys.argv[1])"
+    )
     subprocess.run([sys.executable, "-c", code, str(out)], cwd=REPO, check=True)
     return out
 
@@ -57,12 +59,14 @@ class Server:
     def __init__(self, env: dict[str, str], log_path: Path):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        env = dict(env, GRADIO_SERVER_PORT=str(self.port), GRADIO_SERVER_NAME="127.0.0.1",
-                   GRADIO_ANALYTICS_ENABLED="False")
+        env = dict(
+            env, GRADIO_SERVER_PORT=str(self.port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False"
+        )
         self.log = log_path.open("w")
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
 
     def wait_ready(self, timeout_s: float, *, model: bool = False) -> float:
         """Seconds from process start until the page says the index is loaded (and, with ``model``, its model)."""
@@ -164,8 +168,12 @@ def run_load(
     n_ops = max(1, len(latencies) + len(errors))
     ms = np.asarray(latencies) * 1000
     return {
-        "mode": mode, "clients": clients, "requests_per_client": requests, "ops": len(latencies),
-        "errors": len(errors), "error_examples": errors[:3],
+        "mode": mode,
+        "clients": clients,
+        "requests_per_client": requests,
+        "ops": len(latencies),
+        "errors": len(errors),
+        "error_examples": errors[:3],
         "p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
         "p95_ms": round(float(np.percentile(ms, 95)), 1) if len(ms) else None,
         "max_ms": round(float(ms.max()), 1) if len(ms) else None,
@@ -188,8 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--build-timeout", type=float, default=1800.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--modes", default="separate,analyze", help="separate (/zeroshot + /retrieve_reports) "
-                        "and/or analyze (one /analyze call); default: %(default)s")
+    parser.add_argument(
+        "--modes",
+        default="separate,analyze",
+        help="separate (/zeroshot + /retrieve_reports) and/or analyze (one /analyze call); default: %(default)s",
+    )
     parser.add_argument("--out", default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -199,8 +210,15 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(exist_ok=True)
     data_dir = Path(args.data_dir or work / "data")
     checkpoint = Path(args.checkpoint) if args.checkpoint else _tiny_checkpoint(work / "tiny-checkpoint")
-    env = dict(os.environ, ECG_DATA_DIR=str(data_dir), ECG_DATA_MIRROR=args.mirror, HF_HUB_OFFLINE="1",
-               ECG_CHECKPOINTS=f"bench={checkpoint}", ECG_DEMO_RECORDS=args.records, ECG_MAP_METHOD=args.map)
+    env = dict(
+        os.environ,
+        ECG_DATA_DIR=str(data_dir),
+        ECG_DATA_MIRROR=args.mirror,
+        HF_HUB_OFFLINE="1",
+        ECG_CHECKPOINTS=f"bench={checkpoint}",
+        ECG_DEMO_RECORDS=args.records,
+        ECG_MAP_METHOD=args.map,
+    )
 
     # 1. First start: acquires the data and builds the cache (or finds it).
     first = Server(env, work / "server-1.log")
@@ -217,15 +235,23 @@ def main(argv: list[str] | None = None) -> int:
         model_s = server.wait_ready(300, model=True)  # measure the steady state, not the model loading
         logger.info("model loaded %.1f s after start", model_s)
         records = _record_ids(data_dir)
-        loads = [run_load(server.url, records, args.clients, args.requests, args.k, args.seed, mode, server.proc.pid)
-                 for mode in args.modes.split(",")]
+        loads = [
+            run_load(server.url, records, args.clients, args.requests, args.k, args.seed, mode, server.proc.pid)
+            for mode in args.modes.split(",")
+        ]
     finally:
         server.stop()
     result = {
-        "checkpoint": str(checkpoint), "records": args.records, "map": args.map, "indexed": len(records),
-        "first_start_s": round(build_s, 1), "cold_start_warm_cache_s": round(cold_s, 1),
-        "model_loaded_s": round(model_s, 1), "cpus": os.cpu_count(),
-        "load_average_1min_at_end": round(os.getloadavg()[0], 2), "load": loads,
+        "checkpoint": str(checkpoint),
+        "records": args.records,
+        "map": args.map,
+        "indexed": len(records),
+        "first_start_s": round(build_s, 1),
+        "cold_start_warm_cache_s": round(cold_s, 1),
+        "model_loaded_s": round(model_s, 1),
+        "cpus": os.cpu_count(),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
+        "load": loads,
     }
     text = json.dumps(result, indent=1)
     print(text)

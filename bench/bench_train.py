@@ -93,12 +93,16 @@ def main() -> None:
         row = bench_recipe(name.strip(), steps=args.steps, warmup=args.warmup, batch_size=args.batch_size)
         print(json.dumps(row), flush=True)
         rows.append(row)
-    print(f"\ntraining throughput on {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads (CPU, fp32):")
+    print(
+        f"\ntraining throughput on {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads (CPU, fp32):"
+    )
     print(f"{'recipe':8} {'model':18} {'batch':>5} {'params':>10} {'s/step':>8} {'samples/s':>10}")
     for r in rows:
-        print(f"{r['recipe']:8} {r['model']:18} {r['batch_size']:5d} {r['trainable_params']:10,d} "
-              f"{r['s_per_step']:8.2f} {r['samples_per_s']:10.1f}")
+        print(
+            f"{r['recipe']:8} {r['model']:18} {r['batch_size']:5d} {r['trainable_params']:10,d} "
+            f"{r['s_per_step']:8.2f} {r['samples_per_s']:10.1f}"
+        )
 
 
 if __name__ == "__main__":

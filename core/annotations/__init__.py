@@ -24,7 +24,20 @@ from core.annotations.schema import STATUSES, Event, RecordState
 from core.annotations.store import AnnotationStore, default_path, filter_records
 
 __all__ = [
-    "STATUSES", "AnnotationError", "AnnotationStore", "Event", "ImportFormatError", "InvalidLabelError",
-    "InvalidNoteError", "InvalidReviewerError", "InvalidStatusError", "RecordState", "SchemaVersionError",
-    "UndoError", "UnknownEventError", "UnknownRecordError", "default_path", "filter_records",
+    "STATUSES",
+    "AnnotationError",
+    "AnnotationStore",
+    "Event",
+    "ImportFormatError",
+    "InvalidLabelError",
+    "InvalidNoteError",
+    "InvalidReviewerError",
+    "InvalidStatusError",
+    "RecordState",
+    "SchemaVersionError",
+    "UndoError",
+    "UnknownEventError",
+    "UnknownRecordError",
+    "default_path",
+    "filter_records",
 ]

@@ -42,8 +42,18 @@ FORMAT_VERSION = 1
 RECORDS_FORMAT = "ecg-annotations/records"
 EVENTS_FORMAT = "ecg-annotations/events"
 RECORD_COLUMNS = ["record_id", "status", "labels", "note", "reviewer", "updated_at", "n_events", "last_event_id"]
-EVENT_COLUMNS = ["event_id", "event_key", "record_id", "ts", "reviewer", "action", "before", "after", "reverts",
-                 "reverts_key"]
+EVENT_COLUMNS = [
+    "event_id",
+    "event_key",
+    "record_id",
+    "ts",
+    "reviewer",
+    "action",
+    "before",
+    "after",
+    "reverts",
+    "reverts_key",
+]
 FORMATS = ("csv", "json")
 KINDS = ("records", "events")
 
@@ -68,8 +78,10 @@ class ImportReport:
         def n(k: int, word: str) -> str:
             return f"{k} {word}{'' if k == 1 else 's'}"
 
-        return (f"{n(self.rows, self.kind[:-1] + ' row')} read: {n(self.written, 'event')} written, "
-                f"{self.skipped} unchanged or already present")
+        return (
+            f"{n(self.rows, self.kind[:-1] + ' row')} read: {n(self.written, 'event')} written, "
+            f"{self.skipped} unchanged or already present"
+        )
 
 
 def _format(path: Path, fmt: str | None) -> str:
@@ -131,8 +143,9 @@ def dumps_records(rows: list[dict], fmt: str) -> str:
     writer = csv.DictWriter(buf, fieldnames=RECORD_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "labels": _json_cell(list(row["labels"])),
-                         **{c: _formula_safe(row[c]) for c in _TEXT_COLUMNS}})
+        writer.writerow(
+            {**row, "labels": _json_cell(list(row["labels"])), **{c: _formula_safe(row[c]) for c in _TEXT_COLUMNS}}
+        )
     return buf.getvalue()
 
 
@@ -145,10 +158,16 @@ def dumps_events(rows: list[dict], fmt: str) -> str:
     writer = csv.DictWriter(buf, fieldnames=EVENT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "reviewer": _formula_safe(row["reviewer"]),
-                         "before": _json_cell(row["before"]), "after": _json_cell(row["after"]),
-                         "reverts": "" if row["reverts"] is None else row["reverts"],
-                         "reverts_key": row["reverts_key"] or ""})
+        writer.writerow(
+            {
+                **row,
+                "reviewer": _formula_safe(row["reviewer"]),
+                "before": _json_cell(row["before"]),
+                "after": _json_cell(row["after"]),
+                "reverts": "" if row["reverts"] is None else row["reverts"],
+                "reverts_key": row["reverts_key"] or "",
+            }
+        )
     return buf.getvalue()
 
 
@@ -160,8 +179,13 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def export(store: AnnotationStore, path: str | Path, kind: str = "records", fmt: str | None = None,
-           record_ids: Iterable[str] | None = None) -> Path:
+def export(
+    store: AnnotationStore,
+    path: str | Path,
+    kind: str = "records",
+    fmt: str | None = None,
+    record_ids: Iterable[str] | None = None,
+) -> Path:
     """Write the records (current states) or the event log to ``path`` (format from the suffix unless ``fmt``).
 
     Args:
@@ -204,8 +228,10 @@ def _read_rows(path: Path, fmt: str) -> tuple[str, list[dict]]:
             return "records", doc["records"]
         if isinstance(doc, dict) and doc.get("format") == EVENTS_FORMAT and isinstance(doc.get("events"), list):
             return "events", doc["events"]
-        raise ImportFormatError(f'{path}: not an annotation export (expected "format": "{RECORDS_FORMAT}" or '
-                                f'"{EVENTS_FORMAT}" with a list of rows)')
+        raise ImportFormatError(
+            f'{path}: not an annotation export (expected "format": "{RECORDS_FORMAT}" or '
+            f'"{EVENTS_FORMAT}" with a list of rows)'
+        )
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = set(reader.fieldnames or [])
     if {"event_key", "before", "after"} <= header:
@@ -213,8 +239,10 @@ def _read_rows(path: Path, fmt: str) -> tuple[str, list[dict]]:
     elif "record_id" in header and header & {"status", "labels", "note"}:
         kind = "records"
     else:
-        raise ImportFormatError(f"{path}: unknown CSV header {sorted(header)}; expected the columns of a records "
-                                f"export ({', '.join(RECORD_COLUMNS)}) or an events export")
+        raise ImportFormatError(
+            f"{path}: unknown CSV header {sorted(header)}; expected the columns of a records "
+            f"export ({', '.join(RECORD_COLUMNS)}) or an events export"
+        )
     rows = []
     for row in reader:
         if None in row:
@@ -246,8 +274,9 @@ def _parse_labels(value) -> list[str]:
     return [v for v in (p.strip() for p in value.split(";")) if v]  # hand-written "MI; NORM"
 
 
-def import_file(store: AnnotationStore, path: str | Path, *, reviewer: str = "import",
-                fmt: str | None = None) -> ImportReport:
+def import_file(
+    store: AnnotationStore, path: str | Path, *, reviewer: str = "import", fmt: str | None = None
+) -> ImportReport:
     """Import a records or events export (the kind is recognised from the file).
 
     Args:
@@ -319,9 +348,16 @@ def _parse_event(row: dict, known) -> dict:
     reverts_key = row.get("reverts_key") or None
     if action == UNDO and not reverts_key:
         raise ImportFormatError("an undo event needs reverts_key")
-    return {"key": key, "record_id": check_record_id(row["record_id"], known), "ts": ts,
-            "reviewer": check_reviewer(row["reviewer"]), "action": action, "before": before, "after": after,
-            "reverts_key": reverts_key}
+    return {
+        "key": key,
+        "record_id": check_record_id(row["record_id"], known),
+        "ts": ts,
+        "reviewer": check_reviewer(row["reviewer"]),
+        "action": action,
+        "before": before,
+        "after": after,
+        "reverts_key": reverts_key,
+    }
 
 
 def import_events(store: AnnotationStore, rows: list[dict]) -> ImportReport:
@@ -338,18 +374,30 @@ def import_events(store: AnnotationStore, rows: list[dict]) -> ImportReport:
             existing = tx.event_by_key(ev["key"])
             if existing is not None:
                 if existing.record_id != ev["record_id"]:
-                    raise ImportFormatError(f"events row {n}: key {ev['key']!r} belongs to another record "
-                                            f"({existing.record_id!r}) in this store")
+                    raise ImportFormatError(
+                        f"events row {n}: key {ev['key']!r} belongs to another record "
+                        f"({existing.record_id!r}) in this store"
+                    )
                 continue
             reverts = None
             if ev["reverts_key"]:
                 target = tx.event_by_key(ev["reverts_key"])
                 if target is None:
-                    raise ImportFormatError(f"events row {n}: reverts_key {ev['reverts_key']!r} is not in the file "
-                                            "before it, nor in the store")
+                    raise ImportFormatError(
+                        f"events row {n}: reverts_key {ev['reverts_key']!r} is not in the file "
+                        "before it, nor in the store"
+                    )
                 reverts = target.event_id
-            tx.append(ev["record_id"], ev["reviewer"], ev["action"], ev["before"], ev["after"], reverts=reverts,
-                      key=ev["key"], ts=ev["ts"])
+            tx.append(
+                ev["record_id"],
+                ev["reviewer"],
+                ev["action"],
+                ev["before"],
+                ev["after"],
+                reverts=reverts,
+                key=ev["key"],
+                ts=ev["ts"],
+            )
             written += 1
     return ImportReport("events", len(rows), written, len(rows) - written)
 
@@ -357,4 +405,11 @@ def import_events(store: AnnotationStore, rows: list[dict]) -> ImportReport:
 def events_equal_ignoring_ids(a: Event, b: Event) -> bool:
     """Same change (key, record, time, reviewer, action, values), whatever the local event ids."""
     return (a.event_key, a.record_id, a.ts, a.reviewer, a.action, a.before, a.after) == (
-        b.event_key, b.record_id, b.ts, b.reviewer, b.action, b.before, b.after)
+        b.event_key,
+        b.record_id,
+        b.ts,
+        b.reviewer,
+        b.action,
+        b.before,
+        b.after,
+    )

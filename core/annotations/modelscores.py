@@ -38,16 +38,17 @@ class LabelledRecord(Protocol):
     labels: dict[str, list[str]]
 
 
-def prompt_set_for(dataset: str, label_sets: Sequence[str] = (), prompts_dir: Path = PROMPTS_DIR
-                   ) -> tuple[PromptSet, tuple[str, ...] | None] | None:
+def prompt_set_for(
+    dataset: str, label_sets: Sequence[str] = (), prompts_dir: Path = PROMPTS_DIR
+) -> tuple[PromptSet, tuple[str, ...] | None] | None:
     """(prompt set, label sets whose union is the reference; ``None`` = all) for a dataset, or ``None``."""
     names = list_prompt_sets(prompts_dir)
     if dataset in names:
         return load_prompt_set(dataset, prompts_dir), None
     preferred = [f"{dataset}_superclass"] + [f"{dataset}_{s}" for s in label_sets]
     for name in preferred:
-        if name in names and name[len(dataset) + 1:] in label_sets:
-            return load_prompt_set(name, prompts_dir), (name[len(dataset) + 1:],)
+        if name in names and name[len(dataset) + 1 :] in label_sets:
+            return load_prompt_set(name, prompts_dir), (name[len(dataset) + 1 :],)
     return None
 
 

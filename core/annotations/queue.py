@@ -41,8 +41,9 @@ class QueueItem:
     reason: str
 
 
-def _disagreements(probs: Mapping[str, float], reference: Collection[str], multi_label: bool
-                   ) -> list[tuple[str, float, float]]:
+def _disagreements(
+    probs: Mapping[str, float], reference: Collection[str], multi_label: bool
+) -> list[tuple[str, float, float]]:
     """(class, p, target) for every class the model scores; targets sum to 1 unless ``multi_label``."""
     hits = [c for c in probs if c in reference]
     weight = 1.0 if multi_label else 1.0 / max(len(hits), 1)
@@ -72,8 +73,9 @@ def entropy(probs: Iterable[float]) -> float:
     return h / math.log(len(values))
 
 
-def score_record(probs: Mapping[str, float], reference: Collection[str], method: str = "disagreement", *,
-                 multi_label: bool = False) -> tuple[float, str]:
+def score_record(
+    probs: Mapping[str, float], reference: Collection[str], method: str = "disagreement", *, multi_label: bool = False
+) -> tuple[float, str]:
     """(score, reason) of one record; see the module docstring for the methods."""
     if method == "uncertainty":
         h = entropy(probs.values())
@@ -127,8 +129,9 @@ def review_queue(
     return items[:limit] if limit is not None else items
 
 
-def next_in_queue(queue: Sequence[QueueItem] | Sequence[str], current: str | None = None,
-                  skip: Collection[str] = ()) -> str | None:
+def next_in_queue(
+    queue: Sequence[QueueItem] | Sequence[str], current: str | None = None, skip: Collection[str] = ()
+) -> str | None:
     """The record to open next: the first after ``current`` (or from the top) that is not in ``skip``; wraps once."""
     ids = [q.record_id if isinstance(q, QueueItem) else str(q) for q in queue]
     if not ids:

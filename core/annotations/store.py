@@ -320,8 +320,16 @@ class Transaction:
         self.store = store
         self.conn = conn
 
-    def annotate(self, record_id: str, *, reviewer: str, labels: Iterable[str] | None = None,
-                 status: str | None = None, note: str | None = None, key: str | None = None) -> Event | None:
+    def annotate(
+        self,
+        record_id: str,
+        *,
+        reviewer: str,
+        labels: Iterable[str] | None = None,
+        status: str | None = None,
+        note: str | None = None,
+        key: str | None = None,
+    ) -> Event | None:
         """See :meth:`AnnotationStore.annotate`."""
         changes = self.store._validate(record_id, reviewer, labels, status, note)
         return self._annotate(record_id, reviewer.strip(), changes, key)
@@ -380,8 +388,18 @@ class Transaction:
         row = self.conn.execute("SELECT * FROM record_state WHERE record_id = ?", (record_id,)).fetchone()
         return state_from_row(row) if row else RecordState(record_id)
 
-    def append(self, record_id: str, reviewer: str, action: str, before: dict, after: dict, *,
-               reverts: int | None = None, key: str | None = None, ts: str | None = None) -> Event:
+    def append(
+        self,
+        record_id: str,
+        reviewer: str,
+        action: str,
+        before: dict,
+        after: dict,
+        *,
+        reverts: int | None = None,
+        key: str | None = None,
+        ts: str | None = None,
+    ) -> Event:
         """Append one (already validated) event and update the record's projected state."""
         key = key or new_key()
         ts = ts or utc_now()
@@ -391,8 +409,10 @@ class Transaction:
             (key, record_id, ts, reviewer, action, dumps(before), dumps(after), reverts),
         )
         event = Event(int(cur.lastrowid), key, record_id, ts, reviewer, action, before, after, reverts)
-        self.conn.execute("INSERT OR REPLACE INTO record_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          state_row(apply_event(self.state(record_id), event)))
+        self.conn.execute(
+            "INSERT OR REPLACE INTO record_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            state_row(apply_event(self.state(record_id), event)),
+        )
         return event
 
     def _by_key(self, key: str, record_id: str | None = None) -> Event | None:

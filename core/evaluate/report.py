@@ -44,8 +44,13 @@ def zeroshot_table(runs: Sequence[dict]) -> str:
 
 
 def probe_table(runs: Sequence[dict]) -> str:
-    variants = ["pretrained_10pct", "pretrained_100pct", "random_init_10pct", "random_init_100pct",
-                "supervised_cnn_100pct"]
+    variants = [
+        "pretrained_10pct",
+        "pretrained_100pct",
+        "random_init_10pct",
+        "random_init_100pct",
+        "supervised_cnn_100pct",
+    ]
     lines = ["| checkpoint | dataset / label set | " + " | ".join(variants) + " |"]
     lines.append("|---|---|" + "---|" * len(variants))
     for r in runs:
@@ -57,8 +62,10 @@ def probe_table(runs: Sequence[dict]) -> str:
 
 
 def retrieval_table(runs: Sequence[dict]) -> str:
-    lines = ["| checkpoint | dataset | direction | R@1 | R@5 | R@10 | median rank | chance R@10 | queries |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| checkpoint | dataset | direction | R@1 | R@5 | R@10 | median rank | chance R@10 | queries |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in runs:
         for d, ds in r["datasets"].items():
             for direction, rep in ds.get("retrieval", {}).items():
@@ -75,9 +82,11 @@ def contrast_table(run: dict) -> str:
     if not t2e:
         return "–"
     t2r = {p["id"]: p for p in run["contrast"].get("text_to_report", {}).get("pairs", [])}
-    lines = ["| pair | A vs B | ECGs A / B | text→ECG AUC (A query) | (B query) | pair AUC [95 % CI] | "
-             "reports A / B | text→report AUC | right twin first |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| pair | A vs B | ECGs A / B | text→ECG AUC (A query) | (B query) | pair AUC [95 % CI] | "
+        "reports A / B | text→report AUC | right twin first |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for p in t2e["pairs"]:
         rep = t2r.get(p["id"], {})
         if p["status"] == "ok":
@@ -85,12 +94,16 @@ def contrast_table(run: dict) -> str:
         else:
             ecg = f"too few (< {t2e['min_positives']} per side) | – | –"
         report = f"{rep['auc']:.3f} | {rep['right_first']:.0%}" if rep.get("status") == "ok" else "too few | –"
-        lines.append(f"| {p['id']} | {p['a']} vs {p['b']} | {p['positives_a']} / {p['positives_b']} | {ecg} | "
-                     f"{rep.get('reports_a', '–')} / {rep.get('reports_b', '–')} | {report} |")
+        lines.append(
+            f"| {p['id']} | {p['a']} vs {p['b']} | {p['positives_a']} / {p['positives_b']} | {ecg} | "
+            f"{rep.get('reports_a', '–')} / {rep.get('reports_b', '–')} | {report} |"
+        )
     t2r_all = run["contrast"].get("text_to_report", {})
     first = t2r_all.get("right_first_share")
-    lines.append(f"| **mean** ({t2e['n_scored']} pairs scored) | | | | | {_fmt(t2e['mean_auc'], t2e['ci95'])} | | "
-                 f"{_fmt(t2r_all.get('mean_auc'))} | {'–' if first is None else f'{first:.0%}'} |")
+    lines.append(
+        f"| **mean** ({t2e['n_scored']} pairs scored) | | | | | {_fmt(t2e['mean_auc'], t2e['ci95'])} | | "
+        f"{_fmt(t2r_all.get('mean_auc'))} | {'–' if first is None else f'{first:.0%}'} |"
+    )
     return "\n".join(lines)
 
 
@@ -99,8 +112,10 @@ def precision_table(runs: Sequence[dict]) -> str:
     with_p = [r for r in runs if "precision_at_10" in r]
     if not with_p:
         return "–"
-    lines = ["| query | relevant / searched | chance | " + " | ".join(_label(r) for r in with_p) + " |",
-             "|---|---|---|" + "---|" * len(with_p)]
+    lines = [
+        "| query | relevant / searched | chance | " + " | ".join(_label(r) for r in with_p) + " |",
+        "|---|---|---|" + "---|" * len(with_p),
+    ]
     first = with_p[0]["precision_at_10"]
     for i, q in enumerate(first["queries"]):
         chance = f"{q['chance']:.3f}" if q["status"] == "ok" else "too few"
@@ -118,11 +133,21 @@ def goal_checks(run: dict) -> list[tuple[str, str, bool | None]]:
     checks: list[tuple[str, str, bool | None]] = []
     sup = ds.get("ptbxl", {}).get("zeroshot", {}).get("superclass")
     value = sup["macro_auc"] if sup else None
-    checks.append((f"PTB-XL superclass zero-shot macro AUC ≥ {GOALS['ptbxl_superclass_zeroshot']}", _fmt(value),
-                   None if value is None else value >= GOALS["ptbxl_superclass_zeroshot"]))
+    checks.append(
+        (
+            f"PTB-XL superclass zero-shot macro AUC ≥ {GOALS['ptbxl_superclass_zeroshot']}",
+            _fmt(value),
+            None if value is None else value >= GOALS["ptbxl_superclass_zeroshot"],
+        )
+    )
     cross = mean_or_none([e["macro_auc"] for d in CROSS_DATASETS for e in ds.get(d, {}).get("zeroshot", {}).values()])
-    checks.append((f"cross-dataset zero-shot macro AUC (mean over LUDB, CinC) ≥ {GOALS['cross_dataset_zeroshot']}",
-                   _fmt(cross), None if cross is None else cross >= GOALS["cross_dataset_zeroshot"]))
+    checks.append(
+        (
+            f"cross-dataset zero-shot macro AUC (mean over LUDB, CinC) ≥ {GOALS['cross_dataset_zeroshot']}",
+            _fmt(cross),
+            None if cross is None else cross >= GOALS["cross_dataset_zeroshot"],
+        )
+    )
     probe = ds.get("ptbxl", {}).get("probe", {}).get("superclass", {})
     pre, rnd = probe.get("pretrained_100pct", {}).get("macro_auc"), probe.get("random_init_100pct", {}).get("macro_auc")
     gain = None if pre is None or rnd is None else 100 * (pre - rnd)
@@ -131,23 +156,41 @@ def goal_checks(run: dict) -> list[tuple[str, str, bool | None]]:
     checks.append((goal, measured, None if gain is None else gain >= GOALS["probe_gain_points"]))
     t2e = run.get("contrast", {}).get("text_to_ecg", {})
     mean, low = t2e.get("mean_auc"), t2e.get("min_auc")
-    checks.append((f"contrast set text→ECG mean AUC ≥ {GOALS['contrast_mean_auc']}", _fmt(mean, t2e.get("ci95")),
-                   None if mean is None else mean >= GOALS["contrast_mean_auc"]))
-    checks.append((f"contrast set: no pair below {GOALS['contrast_min_pair_auc']} (text→ECG)",
-                   "–" if low is None else f"{low:.3f} ({t2e['min_pair']})",
-                   None if low is None else low >= GOALS["contrast_min_pair_auc"]))
+    checks.append(
+        (
+            f"contrast set text→ECG mean AUC ≥ {GOALS['contrast_mean_auc']}",
+            _fmt(mean, t2e.get("ci95")),
+            None if mean is None else mean >= GOALS["contrast_mean_auc"],
+        )
+    )
+    checks.append(
+        (
+            f"contrast set: no pair below {GOALS['contrast_min_pair_auc']} (text→ECG)",
+            "–" if low is None else f"{low:.3f} ({t2e['min_pair']})",
+            None if low is None else low >= GOALS["contrast_min_pair_auc"],
+        )
+    )
     t2r = run.get("contrast", {}).get("text_to_report", {})
     first = t2r.get("right_first_share")
-    checks.append((f"contrast set text→report: right twin first in ≥ {GOALS['report_right_first']:.0%} of queries",
-                   "–" if first is None else f"{first:.1%} of {t2r['n_queries']} ({t2r['ranker']})",
-                   None if first is None else first >= GOALS["report_right_first"]))
+    checks.append(
+        (
+            f"contrast set text→report: right twin first in ≥ {GOALS['report_right_first']:.0%} of queries",
+            "–" if first is None else f"{first:.1%} of {t2r['n_queries']} ({t2r['ranker']})",
+            None if first is None else first >= GOALS["report_right_first"],
+        )
+    )
     p10 = run.get("precision_at_10", {})
     precision = p10.get("mean_precision")
     measured = "–"
     if precision is not None:
         measured = f"{precision:.3f} (chance {p10['mean_chance']:.3f}, {p10['n_scored']} queries)"
-    checks.append((f"text→ECG precision@10 ≥ {GOALS['precision_at_10']}", measured,
-                   None if precision is None else precision >= GOALS["precision_at_10"]))
+    checks.append(
+        (
+            f"text→ECG precision@10 ≥ {GOALS['precision_at_10']}",
+            measured,
+            None if precision is None else precision >= GOALS["precision_at_10"],
+        )
+    )
     return checks
 
 
@@ -156,12 +199,18 @@ def markdown_report(runs: Sequence[dict], command: str | None = None) -> str:
     parts = []
     if command:
         parts.append(f"Generated by `{command}`.\n")
-    parts += ["#### Zero-shot macro AUC [95 % bootstrap CI] on held-out records", zeroshot_table(runs),
-              "#### Linear probe macro AUC (held-out records)", probe_table(runs),
-              "#### Retrieval on held-out pairs (identical report texts merged)", retrieval_table(runs)]
+    parts += [
+        "#### Zero-shot macro AUC [95 % bootstrap CI] on held-out records",
+        zeroshot_table(runs),
+        "#### Linear probe macro AUC (held-out records)",
+        probe_table(runs),
+        "#### Retrieval on held-out pairs (identical report texts merged)",
+        retrieval_table(runs),
+    ]
     if any("contrast" in r for r in runs):
-        parts.append("#### Clinical contrast set (held-out records of all datasets; records positive for both twins "
-                     "left out)")
+        parts.append(
+            "#### Clinical contrast set (held-out records of all datasets; records positive for both twins left out)"
+        )
         for r in runs:
             if "contrast" in r:
                 ranker = r["contrast"]["text_to_report"]["ranker"]

@@ -183,8 +183,8 @@ def measurement_tag(weights_name: str | None = None) -> str:
     """Short hash of what the measurements come from: the measurement definitions' version, the delineator weights
     and its config (boundary corrections); ``"none"`` when the weights are absent. Any change gives a new cache."""
     from core.measure import MEASURE_VERSION
-    from core.measure.waves import GLOBAL_VOTES
     from core.measure.delineator import CONFIG_NAME, FINAL_WEIGHTS, delineator_dir
+    from core.measure.waves import GLOBAL_VOTES
 
     folder = Path(delineator_dir())
     weights = folder / (weights_name or FINAL_WEIGHTS)

@@ -13,16 +13,26 @@ from core.annotations.export import events_equal_ignoring_ids, export, import_fi
 NOTES = {
     "ptbxl/00001": 'Vorhofflimmern, "sicher"; check V1–V3\nsecond line\twith tab, and a trailing comma,',
     "ptbxl/00002": "ÄÖÜ ß — 心电图 — 😀 — ‘quotes’ \"double\" ''",
-    "ludb/1": "=1+2 looks like a formula, \"\"\" and ,,, and \n\n\n blank lines",
+    "ludb/1": '=1+2 looks like a formula, """ and ,,, and \n\n\n blank lines',
     "ptbxl/00003": "",
 }
 
 
 def _populate(store: AnnotationStore) -> None:
-    store.annotate("ptbxl/00001", reviewer="Zoë", status="corrected", labels=["MI", "atrial flutter, typical"],
-                   note=NOTES["ptbxl/00001"])
-    store.annotate("ptbxl/00002", reviewer="Jürgen", status="needs_second_opinion", labels=['say "NORM"'],
-                   note=NOTES["ptbxl/00002"])
+    store.annotate(
+        "ptbxl/00001",
+        reviewer="Zoë",
+        status="corrected",
+        labels=["MI", "atrial flutter, typical"],
+        note=NOTES["ptbxl/00001"],
+    )
+    store.annotate(
+        "ptbxl/00002",
+        reviewer="Jürgen",
+        status="needs_second_opinion",
+        labels=['say "NORM"'],
+        note=NOTES["ptbxl/00002"],
+    )
     store.annotate("ludb/1", reviewer="ana, b.", status="confirmed", note=NOTES["ludb/1"])
     store.annotate("ptbxl/00003", reviewer="ana", labels=["STTC"])
     store.annotate("ptbxl/00003", reviewer="ana", status="confirmed")
@@ -83,8 +93,18 @@ def test_csv_is_plain_csv(store, tmp_path):
     assert by_id["ludb/1"]["status"] == "confirmed"
 
 
-FORMULA_NOTES = ['=HYPERLINK("http://x")', "+1", "-0.5 mV ST depression", "@SUM(A1)", "\tindented", "'=already",
-                 "''", "'hello'", "'", "plain"]
+FORMULA_NOTES = [
+    '=HYPERLINK("http://x")',
+    "+1",
+    "-0.5 mV ST depression",
+    "@SUM(A1)",
+    "\tindented",
+    "'=already",
+    "''",
+    "'hello'",
+    "'",
+    "plain",
+]
 EVIL_REVIEWER = "=cmd|' /C calc'!A0"
 
 
@@ -97,8 +117,16 @@ def test_csv_cells_that_spreadsheets_would_run_are_escaped_and_read_back_exactly
     with open(records, newline="", encoding="utf-8") as f:
         cells = {row["record_id"]: row for row in csv.DictReader(f)}
     assert [cells[r]["note"] for r in ids] == [
-        """'=HYPERLINK("http://x")""", "'+1", "'-0.5 mV ST depression", "'@SUM(A1)", "'\tindented", "''=already",
-        "'''", "'hello'", "'", "plain",
+        """'=HYPERLINK("http://x")""",
+        "'+1",
+        "'-0.5 mV ST depression",
+        "'@SUM(A1)",
+        "'\tindented",
+        "''=already",
+        "'''",
+        "'hello'",
+        "'",
+        "plain",
     ]
     assert {row["reviewer"] for row in cells.values()} == {"'" + EVIL_REVIEWER}
     with open(events, newline="", encoding="utf-8") as f:
@@ -121,12 +149,15 @@ def test_hand_written_csv_with_bom_and_semicolon_labels(store, tmp_path):
     assert (s.status, s.labels, s.note) == ("corrected", ("MI", "STTC"), "a, b")
 
 
-@pytest.mark.parametrize(("content", "error", "message"), [
-    ('record_id,status\nptbxl/00001,confirmed\nptbxl/00002,finished\n', InvalidStatusError, "row 2"),
-    ('record_id,status\nptbxl/00001,confirmed\nnope/1,confirmed\n', UnknownRecordError, "row 2"),
-    ('a,b\n1,2\n', ImportFormatError, "unknown CSV header"),
-    ('record_id,status\nptbxl/00001,confirmed,extra\n', ImportFormatError, "more cells"),
-])
+@pytest.mark.parametrize(
+    ("content", "error", "message"),
+    [
+        ("record_id,status\nptbxl/00001,confirmed\nptbxl/00002,finished\n", InvalidStatusError, "row 2"),
+        ("record_id,status\nptbxl/00001,confirmed\nnope/1,confirmed\n", UnknownRecordError, "row 2"),
+        ("a,b\n1,2\n", ImportFormatError, "unknown CSV header"),
+        ("record_id,status\nptbxl/00001,confirmed,extra\n", ImportFormatError, "more cells"),
+    ],
+)
 def test_bad_csv_import_writes_nothing(store, tmp_path, content, error, message):
     path = tmp_path / "bad.csv"
     path.write_text(content, encoding="utf-8")
@@ -135,16 +166,26 @@ def test_bad_csv_import_writes_nothing(store, tmp_path, content, error, message)
     assert store.count_events() == 0
 
 
-@pytest.mark.parametrize(("doc", "message"), [
-    ("{not json", "not valid JSON"),
-    ('{"format": "something else"}', "not an annotation export"),
-    ('{"format": "ecg-annotations/events", "version": 1, "events": [{"event_key": "k", "record_id": "ptbxl/00001", '
-     '"ts": "t", "reviewer": "a", "action": "undo", "before": {"note": ""}, "after": {"note": "x"}, '
-     '"reverts_key": "missing"}]}', "reverts_key"),
-    ('{"format": "ecg-annotations/events", "version": 1, "events": [{"event_key": "k", "record_id": "ptbxl/00001", '
-     '"ts": "t", "reviewer": "a", "action": "annotate", "before": {"note": ""}, "after": {"colour": "x"}}]}',
-     "unknown field"),
-])
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"format": "something else"}', "not an annotation export"),
+        (
+            '{"format": "ecg-annotations/events", "version": 1, "events": '
+            '[{"event_key": "k", "record_id": "ptbxl/00001", "ts": "t", "reviewer": "a", "action": "undo", '
+            '"before": {"note": ""}, "after": {"note": "x"}, '
+            '"reverts_key": "missing"}]}',
+            "reverts_key",
+        ),
+        (
+            '{"format": "ecg-annotations/events", "version": 1, "events": '
+            '[{"event_key": "k", "record_id": "ptbxl/00001", "ts": "t", "reviewer": "a", "action": "annotate", '
+            '"before": {"note": ""}, "after": {"colour": "x"}}]}',
+            "unknown field",
+        ),
+    ],
+)
 def test_bad_json_import_writes_nothing(store, tmp_path, doc, message):
     path = tmp_path / "bad.json"
     path.write_text(doc, encoding="utf-8")

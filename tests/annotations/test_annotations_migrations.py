@@ -15,14 +15,21 @@ def _make_v1(path) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     assert migrate(conn, target=1) == [1]
     rows = [
-        ("ptbxl/00001", "2025-01-01T10:00:00+00:00", "ana", {"status": "unreviewed", "labels": []},
-         {"status": "corrected", "labels": ["MI"]}),
-        ("ptbxl/00002", "2025-01-01T10:01:00+00:00", "bo", {"note": ""}, {"note": "Vorhofflimmern, \"sicher\""}),
+        (
+            "ptbxl/00001",
+            "2025-01-01T10:00:00+00:00",
+            "ana",
+            {"status": "unreviewed", "labels": []},
+            {"status": "corrected", "labels": ["MI"]},
+        ),
+        ("ptbxl/00002", "2025-01-01T10:01:00+00:00", "bo", {"note": ""}, {"note": 'Vorhofflimmern, "sicher"'}),
         ("ptbxl/00001", "2025-01-02T09:00:00+00:00", "cy", {"note": ""}, {"note": "second look"}),
     ]
     for record_id, ts, who, before, after in rows:
-        conn.execute("INSERT INTO events (record_id, ts, reviewer, action, before, after) VALUES (?, ?, ?, ?, ?, ?)",
-                     (record_id, ts, who, "annotate", json.dumps(before), json.dumps(after)))
+        conn.execute(
+            "INSERT INTO events (record_id, ts, reviewer, action, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+            (record_id, ts, who, "annotate", json.dumps(before), json.dumps(after)),
+        )
     conn.close()
 
 

@@ -33,8 +33,11 @@ def test_disagreement_puts_the_likeliest_label_error_first():
 def test_multi_label_reference_is_not_penalised_for_having_several_labels():
     # softmax probabilities cannot give 1.0 to two classes: a record with two reference labels that the model splits
     # evenly is in full agreement, and ranks below a single-label record the model contradicts
-    probs = {"two": {"A": 0.5, "B": 0.5, "C": 0.0}, "wrong": {"A": 0.1, "B": 0.0, "C": 0.9},
-             "none": {"A": 0.9, "B": 0.1, "C": 0.0}}
+    probs = {
+        "two": {"A": 0.5, "B": 0.5, "C": 0.0},
+        "wrong": {"A": 0.1, "B": 0.0, "C": 0.9},
+        "none": {"A": 0.9, "B": 0.1, "C": 0.0},
+    }
     reference = {"two": ["A", "B"], "wrong": ["A"], "none": ["Z"]}
     q = review_queue(probs, reference)
     assert [(i.record_id, round(i.score, 3)) for i in q] == [("wrong", 0.9), ("none", 0.0), ("two", 0.0)]
@@ -79,16 +82,20 @@ class _Rec:
 
 
 def test_zero_shot_inputs_with_a_fake_text_encoder(tmp_path):
-    (tmp_path / "toy_superclass.json").write_text(json.dumps(
-        {"label_set": "toy_superclass", "classes": {"NORM": ["normal"], "MI": ["infarct"]}}), encoding="utf-8")
+    (tmp_path / "toy_superclass.json").write_text(
+        json.dumps({"label_set": "toy_superclass", "classes": {"NORM": ["normal"], "MI": ["infarct"]}}),
+        encoding="utf-8",
+    )
     vectors = {"normal": [1.0, 0.0], "infarct": [0.0, 1.0]}
 
     def encode(texts):
         return np.array([vectors[t] for t in texts], np.float32)
 
-    records = [_Rec("toy/1", "toy", {"superclass": ["NORM"], "form": ["X"]}),
-               _Rec("toy/2", "toy", {"superclass": ["NORM"]}),
-               _Rec("other/1", "other", {"superclass": ["NORM"]})]
+    records = [
+        _Rec("toy/1", "toy", {"superclass": ["NORM"], "form": ["X"]}),
+        _Rec("toy/2", "toy", {"superclass": ["NORM"]}),
+        _Rec("other/1", "other", {"superclass": ["NORM"]}),
+    ]
     emb = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], np.float32)
     probs, reference = zero_shot_inputs(records, emb, encode, logit_scale=10.0, prompts_dir=tmp_path)
     assert set(probs) == {"toy/1", "toy/2"}  # "other" has no prompt set

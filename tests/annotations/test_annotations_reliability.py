@@ -88,8 +88,13 @@ def test_writer_killed_mid_transaction_keeps_every_committed_event(db_path):
     n_committed = 120
     AnnotationStore(db_path).close()  # create + migrate
     wal = Path(str(db_path) + "-wal")
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db_path), str(n_committed)], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db_path), str(n_committed)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()  # blocks until the child is inside the open transaction
         assert line.strip() == "ready", proc.stderr.read()
@@ -116,13 +121,16 @@ def test_writer_killed_mid_transaction_keeps_every_committed_event(db_path):
 @pytest.mark.parametrize("n_procs", [3])
 def test_processes_writing_at_once(db_path, n_procs):
     """Separate processes (as under several app workers) also serialise through SQLite's lock."""
-    code = ("import sys\nfrom core.annotations import AnnotationStore\n"
-            "s, p = AnnotationStore(sys.argv[1]), sys.argv[2]\n"
-            "for i in range(50):\n"
-            "    s.annotate('shared/0', reviewer='p' + p, note=f'p{p} {i}', key=f'p{p}-{i}')\n")
+    code = (
+        "import sys\nfrom core.annotations import AnnotationStore\n"
+        "s, p = AnnotationStore(sys.argv[1]), sys.argv[2]\n"
+        "for i in range(50):\n"
+        "    s.annotate('shared/0', reviewer='p' + p, note=f'p{p} {i}', key=f'p{p}-{i}')\n"
+    )
     AnnotationStore(db_path).close()
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(db_path), str(p)], cwd=REPO_ROOT)
-             for p in range(n_procs)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(db_path), str(p)], cwd=REPO_ROOT) for p in range(n_procs)
+    ]
     assert [p.wait(timeout=60) for p in procs] == [0] * n_procs
     with AnnotationStore(db_path) as store:
         events = store.history()

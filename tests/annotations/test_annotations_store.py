@@ -147,8 +147,9 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("error", "message", "kwargs"), BAD_INPUTS,
-                         ids=[f"{e.__name__}-{m}" for e, m, _ in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("error", "message", "kwargs"), BAD_INPUTS, ids=[f"{e.__name__}-{m}" for e, m, _ in BAD_INPUTS]
+)
 def test_bad_input_is_rejected_and_nothing_is_written(store, error, message, kwargs):
     store.annotate(R2, reviewer="ana", note="before")  # some prior content
     before_events, before_states = store.history(), store.states()
@@ -160,7 +161,7 @@ def test_bad_input_is_rejected_and_nothing_is_written(store, error, message, kwa
 
 
 def test_note_at_the_limit_and_unicode_are_accepted(store):
-    note = ("ü€😀, \"quoted\"\n\ttab " * 1000)[:MAX_NOTE_CHARS]
+    note = ('ü€😀, "quoted"\n\ttab ' * 1000)[:MAX_NOTE_CHARS]
     store.annotate(R1, reviewer="Zoë Ørsted", note=note, labels=["Vorhofflimmern", "AV block, 1st degree"])
     assert store.get(R1).note == note and store.get(R1).reviewer == "Zoë Ørsted"
     store.annotate(R2, reviewer="ana", note="a\r\nb\rc")  # newlines are normalised to \n

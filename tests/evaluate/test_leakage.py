@@ -3,7 +3,10 @@ from core.evaluate.leakage import content_words, leakage_audit
 
 def test_content_words_drop_stopwords():
     assert content_words("ECG shows atrial fibrillation with rapid response") == {
-        "atrial", "fibrillation", "rapid", "response"
+        "atrial",
+        "fibrillation",
+        "rapid",
+        "response",
     }
 
 

@@ -33,8 +33,9 @@ def test_linear_probe_learns_separable_features_and_not_noise():
     x = np.c_[informative, rng.normal(size=(300, 6))]
     good = linear_probe(x[:200], y[:200], x[200:], y[200:], ["a", "b"], n_bootstrap=50)
     assert good["macro_auc"] > 0.95
-    noise = linear_probe(rng.normal(size=(200, 8)), y[:200], rng.normal(size=(100, 8)), y[200:], ["a", "b"],
-                         n_bootstrap=50)
+    noise = linear_probe(
+        rng.normal(size=(200, 8)), y[:200], rng.normal(size=(100, 8)), y[200:], ["a", "b"], n_bootstrap=50
+    )
     assert noise["macro_auc"] < 0.7
     low = linear_probe(x[:200], y[:200], x[200:], y[200:], ["a", "b"], fraction=0.1, n_bootstrap=20)
     assert low["n_train"] == 20

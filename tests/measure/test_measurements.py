@@ -63,8 +63,9 @@ def test_flat_noise_gives_no_numbers():
 
 
 def test_sentence_and_dict():
-    meas = Measurements(hr_bpm=72.2, rr_irregularity=0.03, irregular=False, pr_ms=160, qrs_ms=92, qt_ms=380,
-                        qtc_ms=410.4, axis_deg=45.0)
+    meas = Measurements(
+        hr_bpm=72.2, rr_irregularity=0.03, irregular=False, pr_ms=160, qrs_ms=92, qt_ms=380, qtc_ms=410.4, axis_deg=45.0
+    )
     assert meas.to_sentence() == (
         "Heart rate 72 bpm, regular rhythm. PR interval 160 ms, QRS duration 92 ms, QT/QTc 380/410 ms (Bazett), "
         "frontal QRS axis +45° (normal)."
@@ -74,7 +75,9 @@ def test_sentence_and_dict():
     assert Measurements(hr_bpm=110.0, irregular=True).to_sentence() == "Heart rate 110 bpm, irregular rhythm."
 
 
-@pytest.mark.parametrize(("deg", "name"), [(45, "normal"), (-45, "left axis deviation"), (120, "right axis deviation"),
-                                           (-120, "extreme axis deviation")])
+@pytest.mark.parametrize(
+    ("deg", "name"),
+    [(45, "normal"), (-45, "left axis deviation"), (120, "right axis deviation"), (-120, "extreme axis deviation")],
+)
 def test_axis_category(deg: float, name: str):
     assert axis_category(deg) == name

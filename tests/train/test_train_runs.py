@@ -151,8 +151,12 @@ def test_real_ptbxl_ludb_smoke_run(shared_data, tmp_path):
     from core.recipes.data import build_datasets
 
     train, val = build_datasets(
-        ["ptbxl", "ludb"], create_recipe("mets"), PreprocessConfig(), data_root=str(shared_data),
-        cache_dir=tmp_path / "cache", limit=6,
+        ["ptbxl", "ludb"],
+        create_recipe("mets"),
+        PreprocessConfig(),
+        data_root=str(shared_data),
+        cache_dir=tmp_path / "cache",
+        limit=6,
     )
     assert {r.split for r in train.records} == {"train"} and {r.dataset for r in train.records} <= {"ptbxl", "ludb"}
     assert all(1 <= r.meta["strat_fold"] <= 8 for r in train.records if r.dataset == "ptbxl")
