@@ -35,10 +35,6 @@ class DistInfo:
     device: torch.device = torch.device("cpu")
 
     @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
-
-    @property
     def is_master(self) -> bool:
         """Rank 0: the only process that logs and writes files."""
         return self.rank == 0

@@ -155,25 +155,6 @@ def _probe(embedder: Embedder, data: EvalData, test_sig, test_mask, test_emb, n_
     return out
 
 
-def headline(results: dict) -> dict[str, float | None]:
-    """A few numbers for quick comparison (used by the markdown table)."""
-    flat: dict[str, float | None] = {}
-    for name, ds in results["datasets"].items():
-        for task, entry in ds.get("zeroshot", {}).items():
-            flat[f"{name}/{task}/zeroshot_auc"] = entry["macro_auc"]
-        for task, entry in ds.get("probe", {}).items():
-            for variant, rep in entry.items():
-                flat[f"{name}/{task}/probe/{variant}"] = rep["macro_auc"]
-        if "retrieval" in ds:
-            flat[f"{name}/retrieval/e2r_R@10"] = ds["retrieval"]["ecg_to_report"]["R@10"]
-    if "contrast" in results:
-        flat["contrast/text_to_ecg_mean_auc"] = results["contrast"]["text_to_ecg"]["mean_auc"]
-        flat["contrast/text_to_report_right_first"] = results["contrast"]["text_to_report"]["right_first_share"]
-    if "precision_at_10" in results:
-        flat["precision_at_10"] = results["precision_at_10"]["mean_precision"]
-    return flat
-
-
 def mean_or_none(values: Sequence[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return float(np.mean(vals)) if vals else None
