@@ -49,7 +49,11 @@ class ECGSignalError(ECGReadError):
 
 
 class ECGTooLargeError(ECGReadError):
-    """The file exceeds the configured size limit."""
+    """The file exceeds the configured size limit, or would decode to more samples than the sample budget."""
+
+
+class ECGSamplingRateError(ECGSignalError):
+    """A sampling rate that is not a positive finite number (``-1``, ``0``, ``nan``, ``inf``), in a header or given."""
 
 
 class DownloadError(UserFacingError, RuntimeError):

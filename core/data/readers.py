@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from core.data.formats.common import require_file
+from core.data.formats.common import MAX_DECODED_VALUES, check_fs_value, require_file
 from core.data.formats.hdf5_format import read_hdf5
 from core.data.formats.numpy_format import read_numpy
 from core.ecg import ECG
@@ -45,6 +45,7 @@ def read_ecg(
     lead_names: Sequence[str] | None = None,
     record_id: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    max_values: int = MAX_DECODED_VALUES,
 ) -> ECG:
     """Read one ECG file of any supported format.
 
@@ -56,15 +57,21 @@ def read_ecg(
             standard 12-lead order. Formats that store names check that given ones agree.
         record_id: identifier to store in the ECG; defaults to the file stem.
         max_bytes: refuse files larger than this (an upload limit), checked before anything is read.
+        max_values: refuse signals of more samples x leads (leads counted as at least 12) than this, checked from
+            the header before decoding where the format has one (WFDB, NPY/NPZ, HDF5), and by rows read for CSV.
 
     Returns:
         The ECG in canonical lead order; leads that are absent, all-NaN or flat are zero rows with ``lead_mask`` False.
 
     Raises:
         ECGReadError: a subclass saying what is wrong with which file (missing, format, corrupt, leads, signal,
-            too large).
+            too large); :class:`~core.errors.ECGSamplingRateError` for a given or stored rate that is not a
+            positive finite number.
     """
     path = Path(path)
+    if fs_hz is not None:
+        fs_hz = check_fs_value(fs_hz, path, "sampling rate given as")
+    limits = {"max_bytes": max_bytes, "max_values": max_values}
     suffix = path.suffix.lower()
     if suffix in WFDB_SUFFIXES or (suffix not in _KNOWN_SUFFIXES and Path(f"{path}.hea").is_file()):
         record = path.with_suffix("") if suffix in WFDB_SUFFIXES else path
@@ -76,13 +83,13 @@ def read_ecg(
                 )
         from core.data.formats.wfdb_format import read_wfdb  # local: wfdb + scipy.io, 0.8 s to import (measured)
 
-        return read_wfdb(record, fs_hz=fs_hz, lead_names=lead_names, record_id=record_id, max_bytes=max_bytes)
+        return read_wfdb(record, fs_hz=fs_hz, lead_names=lead_names, record_id=record_id, **limits)
 
     require_file(path, "file" if suffix else "file (nor a WFDB header next to it)")
     reader = _reader_for(suffix)
     if reader is None:
         raise ECGFormatError(path, f"unsupported file type {suffix or '(no extension)'!r}; supported: {SUPPORTED}")
-    return reader(path, fs_hz=fs_hz, lead_names=lead_names, record_id=record_id, max_bytes=max_bytes)
+    return reader(path, fs_hz=fs_hz, lead_names=lead_names, record_id=record_id, **limits)
 
 
 def iter_windows(
@@ -151,7 +158,8 @@ def read_windows(
         window_s: window length in seconds.
         hop_s: step between window starts; defaults to ``window_s``.
         keep_partial: keep the shorter last window.
-        **read_kwargs: passed to :func:`read_ecg` (``fs_hz``, ``lead_names``, ``record_id``, ``max_bytes``).
+        **read_kwargs: passed to :func:`read_ecg` (``fs_hz``, ``lead_names``, ``record_id``, ``max_bytes``,
+            ``max_values``).
 
     Returns:
         The windows in time order (see :func:`iter_windows` for their ids and metadata).

@@ -16,11 +16,17 @@ from core.errors import (
     ECGFormatError,
     ECGLeadError,
     ECGReadError,
+    ECGSamplingRateError,
     ECGSignalError,
     ECGTooLargeError,
 )
 from core.leads import CANONICAL_LEADS, canonical_lead_name
 
+# The decoded-size budget: samples x leads, with leads counted as at least 12 because every ECG is held as 12 rows
+# (:class:`~core.ecg.ECG`). 10.8 M values = 30 min at 500 Hz x 12 leads (or 15 min at 1 kHz, or 2 leads x 30 min at
+# 360 Hz with room to spare). Decoding that many values peaks below 300 MB of extra memory (bench/bench_upload.py);
+# a file's size says little, since a 1.3 MB .npz of zeros can unpack to 26 M samples.
+MAX_DECODED_VALUES = 12 * 30 * 60 * 500
 # Relative disagreement tolerated between a sampling rate passed by the caller and the one stored in the file.
 FS_TOLERANCE = 0.01
 
@@ -61,6 +67,44 @@ def check_size(paths: Iterable[Path], max_bytes: int, source: Path) -> int:
     if total > max_bytes:
         raise ECGTooLargeError(source, f"{total:,} bytes exceeds the limit of {max_bytes:,} bytes")
     return total
+
+
+def check_decoded_size(n_samples: int | None, n_leads: int, max_values: int, source: Path) -> None:
+    """Refuse a signal of ``n_samples`` x ``n_leads`` before it is decoded, if it exceeds the sample budget.
+
+    Args:
+        n_samples: samples per lead (None when the header does not say: nothing to check).
+        n_leads: channels in the file; counted as at least 12, the rows every ECG is held in.
+        max_values: the budget (:data:`MAX_DECODED_VALUES` by default in the readers).
+        source: the file, for the message.
+
+    Raises:
+        ECGTooLargeError: more values than the budget.
+    """
+    if n_samples is None:
+        return
+    values = int(n_samples) * max(int(n_leads), 12)
+    if values > max_values:
+        raise ECGTooLargeError(
+            source,
+            f"{n_samples:,} samples x {n_leads} lead(s) is more than this server decodes (at most {max_values:,} "
+            f"samples x 12 leads, e.g. {max_values // 12 // 500 // 60} min at 500 Hz); upload a shorter excerpt",
+        )
+
+
+def check_fs_value(fs_hz: object, source: Path | str, where: str = "sampling rate") -> float:
+    """The sampling rate as a float, refusing values that are not a positive finite number.
+
+    Raises:
+        ECGSamplingRateError: ``-1``, ``0``, ``nan``, ``inf``, or not a number at all.
+    """
+    try:
+        value = float(fs_hz)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ECGSamplingRateError(source, f"{where} {fs_hz!r} is not a number") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ECGSamplingRateError(source, f"{where} {fs_hz!r} is not a positive finite number of Hz")
+    return value
 
 
 def read_head(path: Path, n_bytes: int = 8192) -> bytes:

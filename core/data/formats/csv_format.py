@@ -9,16 +9,31 @@ Delimiter: comma, semicolon or tab. Empty cells become NaN (interpolated by prep
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
-from core.data.formats.common import check_given_fs, check_given_leads, check_size, read_head
+from core.data.formats.common import (
+    MAX_DECODED_VALUES,
+    check_given_fs,
+    check_given_leads,
+    check_size,
+    read_head,
+)
 from core.ecg import ECG
-from core.errors import ECGCorruptError, ECGFormatError, ECGLeadError, ECGReadError, ECGSignalError
+from core.errors import (
+    ECGCorruptError,
+    ECGFormatError,
+    ECGLeadError,
+    ECGReadError,
+    ECGSignalError,
+    ECGTooLargeError,
+)
 
 # Time-column names (normalised: lower case, units folded in with "_") -> factor to seconds.
 TIME_COLUMNS: dict[str, float] = {
@@ -30,6 +45,8 @@ _UNIT_TO_MV: dict[str, float] = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3
 _UNIT_SUFFIX = re.compile(r"^(?P<name>.*?)[\s_]*[\(\[]\s*(?P<unit>[^\)\]]*)\s*[\)\]]\s*$")
 # Rows of a time column may jitter (rounded timestamps) by this fraction of the median step before we refuse it.
 _TIME_JITTER = 0.05
+# Rows converted at a time: bounds the Python strings alive at once (about 1 MB for 13 columns).
+_CHUNK_ROWS = 8192
 
 
 def read_csv(
@@ -39,8 +56,12 @@ def read_csv(
     lead_names: Sequence[str] | None = None,
     record_id: str | None = None,
     max_bytes: int,
+    max_values: int = MAX_DECODED_VALUES,
 ) -> ECG:
     """Read a CSV ECG (values in mV unless the header gives another unit).
+
+    The file is read as a stream, a chunk of rows at a time, so memory grows with the rows kept (as float32), not
+    with Python strings for the whole file; reading stops as soon as the rows exceed the sample budget.
 
     Args:
         path: the ``.csv`` file.
@@ -48,6 +69,7 @@ def read_csv(
         lead_names: names for a header-less file; if the file has a header they must agree with it.
         record_id: identifier to store; defaults to the file stem.
         max_bytes: limit on the file size, checked before reading.
+        max_values: limit on rows x lead columns (leads counted as at least 12), checked while rows are read.
 
     Raises:
         ECGFormatError: binary or non-UTF-8 content.
@@ -55,78 +77,134 @@ def read_csv(
         ECGCorruptError: a cell that is not a number, or ragged rows.
         ECGSignalError: empty file or no data rows, no way to know the sampling rate, an irregular time column,
             an absurd rate, or no usable lead.
+        ECGTooLargeError: over ``max_bytes``, or more rows than ``max_values`` allows.
     """
     check_size([path], max_bytes, path)
-    rows = _rows(_read_text(path), path)
-    has_header = not all(_is_number(c) for c in rows[0] if c.strip())
-    if not has_header and lead_names is None:
-        raise ECGLeadError(
-            path,
-            f"no header row naming the leads (first row is numbers: {rows[0][:4]}...); add one or pass lead_names",
-        )
-    columns = [c.strip() for c in rows[0]] if has_header else [str(n) for n in lead_names]  # type: ignore[union-attr]
-    data = rows[1:] if has_header else rows
-    if not has_header and len(columns) != len(rows[0]):
-        raise ECGLeadError(path, f"{len(columns)} lead names given for {len(rows[0])} columns")
-    if not data:
-        raise ECGSignalError(path, "the CSV has a header but zero data rows")
-    for k, row in enumerate(data):
-        if len(row) != len(columns):
-            raise ECGCorruptError(path, f"data row {k + 1} has {len(row)} fields but there are {len(columns)} columns")
-    values = _numeric(np.array(data, dtype=str), columns, path)
+    if b"\x00" in read_head(path, 64 * 1024):
+        raise ECGFormatError(path, "binary content (NUL bytes) in a file named .csv; not a text CSV")
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+            return _parse(fh, path, fs_hz, lead_names, record_id, max_values)
+    except UnicodeDecodeError as exc:
+        raise ECGFormatError(path, f"not UTF-8 text (byte {exc.start} of a block); not a text CSV") from exc
+    except OSError as exc:
+        raise ECGReadError(path, f"cannot open file: {exc.strerror or exc}") from exc
 
-    time_col, lead_cols = _split_columns(columns)
-    if not lead_cols:
-        raise ECGLeadError(path, f"no lead columns in header {columns}")
+
+def _parse(
+    fh: TextIO,
+    path: Path,
+    fs_hz: float | None,
+    lead_names: Sequence[str] | None,
+    record_id: str | None,
+    max_values: int,
+) -> ECG:
+    lines = (line for line in fh if line.strip())
+    first_line = next(lines, None)
+    if first_line is None:
+        raise ECGSignalError(path, "the CSV file is empty")
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(itertools.chain([first_line], lines), delimiter=delimiter, skipinitialspace=True)
+    times: list[np.ndarray] = []
+    chunks: list[np.ndarray] = []
+    try:
+        first = [c.strip() for c in next(reader)]
+        has_header = not all(_is_number(c) for c in first if c.strip())
+        if not has_header and lead_names is None:
+            raise ECGLeadError(
+                path,
+                f"no header row naming the leads (first row is numbers: {first[:4]}...); add one or pass lead_names",
+            )
+        columns = first if has_header else [str(n) for n in lead_names]  # type: ignore[union-attr]
+        if not has_header and len(columns) != len(first):
+            raise ECGLeadError(path, f"{len(columns)} lead names given for {len(first)} columns")
+        time_col, lead_cols = _split_columns(columns)
+        if not lead_cols:
+            raise ECGLeadError(path, f"no lead columns in header {columns}")
+        max_rows = max_values // max(len(lead_cols), 12)
+        rows = ([c.strip() for c in r] for r in reader)
+        n_rows = 0
+        pending: list[list[str]] = [] if has_header else [first]
+        for row in rows:
+            pending.append(row)
+            if len(pending) >= _CHUNK_ROWS:
+                n_rows = _convert(pending, columns, time_col, lead_cols, n_rows, times, chunks, path)
+                pending = []
+                _check_rows(n_rows, max_rows, len(lead_cols), max_values, path)
+        n_rows = _convert(pending, columns, time_col, lead_cols, n_rows, times, chunks, path)
+        _check_rows(n_rows, max_rows, len(lead_cols), max_values, path)
+    except csv.Error as exc:
+        raise ECGCorruptError(path, f"cannot parse CSV ({exc})") from exc
+    if n_rows == 0:
+        raise ECGSignalError(path, "the CSV has a header but zero data rows")
+
     named = [_strip_unit(columns[i], path) for i in lead_cols]
     names, scales = [n for n, _ in named], [f for _, f in named]
     if has_header:
         check_given_leads(names, lead_names, path)
     if time_col is not None:
-        stored_fs = _fs_from_time(values[:, time_col] * TIME_COLUMNS[_normalise(columns[time_col])], path)
-        fs_hz = check_given_fs(stored_fs, fs_hz, path)
+        t_s = np.concatenate(times) * TIME_COLUMNS[_normalise(columns[time_col])]
+        fs_hz = check_given_fs(_fs_from_time(t_s, path), fs_hz, path)
+        del t_s
     elif fs_hz is None:
         raise ECGSignalError(path, f"no time column (one of {sorted(TIME_COLUMNS)}) and no fs_hz given")
 
-    signal = values[:, lead_cols] * np.asarray(scales)
+    signal = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+    del chunks
+    if any(f != 1.0 for f in scales):
+        signal *= np.asarray(scales, dtype=np.float32)
     return ECG.from_leads(
         signal,
         fs_hz,
         names,
         record_id=record_id or path.stem,
         source=path,
-        meta={"format": "csv", "stored_lead_names": [columns[i] for i in lead_cols]},
+        meta={
+            "format": "csv",
+            "stored_lead_names": [columns[i] for i in lead_cols],
+            "units_declared": any(bool(_UNIT_SUFFIX.match(columns[i])) for i in lead_cols),
+        },
         channel_axis=1,
     )
 
 
-def _read_text(path: Path) -> str:
-    """The whole file as text, after refusing binary or non-UTF-8 content."""
-    if b"\x00" in read_head(path, 64 * 1024):
-        raise ECGFormatError(path, "binary content (NUL bytes) in a file named .csv; not a text CSV")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ECGReadError(path, f"cannot open file: {exc.strerror or exc}") from exc
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ECGFormatError(path, f"not UTF-8 text (byte {exc.start}); not a text CSV") from exc
+def _convert(
+    rows: list[list[str]],
+    columns: list[str],
+    time_col: int | None,
+    lead_cols: list[int],
+    offset: int,
+    times: list[np.ndarray],
+    chunks: list[np.ndarray],
+    path: Path,
+) -> int:
+    """Check and convert a chunk of rows (time column float64, leads float32); returns the rows read so far."""
+    if not rows:
+        return offset
+    for k, row in enumerate(rows):
+        if len(row) != len(columns):
+            raise ECGCorruptError(
+                path, f"data row {offset + k + 1} has {len(row)} fields but there are {len(columns)} columns"
+            )
+    values = _numeric(np.array(rows, dtype=str), columns, path, offset)
+    if time_col is not None:
+        times.append(values[:, time_col].copy())
+    chunks.append(values[:, lead_cols].astype(np.float32))
+    return offset + len(rows)
 
 
-def _rows(text: str, path: Path) -> list[list[str]]:
-    """Split into rows of cells (blank lines dropped), with the delimiter guessed from the first line."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        raise ECGSignalError(path, "the CSV file is empty")
-    delimiter = max((",", ";", "\t"), key=lines[0].count)
-    try:
-        return [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter, skipinitialspace=True)]
-    except csv.Error as exc:
-        raise ECGCorruptError(path, f"cannot parse CSV ({exc})") from exc
+def _check_rows(n_rows: int, max_rows: int, n_leads: int, max_values: int, path: Path) -> None:
+    """Stop reading once the rows exceed the sample budget."""
+    if n_rows > max_rows:
+        raise ECGTooLargeError(
+            path,
+            f"more than {max_rows:,} rows of {n_leads} lead(s) is more than this server decodes (at most "
+            f"{max_values:,} samples x 12 leads, e.g. {max_values // 12 // 500 // 60} min at 500 Hz); upload a "
+            "shorter excerpt",
+        )
 
 
-def _numeric(cells: np.ndarray, columns: list[str], path: Path) -> np.ndarray:
+def _numeric(cells: np.ndarray, columns: list[str], path: Path, offset: int = 0) -> np.ndarray:
     """Convert every cell to float; empty cells become NaN, anything else non-numeric is an error naming its cell."""
     out = np.empty(cells.shape, dtype=np.float64)
     for j in range(cells.shape[1]):
@@ -136,7 +214,8 @@ def _numeric(cells: np.ndarray, columns: list[str], path: Path) -> np.ndarray:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise ECGCorruptError(
-                path, f"data row {row + 1}, column {columns[j]!r}: {str(cells[row, j])!r} is not a number"
+                path,
+                f"data row {offset + row + 1}, column {columns[j]!r}: {str(cells[row, j])!r} is not a number",
             )
         out[:, j] = parsed
     return out

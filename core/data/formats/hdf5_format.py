@@ -13,7 +13,15 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from core.data.formats.common import channel_axis_for, check_numeric, check_size, default_lead_names, read_head
+from core.data.formats.common import (
+    MAX_DECODED_VALUES,
+    channel_axis_for,
+    check_decoded_size,
+    check_numeric,
+    check_size,
+    default_lead_names,
+    read_head,
+)
 from core.ecg import ECG
 from core.errors import ECGCorruptError, ECGFormatError, ECGReadError, ECGTooLargeError
 
@@ -29,6 +37,7 @@ def read_hdf5(
     lead_names: Sequence[str] | None = None,
     record_id: str | None = None,
     max_bytes: int,
+    max_values: int = MAX_DECODED_VALUES,
 ) -> ECG:
     """Read the ``ecg`` dataset of an SPH-style HDF5 file.
 
@@ -38,6 +47,7 @@ def read_hdf5(
         lead_names: channel names in row order; defaults to the standard 12-lead order.
         record_id: identifier to store; defaults to the file stem.
         max_bytes: limit on the file size and on the dataset's decompressed size.
+        max_values: limit on samples x leads (leads counted as at least 12), checked from the dataset's shape.
 
     Raises:
         ECGFormatError: not an HDF5 file, or no ``ecg`` dataset / not a 1-D or 2-D numeric one.
@@ -59,6 +69,8 @@ def read_hdf5(
                 raise ECGFormatError(path, f"dataset {DATASET!r} has shape {dataset.shape}; expected (leads, samples)")
             if dataset.size * 8 > max_bytes:
                 raise ECGTooLargeError(path, f"dataset {DATASET!r} of shape {dataset.shape} is too large to load")
+            shape = dataset.shape if dataset.ndim == 2 else (1, *dataset.shape)
+            check_decoded_size(max(shape), min(shape), max_values, path)
             raw = dataset[()]
     except ECGReadError:
         raise

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from core.data.formats.common import (
+    MAX_DECODED_VALUES,
     channel_axis_for,
+    check_decoded_size,
     check_given_fs,
     check_given_leads,
     check_numeric,
@@ -41,6 +43,7 @@ def read_numpy(
     lead_names: Sequence[str] | None = None,
     record_id: str | None = None,
     max_bytes: int,
+    max_values: int = MAX_DECODED_VALUES,
 ) -> ECG:
     """Read an ``.npy`` or ``.npz`` ECG.
 
@@ -50,19 +53,21 @@ def read_numpy(
         lead_names: channel names in array order; defaults to the ``.npz``'s names or the standard 12-lead order.
         record_id: identifier to store; defaults to the file stem.
         max_bytes: limit on the file size (and, for ``.npz``, on the decompressed arrays).
+        max_values: limit on samples x leads (leads counted as at least 12), checked from the array header before
+            the data is loaded or decompressed.
 
     Raises:
         ECGFormatError: not a NumPy file, pickled/non-numeric data, or no recognisable signal array.
         ECGCorruptError: a NumPy header but unreadable or truncated data.
-        ECGTooLargeError: over ``max_bytes``.
+        ECGTooLargeError: over ``max_bytes`` or ``max_values``.
         ECGSignalError: no sampling rate, or one the file contradicts.
         ECGLeadError: orientation cannot be matched to the lead names (or is ambiguous).
     """
     check_size([path], max_bytes, path)
     if path.suffix.lower() == ".npz":
-        signal, stored_fs, stored_names = _load_npz(path, max_bytes)
+        signal, stored_fs, stored_names = _load_npz(path, max_bytes, max_values)
     else:
-        signal, stored_fs, stored_names = _load_npy(path), None, None
+        signal, stored_fs, stored_names = _load_npy(path, max_values), None, None
 
     if stored_names is not None:
         check_given_leads(stored_names, lead_names, path)
@@ -89,10 +94,25 @@ def read_numpy(
     )
 
 
-def _load_npy(path: Path) -> np.ndarray:
+def _check_shape(shape: tuple[int, ...], max_values: int, path: Path) -> None:
+    """Refuse an array whose shape (read from its header) holds more than the sample budget."""
+    if len(shape) == 2:
+        # The shorter axis is taken as the leads: an ECG has far more samples than leads.
+        check_decoded_size(max(shape), min(shape), max_values, path)
+    elif len(shape) == 1:
+        check_decoded_size(shape[0], 1, max_values, path)
+    else:  # refused later for its shape, but not decoded first if it is huge
+        check_decoded_size(int(np.prod(shape, dtype=np.float64)), 1, max_values, path)
+
+
+def _load_npy(path: Path, max_values: int) -> np.ndarray:
     if not read_head(path, len(_NPY_MAGIC)).startswith(_NPY_MAGIC):
         raise ECGFormatError(path, "not a NumPy .npy file (missing the \\x93NUMPY signature)")
     try:
+        with path.open("rb") as fh:  # the header only: shape and dtype, before any data is read
+            version = np.lib.format.read_magic(fh)
+            shape, _, _ = _read_array_header(fh, version)
+        _check_shape(shape, max_values, path)
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
@@ -102,7 +122,25 @@ def _load_npy(path: Path) -> np.ndarray:
         raise ECGCorruptError(path, f"damaged .npy file ({type(exc).__name__}: {exc})") from exc
 
 
-def _load_npz(path: Path, max_bytes: int) -> tuple[np.ndarray, float | None, list[str] | None]:
+def _read_array_header(fh, version: tuple[int, int]) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` from an open ``.npy`` stream positioned after its magic string."""
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(fh)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(fh)
+    raise ValueError(f"unsupported .npy format version {version}")
+
+
+def _member_shape(archive: zipfile.ZipFile, key: str) -> tuple[int, ...]:
+    """Shape of an ``.npz`` member from its ``.npy`` header: only the first bytes of the member are inflated."""
+    name = f"{key}.npy" if f"{key}.npy" in archive.namelist() else key
+    with archive.open(name) as fh:
+        version = np.lib.format.read_magic(fh)
+        shape, _, _ = _read_array_header(fh, version)
+    return shape
+
+
+def _load_npz(path: Path, max_bytes: int, max_values: int) -> tuple[np.ndarray, float | None, list[str] | None]:
     if not read_head(path, len(_ZIP_MAGIC)).startswith(_ZIP_MAGIC):
         raise ECGFormatError(path, "not a NumPy .npz file (not a zip archive)")
     try:
@@ -113,6 +151,7 @@ def _load_npz(path: Path, max_bytes: int) -> tuple[np.ndarray, float | None, lis
                 raise ECGTooLargeError(path, f"{unpacked:,} bytes once decompressed exceeds {max_bytes:,} bytes")
             keys = list(npz.files)
             signal_key = _signal_key(keys, path)
+            _check_shape(_member_shape(npz.zip, signal_key), max_values, path)
             signal = npz[signal_key]
             fs = _scalar(npz, FS_KEYS, path)
             names = _names(npz, LEAD_KEYS, path)

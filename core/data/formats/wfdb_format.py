@@ -25,7 +25,15 @@ import wfdb
 from wfdb.io import _header
 from wfdb.io.header import HeaderSyntaxError, parse_header_content
 
-from core.data.formats.common import check_given_fs, check_given_leads, check_size, require_file
+from core.data.formats.common import (
+    MAX_DECODED_VALUES,
+    check_decoded_size,
+    check_fs_value,
+    check_given_fs,
+    check_given_leads,
+    check_size,
+    require_file,
+)
 from core.ecg import ECG
 from core.errors import ECGCorruptError, ECGFileMissingError, ECGFormatError, ECGSignalError
 
@@ -54,6 +62,7 @@ def read_wfdb(
     lead_names: Sequence[str] | None = None,
     record_id: str | None = None,
     max_bytes: int,
+    max_values: int = MAX_DECODED_VALUES,
 ) -> ECG:
     """Read a WFDB record given its path without extension; signals come back in mV.
 
@@ -63,12 +72,16 @@ def read_wfdb(
         lead_names: if given, must name the same channels as the header.
         record_id: identifier to store; defaults to the record name.
         max_bytes: limit on the header plus data files together.
+        max_values: limit on samples x leads (leads counted as at least 12), checked from the header's sample count
+            before any sample is decoded.
 
     Raises:
         ECGFileMissingError: the header or a data file does not exist.
         ECGFormatError: the header is not a WFDB header, or uses an unsupported storage format.
         ECGCorruptError: a data file is shorter or longer than the header's sample count implies, or unreadable.
-        ECGTooLargeError: the files exceed ``max_bytes``.
+        ECGTooLargeError: the files exceed ``max_bytes``, or the header's samples x leads exceed ``max_values``.
+        ECGSamplingRateError: the header's sampling rate is not a positive finite number (wfdb itself would read
+            ``-1``, ``nan`` or ``inf`` as its 250 Hz default).
         ECGLeadError, ECGSignalError: from :meth:`ECG.from_leads` (bad lead names, no usable lead, absurd rate).
     """
     header_path = Path(f"{record_path}.hea")
@@ -82,6 +95,8 @@ def read_wfdb(
     data_files = _data_files(header, header_path)
     check_size([header_path, *data_files], max_bytes, header_path)
     _check_data_sizes(header, data_files, header_path)
+    spf = max((int(n or 1) for n in header.samps_per_frame or [1]), default=1)
+    check_decoded_size(header.sig_len * spf if header.sig_len else None, header.n_sig, max_values, header_path)
 
     try:
         if challenge_2020:
@@ -108,8 +123,37 @@ def read_wfdb(
     )
 
 
+def _check_header_fs(header_path: Path) -> None:
+    """Refuse a record line whose sampling-rate field is not a positive finite number.
+
+    wfdb's record-line pattern accepts only digits there, so ``-1``, ``nan`` or ``inf`` fail to match and wfdb falls
+    back to its 250 Hz default without a word (and ``0`` is kept as 0 Hz). The field is read here from the raw text:
+    the third token of the first non-comment line, ``fs[/counter_freq[(base_counter)]]``. A record line without it
+    keeps the WFDB default, as the specification says.
+    """
+    try:
+        with header_path.open("rb") as fh:
+            text = fh.read(MAX_HEADER_BYTES).decode("ascii", errors="replace")
+    except OSError:
+        return  # wfdb reports the unreadable header next
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        fields = line.split()
+        if len(fields) >= 3 and fields[1].isdigit():
+            token = fields[2].split("/", 1)[0].split("(", 1)[0]
+            try:
+                float(token)
+            except ValueError:
+                return  # not a rate at all: wfdb's parser reports the malformed line
+            check_fs_value(token, header_path, "the header's sampling rate")
+        return
+
+
 def _read_header(record_path: Path, header_path: Path) -> tuple[wfdb.Record, bool]:
     """The checked header, and whether it is a Challenge 2020 header (whose samples wfdb cannot read itself)."""
+    _check_header_fs(header_path)
     challenge_2020 = False
     try:
         header = wfdb.rdheader(str(record_path))
