@@ -116,14 +116,15 @@ class AnnotationDesk:
         return self.store().annotate(record_id, reviewer=reviewer, labels=labels, status=status, note=note, key=key)
 
     def undo(self, record_id: str, reviewer: str, event_id: int | None = None) -> Event:
-        """Undo one event of the record (by id), or its latest change; the undo is itself a new event."""
+        """Undo one event of the record (by id), or its latest change; the undo is itself a new event.
+
+        The store checks, under its write lock and before writing, that the event belongs to ``record_id`` and was
+        not undone already (``UndoError`` otherwise; nothing is written).
+        """
         store = self.store()
         if event_id is None:
             return store.undo_last(record_id, reviewer=reviewer)
-        event = store.event(event_id)  # UnknownEventError for a bad id
-        if event.record_id != record_id:
-            raise AnnotationError(f"event #{event_id} belongs to {event.record_id!r}, not {record_id!r}")
-        return store.undo(event.event_id, reviewer=reviewer)
+        return store.undo(event_id, reviewer=reviewer, record_id=record_id)
 
     def state(self, record_id: str) -> RecordState:
         return self.store().get(record_id)
@@ -202,8 +203,15 @@ class AnnotationDesk:
         folder = Path(tempfile.mkdtemp(prefix="annotations-"))
         return export(self.store(), folder / f"annotations-{kind}.{fmt}", kind=kind)
 
-    def import_file(self, path: str | Path | None, reviewer: str) -> ImportReport:
-        """Import a records / events export (see :func:`core.annotations.export.import_file`)."""
+    def import_file(self, path: str | Path | None, reviewer: str, *, as_admin: bool = False) -> ImportReport:
+        """Import a records / events export (see :func:`core.annotations.export.import_file`).
+
+        Args:
+            path: the uploaded file.
+            reviewer: who imports; the events are theirs unless ``as_admin``.
+            as_admin: the reviewer is an admin (roles come with sign-in): an events import keeps the file's
+                reviewers and times. Default: the events are the reviewer's, at the import time.
+        """
         if not path:
             raise AnnotationError("choose a .csv or .json file exported from this app first")
-        return import_file(self.store(), path, reviewer=reviewer or "import")
+        return import_file(self.store(), path, reviewer=reviewer or "import", as_admin=as_admin)

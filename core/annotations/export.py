@@ -6,7 +6,7 @@ Files (the format follows the suffix, ``.csv`` or ``.json``):
   last_event_id``.
   In CSV, ``labels`` is a JSON array (``["MI", "atrial flutter, typical"]``), since labels may contain commas.
 - events: one row per event: ``event_id, event_key, record_id, ts, reviewer, action, before, after, reverts,
-  reverts_key``. In CSV, ``before`` / ``after`` are JSON objects.
+  reverts_key, imported_from``. In CSV, ``before`` / ``after`` / ``imported_from`` are JSON objects.
 
 JSON files are ``{"format": "ecg-annotations/records" | "ecg-annotations/events", "version": 1, "exported_at": ...,
 "records" | "events": [...]}``. CSV is UTF-8 (a BOM, as Excel writes it, is accepted on import), quoted by the
@@ -15,12 +15,16 @@ that a spreadsheet would run as a formula (it begins with ``=``, ``+``, ``-``, `
 written with a leading ``'`` (OWASP's advice against CSV injection), and so is one that begins with ``'`` followed by
 one of those or another ``'``; import removes exactly that ``'``, so the round trip stays exact.
 
-Imports are all-or-nothing (one transaction) and validated row by row first; an error names the file and the row.
+Imports are validated whole, then applied in one transaction, or not at all; an error names the file and the row.
+Every event an import writes is marked with ``imported_from`` (the file, who imported it, when).
 
 - Importing records sets each record's labels / status / note through ordinary ``annotate`` events by the importing
   reviewer; rows equal to the current state write nothing, so importing the same file twice is harmless.
-- Importing events appends them with their original keys, times and reviewers; events whose key is already in the
-  store are skipped (so a log can be merged into a store that already holds part of it).
+- Importing events appends them with their original keys; events whose key is already in the store are skipped (so
+  a log can be merged into a store that already holds part of it). They keep their reviewers and times only when
+  an admin imports them (``as_admin=True``); otherwise they are the importing reviewer's, at the import time. A file
+  whose events would make the log inconsistent (an undo of another record's event, an event undone twice, an undo
+  of an event that is nowhere, a time in the future, a reviewer name with markup) is refused whole.
 """
 
 from __future__ import annotations
@@ -36,7 +40,14 @@ from pathlib import Path
 from core.annotations.errors import AnnotationError, ImportFormatError
 from core.annotations.schema import ACTIONS, UNDO, Event, RecordState, utc_now
 from core.annotations.store import AnnotationStore
-from core.annotations.validation import check_changes, check_record_id, check_reviewer
+from core.annotations.validation import (
+    check_changes,
+    check_imported_reviewer,
+    check_record_id,
+    check_reviewer,
+    check_time,
+    log_problems,
+)
 
 FORMAT_VERSION = 1
 RECORDS_FORMAT = "ecg-annotations/records"
@@ -53,6 +64,7 @@ EVENT_COLUMNS = [
     "after",
     "reverts",
     "reverts_key",
+    "imported_from",
 ]
 FORMATS = ("csv", "json")
 KINDS = ("records", "events")
@@ -166,6 +178,7 @@ def dumps_events(rows: list[dict], fmt: str) -> str:
                 "after": _json_cell(row["after"]),
                 "reverts": "" if row["reverts"] is None else row["reverts"],
                 "reverts_key": row["reverts_key"] or "",
+                "imported_from": "" if row.get("imported_from") is None else _json_cell(row["imported_from"]),
             }
         )
     return buf.getvalue()
@@ -275,33 +288,48 @@ def _parse_labels(value) -> list[str]:
 
 
 def import_file(
-    store: AnnotationStore, path: str | Path, *, reviewer: str = "import", fmt: str | None = None
+    store: AnnotationStore,
+    path: str | Path,
+    *,
+    reviewer: str = "import",
+    fmt: str | None = None,
+    as_admin: bool = False,
 ) -> ImportReport:
-    """Import a records or events export (the kind is recognised from the file).
+    """Import a records or events export (the kind is recognised from the file), all or nothing.
 
     Args:
         store: the annotation store.
         path: a file written by :func:`export` (or by hand in the same layout).
-        reviewer: who the events of a records import are attributed to (events imports keep their reviewers).
+        reviewer: who imports; the events written are attributed to them, except an admin's events import.
         fmt: ``"csv"`` or ``"json"`` (default: the suffix).
+        as_admin: the importing reviewer is an admin: an events import keeps the file's reviewers and times.
+            Otherwise every event gets ``reviewer`` and the import time (the file's values are kept in
+            ``imported_from`` as claims). Either way each event is marked with ``imported_from``.
 
     Raises:
-        ImportFormatError: the file is malformed; AnnotationError: a row holds a bad value (nothing is written).
+        ImportFormatError: the file is malformed; AnnotationError: a row holds a bad value, or the events would make
+            the log inconsistent (an undo of another record's event, an event undone twice, a time in the future).
+            Nothing is written then.
     """
     path = Path(path)
     kind, rows = _read_rows(path, _format(path, fmt))
     try:
         if kind == "records":
-            return import_records(store, rows, reviewer=reviewer)
-        return import_events(store, rows)
+            return import_records(store, rows, reviewer=reviewer, source=path.name)
+        return import_events(store, rows, reviewer=reviewer, as_admin=as_admin, source=path.name)
     except ImportFormatError as exc:
         raise ImportFormatError(f"{path}: {exc}") from None
     except AnnotationError as exc:
         raise type(exc)(f"{path}: {exc}") from None
 
 
-def import_records(store: AnnotationStore, rows: list[dict], *, reviewer: str) -> ImportReport:
-    """Set labels / status / note of each row's record (all rows validated first; one transaction)."""
+def _provenance(source: str, reviewer: str, at: str, as_admin: bool) -> dict:
+    return {"source": str(source)[:200], "by": reviewer, "at": at, "as_admin": bool(as_admin)}
+
+
+def import_records(store: AnnotationStore, rows: list[dict], *, reviewer: str, source: str = "rows") -> ImportReport:
+    """Set labels / status / note of each row's record (all rows validated first; one transaction); the events are
+    the importing reviewer's and carry ``imported_from``."""
     reviewer = check_reviewer(reviewer)
     changes = []
     for n, row in enumerate(rows, start=1):
@@ -319,10 +347,13 @@ def import_records(store: AnnotationStore, rows: list[dict], *, reviewer: str) -
             raise type(exc)(f"{where} ({row.get('record_id')!r}): {exc}") from None
         changes.append((row["record_id"], labels, status, note))
     written = 0
+    provenance = _provenance(source, reviewer, utc_now(), False)
     with store.transaction() as tx:
         for record_id, labels, status, note in changes:
-            if tx.annotate(record_id, reviewer=reviewer, labels=labels, status=status, note=note) is not None:
-                written += 1
+            event = tx.annotate(
+                record_id, reviewer=reviewer, labels=labels, status=status, note=note, imported_from=provenance
+            )
+            written += event is not None
     return ImportReport("records", len(rows), written, len(rows) - written)
 
 
@@ -342,17 +373,18 @@ def _parse_event(row: dict, known) -> dict:
     after = check_changes(_cell_json(row["after"], "after"))
     if set(before) != set(after) or not after:
         raise ImportFormatError("before and after must name the same, non-empty set of fields")
-    ts = str(row["ts"] or "")
-    if not ts:
+    if not str(row["ts"] or ""):
         raise ImportFormatError("empty ts")
     reverts_key = row.get("reverts_key") or None
     if action == UNDO and not reverts_key:
         raise ImportFormatError("an undo event needs reverts_key")
+    if action != UNDO and reverts_key:
+        raise ImportFormatError(f"a {action!r} event cannot revert another (reverts_key {reverts_key!r})")
     return {
         "key": key,
         "record_id": check_record_id(row["record_id"], known),
-        "ts": ts,
-        "reviewer": check_reviewer(row["reviewer"]),
+        "ts": check_time(row["ts"]),
+        "reviewer": check_imported_reviewer(row["reviewer"]),
         "action": action,
         "before": before,
         "after": after,
@@ -360,16 +392,48 @@ def _parse_event(row: dict, known) -> dict:
     }
 
 
-def import_events(store: AnnotationStore, rows: list[dict]) -> ImportReport:
-    """Append an exported event log (original keys, times, reviewers); events already present are skipped."""
-    parsed = []
+def import_events(
+    store: AnnotationStore,
+    rows: list[dict],
+    *,
+    reviewer: str = "import",
+    as_admin: bool = False,
+    source: str = "rows",
+) -> ImportReport:
+    """Append an exported event log; events whose key is already in the store are skipped.
+
+    The whole file is validated first, row by row and then as a log appended to the store's (inside the write
+    transaction, so against exactly the state it is applied to): an undo must revert an event of the same record
+    (earlier in the file, or in the store) that nothing else undoes, and no time may lie in the future. Any problem
+    refuses the whole file; otherwise every event is appended in the same transaction.
+
+    Args:
+        store: the annotation store.
+        rows: event rows (as :func:`event_rows` writes them).
+        reviewer: who imports (the events' reviewer unless ``as_admin``).
+        as_admin: keep the file's reviewers and times (only an admin may); otherwise they are kept in
+            ``imported_from`` as ``claimed_reviewer`` / ``claimed_ts``.
+        source: where the rows come from (the file name), recorded in ``imported_from``.
+    """
+    reviewer = check_reviewer(reviewer)
+    parsed, seen = [], {}
     for n, row in enumerate(rows, start=1):
         try:
-            parsed.append(_parse_event(row, store.known_record_ids))
+            ev = _parse_event(row, store.known_record_ids)
         except AnnotationError as exc:
             raise type(exc)(f"events row {n}: {exc}") from None
+        if ev["key"] in seen:
+            raise ImportFormatError(f"events row {n}: event_key {ev['key']!r} repeats row {seen[ev['key']]}")
+        seen[ev["key"]] = n
+        parsed.append(ev)
+    now = utc_now()
     written = 0
     with store.transaction() as tx:
+        # 1. resolve keys against the store and build the events as they would be appended (nothing written yet)
+        log = store.history()
+        ids = {e.event_key: e.event_id for e in log}
+        next_id = max(ids.values(), default=0) + 1
+        new, rows_of = [], {}
         for n, ev in enumerate(parsed, start=1):
             existing = tx.event_by_key(ev["key"])
             if existing is not None:
@@ -381,23 +445,53 @@ def import_events(store: AnnotationStore, rows: list[dict]) -> ImportReport:
                 continue
             reverts = None
             if ev["reverts_key"]:
-                target = tx.event_by_key(ev["reverts_key"])
-                if target is None:
+                reverts = ids.get(ev["reverts_key"])
+                if reverts is None:
                     raise ImportFormatError(
-                        f"events row {n}: reverts_key {ev['reverts_key']!r} is not in the file "
-                        "before it, nor in the store"
+                        f"events row {n}: reverts_key {ev['reverts_key']!r} is not in the file before it, nor in "
+                        "the store"
                     )
-                reverts = target.event_id
-            tx.append(
+            provenance = _provenance(source, reviewer, now, as_admin)
+            if not as_admin:
+                provenance.update(claimed_reviewer=ev["reviewer"], claimed_ts=ev["ts"])
+            event = Event(
+                next_id,
+                ev["key"],
                 ev["record_id"],
-                ev["reviewer"],
+                ev["ts"] if as_admin else now,
+                ev["reviewer"] if as_admin else reviewer,
                 ev["action"],
                 ev["before"],
                 ev["after"],
-                reverts=reverts,
-                key=ev["key"],
-                ts=ev["ts"],
+                reverts,
+                provenance,
             )
+            ids[event.event_key], rows_of[next_id] = next_id, n
+            new.append(event)
+            next_id += 1
+        # 2. the log with these events appended must be consistent (only the new events' problems count)
+        problems = log_problems([*log, *new], only=set(rows_of))
+        if problems:
+            first = problems[0].split(": ", 1)[-1]
+            n = rows_of[int(problems[0].split()[1].lstrip("#"))]
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise ImportFormatError(f"events row {n}: {first}{more}; nothing was imported")
+        # 3. append (event ids are assigned by SQLite; undo links follow the keys)
+        real = {}
+        for event in new:
+            reverts = real.get(event.reverts, event.reverts) if event.reverts is not None else None
+            written_event = tx.append(
+                event.record_id,
+                event.reviewer,
+                event.action,
+                event.before,
+                event.after,
+                reverts=reverts,
+                key=event.event_key,
+                ts=event.ts,
+                imported_from=event.imported_from,
+            )
+            real[event.event_id] = written_event.event_id
             written += 1
     return ImportReport("events", len(rows), written, len(rows) - written)
 

@@ -13,6 +13,8 @@ single ``BEGIN IMMEDIATE`` transaction, when a store opens the database):
 2. an idempotency key per event (``event_key``, unique; v1 rows get ``"v1-<id>"``), ``reverts`` (the event an undo
    compensates), the ``record_state`` projection (rebuilt from the v1 events), and triggers that refuse any
    ``UPDATE`` or ``DELETE`` of an event.
+3. ``imported_from`` (JSON, ``NULL`` for events written here): where an imported event came from (the file, who
+   imported it and when, and the reviewer and time the file claimed when they were not kept).
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ class Event:
         before: changed fields -> value before (``labels`` is a sorted list).
         after: changed fields -> value after.
         reverts: for an undo, the id of the event it compensates.
+        imported_from: ``None`` for an event written here; for an imported one, ``{"source": file name, "by":
+            importing reviewer, "at": import time, "as_admin": bool}`` plus ``"claimed_reviewer"`` /
+            ``"claimed_ts"`` when the file's reviewer and time were replaced (a non-admin import).
     """
 
     event_id: int
@@ -72,6 +77,7 @@ class Event:
     before: dict
     after: dict
     reverts: int | None = None
+    imported_from: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -84,6 +90,7 @@ class Event:
             "before": self.before,
             "after": self.after,
             "reverts": self.reverts,
+            "imported_from": self.imported_from,
         }
 
     def changes(self) -> str:
@@ -170,12 +177,12 @@ def replay(events: Iterable[Event]) -> dict[str, RecordState]:
 
 
 # ---- SQLite ------------------------------------------------------------------------------------------------------
-EVENT_COLUMNS = "event_id, event_key, record_id, ts, reviewer, action, before, after, reverts"
+EVENT_COLUMNS = "event_id, event_key, record_id, ts, reviewer, action, before, after, reverts, imported_from"
 
 
 def event_from_row(row: tuple) -> Event:
     """An :class:`Event` from a row selected as :data:`EVENT_COLUMNS`."""
-    event_id, key, record_id, ts, reviewer, action, before, after, reverts = row
+    event_id, key, record_id, ts, reviewer, action, before, after, reverts, imported_from = row
     return Event(
         int(event_id),
         key,
@@ -186,6 +193,7 @@ def event_from_row(row: tuple) -> Event:
         json.loads(before),
         json.loads(after),
         None if reverts is None else int(reverts),
+        None if imported_from is None else json.loads(imported_from),
     )
 
 
@@ -235,24 +243,34 @@ def _v2(conn: sqlite3.Connection) -> None:
         "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events "
         "BEGIN SELECT RAISE(ABORT, 'annotation events are append-only'); END"
     )
-    rebuild_state(conn)
+    rebuild_state(conn, columns=EVENT_COLUMNS.replace("imported_from", "NULL"))  # the v3 column is not there yet
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    # Adding a column is not an UPDATE: the append-only triggers stay in force, and existing events read NULL.
+    conn.execute("ALTER TABLE events ADD COLUMN imported_from TEXT")
 
 
 # version -> (description, function applying it inside an open transaction)
 MIGRATIONS: dict[int, tuple[str, Callable[[sqlite3.Connection], None]]] = {
     1: ("events log", _v1),
     2: ("event keys, undo links, record_state projection, append-only triggers", _v2),
+    3: ("imported_from: provenance of imported events", _v3),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
-def rebuild_state(conn: sqlite3.Connection) -> int:
+def rebuild_state(conn: sqlite3.Connection, columns: str = EVENT_COLUMNS) -> int:
     """Recompute the ``record_state`` table from the event log (inside the caller's transaction).
+
+    Args:
+        conn: the connection, inside a write transaction.
+        columns: the select list giving :data:`EVENT_COLUMNS` (a migration of an older layout fills in ``NULL``s).
 
     Returns:
         The number of records with events.
     """
-    rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events ORDER BY event_id").fetchall()
+    rows = conn.execute(f"SELECT {columns} FROM events ORDER BY event_id").fetchall()
     states = replay(event_from_row(r) for r in rows)
     conn.execute("DELETE FROM record_state")
     rows = [state_row(s) for s in states.values()]

@@ -57,6 +57,7 @@ from core.annotations.validation import (
     check_record_id,
     check_reviewer,
     check_status,
+    log_problems,
 )
 from core.paths import data_dir
 
@@ -221,16 +222,32 @@ class AnnotationStore:
         with self.transaction() as tx:
             return tx._annotate(record_id, reviewer.strip(), changes, key)
 
-    def undo(self, event_id: int, *, reviewer: str, key: str | None = None, force: bool = False) -> Event:
+    def undo(
+        self,
+        event_id: int,
+        *,
+        reviewer: str,
+        key: str | None = None,
+        force: bool = False,
+        record_id: str | None = None,
+    ) -> Event:
         """Revert one event by appending a compensating event (``action="undo"``, ``reverts=event_id``).
+
+        Args:
+            event_id: the event to revert.
+            reviewer: who undoes it.
+            key: idempotency key.
+            force: undo even when a later change touched the same fields.
+            record_id: when given, the event must belong to this record (checked under the write lock).
 
         Raises:
             UnknownEventError: no such event.
-            UndoError: it was undone already, or (unless ``force``) a later change touched the same fields.
+            UndoError: it belongs to another record than ``record_id``, it was undone already, or (unless
+                ``force``) a later change touched the same fields. Nothing is written.
         """
         check_reviewer(reviewer)
         with self.transaction() as tx:
-            return tx.undo(event_id, reviewer=reviewer, key=key, force=force)
+            return tx.undo(event_id, reviewer=reviewer, key=key, force=force, record_id=record_id)
 
     def undo_last(self, record_id: str, *, reviewer: str, key: str | None = None) -> Event:
         """Undo the record's latest change that is not an undo and has not been undone (repeat to step back).
@@ -295,12 +312,16 @@ class AnnotationStore:
         return schema_version(self._conn())
 
     def check(self) -> list[str]:
-        """Problems found (empty when healthy): SQLite ``integrity_check``; the projection vs a replay of the log."""
+        """Problems found (empty when healthy): SQLite ``integrity_check``; the log's own consistency (undo links
+        to a missing event, to a later one or to another record's, events undone twice, times in the future or
+        malformed: :func:`core.annotations.validation.log_problems`); the projection vs a replay of the log."""
         conn = self._conn()
         problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
         if self.schema_version != SCHEMA_VERSION:
             problems.append(f"schema version {self.schema_version}, expected {SCHEMA_VERSION}")
-        replayed = replay(self.history())
+        events = self.history()
+        problems += log_problems(events)
+        replayed = replay(events)
         stored = self.states()
         for record_id in sorted(set(replayed) | set(stored)):
             if replayed.get(record_id) != stored.get(record_id):
@@ -329,12 +350,15 @@ class Transaction:
         status: str | None = None,
         note: str | None = None,
         key: str | None = None,
+        imported_from: dict | None = None,
     ) -> Event | None:
-        """See :meth:`AnnotationStore.annotate`."""
+        """See :meth:`AnnotationStore.annotate` (``imported_from`` marks an event written by an import)."""
         changes = self.store._validate(record_id, reviewer, labels, status, note)
-        return self._annotate(record_id, reviewer.strip(), changes, key)
+        return self._annotate(record_id, reviewer.strip(), changes, key, imported_from)
 
-    def _annotate(self, record_id: str, reviewer: str, changes: dict, key: str | None) -> Event | None:
+    def _annotate(
+        self, record_id: str, reviewer: str, changes: dict, key: str | None, imported_from: dict | None = None
+    ) -> Event | None:
         if key is not None:
             existing = self._by_key(key, record_id)
             if existing is not None:
@@ -344,16 +368,30 @@ class Transaction:
         if not after:
             return None
         before = {k: current[k] for k in after}
-        return self.append(record_id, reviewer, ANNOTATE, before, after, key=key)
+        return self.append(record_id, reviewer, ANNOTATE, before, after, key=key, imported_from=imported_from)
 
-    def undo(self, event_id: int, *, reviewer: str, key: str | None = None, force: bool = False) -> Event:
+    def undo(
+        self,
+        event_id: int,
+        *,
+        reviewer: str,
+        key: str | None = None,
+        force: bool = False,
+        record_id: str | None = None,
+    ) -> Event:
         """See :meth:`AnnotationStore.undo`."""
         reviewer = check_reviewer(reviewer)
+        target = _event(self.conn, event_id)
+        # Every precondition is checked before anything is written (the idempotent retry included: a key reused
+        # for another record's event is refused, not answered with that event).
+        if record_id is not None and target.record_id != record_id:
+            raise UndoError(
+                f"event #{target.event_id} belongs to {target.record_id!r}, not {record_id!r}: nothing was undone"
+            )
         if key is not None:
-            existing = self._by_key(key)
+            existing = self._by_key(key, target.record_id)
             if existing is not None:
                 return existing
-        target = _event(self.conn, event_id)
         done = self.conn.execute("SELECT event_id FROM events WHERE reverts = ?", (target.event_id,)).fetchone()
         if done:
             raise UndoError(f"event #{target.event_id} was already undone by event #{done[0]}")
@@ -382,7 +420,7 @@ class Transaction:
         ).fetchone()
         if row is None:
             raise UndoError(f"record {record_id!r} has no change left to undo")
-        return self.undo(int(row[0]), reviewer=reviewer, key=key)
+        return self.undo(int(row[0]), reviewer=reviewer, key=key, record_id=record_id)
 
     def state(self, record_id: str) -> RecordState:
         row = self.conn.execute("SELECT * FROM record_state WHERE record_id = ?", (record_id,)).fetchone()
@@ -399,16 +437,27 @@ class Transaction:
         reverts: int | None = None,
         key: str | None = None,
         ts: str | None = None,
+        imported_from: dict | None = None,
     ) -> Event:
         """Append one (already validated) event and update the record's projected state."""
         key = key or new_key()
         ts = ts or utc_now()
         cur = self.conn.execute(
-            "INSERT INTO events (event_key, record_id, ts, reviewer, action, before, after, reverts) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, record_id, ts, reviewer, action, dumps(before), dumps(after), reverts),
+            "INSERT INTO events (event_key, record_id, ts, reviewer, action, before, after, reverts, imported_from) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                record_id,
+                ts,
+                reviewer,
+                action,
+                dumps(before),
+                dumps(after),
+                reverts,
+                None if imported_from is None else dumps(imported_from),
+            ),
         )
-        event = Event(int(cur.lastrowid), key, record_id, ts, reviewer, action, before, after, reverts)
+        event = Event(int(cur.lastrowid), key, record_id, ts, reviewer, action, before, after, reverts, imported_from)
         self.conn.execute(
             "INSERT OR REPLACE INTO record_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             state_row(apply_event(self.state(record_id), event)),

@@ -5,8 +5,10 @@ Validation happens before a transaction starts, so a rejected request writes not
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from core.annotations.errors import (
     AnnotationError,
@@ -16,13 +18,18 @@ from core.annotations.errors import (
     InvalidStatusError,
     UnknownRecordError,
 )
-from core.annotations.schema import STATUSES
+from core.annotations.schema import ACTIONS, STATUSES, UNDO, Event
 
 MAX_NOTE_CHARS = 10_000
 MAX_LABEL_CHARS = 100
 MAX_LABELS = 64
 MAX_REVIEWER_CHARS = 100
 MAX_RECORD_ID_CHARS = 200
+# How far in the future an event time may be (clocks of the machines that wrote a log differ a little).
+MAX_CLOCK_SKEW_S = 300.0
+# A reviewer name in an imported file: letters / digits first, then letters, digits, spaces and . , _ - ' @ (no markup,
+# no formula start, no URL punctuation). Names typed in the app are checked by :func:`check_reviewer`.
+_IMPORTED_REVIEWER = re.compile(r"[^\W_][\w .,'@-]*", re.UNICODE)
 # Whitespace a note may contain; every other control character is refused (they corrupt exports and terminals).
 _NOTE_WHITESPACE = frozenset("\t\n\r")
 
@@ -159,3 +166,99 @@ def check_changes(changes: dict) -> dict:
         else:
             raise AnnotationError(f"unknown field {name!r} in an event (fields: labels, status, note)")
     return out
+
+
+def check_imported_reviewer(reviewer: object) -> str:
+    """A reviewer name read from an import file: :func:`check_reviewer`, and plain (see ``_IMPORTED_REVIEWER``).
+
+    Raises:
+        InvalidReviewerError: empty, too long, control characters, or markup / punctuation (``<img ...>``, ``=1+1``).
+    """
+    name = check_reviewer(reviewer)
+    if not _IMPORTED_REVIEWER.fullmatch(name):
+        raise InvalidReviewerError(
+            f"reviewer name {name[:40]!r} is not a plain name (letters, digits, spaces and . , _ - ' @ only)"
+        )
+    return name
+
+
+def parse_time(ts: object) -> datetime:
+    """An ISO 8601 time with a time zone (``2026-01-02T03:04:05.000006+00:00``).
+
+    Raises:
+        AnnotationError: not such a time.
+    """
+    try:
+        when = datetime.fromisoformat(str(ts))
+    except ValueError:
+        raise AnnotationError(f"{str(ts)[:40]!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise AnnotationError(f"time {str(ts)[:40]!r} has no time zone (write it in UTC, ending in +00:00)")
+    return when
+
+
+def check_time(ts: object, now: datetime | None = None, max_skew_s: float = MAX_CLOCK_SKEW_S) -> str:
+    """An ISO 8601 time with a time zone that is not in the future (beyond ``max_skew_s`` of clock skew).
+
+    Raises:
+        AnnotationError: malformed, or in the future.
+    """
+    when = parse_time(ts)
+    now = now or datetime.now(UTC)
+    if when > now + timedelta(seconds=max_skew_s):
+        raise AnnotationError(f"time {ts} is in the future (now is {now.isoformat(timespec='seconds')})")
+    return str(ts)
+
+
+def log_problems(
+    events: Sequence[Event],
+    *,
+    now: datetime | None = None,
+    max_skew_s: float = MAX_CLOCK_SKEW_S,
+    only: Collection[int] | None = None,
+) -> list[str]:
+    """Inconsistencies of an event log (events in id order): each one a sentence naming the event.
+
+    Found: an unknown action; a time that is malformed or in the future; an undo that reverts no event, a missing
+    event, a later event or another record's event; an event undone twice; a change that is not an undo but
+    reverts an event.
+
+    Args:
+        events: the whole log (undo targets are looked up in it).
+        now: the current time (default: the clock).
+        max_skew_s: tolerated clock skew for future times.
+        only: report problems of these event ids only (an import checks its new events against the store's log).
+    """
+    now = now or datetime.now(UTC)
+    by_id = {e.event_id: e for e in events}
+    undone_by: dict[int, int] = {}
+    problems = []
+    for e in sorted(events, key=lambda e: e.event_id):
+        found = []
+        if e.action not in ACTIONS:
+            found.append(f"unknown action {e.action!r}")
+        try:
+            check_time(e.ts, now, max_skew_s)
+        except AnnotationError as exc:
+            found.append(str(exc))
+        if e.action == UNDO:
+            target = by_id.get(e.reverts) if e.reverts is not None else None
+            if e.reverts is None:
+                found.append("undo without the event it reverts")
+            elif target is None:
+                found.append(f"undo of event #{e.reverts}, which does not exist")
+            elif target.event_id >= e.event_id:
+                found.append(f"undo of a later event #{target.event_id}")
+            elif target.record_id != e.record_id:
+                found.append(f"cross-record undo: it reverts event #{target.event_id} of {target.record_id!r}")
+            elif target.event_id in undone_by:
+                found.append(
+                    f"double undo: event #{target.event_id} was already undone by #{undone_by[target.event_id]}"
+                )
+            if target is not None and target.event_id not in undone_by:
+                undone_by[target.event_id] = e.event_id
+        elif e.reverts is not None:
+            found.append(f"a {e.action!r} event that reverts event #{e.reverts}")
+        if only is None or e.event_id in only:
+            problems += [f"event #{e.event_id} ({e.record_id!r}): {p}" for p in found]
+    return problems

@@ -7,7 +7,13 @@ import json
 
 import pytest
 
-from core.annotations import AnnotationStore, ImportFormatError, InvalidStatusError, UnknownRecordError
+from core.annotations import (
+    AnnotationError,
+    AnnotationStore,
+    ImportFormatError,
+    InvalidStatusError,
+    UnknownRecordError,
+)
 from core.annotations.export import events_equal_ignoring_ids, export, import_file
 
 NOTES = {
@@ -59,13 +65,14 @@ def test_events_round_trip(store, tmp_path, fmt):
     _populate(store)
     path = export(store, tmp_path / f"events.{fmt}", kind="events")
     with AnnotationStore(tmp_path / "b.sqlite3") as other:
-        report = import_file(other, path)
+        report = import_file(other, path, reviewer="admin", as_admin=True)
         assert (report.kind, report.rows, report.written, report.skipped) == ("events", 6, 6, 0)
         a, b = store.history(), other.history()
         assert len(a) == len(b) and all(events_equal_ignoring_ids(x, y) for x, y in zip(a, b, strict=True))
         assert other.states() == store.states()  # same ids here, so even last_event_id matches
         assert other.undone_ids() == store.undone_ids()
         assert other.check() == []
+        assert all(e.imported_from["source"] == path.name and e.imported_from["by"] == "admin" for e in b)
         # duplicates are detected by event key: a second import writes nothing
         assert import_file(other, path).written == 0 and other.count_events() == 6
 
@@ -136,9 +143,10 @@ def test_csv_cells_that_spreadsheets_would_run_are_escaped_and_read_back_exactly
         import_file(other, records, reviewer="importer")
         assert [other.get(r).note for r in ids] == FORMULA_NOTES
     with AnnotationStore(tmp_path / "c.sqlite3") as other:
-        import_file(other, events)
-        assert [other.get(r).note for r in ids] == FORMULA_NOTES
-        assert {other.get(r).reviewer for r in ids} == {EVIL_REVIEWER}
+        # the formula is not a plain reviewer name: an events import refuses the whole file, even an admin's
+        with pytest.raises(AnnotationError, match="not a plain name"):
+            import_file(other, events, as_admin=True)
+        assert other.count_events() == 0
 
 
 def test_hand_written_csv_with_bom_and_semicolon_labels(store, tmp_path):
@@ -173,14 +181,16 @@ def test_bad_csv_import_writes_nothing(store, tmp_path, content, error, message)
         ('{"format": "something else"}', "not an annotation export"),
         (
             '{"format": "ecg-annotations/events", "version": 1, "events": '
-            '[{"event_key": "k", "record_id": "ptbxl/00001", "ts": "t", "reviewer": "a", "action": "undo", '
+            '[{"event_key": "k", "record_id": "ptbxl/00001", "ts": "2024-01-01T00:00:00+00:00", '
+            '"reviewer": "a", "action": "undo", '
             '"before": {"note": ""}, "after": {"note": "x"}, '
             '"reverts_key": "missing"}]}',
             "reverts_key",
         ),
         (
             '{"format": "ecg-annotations/events", "version": 1, "events": '
-            '[{"event_key": "k", "record_id": "ptbxl/00001", "ts": "t", "reviewer": "a", "action": "annotate", '
+            '[{"event_key": "k", "record_id": "ptbxl/00001", "ts": "2024-01-01T00:00:00+00:00", '
+            '"reviewer": "a", "action": "annotate", '
             '"before": {"note": ""}, "after": {"colour": "x"}}]}',
             "unknown field",
         ),
