@@ -36,7 +36,7 @@ from core.embed import Embedder
 from core.explorer.build import build_explorer
 from core.explorer.errors import InvalidRequestError, NoDataError, RecordNotFoundError
 from core.explorer.store import DemoSpec, Explorer, RecordInfo, ReportMatch
-from core.explorer.uploads import read_upload
+from core.explorer.uploads import UploadCache, UploadWindow, upload_window
 from core.paths import data_dir
 from core.plotting import thumbnail_svg
 from core.saliency import Saliency, occlusion_saliency
@@ -168,6 +168,7 @@ class Upload:
 
     key: str
     ecg: ECG
+    window: UploadWindow | None = None  # the record it was cut from, the window's start, the warnings
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,8 @@ class QueryService:
         self._store: AnnotationStore | None = None
         self._desk: AnnotationDesk | None = None
         self._lock = threading.Lock()
-        self._uploads: LRUCache = LRUCache(128)  # upload key (content digest) -> ECG
+        self._uploads: LRUCache = LRUCache(128)  # upload key (content digest @ window start) -> the 10-s window
+        self._upload_records = UploadCache()  # whole uploaded records, for choosing another window
         self._ecgs: LRUCache = LRUCache(256)  # (index key, record id) -> ECG
         self._embeddings: LRUCache = LRUCache(512)  # (checkpoint hash, ECG content key) -> (D,)
         self._texts: LRUCache = LRUCache(TEXT_CACHE_SIZE)  # (checkpoint hash, text) -> (D,)
@@ -396,10 +398,22 @@ class QueryService:
             self._uploads[key] = ecg
         return key
 
-    def upload(self, paths: Sequence[str | Path], fs_hz: float | None = None, lead_names: Sequence[str] = ()) -> Upload:
-        """Read uploaded file(s) (:func:`core.explorer.uploads.read_upload`) and keep the ECG under a content key."""
-        ecg = read_upload(paths, fs_hz, lead_names)
-        return Upload(self.put_upload(ecg), ecg)
+    def upload(
+        self,
+        paths: Sequence[str | Path],
+        fs_hz: float | None = None,
+        lead_names: Sequence[str] = (),
+        *,
+        units: str = "auto",
+        start_s: float | None = 0.0,
+    ) -> Upload:
+        """Read uploaded file(s) (:mod:`core.explorer.uploads`) and keep the window at ``start_s`` under the key
+        ``upload/<digest>@<start_s>``: the plot, scores, measurements and map all use that one window."""
+        window = upload_window(self._upload_records.read(paths, fs_hz, lead_names, units), start_s)
+        key = f"{UPLOAD_PREFIX}{window.id}"
+        with self._lock:
+            self._uploads[key] = window.ecg
+        return Upload(key, window.ecg, window)
 
     def _content_key(self, key: str) -> str:
         """What an ECG key's derived values depend on: the upload digest, or the index key + record id."""

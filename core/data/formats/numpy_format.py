@@ -114,6 +114,8 @@ def _load_npy(path: Path, max_values: int) -> np.ndarray:
             shape, _, _ = _read_array_header(fh, version)
         _check_shape(shape, max_values, path)
         return np.load(path, allow_pickle=False)
+    except ECGReadError:
+        raise
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise ECGFormatError(path, "the array holds Python objects (pickled data), which are refused") from exc
