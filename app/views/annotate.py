@@ -29,6 +29,7 @@ from app.views.annotate_forms import (
     QUEUE_COLUMNS,
     QUEUE_METHODS,
     STATUS_CHOICES,
+    TABLE_DATATYPE,
 )
 from app.views.common import user_errors
 from core.annotations.desk import UNREVIEWED, AnnotationDesk
@@ -82,7 +83,12 @@ def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | N
                 undo_btn = gr.Button("Undo last change")
             message = gr.Markdown(elem_id="annotate-message")
             history = gr.Dataframe(
-                headers=HISTORY_COLUMNS, interactive=False, max_height=260, wrap=True, label="History (newest first)"
+                headers=HISTORY_COLUMNS,
+                datatype=TABLE_DATATYPE,
+                interactive=False,
+                max_height=260,
+                wrap=True,
+                label="History (newest first)",
             )
     with gr.Accordion("Review queue: likeliest label errors first", open=True):
         with gr.Row():
@@ -91,7 +97,12 @@ def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | N
             queue_btn = gr.Button("Refresh queue", scale=1)
             next_btn = gr.Button("Open next in queue ▶", variant="primary", scale=1)
         queue = gr.Dataframe(
-            headers=QUEUE_COLUMNS, interactive=False, max_height=260, wrap=True, label="Queue (click a row to open it)"
+            headers=QUEUE_COLUMNS,
+            datatype=TABLE_DATATYPE,
+            interactive=False,
+            max_height=260,
+            wrap=True,
+            label="Queue (click a row to open it)",
         )
     with gr.Accordion("Annotated records", open=False):
         with gr.Row():
@@ -100,6 +111,7 @@ def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | N
             list_btn = gr.Button("Refresh")
         annotated = gr.Dataframe(
             headers=ANNOTATED_COLUMNS,
+            datatype=TABLE_DATATYPE,
             interactive=False,
             max_height=300,
             wrap=True,

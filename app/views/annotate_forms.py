@@ -1,5 +1,9 @@
 """The Annotate tab's handlers as plain functions: parse the form, one :class:`~core.annotations.desk.AnnotationDesk`
-call, shape the result into form values, markdown and tables (tested without Gradio)."""
+call, shape the result into form values, markdown and tables (tested without Gradio).
+
+User text (record ids, labels, notes, reviewer names) is never Markdown or HTML: every piece of it that goes into a
+Markdown component passes through :func:`app.formatting.escape_markdown`, and the tables are plain-text ``str``
+columns (:data:`TABLE_DATATYPE`)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from app.formatting import escape_markdown
 from core.annotations.desk import UNREVIEWED, AnnotationDesk, RecordSheet
 from core.annotations.schema import STATUSES, RecordState, status_title
 
@@ -21,6 +26,8 @@ QUEUE_METHODS = {
     "model uncertainty": "uncertainty",
 }
 Form = tuple[list[str], str, str, str, pd.DataFrame, str]  # labels, status, note, summary, history, message
+# Every table column is plain text (Gradio's "markdown" / "html" datatypes would render user text).
+TABLE_DATATYPE = "str"
 NO_RECORD = "*Select a record (Browse, Map, or the review queue) to annotate it.*"
 
 
@@ -37,14 +44,16 @@ def _filter(value: str | None) -> str | None:
 
 
 def summary_markdown(state: RecordState, reference: Sequence[str]) -> str:
-    """The record's reference labels and current annotation, for the page."""
-    ref = ", ".join(reference) or "—"
+    """The record's reference labels and current annotation, for the page (every user value escaped)."""
+    ref = escape_markdown(", ".join(reference)) or "—"
+    record_id = escape_markdown(state.record_id)
     if not state.n_events:
-        return f"### {state.record_id}\n**Reference labels:** {ref}\n\n*Not annotated yet.*"
-    labels = ", ".join(state.labels) or "—"
+        return f"### {record_id}\n**Reference labels:** {ref}\n\n*Not annotated yet.*"
+    labels = escape_markdown(", ".join(state.labels)) or "—"
     return (
-        f"### {state.record_id}\n**Reference labels:** {ref}\n\n**Annotated labels:** {labels} · "
-        f"**status:** {status_title(state.status)} · last change by **{state.reviewer}** at "
+        f"### {record_id}\n**Reference labels:** {ref}\n\n**Annotated labels:** {labels} · "
+        f"**status:** {escape_markdown(status_title(state.status))} · last change by "
+        f"**{escape_markdown(state.reviewer)}** at "
         f"{_time(state.updated_at)} UTC ({state.n_events} change{'s' if state.n_events != 1 else ''})"
     )
 
@@ -75,7 +84,7 @@ def save_annotation(
     """Save the form: one event with every changed field. Returns the refreshed form and a message."""
     record_id = _key(record_id)
     event = desk.annotate(record_id, reviewer, labels=list(labels or []), status=status, note=note or "")
-    message = f"Saved change #{event.event_id}: {event.changes()}" if event else "Nothing changed."
+    message = f"Saved change #{event.event_id}: {escape_markdown(event.changes())}" if event else "Nothing changed."
     return (*load_record(desk, record_id), message)
 
 
@@ -85,7 +94,7 @@ def undo_last(
     """Undo the record's latest change (a new, compensating event)."""
     record_id = _key(record_id)
     event = desk.undo(record_id, reviewer)
-    message = f"Undid change #{event.reverts} (as change #{event.event_id}): {event.changes()}"
+    message = f"Undid change #{event.reverts} (as change #{event.event_id}): {escape_markdown(event.changes())}"
     return (*load_record(desk, record_id), message)
 
 
@@ -126,5 +135,5 @@ def export_annotations_file(desk: AnnotationDesk, kind: str = "records", fmt: st
 
 
 def import_annotations_file(desk: AnnotationDesk, path: str | None, reviewer: str) -> str:
-    """Import an uploaded records / events export; returns what it did."""
-    return str(desk.import_file(path, reviewer))
+    """Import an uploaded records / events export; returns what it did (Markdown-safe)."""
+    return escape_markdown(str(desk.import_file(path, reviewer)))

@@ -248,3 +248,42 @@ def test_the_services_store_lives_in_the_data_dir_and_accepts_indexed_records(da
         assert [r.record_id for r in services.find_records(review_status="confirmed")] == ["ptbxl/00001"]
     finally:
         store.close()
+
+
+IMAGE_LABEL = "![x](http://127.0.0.1:9/p.png)"
+HTML_TEXT = "<img src=x onerror=alert(1)>"
+
+
+def _rendered(markdown_text: str) -> str:
+    """The HTML a CommonMark renderer (with raw HTML allowed, as a browser Markdown view may) makes of it."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).render(markdown_text)
+
+
+def test_user_text_is_inert_in_the_summary_messages_and_tables(desk):
+    """Labels, notes and reviewer names come out escaped: no image is fetched, no tag or link is made."""
+    out = forms.save_annotation(desk, "ptbxl/00001", "ana", [IMAGE_LABEL, HTML_TEXT], "corrected", HTML_TEXT)
+    summary, message = out[3], out[5]
+    desk.store().annotate("ptbxl/00002", reviewer=HTML_TEXT, labels=[IMAGE_LABEL])  # a name typed through the API
+    summary2 = forms.load_record(desk, "ptbxl/00002")[3]
+    for text in (summary, message, summary2):
+        html = _rendered(text)
+        assert "<img" not in html and "<a " not in html, html
+        assert "&lt;img src=x onerror=alert(1)&gt;" in text  # shown, as text
+    assert "!\\[x\\](http://127.0.0.1:9/p.png)" in summary and "!\\[x\\]" in summary2
+    # tables are plain-text columns: the values are kept verbatim (Gradio shows them as text)
+    frame = forms.annotated_frame(desk)
+    assert HTML_TEXT in set(frame["reviewer"]) and IMAGE_LABEL in frame.iloc[-1]["labels"] + frame.iloc[0]["labels"]
+    assert forms.TABLE_DATATYPE == "str"
+    undo_message = forms.undo_last(desk, "ptbxl/00001", "bo")[5]
+    assert "<img" not in _rendered(undo_message)
+
+
+def test_tables_of_the_built_view_are_plain_text(desk):
+    with gr.Blocks():
+        key = gr.Textbox()
+        parts = annotate.build_view(desk, key)
+    for name in ("history", "queue", "annotated"):
+        datatype = parts[name].datatype
+        assert datatype == "str" or set(datatype) == {"str"}, (name, datatype)
