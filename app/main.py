@@ -56,7 +56,9 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
     if services.config.build_in_background and services.checkpoint_names:
         services.start()
 
-    with gr.Blocks(title=TITLE) as demo:
+    # Gradio's cached files (uploads the handler did not get to, e.g. a request that failed before reading) are
+    # deleted every 10 minutes once an hour old; the upload handler deletes the files it reads right away.
+    with gr.Blocks(title=TITLE, delete_cache=(600, 3600)) as demo:
         gr.Markdown(
             f"# {TITLE}\nBrowse 12-lead ECGs with their reports, score them against text prompts, "
             "search reports and ECGs, and see where an ECG falls on the map."
@@ -113,6 +115,8 @@ def launch(demo: gr.Blocks, **kwargs) -> None:
         css=CSS,
         js=JS,
         show_error=True,
+        # Refused by Gradio before a handler runs; the readers' sample budget is the real limit (core.data.formats).
+        max_file_size=upload.MAX_FILE_SIZE,
     )
     options.update(kwargs)
     # Gradio recomputes a pandas summary of up to 10,000 past events after every event (for its monitoring page);
