@@ -120,10 +120,11 @@ def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | N
     with gr.Accordion("Export / import", open=False):
         with gr.Row():
             export_kind = gr.Radio(
-                ["records", "events"],
+                ["records", "events", "labelstudio", "wfdb"],
                 value="records",
                 label="What",
-                info="records: one row per record; events: the full history",
+                info="records: one row per record; events: the full history; labelstudio: Label Studio tasks "
+                "(JSON); wfdb: header comments and annotation files for PhysioNet tools (zip)",
             )
             export_fmt = gr.Radio(["csv", "json"], value="csv", label="Format")
             export_btn = gr.Button("Export")

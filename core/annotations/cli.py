@@ -4,7 +4,10 @@ Examples::
 
     python -m core annotations export --kind records --out annotations.csv
     python -m core annotations export --kind events --out events.json
+    python -m core annotations export --kind labelstudio --out tasks.json --dataset ptbxl --root DIR
+    python -m core annotations export --kind wfdb --out wfdb_labels/ --dataset ptbxl --root DIR
     python -m core annotations import annotations.csv --reviewer ana
+    python -m core annotations import events.json --reviewer admin --as-admin
     python -m core annotations history ptbxl/00001
     python -m core annotations check
 
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from core.annotations.errors import AnnotationError
 from core.annotations.export import KINDS, export, import_file
+from core.annotations.interop import dumps_label_studio, label_studio_config, label_studio_tasks, write_wfdb
 from core.annotations.store import AnnotationStore, default_path
 
 logger = logging.getLogger(__name__)
@@ -29,14 +33,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", type=Path, default=None, help=f"database file (default: {default_path()})")
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = sub.add_parser("export", help="write current record states or the event log as CSV / JSON")
-    p.add_argument("--kind", choices=KINDS, default="records", help="records (one row per record) or events")
-    p.add_argument("--out", type=Path, required=True, help="output file; .csv or .json")
+    p.add_argument(
+        "--kind",
+        choices=(*KINDS, *INTEROP_KINDS),
+        default="records",
+        help="records (one row per record), events, labelstudio (Label Studio tasks JSON) or wfdb (a folder of "
+        ".hea copies with label comments and .lbl annotation files)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="output file (.csv / .json); a folder for --kind wfdb")
+    p.add_argument("--dataset", default=None, help="catalog of the records (report text, WFDB files), e.g. ptbxl")
+    p.add_argument("--root", default=None, help="the dataset folder for --dataset (default: the download cache)")
     p = sub.add_parser("import", help="read a records or events export back (CSV / JSON)")
     p.add_argument("file", type=Path, help="a file written by export")
-    p.add_argument("--reviewer", default="import", help="who a records import is attributed to (default: import)")
+    p.add_argument("--reviewer", default="import", help="who imports; the events are theirs (default: import)")
+    p.add_argument(
+        "--as-admin",
+        action="store_true",
+        help="an admin import: an events file keeps its reviewers and times (otherwise they become --reviewer's)",
+    )
     p = sub.add_parser("history", help="print the events of one record (or all)")
     p.add_argument("record_id", nargs="?", default=None)
     sub.add_parser("check", help="integrity check and replay of the event log against the stored states")
+
+
+INTEROP_KINDS = ("labelstudio", "wfdb")
+
+
+def _catalog_lookup(dataset: str | None, root: str | None) -> dict:
+    """record id -> catalog record of ``dataset`` (empty without one)."""
+    if not dataset:
+        return {}
+    from core.data.catalogs import load_catalog  # local: loading catalogs pulls in pandas and the readers
+
+    return {r.record_id: r for r in load_catalog(dataset, root, download=False).records}
+
+
+def _reference(labels: dict[str, list[str]]) -> list[str]:
+    """All reference labels of a catalog record, de-duplicated, in label-set order."""
+    return list(dict.fromkeys(v for values in labels.values() for v in values))
+
+
+def _export_interop(store: AnnotationStore, args: argparse.Namespace) -> int:
+    records = _catalog_lookup(args.dataset, args.root)
+    states = list(store.states().values())
+    if args.kind == "labelstudio":
+        tasks = label_studio_tasks(
+            states,
+            text=lambda r: records[r].text_en if r in records else "",
+            reference=lambda r: _reference(records[r].labels) if r in records else (),
+        )
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(dumps_label_studio(tasks), encoding="utf-8")
+        config = args.out.with_suffix(".config.xml")
+        config.write_text(label_studio_config({lab for s in states for lab in s.labels}), encoding="utf-8")
+        print(f"wrote {len(tasks)} Label Studio tasks to {args.out} (labeling config: {config})")
+        return 0
+    files = write_wfdb(states, args.out, record_path=lambda r: records[r].path if r in records else None)
+    print(f"wrote {len(files)} WFDB files for {len(states)} records under {args.out}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"no annotation database at {db}")
         return 2
     with AnnotationStore(db) as store:
+        if args.action == "export" and args.kind in INTEROP_KINDS:
+            return _export_interop(store, args)
         if args.action == "export":
             path = export(store, args.out, kind=args.kind)
             n = store.count_events() if args.kind == "events" else len(store.states())
@@ -53,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.action == "import":
             try:
-                report = import_file(store, args.file, reviewer=args.reviewer)
+                report = import_file(store, args.file, reviewer=args.reviewer, as_admin=args.as_admin)
             except AnnotationError as exc:
                 print(f"import rejected, nothing written: {exc}")
                 return 1

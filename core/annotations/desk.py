@@ -10,6 +10,7 @@ Every write takes the ``reviewer`` making it: that argument is where sign-in, ro
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,12 +26,14 @@ from core.annotations.export import (
     import_file,
     record_rows,
 )
+from core.annotations.interop import dumps_label_studio, label_studio_tasks, write_wfdb
 from core.annotations.queue import QueueItem, next_in_queue, review_queue
 from core.annotations.schema import STATUSES, Event, RecordState
 from core.annotations.store import AnnotationStore, filter_records
 
 UNREVIEWED = STATUSES[0]
-EXPORT_KINDS = ("records", "events")
+EXPORT_KINDS = ("records", "events", "labelstudio", "wfdb")
+TEXT_EXPORT_KINDS = ("records", "events", "labelstudio")  # wfdb output is a folder of binary files
 EXPORT_FORMATS = ("csv", "json")
 
 
@@ -79,6 +82,8 @@ class AnnotationDesk:
         queue_inputs: returns ``(record id -> {class: model probability}, record id -> reference labels)`` for the
             review queue; ``None`` when no model is available.
         record_ids: all records that can be annotated (for "unreviewed" filtering); ``None``: annotated ones only.
+        record_text: record id -> the report text (for the Label Studio export).
+        record_path: record id -> the WFDB record path without extension, or None (for the WFDB export).
     """
 
     store: Callable[[], AnnotationStore]
@@ -86,6 +91,8 @@ class AnnotationDesk:
     vocabulary: Callable[[], Sequence[str]] = lambda: ()
     queue_inputs: Callable[[], tuple[dict, dict]] | None = None
     record_ids: Callable[[], Sequence[str]] | None = None
+    record_text: Callable[[str], str] = lambda record_id: ""
+    record_path: Callable[[str], str | Path | None] = lambda record_id: None
     _queue_inputs: list = field(default_factory=list, repr=False)  # the model inputs, computed once
 
     # ---- one record --------------------------------------------------------------------------------------------
@@ -187,20 +194,36 @@ class AnnotationDesk:
         return found
 
     # ---- export / import ---------------------------------------------------------------------------------------
+    def label_studio_tasks(self) -> list[dict]:
+        """Every annotated record as a Label Studio task (see :mod:`core.annotations.interop`)."""
+        states = self.store().states().values()
+        return label_studio_tasks(states, text=self.record_text, reference=self.reference_labels)
+
     def export_text(self, kind: str = "records", fmt: str = "json") -> str:
-        """The records (current states) or the event log, as CSV or JSON text."""
+        """The records (current states) or the event log as CSV or JSON text, or the Label Studio tasks (JSON)."""
         if fmt not in EXPORT_FORMATS:
             raise AnnotationError(f"fmt must be csv or json, not {fmt!r}")
-        if kind not in EXPORT_KINDS:
-            raise AnnotationError(f"kind must be records or events, not {kind!r}")
+        if kind not in TEXT_EXPORT_KINDS:
+            raise AnnotationError(f"kind must be records or events (or labelstudio), not {kind!r}")
         store = self.store()
         if kind == "records":
             return dumps_records(record_rows(store), fmt)
+        if kind == "labelstudio":
+            return dumps_label_studio(self.label_studio_tasks())
         return dumps_events(event_rows(store), fmt)
 
     def export_file(self, kind: str = "records", fmt: str = "csv") -> Path:
-        """Write an export into a fresh temporary folder; returns the file."""
+        """Write an export into a fresh temporary folder; returns the file (Label Studio: JSON; WFDB: a zip)."""
+        if kind not in EXPORT_KINDS:
+            raise AnnotationError(f"kind must be one of {', '.join(EXPORT_KINDS)}, not {kind!r}")
         folder = Path(tempfile.mkdtemp(prefix="annotations-"))
+        if kind == "labelstudio":
+            path = folder / "annotations-labelstudio.json"
+            path.write_text(dumps_label_studio(self.label_studio_tasks()), encoding="utf-8")
+            return path
+        if kind == "wfdb":
+            write_wfdb(self.store().states().values(), folder / "wfdb", record_path=self.record_path)
+            return Path(shutil.make_archive(str(folder / "annotations-wfdb"), "zip", folder / "wfdb"))
         return export(self.store(), folder / f"annotations-{kind}.{fmt}", kind=kind)
 
     def import_file(self, path: str | Path | None, reviewer: str, *, as_admin: bool = False) -> ImportReport:
