@@ -11,12 +11,17 @@ Prints, each on a temporary database:
 3. crash: a writer process commits N events, opens a transaction, writes 1,000 more, and is killed with SIGKILL
    -> events found on reopening, integrity check, time to reopen;
 4. bad input: each rejected request, its error, and the number of events written (must be 0);
-5. reads: current state of ``--records`` annotated records, and the Browse filter over them.
+5. malformed / malicious imports: events and records files (CSV and JSON, imported as admin and not) that tie an
+   undo to another record's event, undo an event twice or one that is nowhere, carry future or malformed times,
+   HTML / Markdown / formula reviewer names, repeated keys, unknown actions or statuses -> files tried, rows
+   written (must be 0), and ``check()`` afterwards;
+6. reads: current state of ``--records`` annotated records, and the Browse filter over them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import statistics
@@ -29,6 +34,7 @@ from collections import Counter
 from pathlib import Path
 
 from core.annotations import AnnotationError, AnnotationStore, filter_records
+from core.annotations.export import dumps_events, dumps_records, import_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -152,6 +158,83 @@ def bad_inputs(folder: Path) -> list[str]:
     return lines
 
 
+def malicious_imports(folder: Path) -> str:
+    store = AnnotationStore(folder / "imports.sqlite3", known_record_ids={"ptbxl/00001", "ptbxl/00002"})
+    a = store.annotate("ptbxl/00001", reviewer="ana", note="a")
+    store.annotate("ptbxl/00002", reviewer="ana", note="b")
+    store.undo(a.event_id, reviewer="ana")
+
+    def ev(key, record_id="ptbxl/00001", action="annotate", reverts_key=None, **kw):
+        before, after = ({"note": "x"}, {"note": ""}) if action == "undo" else ({"note": ""}, {"note": "x"})
+        row = dict(event_id=0, event_key=key, record_id=record_id, ts="2024-05-01T10:00:00+00:00", reviewer="bo")
+        return {
+            **row,
+            "action": action,
+            "before": before,
+            "after": after,
+            "reverts": None,
+            "reverts_key": reverts_key,
+            **kw,
+        }
+
+    events = {
+        "cross-record undo (in file)": [ev("e1"), ev("e2", "ptbxl/00002", "undo", "e1")],
+        "cross-record undo (of a stored event)": [ev("e1", "ptbxl/00002", "undo", a.event_key)],
+        "double undo (in file)": [
+            ev("e1"),
+            ev("e2", action="undo", reverts_key="e1"),
+            ev("e3", action="undo", reverts_key="e1"),
+        ],
+        "double undo (of a stored event)": [ev("e1", action="undo", reverts_key=a.event_key)],
+        "undo of a missing event": [ev("e1", action="undo", reverts_key="ghost")],
+        "future time": [ev("e1", ts="2099-01-01T00:00:00+00:00")],
+        "malformed time": [ev("e1", ts="<script>")],
+        "HTML reviewer": [ev("e1", reviewer="<img src=x onerror=alert(1)>")],
+        "Markdown image reviewer": [ev("e1", reviewer="![x](http://127.0.0.1:9/p.png)")],
+        "formula reviewer": [ev("e1", reviewer="=HYPERLINK(1)")],
+        "repeated key": [ev("e1"), ev("e1")],
+        "unknown action": [ev("e1", action="delete")],
+        "unknown record": [ev("e1", "ptbxl/99999")],
+    }
+    records = {
+        "unknown status": [{"record_id": "ptbxl/00001", "status": "done", "labels": [], "note": ""}],
+        "unknown record": [{"record_id": "../../etc/passwd", "status": "confirmed", "labels": [], "note": ""}],
+        "control character label": [
+            {"record_id": "ptbxl/00001", "status": "confirmed", "labels": ["MI\x07"], "note": ""}
+        ],
+    }
+    files = []
+    for fmt in ("csv", "json"):
+        for i, rows in enumerate(events.values()):
+            files.append((folder / f"bad-events-{i}.{fmt}", dumps_events(rows, fmt)))
+        for i, rows in enumerate(records.values()):
+            rows = [{**r, "reviewer": "bo", "updated_at": "", "n_events": 1, "last_event_id": 1} for r in rows]
+            files.append((folder / f"bad-records-{i}.{fmt}", dumps_records(rows, fmt)))
+    files.append((folder / "not-json.json", "{not json"))
+    files.append((folder / "wrong-format.json", json.dumps({"format": "something else", "events": []})))
+    before, tried, refused = store.count_events(), 0, 0
+    for path, text in files:
+        path.write_text(text, encoding="utf-8")
+        for as_admin in (False, True):
+            tried += 1
+            try:
+                import_file(store, path, reviewer="bo", as_admin=as_admin)
+            except AnnotationError:
+                refused += 1
+    written = store.count_events() - before
+    # control: the same kind of file, valid, is imported (so the refusals above are the checks, not the harness)
+    control = folder / "valid-events.json"
+    control.write_text(dumps_events([ev("ok1", "ptbxl/00002")], "json"), encoding="utf-8")
+    control_written = import_file(store, control, reviewer="bo").written
+    problems = store.check()
+    store.close()
+    return (
+        f"malformed/malicious imports tried: {tried} ({len(events)} events and {len(records)} records cases x csv/json "
+        f"x admin/not, + 2 unreadable files); refused: {refused}; rows written: {written}; "
+        f"check {'ok' if not problems else problems} (control: a valid 1-event file writes {control_written})"
+    )
+
+
 def reads(folder: Path, n: int) -> str:
     store = AnnotationStore(folder / "reads.sqlite3", synchronous="NORMAL")
     statuses = ["confirmed", "corrected", "needs_second_opinion", "unreviewed"]
@@ -190,6 +273,8 @@ def main() -> None:
         print(crash(folder))
         print("== bad input")
         print("\n".join(bad_inputs(folder)))
+        print("== malformed / malicious imports")
+        print(malicious_imports(folder))
         print("== reads")
         print(reads(folder, args.records))
 
