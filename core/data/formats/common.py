@@ -87,7 +87,7 @@ def check_decoded_size(n_samples: int | None, n_leads: int, max_values: int, sou
     if values > max_values:
         raise ECGTooLargeError(
             source,
-            f"{n_samples:,} samples x {n_leads} lead(s) is more than this server decodes (at most {max_values:,} "
+            f"{n_samples:,} samples x {n_leads} lead(s) is more than this server decodes (at most {max_values // 12:,} "
             f"samples x 12 leads, e.g. {max_values / 12 / 500 / 60:.3g} min at 500 Hz); upload a shorter excerpt",
         )
 

@@ -199,7 +199,7 @@ def _check_rows(n_rows: int, max_rows: int, n_leads: int, max_values: int, path:
         raise ECGTooLargeError(
             path,
             f"more than {max_rows:,} rows of {n_leads} lead(s) is more than this server decodes (at most "
-            f"{max_values:,} samples x 12 leads, e.g. {max_values / 12 / 500 / 60:.3g} min at 500 Hz); upload a "
+            f"{max_values // 12:,} samples x 12 leads, e.g. {max_values / 12 / 500 / 60:.3g} min at 500 Hz); upload a "
             "shorter excerpt",
         )
 
