@@ -541,8 +541,20 @@ class QueryService:
                     vocabulary=self._label_vocabulary,
                     queue_inputs=self._queue_inputs,
                     record_ids=lambda: [r.record_id for r in self.explorer().records],
+                    record_text=self._record_text,
+                    record_path=self._record_path,
                 )
             return self._desk
+
+    def _record_text(self, record_id: str) -> str:
+        """English report of an indexed record ("" for uploads and unknown ids), for the Label Studio export."""
+        explorer = self.explorer()
+        return explorer.record(record_id).text_en if record_id in explorer else ""
+
+    def _record_path(self, record_id: str) -> Path | None:
+        """File of an indexed record (None for uploads and unknown ids), for the WFDB export."""
+        explorer = self.explorer()
+        return explorer.record_path(record_id) if record_id in explorer else None
 
     def _reference_labels(self, record_id: str) -> list[str]:
         explorer = self.explorer()

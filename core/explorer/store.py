@@ -220,12 +220,14 @@ class Explorer:
     def record(self, record_id: str) -> RecordInfo:
         return self.records[self.row(record_id)]
 
+    def record_path(self, record_id: str) -> Path:
+        """Where an indexed record's file lies (paths are stored relative to the data directory when inside it)."""
+        path = Path(self.record(record_id).path)
+        return path if path.is_absolute() else data_dir() / path
+
     def read(self, record_id: str) -> ECG:
         """The waveform of an indexed record, read from the data directory."""
-        path = Path(self.record(record_id).path)
-        if not path.is_absolute():
-            path = data_dir() / path
-        return read_ecg(path, record_id=record_id)
+        return read_ecg(self.record_path(record_id), record_id=record_id)
 
     def thumbnail(self, record_id: str) -> np.ndarray:
         """Lead II thumbnail series of an indexed record (stored at build time; read and computed otherwise)."""

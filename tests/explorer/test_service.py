@@ -123,3 +123,12 @@ def test_errors_a_user_can_fix_are_user_facing(tiny_mets, monkeypatch, tmp_path)
             call()
         assert isinstance(info.value, UserFacingError)
     assert issubclass(NoDataError, UserFacingError) and str(RecordNotFoundError("x y")) == "x y"
+
+
+def test_annotation_exports_know_the_indexed_reports_and_files(ptbxl_service):
+    desk = ptbxl_service.annotation_desk()
+    record_id = ptbxl_service.explorer().records[0].record_id
+    assert desk.record_text(record_id)  # the English report, for Label Studio tasks
+    path = desk.record_path(record_id)
+    assert path is not None and path.with_suffix(".hea").is_file()  # the WFDB record, for header copies
+    assert desk.record_path("upload/0000") is None
