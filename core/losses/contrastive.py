@@ -16,8 +16,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from core.distributed import all_gather_no_grad, all_gather_with_grad, world
-from core.losses.hard_negatives import hard_negative_logits
-from core.losses.targets import report_similarity, soft_targets
+from core.losses.hard_negatives import hard_negative_logits, negative_mask_or_all
+from core.losses.targets import similarity_targets
 
 
 class ClipLoss(nn.Module):
@@ -77,8 +77,7 @@ class ClipLoss(nn.Module):
         """
         logits_per_ecg, logits_per_text, labels = self.logits(ecg_features, text_features, logit_scale)
         if negative_features is not None:
-            if negative_mask is None:
-                negative_mask = torch.ones(negative_features.shape[:2], dtype=torch.bool, device=ecg_features.device)
+            negative_mask = negative_mask_or_all(negative_features, negative_mask)
             ecg_rows = ecg_features
             if not self.local_loss:  # rows are the global batch: so are their negatives
                 ecg_rows = all_gather_with_grad(ecg_features)
@@ -120,29 +119,27 @@ class SoftClipLoss(ClipLoss):
         """Soft-target InfoNCE loss.
 
         Args:
-            ecg_features: (B, D) L2-normalised ECG embeddings of this rank.
-            text_features: (B, D) L2-normalised report embeddings.
-            logit_scale: scalar temperature multiplier (already exponentiated).
+            ecg_features, text_features, logit_scale: as in :meth:`ClipLoss.forward`.
             text_similarity: report-report similarity, (rows, global B) matching the logits' rows (this rank's rows
                 with ``local_loss``, all rows otherwise).
-            target_embeddings: alternatively (B, E) L2-normalised frozen report embeddings of this rank; they are
-                gathered and the similarity is computed here. One of the two is required.
-            target_labels: optional (B,) label-set ids of this rank's reports: reports with different known label sets
-                are never soft positives (see :func:`core.losses.targets.report_similarity`).
+            target_embeddings, target_labels: frozen report embeddings and label-set ids of this rank, the other way
+                to the similarity (see :func:`core.losses.targets.report_similarity`).
             **extras: ignored.
 
         Returns:
             ``{"contrastive_loss": scalar}``.
         """
         logits_per_ecg, logits_per_text, labels = self.logits(ecg_features, text_features, logit_scale)
-        text_similarity = report_similarity(
+        targets = similarity_targets(
+            logits_per_ecg,
+            labels,
             text_similarity,
             target_embeddings,
+            threshold=self.threshold,
             all_rows=not self.local_loss,
             loss_name="SoftClipLoss",
             target_labels=target_labels,
         )
-        targets = soft_targets(text_similarity.to(logits_per_ecg.dtype), labels, self.threshold)
         targets = targets / targets.sum(dim=1, keepdim=True)
         loss_ecg = -(targets * F.log_softmax(logits_per_ecg, dim=1)).sum(dim=1).mean()
         loss_text = -(targets * F.log_softmax(logits_per_text, dim=1)).sum(dim=1).mean()

@@ -88,3 +88,11 @@ def hard_negative_logits(
     """
     logits = logit_scale * torch.einsum("bd,bkd->bk", ecg_features, negative_features)
     return logits.masked_fill(~negative_mask, float("-inf"))
+
+
+def negative_mask_or_all(negative_features: torch.Tensor, negative_mask: torch.Tensor | None) -> torch.Tensor:
+    """``negative_mask``, or when it is ``None`` a (B, K) all-``True`` mask: every negative of
+    ``negative_features`` (B, K, D) exists."""
+    if negative_mask is not None:
+        return negative_mask
+    return torch.ones(negative_features.shape[:2], dtype=torch.bool, device=negative_features.device)

@@ -15,8 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from core.distributed import all_gather_with_grad, world
-from core.losses.hard_negatives import hard_negative_logits
-from core.losses.targets import report_similarity, soft_targets
+from core.losses.hard_negatives import hard_negative_logits, negative_mask_or_all
+from core.losses.targets import similarity_targets
 
 
 def _sigmoid_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -78,8 +78,7 @@ class SigLipLoss(nn.Module):
         targets[torch.arange(logits.shape[0], device=logits.device), labels] = 1.0
         loss = _sigmoid_loss(logits, targets)
         if negative_features is not None:
-            if negative_mask is None:
-                negative_mask = torch.ones(negative_features.shape[:2], dtype=torch.bool, device=logits.device)
+            negative_mask = negative_mask_or_all(negative_features, negative_mask)
             extra = hard_negative_logits(ecg_features, negative_features, negative_mask, logit_scale)
             if logit_bias is not None:
                 extra = extra + logit_bias
@@ -119,27 +118,24 @@ class SoftTargetSigLipLoss(SigLipLoss):
         """Soft-target sigmoid loss.
 
         Args:
-            ecg_features: (B, D) L2-normalised ECG embeddings of this rank.
-            text_features: (B, D) L2-normalised report embeddings.
-            logit_scale: scalar multiplier (already exponentiated).
-            logit_bias: optional scalar bias.
+            ecg_features, text_features, logit_scale, logit_bias: as in :meth:`SigLipLoss.forward`.
             text_similarity: (B, global B) similarity of this rank's reports to every report of the global batch.
-            target_embeddings: alternatively (B, E) L2-normalised frozen report embeddings of this rank (gathered
-                here). One of the two is required.
-            target_labels: optional (B,) label-set ids of this rank's reports: reports with different known label sets
-                are never soft positives (see :func:`core.losses.targets.report_similarity`).
+            target_embeddings, target_labels: frozen report embeddings and label-set ids of this rank, the other way
+                to the similarity (see :func:`core.losses.targets.report_similarity`).
             **extras: ignored.
 
         Returns:
             ``{"sigmoid_loss": scalar}``.
         """
         logits, labels = self.logits(ecg_features, text_features, logit_scale, logit_bias)
-        text_similarity = report_similarity(
+        targets = similarity_targets(
+            logits,
+            labels,
             text_similarity,
             target_embeddings,
+            threshold=self.threshold,
             all_rows=False,
             loss_name="SoftTargetSigLipLoss",
             target_labels=target_labels,
         )
-        targets = soft_targets(text_similarity.to(logits.dtype), labels, self.threshold)
         return {"sigmoid_loss": _sigmoid_loss(logits, targets)}

@@ -60,3 +60,33 @@ def report_similarity(
     rows = columns if all_rows else target_labels
     agree = (rows[:, None] == columns[None, :]) | (rows[:, None] < 0) | (columns[None, :] < 0)
     return text_similarity * agree.to(text_similarity.dtype)
+
+
+def similarity_targets(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    text_similarity: torch.Tensor | None,
+    target_embeddings: torch.Tensor | None,
+    *,
+    threshold: float,
+    all_rows: bool,
+    loss_name: str,
+    target_labels: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Soft targets for a soft-target loss's ``logits``: :func:`report_similarity` (given, or computed from frozen
+    report embeddings, label-gated) turned into :func:`soft_targets` in the logits' dtype.
+
+    Args:
+        logits: (rows, cols) logits whose targets these are (only their dtype is used).
+        labels: (rows,) column index of each row's positive.
+        text_similarity, target_embeddings: see :func:`report_similarity`.
+        threshold: similarity from which another report counts as a soft positive.
+        all_rows, loss_name, target_labels: see :func:`report_similarity`.
+
+    Raises:
+        ValueError: neither ``text_similarity`` nor ``target_embeddings`` was given.
+    """
+    similarity = report_similarity(
+        text_similarity, target_embeddings, all_rows=all_rows, loss_name=loss_name, target_labels=target_labels
+    )
+    return soft_targets(similarity.to(logits.dtype), labels, threshold)
