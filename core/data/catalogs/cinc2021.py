@@ -71,6 +71,18 @@ def find_dx_mapping(start: Path, extra: list[Path] | None = None) -> Path | None
     return None
 
 
+def snomed_terms_near(root: Path, dx_mapping: Path | None, *, missing: str) -> dict[str, SnomedTerm]:
+    """The SNOMED terms of the mapping folder ``dx_mapping``, or of the one found in or above ``root``.
+
+    Raises:
+        DatasetNotFoundError: with the message ``missing`` when no folder holds ``dx_mapping_scored.csv``.
+    """
+    mapping_dir = Path(dx_mapping) if dx_mapping is not None else find_dx_mapping(root)
+    if mapping_dir is None or not (mapping_dir / MAPPING_FILES[0]).is_file():
+        raise DatasetNotFoundError(missing)
+    return load_snomed_terms(mapping_dir)
+
+
 def load_snomed_terms(folder: Path) -> dict[str, SnomedTerm]:
     """SNOMED code (as text) -> :class:`SnomedTerm` from the two Challenge mapping CSVs in ``folder``."""
     terms: dict[str, SnomedTerm] = {}
@@ -153,13 +165,12 @@ def load(
             f"{NAME}: no .hea records under {root}. Point --root / load_catalog('cinc2021', root=DIR) at a folder of "
             "Challenge records (any layout) or at a PhysioNet files/ root holding challenge-2021/1.0.3."
         )
-    mapping_dir = Path(dx_mapping) if dx_mapping is not None else find_dx_mapping(root)
-    if mapping_dir is None or not (mapping_dir / MAPPING_FILES[0]).is_file():
-        raise DatasetNotFoundError(
-            f"{NAME}: dx_mapping_scored.csv not found in or above {root}; pass dx_mapping=DIR (the folder with "
-            "dx_mapping_scored.csv and dx_mapping_unscored.csv from physionetchallenges/evaluation-2021)."
-        )
-    terms = load_snomed_terms(mapping_dir)
+    terms = snomed_terms_near(
+        root,
+        dx_mapping,
+        missing=f"{NAME}: dx_mapping_scored.csv not found in or above {root}; pass dx_mapping=DIR (the folder with "
+        "dx_mapping_scored.csv and dx_mapping_unscored.csv from physionetchallenges/evaluation-2021).",
+    )
     out = [_record(path, root, terms) for path in paths]
     out = assign_twin_splits(out, ptbxl_splits_near([root], extra=[Path(p) for p in ptbxl_metadata]))
     label_sets = {

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.data.catalogs.base import Catalog, Record, hash_split, register_catalog
-from core.data.catalogs.cinc2021 import MAPPING_FILES, codes_to_names, find_dx_mapping, load_snomed_terms
+from core.data.catalogs.cinc2021 import codes_to_names, snomed_terms_near
 from core.errors import DatasetNotFoundError
 from core.leads import CANONICAL_LEADS
 from core.paths import data_dir
@@ -57,13 +57,12 @@ def load(root: Path | None = None, *, dx_mapping: Path | None = None, **_: Any) 
     root = _find_root(root)
     with (root / "metadata.csv").open(newline="", encoding="utf-8-sig") as handle:
         rows = {Path(row["ECG_ID"]).stem: row for row in csv.DictReader(handle)}
-    mapping_dir = Path(dx_mapping) if dx_mapping is not None else find_dx_mapping(root)
-    if mapping_dir is None or not (mapping_dir / MAPPING_FILES[0]).is_file():
-        raise DatasetNotFoundError(
-            f"{NAME}: the CinC-2021 dx_mapping_scored.csv (SNOMED code -> name) was not found near {root}; "
-            "pass dx_mapping=DIR."
-        )
-    terms = load_snomed_terms(mapping_dir)
+    terms = snomed_terms_near(
+        root,
+        dx_mapping,
+        missing=f"{NAME}: the CinC-2021 dx_mapping_scored.csv (SNOMED code -> name) was not found near {root}; "
+        "pass dx_mapping=DIR.",
+    )
     out: list[Record] = []
     for path in sorted(root.glob("*.h5")):
         row = rows.get(path.stem)
