@@ -33,7 +33,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,39 +148,55 @@ def event_rows(store: AnnotationStore) -> list[dict]:
 # ---- export --------------------------------------------------------------------------------------------------------
 def dumps_records(rows: list[dict], fmt: str) -> str:
     """Record rows as CSV or JSON text."""
-    if fmt == "json":
-        doc = {"format": RECORDS_FORMAT, "version": FORMAT_VERSION, "exported_at": utc_now(), "records": rows}
-        return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
-    buf = io.StringIO(newline="")
-    writer = csv.DictWriter(buf, fieldnames=RECORD_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {**row, "labels": _json_cell(list(row["labels"])), **{c: _formula_safe(row[c]) for c in _TEXT_COLUMNS}}
-        )
-    return buf.getvalue()
+    return _dumps_rows(
+        rows, fmt, doc_format=RECORDS_FORMAT, doc_key="records", columns=RECORD_COLUMNS, csv_row=_record_cells
+    )
 
 
 def dumps_events(rows: list[dict], fmt: str) -> str:
     """Event rows as CSV or JSON text."""
+    return _dumps_rows(
+        rows, fmt, doc_format=EVENTS_FORMAT, doc_key="events", columns=EVENT_COLUMNS, csv_row=_event_cells
+    )
+
+
+def _record_cells(row: dict) -> dict:
+    """A record row's CSV cells: labels as a JSON list, free text made formula-safe."""
+    return {**row, "labels": _json_cell(list(row["labels"])), **{c: _formula_safe(row[c]) for c in _TEXT_COLUMNS}}
+
+
+def _event_cells(row: dict) -> dict:
+    """An event row's CSV cells: values as JSON, empty cells for absent links, the reviewer made formula-safe."""
+    return {
+        **row,
+        "reviewer": _formula_safe(row["reviewer"]),
+        "before": _json_cell(row["before"]),
+        "after": _json_cell(row["after"]),
+        "reverts": "" if row["reverts"] is None else row["reverts"],
+        "reverts_key": row["reverts_key"] or "",
+        "imported_from": "" if row.get("imported_from") is None else _json_cell(row["imported_from"]),
+    }
+
+
+def _dumps_rows(
+    rows: list[dict],
+    fmt: str,
+    *,
+    doc_format: str,
+    doc_key: str,
+    columns: Sequence[str],
+    csv_row: Callable[[dict], dict],
+) -> str:
+    """``rows`` as a JSON document (``format``, ``version``, ``exported_at`` and the rows under ``doc_key``) when
+    ``fmt`` is ``"json"``, else as CSV with a header of ``columns``, each row made into cells by ``csv_row``."""
     if fmt == "json":
-        doc = {"format": EVENTS_FORMAT, "version": FORMAT_VERSION, "exported_at": utc_now(), "events": rows}
+        doc = {"format": doc_format, "version": FORMAT_VERSION, "exported_at": utc_now(), doc_key: rows}
         return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
     buf = io.StringIO(newline="")
-    writer = csv.DictWriter(buf, fieldnames=EVENT_COLUMNS, lineterminator="\r\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {
-                **row,
-                "reviewer": _formula_safe(row["reviewer"]),
-                "before": _json_cell(row["before"]),
-                "after": _json_cell(row["after"]),
-                "reverts": "" if row["reverts"] is None else row["reverts"],
-                "reverts_key": row["reverts_key"] or "",
-                "imported_from": "" if row.get("imported_from") is None else _json_cell(row["imported_from"]),
-            }
-        )
+        writer.writerow(csv_row(row))
     return buf.getvalue()
 
 
