@@ -118,6 +118,35 @@ class Recipe:
         return sum(self.cfg.loss_weights.get(k, 1.0) * v for k, v in losses.items())  # type: ignore[return-value]
 
 
+class HardNegativeRecipe(Recipe):
+    """A :class:`Recipe` with label-aware hard-negative reports. Its config has ``hard_negatives`` (reports per
+    training ECG, 0: none) and ``hard_negative_pool`` (drawn from this many nearest label-different reports).
+
+    Only training reports are indexed, so validation reports never become anyone's negative.
+    """
+
+    def __init__(self, cfg: RecipeConfig) -> None:
+        super().__init__(cfg)
+        self._labels: dict[str, tuple[str, frozenset[str]]] = {}
+        self.negatives: HardNegativeSampler | None = None
+
+    def prepare_records(
+        self, records: Sequence[Record], reader: Callable[[Record], Any], cache_dir: Path | None = None
+    ) -> None:
+        """Remember the labels of every training report (the validation split's never become negatives)."""
+        self._labels = text_labels([r for r in records if r.split == "train"], lambda r: r.text_en or r.text)
+
+    def index_hard_negatives(
+        self, model: ECGTextModel, texts: Sequence[str], embedded: dict[str, np.ndarray] | None = None
+    ) -> None:
+        """With ``hard_negatives > 0``, index the training reports among ``texts`` (:func:`hard_negative_sampler`;
+        ``embedded``: their frozen embeddings when the caller already has them)."""
+        if self.cfg.hard_negatives > 0:
+            self.negatives = hard_negative_sampler(
+                model, texts, self._labels, self.cfg.hard_negative_pool, embedded=embedded
+            )
+
+
 def register_recipe(cls: type[Recipe]) -> type[Recipe]:
     """Class decorator: register a recipe under ``cls.name``."""
     if not cls.name:

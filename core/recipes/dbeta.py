@@ -24,18 +24,15 @@ Distributed note: the sigmoid loss gathers over ranks; hard negatives are drawn 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.data.catalogs.base import Record
 from core.losses import (
-    HardNegativeSampler,
     MaskedReconstructionLoss,
     MatchingLoss,
     MLMLoss,
@@ -45,13 +42,11 @@ from core.losses import (
 )
 from core.models import MAX_LOGIT_SCALE, ECGTextModel
 from core.recipes.base import (
-    Recipe,
+    HardNegativeRecipe,
     RecipeConfig,
     frozen_text_embeddings,
-    hard_negative_sampler,
     register_recipe,
     step_generators,
-    text_labels,
 )
 
 log = logging.getLogger(__name__)
@@ -88,7 +83,7 @@ class DbetaConfig(RecipeConfig):
 
 
 @register_recipe
-class DbetaRecipe(Recipe):
+class DbetaRecipe(HardNegativeRecipe):
     """Masked ECG modelling + MLM + ECG-text matching (hard and N3S negatives) + sigmoid contrastive loss."""
 
     name = "dbeta"
@@ -104,8 +99,6 @@ class DbetaRecipe(Recipe):
         self.matching = MatchingLoss()
         self.sigmoid = SigLipLoss()
         self.n3s: N3SSampler | None = None
-        self._labels: dict[str, tuple[str, frozenset[str]]] = {}
-        self.negatives: HardNegativeSampler | None = None
         self._states: dict[str, torch.Tensor] = {}  # frozen-LM token states per distinct report
 
     def build_model(self, device: torch.device | str | None = None) -> ECGTextModel:
@@ -123,22 +116,13 @@ class DbetaRecipe(Recipe):
             raise ValueError(f"D-BETA needs {', '.join(missing)}; model {self.cfg.model!r} lacks it")
         return model
 
-    def prepare_records(
-        self, records: Sequence[Record], reader: Callable[[Record], Any], cache_dir: Path | None = None
-    ) -> None:
-        """Remember the labels of every training report (for hard negatives; validation reports never become any)."""
-        self._labels = text_labels([r for r in records if r.split == "train"], lambda r: r.text_en or r.text)
-
     def prepare(self, model: ECGTextModel, texts: Sequence[str]) -> None:
         """Build the N3S index over the frozen language-model embeddings of the distinct reports (and the
         hard-negative index over the training reports)."""
         if self.cfg.hard_negatives == 0 and self.cfg.n3s_fraction == 0.0:
             return
         embedded = frozen_text_embeddings(model, texts)  # one pass of a frozen copy serves both indexes
-        if self.cfg.hard_negatives > 0:
-            self.negatives = hard_negative_sampler(
-                model, texts, self._labels, self.cfg.hard_negative_pool, embedded=embedded
-            )
+        self.index_hard_negatives(model, texts, embedded=embedded)
         if self.cfg.n3s_fraction == 0.0:
             return
         names = list(embedded)

@@ -13,24 +13,20 @@ its softmax. The language model stays frozen; validation uses the plain in-batch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from core.data.catalogs.base import Record
-from core.losses import ClipLoss, HardNegativeSampler
+from core.losses import ClipLoss
 from core.models import ECGTextModel
 from core.recipes.base import (
-    Recipe,
+    HardNegativeRecipe,
     RecipeConfig,
-    hard_negative_sampler,
     register_recipe,
     step_generators,
-    text_labels,
 )
 
 
@@ -52,7 +48,7 @@ class MetsConfig(RecipeConfig):
 
 
 @register_recipe
-class MetsRecipe(Recipe):
+class MetsRecipe(HardNegativeRecipe):
     """ECG encoder + frozen LM + InfoNCE (+ optional label-aware hard-negative reports)."""
 
     name = "mets"
@@ -62,20 +58,12 @@ class MetsRecipe(Recipe):
     def __init__(self, cfg: MetsConfig) -> None:
         super().__init__(cfg)
         self.loss = ClipLoss(local_loss=cfg.local_loss)
-        self._labels: dict[str, tuple[str, frozenset[str]]] = {}
-        self.negatives: HardNegativeSampler | None = None
 
     def build_model(self, device: torch.device | str | None = None) -> ECGTextModel:
         model = super().build_model(device)
         if model.text.trainable:
             raise ValueError(f"METS needs a frozen language model, but {self.cfg.model!r} has a trainable one")
         return model
-
-    def prepare_records(
-        self, records: Sequence[Record], reader: Callable[[Record], Any], cache_dir: Path | None = None
-    ) -> None:
-        """Remember the labels of every training report (the validation split's never become negatives)."""
-        self._labels = text_labels([r for r in records if r.split == "train"], lambda r: r.text_en or r.text)
 
     def prepare(self, model: ECGTextModel, texts: Sequence[str]) -> None:
         """Embed every distinct report once with the frozen language model (later steps hit the cache), and index
@@ -84,8 +72,7 @@ class MetsRecipe(Recipe):
         with torch.no_grad():
             for i in range(0, len(unique), 64):
                 model.text(unique[i : i + 64])
-        if self.cfg.hard_negatives > 0:
-            self.negatives = hard_negative_sampler(model, unique, self._labels, self.cfg.hard_negative_pool)
+        self.index_hard_negatives(model, unique)
 
     def compute_losses(
         self, model: ECGTextModel, batch: dict[str, Any], *, step: int, rank: int = 0, seed: int = 0
