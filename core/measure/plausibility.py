@@ -19,7 +19,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -431,11 +431,9 @@ def format_markdown(
 ) -> str:
     """One markdown table per source: rows = checks, columns = method x split group."""
     parts = []
-    for source in summary:
-        columns, rows = _table_rows(summary, source, methods, splits, checks)
-        header = ["check", "goal", *(f"{m} {_SPLIT_TITLES[s]}" for m, s in columns)]
+    for source, header, body in _source_tables(summary, methods, splits, checks):
         lines = [f"**{source}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join([title, goal, *texts]) + " |" for title, goal, texts in rows]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 
@@ -445,11 +443,20 @@ def format_table(
 ) -> str:
     """The printed (fixed-width) version of :func:`format_markdown`."""
     parts = []
-    for source in summary:
-        columns, rows = _table_rows(summary, source, methods, splits, checks)
-        header = ["check", "goal", *(f"{m} {_SPLIT_TITLES[s]}" for m, s in columns)]
-        table = [header] + [[title, goal, *texts] for title, goal, texts in rows]
+    for source, header, body in _source_tables(summary, methods, splits, checks):
+        table = [header, *body]
         widths = [max(len(r[i]) for r in table) for i in range(len(header))]
         lines = [source] + ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in table]
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+def _source_tables(
+    summary: dict, methods: Sequence[str], splits: Sequence[str], checks: Sequence[Check]
+) -> Iterator[tuple[str, list[str], list[list[str]]]]:
+    """Per source of ``summary``: ``(source, header, rows)``, the header cells and each check's row of cells
+    (title, goal, one text per method x split group), shared by :func:`format_markdown` and :func:`format_table`."""
+    for source in summary:
+        columns, rows = _table_rows(summary, source, methods, splits, checks)
+        header = ["check", "goal", *(f"{m} {_SPLIT_TITLES[s]}" for m, s in columns)]
+        yield source, header, [[title, goal, *texts] for title, goal, texts in rows]
