@@ -45,6 +45,13 @@ def _guarded(fn: Callable) -> Callable:
     return call
 
 
+def _table(headers: list[str], label: str, *, max_height: int = 260) -> gr.Dataframe:
+    """A read-only, wrapping table of the desk (history, queue, annotated records)."""
+    return gr.Dataframe(
+        headers=headers, datatype=TABLE_DATATYPE, interactive=False, max_height=max_height, wrap=True, label=label
+    )
+
+
 def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | None = None) -> dict:
     """Create the Annotate components and events inside the current Blocks context.
 
@@ -82,41 +89,20 @@ def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | N
                 save_btn = gr.Button("Save", variant="primary")
                 undo_btn = gr.Button("Undo last change")
             message = gr.Markdown(elem_id="annotate-message")
-            history = gr.Dataframe(
-                headers=HISTORY_COLUMNS,
-                datatype=TABLE_DATATYPE,
-                interactive=False,
-                max_height=260,
-                wrap=True,
-                label="History (newest first)",
-            )
+            history = _table(HISTORY_COLUMNS, "History (newest first)")
     with gr.Accordion("Review queue: likeliest label errors first", open=True):
         with gr.Row():
             method = gr.Dropdown(list(QUEUE_METHODS), value=next(iter(QUEUE_METHODS)), label="Order by", scale=2)
             skip_reviewed = gr.Checkbox(True, label="skip reviewed records", scale=1)
             queue_btn = gr.Button("Refresh queue", scale=1)
             next_btn = gr.Button("Open next in queue ▶", variant="primary", scale=1)
-        queue = gr.Dataframe(
-            headers=QUEUE_COLUMNS,
-            datatype=TABLE_DATATYPE,
-            interactive=False,
-            max_height=260,
-            wrap=True,
-            label="Queue (click a row to open it)",
-        )
+        queue = _table(QUEUE_COLUMNS, "Queue (click a row to open it)")
     with gr.Accordion("Annotated records", open=False):
         with gr.Row():
             status_filter = gr.Dropdown([(ANY, ANY), *STATUS_CHOICES], value=ANY, label="Status")
             label_filter = gr.Dropdown([ANY], value=ANY, label="Annotated label", allow_custom_value=True)
             list_btn = gr.Button("Refresh")
-        annotated = gr.Dataframe(
-            headers=ANNOTATED_COLUMNS,
-            datatype=TABLE_DATATYPE,
-            interactive=False,
-            max_height=300,
-            wrap=True,
-            label="Annotations (click a row to open it)",
-        )
+        annotated = _table(ANNOTATED_COLUMNS, "Annotations (click a row to open it)", max_height=300)
     with gr.Accordion("Export / import", open=False):
         with gr.Row():
             export_kind = gr.Radio(
