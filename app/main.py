@@ -45,6 +45,17 @@ JS = """
 """
 
 
+# (title, tab id, view module) of the tabs whose view builds inside its tab, in the order shown; Annotate follows.
+VIEW_TABS = (
+    ("Browse", "browse", browse),
+    ("Zero-shot", "zeroshot", zeroshot),
+    ("Retrieve", "retrieve", retrieve),
+    ("Map", "map", map_view),
+    ("Upload", "upload", upload),
+    ("Explain", "explain", explain),
+)
+
+
 def build_app(config: AppConfig | None = None, services: Services | None = None) -> gr.Blocks:
     """The whole app as a ``gr.Blocks`` (not launched).
 
@@ -73,18 +84,9 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
             )
         with gr.Tabs():
             ctx = Context(services=services, ecg_key=ecg_key, demo=demo)
-            with gr.Tab("Browse", id="browse"):
-                browse.build(ctx)
-            with gr.Tab("Zero-shot", id="zeroshot"):
-                zeroshot.build(ctx)
-            with gr.Tab("Retrieve", id="retrieve"):
-                retrieve.build(ctx)
-            with gr.Tab("Map", id="map"):
-                map_view.build(ctx)
-            with gr.Tab("Upload", id="upload"):
-                upload.build(ctx)
-            with gr.Tab("Explain", id="explain"):
-                explain.build(ctx)
+            for title, tab_id, view in VIEW_TABS:
+                with gr.Tab(title, id=tab_id):
+                    view.build(ctx)
             _build_annotate(ctx)
         api.build(ctx)
 
