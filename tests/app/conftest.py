@@ -17,6 +17,17 @@ from core.explorer import DemoSpec
 DEMO_RECORDS = "ptbxl:16,ludb:6"
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 def make_tiny_checkpoint(out: Path, config: str = "mets-resnet1d-tiny", seed: int = 0) -> Path:
     """An untrained checkpoint from a ``*-tiny`` config (what tests use until trained weights are shipped)."""
     import torch
@@ -82,3 +93,18 @@ def client(live_app: str):
     from gradio_client import Client
 
     return Client(live_app, verbose=False, ssl_verify=False, analytics_enabled=False)
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium, headless, through Playwright (skips where it is not installed); closed after the test."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

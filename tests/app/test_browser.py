@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 NORM_PROMPTS = "normal ECG | sinus rhythm, normal ECG | normal electrocardiogram, no abnormality"
 
 
@@ -34,41 +23,34 @@ def _similarity(table_text: str, cls: str) -> float:
 
 @pytest.mark.browser
 @pytest.mark.timeout(180)
-def test_select_plot_edit_prompt_rescore(live_app: str):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import expect, sync_playwright
+def test_select_plot_edit_prompt_rescore(live_app: str, browser):
+    from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            page.goto(live_app)
-            # Browse: the table fills once the index is ready; clicking a row opens the ECG.
-            cell = page.locator("#browse-table").get_by_text("ptbxl/00003", exact=True).locator("visible=true").first
-            cell.wait_for(timeout=60_000)
-            cell.click()
-            page.locator("#browse-plot .js-plotly-plot .scatterlayer path.js-line").first.wait_for(timeout=30_000)
-            # The key box and the details panel fill in their own updates: wait for them (a loaded CI machine may
-            # draw the plot first).
-            expect(page.locator("#ecg-key textarea, #ecg-key input").first).to_have_value("ptbxl/00003", timeout=30_000)
-            expect(page.locator("#browse-details")).to_contain_text("sinus", ignore_case=True, timeout=30_000)
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(live_app)
+    # Browse: the table fills once the index is ready; clicking a row opens the ECG.
+    cell = page.locator("#browse-table").get_by_text("ptbxl/00003", exact=True).locator("visible=true").first
+    cell.wait_for(timeout=60_000)
+    cell.click()
+    page.locator("#browse-plot .js-plotly-plot .scatterlayer path.js-line").first.wait_for(timeout=30_000)
+    # The key box and the details panel fill in their own updates: wait for them (a loaded CI machine may
+    # draw the plot first).
+    expect(page.locator("#ecg-key textarea, #ecg-key input").first).to_have_value("ptbxl/00003", timeout=30_000)
+    expect(page.locator("#browse-details")).to_contain_text("sinus", ignore_case=True, timeout=30_000)
 
-            # Zero-shot: scores appear for the selected ECG; edit the NORM prompts and score again.
-            page.get_by_role("tab", name="Zero-shot").click()
-            scores = page.locator("#zeroshot-scores")
-            scores.get_by_text("NORM", exact=True).wait_for(timeout=30_000)
-            page.wait_for_function(f"() => {SETTLED}('#zeroshot-scores', null)", timeout=30_000)
-            before = scores.inner_text()
-            page.locator("#prompt-table").get_by_text(NORM_PROMPTS, exact=True).dblclick()
-            page.keyboard.press("Control+A")
-            page.keyboard.type("left bundle branch block")
-            page.keyboard.press("Enter")
-            page.locator("#prompt-table").get_by_text("left bundle branch block", exact=True).wait_for(timeout=10_000)
-            page.locator("#score-btn").click()
-            page.wait_for_function(f"(b) => {SETTLED}('#zeroshot-scores', b)", arg=before, timeout=30_000)
-            after = scores.inner_text()
-            assert _similarity(after, "NORM") != _similarity(before, "NORM")
-            assert page.locator("#zeroshot-plot .js-plotly-plot .barlayer").count() == 1
-        finally:
-            browser.close()
+    # Zero-shot: scores appear for the selected ECG; edit the NORM prompts and score again.
+    page.get_by_role("tab", name="Zero-shot").click()
+    scores = page.locator("#zeroshot-scores")
+    scores.get_by_text("NORM", exact=True).wait_for(timeout=30_000)
+    page.wait_for_function(f"() => {SETTLED}('#zeroshot-scores', null)", timeout=30_000)
+    before = scores.inner_text()
+    page.locator("#prompt-table").get_by_text(NORM_PROMPTS, exact=True).dblclick()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("left bundle branch block")
+    page.keyboard.press("Enter")
+    page.locator("#prompt-table").get_by_text("left bundle branch block", exact=True).wait_for(timeout=10_000)
+    page.locator("#score-btn").click()
+    page.wait_for_function(f"(b) => {SETTLED}('#zeroshot-scores', b)", arg=before, timeout=30_000)
+    after = scores.inner_text()
+    assert _similarity(after, "NORM") != _similarity(before, "NORM")
+    assert page.locator("#zeroshot-plot .js-plotly-plot .barlayer").count() == 1
