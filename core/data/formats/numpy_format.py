@@ -117,11 +117,17 @@ def _load_npy(path: Path, max_values: int) -> np.ndarray:
     except ECGReadError:
         raise
     except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise ECGFormatError(path, "the array holds Python objects (pickled data), which are refused") from exc
-        raise ECGCorruptError(path, f"damaged .npy file ({exc})") from exc
+        raise _value_error(exc, path, "the array", ".npy") from exc
     except (EOFError, OSError) as exc:
         raise ECGCorruptError(path, f"damaged .npy file ({type(exc).__name__}: {exc})") from exc
+
+
+def _value_error(exc: ValueError, path: Path, holder: str, kind: str) -> ECGReadError:
+    """What a ``ValueError`` from loading ``path`` means: pickled Python objects in ``holder`` (refused) or a damaged
+    ``kind`` file."""
+    if "pickle" in str(exc).lower():
+        return ECGFormatError(path, f"{holder} holds Python objects (pickled data), which are refused")
+    return ECGCorruptError(path, f"damaged {kind} file ({exc})")
 
 
 def _read_array_header(fh, version: tuple[int, int]) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -160,9 +166,7 @@ def _load_npz(path: Path, max_bytes: int, max_values: int) -> tuple[np.ndarray, 
     except ECGReadError:
         raise
     except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise ECGFormatError(path, "the archive holds Python objects (pickled data), which are refused") from exc
-        raise ECGCorruptError(path, f"damaged .npz file ({exc})") from exc
+        raise _value_error(exc, path, "the archive", ".npz") from exc
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as exc:
         raise ECGCorruptError(path, f"damaged .npz file ({type(exc).__name__}: {exc})") from exc
     return signal, fs, names
