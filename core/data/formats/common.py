@@ -121,19 +121,22 @@ def read_head(path: Path, n_bytes: int = 8192) -> bytes:
 
 
 def channel_axis_for(shape: tuple[int, ...], n_names: int, source: Path) -> int:
-    """Which axis of a 2-D array holds the leads, found by matching the number of lead names.
+    """Which axis of an array holds the leads: 0 for a 1-D array (one lead); for a 2-D one, found by matching the
+    number of lead names.
 
     Args:
-        shape: the array shape, ``(leads, samples)`` or ``(samples, leads)``.
+        shape: the array shape, ``(samples,)``, ``(leads, samples)`` or ``(samples, leads)``.
         n_names: how many lead names describe the array.
         source: the file, for error messages.
 
     Returns:
-        0 if the leads are rows, 1 if they are columns.
+        0 if the leads are rows (or the array is 1-D), 1 if they are columns.
 
     Raises:
-        ECGLeadError: neither axis, or both axes, match ``n_names``.
+        ECGLeadError: neither axis, or both axes, of a 2-D array match ``n_names``.
     """
+    if len(shape) == 1:
+        return 0
     rows, cols = shape
     if rows == n_names and cols == n_names:
         raise ECGLeadError(

@@ -77,7 +77,6 @@ def read_hdf5(
     except (OSError, KeyError, ValueError, RuntimeError) as exc:
         raise ECGCorruptError(path, f"cannot read HDF5 file ({type(exc).__name__}: {exc})") from exc
     signal = check_numeric(np.asarray(raw), path)
-    axis = 0 if signal.ndim == 1 else channel_axis_for(signal.shape, len(names), path)
     return ECG.from_leads(
         signal,
         fs_hz if fs_hz is not None else SPH_FS_HZ,
@@ -85,5 +84,5 @@ def read_hdf5(
         record_id=record_id or path.stem,
         source=path,
         meta={"format": "hdf5", "dataset": DATASET, "stored_dtype": str(raw.dtype)},
-        channel_axis=axis,
+        channel_axis=channel_axis_for(signal.shape, len(names), path),
     )

@@ -82,7 +82,6 @@ def read_numpy(
     signal = check_numeric(signal, path)
     if signal.ndim not in (1, 2):
         raise ECGFormatError(path, f"array of shape {signal.shape}; expected (leads, samples) or (samples, leads)")
-    axis = 0 if signal.ndim == 1 else channel_axis_for(signal.shape, len(names), path)
     return ECG.from_leads(
         signal,
         fs_hz,
@@ -90,7 +89,7 @@ def read_numpy(
         record_id=record_id or path.stem,
         source=path,
         meta={"format": path.suffix.lower().lstrip(".")},
-        channel_axis=axis,
+        channel_axis=channel_axis_for(signal.shape, len(names), path),
     )
 
 
