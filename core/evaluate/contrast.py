@@ -16,7 +16,7 @@ A pair enters the means only with at least ``MIN_POSITIVES`` ECGs on each side; 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +26,11 @@ from core.data.catalogs.base import Record
 from core.evaluate.labels import LabelDefinition
 from core.evaluate.metrics import binary_auc, bootstrap_ci
 from core.evaluate.ranking import ReportRanker
-from core.zeroshot import class_embeddings
+from core.zeroshot import TextEncoder, class_embeddings
 
 CONTRAST_SET = Path(__file__).resolve().parents[2] / "eval" / "contrast_set.json"
 # Below 3 positives an AUC moves in steps of a third or more; such pairs are reported, not averaged.
 MIN_POSITIVES = 3
-TextEncoder = Callable[[list[str]], np.ndarray]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ expected precision@k of a random ranking.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +16,10 @@ import numpy as np
 
 from core.data.catalogs.base import Record
 from core.evaluate.labels import LabelDefinition
+from core.zeroshot import TextEncoder
 
 QUERIES = Path(__file__).resolve().parents[2] / "eval" / "queries.json"
 K = 10
-TextEncoder = Callable[[list[str]], np.ndarray]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import comb
@@ -11,9 +11,8 @@ from sklearn.preprocessing import StandardScaler
 
 from core.evaluate.data import EvalTask
 from core.evaluate.metrics import auc_report, recall_at_k
-from core.zeroshot import class_embeddings, scores
+from core.zeroshot import TextEncoder, class_embeddings, scores
 
-TextEncoder = Callable[[list[str]], np.ndarray]
 KS = (1, 5, 10)
 
 
