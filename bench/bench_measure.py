@@ -2,8 +2,8 @@
 
     python -m bench.bench_measure [--records 20] [--rate 500] [--repeats 3]   (from the repository root)
 
-Reads the first ``--records`` PTB-XL records at ``--rate`` Hz from the shared data folder (``$ECG_SHARED_DATA`` or
-``../shared/data``), warms each backend up on one record (model loading is not counted), then times
+Reads the first ``--records`` PTB-XL records at ``--rate`` Hz from the shared data folder (``--data-root`` or a local
+``$ECG_DATA_MIRROR``), warms each backend up on one record (model loading is not counted), then times
 ``measure(ecg)`` on every record ``--repeats`` times with ``torch.set_num_threads(1)``, and prints the median and
 95th percentile milliseconds per ECG. Reading the file is not counted.
 """
@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     from core.measure.reference_labels import default_data_root
 
     torch.set_num_threads(1)
-    root = (args.data_root or default_data_root()) / "ptb-xl" / "1.0.3"
+    data_root = args.data_root or default_data_root()
+    if data_root is None:
+        parser.error("no data folder: pass --data-root DIR (e.g. ../shared/data) or set ECG_DATA_MIRROR to one")
+    root = data_root / "ptb-xl" / "1.0.3"
     catalog = load_catalog("ptbxl", root=root, rate_hz=args.rate, download=False)
     ecgs = [catalog.read(r) for r in catalog.records[: args.records]]
     print(f"{len(ecgs)} PTB-XL records at {args.rate} Hz, 12 leads, 10 s; torch threads: {torch.get_num_threads()}")
