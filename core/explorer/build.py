@@ -45,8 +45,10 @@ def _relative_to_data_dir(path: Path) -> str:
         return str(Path(path).resolve())
 
 
-def acquire(spec: DemoSpec, progress: ProgressCallback | None = None) -> tuple[list, list[str]]:
-    """Download (through the mirror) and catalog the demo datasets.
+def acquire(
+    spec: DemoSpec, progress: ProgressCallback | None = None, mirror: str | Path | None = None
+) -> tuple[list, list[str]]:
+    """Download (through ``mirror``, default ``ECG_DATA_MIRROR`` or PhysioNet) and catalog the demo datasets.
 
     Returns:
         ``(catalog records, problems)``: records of every dataset that could be had, and one message per dataset
@@ -57,7 +59,7 @@ def acquire(spec: DemoSpec, progress: ProgressCallback | None = None) -> tuple[l
     for name, count in spec.datasets:
         try:
             kwargs = {"rates": spec.ptbxl_rates} if name == "ptbxl" else {}
-            root = download_dataset(name, records=count, progress=progress, **kwargs)
+            root = download_dataset(name, records=count, mirror=mirror, progress=progress, **kwargs)
             catalog = load_catalog(name, root=root, download=False)
         except (DownloadError, DatasetNotFoundError, OSError) as exc:
             logger.warning("demo data %s unavailable: %s", name, exc)
@@ -80,6 +82,7 @@ def build_explorer(
     progress: ProgressCallback | None = None,
     rebuild: bool = False,
     cache_root: Path | None = None,
+    mirror: str | Path | None = None,
 ) -> Explorer:
     """Load the cached explorer for (checkpoint, data spec), or build and cache it.
 
@@ -89,6 +92,7 @@ def build_explorer(
         progress: ``progress((done, total), desc=...)`` callback (``gr.Progress`` or :class:`TqdmProgress`).
         rebuild: ignore an existing cache.
         cache_root: the data directory (default ``core.paths.data_dir()``).
+        mirror: where to download from (default ``ECG_DATA_MIRROR``, else PhysioNet).
 
     Returns:
         The explorer; empty (``.empty``) with ``.problems`` when no data could be acquired.
@@ -102,7 +106,7 @@ def build_explorer(
         return explorer
 
     t0 = time.perf_counter()
-    catalog_records, problems = acquire(spec, progress)
+    catalog_records, problems = acquire(spec, progress, mirror=mirror)
     infos: list[RecordInfo] = []
     signals: list[np.ndarray] = []
     masks: list[np.ndarray] = []

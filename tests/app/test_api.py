@@ -254,6 +254,18 @@ def test_build_index_cli_loads_the_same_cache(services, tiny_checkpoints, caplog
     assert str(services.explorer().cache_dir) in caplog.text and "22 ECGs indexed" in caplog.text
 
 
+def test_build_index_mirror_option_leaves_the_environment_alone(services, tiny_checkpoints, mirror_url, tmp_path):
+    import os
+
+    from core.__main__ import main
+
+    before = dict(os.environ)
+    checkpoint = str(tiny_checkpoints["tiny-a"])
+    args = ["build-index", "--checkpoint", checkpoint, "--records", "ludb:3", "--map", "pca", "--mirror", mirror_url]
+    assert main(args) == 0
+    assert dict(os.environ) == before
+
+
 def test_browse_filters_by_review_status_and_annotated_label(client, services):
     store = services.annotation_store()  # the one store: the Annotate tab writes through it, Browse filters by it
     store.annotate("ptbxl/00002", reviewer="filter-test", labels=["MI", "custom label"], status="corrected")
