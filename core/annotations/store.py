@@ -30,6 +30,7 @@ from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 from core.annotations.errors import AnnotationError, UndoError, UnknownEventError
+from core.annotations.reviews import ReviewerState, reviewer_states
 from core.annotations.schema import (
     ANNOTATE,
     DEFAULT_STATUS,
@@ -212,15 +213,20 @@ class AnnotationStore:
             note: new note (``None``: unchanged; ``""`` clears it).
             key: idempotency key; a second call with the same key writes nothing and returns the first event.
 
+        When nothing changes for the record but the values differ from this reviewer's own current review (see
+        :mod:`core.annotations.reviews`; e.g. a second reviewer agreeing with the first), an event with those
+        fields is still written (``before == after``): it is their independent review, counted for agreement.
+
         Returns:
-            The event written (or the earlier event with the same ``key``); ``None`` when nothing changes.
+            The event written (or the earlier event with the same ``key``); ``None`` when nothing changes, neither
+            for the record nor for this reviewer's review.
 
         Raises:
             AnnotationError: a bad value (see :mod:`core.annotations.validation`); nothing is written.
         """
         changes = self._validate(record_id, reviewer, labels, status, note)  # before the lock: fail fast
         with self.transaction() as tx:
-            return tx._annotate(record_id, reviewer.strip(), changes, key)
+            return tx._annotate(record_id, reviewer.strip(), changes, key, review=True)
 
     def undo(
         self,
@@ -295,6 +301,11 @@ class AnnotationStore:
             params.append(int(limit))
         return [event_from_row(r) for r in self._conn().execute(sql, params).fetchall()]
 
+    def reviewer_states(self, record_id: str | None = None) -> dict[tuple[str, str], ReviewerState]:
+        """``(record_id, reviewer)`` -> that reviewer's current review (of one record, or all), derived from the log
+        (see :mod:`core.annotations.reviews`)."""
+        return reviewer_states(self.history(record_id))
+
     def event(self, event_id: int) -> Event:
         """One event by id (``UnknownEventError`` if absent)."""
         return _event(self._conn(), event_id)
@@ -357,7 +368,13 @@ class Transaction:
         return self._annotate(record_id, reviewer.strip(), changes, key, imported_from)
 
     def _annotate(
-        self, record_id: str, reviewer: str, changes: dict, key: str | None, imported_from: dict | None = None
+        self,
+        record_id: str,
+        reviewer: str,
+        changes: dict,
+        key: str | None,
+        imported_from: dict | None = None,
+        review: bool = False,
     ) -> Event | None:
         if key is not None:
             existing = self._by_key(key, record_id)
@@ -365,6 +382,11 @@ class Transaction:
                 return existing
         current = self.state(record_id).values()
         after = {k: v for k, v in changes.items() if current[k] != v}
+        if review and not after and changes and self.state(record_id).n_events:
+            # nothing new for the record; maybe new for this reviewer (their own, independent review)
+            own = reviewer_states(self.history(record_id)).get((record_id, reviewer))
+            seen = None if own is None else {"labels": list(own.labels), "status": own.status, "note": own.note}
+            after = {k: v for k, v in changes.items() if seen is None or seen[k] != v}
         if not after:
             return None
         before = {k: current[k] for k in after}
@@ -421,6 +443,11 @@ class Transaction:
         if row is None:
             raise UndoError(f"record {record_id!r} has no change left to undo")
         return self.undo(int(row[0]), reviewer=reviewer, key=key, record_id=record_id)
+
+    def history(self, record_id: str) -> list[Event]:
+        """The record's events in log order (read inside this transaction)."""
+        sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE record_id = ? ORDER BY event_id"
+        return [event_from_row(r) for r in self.conn.execute(sql, (record_id,)).fetchall()]
 
     def state(self, record_id: str) -> RecordState:
         row = self.conn.execute("SELECT * FROM record_state WHERE record_id = ?", (record_id,)).fetchone()
