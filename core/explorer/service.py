@@ -33,6 +33,7 @@ from core.annotations.modelscores import zero_shot_inputs
 from core.data.preprocess import crop
 from core.ecg import ECG
 from core.embed import Embedder
+from core.explorer.batch import BatchZeroShot, score_batch
 from core.explorer.build import build_explorer
 from core.explorer.errors import InvalidRequestError, NoDataError, RecordNotFoundError
 from core.explorer.store import DemoSpec, Explorer, RecordInfo, ReportMatch
@@ -607,6 +608,61 @@ class QueryService:
             logit_bias=embedder.logit_bias,
         )
         return ZeroShot(key.strip(), embedder.name, scores)
+
+    def batch_zero_shot(
+        self,
+        classes: Mapping[str, Sequence[str]],
+        checkpoint: str | None = None,
+        dataset: str = ALL,
+        batch_size: int = 64,
+    ) -> BatchZeroShot:
+        """Zero-shot scores of every indexed record of ``dataset`` (``"all"``: every record) against a prompt table,
+        with per-class AUC and a confusion matrix against the reference labels (:mod:`core.explorer.batch`).
+
+        The index checkpoint reuses the stored ECG embeddings; another checkpoint embeds the records' signals,
+        ``batch_size`` records at a time (kept in the embedding cache).
+        """
+        explorer = self.explorer()
+        embedder = self.embedder(checkpoint)
+        names, class_emb = self.class_embeddings(classes, embedder.name)
+        wanted = _given(dataset)
+        rows = [i for i, r in enumerate(explorer.records) if wanted is None or r.dataset == wanted]
+        if not rows:
+            known = ", ".join(sorted({r.dataset for r in explorer.records})) or "none"
+            raise InvalidRequestError(f"no indexed record in dataset {dataset!r} (indexed: {known})")
+        records = [explorer.records[i] for i in rows]
+        if embedder.name == self.index_name:
+            emb = explorer.ecg_emb[rows]
+        else:
+            emb = np.stack(self._record_embeddings(explorer, embedder, [r.record_id for r in records], batch_size))
+        return score_batch(
+            records,
+            emb,
+            names,
+            class_emb,
+            checkpoint=embedder.name,
+            dataset=wanted or ALL,
+            kind=zeroshot.score_kind(embedder.config),
+            logit_scale=embedder.logit_scale,
+            logit_bias=embedder.logit_bias,
+        )
+
+    def _record_embeddings(
+        self, explorer: Explorer, embedder: Embedder, record_ids: Sequence[str], batch_size: int
+    ) -> list[np.ndarray]:
+        """(D,) embeddings of indexed records with a checkpoint; cache misses are read and embedded in batches."""
+        keys = [(embedder.checkpoint_hash, f"{explorer.key}:{r}") for r in record_ids]
+        with self._lock:
+            found = {k: self._embeddings.get(k) for k in keys}
+        missing = [(r, k) for r, k in zip(record_ids, keys, strict=True) if found[k] is None]
+        for start in range(0, len(missing), max(1, int(batch_size))):
+            chunk = missing[start : start + max(1, int(batch_size))]
+            emb = embedder.encode_ecgs([explorer.read(r) for r, _ in chunk])
+            with self._lock:
+                for (_, k), e in zip(chunk, emb, strict=True):
+                    found[k] = e
+                    self._embeddings[k] = e
+        return [found[k] for k in keys]
 
     def _neighbours(self, hits: list[tuple[RecordInfo, float]], thumbnails: bool) -> list[Neighbour]:
         if not thumbnails:
