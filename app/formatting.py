@@ -282,3 +282,30 @@ def explanation_markdown(ex: Explanation, n: int = 6) -> str:
         where = f"{CANONICAL_LEADS[lead]}, {t0 + ex.offset_s:.1f}–{t1 + ex.offset_s:.1f} s"
         lines.append(f"- {where}: {effect} it by {abs(v):.4f}")
     return "\n".join(lines)
+
+
+# ---- batch zero-shot -------------------------------------------------------------------------------------------------
+BATCH_AUC_COLUMNS = ["class", "positives", "AUC"]
+
+
+def batch_auc_frame(out: Any) -> pd.DataFrame:
+    """Per-class AUC of a :class:`core.explorer.batch.BatchZeroShot` ("—" where a class has no AUC)."""
+    rows = [[c, out.positives[c], "—" if out.auc[c] is None else round(out.auc[c], 3)] for c in out.classes]
+    return pd.DataFrame(rows, columns=BATCH_AUC_COLUMNS)
+
+
+def batch_confusion_frame(out: Any) -> pd.DataFrame:
+    """The confusion matrix as a table: one row per reference class, one column per predicted class."""
+    frame = pd.DataFrame(out.confusion.astype(int), columns=[f"→ {c}" for c in out.classes])
+    frame.insert(0, "reference \\ predicted", list(out.classes))
+    return frame
+
+
+def batch_markdown(out: Any) -> str:
+    """One line on what was scored and which records the AUC and the confusion matrix count."""
+    return (
+        f"**{out.n}** records of **{escape_markdown(out.dataset)}** scored with **{escape_markdown(out.checkpoint)}** "
+        f"({out.kind}). AUC over the {out.n_evaluable} records labelled with at least one of the classes "
+        f"(class name = label, case-insensitive); confusion matrix over the {out.n_confusion} records with exactly "
+        "one of them (rows: reference, columns: top-1 predicted)."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from app.views.batch import batch_zero_shot
 from app.views.common import Context, user_errors
 from core.explorer import QueryService
 
@@ -78,3 +79,11 @@ def build(ctx: Context) -> None:
         return measurements(services, ecg_key)
 
     gr.api(ecg_measurements, api_name="measurements", queue=False)
+
+    def batch_zeroshot(prompt_table: dict, checkpoint: str = "", dataset: str = "all") -> dict:
+        """Score every indexed record of a dataset against a prompt table (the Zero-shot tab's {"headers", "data"}
+        or {class: [prompts]}): per-class AUC, positives and a confusion matrix (rows: reference, columns: predicted)
+        against the reference labels, as JSON."""
+        return batch_zero_shot(services, prompt_table, checkpoint, dataset).to_dict()
+
+    gr.api(batch_zeroshot, api_name="batch_zeroshot")

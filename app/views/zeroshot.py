@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.formatting import SCORE_COLUMNS
+from app.views import batch
 from app.views.common import Context, require_key, user_errors
 from core import zeroshot
 from core.explorer import QueryService
@@ -144,3 +145,4 @@ def build(ctx: Context) -> None:
     remove_btn.click(
         remove_row, [table, selected_row], [table, selected_row], api_name="remove_class", api_visibility="private"
     )
+    batch.build(ctx, table, checkpoint)
