@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.annotations.errors import AnnotationError, ImportFormatError
-from core.annotations.schema import ACTIONS, UNDO, Event, RecordState, utc_now
+from core.annotations.schema import ACTIONS, ADJUDICATE, UNDO, Event, RecordState, utc_now
 from core.annotations.store import AnnotationStore
 from core.annotations.validation import (
     check_changes,
@@ -385,6 +385,11 @@ def _parse_event(row: dict, known) -> dict:
     action = row["action"]
     if action not in ACTIONS:
         raise ImportFormatError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
+    if action == ADJUDICATE:
+        raise ImportFormatError(
+            "adjudicate events cannot be imported (the file does not carry the reviews they resolve); "
+            "import the reviews, then adjudicate in this store"
+        )
     before = check_changes(_cell_json(row["before"], "before"))
     after = check_changes(_cell_json(row["after"], "after"))
     if set(before) != set(after) or not after:

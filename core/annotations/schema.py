@@ -15,6 +15,8 @@ single ``BEGIN IMMEDIATE`` transaction, when a store opens the database):
    ``UPDATE`` or ``DELETE`` of an event.
 3. ``imported_from`` (JSON, ``NULL`` for events written here): where an imported event came from (the file, who
    imported it and when, and the reviewer and time the file claimed when they were not kept).
+4. ``adjudication_links`` (adjudicate event id, id of an annotate event it resolves), append-only like the log: an
+   ``adjudicate`` event sets the record's labels and links the reviews it settles.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ FIELDS: tuple[str, ...] = ("labels", "status", "note")
 # Event actions.
 ANNOTATE = "annotate"
 UNDO = "undo"
-ACTIONS: tuple[str, ...] = (ANNOTATE, UNDO)
+ADJUDICATE = "adjudicate"
+ACTIONS: tuple[str, ...] = (ANNOTATE, UNDO, ADJUDICATE)
 
 
 def utc_now() -> str:
@@ -59,7 +62,7 @@ class Event:
         record_id: the annotated record.
         ts: UTC time of the change (ISO 8601).
         reviewer: who made it.
-        action: ``"annotate"`` or ``"undo"``.
+        action: ``"annotate"``, ``"undo"`` or ``"adjudicate"``.
         before: changed fields -> value before (``labels`` is a sorted list).
         after: changed fields -> value after.
         reverts: for an undo, the id of the event it compensates.
@@ -251,11 +254,31 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE events ADD COLUMN imported_from TEXT")
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    # The action column is free text (no CHECK constraint), so "adjudicate" needs no change to ``events``.
+    conn.execute("""
+        CREATE TABLE adjudication_links (
+            event_id INTEGER NOT NULL REFERENCES events(event_id),
+            resolves INTEGER NOT NULL REFERENCES events(event_id),
+            PRIMARY KEY (event_id, resolves)
+        )""")
+    conn.execute("CREATE INDEX adjudication_links_by_resolves ON adjudication_links(resolves)")
+    conn.execute(
+        "CREATE TRIGGER adjudication_links_append_only_update BEFORE UPDATE ON adjudication_links "
+        "BEGIN SELECT RAISE(ABORT, 'adjudication links are append-only'); END"
+    )
+    conn.execute(
+        "CREATE TRIGGER adjudication_links_append_only_delete BEFORE DELETE ON adjudication_links "
+        "BEGIN SELECT RAISE(ABORT, 'adjudication links are append-only'); END"
+    )
+
+
 # version -> (description, function applying it inside an open transaction)
 MIGRATIONS: dict[int, tuple[str, Callable[[sqlite3.Connection], None]]] = {
     1: ("events log", _v1),
     2: ("event keys, undo links, record_state projection, append-only triggers", _v2),
     3: ("imported_from: provenance of imported events", _v3),
+    4: ("adjudication_links: the reviews an adjudicate event resolves", _v4),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -357,6 +380,7 @@ def status_title(status: str) -> str:
 
 __all__ = [
     "ACTIONS",
+    "ADJUDICATE",
     "ANNOTATE",
     "DEFAULT_STATUS",
     "FIELDS",

@@ -30,8 +30,16 @@ from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 from core.annotations.errors import AnnotationError, UndoError, UnknownEventError
-from core.annotations.reviews import ReviewerState, reviewer_states
+from core.annotations.reviews import (
+    Adjudication,
+    Disagreement,
+    ReviewerState,
+    adjudicated_states,
+    disagreements,
+    reviewer_states,
+)
 from core.annotations.schema import (
+    ADJUDICATE,
     ANNOTATE,
     DEFAULT_STATUS,
     EVENT_COLUMNS,
@@ -58,6 +66,7 @@ from core.annotations.validation import (
     check_record_id,
     check_reviewer,
     check_status,
+    link_problems,
     log_problems,
 )
 from core.paths import data_dir
@@ -265,6 +274,36 @@ class AnnotationStore:
         with self.transaction() as tx:
             return tx.undo_last(record_id, reviewer=reviewer, key=key)
 
+    def adjudicate(
+        self,
+        record_id: str,
+        labels: Iterable[str],
+        *,
+        adjudicator: str,
+        resolves: Iterable[int] | None = None,
+        key: str | None = None,
+    ) -> Event:
+        """Settle reviewers' disagreement on a record: one ``adjudicate`` event that sets the record's labels and
+        links the reviews (annotate events) it resolves.
+
+        Args:
+            record_id: the record.
+            labels: the adjudicated label list.
+            adjudicator: who decides.
+            resolves: ids of the reviews it resolves; default: every reviewer's current review of the record.
+            key: idempotency key.
+
+        Raises:
+            AnnotationError: a bad value; a linked event that is missing, not an annotate event, of another
+                record, or undone; nothing to resolve. Nothing is written.
+        """
+        check_record_id(record_id, self.known_record_ids)
+        adjudicator = check_reviewer(adjudicator)
+        labels = check_labels(labels, self.vocabulary)
+        resolves = None if resolves is None else list(resolves)
+        with self.transaction() as tx:
+            return tx.adjudicate(record_id, labels, adjudicator=adjudicator, resolves=resolves, key=key)
+
     def _validate(self, record_id, reviewer, labels, status, note) -> dict:
         check_record_id(record_id, self.known_record_ids)
         check_reviewer(reviewer)
@@ -318,6 +357,25 @@ class AnnotationStore:
         rows = self._conn().execute("SELECT reverts, event_id FROM events WHERE reverts IS NOT NULL").fetchall()
         return {int(a): int(b) for a, b in rows}
 
+    def adjudicated(self) -> dict[str, Adjudication]:
+        """record id -> its current adjudicated labels (records with a live ``adjudicate`` event)."""
+        return adjudicated_states(self.history(), self.adjudication_links())
+
+    def disagreements(self, include_resolved: bool = False) -> list[Disagreement]:
+        """The disagreement queue: records whose reviewers' current label sets differ and that have not been
+        adjudicated since (all of them when ``include_resolved``), by record id."""
+        events = self.history()
+        adjudicated = adjudicated_states(events, self.adjudication_links())
+        return disagreements(reviewer_states(events), adjudicated, include_resolved=include_resolved)
+
+    def adjudication_links(self) -> dict[int, list[int]]:
+        """Adjudicate event id -> ids of the reviews it resolves."""
+        rows = self._conn().execute("SELECT event_id, resolves FROM adjudication_links ORDER BY 1, 2").fetchall()
+        out: dict[int, list[int]] = {}
+        for event_id, resolves in rows:
+            out.setdefault(int(event_id), []).append(int(resolves))
+        return out
+
     @property
     def schema_version(self) -> int:
         return schema_version(self._conn())
@@ -332,6 +390,13 @@ class AnnotationStore:
             problems.append(f"schema version {self.schema_version}, expected {SCHEMA_VERSION}")
         events = self.history()
         problems += log_problems(events)
+        links = self.adjudication_links()
+        problems += link_problems(events, [(a, r) for a, rs in links.items() for r in rs])
+        problems += [
+            f"adjudicate event #{e.event_id} resolves no review"
+            for e in events
+            if e.action == ADJUDICATE and not links.get(e.event_id)
+        ]
         replayed = replay(events)
         stored = self.states()
         for record_id in sorted(set(replayed) | set(stored)):
@@ -428,6 +493,49 @@ class Transaction:
         before = {f: current[f] for f in fields}
         after = {f: target.before.get(f, RecordState(target.record_id).values()[f]) for f in fields}
         return self.append(target.record_id, reviewer, UNDO, before, after, reverts=target.event_id, key=key)
+
+    def adjudicate(
+        self,
+        record_id: str,
+        labels: list[str],
+        *,
+        adjudicator: str,
+        resolves: list[int] | None = None,
+        key: str | None = None,
+    ) -> Event:
+        """See :meth:`AnnotationStore.adjudicate` (every link is checked before anything is written)."""
+        if key is not None:
+            existing = self._by_key(key, record_id)
+            if existing is not None:
+                return existing
+        undone = {int(r) for (r,) in self.conn.execute("SELECT reverts FROM events WHERE reverts IS NOT NULL")}
+        if resolves is None:
+            resolves = [s.event_id for s in reviewer_states(self.history(record_id)).values()]
+            if not resolves:
+                raise AnnotationError(f"record {record_id!r} has no reviews to adjudicate")
+        if not resolves:
+            raise AnnotationError("an adjudication must resolve at least one review (event ids of annotate events)")
+        ids = []
+        for event_id in resolves:
+            target = _event(self.conn, event_id)
+            if target.record_id != record_id:
+                raise AnnotationError(
+                    f"event #{target.event_id} belongs to {target.record_id!r}, not {record_id!r}: nothing was written"
+                )
+            if target.action != ANNOTATE:
+                raise AnnotationError(f"event #{target.event_id} is an {target.action!r} event, not a review")
+            if target.event_id in undone:
+                raise AnnotationError(f"event #{target.event_id} was undone: it is no longer a review to resolve")
+            ids.append(target.event_id)
+        current = self.state(record_id).values()
+        event = self.append(
+            record_id, adjudicator, ADJUDICATE, {"labels": current["labels"]}, {"labels": labels}, key=key
+        )
+        self.conn.executemany(
+            "INSERT INTO adjudication_links (event_id, resolves) VALUES (?, ?)",
+            [(event.event_id, i) for i in sorted(set(ids))],
+        )
+        return event
 
     def undo_last(self, record_id: str, *, reviewer: str, key: str | None = None) -> Event:
         """See :meth:`AnnotationStore.undo_last`."""

@@ -18,7 +18,7 @@ from core.annotations.errors import (
     InvalidStatusError,
     UnknownRecordError,
 )
-from core.annotations.schema import ACTIONS, STATUSES, UNDO, Event
+from core.annotations.schema import ACTIONS, ADJUDICATE, ANNOTATE, STATUSES, UNDO, Event
 
 MAX_NOTE_CHARS = 10_000
 MAX_LABEL_CHARS = 100
@@ -261,4 +261,25 @@ def log_problems(
             found.append(f"a {e.action!r} event that reverts event #{e.reverts}")
         if only is None or e.event_id in only:
             problems += [f"event #{e.event_id} ({e.record_id!r}): {p}" for p in found]
+    return problems
+
+
+def link_problems(events: Sequence[Event], links: Iterable[tuple[int, int]]) -> list[str]:
+    """Inconsistent adjudication links ``(adjudicate event id, resolved event id)``: the first must be an
+    ``adjudicate`` event, the second an earlier ``annotate`` event of the same record."""
+    by_id = {e.event_id: e for e in events}
+    problems = []
+    for event_id, resolves in sorted(links):
+        adj, target = by_id.get(event_id), by_id.get(resolves)
+        if adj is None or adj.action != ADJUDICATE:
+            problems.append(f"adjudication link from event #{event_id}, which is not an adjudicate event")
+        elif target is None or target.action != ANNOTATE:
+            problems.append(
+                f"event #{event_id} ({adj.record_id!r}) resolves #{resolves}, which is not an annotate event"
+            )
+        elif target.record_id != adj.record_id or target.event_id >= adj.event_id:
+            problems.append(
+                f"event #{event_id} ({adj.record_id!r}) resolves #{resolves} of {target.record_id!r}: "
+                "not an earlier review of the same record"
+            )
     return problems

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.annotations import AnnotationError, AnnotationStore
 from core.annotations.agreement import agreement
+from core.annotations.export import export, import_file
 from core.annotations.reviews import reviewer_states
 
 R1, R2, R3 = "ptbxl/00001", "ptbxl/00002", "ptbxl/00003"
@@ -91,3 +93,84 @@ def test_kappa_is_none_with_a_reason_when_undefined(store):
     mi = agreement(store.reviewer_states())[0]
     assert mi.pairs[0].kappa is None and mi.pairs[0].n == 1 and "need 2" in mi.pairs[0].reason
     assert agreement({}) == []
+
+
+def test_disagreement_queue_lists_exactly_the_disagreeing_records(store):
+    _review(
+        store,
+        {
+            "ana": {R1: ["MI"], R2: ["NORM"], R3: ["MI", "STTC"], R4: ["NORM"]},
+            "bo": {R1: ["MI"], R2: ["MI"], R3: ["MI"]},  # R4: ana only
+        },
+    )
+    queue = store.disagreements()
+    assert [d.record_id for d in queue] == [R2, R3]
+    assert queue[0].reviews == {"ana": ("NORM",), "bo": ("MI",)} and queue[0].open
+    assert queue[0].to_dict()["reviews"] == {"ana": ["NORM"], "bo": ["MI"]}
+
+
+def test_adjudicate_writes_one_event_links_the_reviews_and_sets_the_labels(store):
+    _review(store, {"ana": {R1: ["MI"], R2: ["MI"]}, "bo": {R1: ["NORM"], R2: ["NORM"]}})
+    item = store.disagreements()[0]
+    n = store.count_events()
+    e = store.adjudicate(R1, ["MI", "STTC"], adjudicator="dee", resolves=list(item.event_ids.values()))
+    assert store.count_events() == n + 1 and e.action == "adjudicate" and e.reviewer == "dee"
+    assert store.adjudication_links() == {e.event_id: sorted(item.event_ids.values())}
+    assert store.get(R1).labels == ("MI", "STTC")  # the record's labels are the adjudicated ones
+    adj = store.adjudicated()[R1]
+    assert (adj.labels, adj.adjudicator, adj.resolves) == (
+        ("MI", "STTC"),
+        "dee",
+        tuple(sorted(item.event_ids.values())),
+    )
+    # the reviewers' own labels are unchanged, and R1 leaves the open queue
+    assert store.reviewer_states()[(R1, "ana")].labels == ("MI",)
+    assert [d.record_id for d in store.disagreements()] == [R2]
+    assert [d.record_id for d in store.disagreements(include_resolved=True)] == [R1, R2]
+    # default links: every current review of the record
+    e2 = store.adjudicate(R2, ["MI"], adjudicator="dee")
+    assert store.adjudication_links()[e2.event_id] == sorted(store.disagreements(True)[1].event_ids.values())
+    assert store.check() == []
+    # undoing an adjudication reopens the record
+    store.undo(e2.event_id, reviewer="dee", record_id=R2)
+    assert [d.record_id for d in store.disagreements()] == [R2] and R2 not in store.adjudicated()
+    assert store.check() == []
+
+
+@pytest.mark.parametrize("bad", ["other_record", "undo_event", "missing", "undone", "empty"])
+def test_adjudicate_refuses_bad_links_and_writes_nothing(store, bad):
+    _review(store, {"ana": {R1: ["MI"], R2: ["MI"]}, "bo": {R1: ["NORM"]}})
+    reviews = store.reviewer_states()
+    links = {
+        "other_record": [reviews[(R1, "ana")].event_id, reviews[(R2, "ana")].event_id],
+        "missing": [999],
+        "empty": [],
+    }
+    if bad == "undo_event":
+        links[bad] = [store.undo(reviews[(R1, "bo")].event_id, reviewer="bo").event_id]
+    if bad == "undone":
+        links[bad] = [reviews[(R1, "bo")].event_id]
+        store.undo(reviews[(R1, "bo")].event_id, reviewer="bo")
+    n, state = store.count_events(), store.get(R1)
+    with pytest.raises(AnnotationError):
+        store.adjudicate(R1, ["MI"], adjudicator="dee", resolves=links[bad])
+    assert store.count_events() == n and store.adjudication_links() == {} and store.get(R1) == state
+    assert store.check() == []
+
+
+def test_check_finds_a_forged_adjudication_link(store):
+    _review(store, {"ana": {R1: ["MI"], R2: ["MI"]}, "bo": {R1: ["NORM"]}})
+    e = store.adjudicate(R1, ["MI"], adjudicator="dee")
+    other = store.reviewer_states()[(R2, "ana")].event_id
+    store._conn().execute("INSERT INTO adjudication_links VALUES (?, ?)", (e.event_id, other))
+    assert any("not an earlier review of the same record" in p for p in store.check())
+
+
+def test_adjudicate_events_are_not_imported(store, tmp_path):
+    _review(store, {"ana": {R1: ["MI"]}, "bo": {R1: ["NORM"]}})
+    store.adjudicate(R1, ["MI"], adjudicator="dee")
+    path = export(store, tmp_path / "events.json", kind="events")
+    with AnnotationStore(tmp_path / "other.sqlite3") as other:
+        with pytest.raises(AnnotationError, match="adjudicate events cannot be imported"):
+            import_file(other, path, reviewer="admin", as_admin=True)
+        assert other.count_events() == 0

@@ -42,7 +42,7 @@ def test_v1_database_is_migrated_on_open(tmp_path):
     conn.close()
 
     with AnnotationStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         events = store.history()
         assert [e.event_key for e in events] == ["v1-1", "v1-2", "v1-3"]
         assert [e.reviewer for e in events] == ["ana", "bo", "cy"]
@@ -54,7 +54,7 @@ def test_v1_database_is_migrated_on_open(tmp_path):
         store.undo_last("ptbxl/00001", reviewer="dee")
         assert store.get("ptbxl/00001").note == ""
         versions = store._conn().execute("SELECT version, description FROM schema_version ORDER BY version").fetchall()
-        assert [v for v, _ in versions] == [1, 2, 3] and all(d for _, d in versions)
+        assert [v for v, _ in versions] == [1, 2, 3, 4] and all(d for _, d in versions)
         assert all(e.imported_from is None for e in store.history())
     # opening again applies nothing
     conn = sqlite3.connect(path, isolation_level=None)
