@@ -4,6 +4,8 @@ Examples::
 
     python -m core annotations export --kind records --out annotations.csv
     python -m core annotations export --kind events --out events.json
+    python -m core annotations export --kind reviewers --out reviewers.csv
+    python -m core annotations export --kind adjudicated --out adjudicated.json
     python -m core annotations export --kind labelstudio --out tasks.json --dataset ptbxl --root DIR
     python -m core annotations export --kind wfdb --out wfdb_labels/ --dataset ptbxl --root DIR
     python -m core annotations import annotations.csv --reviewer ana
@@ -21,7 +23,7 @@ import logging
 from pathlib import Path
 
 from core.annotations.errors import AnnotationError
-from core.annotations.export import KINDS, export, import_file
+from core.annotations.export import KINDS, REVIEW_KINDS, export, import_file
 from core.annotations.interop import dumps_label_studio, label_studio_config, label_studio_tasks, write_wfdb
 from core.annotations.store import AnnotationStore, default_path
 
@@ -35,9 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("export", help="write current record states or the event log as CSV / JSON")
     p.add_argument(
         "--kind",
-        choices=(*KINDS, *INTEROP_KINDS),
+        choices=(*KINDS, *REVIEW_KINDS, *INTEROP_KINDS),
         default="records",
-        help="records (one row per record), events, labelstudio (Label Studio tasks JSON) or wfdb (a folder of "
+        help="records (one row per record), events, reviewers (one row per record and reviewer), adjudicated "
+        "(adjudicated labels per record), labelstudio (Label Studio tasks JSON) or wfdb (a folder of "
         ".hea copies with label comments and .lbl annotation files)",
     )
     p.add_argument("--out", type=Path, required=True, help="output file (.csv / .json); a folder for --kind wfdb")
@@ -104,7 +107,12 @@ def run(args: argparse.Namespace) -> int:
             return _export_interop(store, args)
         if args.action == "export":
             path = export(store, args.out, kind=args.kind)
-            n = store.count_events() if args.kind == "events" else len(store.states())
+            counts = {
+                "events": store.count_events,
+                "reviewers": lambda: len(store.reviewer_states()),
+                "adjudicated": lambda: len(store.adjudicated()),
+            }
+            n = counts.get(args.kind, lambda: len(store.states()))()
             print(f"wrote {n} {args.kind} to {path}")
             return 0
         if args.action == "import":

@@ -15,25 +15,33 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.annotations.errors import AnnotationError
 from core.annotations.export import (
     ImportReport,
-    dumps_events,
-    dumps_records,
-    event_rows,
+    dumps_kind,
     export,
     import_file,
-    record_rows,
 )
 from core.annotations.interop import dumps_label_studio, label_studio_tasks, write_wfdb
 from core.annotations.queue import QueueItem, next_in_queue, review_queue
+from core.annotations.reviews import Disagreement
 from core.annotations.schema import STATUSES, Event, RecordState
 from core.annotations.store import AnnotationStore, filter_records
 
+if TYPE_CHECKING:
+    from core.annotations.agreement import LabelAgreement
+
 UNREVIEWED = STATUSES[0]
-EXPORT_KINDS = ("records", "events", "labelstudio", "wfdb")
-TEXT_EXPORT_KINDS = ("records", "events", "labelstudio")  # wfdb output is a folder of binary files
+EXPORT_KINDS = ("records", "events", "reviewers", "adjudicated", "labelstudio", "wfdb")
+TEXT_EXPORT_KINDS = (
+    "records",
+    "events",
+    "reviewers",
+    "adjudicated",
+    "labelstudio",
+)  # wfdb output is a folder of binary files
 EXPORT_FORMATS = ("csv", "json")
 
 
@@ -162,6 +170,31 @@ class AnnotationDesk:
         """Every label used in an annotation, sorted."""
         return sorted({lab for s in self.store().states().values() for lab in s.labels})
 
+    # ---- several reviewers -------------------------------------------------------------------------------------
+    def agreement(self) -> list[LabelAgreement]:
+        """Per label: Cohen's kappa per pair of reviewers and Fleiss' kappa overall (see
+        :mod:`core.annotations.agreement`)."""
+        from core.annotations.agreement import agreement  # local: sklearn / statsmodels load on first use
+
+        return agreement(self.store().reviewer_states())
+
+    def disagreements(self, include_resolved: bool = False) -> list[Disagreement]:
+        """Records whose reviewers' label sets differ (not adjudicated since, unless ``include_resolved``)."""
+        return self.store().disagreements(include_resolved=include_resolved)
+
+    def adjudicate(
+        self,
+        record_id: str,
+        labels: Sequence[str],
+        adjudicator: str,
+        resolves: Sequence[int] | None = None,
+        key: str | None = None,
+    ) -> Event:
+        """One ``adjudicate`` event setting the record's labels and linking the reviews it resolves (default: the
+        record's current reviews); every link is checked before anything is written."""
+        resolves = None if resolves is None else [int(i) for i in resolves]
+        return self.store().adjudicate(record_id, list(labels), adjudicator=adjudicator, resolves=resolves, key=key)
+
     # ---- review queue ------------------------------------------------------------------------------------------
     def _queue(self, method: str) -> list[QueueItem]:
         if self.queue_inputs is None:
@@ -200,17 +233,15 @@ class AnnotationDesk:
         return label_studio_tasks(states, text=self.record_text, reference=self.reference_labels)
 
     def export_text(self, kind: str = "records", fmt: str = "json") -> str:
-        """The records (current states) or the event log as CSV or JSON text, or the Label Studio tasks (JSON)."""
+        """The records (current states), the event log, the per-reviewer reviews or the adjudicated labels as CSV or
+        JSON text, or the Label Studio tasks (JSON)."""
         if fmt not in EXPORT_FORMATS:
             raise AnnotationError(f"fmt must be csv or json, not {fmt!r}")
         if kind not in TEXT_EXPORT_KINDS:
-            raise AnnotationError(f"kind must be records or events (or labelstudio), not {kind!r}")
-        store = self.store()
-        if kind == "records":
-            return dumps_records(record_rows(store), fmt)
+            raise AnnotationError(f"kind must be one of {', '.join(TEXT_EXPORT_KINDS)}, not {kind!r}")
         if kind == "labelstudio":
             return dumps_label_studio(self.label_studio_tasks())
-        return dumps_events(event_rows(store), fmt)
+        return dumps_kind(self.store(), kind, fmt)
 
     def export_file(self, kind: str = "records", fmt: str = "csv") -> Path:
         """Write an export into a fresh temporary folder; returns the file (Label Studio: JSON; WFDB: a zip)."""

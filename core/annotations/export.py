@@ -68,6 +68,12 @@ EVENT_COLUMNS = [
 ]
 FORMATS = ("csv", "json")
 KINDS = ("records", "events")
+# Export only (not importable): each reviewer's current review per record, and the adjudicated labels per record.
+REVIEW_KINDS = ("reviewers", "adjudicated")
+REVIEWERS_FORMAT = "ecg-annotations/reviewers"
+ADJUDICATED_FORMAT = "ecg-annotations/adjudicated"
+REVIEWER_COLUMNS = ["record_id", "reviewer", "labels", "status", "note", "event_id", "ts"]
+ADJUDICATED_COLUMNS = ["record_id", "labels", "adjudicator", "event_id", "ts", "resolves"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +151,66 @@ def event_rows(store: AnnotationStore) -> list[dict]:
     return [{**e.to_dict(), "reverts_key": keys.get(e.reverts) if e.reverts else None} for e in events]
 
 
+def reviewer_rows(store: AnnotationStore) -> list[dict]:
+    """One dict per (record, reviewer) current review, by record id then reviewer."""
+    return [s.to_dict() for s in store.reviewer_states().values()]
+
+
+def adjudicated_rows(store: AnnotationStore) -> list[dict]:
+    """One dict per adjudicated record (its current adjudication), by record id."""
+    return [a.to_dict() for a in store.adjudicated().values()]
+
+
 # ---- export --------------------------------------------------------------------------------------------------------
+def dumps_reviewers(rows: list[dict], fmt: str) -> str:
+    """Per-reviewer rows as CSV or JSON text."""
+    return _dumps_rows(
+        rows,
+        fmt,
+        doc_format=REVIEWERS_FORMAT,
+        doc_key="reviews",
+        columns=REVIEWER_COLUMNS,
+        csv_row=lambda r: {
+            **r,
+            "labels": _json_cell(list(r["labels"])),
+            "reviewer": _formula_safe(r["reviewer"]),
+            "note": _formula_safe(r["note"]),
+        },
+    )
+
+
+def dumps_adjudicated(rows: list[dict], fmt: str) -> str:
+    """Adjudicated-label rows as CSV or JSON text."""
+    return _dumps_rows(
+        rows,
+        fmt,
+        doc_format=ADJUDICATED_FORMAT,
+        doc_key="adjudications",
+        columns=ADJUDICATED_COLUMNS,
+        csv_row=lambda r: {
+            **r,
+            "labels": _json_cell(list(r["labels"])),
+            "adjudicator": _formula_safe(r["adjudicator"]),
+            "resolves": _json_cell(list(r["resolves"])),
+        },
+    )
+
+
+def dumps_kind(store: AnnotationStore, kind: str, fmt: str) -> str:
+    """The ``kind`` export (records, events, reviewers or adjudicated) of ``store`` as CSV or JSON text."""
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
+    if kind == "records":
+        return dumps_records(record_rows(store), fmt)
+    if kind == "events":
+        return dumps_events(event_rows(store), fmt)
+    if kind == "reviewers":
+        return dumps_reviewers(reviewer_rows(store), fmt)
+    if kind == "adjudicated":
+        return dumps_adjudicated(adjudicated_rows(store), fmt)
+    raise ValueError(f"kind must be one of {(*KINDS, *REVIEW_KINDS)}, not {kind!r}")
+
+
 def dumps_records(rows: list[dict], fmt: str) -> str:
     """Record rows as CSV or JSON text."""
     return _dumps_rows(
@@ -220,7 +285,9 @@ def export(
     Args:
         store: the annotation store.
         path: the output file (written atomically).
-        kind: ``"records"`` or ``"events"``.
+        kind: ``"records"``, ``"events"``, ``"reviewers"`` (each reviewer's current review per record) or
+            ``"adjudicated"`` (each adjudicated record's labels, adjudicator and the reviews resolved); the last two
+            are for analysis and cannot be imported.
         fmt: ``"csv"`` or ``"json"`` (default: the suffix of ``path``).
         record_ids: records to include (records export only; default: every annotated record).
 
@@ -231,10 +298,10 @@ def export(
     fmt = _format(path, fmt)
     if kind == "records":
         text = dumps_records(record_rows(store, record_ids), fmt)
-    elif kind == "events":
-        text = dumps_events(event_rows(store), fmt)
+    elif kind in (*KINDS, *REVIEW_KINDS):
+        text = dumps_kind(store, kind, fmt)
     else:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        raise ValueError(f"kind must be one of {(*KINDS, *REVIEW_KINDS)}, not {kind!r}")
     _write_atomic(path, text)
     return path
 
@@ -263,6 +330,11 @@ def _read_rows(path: Path, fmt: str) -> tuple[str, list[dict]]:
         )
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = set(reader.fieldnames or [])
+    if header == set(REVIEWER_COLUMNS) or header == set(ADJUDICATED_COLUMNS):
+        raise ImportFormatError(
+            f"{path}: a per-reviewer or adjudicated-labels export is for analysis and cannot be imported; "
+            "import a records or events export"
+        )
     if {"event_key", "before", "after"} <= header:
         kind = "events"
     elif "record_id" in header and header & {"status", "labels", "note"}:

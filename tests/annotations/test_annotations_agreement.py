@@ -174,3 +174,49 @@ def test_adjudicate_events_are_not_imported(store, tmp_path):
         with pytest.raises(AnnotationError, match="adjudicate events cannot be imported"):
             import_file(other, path, reviewer="admin", as_admin=True)
         assert other.count_events() == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_reviewers_and_adjudicated_kinds_from_the_cli(store, db_path, tmp_path, fmt, capsys):
+    import csv
+    import io
+    import json
+
+    from core.__main__ import main
+
+    _review(store, {"ana": {R1: ["MI"], R2: ["=1+1"]}, "bo": {R1: ["NORM", "MI"]}})
+    e = store.adjudicate(R1, ["MI"], adjudicator="dee")
+    reviews = store.reviewer_states()
+    out = tmp_path / f"reviewers.{fmt}"
+    assert main(["annotations", "--db", str(db_path), "export", "--kind", "reviewers", "--out", str(out)]) == 0
+    assert "wrote 3 reviewers" in capsys.readouterr().out
+    text = out.read_text(encoding="utf-8")
+    if fmt == "json":
+        doc = json.loads(text)
+        assert doc["format"] == "ecg-annotations/reviewers"
+        rows = [(r["record_id"], r["reviewer"], r["labels"], r["event_id"]) for r in doc["reviews"]]
+    else:
+        rows = [
+            (r["record_id"], r["reviewer"], json.loads(r["labels"]), int(r["event_id"]))
+            for r in csv.DictReader(io.StringIO(text))
+        ]
+    assert rows == [(r, v, list(s.labels), s.event_id) for (r, v), s in reviews.items()]
+    assert rows[0][:3] == (R1, "ana", ["MI"]) and rows[1][:3] == (R1, "bo", ["MI", "NORM"])
+
+    out = tmp_path / f"adjudicated.{fmt}"
+    assert main(["annotations", "--db", str(db_path), "export", "--kind", "adjudicated", "--out", str(out)]) == 0
+    assert "wrote 1 adjudicated" in capsys.readouterr().out
+    text = out.read_text(encoding="utf-8")
+    if fmt == "json":
+        (row,) = json.loads(text)["adjudications"]
+    else:
+        (row,) = list(csv.DictReader(io.StringIO(text)))
+        row = {**row, "labels": json.loads(row["labels"]), "resolves": json.loads(row["resolves"])}
+        row["event_id"] = int(row["event_id"])
+    assert (row["record_id"], row["labels"], row["adjudicator"], row["event_id"]) == (R1, ["MI"], "dee", e.event_id)
+    assert row["resolves"] == sorted(s.event_id for (r, _), s in reviews.items() if r == R1)
+    # these exports are for analysis: importing one is refused, nothing written
+    with AnnotationStore(tmp_path / "other.sqlite3") as other:
+        with pytest.raises(AnnotationError):
+            import_file(other, out, reviewer="ana")
+        assert other.count_events() == 0

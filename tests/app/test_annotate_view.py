@@ -130,7 +130,7 @@ def test_api_functions_directly(desk):
         api["annotate"]("ptbxl/00001", "ana", status="bogus")
     with pytest.raises(gr.Error, match="belongs to 'ptbxl/00001'"):  # refused before anything is written
         api["undo_annotation"]("ptbxl/00002", "bo", 1)
-    with pytest.raises(gr.Error, match="kind must be records or events"):
+    with pytest.raises(gr.Error, match="kind must be one of records, events"):
         api["export_annotations"]("people", "csv")
     assert desk.store().count_events() == 2
 
