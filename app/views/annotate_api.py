@@ -1,5 +1,6 @@
 """The annotation API (``gradio_client``): ``/annotate``, ``/undo_annotation``, ``/list_annotations``,
-``/annotation_history``, ``/export_annotations``; each one :class:`~core.annotations.desk.AnnotationDesk` call."""
+``/annotation_history``, ``/export_annotations``, ``/agreement``, ``/adjudicate``; each one
+:class:`~core.annotations.desk.AnnotationDesk` call."""
 
 from __future__ import annotations
 
@@ -62,10 +63,54 @@ def api_functions(desk: AnnotationDesk) -> dict[str, Callable]:
         with user_errors():
             return desk.export_text(kind, fmt)
 
+    def agreement(include_resolved: bool = False) -> dict:
+        """Agreement between reviewers, per label, and the disagreement queue.
+
+        Args:
+            include_resolved: also list disagreements already adjudicated.
+
+        Returns:
+            {"labels": [{"label", "fleiss": {"reviewers", "kappa", "n", "reason"}, "pairs": [{"pair", "kappa", "n",
+            "reason"}]}], "disagreements": [{"record_id", "reviews": {reviewer: labels}, "event_ids": {reviewer:
+            review event id}, "open", "adjudication"}]}; kappa is null (with a reason) when it is undefined.
+        """
+        with user_errors():
+            return {
+                "labels": [row.to_dict() for row in desk.agreement()],
+                "disagreements": [d.to_dict() for d in desk.disagreements(include_resolved=bool(include_resolved))],
+            }
+
+    def adjudicate(
+        record_id: str,
+        labels: list[str],
+        adjudicator: str,
+        resolves: list[int] | None = None,
+        key: str | None = None,
+    ) -> dict:
+        """Settle a disagreement: one "adjudicate" event that sets the record's labels and links the reviews it
+        resolves. Every link must be a current annotate event of this record; otherwise nothing is written.
+
+        Args:
+            record_id: e.g. "ptbxl/00001".
+            labels: the adjudicated label list.
+            adjudicator: who decides.
+            resolves: event ids of the reviews it resolves; None: every current review of the record.
+            key: optional idempotency key.
+
+        Returns:
+            {"event": the adjudicate event, "resolves": the linked review ids, "state": the record's state}.
+        """
+        with user_errors():
+            event = desk.adjudicate(record_id, labels or [], adjudicator, resolves, key=key)
+            resolved = desk.store().adjudication_links().get(event.event_id, [])
+            return {"event": event.to_dict(), "resolves": resolved, "state": desk.state(record_id).to_dict()}
+
     return {
         "annotate": annotate,
         "undo_annotation": undo_annotation,
         "list_annotations": list_annotations,
         "annotation_history": annotation_history,
         "export_annotations": export_annotations,
+        "agreement": agreement,
+        "adjudicate": adjudicate,
     }

@@ -135,6 +135,40 @@ def test_api_functions_directly(desk):
     assert desk.store().count_events() == 2
 
 
+def test_agreement_and_adjudicate_api_functions(desk):
+    api = api_functions(desk)
+    for record_id, ana, bo in [("ptbxl/00001", ["MI"], ["MI"]), ("ptbxl/00002", ["MI"], ["NORM"])]:
+        api["annotate"](record_id, "ana", labels=ana, status="corrected")
+        api["annotate"](record_id, "bo", labels=bo, status="corrected")
+    out = api["agreement"]()
+    json.dumps(out)  # plain JSON
+    by_label = {row["label"]: row for row in out["labels"]}
+    assert set(by_label) == {"MI", "NORM"}
+    assert by_label["MI"]["pairs"][0]["pair"] == ["ana", "bo"] and by_label["MI"]["pairs"][0]["n"] == 2
+    # MI: ana 1, 1; bo 1, 0 -> Cohen po = pe = .5 -> 0; Fleiss Pbar = .5, Pe = .75^2 + .25^2 -> -1/3
+    assert by_label["MI"]["pairs"][0]["kappa"] == pytest.approx(0.0)
+    assert by_label["MI"]["fleiss"]["kappa"] == pytest.approx(-1 / 3) and by_label["MI"]["fleiss"]["n"] == 2
+    assert [d["record_id"] for d in out["disagreements"]] == ["ptbxl/00002"]
+    reviews = out["disagreements"][0]["event_ids"]
+    n = desk.store().count_events()
+    # a link to another record's review is refused, nothing written
+    other = desk.store().reviewer_states()[("ptbxl/00001", "ana")].event_id
+    with pytest.raises(gr.Error, match="belongs to 'ptbxl/00001'"):
+        api["adjudicate"]("ptbxl/00002", ["MI"], "dee", [reviews["ana"], other])
+    assert desk.store().count_events() == n
+    adj = api["adjudicate"]("ptbxl/00002", ["MI"], "dee", list(reviews.values()))
+    assert desk.store().count_events() == n + 1
+    assert adj["event"]["action"] == "adjudicate" and adj["resolves"] == sorted(reviews.values())
+    assert adj["state"]["labels"] == ["MI"]
+    assert api["agreement"]()["disagreements"] == []
+    assert len(api["agreement"](include_resolved=True)["disagreements"]) == 1
+    with pytest.raises(gr.Error, match="reviewer name is empty"):
+        api["adjudicate"]("ptbxl/00002", ["MI"], "", None)
+    rows = json.loads(api["export_annotations"]("adjudicated", "json"))["adjudications"]
+    assert [(r["record_id"], r["labels"], r["adjudicator"]) for r in rows] == [("ptbxl/00002", ["MI"], "dee")]
+    assert "ptbxl/00002,bo," in api["export_annotations"]("reviewers", "csv")
+
+
 class _FakeExplorer:
     def __init__(self):
         self.records = RECORDS
@@ -231,6 +265,14 @@ def test_api_through_gradio_client(desk):
         with pytest.raises(Exception, match="unknown record"):
             client.predict("nope/1", "ana", None, "confirmed", None, None, api_name="/annotate")
         assert desk.store().count_events() == 2
+        # two reviewers disagree; the disagreement is adjudicated through the API
+        client.predict("ptbxl/00001", "ana", ["MI"], "corrected", None, None, api_name="/annotate")
+        client.predict("ptbxl/00001", "bo", ["NORM"], "corrected", None, None, api_name="/annotate")
+        out = client.predict(False, api_name="/agreement")
+        assert [d["record_id"] for d in out["disagreements"]] == ["ptbxl/00001"]
+        adj = client.predict("ptbxl/00001", ["MI"], "dee", None, None, api_name="/adjudicate")
+        assert adj["event"]["action"] == "adjudicate" and adj["resolves"] == [3, 4]
+        assert client.predict(False, api_name="/agreement")["disagreements"] == []
     finally:
         demo.close()
 
