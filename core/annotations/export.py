@@ -46,6 +46,7 @@ from core.annotations.validation import (
     check_record_id,
     check_reviewer,
     check_time,
+    link_problems,
     log_problems,
 )
 
@@ -65,6 +66,7 @@ EVENT_COLUMNS = [
     "reverts",
     "reverts_key",
     "imported_from",
+    "resolves_keys",
 ]
 FORMATS = ("csv", "json")
 KINDS = ("records", "events")
@@ -145,10 +147,19 @@ def record_rows(store: AnnotationStore, record_ids: Iterable[str] | None = None)
 
 
 def event_rows(store: AnnotationStore) -> list[dict]:
-    """One dict per event in log order, with ``reverts_key`` so undo links survive renumbering on import."""
+    """One dict per event in log order, with ``reverts_key`` (an undo's target) and ``resolves_keys`` (the reviews an
+    adjudication resolves) so links survive renumbering on import."""
     events = store.history()
     keys = {e.event_id: e.event_key for e in events}
-    return [{**e.to_dict(), "reverts_key": keys.get(e.reverts) if e.reverts else None} for e in events]
+    links = store.adjudication_links()
+    return [
+        {
+            **e.to_dict(),
+            "reverts_key": keys.get(e.reverts) if e.reverts else None,
+            "resolves_keys": [keys[i] for i in links[e.event_id]] if e.event_id in links else None,
+        }
+        for e in events
+    ]
 
 
 def reviewer_rows(store: AnnotationStore) -> list[dict]:
@@ -240,6 +251,7 @@ def _event_cells(row: dict) -> dict:
         "reverts": "" if row["reverts"] is None else row["reverts"],
         "reverts_key": row["reverts_key"] or "",
         "imported_from": "" if row.get("imported_from") is None else _json_cell(row["imported_from"]),
+        "resolves_keys": "" if row.get("resolves_keys") is None else _json_cell(row["resolves_keys"]),
     }
 
 
@@ -457,11 +469,17 @@ def _parse_event(row: dict, known) -> dict:
     action = row["action"]
     if action not in ACTIONS:
         raise ImportFormatError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
+    resolves_keys = row.get("resolves_keys")
+    resolves_keys = _cell_json(resolves_keys, "resolves_keys") if resolves_keys not in (None, "") else None
     if action == ADJUDICATE:
-        raise ImportFormatError(
-            "adjudicate events cannot be imported (the file does not carry the reviews they resolve); "
-            "import the reviews, then adjudicate in this store"
-        )
+        if (
+            not isinstance(resolves_keys, list)
+            or not resolves_keys
+            or not all(isinstance(k, str) and k for k in resolves_keys)
+        ):
+            raise ImportFormatError("an adjudicate event needs resolves_keys (a non-empty list of event keys)")
+    elif resolves_keys is not None:
+        raise ImportFormatError(f"a {action!r} event cannot resolve reviews (resolves_keys {resolves_keys!r})")
     before = check_changes(_cell_json(row["before"], "before"))
     after = check_changes(_cell_json(row["after"], "after"))
     if set(before) != set(after) or not after:
@@ -482,6 +500,7 @@ def _parse_event(row: dict, known) -> dict:
         "before": before,
         "after": after,
         "reverts_key": reverts_key,
+        "resolves_keys": resolves_keys,
     }
 
 
@@ -526,7 +545,7 @@ def import_events(
         log = store.history()
         ids = {e.event_key: e.event_id for e in log}
         next_id = max(ids.values(), default=0) + 1
-        new, rows_of = [], {}
+        new, rows_of, links = [], {}, {}
         for n, ev in enumerate(parsed, start=1):
             existing = tx.event_by_key(ev["key"])
             if existing is not None:
@@ -536,6 +555,14 @@ def import_events(
                         f"({existing.record_id!r}) in this store"
                     )
                 continue
+            for key in ev["resolves_keys"] or ():
+                if key not in ids:
+                    raise ImportFormatError(
+                        f"events row {n}: resolves_keys names {key!r}, which is not in the file before it, nor in "
+                        "the store"
+                    )
+            if ev["resolves_keys"]:
+                links[next_id] = sorted({ids[k] for k in ev["resolves_keys"]})
             reverts = None
             if ev["reverts_key"]:
                 reverts = ids.get(ev["reverts_key"])
@@ -564,6 +591,7 @@ def import_events(
             next_id += 1
         # 2. the log with these events appended must be consistent (only the new events' problems count)
         problems = log_problems([*log, *new], only=set(rows_of))
+        problems += link_problems([*log, *new], [(a, r) for a, rs in links.items() for r in rs])
         if problems:
             first = problems[0].split(": ", 1)[-1]
             n = rows_of[int(problems[0].split()[1].lstrip("#"))]
@@ -585,6 +613,11 @@ def import_events(
                 imported_from=event.imported_from,
             )
             real[event.event_id] = written_event.event_id
+            if event.event_id in links:
+                tx.conn.executemany(
+                    "INSERT INTO adjudication_links (event_id, resolves) VALUES (?, ?)",
+                    [(written_event.event_id, real.get(i, i)) for i in links[event.event_id]],
+                )
             written += 1
     return ImportReport("events", len(rows), written, len(rows) - written)
 

@@ -272,7 +272,7 @@ def link_problems(events: Sequence[Event], links: Iterable[tuple[int, int]]) -> 
     for event_id, resolves in sorted(links):
         adj, target = by_id.get(event_id), by_id.get(resolves)
         if adj is None or adj.action != ADJUDICATE:
-            problems.append(f"adjudication link from event #{event_id}, which is not an adjudicate event")
+            problems.append(f"event #{event_id}: an adjudication link from an event that is not an adjudicate event")
         elif target is None or target.action != ANNOTATE:
             problems.append(
                 f"event #{event_id} ({adj.record_id!r}) resolves #{resolves}, which is not an annotate event"

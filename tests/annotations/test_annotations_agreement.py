@@ -3,6 +3,8 @@ disagreement queue, adjudication and their exports."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from core.annotations import AnnotationError, AnnotationStore
@@ -166,13 +168,32 @@ def test_check_finds_a_forged_adjudication_link(store):
     assert any("not an earlier review of the same record" in p for p in store.check())
 
 
-def test_adjudicate_events_are_not_imported(store, tmp_path):
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_adjudications_round_trip_through_the_events_export(store, tmp_path, fmt):
+    from core.annotations.export import events_equal_ignoring_ids
+
     _review(store, {"ana": {R1: ["MI"]}, "bo": {R1: ["NORM"]}})
     store.adjudicate(R1, ["MI"], adjudicator="dee")
-    path = export(store, tmp_path / "events.json", kind="events")
+    path = export(store, tmp_path / f"events.{fmt}", kind="events")
     with AnnotationStore(tmp_path / "other.sqlite3") as other:
-        with pytest.raises(AnnotationError, match="adjudicate events cannot be imported"):
-            import_file(other, path, reviewer="admin", as_admin=True)
+        import_file(other, path, reviewer="admin", as_admin=True)
+        assert all(events_equal_ignoring_ids(a, b) for a, b in zip(store.history(), other.history(), strict=True))
+        assert other.adjudicated() == store.adjudicated() and other.adjudication_links() == store.adjudication_links()
+        assert other.check() == []
+        assert import_file(other, path, reviewer="admin", as_admin=True).written == 0
+
+
+def test_an_imported_adjudication_must_link_reviews_of_its_record(store, tmp_path):
+    _review(store, {"ana": {R1: ["MI"], R2: ["MI"]}, "bo": {R1: ["NORM"]}})
+    store.adjudicate(R1, ["MI"], adjudicator="dee")
+    rows = json.loads(export(store, tmp_path / "e.json", kind="events").read_text(encoding="utf-8"))
+    r2_key = next(e.event_key for e in store.history(R2))
+    rows["events"][-1]["resolves_keys"] = [r2_key]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(rows), encoding="utf-8")
+    with AnnotationStore(tmp_path / "other.sqlite3") as other:
+        with pytest.raises(AnnotationError, match="not an earlier review of the same record"):
+            import_file(other, bad, reviewer="admin", as_admin=True)
         assert other.count_events() == 0
 
 

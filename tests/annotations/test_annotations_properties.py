@@ -1,6 +1,6 @@
-"""Property-based test (hypothesis): random sequences of annotate / undo / import / export on a store in a temporary
-folder. After every sequence replaying the log gives exactly the stored state, ``check()`` finds nothing, refused
-writes wrote nothing, and the CSV and JSON round trips of the event log and of the records are exact.
+"""Property-based test (hypothesis): random sequences of annotate / undo / adjudicate / import / export on a store in
+a temporary folder. After every sequence replaying the log gives exactly the stored state, ``check()`` finds
+nothing, refused writes wrote nothing, and the CSV and JSON round trips of the event log and of the records are exact.
 
 Sized to run in a few seconds of CI (``max_examples`` below); ``deadline=None`` since SQLite commits vary in time.
 """
@@ -35,7 +35,11 @@ undo_last_op = st.tuples(st.just("undo_last"), st.sampled_from(RECORD_IDS), st.s
 undo_id_op = st.tuples(st.just("undo_id"), st.sampled_from(RECORD_IDS), st.integers(0, 30))
 import_op = st.tuples(st.just("reimport"), st.sampled_from(["records", "events"]), st.sampled_from(["csv", "json"]))
 bad_import_op = st.tuples(st.just("bad_import"), st.sampled_from(["csv", "json"]), st.sampled_from(["cross", "twice"]))
-ops = st.lists(st.one_of(annotate_op, annotate_op, undo_last_op, undo_id_op, import_op, bad_import_op), max_size=25)
+adjudicate_op = st.tuples(st.just("adjudicate"), st.integers(0, 5), st.lists(st.sampled_from(LABELS), max_size=2))
+ops = st.lists(
+    st.one_of(annotate_op, annotate_op, undo_last_op, undo_id_op, import_op, bad_import_op, adjudicate_op),
+    max_size=25,
+)
 
 
 def _apply(store: AnnotationStore, op: tuple, folder: Path) -> None:
@@ -45,6 +49,10 @@ def _apply(store: AnnotationStore, op: tuple, folder: Path) -> None:
         if kind == "annotate":
             _, record_id, reviewer, labels, status, note = op
             store.annotate(record_id, reviewer=reviewer, labels=labels, status=status, note=note)
+        elif kind == "adjudicate":
+            reviewed = sorted({record_id for record_id, _ in store.reviewer_states()})
+            if reviewed:  # resolves every current review of one reviewed record
+                store.adjudicate(reviewed[op[1] % len(reviewed)], op[2], adjudicator="dee")
         elif kind == "undo_last":
             store.undo_last(op[1], reviewer=op[2])
         elif kind == "undo_id":
