@@ -4,6 +4,8 @@
 - :mod:`core.annotations.schema`: statuses, :class:`Event`, :class:`RecordState`, schema migrations.
 - :mod:`core.annotations.validation`: input checks (typed :class:`AnnotationError` subclasses) and the log's
   consistency checks (:func:`~core.annotations.validation.log_problems`, used by imports and ``check()``).
+- :mod:`core.annotations.reviews`: per-reviewer reviews, adjudications and the disagreement queue (from the log).
+- :mod:`core.annotations.agreement`: Cohen's / Fleiss' kappa per label between reviewers.
 - :mod:`core.annotations.export`: CSV / JSON export and import of record states and of the event log.
 - :mod:`core.annotations.interop`: Label Studio tasks and WFDB header comments / annotation files.
 - :mod:`core.annotations.queue`: the review queue (model vs reference disagreement, or model uncertainty).

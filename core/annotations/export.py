@@ -6,7 +6,12 @@ Files (the format follows the suffix, ``.csv`` or ``.json``):
   last_event_id``.
   In CSV, ``labels`` is a JSON array (``["MI", "atrial flutter, typical"]``), since labels may contain commas.
 - events: one row per event: ``event_id, event_key, record_id, ts, reviewer, action, before, after, reverts,
-  reverts_key, imported_from``. In CSV, ``before`` / ``after`` / ``imported_from`` are JSON objects.
+  reverts_key, imported_from, resolves_keys``. In CSV, ``before`` / ``after`` / ``imported_from`` are JSON objects
+  and ``resolves_keys`` (the reviews an ``adjudicate`` event resolves, by event key) a JSON array.
+- reviewers (export only): one row per record and reviewer, that reviewer's current review: ``record_id, reviewer,
+  labels, status, note, event_id, ts`` (see :mod:`core.annotations.reviews`).
+- adjudicated (export only): one row per adjudicated record: ``record_id, labels, adjudicator, event_id, ts,
+  resolves`` (``resolves``: the review event ids; a JSON array in CSV).
 
 JSON files are ``{"format": "ecg-annotations/records" | "ecg-annotations/events", "version": 1, "exported_at": ...,
 "records" | "events": [...]}``. CSV is UTF-8 (a BOM, as Excel writes it, is accepted on import), quoted by the
