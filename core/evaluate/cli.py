@@ -65,7 +65,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     command = ("python -m core evaluate " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["evaluate"] else [])).strip()
-    runs = [run for path in args.merge for run in load_runs(path)]
+    runs = []
+    for path in args.merge:
+        try:
+            runs += load_runs(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # ValueError covers malformed JSON
+            log.error("cannot merge %s: not an evaluation JSON written by this command (%s)", path, exc)
+            return 2
     for checkpoint in args.checkpoint:
         if not checkpoint.is_dir():
             log.error("checkpoint %s is not a directory", checkpoint)

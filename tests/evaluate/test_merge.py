@@ -37,3 +37,14 @@ def test_checkpoint_or_merge_is_required(tmp_path: Path):
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     assert cli.run(parser.parse_args(["--json", str(tmp_path / "x.json")])) == 2
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"runs": 3}'])
+def test_merge_refuses_a_missing_or_malformed_file(tmp_path: Path, content, caplog):
+    path = tmp_path / "part.json"
+    if content is not None:
+        path.write_text(content)
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    assert cli.run(parser.parse_args(["--merge", str(path), "--json", str(tmp_path / "all.json")])) == 2
+    assert "cannot merge" in caplog.text and not (tmp_path / "all.json").exists()
