@@ -12,6 +12,7 @@ Examples::
     python -m core annotations import events.json --reviewer admin --as-admin
     python -m core annotations history ptbxl/00001
     python -m core annotations check
+    python -m core annotations add-user ana --role annotator --accounts accounts.json   (asks for the password)
 
 ``--db`` selects the database (default: ``core.paths.data_dir() / "annotations" / "annotations.sqlite3"``).
 """
@@ -19,11 +20,15 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
+import os
+import sys
 from pathlib import Path
 
 from core.annotations.errors import AnnotationError
 from core.annotations.export import KINDS, REVIEW_KINDS, export, import_file
+from core.annotations.identity import ROLES, add_account
 from core.annotations.interop import dumps_label_studio, label_studio_config, label_studio_tasks, write_wfdb
 from core.annotations.store import AnnotationStore, default_path
 
@@ -57,6 +62,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("history", help="print the events of one record (or all)")
     p.add_argument("record_id", nargs="?", default=None)
     sub.add_parser("check", help="integrity check and replay of the event log against the stored states")
+    p = sub.add_parser("add-user", help="add a local account (or change its password and role) in the accounts file")
+    p.add_argument("user", help="the account name (letters, digits and . _ @ -)")
+    p.add_argument("--role", default="annotator", choices=(*ROLES, "adjudicator"), help="default: annotator")
+    p.add_argument(
+        "--accounts",
+        type=Path,
+        default=None,
+        help="the accounts file the app reads through ECG_ACCOUNTS_FILE (default: $ECG_ACCOUNTS_FILE)",
+    )
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input (for scripts)")
 
 
 INTEROP_KINDS = ("labelstudio", "wfdb")
@@ -96,8 +111,32 @@ def _export_interop(store: AnnotationStore, args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_user(args: argparse.Namespace) -> int:
+    """Write the user's scrypt hash into the accounts file; the password never appears on the command line."""
+    path = args.accounts or (Path(os.environ["ECG_ACCOUNTS_FILE"]) if os.environ.get("ECG_ACCOUNTS_FILE") else None)
+    if path is None:
+        print("name the accounts file: --accounts FILE (or set ECG_ACCOUNTS_FILE)")
+        return 2
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.user}: ")
+        if getpass.getpass("again: ") != password:
+            print("the passwords differ; nothing written")
+            return 1
+    try:
+        account = add_account(path, args.user, password, args.role)
+    except AnnotationError as exc:
+        print(f"not added: {exc}")
+        return 1
+    print(f"{account.user} ({account.role}) written to {path}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run one subcommand; returns 0 on success, 1 on a rejected import or a failed check, 2 on a missing file."""
+    if args.action == "add-user":
+        return _add_user(args)
     db = args.db or default_path()
     if args.action != "import" and args.action != "export" and not Path(db).is_file():
         print(f"no annotation database at {db}")

@@ -5,7 +5,9 @@ Annotate view and the JSON API call these and only turn the results into compone
 (:meth:`core.explorer.QueryService.annotation_desk`) owns the one desk and the one store of the app, so Browse's
 review filters and the Annotate tab see the same instance.
 
-Every write takes the ``reviewer`` making it: that argument is where sign-in, roles and adjudication will attach.
+Every write takes the ``reviewer`` making it. The desk does not decide who that is: the app resolves the signed-in
+user and their role from the request (:mod:`core.annotations.identity`, :mod:`app.auth`) and passes the name here
+only after the role allows the write.
 """
 
 from __future__ import annotations
@@ -25,7 +27,15 @@ from core.annotations.export import (
     import_file,
 )
 from core.annotations.interop import dumps_label_studio, label_studio_tasks, write_wfdb
-from core.annotations.queue import QueueItem, next_in_queue, review_queue
+from core.annotations.queue import (
+    METHODS,
+    REVIEW_METHODS,
+    QueueItem,
+    next_in_queue,
+    review_queue,
+    reviewer_disagreement_queue,
+    unreviewed_first_queue,
+)
 from core.annotations.reviews import Disagreement
 from core.annotations.schema import STATUSES, Event, RecordState
 from core.annotations.store import AnnotationStore, filter_records
@@ -43,6 +53,7 @@ TEXT_EXPORT_KINDS = (
     "labelstudio",
 )  # wfdb output is a folder of binary files
 EXPORT_FORMATS = ("csv", "json")
+QUEUE_ORDERS = (*METHODS, *REVIEW_METHODS)
 
 
 class QueueUnavailableError(AnnotationError, LookupError):
@@ -64,6 +75,15 @@ class RecordSheet:
     reference: list[str]
     history: list[Event]
     undone_by: dict[int, int]
+
+
+@dataclass(frozen=True)
+class ReviewerProgress:
+    """How far one reviewer is: records they reviewed, and records of the dataset they have not."""
+
+    reviewer: str
+    done: int
+    remaining: int
 
 
 @dataclass(frozen=True)
@@ -130,16 +150,19 @@ class AnnotationDesk:
         labels = None if labels is None else list(labels)
         return self.store().annotate(record_id, reviewer=reviewer, labels=labels, status=status, note=note, key=key)
 
-    def undo(self, record_id: str, reviewer: str, event_id: int | None = None) -> Event:
+    def undo(self, record_id: str, reviewer: str, event_id: int | None = None, *, own_only: bool = False) -> Event:
         """Undo one event of the record (by id), or its latest change; the undo is itself a new event.
 
-        The store checks, under its write lock and before writing, that the event belongs to ``record_id`` and was
-        not undone already (``UndoError`` otherwise; nothing is written).
+        The store checks, under its write lock and before writing, that the event belongs to ``record_id``, was
+        not undone already and, with ``own_only`` (an annotator), was made by ``reviewer`` (``UndoError`` /
+        ``PermissionDeniedError`` otherwise; nothing is written). ``own_only`` without an ``event_id`` undoes the
+        reviewer's own latest change of the record.
         """
         store = self.store()
+        only_by = reviewer if own_only else None
         if event_id is None:
-            return store.undo_last(record_id, reviewer=reviewer)
-        return store.undo(event_id, reviewer=reviewer, record_id=record_id)
+            return store.undo_last(record_id, reviewer=reviewer, only_by=only_by)
+        return store.undo(event_id, reviewer=reviewer, record_id=record_id, only_by=only_by)
 
     def state(self, record_id: str) -> RecordState:
         return self.store().get(record_id)
@@ -195,33 +218,79 @@ class AnnotationDesk:
         resolves = None if resolves is None else [int(i) for i in resolves]
         return self.store().adjudicate(record_id, list(labels), adjudicator=adjudicator, resolves=resolves, key=key)
 
+    def progress(self, include: Sequence[str] = ()) -> list[ReviewerProgress]:
+        """Per reviewer (and each name in ``include``, e.g. the signed-in user): records reviewed, and records of
+        the dataset (:attr:`record_ids`) not reviewed by them yet; by reviewer name."""
+        universe = set(self.record_ids()) if self.record_ids else set()
+        done: dict[str, set[str]] = {name: set() for name in include if name}
+        for record_id, reviewer in self.store().reviewer_states():
+            done.setdefault(reviewer, set()).add(record_id)
+        return [ReviewerProgress(name, len(records), len(universe - records)) for name, records in sorted(done.items())]
+
     # ---- review queue ------------------------------------------------------------------------------------------
     def _queue(self, method: str) -> list[QueueItem]:
+        if method == "reviewer_disagreement":
+            return reviewer_disagreement_queue({d.record_id: d.reviews for d in self.disagreements()})
+        if method == "unreviewed":
+            ids = list(self.record_ids()) if self.record_ids else sorted(self.store().states())
+            reviewers: dict[str, set[str]] = {}
+            for record_id, reviewer in self.store().reviewer_states():
+                reviewers.setdefault(record_id, set()).add(reviewer)
+            return unreviewed_first_queue(ids, reviewers)
         if self.queue_inputs is None:
-            raise QueueUnavailableError("no model is available for the review queue: add a checkpoint")
+            raise QueueUnavailableError(
+                "no model is available for this queue order: add a checkpoint, or order by reviewer disagreement "
+                "or unreviewed first"
+            )
         if not self._queue_inputs:
             self._queue_inputs.append(self.queue_inputs())
         probs, reference = self._queue_inputs[0]
         return review_queue(probs, reference, method=method)
 
-    def queue(self, method: str = "disagreement", skip_reviewed: bool = True, limit: int = 200) -> list[QueueEntry]:
-        """The review queue, likeliest label errors first (reviewed records left out when ``skip_reviewed``)."""
+    def _done(self, method: str, reviewer: str | None) -> set[str]:
+        """Records a queue leaves out when skipping reviewed ones: those ``reviewer`` reviewed (anyone's review
+        when no reviewer is given). The reviewer-disagreement queue lists open disagreements only, so it skips
+        nothing more."""
+        if method == "reviewer_disagreement":
+            return set()
+        if reviewer:
+            return {record_id for record_id, who in self.store().reviewer_states() if who == reviewer}
+        return {r for r, s in self.store().states().items() if reviewed(s)}
+
+    def queue(
+        self,
+        method: str = "disagreement",
+        skip_reviewed: bool = True,
+        limit: int = 200,
+        reviewer: str | None = None,
+    ) -> list[QueueEntry]:
+        """The review queue in ``method``'s order (see :mod:`core.annotations.queue`); with ``skip_reviewed``,
+        records ``reviewer`` already reviewed are left out (records anyone reviewed, when no reviewer is given)."""
+        if method not in QUEUE_ORDERS:
+            raise AnnotationError(f"unknown queue order {method!r}; use one of {', '.join(QUEUE_ORDERS)}")
         states = self.store().states()
+        skip = self._done(method, reviewer) if skip_reviewed else set()
         out = []
         for item in self._queue(method):
-            state = states.get(item.record_id)
-            if skip_reviewed and reviewed(state):
+            if item.record_id in skip:
                 continue
+            state = states.get(item.record_id)
             out.append(QueueEntry(item, state.status if state else UNREVIEWED))
             if len(out) >= limit:
                 break
         return out
 
-    def next_record(self, current: str | None, method: str = "disagreement", skip_reviewed: bool = True) -> str:
-        """The record after ``current`` in the queue (reviewed ones skipped when asked)."""
-        queue = self._queue(method)
-        skip = {r for r, s in self.store().states().items() if reviewed(s)} if skip_reviewed else set()
-        found = next_in_queue(queue, current or None, skip=skip)
+    def next_record(
+        self,
+        current: str | None,
+        method: str = "disagreement",
+        skip_reviewed: bool = True,
+        reviewer: str | None = None,
+    ) -> str:
+        """The record to open next. With ``skip_reviewed``: the top of the queue (what is left to review; the
+        current record excepted). Without: the record after ``current`` in the queue (a walk through it, wrapping)."""
+        ids = [e.item.record_id for e in self.queue(method, skip_reviewed, limit=10**9, reviewer=reviewer)]
+        found = next((r for r in ids if r != current), None) if skip_reviewed else next_in_queue(ids, current)
         if found is None:
             raise QueueUnavailableError("the review queue is empty: every queued record has been reviewed")
         return found

@@ -39,6 +39,11 @@ class UndoError(AnnotationError):
     """An event cannot be undone: it was undone already, or a later change touched the same fields."""
 
 
+class PermissionDeniedError(AnnotationError, PermissionError):
+    """The request's user (or an anonymous visitor) may not make this write (see
+    :mod:`core.annotations.identity`)."""
+
+
 class ImportFormatError(AnnotationError):
     """An import file is malformed (the message names the file, the row and the problem)."""
 

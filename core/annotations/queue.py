@@ -15,6 +15,10 @@ Orderings (``method``):
 
 Records whose reference has none of the model's classes cannot be compared: they get score 0 and say so.
 Every item carries a one-line reason ("reference NORM: model 0.02; model: MI 0.96 (not in reference)").
+
+Two orderings need no model (:data:`REVIEW_METHODS`): ``"reviewer_disagreement"`` (:func:`reviewer_disagreement_queue`,
+records whose reviewers gave different labels and that nobody has adjudicated) and ``"unreviewed"``
+(:func:`unreviewed_first_queue`, records nobody has reviewed first, in dataset order).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 METHODS: tuple[str, ...] = ("disagreement", "max_disagreement", "uncertainty")
+REVIEW_METHODS: tuple[str, ...] = ("reviewer_disagreement", "unreviewed")
 
 
 @dataclass(frozen=True)
@@ -141,3 +146,33 @@ def next_in_queue(
         if record_id != current and record_id not in skip:
             return record_id
     return None
+
+
+def reviewer_disagreement_queue(reviews: Mapping[str, Mapping[str, Collection[str]]]) -> list[QueueItem]:
+    """Records whose reviewers disagree, most distinct label sets first (then by record id).
+
+    Args:
+        reviews: record id -> {reviewer: their labels}, for the open disagreements only.
+    """
+    items = []
+    for record_id, by_reviewer in reviews.items():
+        sets = {tuple(sorted(labels)) for labels in by_reviewer.values()}
+        reason = "; ".join(f"{who}: {', '.join(labels) or '(none)'}" for who, labels in sorted(by_reviewer.items()))
+        items.append(QueueItem(record_id, float(len(sets)), f"reviewers disagree: {reason}"))
+    items.sort(key=lambda it: (-it.score, it.record_id))
+    return items
+
+
+def unreviewed_first_queue(record_ids: Sequence[str], reviewers: Mapping[str, Collection[str]]) -> list[QueueItem]:
+    """Every record, those nobody has reviewed first, each group in the given (dataset) order.
+
+    Args:
+        record_ids: the records, in dataset order.
+        reviewers: record id -> who reviewed it (records missing here have no review).
+    """
+    items = []
+    for record_id in record_ids:
+        who = sorted(reviewers.get(record_id, ()))
+        reason = f"reviewed by {', '.join(who)}" if who else "not reviewed yet"
+        items.append(QueueItem(record_id, 0.0 if who else 1.0, reason))
+    return sorted(items, key=lambda it: -it.score)  # stable: dataset order within each group

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
-from core.annotations.errors import AnnotationError, UndoError, UnknownEventError
+from core.annotations.errors import AnnotationError, PermissionDeniedError, UndoError, UnknownEventError
 from core.annotations.reviews import (
     Adjudication,
     Disagreement,
@@ -245,6 +245,7 @@ class AnnotationStore:
         key: str | None = None,
         force: bool = False,
         record_id: str | None = None,
+        only_by: str | None = None,
     ) -> Event:
         """Revert one event by appending a compensating event (``action="undo"``, ``reverts=event_id``).
 
@@ -254,25 +255,29 @@ class AnnotationStore:
             key: idempotency key.
             force: undo even when a later change touched the same fields.
             record_id: when given, the event must belong to this record (checked under the write lock).
+            only_by: when given, the event must have been made by this reviewer (an annotator undoes only their own
+                changes; checked under the write lock).
 
         Raises:
             UnknownEventError: no such event.
+            PermissionDeniedError: the event was made by someone other than ``only_by``.
             UndoError: it belongs to another record than ``record_id``, it was undone already, or (unless
                 ``force``) a later change touched the same fields. Nothing is written.
         """
         check_reviewer(reviewer)
         with self.transaction() as tx:
-            return tx.undo(event_id, reviewer=reviewer, key=key, force=force, record_id=record_id)
+            return tx.undo(event_id, reviewer=reviewer, key=key, force=force, record_id=record_id, only_by=only_by)
 
-    def undo_last(self, record_id: str, *, reviewer: str, key: str | None = None) -> Event:
-        """Undo the record's latest change that is not an undo and has not been undone (repeat to step back).
+    def undo_last(self, record_id: str, *, reviewer: str, key: str | None = None, only_by: str | None = None) -> Event:
+        """Undo the record's latest change that is not an undo and has not been undone (repeat to step back);
+        with ``only_by``, the latest such change made by that reviewer.
 
         Raises:
-            UndoError: the record has nothing left to undo.
+            UndoError: the record has nothing left to undo (by ``only_by``).
         """
         check_reviewer(reviewer)
         with self.transaction() as tx:
-            return tx.undo_last(record_id, reviewer=reviewer, key=key)
+            return tx.undo_last(record_id, reviewer=reviewer, key=key, only_by=only_by)
 
     def adjudicate(
         self,
@@ -465,10 +470,16 @@ class Transaction:
         key: str | None = None,
         force: bool = False,
         record_id: str | None = None,
+        only_by: str | None = None,
     ) -> Event:
         """See :meth:`AnnotationStore.undo`."""
         reviewer = check_reviewer(reviewer)
         target = _event(self.conn, event_id)
+        if only_by is not None and target.reviewer != only_by:
+            raise PermissionDeniedError(
+                f"change #{target.event_id} was made by {target.reviewer}: only an admin can undo another "
+                "reviewer's change"
+            )
         # Every precondition is checked before anything is written (the idempotent retry included: a key reused
         # for another record's event is refused, not answered with that event).
         if record_id is not None and target.record_id != record_id:
@@ -537,20 +548,25 @@ class Transaction:
         )
         return event
 
-    def undo_last(self, record_id: str, *, reviewer: str, key: str | None = None) -> Event:
+    def undo_last(self, record_id: str, *, reviewer: str, key: str | None = None, only_by: str | None = None) -> Event:
         """See :meth:`AnnotationStore.undo_last`."""
         if key is not None:
             existing = self._by_key(key, record_id)
             if existing is not None:
                 return existing
-        row = self.conn.execute(
+        sql = (
             "SELECT e.event_id FROM events e WHERE e.record_id = ? AND e.action != ? AND NOT EXISTS "
-            "(SELECT 1 FROM events u WHERE u.reverts = e.event_id) ORDER BY e.event_id DESC LIMIT 1",
-            (record_id, UNDO),
-        ).fetchone()
+            "(SELECT 1 FROM events u WHERE u.reverts = e.event_id)"
+        )
+        params: list = [record_id, UNDO]
+        if only_by is not None:
+            sql += " AND e.reviewer = ?"
+            params.append(only_by)
+        row = self.conn.execute(sql + " ORDER BY e.event_id DESC LIMIT 1", params).fetchone()
         if row is None:
-            raise UndoError(f"record {record_id!r} has no change left to undo")
-        return self.undo(int(row[0]), reviewer=reviewer, key=key, record_id=record_id)
+            mine = f" made by {only_by}" if only_by is not None else ""
+            raise UndoError(f"record {record_id!r} has no change{mine} left to undo")
+        return self.undo(int(row[0]), reviewer=reviewer, key=key, record_id=record_id, only_by=only_by)
 
     def history(self, record_id: str) -> list[Event]:
         """The record's events in log order (read inside this transaction)."""
