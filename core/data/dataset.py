@@ -1,12 +1,14 @@
-"""Torch dataset of (preprocessed ECG, English text) pairs with a float16 memmap cache.
+"""Torch dataset of (preprocessed ECG, English text) pairs with a sharded float16 cache.
 
 Preprocessing (resample, filter, crop/pad, normalise) costs milliseconds per record; an epoch should not pay it
 again. The first time a (records, preprocessing, catalog version) combination is used, every record is read and
-preprocessed once into ``<cache_dir>/signals-<key>.npy`` (float16, shape (N, 12, T), written with
-``np.lib.format.open_memmap``) plus ``signals-<key>.mask.npy`` (bool lead masks, (N, 12)). Later epochs and later
-runs read slices of the memmap. ``key`` hashes the record ids and paths, the :class:`PreprocessConfig` and the
-catalogs' parser versions, so a stale cache is never served; the ``.json`` sidecar is written last and marks a
-complete cache.
+preprocessed once, by worker processes, into fixed-size shards under ``<cache_dir>/shards-<key>/`` (float16
+``(n, 12, T)`` signals, lead masks, a skip list and a manifest per shard; see :mod:`core.data.shards`). Later epochs
+and later runs read rows of the memory-mapped shards. ``key`` hashes the record ids and paths, the
+:class:`PreprocessConfig` and its code version, the catalogs' parser versions (the data version: datasets live in
+versioned folders, e.g. ``ptb-xl/1.0.3``) and the shard size, so a stale cache is never served. A killed build
+resumes after its finished shards; a record that cannot be read is skipped with its reason (:attr:`skipped`) and left
+out of the dataset.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -27,14 +28,21 @@ from torch.utils.data import Dataset
 
 from core.data.catalogs.base import Catalog, Record, multi_hot
 from core.data.preprocess import PREPROCESS_VERSION, PreprocessConfig, preprocess
-from core.data.progress import ProgressCallback, report
+from core.data.progress import ProgressCallback
+from core.data.shards import (
+    DEFAULT_SHARD_SIZE,
+    ShardedSignals,
+    build_shards,
+    read_index,
+    read_masks,
+    skipped_records,
+)
 from core.ecg import ECG
-from core.leads import CANONICAL_LEADS
 from core.paths import data_dir
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1  # bump when the cache file layout changes
+CACHE_FORMAT = 2  # bump when the cache file layout changes (2: shards)
 CatalogOrReader = Catalog | Sequence[Catalog] | Mapping[str, Catalog] | Callable[[Record], ECG]
 
 
@@ -74,16 +82,21 @@ def make_reader(catalog_or_reader: CatalogOrReader) -> tuple[Callable[[Record], 
     raise TypeError(f"expected a Catalog, catalogs or a callable record -> ECG, got {type(catalog_or_reader)!r}")
 
 
-def cache_key(records: Sequence[Record], cfg: PreprocessConfig, tag: str) -> str:
-    """Hash of what the cached signals depend on: record ids and paths, preprocessing, reader/catalog versions."""
-    payload = {
+def cache_key(records: Sequence[Record], cfg: PreprocessConfig, tag: str, shard_size: int = DEFAULT_SHARD_SIZE) -> str:
+    """Hash of what the cached signals depend on: record ids and paths, preprocessing (config and code version),
+    reader/catalog versions and the shard size."""
+    digest = hashlib.sha256()
+    header = {
         "format": CACHE_FORMAT,
-        "records": [[r.record_id, str(r.path)] for r in records],
         "preprocess": cfg.to_dict(),
         "preprocess_version": PREPROCESS_VERSION,
         "reader": tag,
+        "shard_size": shard_size,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    for r in records:  # streamed: a million records need no million-item JSON string
+        digest.update(json.dumps([r.record_id, str(r.path)]).encode())
+    return digest.hexdigest()[:24]
 
 
 class ECGTextDataset(Dataset):
@@ -96,17 +109,23 @@ class ECGTextDataset(Dataset):
     plus ``"labels"`` (FloatTensor (C,), multi-hot) when ``label_set`` is given. Rows of ``signal`` follow
     :data:`core.leads.CANONICAL_LEADS`; ``T = preprocess_cfg.n_samples``.
 
+    With the cache, records that could not be read or preprocessed are left out: :attr:`records` holds the ones
+    kept (``len`` counts them) and :attr:`skipped` the others with their reasons.
+
     Args:
         records: the records (or a :class:`Catalog`, meaning all its records).
         catalog_or_reader: how to read a record (see :func:`make_reader`).
         preprocess_cfg: the preprocessing (a model's ``preprocess_cfg``); default :class:`PreprocessConfig`.
-        cache_dir: where the memmap lives; default ``core.paths.data_dir() / "cache"``.
+        cache_dir: where the shard folders live; default ``core.paths.data_dir() / "cache"``.
         cache: False reads and preprocesses every item on the fly (no files written).
         text_fn: ``record -> str`` for the item's text (e.g. report enriched with measurements); default
             ``record.text_en`` (falling back to ``record.text``).
         label_set: add a multi-hot ``"labels"`` over this label set.
         label_vocabulary: columns of ``"labels"``; default the catalog's vocabulary for ``label_set``.
         progress: ``progress((done, total), desc=...)`` while the cache is built (``gr.Progress`` works as is).
+        workers: processes that build the cache (0: this process; None: one per CPU, see
+            :func:`core.data.shards.build_shards`).
+        shard_size: records per cache shard.
     """
 
     def __init__(
@@ -121,13 +140,17 @@ class ECGTextDataset(Dataset):
         label_set: str | None = None,
         label_vocabulary: Sequence[str] | None = None,
         progress: ProgressCallback | None = None,
+        workers: int | None = None,
+        shard_size: int = DEFAULT_SHARD_SIZE,
     ):
         if isinstance(records, Catalog):
             catalog_or_reader = records if catalog_or_reader is None else catalog_or_reader
             records = records.records
         if catalog_or_reader is None:
             raise TypeError("catalog_or_reader is required when records is not a Catalog")
-        self.records: list[Record] = list(records)
+        self.requested: list[Record] = list(records)
+        self.records: list[Record] = self.requested
+        self.skipped: list[dict[str, Any]] = []
         self.cfg = preprocess_cfg or PreprocessConfig()
         self.read, self._tag = make_reader(catalog_or_reader)
         self.text_fn = text_fn
@@ -135,90 +158,82 @@ class ECGTextDataset(Dataset):
         self.label_vocabulary = list(label_vocabulary) if label_vocabulary is not None else None
         if label_set is not None and self.label_vocabulary is None:
             self.label_vocabulary = _vocabulary_from(catalog_or_reader, label_set)
-        self._labels = multi_hot(self.records, label_set, self.label_vocabulary) if label_set is not None else None
-        self.key = cache_key(self.records, self.cfg, self._tag)
+        self.shard_size = shard_size
+        self.workers = workers
+        self.key = cache_key(self.requested, self.cfg, self._tag, shard_size)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.cached = cache
-        self._signals: np.ndarray | None = None
+        self._index: dict[str, Any] | None = None
+        self._signals: ShardedSignals | None = None
         self._masks: np.ndarray | None = None
-        if cache and self.records:
+        if cache and self.requested:
             self.build_cache(progress=progress)
+        self._labels = multi_hot(self.records, label_set, self.label_vocabulary) if label_set is not None else None
 
     # ---------------------------------------------------------------------------------------------------- cache
     @property
     def cache_path(self) -> Path:
-        """The float16 signal memmap (``signals-<key>.npy``)."""
-        return self.cache_dir / f"signals-{self.key}.npy"
+        """The folder of this dataset's shards (``shards-<key>/``)."""
+        return self.cache_dir / f"shards-{self.key}"
 
     @property
-    def _mask_path(self) -> Path:
-        return self.cache_dir / f"signals-{self.key}.mask.npy"
-
-    @property
-    def _meta_path(self) -> Path:
-        return self.cache_dir / f"signals-{self.key}.json"
+    def cache_bytes(self) -> int:
+        """Size of the cache on disk (0 when not built)."""
+        return sum(f.stat().st_size for f in self.cache_path.glob("*") if f.is_file())
 
     def is_cached(self) -> bool:
         """True if a complete cache for these records and this preprocessing exists."""
-        return self._meta_path.is_file() and self.cache_path.is_file() and self._mask_path.is_file()
+        return read_index(self.cache_path, self.key) is not None
 
-    def build_cache(self, progress: ProgressCallback | None = None, force: bool = False) -> Path:
-        """Read and preprocess every record once into the memmap (no-op if it exists); returns its path."""
-        if self.is_cached() and not force:
-            return self.cache_path
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        # One builder per key: other processes (DDP ranks, DataLoader workers) wait, then reuse its result.
-        with _exclusive(self.cache_dir / f"signals-{self.key}.lock"):
-            if self.is_cached() and not force:
-                return self.cache_path
-            return self._build(progress)
+    def build_cache(self, progress: ProgressCallback | None = None) -> Path:
+        """Read and preprocess every record once into the shards (finishing a partial build); returns the folder.
 
-    def _build(self, progress: ProgressCallback | None) -> Path:
-        n, t = len(self.records), self.cfg.n_samples
-        suffix = f".{os.getpid()}.tmp"
-        tmp_signals = self.cache_path.with_name(self.cache_path.name + suffix + ".npy")
-        tmp_masks = self._mask_path.with_name(self._mask_path.name + suffix + ".npy")
-        start = time.perf_counter()
-        try:
-            signals = np.lib.format.open_memmap(
-                tmp_signals, mode="w+", dtype=np.float16, shape=(n, len(CANONICAL_LEADS), t)
-            )
-            masks = np.zeros((n, len(CANONICAL_LEADS)), dtype=bool)
-            for i, record in enumerate(self.records):
-                ecg = self.read(record)
-                signals[i] = preprocess(ecg, self.cfg)
-                masks[i] = ecg.lead_mask
-                if i % 16 == 0 or i == n - 1:
-                    report(progress, i + 1, n, "preprocessing ECGs into the cache")
-            signals.flush()
-            del signals
-            np.save(tmp_masks, masks)
-            os.replace(tmp_signals, self.cache_path)
-            os.replace(tmp_masks, self._mask_path)
-        finally:
-            tmp_signals.unlink(missing_ok=True)
-            tmp_masks.unlink(missing_ok=True)
-        meta = {
-            "format": CACHE_FORMAT,
-            "n_records": n,
-            "n_samples": t,
-            "preprocess": self.cfg.to_dict(),
-            "reader": self._tag,
-            "first_record": self.records[0].record_id,
-            "build_s": round(time.perf_counter() - start, 3),
-        }
-        tmp_meta = self._meta_path.with_name(self._meta_path.name + suffix)
-        tmp_meta.write_text(json.dumps(meta, indent=1))
-        os.replace(tmp_meta, self._meta_path)
-        log.info("cached %d preprocessed ECGs in %s (%.1f s)", n, self.cache_path, meta["build_s"])
-        self._signals = self._masks = None
+        Afterwards :attr:`records` holds the records kept and :attr:`skipped` the ones that could not be read.
+        """
+        index = read_index(self.cache_path, self.key)
+        if index is None:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            # One builder per key: other processes (DDP ranks, DataLoader workers) wait, then reuse its result.
+            with _exclusive(self.cache_dir / f"shards-{self.key}.lock"):
+                index = read_index(self.cache_path, self.key)
+                if index is None:
+                    start = time.perf_counter()
+                    index = build_shards(
+                        self.requested,
+                        self.read,
+                        self.cfg,
+                        self.cache_path,
+                        key=self.key,
+                        tag=self._tag,
+                        shard_size=self.shard_size,
+                        workers=self.workers,
+                        progress=progress,
+                    )
+                    log.info(
+                        "cached %d preprocessed ECGs in %s (%.1f s, %d skipped)",
+                        index["n_kept"],
+                        self.cache_path,
+                        time.perf_counter() - start,
+                        len(index["skipped_positions"]),
+                    )
+        self._use_index(index)
         return self.cache_path
 
-    def _open(self) -> tuple[np.ndarray, np.ndarray]:
+    def _use_index(self, index: dict[str, Any]) -> None:
+        if index["skipped_positions"]:
+            self.skipped = skipped_records(self.cache_path, index)
+            left_out = set(index["skipped_positions"])
+            self.records = [r for i, r in enumerate(self.requested) if i not in left_out]
+        self._index = index
+        self._signals = self._masks = None
+
+    def _open(self) -> tuple[ShardedSignals, np.ndarray]:
         # Opened lazily (and per process: DataLoader workers re-open after unpickling, see __getstate__).
+        if self._index is None:
+            self.build_cache()
         if self._signals is None or self._masks is None:
-            self._signals = np.load(self.cache_path, mmap_mode="r")
-            self._masks = np.load(self._mask_path)
+            self._signals = ShardedSignals(self.cache_path, self._index, self.cfg.n_samples)
+            self._masks = read_masks(self.cache_path, self._index)
         return self._signals, self._masks
 
     def __getstate__(self) -> dict[str, Any]:
@@ -227,19 +242,18 @@ class ECGTextDataset(Dataset):
         return state
 
     @property
-    def signals(self) -> np.ndarray:
-        """All cached signals as a read-only float16 memmap (N, 12, T) (builds the cache if needed)."""
+    def signals(self) -> ShardedSignals:
+        """All cached signals as a read-only float16 (N, 12, T) view over the memory-mapped shards (``np.asarray``
+        loads them all)."""
         if not self.cached:
             raise RuntimeError("this dataset was created with cache=False")
-        self.build_cache()
         return self._open()[0]
 
     @property
     def lead_masks(self) -> np.ndarray:
-        """All cached lead masks, bool (N, 12) (builds the cache if needed)."""
+        """All cached lead masks, bool (N, 12)."""
         if not self.cached:
             raise RuntimeError("this dataset was created with cache=False")
-        self.build_cache()
         return self._open()[1]
 
     # ---------------------------------------------------------------------------------------------------- items
@@ -257,7 +271,7 @@ class ECGTextDataset(Dataset):
         record = self.records[index]
         if self.cached:
             signals, masks = self._open()
-            signal = torch.from_numpy(np.asarray(signals[index], dtype=np.float32))
+            signal = torch.from_numpy(np.asarray(signals.row(index), dtype=np.float32))
             lead_mask = torch.from_numpy(masks[index].copy())
         else:
             ecg = self.read(record)

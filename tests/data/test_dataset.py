@@ -1,4 +1,4 @@
-"""ECGTextDataset: items, the float16 memmap cache (build once, keyed by records and preprocessing), labels."""
+"""ECGTextDataset: items, the sharded float16 cache (build once, keyed by records and preprocessing), labels."""
 
 from __future__ import annotations
 
@@ -39,10 +39,11 @@ def test_items_and_cache_file(ludb: Catalog, tmp_path: Path):
     assert item["record_id"] == "ludb/6" and item["index"] == 5
     assert item["text"] == records[5].text_en and item["text"].startswith("Rhythm:")
 
-    stored = np.load(ds.cache_path, mmap_mode="r")
+    stored = np.load(ds.cache_path / "shard-00000.npy", mmap_mode="r")
     assert stored.dtype == np.float16 and stored.shape == (12, 12, 1000)
     assert isinstance(stored, np.memmap)
     assert ds.signals.shape == (12, 12, 1000) and ds.lead_masks.shape == (12, 12) and ds.lead_masks.all()
+    np.testing.assert_array_equal(np.asarray(ds.signals), stored)
     # The cache holds the preprocessing output, to float16 precision.
     direct = preprocess(ludb.read(records[5]), PreprocessConfig())
     np.testing.assert_allclose(item["signal"].numpy(), direct, atol=5e-3, rtol=1e-3)
@@ -51,17 +52,29 @@ def test_items_and_cache_file(ludb: Catalog, tmp_path: Path):
 def test_cache_is_built_once_and_reused(ludb: Catalog, tmp_path: Path):
     records = ludb.records[:6]
     ECGTextDataset(records, ludb, PreprocessConfig(), tmp_path)
-    files = sorted(p.name for p in tmp_path.iterdir())
-    mtime = next(tmp_path.glob("signals-*.npy")).stat().st_mtime_ns
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    mtime = next(tmp_path.glob("shards-*/shard-00000.npy")).stat().st_mtime_ns
 
     calls = []
     again = ECGTextDataset(records, ludb, PreprocessConfig(), tmp_path, progress=lambda p, desc=None: calls.append(p))
     assert calls == []  # nothing rebuilt
-    assert sorted(p.name for p in tmp_path.iterdir()) == files
-    assert next(tmp_path.glob("signals-*.npy")).stat().st_mtime_ns == mtime
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == files
+    assert next(tmp_path.glob("shards-*/shard-00000.npy")).stat().st_mtime_ns == mtime
     assert again[0]["record_id"] == "ludb/1"
-    suffixes = sorted(name.split(".", 1)[1] for name in files)
-    assert suffixes == ["json", "lock", "mask.npy", "npy"]  # signals, masks, sidecar, lock; no temporary files
+    # the shard folder and its lock; in the folder one shard (signals, masks, skip list, manifest) and the index,
+    # no temporary files
+    names = sorted(Path(f).name for f in files)
+    assert names == sorted(
+        [
+            f"shards-{again.key}",
+            f"shards-{again.key}.lock",
+            "index.json",
+            "shard-00000.json",
+            "shard-00000.mask.npy",
+            "shard-00000.npy",
+            "shard-00000.skipped.json",
+        ]
+    )
 
 
 def test_cache_key_depends_on_records_preprocessing_and_catalog_version(ludb: Catalog):
@@ -74,6 +87,7 @@ def test_cache_key_depends_on_records_preprocessing_and_catalog_version(ludb: Ca
     assert base != cache_key(records, PreprocessConfig(normalize="none"), ludb.cache_tag)
     assert ludb.cache_tag == "ludb@2"
     assert base != cache_key(records, PreprocessConfig(), "ludb@3")
+    assert base != cache_key(records, PreprocessConfig(), ludb.cache_tag, shard_size=2)
 
 
 def test_uncached_path_matches_the_cache(ludb: Catalog, tmp_path: Path):
@@ -81,7 +95,7 @@ def test_uncached_path_matches_the_cache(ludb: Catalog, tmp_path: Path):
     cfg = PreprocessConfig(fs_hz=250, duration_s=8)
     cached = ECGTextDataset(records, ludb, cfg, tmp_path)
     live = ECGTextDataset(records, ludb, cfg, cache=False)
-    assert not list(Path(live.cache_dir).glob(f"signals-{live.key}*"))
+    assert not list(Path(live.cache_dir).glob(f"shards-{live.key}*"))
     for i in range(len(records)):
         a, b = cached[i], live[i]
         assert a["signal"].shape == (12, 2000)
@@ -91,7 +105,7 @@ def test_uncached_path_matches_the_cache(ludb: Catalog, tmp_path: Path):
 
 def test_default_cache_dir_is_under_data_dir(ludb: Catalog, data_dir: Path):
     ds = ECGTextDataset(ludb.records[:2], ludb, PreprocessConfig())
-    assert ds.cache_path.parent == data_dir / "cache" and ds.cache_path.is_file()
+    assert ds.cache_path.parent == data_dir / "cache" and (ds.cache_path / "index.json").is_file()
 
 
 def test_labels_multi_hot_and_batches(cinc: Catalog, tmp_path: Path):
