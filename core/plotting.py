@@ -1,39 +1,58 @@
 """Figures for ECGs, zero-shot scores and the embedding map: pure functions returning plotly Figures (or SVG text).
 
-The 12-lead figure is drawn in millimetres of ECG paper: 25 mm/s horizontally and 10 mm/mV vertically, with 1 mm
-minor and 5 mm major grid lines and a locked 1:1 axis ratio, so a printed or zoomed figure reads like a paper ECG.
+The 12-lead figure is ECG paper. Its data are in seconds (x, time from the record start: a 3x4 column that shows
+2.5-5.0 s sits at x = 2.5-5.0) and millivolts (y, each panel's baseline at its own offset), so a caliper's Δt and
+ΔV are exact at any setting. The grid and the aspect ratio are in millimetres of paper for the chosen speed (25 or
+50 mm/s) and gain (5, 10 or 20 mm/mV): 1 mm minor and 5 mm major lines, and 1 mm of time as long on screen as 1 mm
+of voltage, so the figure reads like a paper ECG.
 """
 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import plotly.graph_objects as go
 
+from core.errors import UserFacingError
 from core.leads import CANONICAL_LEADS
 
+# Standard paper: 25 mm/s and 10 mm/mV (the defaults); the figure offers these speeds and gains.
 MM_PER_S = 25.0
 MM_PER_MV = 10.0
+SPEEDS_MM_S = (25.0, 50.0)
+GAINS_MM_MV = (5.0, 10.0, 20.0)
+# One page of paper is 250 mm wide: 10 s at 25 mm/s, 5 s at 50 mm/s. A 3x4 or 6x2 page splits it into columns, as
+# an ECG machine prints it; longer strips continue past the page edge (pan to see them).
+PAGE_MM = 250.0
 PAPER_BG = "#fff7f8"
-MINOR_GRID = "#f9d2d9"
-MAJOR_GRID = "#ee8a9c"
+MINOR_GRID = "#f5c4cd"
+MAJOR_GRID = "#e67a8e"
 TRACE_COLOR = "#111111"
 # Plotly's default template adds ~10 kB of JSON to every figure; these figures style themselves.
 TEMPLATE = "none"
 MAX_PLOT_FS_HZ = 500.0
 
-# Clinical 3x4 layout: columns of 2.5 s, each holding three leads, plus a lead II rhythm strip.
-CLINICAL_COLUMNS: tuple[tuple[str, str, str], ...] = (
+# Clinical 3x4 layout: four columns, each holding three leads, plus a rhythm strip (lead II unless chosen).
+CLINICAL_COLUMNS: tuple[tuple[str, ...], ...] = (
     ("I", "II", "III"),
     ("aVR", "aVL", "aVF"),
     ("V1", "V2", "V3"),
     ("V4", "V5", "V6"),
 )
+SIX_BY_TWO_COLUMNS: tuple[tuple[str, ...], ...] = (
+    ("I", "II", "III", "aVR", "aVL", "aVF"),
+    ("V1", "V2", "V3", "V4", "V5", "V6"),
+)
 RHYTHM_LEAD = "II"
-LAYOUTS = ("clinical", "stacked")
+LAYOUTS = ("clinical", "6x2", "stacked")
+LAYOUT_LABELS = {"clinical": "3×4 + rhythm strip", "6x2": "6×2", "stacked": "12 stacked"}
+_LAYOUT_ALIASES = {"3x4": "clinical", "12x1": "stacked"}
+_GRID_COLUMNS = {"clinical": CLINICAL_COLUMNS, "6x2": SIX_BY_TWO_COLUMNS}
 
 # Global fiducial points the overlay draws: (beat field in seconds, legend name, colour, dash). Onsets solid, offsets
 # dotted; one colour per wave so a reader sees at a glance which boundary a line claims.
@@ -47,9 +66,95 @@ FIDUCIALS: tuple[tuple[str, str, str, str], ...] = (
 EXCLUDED_COLOR = "#a0a0a0"
 FIDUCIAL_LEGEND = "Automated fiducial points (unconfirmed)"
 
-_LEFT_MM = 12.0  # room for the 1 mV calibration pulse
-_CLINICAL_ROW_MM = 35.0
-_STACKED_ROW_MM = 25.0
+# Rows are sized by the signal they hold (no trace crosses into its neighbour's row), in whole 5 mm squares so
+# every baseline sits on a major grid line, with at least this much paper above and below the baseline.
+_MIN_HALF_ROW_MM = {"clinical": 15.0, "6x2": 15.0, "stacked": 10.0}
+_LABEL_MM = 5.0  # room above a row's highest point for its lead label
+_BOTTOM_PAD_MM = 2.0
+# The farthest a trace is drawn from its baseline: beyond it the trace is clipped, as an ECG machine does, and the
+# panel's label says so (a 6 mV LBBB S wave fits at 10 mm/mV; at 20 mm/mV it is clipped and labelled).
+CLIP_MM = 60.0
+# Room left of t = 0 for the calibration pulse (0.2 s wide at the chosen speed).
+_LEFT_PAD_MM = 6.0
+CALIBRATION_S = 0.2
+# The page width a default figure height is chosen for (the viewer's plot at a 1440 px window).
+DEFAULT_WIDTH_PX = 1360
+_MARGIN = dict(l=4, r=4, b=6)
+_TITLE_MARGIN_PX = 34
+
+
+class PlotOptionsError(UserFacingError, ValueError):
+    """A paper setting the figure does not offer (unknown layout or lead, a speed or gain off the list)."""
+
+
+def _canonical_lead(name: str) -> str:
+    by_lower = {n.lower(): n for n in CANONICAL_LEADS}
+    lead = by_lower.get(str(name).strip().lower())
+    if lead is None:
+        raise PlotOptionsError(f"unknown lead {name!r}; use one of {', '.join(CANONICAL_LEADS)}")
+    return lead
+
+
+@dataclass(frozen=True)
+class PaperOptions:
+    """How an ECG is laid out on paper.
+
+    Attributes:
+        layout: ``"clinical"`` (3x4 + rhythm strip; ``"3x4"`` is accepted), ``"6x2"`` or ``"stacked"`` (one row per
+            lead).
+        speed_mm_s: paper speed, one of :data:`SPEEDS_MM_S`.
+        gain_mm_mv: gain, one of :data:`GAINS_MM_MV`; the calibration pulse (1 mV) is this many mm tall.
+        leads: the leads drawn (any order or case; kept in canonical order). The stacked layout has one row per
+            lead; the grid layouts keep every panel and label the others "hidden".
+        rhythm_lead: the 3x4 layout's rhythm strip.
+    """
+
+    layout: str = "clinical"
+    speed_mm_s: float = MM_PER_S
+    gain_mm_mv: float = MM_PER_MV
+    leads: tuple[str, ...] = CANONICAL_LEADS
+    rhythm_lead: str = RHYTHM_LEAD
+
+    def __post_init__(self) -> None:
+        layout = _LAYOUT_ALIASES.get(str(self.layout).strip().lower(), str(self.layout).strip().lower())
+        if layout not in LAYOUTS:
+            raise PlotOptionsError(f"unknown layout {self.layout!r}; use one of {', '.join(LAYOUTS)}")
+        speed, gain = _one_of(self.speed_mm_s, SPEEDS_MM_S, "mm/s"), _one_of(self.gain_mm_mv, GAINS_MM_MV, "mm/mV")
+        chosen = {_canonical_lead(n) for n in self.leads}
+        if not chosen:
+            raise PlotOptionsError("choose at least one lead to draw")
+        object.__setattr__(self, "layout", layout)
+        object.__setattr__(self, "speed_mm_s", speed)
+        object.__setattr__(self, "gain_mm_mv", gain)
+        object.__setattr__(self, "leads", tuple(n for n in CANONICAL_LEADS if n in chosen))
+        object.__setattr__(self, "rhythm_lead", _canonical_lead(self.rhythm_lead))
+
+
+def _one_of(value: Any, allowed: Sequence[float], unit: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if number not in allowed:
+        raise PlotOptionsError(f"{value!r} {unit} is not offered; use one of {', '.join(f'{a:g}' for a in allowed)}")
+    return number
+
+
+class Panel(NamedTuple):
+    """One drawn strip: lead ``lead`` (canonical index) from ``t0_s`` to ``t1_s``, at x = time; y in mV of paper.
+
+    ``baseline``, ``bottom`` and ``top`` are the panel's zero line and its row's edges; ``drawn`` is False for a
+    missing or hidden lead (labelled only); ``clipped`` is True when part of the trace lies beyond :data:`CLIP_MM`.
+    """
+
+    lead: int
+    t0_s: float
+    t1_s: float
+    baseline: float
+    bottom: float
+    top: float
+    drawn: bool = True
+    clipped: bool = False
 
 
 def _display_signal(signal_mv: np.ndarray, fs_hz: float) -> tuple[np.ndarray, float]:
@@ -62,96 +167,134 @@ def _display_signal(signal_mv: np.ndarray, fs_hz: float) -> tuple[np.ndarray, fl
     return x - np.median(x, axis=1, keepdims=True), fs_hz
 
 
-def _paper_layout(fig: go.Figure, width_mm: float, height_mm: float, title: str | None, height_px: int) -> None:
-    axis = dict(
-        showticklabels=False,
-        ticks="",
-        zeroline=False,
-        showgrid=True,
-        gridcolor=MAJOR_GRID,
-        gridwidth=1,
-        dtick=5,
-        tick0=0,
-        minor=dict(dtick=1, showgrid=True, gridcolor=MINOR_GRID, gridwidth=0.5),
-        fixedrange=False,
-    )
-    fig.update_layout(
-        xaxis=dict(axis, range=[-_LEFT_MM, width_mm], constrain="domain"),
-        yaxis=dict(axis, range=[0, height_mm], scaleanchor="x", scaleratio=1, constrain="domain"),
-        plot_bgcolor=PAPER_BG,
-        paper_bgcolor="white",
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        height=height_px,
-        showlegend=False,
-        title=dict(text=title, x=0.01, font=dict(size=14)) if title else None,
-        dragmode="pan",
-        template=TEMPLATE,
-        hovermode=False,
-    )
+def _row_pieces(options: PaperOptions, duration_s: float) -> list[list[tuple[int, float, float]]]:
+    """``(lead index, t0 s, t1 s)`` of the panels of each row, top row first."""
+    index = {name: i for i, name in enumerate(CANONICAL_LEADS)}
+    if options.layout == "stacked":
+        return [[(index[name], 0.0, duration_s)] for name in options.leads]
+    columns = _GRID_COLUMNS[options.layout]
+    col_s = min(PAGE_MM / options.speed_mm_s, duration_s) / len(columns)
+    rows = [
+        [(index[column[r]], c * col_s, (c + 1) * col_s) for c, column in enumerate(columns)]
+        for r in range(len(columns[0]))
+    ]
+    if options.layout == "clinical":
+        rows.append([(index[options.rhythm_lead], 0.0, duration_s)])
+    return rows
 
 
-def _calibration(fig: go.Figure, baselines_mm: Sequence[float]) -> None:
-    """A 1 mV x 0.2 s calibration pulse at the start of each row."""
+def _ceil5(mm: float) -> float:
+    return 5.0 * math.ceil(mm / 5.0 - 1e-9)
+
+
+def _panels(x: np.ndarray, fs: float, mask: np.ndarray, options: PaperOptions, duration_s: float) -> list[Panel]:
+    """Every panel with its row placed: each row is as tall as its highest and deepest deflection need."""
+    gain = options.gain_mm_mv
+    selected = {CANONICAL_LEADS.index(n) for n in options.leads}
+    half = _MIN_HALF_ROW_MM[options.layout]
+    placed: list[tuple[list, float, float]] = []
+    rows = _row_pieces(options, duration_s)
+    for r, pieces in enumerate(rows):
+        # The rhythm strip shows the lead chosen for it, selected or not.
+        strip = options.layout == "clinical" and r == len(rows) - 1
+        up = down = 0.0
+        extents = []
+        for lead, t0, t1 in pieces:
+            seg = x[lead, int(round(t0 * fs)) : int(round(t1 * fs))]
+            hi_mm, lo_mm = (float(seg.max()) * gain, float(-seg.min()) * gain) if seg.size else (0.0, 0.0)
+            drawn = bool(mask[lead]) and (lead in selected or strip) and seg.size > 0
+            extents.append((drawn, max(hi_mm, lo_mm) > CLIP_MM))
+            if drawn:
+                up, down = max(up, hi_mm), max(down, lo_mm)
+        above = max(_ceil5(min(up, CLIP_MM) + _LABEL_MM), half)
+        below = max(_ceil5(min(down, CLIP_MM) + _BOTTOM_PAD_MM), half)
+        placed.append((list(zip(pieces, extents, strict=True)), above, below))
+    top = sum(above + below for _, above, below in placed)
+    panels = []
+    for row, above, below in placed:
+        baseline, bottom = top - above, top - above - below
+        for (lead, t0, t1), (drawn, clipped) in row:
+            panels.append(Panel(lead, t0, t1, baseline / gain, bottom / gain, top / gain, drawn, drawn and clipped))
+        top = bottom
+    return panels
+
+
+def _panel_label(panel: Panel, mask: np.ndarray, options: PaperOptions) -> str:
+    """The lead name, with why it is not drawn (missing, hidden) or not drawn in full (clipped)."""
+    name = CANONICAL_LEADS[panel.lead]
+    if not mask[panel.lead]:
+        return f"{name} (missing)"
+    if not panel.drawn:
+        return f"{name} (hidden)"
+    if panel.clipped:
+        return f"{name} (clipped beyond ±{CLIP_MM / options.gain_mm_mv:g} mV)"
+    return name
+
+
+def _axis(dtick: float, minor_dtick: float, value_range: list[float]) -> dict:
+    return {
+        "range": value_range,
+        "showticklabels": False,
+        "ticks": "",
+        "zeroline": False,
+        "showgrid": True,
+        "gridcolor": MAJOR_GRID,
+        "gridwidth": 1,
+        "dtick": dtick,
+        "tick0": 0,
+        "minor": {"dtick": minor_dtick, "showgrid": True, "gridcolor": MINOR_GRID, "gridwidth": 0.6},
+        # When the page is wider or taller than the figure's paper, show more paper rather than blank margins.
+        "constrain": "range",
+    }
+
+
+def _calibration_trace(options: PaperOptions, baselines: Iterable[float]) -> dict:
+    """A 1 mV x 0.2 s pulse left of each row's start: as tall as the gain, as wide as the speed makes 0.2 s."""
+    mm_s = 1.0 / options.speed_mm_s
+    start = -(_LEFT_PAD_MM - 2.0) * mm_s - CALIBRATION_S
     xs: list[float | None] = []
     ys: list[float | None] = []
-    for y0 in baselines_mm:
-        x0 = -_LEFT_MM + 2
-        pulse_w = 0.2 * MM_PER_S
-        xs += [x0, x0 + 1, x0 + 1, x0 + 1 + pulse_w, x0 + 1 + pulse_w, x0 + 2 + pulse_w, None]
-        ys += [y0, y0, y0 + MM_PER_MV, y0 + MM_PER_MV, y0, y0, None]
-    fig.add_trace(
-        go.Scatter(
-            x=xs, y=ys, mode="lines", line=dict(color=TRACE_COLOR, width=1.2), hoverinfo="skip", showlegend=False
-        )
-    )
-
-
-def _segments(
-    signal: np.ndarray, fs_hz: float, lead_mask: np.ndarray, layout: str, duration_s: float
-) -> tuple[list[tuple[int, float, float, float, float]], float]:
-    """(lead index, t0 s, t1 s, x offset mm, baseline mm) for every drawn piece, and the paper height in mm."""
-    lead_idx = {name: i for i, name in enumerate(CANONICAL_LEADS)}
-    pieces: list[tuple[int, float, float, float, float]] = []
-    if layout == "clinical":
-        col_s = duration_s / len(CLINICAL_COLUMNS)
-        rows = len(CLINICAL_COLUMNS[0]) + 1
-        height = rows * _CLINICAL_ROW_MM
-        for c, column in enumerate(CLINICAL_COLUMNS):
-            for r, name in enumerate(column):
-                base = height - _CLINICAL_ROW_MM * (r + 0.5)
-                pieces.append((lead_idx[name], c * col_s, (c + 1) * col_s, c * col_s * MM_PER_S, base))
-        pieces.append((lead_idx[RHYTHM_LEAD], 0.0, duration_s, 0.0, _CLINICAL_ROW_MM * 0.5))
-    elif layout == "stacked":
-        height = len(CANONICAL_LEADS) * _STACKED_ROW_MM
-        for i in range(len(CANONICAL_LEADS)):
-            pieces.append((i, 0.0, duration_s, 0.0, height - _STACKED_ROW_MM * (i + 0.5)))
-    else:
-        raise ValueError(f"unknown layout {layout!r}; use one of {LAYOUTS}")
-    return pieces, height
+    for y0 in baselines:
+        rise, fall = start + mm_s, start + mm_s + CALIBRATION_S
+        xs += [start, rise, rise, fall, fall, fall + mm_s, None]
+        ys += [y0, y0, y0 + 1.0, y0 + 1.0, y0, y0, None]
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "x": [None if v is None else round(v, 5) for v in xs],
+        "y": [None if v is None else round(v, 5) for v in ys],
+        "line": {"color": TRACE_COLOR, "width": 1.2},
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "name": "calibration 1 mV",
+    }
 
 
 def ecg_figure(
     signal_mv: np.ndarray,
     fs_hz: float,
     *,
+    options: PaperOptions | None = None,
     lead_mask: np.ndarray | None = None,
-    layout: str = "clinical",
+    layout: str | None = None,
     title: str | None = None,
     duration_s: float = 10.0,
     saliency: np.ndarray | None = None,
     saliency_edges_s: np.ndarray | None = None,
     fiducials: Iterable[Any] | None = None,
     height_px: int | None = None,
+    width_px: int = DEFAULT_WIDTH_PX,
 ) -> go.Figure:
     """A 12-lead ECG on ECG paper.
 
     Args:
         signal_mv: (12, samples) in canonical lead order, millivolts.
         fs_hz: sampling rate.
+        options: layout, speed, gain, leads and rhythm lead (default: 3x4 at 25 mm/s and 10 mm/mV, all leads).
         lead_mask: (12,) True where the lead was recorded; missing leads are labelled, not drawn.
-        layout: ``"clinical"`` (3x4 grid of 2.5 s columns + 10 s lead II rhythm strip) or ``"stacked"`` (12 rows).
+        layout: shorthand that overrides ``options.layout`` (``"clinical"``, ``"6x2"`` or ``"stacked"``).
         title: text above the plot.
-        duration_s: seconds shown (the first ``duration_s``; shorter records leave paper blank).
+        duration_s: seconds drawn (the first ``duration_s``); a page shows up to 250 mm of it.
         saliency: optional (12, S) signed relevance per lead and time segment, drawn as red (raises the score)
             and blue (lowers it) boxes behind the trace.
         saliency_edges_s: (S + 1,) segment edges in seconds for ``saliency``.
@@ -159,80 +302,134 @@ def ecg_figure(
             ``p_on_s, p_off_s, qrs_on_s, qrs_off_s, t_off_s`` in seconds from the record start (None: not found)
             and ``used`` (False: excluded from the medians, drawn grey). Drawn as thin vertical lines on every
             drawn lead panel at their time, with a legend.
-        height_px: figure height; by default chosen so the plot fills a ~1000 px wide page at 1:1.
+        height_px: figure height; by default the height at which a ``width_px`` wide plot shows the paper at 1:1.
+        width_px: the plot width the default height is chosen for.
 
     Returns:
-        A plotly Figure with axes in millimetres of paper (x: 25 mm/s, y: 10 mm/mV).
+        A plotly Figure: x in seconds, y in millivolts of paper (see :class:`Panel`), the grid and aspect ratio in
+        millimetres; ``layout.meta["ecg_paper"]`` holds the speed, gain and panels for client-side calipers.
     """
+    options = options or PaperOptions()
+    if layout is not None:
+        options = PaperOptions(layout, options.speed_mm_s, options.gain_mm_mv, options.leads, options.rhythm_lead)
     signal = np.asarray(signal_mv)
     if signal.ndim != 2 or signal.shape[0] != len(CANONICAL_LEADS):
         raise ValueError(f"expected a (12, samples) signal, got shape {signal.shape}")
     mask = np.ones(len(CANONICAL_LEADS), bool) if lead_mask is None else np.asarray(lead_mask, bool)
     x, fs = _display_signal(signal, fs_hz)
-    pieces, height_mm = _segments(x, fs, mask, layout, duration_s)
-    width_mm = duration_s * MM_PER_S
-    fig = go.Figure()
-    _paper_layout(fig, width_mm, height_mm, title, height_px or int(120 + 1000 * height_mm / (width_mm + _LEFT_MM)))
+    panels = _panels(x, fs, mask, options, duration_s)
+    speed, gain = options.speed_mm_s, options.gain_mm_mv
+    left_s = (_LEFT_PAD_MM / speed) + CALIBRATION_S
+    right_s = min(PAGE_MM / speed, duration_s)
+    height_mv = panels[0].top if panels else 0.0
 
+    data: list[dict] = []
+    annotations: list[dict] = []
+    for p in panels:
+        annotations.append(
+            {
+                "x": round(p.t0_s + 1.0 / speed, 5),
+                "y": round(p.top - 0.5 / gain, 5),
+                "text": _panel_label(p, mask, options),
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "top",
+                "font": {"size": 12, "color": "#333"},
+            }
+        )
+        i0, i1 = int(round(p.t0_s * fs)), min(int(round(p.t1_s * fs)), x.shape[1])
+        if not p.drawn or i1 <= i0:
+            continue
+        limit = CLIP_MM / gain
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x0": round(i0 / fs, 6),
+                "dx": 1.0 / fs,
+                "y": (p.baseline + np.clip(x[p.lead, i0:i1], -limit, limit)).astype(np.float32),
+                "line": {"color": TRACE_COLOR, "width": 1},
+                "hoverinfo": "skip",
+                "showlegend": False,
+                "name": CANONICAL_LEADS[p.lead],
+            }
+        )
+    data.append(_calibration_trace(options, sorted({p.baseline for p in panels})))
+    shapes = _column_separators(panels, options)
     if saliency is not None:
-        _saliency_shapes(fig, np.asarray(saliency, float), saliency_edges_s, pieces)
-
-    xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
-    for lead, t0, t1, x_off, base in pieces:
-        name = CANONICAL_LEADS[lead]
-        label = name if mask[lead] else f"{name} (missing)"
-        fig.add_annotation(
-            x=x_off + 1,
-            y=base + 0.45 * (_CLINICAL_ROW_MM if layout == "clinical" else _STACKED_ROW_MM) - 3,
-            text=label,
-            showarrow=False,
-            xanchor="left",
-            font=dict(size=11, color="#333"),
-        )
-        if not mask[lead]:
-            continue
-        i0, i1 = int(round(t0 * fs)), min(int(round(t1 * fs)), x.shape[1])
-        if i1 <= i0:
-            continue
-        t = np.arange(i0, i1) / fs
-        xs.append(x_off + (t - t0) * MM_PER_S)
-        ys.append(base + x[lead, i0:i1] * MM_PER_MV)
-    if xs:
-        gap = np.array([np.nan])
-        fig.add_trace(
-            go.Scatter(
-                x=np.concatenate([np.concatenate([a, gap]) for a in xs]),
-                y=np.concatenate([np.concatenate([b, gap]) for b in ys]),
-                mode="lines",
-                line=dict(color=TRACE_COLOR, width=1),
-                connectgaps=False,
-                hoverinfo="skip",
-                name="ECG",
-                showlegend=False,
-            )
-        )
-    if layout == "clinical":
-        # Short separators where one column's leads end and the next begin, as printed ECGs have.
-        for c in range(1, len(CLINICAL_COLUMNS)):
-            xm = c * duration_s / len(CLINICAL_COLUMNS) * MM_PER_S
-            for r in range(len(CLINICAL_COLUMNS[0])):
-                yb = height_mm - _CLINICAL_ROW_MM * (r + 0.5)
-                fig.add_shape(type="line", x0=xm, x1=xm, y0=yb - 4, y1=yb + 4, line=dict(color=TRACE_COLOR, width=1))
-    _calibration(fig, sorted({p[4] for p in pieces}))
+        shapes = _saliency_shapes(np.asarray(saliency, float), saliency_edges_s, panels, gain) + shapes
+    legend_px = 0
     if fiducials is not None:
-        row_mm = _CLINICAL_ROW_MM if layout == "clinical" else _STACKED_ROW_MM
-        traces = fiducial_traces(fiducials, [p for p in pieces if mask[p[0]]], row_mm)
-        if traces:
-            fig.add_traces(traces)
-            fig.update_layout(
-                showlegend=True,
-                legend=dict(
-                    title=dict(text=FIDUCIAL_LEGEND), orientation="h", x=0, y=0, yanchor="top", font=dict(size=11)
-                ),
-                margin=dict(b=60),
-            )
-    return fig
+        traces = fiducial_traces(fiducials, [p for p in panels if p.drawn])
+        data += [t.to_plotly_json() for t in traces]
+        legend_px = 56 if traces else 0
+
+    top_px = _TITLE_MARGIN_PX if title else _MARGIN["b"]
+    plot_w = width_px - _MARGIN["l"] - _MARGIN["r"]
+    paper_h = plot_w * height_mv * gain / ((right_s + left_s) * speed)
+    spec = {
+        "data": data,
+        "layout": {
+            "xaxis": {**_axis(5.0 / speed, 1.0 / speed, [-left_s, right_s]), "constraintoward": "left"},
+            "yaxis": {
+                **_axis(5.0 / gain, 1.0 / gain, [0.0, height_mv]),
+                "scaleanchor": "x",
+                # px per mV over px per s: 1 mm of voltage as long as 1 mm of time.
+                "scaleratio": gain / speed,
+                "constraintoward": "top",
+            },
+            "annotations": annotations,
+            "shapes": shapes,
+            "plot_bgcolor": PAPER_BG,
+            "paper_bgcolor": "white",
+            "margin": {**_MARGIN, "t": top_px, "b": _MARGIN["b"] + legend_px},
+            "height": int(height_px or round(paper_h + top_px + _MARGIN["b"] + legend_px)),
+            "showlegend": bool(legend_px),
+            "title": {"text": title, "x": 0.005, "y": 0.995, "yanchor": "top", "font": {"size": 14}} if title else None,
+            "dragmode": "pan",
+            "hovermode": False,
+            "meta": {
+                "ecg_paper": {
+                    "layout": options.layout,
+                    "speed_mm_s": speed,
+                    "gain_mm_mv": gain,
+                    "panels": [
+                        [CANONICAL_LEADS[p.lead], p.t0_s, p.t1_s, round(p.baseline, 5), p.drawn, p.clipped]
+                        for p in panels
+                    ],
+                }
+            },
+        },
+    }
+    if legend_px:
+        spec["layout"]["legend"] = {
+            "title": {"text": FIDUCIAL_LEGEND},
+            "orientation": "h",
+            "x": 0,
+            "y": 0,
+            "yanchor": "top",
+            "font": {"size": 11},
+        }
+    return _figure(spec)
+
+
+def _column_separators(panels: Sequence[Panel], options: PaperOptions) -> list[dict]:
+    """Short ticks where one column's leads end and the next begin, as printed ECGs have."""
+    if options.layout not in _GRID_COLUMNS:
+        return []
+    half = 4.0 / options.gain_mm_mv
+    return [
+        {
+            "type": "line",
+            "x0": p.t0_s,
+            "x1": p.t0_s,
+            "y0": p.baseline - half,
+            "y1": p.baseline + half,
+            "line": {"color": TRACE_COLOR, "width": 1},
+        }
+        for p in panels
+        if p.t0_s > 0 and p.t1_s - p.t0_s < PAGE_MM / options.speed_mm_s - 1e-9
+    ]
 
 
 def _beat_field(beat: Any, name: str, default: Any = None) -> Any:
@@ -240,22 +437,18 @@ def _beat_field(beat: Any, name: str, default: Any = None) -> Any:
     return beat.get(name, default) if isinstance(beat, Mapping) else getattr(beat, name, default)
 
 
-def fiducial_traces(
-    beats: Iterable[Any], pieces: Sequence[tuple[int, float, float, float, float]], row_mm: float
-) -> list[go.Scatter]:
+def fiducial_traces(beats: Iterable[Any], panels: Sequence[Panel]) -> list[go.Scatter]:
     """Vertical-line traces marking each beat's fiducial points on every drawn panel.
 
     Args:
         beats: per-beat fiducials (see :func:`ecg_figure`).
-        pieces: ``(lead index, t0 s, t1 s, x offset mm, baseline mm)`` of each drawn panel: a point at ``t`` s is
-            drawn on every panel with ``t0 <= t < t1`` at ``x offset + (t - t0) * 25 mm/s``.
-        row_mm: height of a panel; each line spans 60 % of it, centred on the baseline.
+        panels: the drawn panels: a point at ``t`` s is drawn at x = ``t`` on every panel with ``t0 <= t < t1``.
 
     Returns:
         One trace per fiducial kind over the beats used in the medians, plus one grey trace for the excluded
-        beats; kinds with no point are left out. Each line is a ``[x, x, None]`` triple in the trace's data.
+        beats; kinds with no point are left out. Each line is a ``[x, x, None]`` triple in the trace's data and
+        spans the middle 80 % of its row.
     """
-    half = 0.3 * row_mm
     used: dict[str, tuple[list, list]] = {key: ([], []) for key, *_ in FIDUCIALS}
     excluded: tuple[list, list] = ([], [])
     for beat in beats:
@@ -265,11 +458,12 @@ def fiducial_traces(
             if t is None or not np.isfinite(t):
                 continue
             tx, ty = (xs, ys) if xs is not None else used[key]
-            for _, t0, t1, x_off, base in pieces:
-                if t0 <= t < t1:
-                    x = round(x_off + (float(t) - t0) * MM_PER_S, 3)
+            for p in panels:
+                if p.t0_s <= t < p.t1_s:
+                    inset = 0.1 * (p.top - p.bottom)
+                    x = round(float(t), 4)
                     tx += [x, x, None]
-                    ty += [base - half, base + half, None]
+                    ty += [round(p.bottom + inset, 5), round(p.top - inset, 5), None]
     traces = [
         go.Scatter(
             x=xs,
@@ -302,31 +496,34 @@ def fiducial_traces(
     return traces
 
 
-def _saliency_shapes(fig: go.Figure, sal: np.ndarray, edges_s: np.ndarray | None, pieces: list) -> None:
+def _saliency_shapes(sal: np.ndarray, edges_s: np.ndarray | None, panels: Sequence[Panel], gain: float) -> list[dict]:
     if edges_s is None:
         raise ValueError("saliency needs saliency_edges_s")
     edges = np.asarray(edges_s, float)
     if sal.ndim != 2 or sal.shape[0] != len(CANONICAL_LEADS) or len(edges) != sal.shape[1] + 1:
         raise ValueError(f"saliency shape {sal.shape} does not match 12 leads and {len(edges) - 1} segments")
     scale = float(np.max(np.abs(sal))) or 1.0
-    row_h = _CLINICAL_ROW_MM if len(pieces) == 13 else _STACKED_ROW_MM
-    for lead, t0, t1, x_off, base in pieces:
+    shapes = []
+    for p in panels:
         for s in range(sal.shape[1]):
-            a, b = max(edges[s], t0), min(edges[s + 1], t1)
-            v = sal[lead, s] / scale
+            a, b = max(edges[s], p.t0_s), min(edges[s + 1], p.t1_s)
+            v = sal[p.lead, s] / scale
             if b <= a or abs(v) < 0.05:
                 continue
             color = f"rgba(220,30,30,{0.55 * abs(v):.3f})" if v > 0 else f"rgba(30,80,220,{0.55 * abs(v):.3f})"
-            fig.add_shape(
-                type="rect",
-                layer="below",
-                line=dict(width=0),
-                fillcolor=color,
-                x0=x_off + (a - t0) * MM_PER_S,
-                x1=x_off + (b - t0) * MM_PER_S,
-                y0=base - row_h / 2 + 1,
-                y1=base + row_h / 2 - 1,
+            shapes.append(
+                {
+                    "type": "rect",
+                    "layer": "below",
+                    "line": {"width": 0},
+                    "fillcolor": color,
+                    "x0": float(a),
+                    "x1": float(b),
+                    "y0": p.bottom + 1.0 / gain,
+                    "y1": p.top - 1.0 / gain,
+                }
             )
+    return shapes
 
 
 def _figure(spec: dict) -> go.Figure:

@@ -12,7 +12,7 @@ from gradio_client.exceptions import AppError
 
 from app.formatting import MEASUREMENTS_HEADING, escape_markdown, measurement_lines, measurements_markdown
 from core.leads import CANONICAL_LEADS
-from core.plotting import EXCLUDED_COLOR, FIDUCIALS, MM_PER_S, ecg_figure
+from core.plotting import EXCLUDED_COLOR, FIDUCIALS, ecg_figure
 
 FS_HZ = 500.0
 # Three beats: the first in the first 2.5 s column, the second (excluded from the medians) and third in the second.
@@ -75,13 +75,13 @@ def test_overlay_draws_each_fiducial_on_every_panel_at_its_time():
     assert len(_lines(traces["excluded beat (not in medians)"])) == 5 * 4  # 5 kinds of beat 2, 4 panels
     assert traces["excluded beat (not in medians)"].line.color == EXCLUDED_COLOR
 
-    # Beat 3's QRS onset (3.60 s) lies in column 2 (aVR/aVL/aVF): 1.10 s into it, and at 3.60 s on the strip.
+    # Beat 3's QRS onset (3.60 s) lies in column 2 (aVR/aVL/aVF) and on the strip; x is time in seconds on both.
     xs = sorted({round(x, 3) for x, _, _ in _lines(traces["QRS onset"])})
-    assert xs == [round(0.36 * MM_PER_S, 3), round((2.5 + 1.10) * MM_PER_S, 3)]
+    assert xs == [0.36, 3.6]
     rows = {(round(x, 3), round((lo + hi) / 2, 3)) for x, lo, hi in _lines(traces["QRS onset"])}
     baselines = sorted({round((lo + hi) / 2, 3) for _, lo, hi in _lines(traces["QRS onset"])})
     assert len(baselines) == 4  # 3 lead rows + rhythm strip
-    assert {y for x, y in rows if x == round(3.6 * MM_PER_S, 3)} == set(baselines)  # all rows at that time
+    assert {y for x, y in rows if x == 3.6} == set(baselines)  # all rows at that time
 
 
 def test_overlay_skips_missing_leads_and_follows_the_stacked_layout():
@@ -91,7 +91,7 @@ def test_overlay_skips_missing_leads_and_follows_the_stacked_layout():
     assert len(_lines(clinical["QRS onset"])) == 7  # beat 3's column has no aVL panel
     stacked = _by_name(ecg_figure(_signal(), FS_HZ, layout="stacked", fiducials=BEATS))
     assert len(_lines(stacked["QRS onset"])) == 2 * len(CANONICAL_LEADS)
-    assert {round(x, 3) for x, _, _ in _lines(stacked["QRS onset"])} == {9.0, 90.0}
+    assert {round(x, 3) for x, _, _ in _lines(stacked["QRS onset"])} == {0.36, 3.6}
 
 
 def test_overlay_accepts_beat_objects_and_draws_nothing_without_beats():
