@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate-measurements": ("core.measure.validate", "compare measurements with LUDB's manual annotations"),
     "train": ("core.train", "train an ECG-text model with a recipe (mets, dbeta, fgclep)"),
     "evaluate": ("core.evaluate.cli", "zero-shot, linear probe and retrieval evaluation of a checkpoint"),
+    "embed": ("core.embed_corpus", "embed a dataset's ECGs with a checkpoint (one process or torchrun; resumable)"),
     "build-index": ("core.explorer", "embed a dataset, build the FAISS index and the UMAP map (cached)"),
     "annotations": ("core.annotations.cli", "export or import the annotation store (CSV / JSON)"),
 }
