@@ -7,9 +7,10 @@ import os
 
 import gradio as gr
 
+from app.auth import SignIn
 from app.formatting import status_markdown
 from app.state import AppConfig, Services
-from app.views import annotate, api, browse, explain, retrieve, upload, zeroshot
+from app.views import annotate, api, browse, explain, retrieve, upload, viewer, zeroshot
 from app.views import map as map_view
 from app.views.common import Context
 
@@ -23,8 +24,7 @@ CSS = """
 """
 # Map clicks: plotly's click event writes the clicked record id into the (visible) "selected record" box, whose
 # change event opens it. gr.Plot has no select event, so this small page script bridges the two.
-JS = """
-() => {
+MAP_CLICK_JS = """
   const hook = () => {
     document.querySelectorAll('#atlas-plot .js-plotly-plot').forEach((el) => {
       if (el.__ecgHooked || typeof el.on !== 'function') return;
@@ -41,8 +41,9 @@ JS = """
     });
   };
   setInterval(hook, 600);
-}
 """
+# The page script: the map's click bridge and the viewer's calipers.
+JS = "() => {" + MAP_CLICK_JS + viewer.CALIPER_JS + "}"
 
 
 # (title, tab id, view module) of the tabs whose view builds inside its tab, in the order shown; Annotate follows.
@@ -82,8 +83,10 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
                 scale=3,
                 placeholder="select a record in Browse, click the map, or upload a file",
             )
+        ctx = Context(services=services, ecg_key=ecg_key, demo=demo)
+        # The current ECG above the tabs: each tab's results are read against the tracing without switching tabs.
+        viewer.build(ctx)
         with gr.Tabs():
-            ctx = Context(services=services, ecg_key=ecg_key, demo=demo)
             for title, tab_id, view in VIEW_TABS:
                 with gr.Tab(title, id=tab_id):
                     view.build(ctx)
@@ -120,6 +123,8 @@ def launch(demo: gr.Blocks, **kwargs) -> None:
         # Refused by Gradio before a handler runs; the readers' sample budget is the real limit (core.data.formats).
         max_file_size=upload.MAX_FILE_SIZE,
     )
+    # The account sign-in routes (/account/login, /account/logout) when local accounts are configured (app.auth).
+    options["app_kwargs"] = {"routes": SignIn().routes()}
     options.update(kwargs)
     # Gradio recomputes a pandas summary of up to 10,000 past events after every event (for its monitoring page);
     # under load on 2 cores that was a quarter of the server's CPU. Recompute it every 100 events instead.

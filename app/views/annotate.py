@@ -9,9 +9,14 @@ or over any :class:`~core.annotations.desk.AnnotationDesk` (other apps, tests)::
 
     annotate.build_view(AnnotationDesk(store=lambda: my_store, ...), record_key=my_textbox, demo=demo)
 
-The view reads and writes the selected record through ``record_key`` (a ``gr.Textbox`` holding a record id): it
-fills the form when the key changes, and "Open next in queue" writes the next record id into it (so every tab follows).
-Handlers are in :mod:`app.views.annotate_forms`, the API in :mod:`app.views.annotate_api`; the rules in the desk.
+The view reads and writes the selected record through ``record_key`` (a ``gr.Textbox`` holding a record id; in the
+app, the page's current-ECG box, so the shared ECG viewer shows the record under review): it fills the form when the
+key changes, and "Next" / "Previous" write into it (so every tab follows).
+
+Who writes is the request's signed-in user (:class:`app.auth.SignIn`), resolved in each write handler on the
+server; the page shows who that is and offers the sign-in. Keyboard shortcuts come from a small page script
+(:data:`KEYS_JS`). Handlers are in :mod:`app.views.annotate_forms`, the API in :mod:`app.views.annotate_api`; the rules
+in the desk and in :mod:`core.annotations.identity`.
 """
 
 from __future__ import annotations
@@ -20,12 +25,16 @@ from collections.abc import Callable
 
 import gradio as gr
 
+from app.auth import SignIn, build_sign_in_bar
 from app.views import annotate_forms as forms
 from app.views.annotate_api import api_functions
 from app.views.annotate_forms import (
+    AGREEMENT_COLUMNS,
     ANNOTATED_COLUMNS,
     ANY,
+    DISAGREEMENT_COLUMNS,
     HISTORY_COLUMNS,
+    PROGRESS_COLUMNS,
     QUEUE_COLUMNS,
     QUEUE_METHODS,
     STATUS_CHOICES,
@@ -33,6 +42,41 @@ from app.views.annotate_forms import (
 )
 from app.views.common import user_errors
 from core.annotations.desk import UNREVIEWED, AnnotationDesk
+
+# Keyboard shortcuts of the desk (only while the Annotate tab is shown). Single keys act when the focus is not in a
+# text field (Esc leaves one); Ctrl/Cmd+Enter saves from anywhere, the note included. e.code, not e.key: Alt and
+# keyboard layouts change the character, not the key.
+KEYS_HELP = (
+    "**Keys:** N next in queue · P previous · 1–4 status (unreviewed, confirmed, corrected, second opinion) · "
+    "L labels (type, Enter adds) · Ctrl+Enter save · Esc leaves a field"
+)
+KEYS_JS = """
+() => {
+  if (window.__annotateKeys) return;
+  window.__annotateKeys = true;
+  const STATUS = {Digit1: 'unreviewed', Digit2: 'confirmed', Digit3: 'corrected', Digit4: 'needs_second_opinion'};
+  const shown = () => { const b = document.querySelector('#annotate-save'); return b && b.offsetParent !== null; };
+  const click = (id) => { const b = document.querySelector(id); if (b) b.click(); };
+  const typing = (el) => el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
+  document.addEventListener('keydown', (e) => {
+    if (!shown()) return;
+    if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') { e.preventDefault(); click('#annotate-save'); return; }
+    const el = document.activeElement;
+    if (e.key === 'Escape' && typing(el)) { el.blur(); return; }
+    if (typing(el) || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.code === 'KeyN') { e.preventDefault(); click('#annotate-next'); }
+    else if (e.code === 'KeyP') { e.preventDefault(); click('#annotate-prev'); }
+    else if (e.code === 'KeyL') {
+      e.preventDefault();
+      const box = document.querySelector('#annotate-labels input');
+      if (box) box.focus();
+    } else if (STATUS[e.code]) {
+      const radio = document.querySelector(`#annotate-status input[value="${STATUS[e.code]}"]`);
+      if (radio) { e.preventDefault(); radio.click(); }
+    }
+  });
+}
+"""
 
 
 def _guarded(fn: Callable) -> Callable:
@@ -52,17 +96,22 @@ def _table(headers: list[str], label: str, *, max_height: int = 260) -> gr.Dataf
     )
 
 
-def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | None = None) -> dict:
+def build_view(
+    desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | None = None, sign_in: SignIn | None = None
+) -> dict:
     """Create the Annotate components and events inside the current Blocks context.
 
     Args:
         desk: the annotation desk (the store and the record data).
-        record_key: the component holding the selected record id; read on change, written by "next in queue".
-        demo: the enclosing Blocks, to fill the filters on page load (optional).
+        record_key: the component holding the selected record id; read on change, written by Next / Previous.
+        demo: the enclosing Blocks, to fill the filters and the sign-in line on page load (optional).
+        sign_in: who requests are from (default: :meth:`SignIn` from the environment).
 
     Returns:
         The created components by name (for tests and for wiring other tabs).
     """
+    sign_in = sign_in or SignIn()
+    identity_line = build_sign_in_bar(sign_in, demo)
     with gr.Row():
         with gr.Column(scale=3):
             summary = gr.Markdown("*Select a record to annotate it.*", elem_id="annotate-summary")
@@ -73,30 +122,48 @@ def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | N
                 allow_custom_value=True,
                 label="Labels",
                 info="pick from the dataset's vocabulary, or type a new label and press Enter",
+                elem_id="annotate-labels",
             )
             with gr.Row():
                 copy_ref = gr.Button("Use reference labels", size="sm")
                 clear_labels = gr.Button("Clear labels", size="sm")
-            status = gr.Radio(STATUS_CHOICES, value=UNREVIEWED, label="Status")
+            status = gr.Radio(STATUS_CHOICES, value=UNREVIEWED, label="Status", elem_id="annotate-status")
             note = gr.Textbox(
-                label="Note", lines=4, max_length=10_000, placeholder="free text (up to 10,000 characters)"
+                label="Note", lines=3, max_length=10_000, placeholder="free text (up to 10,000 characters)"
             )
         with gr.Column(scale=2):
-            reviewer = gr.Textbox(
-                label="Reviewer name", placeholder="your name (required to save)", elem_id="annotate-reviewer"
-            )
             with gr.Row():
-                save_btn = gr.Button("Save", variant="primary")
-                undo_btn = gr.Button("Undo last change")
+                prev_btn = gr.Button("◀ Previous", elem_id="annotate-prev", scale=1)
+                save_btn = gr.Button("Save", variant="primary", elem_id="annotate-save", scale=1)
+                next_btn = gr.Button("Next in queue ▶", variant="primary", elem_id="annotate-next", scale=1)
+            undo_btn = gr.Button("Undo my last change", size="sm")
             message = gr.Markdown(elem_id="annotate-message")
+            gr.Markdown(KEYS_HELP, elem_id="annotate-keys")
             history = _table(HISTORY_COLUMNS, "History (newest first)")
-    with gr.Accordion("Review queue: likeliest label errors first", open=True):
+    visited = gr.State([])
+    with gr.Accordion("Review queue", open=True):
         with gr.Row():
             method = gr.Dropdown(list(QUEUE_METHODS), value=next(iter(QUEUE_METHODS)), label="Order by", scale=2)
-            skip_reviewed = gr.Checkbox(True, label="skip reviewed records", scale=1)
+            skip_reviewed = gr.Checkbox(True, label="skip records I reviewed", scale=1)
             queue_btn = gr.Button("Refresh queue", scale=1)
-            next_btn = gr.Button("Open next in queue ▶", variant="primary", scale=1)
-        queue = _table(QUEUE_COLUMNS, "Queue (click a row to open it)")
+        queue = _table(QUEUE_COLUMNS, "Queue: Next opens the top (click a row to open it)")
+        progress = _table(PROGRESS_COLUMNS, "Progress per reviewer (done / remaining)", max_height=200)
+    with gr.Accordion("Agreement between reviewers and adjudication", open=False):
+        agreement_btn = gr.Button("Refresh agreement", size="sm")
+        agreement = _table(AGREEMENT_COLUMNS, "Agreement per label (κ: 1 = perfect, 0 = chance)", max_height=240)
+        disagreements = _table(DISAGREEMENT_COLUMNS, "Open disagreements (click a row to open it)", max_height=240)
+        with gr.Row():
+            adjudicate_labels = gr.Dropdown(
+                [],
+                value=[],
+                multiselect=True,
+                allow_custom_value=True,
+                label="Adjudicated labels for the current record (admins)",
+                elem_id="adjudicate-labels",
+                scale=3,
+            )
+            adjudicate_btn = gr.Button("Adjudicate", elem_id="adjudicate-btn", scale=1)
+        adjudicate_message = gr.Markdown(elem_id="adjudicate-message")
     with gr.Accordion("Annotated records", open=False):
         with gr.Row():
             status_filter = gr.Dropdown([(ANY, ANY), *STATUS_CHOICES], value=ANY, label="Status")
@@ -106,32 +173,65 @@ def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | N
     with gr.Accordion("Export / import", open=False):
         with gr.Row():
             export_kind = gr.Radio(
-                ["records", "events", "labelstudio", "wfdb"],
+                ["records", "events", "reviewers", "adjudicated", "labelstudio", "wfdb"],
                 value="records",
                 label="What",
-                info="records: one row per record; events: the full history; labelstudio: Label Studio tasks "
-                "(JSON); wfdb: header comments and annotation files for PhysioNet tools (zip)",
+                info="records: one row per record; events: the full history; reviewers: one row per record and "
+                "reviewer; adjudicated: adjudicated labels; labelstudio: Label Studio tasks (JSON); wfdb: header "
+                "comments and annotation files for PhysioNet tools (zip)",
             )
             export_fmt = gr.Radio(["csv", "json"], value="csv", label="Format")
             export_btn = gr.Button("Export")
         export_file = gr.File(label="Exported file", interactive=False)
         with gr.Row():
-            import_upload = gr.File(label="Import a .csv / .json export", file_types=[".csv", ".json"], type="filepath")
+            import_upload = gr.File(
+                label="Import a .csv / .json export (admins)", file_types=[".csv", ".json"], type="filepath"
+            )
             import_btn = gr.Button("Import")
         import_message = gr.Markdown()
 
     form = [labels, status, note, summary, history]
+
+    # Every write handler resolves the user from its own request (gr.Request / gr.OAuthProfile are filled in by
+    # Gradio on the server); the page never sends a reviewer name.
+    def on_save(key, labs, stat, text, request: gr.Request, profile: gr.OAuthProfile | None):
+        with user_errors():
+            who = sign_in.identify(request, profile)
+            return (*forms.save_annotation(desk, key, who, labs, stat, text), forms.progress_frame(desk, who))
+
+    def on_undo(key, request: gr.Request, profile: gr.OAuthProfile | None):
+        with user_errors():
+            return forms.undo_last(desk, key, sign_in.identify(request, profile))
+
+    def on_adjudicate(key, labs, request: gr.Request, profile: gr.OAuthProfile | None):
+        with user_errors():
+            text = forms.adjudicate_record(desk, key, labs, sign_in.identify(request, profile))
+            return text, forms.agreement_frame(desk), forms.disagreement_frame(desk)
+
+    def on_import(path, request: gr.Request, profile: gr.OAuthProfile | None):
+        with user_errors():
+            return forms.import_annotations_file(desk, path, sign_in.identify(request, profile))
+
+    def on_queue(m, skip, request: gr.Request, profile: gr.OAuthProfile | None):
+        with user_errors():
+            who = sign_in.identify(request, profile)
+            return forms.queue_frame(desk, m, skip, who), forms.progress_frame(desk, who)
+
+    def on_next(key, m, skip, request: gr.Request, profile: gr.OAuthProfile | None):
+        with user_errors():
+            return forms.next_record(desk, key, m, skip, sign_in.identify(request, profile))
+
+    def on_previous(seen):
+        with user_errors():
+            return forms.previous_record(seen or [])
+
     on_load_record = _guarded(lambda key: (*forms.load_record(desk, key), ""))
-    on_save = _guarded(lambda *form_values: forms.save_annotation(desk, *form_values))
-    on_undo = _guarded(lambda key, who: forms.undo_last(desk, key, who))
-    on_vocabulary = _guarded(lambda: gr.Dropdown(choices=sorted(set(desk.vocabulary()))))
+    on_vocabulary = _guarded(lambda: [gr.Dropdown(choices=sorted(set(desk.vocabulary()))) for _ in range(2)])
     on_reference = _guarded(lambda key: list(desk.reference_labels((key or "").strip())))
-    on_queue = _guarded(lambda m, skip: forms.queue_frame(desk, m, skip))
-    on_next = _guarded(lambda key, m, skip: forms.next_record(desk, key, m, skip))
+    on_agreement = _guarded(lambda: (forms.agreement_frame(desk), forms.disagreement_frame(desk)))
     on_annotated = _guarded(lambda stat, lab: forms.annotated_frame(desk, stat, lab))
     on_filters = _guarded(lambda: (gr.Dropdown(choices=forms.filter_choices(desk)[1]), forms.annotated_frame(desk)))
     on_export = _guarded(lambda kind, fmt: forms.export_annotations_file(desk, kind, fmt))
-    on_import = _guarded(lambda path, who: forms.import_annotations_file(desk, path, who))
 
     def pick_column(column: int) -> Callable:
         def pick(evt: gr.SelectData):
@@ -146,17 +246,33 @@ def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | N
     record_key.change(
         on_load_record, record_key, [*form, message], api_name="annotate_load", show_progress="hidden", **fast
     )
+    record_key.change(forms.visit, [visited, record_key], visited, api_name="annotate_visit", **fast)
     save_btn.click(
-        on_save, [record_key, reviewer, labels, status, note], [*form, message], api_name="annotate_save", **fast
+        on_save, [record_key, labels, status, note], [*form, message, progress], api_name="annotate_save", **fast
     )
-    undo_btn.click(on_undo, [record_key, reviewer], [*form, message], api_name="annotate_undo", **fast)
+    undo_btn.click(on_undo, [record_key], [*form, message], api_name="annotate_undo", **fast)
     copy_ref.click(on_reference, record_key, labels, api_name="annotate_reference", api_visibility="private")
     clear_labels.click(lambda: [], None, labels, api_name="annotate_clear", api_visibility="private")
-    queue_btn.click(on_queue, [method, skip_reviewed], queue, api_name="review_queue")
-    method.change(on_queue, [method, skip_reviewed], queue, api_name="review_queue_method", api_visibility="private")
-    next_btn.click(on_next, [record_key, method, skip_reviewed], record_key, api_name="review_next")
-    for tbl, cols, name in [(queue, QUEUE_COLUMNS, "review_pick"), (annotated, ANNOTATED_COLUMNS, "annotated_pick")]:
+    queue_btn.click(on_queue, [method, skip_reviewed], [queue, progress], api_name="review_queue")
+    method.change(
+        on_queue, [method, skip_reviewed], [queue, progress], api_name="review_queue_method", api_visibility="private"
+    )
+    next_btn.click(on_next, [record_key, method, skip_reviewed], record_key, api_name="review_next", **fast)
+    prev_btn.click(on_previous, visited, [record_key, visited], api_name="review_previous", **fast)
+    for tbl, cols, name in [
+        (queue, QUEUE_COLUMNS, "review_pick"),
+        (annotated, ANNOTATED_COLUMNS, "annotated_pick"),
+        (disagreements, DISAGREEMENT_COLUMNS, "disagreement_pick"),
+    ]:
         tbl.select(pick_column(cols.index("record_id")), None, record_key, api_name=name, api_visibility="private")
+    agreement_btn.click(on_agreement, None, [agreement, disagreements], api_name="agreement_tables", **fast)
+    adjudicate_btn.click(
+        on_adjudicate,
+        [record_key, adjudicate_labels],
+        [adjudicate_message, agreement, disagreements],
+        api_name="annotate_adjudicate",
+        **fast,
+    )
     filters = [status_filter, label_filter]
     for event, name in [
         (list_btn.click, "annotated_table"),
@@ -168,25 +284,34 @@ def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | N
         on_export, [export_kind, export_fmt], export_file, api_name="annotate_export_file", api_visibility="private"
     )
     import_btn.click(
-        on_import, [import_upload, reviewer], import_message, api_name="annotate_import_file", api_visibility="private"
+        on_import, [import_upload], import_message, api_name="annotate_import_file", api_visibility="private"
     )
-    for api_name, fn in api_functions(desk).items():
+    for api_name, fn in api_functions(desk, sign_in).items():
         gr.api(fn, api_name=api_name, concurrency_limit=None if api_name != "export_annotations" else "default")
     if demo is not None:
-        demo.load(on_vocabulary, None, labels, api_name="annotate_vocabulary", api_visibility="private")
+        demo.load(
+            on_vocabulary, None, [labels, adjudicate_labels], api_name="annotate_vocabulary", api_visibility="private"
+        )
         demo.load(on_filters, None, [label_filter, annotated], api_name="annotate_filters", api_visibility="private")
+        demo.load(None, None, None, js=KEYS_JS)
     return {
+        "identity": identity_line,
         "summary": summary,
         "labels": labels,
         "status": status,
         "note": note,
-        "reviewer": reviewer,
         "save": save_btn,
         "undo": undo_btn,
         "message": message,
         "history": history,
         "queue": queue,
+        "progress": progress,
         "next": next_btn,
+        "previous": prev_btn,
+        "agreement": agreement,
+        "disagreements": disagreements,
+        "adjudicate_labels": adjudicate_labels,
+        "adjudicate": adjudicate_btn,
         "annotated": annotated,
         "status_filter": status_filter,
         "label_filter": label_filter,
@@ -194,6 +319,6 @@ def build_view(desk: AnnotationDesk, record_key: gr.Textbox, demo: gr.Blocks | N
     }
 
 
-def build(ctx) -> dict:
+def build(ctx, sign_in: SignIn | None = None) -> dict:
     """The Annotate tab inside the app over the query service's desk (``ctx``: :class:`app.views.common.Context`)."""
-    return build_view(ctx.services.annotation_desk(), ctx.ecg_key, ctx.demo)
+    return build_view(ctx.services.annotation_desk(), ctx.ecg_key, ctx.demo, sign_in)

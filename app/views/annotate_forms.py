@@ -13,6 +13,8 @@ import pandas as pd
 
 from app.formatting import escape_markdown
 from core.annotations.desk import UNREVIEWED, AnnotationDesk, RecordSheet
+from core.annotations.errors import AnnotationError
+from core.annotations.identity import Identity
 from core.annotations.schema import STATUSES, RecordState, status_title
 
 ANY = "any"
@@ -21,10 +23,15 @@ ANNOTATED_COLUMNS = ["record_id", "status", "labels", "note", "reviewer", "updat
 QUEUE_COLUMNS = ["rank", "record_id", "score", "reason", "status"]
 STATUS_CHOICES = [(status_title(s), s) for s in STATUSES]
 QUEUE_METHODS = {
-    "disagreement with reference": "disagreement",
-    "strongest single disagreement": "max_disagreement",
+    "model disagrees with the reference": "disagreement",
+    "strongest single model disagreement": "max_disagreement",
     "model uncertainty": "uncertainty",
+    "reviewers disagree (to adjudicate)": "reviewer_disagreement",
+    "unreviewed first (no model needed)": "unreviewed",
 }
+PROGRESS_COLUMNS = ["reviewer", "done", "remaining"]
+AGREEMENT_COLUMNS = ["label", "Fleiss κ (all reviewers)", "Cohen κ per pair", "records"]
+DISAGREEMENT_COLUMNS = ["record_id", "reviews"]
 Form = tuple[list[str], str, str, str, pd.DataFrame, str]  # labels, status, note, summary, history, message
 # Every table column is plain text (Gradio's "markdown" / "html" datatypes would render user text).
 TABLE_DATATYPE = "str"
@@ -79,21 +86,22 @@ def load_record(desk: AnnotationDesk, record_id: str) -> tuple[list[str], str, s
 
 
 def save_annotation(
-    desk: AnnotationDesk, record_id: str, reviewer: str, labels: Sequence[str] | None, status: str, note: str
+    desk: AnnotationDesk, record_id: str, who: Identity, labels: Sequence[str] | None, status: str, note: str
 ) -> Form:
-    """Save the form: one event with every changed field. Returns the refreshed form and a message."""
+    """Save the form as ``who`` (an annotator or admin): one event with every changed field. Returns the refreshed
+    form and a message."""
+    reviewer = who.require("annotate")
     record_id = _key(record_id)
     event = desk.annotate(record_id, reviewer, labels=list(labels or []), status=status, note=note or "")
     message = f"Saved change #{event.event_id}: {escape_markdown(event.changes())}" if event else "Nothing changed."
     return (*load_record(desk, record_id), message)
 
 
-def undo_last(
-    desk: AnnotationDesk, record_id: str, reviewer: str
-) -> tuple[list[str], str, str, str, pd.DataFrame, str]:
-    """Undo the record's latest change (a new, compensating event)."""
+def undo_last(desk: AnnotationDesk, record_id: str, who: Identity) -> Form:
+    """Undo the record's latest change (a new, compensating event); an annotator's own latest change only."""
+    reviewer = who.require("undo")
     record_id = _key(record_id)
-    event = desk.undo(record_id, reviewer)
+    event = desk.undo(record_id, reviewer, own_only=not who.can("undo_any"))
     message = f"Undid change #{event.reverts} (as change #{event.event_id}): {escape_markdown(event.changes())}"
     return (*load_record(desk, record_id), message)
 
@@ -113,10 +121,16 @@ def filter_choices(desk: AnnotationDesk) -> tuple[list, list[str]]:
 
 
 def queue_frame(
-    desk: AnnotationDesk, method: str = "disagreement", skip_reviewed: bool = True, limit: int = 200
+    desk: AnnotationDesk,
+    method: str = "disagreement",
+    skip_reviewed: bool = True,
+    who: Identity | None = None,
+    limit: int = 200,
 ) -> pd.DataFrame:
-    """The review queue as a table (reviewed records left out when ``skip_reviewed``)."""
-    entries = desk.queue(QUEUE_METHODS.get(method, method), skip_reviewed, limit)
+    """The review queue as a table (records ``who`` reviewed left out when ``skip_reviewed``; any reviewed record
+    for a visitor who is not signed in)."""
+    reviewer = who.user if who is not None else None
+    entries = desk.queue(QUEUE_METHODS.get(method, method), skip_reviewed, limit, reviewer=reviewer)
     rows = [
         [rank, e.item.record_id, round(e.item.score, 3), e.item.reason, status_title(e.status)]
         for rank, e in enumerate(entries, 1)
@@ -124,9 +138,75 @@ def queue_frame(
     return pd.DataFrame(rows, columns=QUEUE_COLUMNS)
 
 
-def next_record(desk: AnnotationDesk, current: str, method: str = "disagreement", skip_reviewed: bool = True) -> str:
-    """The record after ``current`` in the queue (reviewed ones skipped when asked)."""
-    return desk.next_record(_key(current) or None, QUEUE_METHODS.get(method, method), skip_reviewed)
+def next_record(
+    desk: AnnotationDesk,
+    current: str,
+    method: str = "disagreement",
+    skip_reviewed: bool = True,
+    who: Identity | None = None,
+) -> str:
+    """The top of the queue (what ``who`` has left to review), or the record after ``current`` when reviewed
+    records are not skipped."""
+    reviewer = who.user if who is not None else None
+    return desk.next_record(_key(current) or None, QUEUE_METHODS.get(method, method), skip_reviewed, reviewer)
+
+
+def previous_record(visited: Sequence[str]) -> tuple[str, list[str]]:
+    """The record opened before the current one, and the visit list without the current one."""
+    if len(visited) < 2:
+        raise AnnotationError("no previous record: this is the first one opened here")
+    return visited[-2], list(visited[:-1])
+
+
+def visit(visited: Sequence[str] | None, record_id: str, keep: int = 100) -> list[str]:
+    """The visit list with ``record_id`` opened (not repeated when it is already the last one)."""
+    visited = list(visited or [])
+    record_id = _key(record_id)
+    if record_id and (not visited or visited[-1] != record_id):
+        visited.append(record_id)
+    return visited[-keep:]
+
+
+def progress_frame(desk: AnnotationDesk, who: Identity | None = None) -> pd.DataFrame:
+    """Per reviewer (the signed-in user included): records reviewed and records left."""
+    include = [who.user] if who is not None and who.signed_in and who.can("annotate") else []
+    rows = [[p.reviewer, p.done, p.remaining] for p in desk.progress(include)]
+    return pd.DataFrame(rows, columns=PROGRESS_COLUMNS)
+
+
+def _kappa(value: float | None, reason: str) -> str:
+    return f"{value:.2f}" if value is not None else f"— ({reason})" if reason else "—"
+
+
+def agreement_frame(desk: AnnotationDesk) -> pd.DataFrame:
+    """Per label: Fleiss' kappa over every reviewer and Cohen's kappa per pair (undefined ones say why)."""
+    rows = []
+    for row in desk.agreement():
+        pairs = "; ".join(f"{a}–{b}: {_kappa(p.kappa, p.reason)} (n={p.n})" for p in row.pairs for a, b in [p.pair])
+        rows.append([row.label, _kappa(row.fleiss.kappa, row.fleiss.reason), pairs, row.fleiss.n])
+    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
+
+
+def disagreement_frame(desk: AnnotationDesk) -> pd.DataFrame:
+    """Records whose reviewers disagree and that nobody adjudicated since."""
+    rows = [
+        [d.record_id, "; ".join(f"{who}: {', '.join(labels) or '(none)'}" for who, labels in d.reviews.items())]
+        for d in desk.disagreements()
+    ]
+    return pd.DataFrame(rows, columns=DISAGREEMENT_COLUMNS)
+
+
+def adjudicate_record(desk: AnnotationDesk, record_id: str, labels: Sequence[str] | None, who: Identity) -> str:
+    """Adjudicate the record as ``who`` (an admin): its labels become ``labels``, resolving every current review.
+    Returns what it did (Markdown-safe)."""
+    adjudicator = who.require("adjudicate")
+    record_id = _key(record_id)
+    event = desk.adjudicate(record_id, list(labels or []), adjudicator)
+    resolved = desk.store().adjudication_links().get(event.event_id, [])
+    return escape_markdown(
+        f"Adjudicated {record_id} as change #{event.event_id}: labels {', '.join(labels or []) or '(none)'}, "
+        f"resolving {len(resolved)} review{'s' if len(resolved) != 1 else ''}."
+    )
 
 
 def export_annotations_file(desk: AnnotationDesk, kind: str = "records", fmt: str = "csv") -> str:
@@ -134,6 +214,8 @@ def export_annotations_file(desk: AnnotationDesk, kind: str = "records", fmt: st
     return str(desk.export_file(kind, fmt))
 
 
-def import_annotations_file(desk: AnnotationDesk, path: str | None, reviewer: str) -> str:
-    """Import an uploaded records / events export; returns what it did (Markdown-safe)."""
-    return escape_markdown(str(desk.import_file(path, reviewer)))
+def import_annotations_file(desk: AnnotationDesk, path: str | None, who: Identity) -> str:
+    """Import an uploaded records / events export as ``who`` (an admin: an events file keeps its reviewers and
+    times, marked as imported); returns what it did (Markdown-safe)."""
+    admin = who.require("import")
+    return escape_markdown(str(desk.import_file(path, admin, as_admin=True)))

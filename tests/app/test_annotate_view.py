@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from app.auth import COOKIE, SignIn
 from app.views import annotate
 from app.views import annotate_forms as forms
 from app.views.annotate_api import api_functions
 from app.views.common import Context, user_errors
 from core.annotations import AnnotationStore
 from core.annotations.desk import AnnotationDesk, QueueUnavailableError
+from core.annotations.identity import ADMIN, ANNOTATOR, ANONYMOUS, AccessPolicy, Identity, add_account
 from core.explorer import QueryService, RecordInfo, ServiceConfig
 
 RECORDS = [
@@ -31,6 +33,11 @@ PROBS = {
     "ptbxl/00003": {"NORM": 0.6, "MI": 0.4},
 }
 REFERENCE = {r.record_id: r.label_list() for r in RECORDS}
+ANA, BO, DEE = (
+    Identity("ana", ANNOTATOR, "account"),
+    Identity("bo", ANNOTATOR, "account"),
+    Identity("dee", ADMIN, "account"),
+)
 
 
 @pytest.fixture()
@@ -51,16 +58,18 @@ def test_load_save_undo_handlers(desk):
     assert (labels, status, note, len(history)) == ([], "unreviewed", "", 0)
     assert "**Reference labels:** MI" in summary and "Not annotated yet" in summary
 
-    out = forms.save_annotation(desk, "ptbxl/00002", "ana", ["NORM"], "corrected", 'looks normal, "no Q"')
+    out = forms.save_annotation(desk, "ptbxl/00002", ANA, ["NORM"], "corrected", 'looks normal, "no Q"')
     labels, status, note, summary, history, message = out
     assert (labels, status, note) == (["NORM"], "corrected", 'looks normal, "no Q"')
     assert message.startswith("Saved change #1") and "by **ana**" in summary
     assert list(history.columns) == forms.HISTORY_COLUMNS and history.iloc[0]["reviewer"] == "ana"
 
-    again = forms.save_annotation(desk, "ptbxl/00002", "ana", ["NORM"], "corrected", 'looks normal, "no Q"')
+    again = forms.save_annotation(desk, "ptbxl/00002", ANA, ["NORM"], "corrected", 'looks normal, "no Q"')
     assert again[-1] == "Nothing changed."
 
-    labels, status, note, summary, history, message = forms.undo_last(desk, "ptbxl/00002", "bo")
+    with pytest.raises(ValueError, match="no change made by bo left to undo"):  # an annotator undoes their own only
+        forms.undo_last(desk, "ptbxl/00002", BO)
+    labels, status, note, summary, history, message = forms.undo_last(desk, "ptbxl/00002", DEE)
     assert (labels, status, note) == ([], "unreviewed", "")
     assert message.startswith("Undid change #1")
     assert len(history) == 2 and history.iloc[1]["undone by"] == "#2"  # newest first: the undo, then the change
@@ -69,11 +78,12 @@ def test_load_save_undo_handlers(desk):
 @pytest.mark.parametrize(
     ("record_id", "reviewer", "status", "note", "message"),
     [
-        ("ptbxl/99999", "ana", "confirmed", "", "unknown record"),
-        ("upload/abc123", "ana", "confirmed", "", "unknown record"),
-        ("ptbxl/00001", "", "confirmed", "", "reviewer name is empty"),
-        ("ptbxl/00001", "ana", "finished", "", "unknown status"),
-        ("ptbxl/00001", "ana", "confirmed", "x" * 10_001, "limit is 10,000"),
+        ("ptbxl/99999", ANA, "confirmed", "", "unknown record"),
+        ("upload/abc123", ANA, "confirmed", "", "unknown record"),
+        ("ptbxl/00001", ANONYMOUS, "confirmed", "", "sign in to save annotations"),
+        ("ptbxl/00001", Identity("vic"), "confirmed", "", "vic has the viewer role"),
+        ("ptbxl/00001", ANA, "finished", "", "unknown status"),
+        ("ptbxl/00001", ANA, "confirmed", "x" * 10_001, "limit is 10,000"),
     ],
 )
 def test_save_rejects_bad_input_with_gr_error(desk, record_id, reviewer, status, note, message):
@@ -84,18 +94,29 @@ def test_save_rejects_bad_input_with_gr_error(desk, record_id, reviewer, status,
 
 
 def test_queue_next_and_filters(desk):
-    q = forms.queue_frame(desk, "disagreement with reference")
+    q = forms.queue_frame(desk, "model disagrees with the reference")
     assert list(q["record_id"]) == ["ptbxl/00002", "ptbxl/00003", "ptbxl/00001"]
     assert "model: NORM 0.80 (not in reference)" in q.iloc[0]["reason"]
     assert forms.next_record(desk, "") == "ptbxl/00002"
-    forms.save_annotation(desk, "ptbxl/00002", "ana", ["NORM"], "corrected", "")
-    # reviewed records leave the queue, and "next" skips them
-    assert list(forms.queue_frame(desk)["record_id"]) == ["ptbxl/00003", "ptbxl/00001"]
-    assert forms.next_record(desk, "ptbxl/00002") == "ptbxl/00003"
-    assert forms.next_record(desk, "ptbxl/00003") == "ptbxl/00001"
+    forms.save_annotation(desk, "ptbxl/00002", ANA, ["NORM"], "corrected", "")
+    # records ana reviewed leave ana's queue, and "next" is the top of what is left
+    assert list(forms.queue_frame(desk, who=ANA)["record_id"]) == ["ptbxl/00003", "ptbxl/00001"]
+    assert forms.next_record(desk, "ptbxl/00002", who=ANA) == "ptbxl/00003"
+    assert forms.next_record(desk, "ptbxl/00003", who=ANA) == "ptbxl/00001"  # the top, the current one excepted
+    assert forms.next_record(desk, "ptbxl/00001", who=ANA) == "ptbxl/00003"  # the top again, not "after 00001"
+    # bo has reviewed nothing: ana's review does not leave bo's queue (independent reviews)
+    assert list(forms.queue_frame(desk, who=BO)["record_id"]) == ["ptbxl/00002", "ptbxl/00003", "ptbxl/00001"]
+    # without skipping, Next walks the queue
+    assert forms.next_record(desk, "ptbxl/00002", skip_reviewed=False, who=ANA) == "ptbxl/00003"
     assert len(forms.queue_frame(desk, "model uncertainty", skip_reviewed=False)) == 3
+    # orders that need no model
+    unreviewed = forms.queue_frame(desk, "unreviewed first (no model needed)", skip_reviewed=False)
+    assert list(unreviewed["record_id"]) == ["ptbxl/00001", "ptbxl/00003", "ptbxl/00002"]
+    assert list(unreviewed["reason"]) == ["not reviewed yet", "not reviewed yet", "reviewed by ana"]
+    progress = forms.progress_frame(desk, BO)
+    assert progress.values.tolist() == [["ana", 1, 2], ["bo", 0, 3]]
 
-    forms.save_annotation(desk, "ptbxl/00001", "bo", ["NORM", "free label"], "confirmed", "")
+    forms.save_annotation(desk, "ptbxl/00001", BO, ["NORM", "free label"], "confirmed", "")
     assert set(forms.annotated_frame(desk)["record_id"]) == {"ptbxl/00001", "ptbxl/00002"}
     assert list(forms.annotated_frame(desk, "confirmed")["record_id"]) == ["ptbxl/00001"]
     assert list(forms.annotated_frame(desk, label="free label")["record_id"]) == ["ptbxl/00001"]
@@ -105,41 +126,66 @@ def test_queue_next_and_filters(desk):
 
 
 def test_export_import_handlers(desk, tmp_path):
-    forms.save_annotation(desk, "ptbxl/00001", "ana", ["MI"], "corrected", 'ü, "q"\nline')
+    forms.save_annotation(desk, "ptbxl/00001", ANA, ["MI"], "corrected", 'ü, "q"\nline')
     path = forms.export_annotations_file(desk, "events", "json")
     assert json.loads(Path(path).read_text(encoding="utf-8"))["events"][0]["reviewer"] == "ana"
     other = AnnotationStore(tmp_path / "b.sqlite3")
-    message = forms.import_annotations_file(AnnotationDesk(store=lambda: other), path, "bo")
+    with pytest.raises(ValueError, match="to import annotations you need the admin role"):
+        forms.import_annotations_file(AnnotationDesk(store=lambda: other), path, BO)
+    assert other.count_events() == 0
+    message = forms.import_annotations_file(AnnotationDesk(store=lambda: other), path, DEE)
     assert "1 event written" in message and other.get("ptbxl/00001").note == 'ü, "q"\nline'
+    assert other.history()[0].reviewer == "ana"  # an admin's import keeps the file's reviewer
     other.close()
     with pytest.raises(ValueError, match="choose a .csv or .json file"):
-        forms.import_annotations_file(desk, None, "bo")
+        forms.import_annotations_file(desk, None, DEE)
 
 
-def test_api_functions_directly(desk):
-    api = api_functions(desk)
-    out = api["annotate"]("ptbxl/00001", "ana", labels=["MI"], status="corrected", key="k1")
-    assert out["state"]["labels"] == ["MI"] and out["event"]["event_key"] == "k1"
-    assert api["annotate"]("ptbxl/00001", "ana", labels=["MI"], status="corrected", key="k1")["event"]["event_id"] == 1
+@pytest.fixture(scope="module")
+def team(tmp_path_factory) -> SignIn:
+    """Accounts sign-in over ana and bo (annotators) and dee (admin)."""
+    path = tmp_path_factory.mktemp("accounts") / "accounts.json"
+    for user, role in [("ana", "annotator"), ("bo", "annotator"), ("dee", "admin")]:
+        add_account(path, user, f"{user}-password", role)
+    return SignIn(AccessPolicy("accounts", accounts_file=path), secret="test secret")
+
+
+def as_user(sign_in: SignIn, user: str | None) -> gr.Request:
+    """A request as Gradio hands it to a handler: the client address and the cookies (the user's, if any)."""
+    cookies = {COOKIE: sign_in.token_for(user)} if user else {}
+    return gr.Request(client={"host": "127.0.0.1"}, cookies=cookies, headers={})
+
+
+def test_api_functions_directly(desk, team):
+    api = api_functions(desk, team)
+    ana, bo = as_user(team, "ana"), as_user(team, "bo")
+    out = api["annotate"]("ptbxl/00001", labels=["MI"], status="corrected", key="k1", request=ana)
+    assert out["state"]["labels"] == ["MI"] and out["event"]["event_key"] == "k1" and out["event"]["reviewer"] == "ana"
+    again = api["annotate"]("ptbxl/00001", labels=["MI"], status="corrected", key="k1", request=ana)
+    assert again["event"]["event_id"] == 1
     assert [s["record_id"] for s in api["list_annotations"](status="corrected")] == ["ptbxl/00001"]
-    undo = api["undo_annotation"]("ptbxl/00001", "bo")
+    with pytest.raises(gr.Error, match="change #1 was made by ana: only an admin"):
+        api["undo_annotation"]("ptbxl/00001", 1, request=bo)
+    undo = api["undo_annotation"]("ptbxl/00001", request=ana)
     assert undo["event"]["reverts"] == 1 and undo["state"]["status"] == "unreviewed"
     assert len(api["annotation_history"]("ptbxl/00001")) == 2
     assert api["export_annotations"]("events", "csv").startswith("event_id,event_key,record_id")
     with pytest.raises(gr.Error, match="unknown status"):
-        api["annotate"]("ptbxl/00001", "ana", status="bogus")
+        api["annotate"]("ptbxl/00001", status="bogus", request=ana)
     with pytest.raises(gr.Error, match="belongs to 'ptbxl/00001'"):  # refused before anything is written
-        api["undo_annotation"]("ptbxl/00002", "bo", 1)
+        api["undo_annotation"]("ptbxl/00002", 1, request=as_user(team, "dee"))
     with pytest.raises(gr.Error, match="kind must be one of records, events"):
         api["export_annotations"]("people", "csv")
+    assert api["whoami"](request=ana) == {"user": "ana", "role": "annotator", "source": "account"}
+    assert api["whoami"](request=as_user(team, None))["user"] is None
     assert desk.store().count_events() == 2
 
 
-def test_agreement_and_adjudicate_api_functions(desk):
-    api = api_functions(desk)
+def test_agreement_and_adjudicate_api_functions(desk, team):
+    api = api_functions(desk, team)
     for record_id, ana, bo in [("ptbxl/00001", ["MI"], ["MI"]), ("ptbxl/00002", ["MI"], ["NORM"])]:
-        api["annotate"](record_id, "ana", labels=ana, status="corrected")
-        api["annotate"](record_id, "bo", labels=bo, status="corrected")
+        api["annotate"](record_id, labels=ana, status="corrected", request=as_user(team, "ana"))
+        api["annotate"](record_id, labels=bo, status="corrected", request=as_user(team, "bo"))
     out = api["agreement"]()
     json.dumps(out)  # plain JSON
     by_label = {row["label"]: row for row in out["labels"]}
@@ -151,25 +197,32 @@ def test_agreement_and_adjudicate_api_functions(desk):
     assert [d["record_id"] for d in out["disagreements"]] == ["ptbxl/00002"]
     reviews = out["disagreements"][0]["event_ids"]
     n = desk.store().count_events()
+    dee = as_user(team, "dee")
     # a link to another record's review is refused, nothing written
     other = desk.store().reviewer_states()[("ptbxl/00001", "ana")].event_id
     with pytest.raises(gr.Error, match="belongs to 'ptbxl/00001'"):
-        api["adjudicate"]("ptbxl/00002", ["MI"], "dee", [reviews["ana"], other])
+        api["adjudicate"]("ptbxl/00002", ["MI"], [reviews["ana"], other], request=dee)
+    with pytest.raises(gr.Error, match="ana has the annotator role: to adjudicate you need the admin role"):
+        api["adjudicate"]("ptbxl/00002", ["MI"], None, request=as_user(team, "ana"))
     assert desk.store().count_events() == n
-    adj = api["adjudicate"]("ptbxl/00002", ["MI"], "dee", list(reviews.values()))
+    adj = api["adjudicate"]("ptbxl/00002", ["MI"], list(reviews.values()), request=dee)
     assert desk.store().count_events() == n + 1
     assert adj["event"]["action"] == "adjudicate" and adj["resolves"] == sorted(reviews.values())
-    assert adj["state"]["labels"] == ["MI"]
+    assert adj["state"]["labels"] == ["MI"] and adj["event"]["reviewer"] == "dee"
     assert api["agreement"]()["disagreements"] == []
     assert len(api["agreement"](include_resolved=True)["disagreements"]) == 1
-    with pytest.raises(gr.Error, match="reviewer name is empty"):
-        api["adjudicate"]("ptbxl/00002", ["MI"], "", None)
     rows = json.loads(api["export_annotations"]("adjudicated", "json"))["adjudications"]
     assert [(r["record_id"], r["labels"], r["adjudicator"]) for r in rows] == [("ptbxl/00002", ["MI"], "dee")]
     assert "ptbxl/00002,bo," in api["export_annotations"]("reviewers", "csv")
+    assert api["review_progress"]() == [
+        {"reviewer": "ana", "done": 2, "remaining": 1},
+        {"reviewer": "bo", "done": 2, "remaining": 1},
+    ]
 
 
 class _FakeExplorer:
+    key = "fake-index"
+
     def __init__(self):
         self.records = RECORDS
         self.ecg_emb = np.eye(3, 8, dtype=np.float32)
@@ -241,42 +294,6 @@ def test_queue_without_a_model_is_a_user_facing_error(desk):
         desk.next_record(None)
 
 
-def test_api_through_gradio_client(desk):
-    from gradio_client import Client
-
-    with gr.Blocks() as demo:
-        key = gr.Textbox()
-        annotate.build_view(desk, key, demo)
-    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-    try:
-        client = Client(demo.local_url, verbose=False)
-        out = client.predict(
-            "ptbxl/00003", "ana", ["STTC", "a, b"], "needs second opinion", 'n "1"', None, api_name="/annotate"
-        )
-        assert out["state"]["status"] == "needs_second_opinion" and out["state"]["labels"] == ["STTC", "a, b"]
-        assert (
-            client.predict(status="needs_second_opinion", label=None, api_name="/list_annotations")[0]["note"]
-            == 'n "1"'
-        )
-        undo = client.predict("ptbxl/00003", "bo", None, api_name="/undo_annotation")
-        assert undo["state"]["labels"] == []
-        text = client.predict("records", "json", api_name="/export_annotations")
-        assert json.loads(text)["records"][0]["record_id"] == "ptbxl/00003"
-        with pytest.raises(Exception, match="unknown record"):
-            client.predict("nope/1", "ana", None, "confirmed", None, None, api_name="/annotate")
-        assert desk.store().count_events() == 2
-        # two reviewers disagree; the disagreement is adjudicated through the API
-        client.predict("ptbxl/00001", "ana", ["MI"], "corrected", None, None, api_name="/annotate")
-        client.predict("ptbxl/00001", "bo", ["NORM"], "corrected", None, None, api_name="/annotate")
-        out = client.predict(False, api_name="/agreement")
-        assert [d["record_id"] for d in out["disagreements"]] == ["ptbxl/00001"]
-        adj = client.predict("ptbxl/00001", ["MI"], "dee", None, None, api_name="/adjudicate")
-        assert adj["event"]["action"] == "adjudicate" and adj["resolves"] == [3, 4]
-        assert client.predict(False, api_name="/agreement")["disagreements"] == []
-    finally:
-        demo.close()
-
-
 def test_the_services_store_lives_in_the_data_dir_and_accepts_indexed_records(data_dir):
     services = _FakeServices()
     store = services.annotation_store()
@@ -305,7 +322,7 @@ def _rendered(markdown_text: str) -> str:
 
 def test_user_text_is_inert_in_the_summary_messages_and_tables(desk):
     """Labels, notes and reviewer names come out escaped: no image is fetched, no tag or link is made."""
-    out = forms.save_annotation(desk, "ptbxl/00001", "ana", [IMAGE_LABEL, HTML_TEXT], "corrected", HTML_TEXT)
+    out = forms.save_annotation(desk, "ptbxl/00001", ANA, [IMAGE_LABEL, HTML_TEXT], "corrected", HTML_TEXT)
     summary, message = out[3], out[5]
     desk.store().annotate("ptbxl/00002", reviewer=HTML_TEXT, labels=[IMAGE_LABEL])  # a name typed through the API
     summary2 = forms.load_record(desk, "ptbxl/00002")[3]
@@ -318,7 +335,7 @@ def test_user_text_is_inert_in_the_summary_messages_and_tables(desk):
     frame = forms.annotated_frame(desk)
     assert HTML_TEXT in set(frame["reviewer"]) and IMAGE_LABEL in frame.iloc[-1]["labels"] + frame.iloc[0]["labels"]
     assert forms.TABLE_DATATYPE == "str"
-    undo_message = forms.undo_last(desk, "ptbxl/00001", "bo")[5]
+    undo_message = forms.undo_last(desk, "ptbxl/00001", DEE)[5]
     assert "<img" not in _rendered(undo_message)
 
 

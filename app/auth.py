@@ -1,0 +1,201 @@
+"""Sign-in for the app: who a request comes from, decided on the server from the request itself, never from a field.
+
+The roles and the three modes are in :mod:`core.annotations.identity`; this module only reads the request:
+
+- ``huggingface`` (on a Space): Gradio's own Hugging Face OAuth (``gr.LoginButton``; README front matter
+  ``hf_oauth: true``) keeps the profile in its session cookie, and handlers get it as a ``gr.OAuthProfile``.
+- ``accounts``: ``GET/POST /account/login`` checks the password against the accounts file and sets a signed cookie
+  (``itsdangerous``, 12 hours) holding the user name; ``/account/logout`` clears it. The cookie is checked on every
+  write, and the role re-read from the accounts file, so a changed role or a removed user applies at once.
+  Why not Gradio's ``auth=``: it puts the whole app behind the login page, and anonymous visitors must still be able
+  to view; a Starlette ``SessionMiddleware`` would work too, but a signed cookie that handlers verify themselves does
+  not depend on middleware order and survives Gradio's queue (which keeps the request's cookies, not its session).
+- ``local``: a request from this machine is the local admin; any other is an anonymous viewer.
+
+``ECG_SESSION_SECRET`` signs the cookies; without it a random secret is drawn per process (sign-ins end at restart).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import secrets
+import urllib.parse
+
+import gradio as gr
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from core.annotations.identity import ANONYMOUS, AccessPolicy, Identity, authenticate
+
+COOKIE = "ecg_account"
+SESSION_MAX_AGE_S = 12 * 3600
+LOGIN_PATH, LOGOUT_PATH = "/account/login", "/account/logout"
+# One secret per process when none is configured: the login route and every handler of this process share it.
+_PROCESS_SECRET = secrets.token_urlsafe(32)
+
+LOGIN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in · ECG–Language Explorer</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{font-family: system-ui, sans-serif; max-width: 22rem; margin: 4rem auto; padding: 0 1rem; color: #222;}}
+label {{display: block; margin-top: 0.8rem;}} input {{width: 100%; padding: 0.4rem; box-sizing: border-box;}}
+button {{margin-top: 1rem; padding: 0.5rem 1.2rem;}}
+.error {{color: #b00020;}} .hint {{color: #555; font-size: 0.9rem;}}
+</style></head><body>
+<h1>Sign in</h1>
+<p class="hint">Reviewers sign in to save annotations; without signing in you can still view everything.</p>
+{error}
+<form method="post" action="{action}">
+<label for="user">User name</label><input id="user" name="user" autocomplete="username" required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
+<p class="hint"><a href="{back}">Back to the explorer without signing in</a></p>
+</body></html>
+"""
+
+
+def _local_target(value: str | None) -> str:
+    """A same-site path to return to (never another host: no open redirect)."""
+    path = urllib.parse.urlparse(value or "/").path or "/"
+    return "/" + path.lstrip("/\\")
+
+
+class SignIn:
+    """Resolves the identity of a Gradio request under an :class:`AccessPolicy` (default: from the environment).
+
+    Args:
+        policy: how users are identified and their roles.
+        secret: signs the account cookies (default: ``ECG_SESSION_SECRET`` or a per-process random secret).
+    """
+
+    def __init__(self, policy: AccessPolicy | None = None, secret: str | None = None):
+        self.policy = policy or AccessPolicy.from_env()
+        secret = secret or os.environ.get("ECG_SESSION_SECRET") or _PROCESS_SECRET
+        self._signer = URLSafeTimedSerializer(secret, salt="ecg-account")
+
+    @property
+    def mode(self) -> str:
+        return self.policy.mode
+
+    # ---- the cookie -------------------------------------------------------------------------------------------------
+    def token_for(self, user: str) -> str:
+        """The signed cookie value for a signed-in account."""
+        return self._signer.dumps({"user": user})
+
+    def user_from_token(self, token: str | None) -> str | None:
+        """The account name in a valid, unexpired cookie value; ``None`` otherwise (tampered, expired, absent)."""
+        if not token:
+            return None
+        try:
+            data = self._signer.loads(token, max_age=SESSION_MAX_AGE_S)
+        except BadSignature:  # includes SignatureExpired
+            return None
+        user = data.get("user") if isinstance(data, dict) else None
+        return user if isinstance(user, str) else None
+
+    # ---- identity of a request --------------------------------------------------------------------------------------
+    def identify(self, request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> Identity:
+        """Who makes ``request`` (an anonymous viewer when nothing identifies them)."""
+        if request is None:
+            return ANONYMOUS
+        client = getattr(request, "client", None)
+        host = getattr(client, "host", None) if client is not None else None
+        user = None
+        if self.mode == "huggingface":
+            user = profile.username if profile is not None else None
+        elif self.mode == "accounts":
+            cookies = getattr(request, "cookies", None) or {}
+            user = self.user_from_token(cookies.get(COOKIE))
+        return self.policy.identify(user, client_host=host)
+
+    def require(self, action: str, request: gr.Request | None, profile: gr.OAuthProfile | None = None) -> Identity:
+        """The request's identity when its role allows ``action``; ``PermissionDeniedError`` (shown as a message)
+        otherwise."""
+        identity = self.identify(request, profile)
+        identity.require(action)
+        return identity
+
+    # ---- the account routes ------------------------------------------------------------------------------------------
+    def routes(self) -> list[BaseRoute]:
+        """``/account/login`` and ``/account/logout`` (accounts mode only; no routes otherwise)."""
+        if self.mode != "accounts":
+            return []
+        return [
+            Route(LOGIN_PATH, self._login, methods=["GET", "POST"], name="account_login"),
+            Route(LOGOUT_PATH, self._logout, methods=["GET", "POST"], name="account_logout"),
+        ]
+
+    def _page(self, request: Request, error: str = "", status_code: int = 200) -> HTMLResponse:
+        target = _local_target(request.query_params.get("next"))
+        action = LOGIN_PATH + "?" + urllib.parse.urlencode({"next": target})
+        body = LOGIN_PAGE.format(
+            error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
+            action=html.escape(action),
+            back=html.escape(target),
+        )
+        return HTMLResponse(body, status_code=status_code)
+
+    async def _login(self, request: Request) -> Response:
+        if request.method == "GET":
+            return self._page(request)
+        form = await request.form()
+        user, password = str(form.get("user") or "").strip(), str(form.get("password") or "")
+        account = authenticate(self.policy.accounts_file, user, password) if user and password else None
+        if account is None:
+            return self._page(request, "Wrong user name or password.", status_code=401)
+        response = RedirectResponse(_local_target(request.query_params.get("next")), status_code=303)
+        response.set_cookie(
+            COOKIE,
+            self.token_for(account.user),
+            max_age=SESSION_MAX_AGE_S,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    async def _logout(self, request: Request) -> Response:
+        response = RedirectResponse(_local_target(request.query_params.get("next")), status_code=303)
+        response.delete_cookie(COOKIE, httponly=True, samesite="lax")
+        return response
+
+
+# ---- the sign-in line of the page -----------------------------------------------------------------------------------
+def identity_markdown(sign_in: SignIn, identity: Identity) -> str:
+    """Who the visitor is and what they can do, with the sign-in / sign-out link (user names escaped)."""
+    from app.formatting import escape_markdown
+
+    who = escape_markdown(identity.describe())
+    if sign_in.mode == "local":
+        return (
+            f"**Single local user:** {who}. Requests from other machines can only view; "
+            "set `ECG_ACCOUNTS_FILE` for a team (README, Annotations)."
+            if identity.signed_in
+            else f"**{who}** (this server's local user is reachable from its own machine only)."
+        )
+    if sign_in.mode == "accounts":
+        if identity.signed_in:
+            return f"**Signed in:** {who} · [Sign out]({LOGOUT_PATH})"
+        return f"**Not signed in:** you can view, not write · [Sign in]({LOGIN_PATH})"
+    return f"**Signed in:** {who}" if identity.signed_in else "**Not signed in:** you can view, not write."
+
+
+def build_sign_in_bar(sign_in: SignIn, demo: gr.Blocks | None) -> gr.Markdown:
+    """A row with who is signed in (filled on page load) and, on Spaces, the Hugging Face sign-in button."""
+    with gr.Row(equal_height=True):
+        line = gr.Markdown(elem_id="sign-in-line")
+        if sign_in.mode == "huggingface":
+            # Only here: a LoginButton makes Gradio attach its OAuth routes, which off a Space need a local HF login.
+            gr.LoginButton(scale=0)
+
+    def who(request: gr.Request, profile: gr.OAuthProfile | None) -> str:
+        return identity_markdown(sign_in, sign_in.identify(request, profile))
+
+    if demo is not None:
+        demo.load(who, None, line, api_name="sign_in_line", api_visibility="private", show_progress="hidden")
+    return line
