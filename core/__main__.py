@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "embed": ("core.embed_corpus", "embed a dataset's ECGs with a checkpoint (one process or torchrun; resumable)"),
     "build-index": ("core.explorer", "embed a dataset, build the FAISS index and the UMAP map (cached)"),
     "annotations": ("core.annotations.cli", "export or import the annotation store (CSV / JSON)"),
+    "synth-corpus": ("core.data.synthetic", "write N synthetic ECGs in MIMIC-IV-ECG's layout from real records"),
 }
 
 

@@ -2,7 +2,7 @@
 
 Below :data:`EXACT_MAX` vectors the index is exact (``IndexFlatIP`` over unit vectors): a query costs about a
 millisecond at 10 k vectors, so nothing is gained by approximating, and the demo's results are the exact ones. Above
-it, exact search grows linearly (≈ 13 ms at 100 k and ≈ 245 ms at 1 M 256-d vectors on 2 cores) and flat storage is
+it, exact search grows linearly (≈ 5 ms at 100 k and ≈ 90 ms at 1 M 256-d vectors on 2 cores) and flat storage is
 4 bytes per dimension, so the index becomes an inverted file (Jégou et al. 2011, https://doi.org/10.1109/TPAMI.2010.57)
 whose coarse k-means is trained on a sample and whose vectors are stored as 8-bit scalar-quantised codes
 (``IVF<nlist>,SQ8``: a quarter of the float32 RAM, and almost no loss in ranking), see ``bench/bench_index.py``.
@@ -20,17 +20,19 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
+from core.data.progress import ProgressCallback, report
+
 logger = logging.getLogger(__name__)
 
-# Largest corpus searched exactly: at 50 k 256-d vectors a flat query takes ≈ 6 ms on 2 cores (bench/bench_index.py),
-# past the approximate index's p50 at 1 M; below it an approximate index would only lose recall.
+# Largest corpus searched exactly. bench/bench_index.py (2 threads, load 2-5): a flat query takes ≈ 0.4 ms at 10 k,
+# ≈ 0.9 ms at 20 k and ≈ 4.8 ms at 100 k 256-d vectors, so at 50 k it stays near half the 5 ms budget; an IVF index
+# below that would only give up recall (and has too few vectors to train its lists well).
 EXACT_MAX = 50_000
 # Tuned one point above the 0.95 goal, so recall on queries other than the tuning sample stays at or above it.
 TARGET_RECALL = 0.96
@@ -40,8 +42,6 @@ TRAIN_PER_LIST = 40
 RECALL_QUERIES = 500
 INDEX_FILE = "index.faiss"
 PARAMS_FILE = "index.json"
-# progress(done, total, desc): the same shape as core.data.progress.report's callbacks.
-Progress = Callable[[int, int, str], None]
 
 
 def normalize_rows(x: np.ndarray) -> np.ndarray:
@@ -101,7 +101,7 @@ class EmbeddingIndex:
         target_recall: recall@10 the tuning aims for.
         train_size: vectors the coarse quantiser is trained on (default ``TRAIN_PER_LIST * nlist``).
         seed: seeds the training and held-out query samples.
-        progress: ``progress(done, total, desc)`` during an approximate build.
+        progress: ``progress((done, total), desc=...)`` during an approximate build (:mod:`core.data.progress`).
     """
 
     def __init__(
@@ -115,7 +115,7 @@ class EmbeddingIndex:
         target_recall: float = TARGET_RECALL,
         train_size: int | None = None,
         seed: int = 0,
-        progress: Progress | None = None,
+        progress: ProgressCallback | None = None,
     ):
         embeddings = np.atleast_2d(embeddings)
         n, dim = embeddings.shape
@@ -216,11 +216,6 @@ def _without_self(ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.stack([[i for i in found if i != row][:10] for found, row in zip(ids, rows, strict=True)])
 
 
-def _report(progress: Progress | None, done: int, total: int, desc: str) -> None:
-    if progress is not None:
-        progress(done, total, desc)
-
-
 def _build_ivf(
     embeddings: np.ndarray,
     use_gpu: bool,
@@ -229,7 +224,7 @@ def _build_ivf(
     target_recall: float,
     train_size: int | None,
     seed: int,
-    progress: Progress | None,
+    progress: ProgressCallback | None,
 ) -> tuple[faiss.Index, dict[str, Any]]:
     """Train IVF-SQ8 on a sample, add everything in chunks, tune ``nprobe`` and measure recall@10 on held-out rows."""
     n, dim = embeddings.shape
@@ -247,17 +242,17 @@ def _build_ivf(
     index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
     faiss.extract_index_ivf(index).cp.seed = seed
     work = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index) if use_gpu else index
-    _report(progress, 0, n, f"training {factory} on {train_size} vectors")
+    report(progress, 0, n, f"training {factory} on {train_size} vectors")
     t0 = time.perf_counter()
     work.train(normalize_rows(embeddings[train_rows]))
     train_s = time.perf_counter() - t0
     chunk = 65_536
     for start in range(0, n, chunk):
-        _report(progress, start, n, "adding vectors to the index")
+        report(progress, start, n, "adding vectors to the index")
         work.add(normalize_rows(embeddings[start : start + chunk]))
     index = faiss.index_gpu_to_cpu(work) if use_gpu else work
 
-    _report(progress, n, n, "measuring recall against exact search")
+    report(progress, n, n, "measuring recall against exact search")
     rows = np.concatenate([tune_rows, eval_rows])
     queries = normalize_rows(embeddings[rows])
     truth = _without_self(exact_knn(embeddings, queries, 11), rows)
