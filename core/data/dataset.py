@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from core.data.catalogs.base import Catalog, Record, multi_hot
+from core.data.catalogs.base import Catalog, Record, multi_hot, read_record_file
 from core.data.preprocess import PREPROCESS_VERSION, PreprocessConfig, preprocess
 from core.data.progress import ProgressCallback
 from core.data.shards import (
@@ -51,6 +51,26 @@ def default_cache_dir() -> Path:
     return data_dir() / "cache"
 
 
+class CatalogReader:
+    """``record -> ECG`` for the records of some catalogs, chosen by ``record.dataset``.
+
+    It holds only each catalog's read options, not its records, so it pickles in a few bytes into worker processes
+    (:mod:`core.data.shards`) however large the catalogs are.
+
+    Args:
+        read_kwargs: dataset name -> the catalog's ``read_kwargs``.
+    """
+
+    def __init__(self, read_kwargs: Mapping[str, Mapping[str, Any]]):
+        self.read_kwargs = {name: dict(kwargs) for name, kwargs in read_kwargs.items()}
+
+    def __call__(self, record: Record) -> ECG:
+        kwargs = self.read_kwargs.get(record.dataset)
+        if kwargs is None:
+            raise KeyError(f"no catalog for dataset {record.dataset!r} (have {sorted(self.read_kwargs)})")
+        return read_record_file(record, **kwargs)
+
+
 def make_reader(catalog_or_reader: CatalogOrReader) -> tuple[Callable[[Record], ECG], str]:
     """A ``record -> ECG`` function and a tag naming what produced it (for cache keys).
 
@@ -59,7 +79,7 @@ def make_reader(catalog_or_reader: CatalogOrReader) -> tuple[Callable[[Record], 
             per record by ``record.dataset``; or any callable ``record -> ECG``.
     """
     if isinstance(catalog_or_reader, Catalog):
-        return catalog_or_reader.read, catalog_or_reader.cache_tag
+        catalog_or_reader = [catalog_or_reader]
     if isinstance(catalog_or_reader, Mapping) or (
         isinstance(catalog_or_reader, Sequence) and all(isinstance(c, Catalog) for c in catalog_or_reader)
     ):
@@ -68,14 +88,10 @@ def make_reader(catalog_or_reader: CatalogOrReader) -> tuple[Callable[[Record], 
             if isinstance(catalog_or_reader, Mapping)
             else {c.name: c for c in catalog_or_reader}
         )
-
-        def read(record: Record) -> ECG:
-            catalog = catalogs.get(record.dataset)
-            if catalog is None:
-                raise KeyError(f"no catalog for dataset {record.dataset!r} (have {sorted(catalogs)})")
-            return catalog.read(record)
-
-        return read, "+".join(sorted(c.cache_tag for c in catalogs.values()))
+        tag = "+".join(sorted(c.cache_tag for c in catalogs.values()))
+        if len(catalogs) == 1 and type(next(iter(catalogs.values()))).read is not Catalog.read:
+            return next(iter(catalogs.values())).read, tag  # a catalog that reads its own way
+        return CatalogReader({name: c.read_kwargs for name, c in catalogs.items()}), tag
     if callable(catalog_or_reader):
         name = f"{getattr(catalog_or_reader, '__module__', '?')}.{getattr(catalog_or_reader, '__qualname__', '?')}"
         return catalog_or_reader, name

@@ -26,6 +26,7 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -204,10 +205,28 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _pool_context() -> mp.context.BaseContext:
-    # fork hands the reader (often a closure over catalogs of a million records) to the workers without pickling it;
-    # where fork does not exist (Windows, macOS default) the reader must pickle.
-    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+def _portable(read: Callable[[Record], ECG]) -> bool:
+    """Whether a freshly started worker can rebuild ``read``: it pickles and is not defined in ``__main__``."""
+    if "__main__" in (getattr(read, "__module__", None), type(read).__module__):
+        return False
+    try:
+        pickle.dumps(read)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True
+
+
+def _pool_context(read: Callable[[Record], ECG]) -> mp.context.BaseContext:
+    """forkserver for a portable reader (workers then share none of this process's memory, so their size does not
+    grow with the corpus held here); fork for a closure, where the platform has fork."""
+    methods = mp.get_all_start_methods()
+    if not _portable(read) and "fork" in methods:
+        return mp.get_context("fork")
+    if "forkserver" in methods:
+        context = mp.get_context("forkserver")
+        context.set_forkserver_preload([__name__])  # workers start with numpy, scipy and the readers imported
+        return context
+    return mp.get_context("spawn")
 
 
 def build_shards(
@@ -229,7 +248,8 @@ def build_shards(
 
     Args:
         records: the records, in dataset order.
-        read: ``record -> ECG``; a closure is fine (workers are forked where the platform can).
+        read: ``record -> ECG``; one that pickles (e.g. :class:`core.data.dataset.CatalogReader`) runs in workers
+            started from a fork server; a closure runs in forked workers.
         cfg: the preprocessing.
         folder: the cache folder (created).
         key: the cache key (stored in every manifest; a shard with another key is rebuilt).
@@ -271,7 +291,7 @@ def build_shards(
             finished(build_shard(task, read))
     elif tasks:
         with cf.ProcessPoolExecutor(
-            n_workers, mp_context=_pool_context(), initializer=_init_worker, initargs=(read,)
+            n_workers, mp_context=_pool_context(read), initializer=_init_worker, initargs=(read,)
         ) as pool:
             futures = [pool.submit(_build_in_worker, task) for task in tasks]
             try:
