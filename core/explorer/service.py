@@ -521,11 +521,19 @@ class QueryService:
         )
 
     def annotation_store(self) -> AnnotationStore:
-        """The annotation store in the data directory (opened on first use; accepts indexed records only)."""
+        """The annotation store in the data directory (opened on first use; accepts indexed records, and uploaded
+        ECGs while they are loaded)."""
         with self._lock:
             if self._store is None:
-                self._store = AnnotationStore.open_default(known_record_ids=lambda r: r in self.explorer())
+                self._store = AnnotationStore.open_default(known_record_ids=self._annotatable)
             return self._store
+
+    def _annotatable(self, record_id: str) -> bool:
+        """An indexed record, or a loaded upload (its key is a content digest, so a re-upload finds its reviews)."""
+        if record_id.startswith(UPLOAD_PREFIX):
+            with self._lock:
+                return record_id in self._uploads
+        return record_id in self.explorer()
 
     def annotated_labels(self) -> list[str]:
         """Every label used in an annotation, sorted."""

@@ -19,6 +19,7 @@ from app.views.common import Context, user_errors
 from core.annotations import AnnotationStore
 from core.annotations.desk import AnnotationDesk, QueueUnavailableError
 from core.annotations.identity import ADMIN, ANNOTATOR, ANONYMOUS, AccessPolicy, Identity, add_account
+from core.ecg import ECG
 from core.explorer import QueryService, RecordInfo, ServiceConfig
 
 RECORDS = [
@@ -294,7 +295,7 @@ def test_queue_without_a_model_is_a_user_facing_error(desk):
         desk.next_record(None)
 
 
-def test_the_services_store_lives_in_the_data_dir_and_accepts_indexed_records(data_dir):
+def test_the_services_store_lives_in_the_data_dir_and_accepts_indexed_records_and_uploads(data_dir):
     services = _FakeServices()
     store = services.annotation_store()
     try:
@@ -305,6 +306,11 @@ def test_the_services_store_lives_in_the_data_dir_and_accepts_indexed_records(da
             store.annotate("upload/123abc", reviewer="ana", status="confirmed")
         assert store.count_events() == 1
         assert [r.record_id for r in services.find_records(review_status="confirmed")] == ["ptbxl/00001"]
+        # an uploaded ECG is reviewed under its key while it is loaded
+        signal = np.sin(np.linspace(0, 60, 5000, dtype=np.float32))[None].repeat(12, 0)
+        upload = services.put_upload(ECG(signal_mv=signal, fs_hz=500.0, lead_mask=np.ones(12, bool)))
+        out = forms.save_annotation(services.annotation_desk(), upload, ANA, ["upload label"], "corrected", "")
+        assert out[0] == ["upload label"] and list(store.get(upload).labels) == ["upload label"]
     finally:
         store.close()
 
