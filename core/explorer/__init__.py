@@ -2,10 +2,12 @@
 
 - :mod:`core.explorer.store`: the indexed data of one (checkpoint, data spec) and its cache folder.
 - :mod:`core.explorer.build`: acquire + embed + index + map, with a progress callback.
+- :mod:`core.explorer.browse`: Browse's server-side filtering, text search and paging.
 - :mod:`core.explorer.service`: the query service, one call per user action, owner of every cache.
 - :mod:`core.explorer.cli`: ``python -m core build-index``.
 """
 
+from core.explorer.browse import PAGE_SIZE, BrowseIndex, BrowsePage
 from core.explorer.build import acquire, build_explorer, shipped_prompt_texts
 from core.explorer.cli import add_arguments, run
 from core.explorer.errors import InvalidRequestError, NoDataError, RecordNotFoundError
@@ -32,7 +34,10 @@ __all__ = [
     "ALL",
     "COLOR_CHOICES",
     "UPLOAD_PREFIX",
+    "PAGE_SIZE",
     "Analysis",
+    "BrowseIndex",
+    "BrowsePage",
     "DemoSpec",
     "Explanation",
     "Explorer",

@@ -46,6 +46,7 @@ class BatchZeroShot:
         confusion: (C, C) counts, rows = reference class, columns = predicted, over reference single-label records.
         n_confusion: records counted in :attr:`confusion`.
         csv: per-record scores as CSV text (one row per record).
+        skipped: ``(name, reason)`` of uploaded records that could not be read (uploads only).
     """
 
     checkpoint: str
@@ -63,6 +64,7 @@ class BatchZeroShot:
     confusion: np.ndarray
     n_confusion: int
     csv: str
+    skipped: tuple[tuple[str, str], ...] = ()
 
     @property
     def n(self) -> int:
@@ -86,6 +88,7 @@ class BatchZeroShot:
                 "matrix": self.confusion.astype(int).tolist(),
                 "n": self.n_confusion,
             },
+            "skipped": [{"record": n, "reason": r} for n, r in self.skipped],
         }
 
 

@@ -14,8 +14,10 @@ An ECG is referred to by its key: an indexed ``record_id`` (``"ptbxl/00001"``) o
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -34,8 +36,11 @@ from core.data.preprocess import crop
 from core.ecg import ECG
 from core.embed import Embedder
 from core.explorer.batch import BatchZeroShot, score_batch
+from core.explorer.batch_files import BatchRecord, expand_uploads, iter_batch
+from core.explorer.browse import PAGE_SIZE, BrowseIndex, BrowsePage
 from core.explorer.build import build_explorer
 from core.explorer.errors import InvalidRequestError, NoDataError, RecordNotFoundError
+from core.explorer.groups import one_per_point, top_groups
 from core.explorer.store import DemoSpec, Explorer, RecordInfo, ReportMatch
 from core.explorer.uploads import UploadCache, UploadWindow, upload_window
 from core.paths import data_dir
@@ -241,6 +246,7 @@ class QueryService:
         self._measurements: LRUCache = LRUCache(512)  # ECG content key -> Measurements
         self._thumbs: LRUCache = LRUCache(4096)  # (index key, record id) -> SVG text
         self._predicted: LRUCache = LRUCache(8)  # (checkpoint hash, index key, prompt set) -> classes
+        self._browse: LRUCache = LRUCache(2)  # index key -> BrowseIndex
 
     # ---- caches ----------------------------------------------------------------------------------------------------
     def _cached(self, cache: LRUCache, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -476,6 +482,40 @@ class QueryService:
             logger.warning("measurements of %s failed", key, exc_info=True)
             return OpenedRecord(key, ecg, record, measure_error=type(exc).__name__)
 
+    def browse_index(self) -> BrowseIndex:
+        """The index's records in columnar form for Browse (built once per index)."""
+        explorer = self.explorer()
+        return self._cached(self._browse, explorer.key, lambda: BrowseIndex(explorer.records))
+
+    def _browse_mask(
+        self, query: str, dataset: str, label: str, review_status: str, annotated_label: str
+    ) -> tuple[BrowseIndex, np.ndarray]:
+        index = self.browse_index()
+        status, annotated = _given(review_status), _given(annotated_label)
+        keep = None
+        if status or annotated:
+            ids = index.record_ids
+            kept = filter_records(self.annotation_store(), status=status, label=annotated, record_ids=ids)
+            keep = np.fromiter((r in kept for r in ids), bool, len(ids))
+        return index, index.mask((query or "").strip(), _given(dataset), _given(label), keep)
+
+    def browse(
+        self,
+        query: str = "",
+        dataset: str = ALL,
+        label: str = ALL,
+        review_status: str = ALL,
+        annotated_label: str = ALL,
+        *,
+        page: int = 1,
+        page_size: int = PAGE_SIZE,
+    ) -> BrowsePage:
+        """One page of the indexed records matching a text query (id, labels, original or English report) and the
+        filters (:mod:`core.explorer.browse`); ``review_status`` and ``annotated_label`` filter by the annotation
+        store's current state. Only the page's records are returned, with the total count."""
+        index, mask = self._browse_mask(query, dataset, label, review_status, annotated_label)
+        return index.page(mask, page, page_size)
+
     def find_records(
         self,
         query: str = "",
@@ -484,41 +524,19 @@ class QueryService:
         review_status: str = ALL,
         annotated_label: str = ALL,
     ) -> list[RecordInfo]:
-        """Indexed records matching a free-text query (id, labels, original or English report) and the filters;
-        ``review_status`` and ``annotated_label`` filter by the annotation store's current state."""
-        explorer = self.explorer()
-        query = (query or "").strip().lower()
-        dataset, label = _given(dataset), _given(label)
-        status, annotated = _given(review_status), _given(annotated_label)
-        keep = None
-        if status or annotated:
-            ids = [r.record_id for r in explorer.records]
-            keep = filter_records(self.annotation_store(), status=status, label=annotated, record_ids=ids)
-        found = []
-        for r in explorer.records:
-            if keep is not None and r.record_id not in keep:
-                continue
-            if dataset and r.dataset != dataset:
-                continue
-            labels = r.label_list()
-            if label and label not in labels:
-                continue
-            fields = (r.record_id, ", ".join(labels), r.text, r.text_en)
-            if query and not any(query in s.lower() for s in fields):
-                continue
-            found.append(r)
-        return found
+        """Every indexed record matching the query and filters of :meth:`browse` (not paged)."""
+        index, mask = self._browse_mask(query, dataset, label, review_status, annotated_label)
+        return [index.records[i] for i in np.flatnonzero(mask)]
 
     def record_filters(self) -> RecordFilters:
-        """Dataset and label choices for the record filters (labels by frequency)."""
-        explorer = self.explorer()
-        counts: dict[str, int] = {}
-        for r in explorer.records:
-            for lab in r.label_list():
-                counts[lab] = counts.get(lab, 0) + 1
-        return RecordFilters(
-            sorted({r.dataset for r in explorer.records}), sorted(counts, key=lambda k: (-counts[k], k))
-        )
+        """Dataset and label choices for the record filters (labels of every dataset, by frequency)."""
+        index = self.browse_index()
+        return RecordFilters(list(index.datasets), [lab for lab, _ in index.labels()])
+
+    def label_choices(self, dataset: str = ALL) -> list[tuple[str, int]]:
+        """``(label, count)`` of one dataset's own label vocabulary, most frequent first (``"all"``: every
+        dataset's labels counted together)."""
+        return self.browse_index().labels(_given(dataset))
 
     def annotation_store(self) -> AnnotationStore:
         """The annotation store in the data directory (opened on first use; accepts indexed records, and uploaded
@@ -655,6 +673,72 @@ class QueryService:
             logit_bias=embedder.logit_bias,
         )
 
+    def batch_zero_shot_files(
+        self,
+        paths: Sequence[str | Path],
+        classes: Mapping[str, Sequence[str]],
+        checkpoint: str | None = None,
+        *,
+        fs_hz: float | None = None,
+        lead_names: Sequence[str] = (),
+        units: str = "auto",
+        batch_size: int = 32,
+        progress: Callable[[tuple[int, int], str], None] | None = None,
+    ) -> BatchZeroShot:
+        """Zero-shot scores of uploaded ECG files (a zip archive or several files, :mod:`core.explorer.batch_files`)
+        against a prompt table, with per-class AUC and a confusion matrix where ``labels.csv`` gives reference labels.
+
+        Records are read and embedded ``batch_size`` at a time, so memory holds one batch of windows, not the upload.
+        Records that cannot be read are skipped and listed in :attr:`BatchZeroShot.skipped`.
+
+        Raises:
+            ECGReadError: the archive is too large, unsafe or damaged.
+            InvalidRequestError: no file, or no readable record among them.
+        """
+        embedder = self.embedder(checkpoint)
+        names, class_emb = self.class_embeddings(classes, embedder.name)
+        paths = [Path(p) for p in paths]
+        if not paths:
+            raise InvalidRequestError("no file uploaded: choose a .zip of ECG files, or several ECG files")
+        records: list[RecordInfo] = []
+        embeddings: list[np.ndarray] = []
+        skipped: list[tuple[str, str]] = []
+        with tempfile.TemporaryDirectory(prefix="ecg-batch-") as tmp:
+            files = expand_uploads(paths, Path(tmp))
+            pending: list[BatchRecord] = []
+
+            def flush() -> None:
+                if pending:
+                    embeddings.append(embedder.encode_ecgs([r.ecg for r in pending]))
+                    records.extend(RecordInfo(r.name, "upload", "", "", {"reference": list(r.labels)}) for r in pending)
+                    if progress is not None:
+                        progress((len(records), len(records) + len(skipped)), "scoring uploaded records")
+                    pending.clear()
+
+            for item in iter_batch(files, fs_hz, lead_names, units):
+                if isinstance(item, BatchRecord):
+                    pending.append(item)
+                    if len(pending) >= max(1, int(batch_size)):
+                        flush()
+                else:
+                    skipped.append(item)
+            flush()
+        if not records:
+            why = "; ".join(f"{n}: {r}" for n, r in skipped[:3]) or "no ECG file (.hea, .csv, .npy, .npz) found"
+            raise InvalidRequestError(f"no record could be read from the upload ({why})")
+        out = score_batch(
+            records,
+            np.concatenate(embeddings),
+            names,
+            class_emb,
+            checkpoint=embedder.name,
+            dataset="upload",
+            kind=zeroshot.score_kind(embedder.config),
+            logit_scale=embedder.logit_scale,
+            logit_bias=embedder.logit_bias,
+        )
+        return dataclasses.replace(out, skipped=tuple(skipped))
+
     def _record_embeddings(
         self, explorer: Explorer, embedder: Embedder, record_ids: Sequence[str], batch_size: int
     ) -> list[np.ndarray]:
@@ -744,7 +828,9 @@ class QueryService:
         elif color_by == "predicted class":
             groups = [f"predicted {c}" for c in self._predicted(explorer)]
         elif color_by in ("superclass", "rhythm"):
-            groups = [", ".join(r.labels.get(color_by, [])) or "—" for r in records]
+            # One label per point and at most MAX_NAMED named groups (core.explorer.groups), so colours stay apart.
+            none = f"no {color_by} label"
+            groups = top_groups(one_per_point([r.labels.get(color_by, []) for r in records], none=none), keep=[none])
         else:
             raise InvalidRequestError(f"unknown colouring {color_by!r}; use one of {list(COLOR_CHOICES)}")
         key = (key or "").strip()
