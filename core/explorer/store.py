@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +25,14 @@ from core.data.readers import read_ecg
 from core.ecg import ECG
 from core.errors import UnknownDatasetError
 from core.explorer.errors import InvalidRequestError, NoDataError, RecordNotFoundError
+from core.explorer.records import RecordInfo, RecordTable
 from core.index import EmbeddingIndex
 from core.paths import data_dir
 from core.plotting import thumbnail_series
 from core.search import Hit, HybridReportSearch, contains_phrase, parse_query, record_mask
 
 BUILD_VERSION = "3"
+RECORDS_DIR = "records"
 DEFAULT_DATASETS: tuple[tuple[str, int | None], ...] = (("ptbxl", 500), ("ludb", 200))
 # Maps a list of texts to (n, D) embeddings in the index's space.
 TextEncoder = Callable[[list[str]], np.ndarray]
@@ -92,31 +94,6 @@ def cache_folder(checkpoint_hash: str, spec: DemoSpec, root: Path | None = None)
 
 
 @dataclass(frozen=True)
-class RecordInfo:
-    """What the explorer keeps about an indexed record (a light copy of a catalog ``Record``)."""
-
-    record_id: str
-    dataset: str
-    text: str
-    text_en: str
-    labels: dict[str, list[str]] = field(default_factory=dict)
-    split: str = ""
-    path: str = ""
-
-    def label_list(self) -> list[str]:
-        """All labels, de-duplicated, in label-set order."""
-        seen: dict[str, None] = {}
-        for values in self.labels.values():
-            for v in values:
-                seen.setdefault(v, None)
-        return list(seen)
-
-    def label_text(self) -> str:
-        """``"superclass: CD; rhythm: SR"`` (empty label sets left out)."""
-        return "; ".join(f"{k}: {', '.join(v)}" for k, v in self.labels.items() if v)
-
-
-@dataclass(frozen=True)
 class ReportMatch:
     """A distinct report text found by a text search and the indexed records that carry it."""
 
@@ -149,8 +126,9 @@ class Explorer:
     """Indexed records with their ECG and report embeddings, the FAISS indexes and the map.
 
     Args:
-        records: the indexed records (row i of each embedding matrix).
-        ecg_emb: (N, D) unit ECG embeddings.
+        records: the indexed records (row i of each embedding matrix); a :class:`RecordTable` is used as is (a
+            loaded explorer's is memory-mapped), any other sequence is converted to one.
+        ecg_emb: (N, D) unit ECG embeddings (a read-only memory map when loaded).
         text_emb: (N, D) unit embeddings of the English reports.
         map_xy: (N, 2) map coordinates.
         key: content key ``<checkpoint hash>-<data key>`` (:func:`cache_key`); caches of derived values use it.
@@ -160,6 +138,9 @@ class Explorer:
         map_method: how the map was fitted.
         cache_dir: the folder the explorer was loaded from or saved to (``None`` when not cached).
         problems: human-readable messages about data that could not be had.
+        ecg_index: an already built (or loaded) index over ``ecg_emb``; built here when None (exact below
+            :data:`core.index.EXACT_MAX` records, approximate above).
+        text_index: the same over ``text_emb``.
     """
 
     def __init__(
@@ -176,8 +157,10 @@ class Explorer:
         map_method: str = "umap",
         cache_dir: Path | None = None,
         problems: Sequence[str] = (),
+        ecg_index: EmbeddingIndex | None = None,
+        text_index: EmbeddingIndex | None = None,
     ):
-        self.records = list(records)
+        self.records = records if isinstance(records, RecordTable) else RecordTable.from_records(list(records))
         self.ecg_emb = np.asarray(ecg_emb, np.float32)
         self.text_emb = np.asarray(text_emb, np.float32)
         self.map_xy = np.asarray(map_xy, np.float32)
@@ -188,10 +171,10 @@ class Explorer:
         self.map_method = map_method
         self.cache_dir = cache_dir
         self.problems = list(problems)
-        self._row = {r.record_id: i for i, r in enumerate(self.records)}
-        self.ecg_index = EmbeddingIndex(self.ecg_emb) if self.records else None
-        self.text_index = EmbeddingIndex(self.text_emb) if self.records else None
-        self.atlas = Atlas(self.map_xy, self.ecg_index, map_method) if self.records else None
+        has_data = len(self.records) > 0
+        self.ecg_index = ecg_index or (EmbeddingIndex(self.ecg_emb) if has_data else None)
+        self.text_index = text_index or (EmbeddingIndex(self.text_emb) if has_data else None)
+        self.atlas = Atlas(self.map_xy, self.ecg_index, map_method) if has_data else None
         self._report_search: HybridReportSearch | None = None
 
     # ---- records ---------------------------------------------------------------------------------------------------
@@ -200,7 +183,7 @@ class Explorer:
 
     @property
     def empty(self) -> bool:
-        return not self.records
+        return len(self.records) == 0
 
     def require_data(self) -> None:
         """Raise :class:`NoDataError` (saying why) when nothing is indexed."""
@@ -208,14 +191,14 @@ class Explorer:
             raise NoDataError("no ECGs are indexed: " + (" ".join(self.problems) or "the demo data is missing"))
 
     def __contains__(self, record_id: str) -> bool:
-        return record_id in self._row
+        return self.records.row_of(record_id) is not None
 
     def row(self, record_id: str) -> int:
         """Index row of a record id (:class:`RecordNotFoundError` if it is not indexed)."""
-        try:
-            return self._row[record_id]
-        except KeyError:
-            raise RecordNotFoundError(f"record {record_id!r} is not in the index") from None
+        row = self.records.row_of(record_id)
+        if row is None:
+            raise RecordNotFoundError(f"record {record_id!r} is not in the index")
+        return row
 
     def record(self, record_id: str) -> RecordInfo:
         return self.records[self.row(record_id)]
@@ -339,7 +322,11 @@ class Explorer:
 
     # ---- cache folder ----------------------------------------------------------------------------------------------
     def save(self, folder: Path, manifest: dict) -> None:
-        """Write the explorer to ``folder`` atomically (a temporary sibling folder, then a rename)."""
+        """Write the explorer to ``folder`` atomically (a temporary sibling folder, then a rename).
+
+        Everything is in a form :meth:`load` memory-maps: ``.npy`` arrays, the record table's columns (``records/``)
+        and the FAISS indexes in FAISS's own format with their build parameters (``ecg_index/``, ``text_index/``).
+        """
         tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -351,28 +338,58 @@ class Explorer:
         if self.prompt_texts and self.prompt_emb is not None:
             (tmp / "prompt_texts.json").write_text(json.dumps(self.prompt_texts), encoding="utf-8")
             np.save(tmp / "prompt_emb.npy", self.prompt_emb)
-        (tmp / "records.json").write_text(json.dumps([asdict(r) for r in self.records]), encoding="utf-8")
+        self.records.save(tmp / RECORDS_DIR)
+        for name, index in (("ecg_index", self.ecg_index), ("text_index", self.text_index)):
+            if index is not None:
+                index.save(tmp / name)
+        manifest = {**manifest, "indexes": {n: i.params for n, i in self._indexes().items()}}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)
         self.cache_dir = folder
 
+    def _indexes(self) -> dict[str, EmbeddingIndex]:
+        return {n: i for n, i in (("ecg_index", self.ecg_index), ("text_index", self.text_index)) if i is not None}
+
     @classmethod
-    def load(cls, folder: Path) -> Explorer:
-        """Load a folder written by :meth:`save` (its name is the content key)."""
+    def load(cls, folder: Path, *, mmap: bool = True) -> Explorer:
+        """Load a folder written by :meth:`save` (its name is the content key).
+
+        With ``mmap`` (the default) the embeddings, thumbnails, record columns and FAISS indexes stay on disk and are
+        paged in as they are used, so opening costs milliseconds and little memory whatever the corpus size. A folder
+        from before the record table (``records.json``) or without saved indexes still loads: the records are read
+        from the JSON and the indexes rebuilt from the embeddings.
+        """
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        records = [RecordInfo(**r) for r in json.loads((folder / "records.json").read_text(encoding="utf-8"))]
+        mode = "r" if mmap else None
+
+        def array(name: str) -> np.ndarray | None:
+            path = folder / f"{name}.npy"
+            return np.load(path, mmap_mode=mode) if path.is_file() else None
+
+        if (folder / RECORDS_DIR / "table.json").is_file():
+            records = RecordTable.load(folder / RECORDS_DIR, mmap=mmap)
+        else:
+            legacy = json.loads((folder / "records.json").read_text(encoding="utf-8"))
+            records = RecordTable.from_records([RecordInfo(**r) for r in legacy])
+        indexes = {
+            name: EmbeddingIndex.load(folder / name, mmap=mmap)
+            for name in ("ecg_index", "text_index")
+            if EmbeddingIndex.saved_in(folder / name)
+        }
         prompts = folder / "prompt_texts.json"
         return cls(
             records,
-            np.load(folder / "ecg_emb.npy"),
-            np.load(folder / "text_emb.npy"),
-            np.load(folder / "map_xy.npy"),
+            array("ecg_emb"),
+            array("text_emb"),
+            array("map_xy"),
             key=folder.name,
-            thumbs=np.load(folder / "thumbs.npy") if (folder / "thumbs.npy").is_file() else None,
+            thumbs=array("thumbs"),
             prompt_texts=json.loads(prompts.read_text(encoding="utf-8")) if prompts.is_file() else (),
-            prompt_emb=np.load(folder / "prompt_emb.npy") if (folder / "prompt_emb.npy").is_file() else None,
+            prompt_emb=array("prompt_emb"),
             map_method=manifest.get("map_method", "umap"),
             cache_dir=folder,
+            ecg_index=indexes.get("ecg_index"),
+            text_index=indexes.get("text_index"),
         )
