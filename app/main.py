@@ -10,7 +10,7 @@ import gradio as gr
 from app.auth import SignIn
 from app.formatting import status_markdown
 from app.state import AppConfig, Services
-from app.views import annotate, api, browse, explain, retrieve, upload, zeroshot
+from app.views import annotate, api, browse, explain, retrieve, upload, viewer, zeroshot
 from app.views import map as map_view
 from app.views.common import Context
 
@@ -24,8 +24,7 @@ CSS = """
 """
 # Map clicks: plotly's click event writes the clicked record id into the (visible) "selected record" box, whose
 # change event opens it. gr.Plot has no select event, so this small page script bridges the two.
-JS = """
-() => {
+MAP_CLICK_JS = """
   const hook = () => {
     document.querySelectorAll('#atlas-plot .js-plotly-plot').forEach((el) => {
       if (el.__ecgHooked || typeof el.on !== 'function') return;
@@ -42,8 +41,9 @@ JS = """
     });
   };
   setInterval(hook, 600);
-}
 """
+# The page script: the map's click bridge and the viewer's calipers.
+JS = "() => {" + MAP_CLICK_JS + viewer.CALIPER_JS + "}"
 
 
 # (title, tab id, view module) of the tabs whose view builds inside its tab, in the order shown; Annotate follows.
@@ -70,7 +70,8 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
 
     # Gradio's cached files (uploads the handler did not get to, e.g. a request that failed before reading) are
     # deleted every 10 minutes once an hour old; the upload handler deletes the files it reads right away.
-    with gr.Blocks(title=TITLE, delete_cache=(600, 3600)) as demo:
+    # fill_width: the ECG paper spans the window (Gradio otherwise caps the page near 1000 px on a 1440 px screen).
+    with gr.Blocks(title=TITLE, delete_cache=(600, 3600), fill_width=True) as demo:
         gr.Markdown(
             f"# {TITLE}\nBrowse 12-lead ECGs with their reports, score them against text prompts, "
             "search reports and ECGs, and see where an ECG falls on the map."
@@ -83,8 +84,10 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
                 scale=3,
                 placeholder="select a record in Browse, click the map, or upload a file",
             )
+        ctx = Context(services=services, ecg_key=ecg_key, demo=demo)
+        # The current ECG above the tabs: each tab's results are read against the tracing without switching tabs.
+        viewer.build(ctx)
         with gr.Tabs():
-            ctx = Context(services=services, ecg_key=ecg_key, demo=demo)
             for title, tab_id, view in VIEW_TABS:
                 with gr.Tab(title, id=tab_id):
                     view.build(ctx)
