@@ -83,9 +83,7 @@ def test_layout_and_speed_change_the_figure_and_compare_side_by_side(live_app: s
         arg=OTHER,
         timeout=60_000,
     )
-    other = page.evaluate(
-        "() => document.querySelector('#viewer-compare-plot .js-plotly-plot').layout.meta.ecg_paper"
-    )
+    other = page.evaluate("() => document.querySelector('#viewer-compare-plot .js-plotly-plot').layout.meta.ecg_paper")
     assert (other["layout"], other["speed_mm_s"], other["gain_mm_mv"]) == ("6x2", 50, 10)
     boxes = [page.locator(sel).bounding_box() for sel in (PLOT, "#viewer-compare-plot .js-plotly-plot")]
     assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] + 1  # side by side, not stacked
