@@ -1,4 +1,4 @@
-"""Epoch I/O time of ECGTextDataset: uncached (read + preprocess every item) vs the float16 memmap cache.
+"""Epoch I/O time of ECGTextDataset: uncached (read + preprocess every item) vs the sharded float16 memmap cache.
 
 Uses the real records in shared/data: PTB-XL 1.0.3 (500 records, 500 Hz files) + LUDB 1.0.1 (200 records).
 
@@ -64,7 +64,7 @@ def main() -> None:
         build_s = _timed(lambda: holder.setdefault("ds", ECGTextDataset(records, [ptbxl, ludb], cfg, cache_dir)))
         ds = holder["ds"]
         print(_row("cache build (once)", n, build_s))
-        size_mb = ds.cache_path.stat().st_size / 1e6
+        size_mb = ds.cache_bytes / 1e6
 
         item_s = min(_timed(lambda: [ds[i] for i in range(n)]) for _ in range(args.epochs))
         print(_row("cached epoch: item by item", n, item_s))

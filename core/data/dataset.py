@@ -26,11 +26,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from core.data.catalogs.base import Catalog, Record, multi_hot, read_record_file
+from core.data.catalogs.base import Catalog, Record, multi_hot
 from core.data.preprocess import PREPROCESS_VERSION, PreprocessConfig, preprocess
 from core.data.progress import ProgressCallback
 from core.data.shards import (
     DEFAULT_SHARD_SIZE,
+    CatalogReader,
     ShardedSignals,
     build_shards,
     read_index,
@@ -49,26 +50,6 @@ CatalogOrReader = Catalog | Sequence[Catalog] | Mapping[str, Catalog] | Callable
 def default_cache_dir() -> Path:
     """``core.paths.data_dir() / "cache"``."""
     return data_dir() / "cache"
-
-
-class CatalogReader:
-    """``record -> ECG`` for the records of some catalogs, chosen by ``record.dataset``.
-
-    It holds only each catalog's read options, not its records, so it pickles in a few bytes into worker processes
-    (:mod:`core.data.shards`) however large the catalogs are.
-
-    Args:
-        read_kwargs: dataset name -> the catalog's ``read_kwargs``.
-    """
-
-    def __init__(self, read_kwargs: Mapping[str, Mapping[str, Any]]):
-        self.read_kwargs = {name: dict(kwargs) for name, kwargs in read_kwargs.items()}
-
-    def __call__(self, record: Record) -> ECG:
-        kwargs = self.read_kwargs.get(record.dataset)
-        if kwargs is None:
-            raise KeyError(f"no catalog for dataset {record.dataset!r} (have {sorted(self.read_kwargs)})")
-        return read_record_file(record, **kwargs)
 
 
 def make_reader(catalog_or_reader: CatalogOrReader) -> tuple[Callable[[Record], ECG], str]:

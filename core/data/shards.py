@@ -28,14 +28,14 @@ import multiprocessing as mp
 import os
 import pickle
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.data.catalogs.base import Record
+from core.data.catalogs.base import Record, read_record_file
 from core.data.preprocess import PREPROCESS_VERSION, PreprocessConfig, preprocess
 from core.data.progress import ProgressCallback, report
 from core.ecg import ECG
@@ -120,6 +120,26 @@ def read_manifest(files: ShardFiles, key: str) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------------------------------------------- building
+class CatalogReader:
+    """``record -> ECG`` for the records of some catalogs, chosen by ``record.dataset``.
+
+    It holds only each catalog's read options, not its records, so it pickles in a few bytes into worker processes
+    however large the catalogs are (and, living in this torch-free module, a worker unpickling it imports no torch).
+
+    Args:
+        read_kwargs: dataset name -> the catalog's ``read_kwargs``.
+    """
+
+    def __init__(self, read_kwargs: Mapping[str, Mapping[str, Any]]):
+        self.read_kwargs = {name: dict(kwargs) for name, kwargs in read_kwargs.items()}
+
+    def __call__(self, record: Record) -> ECG:
+        kwargs = self.read_kwargs.get(record.dataset)
+        if kwargs is None:
+            raise KeyError(f"no catalog for dataset {record.dataset!r} (have {sorted(self.read_kwargs)})")
+        return read_record_file(record, **kwargs)
+
+
 def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
     """Write through ``write(file)`` to a temporary file beside ``path``, then rename it into place."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

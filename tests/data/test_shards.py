@@ -162,7 +162,7 @@ def test_a_corrupt_file_is_skipped_with_its_reason(shared_data: Path, tmp_path: 
         expected = preprocess(catalog.read(record), CFG).astype(np.float16).astype(np.float32)
         assert torch.equal(ds[i]["signal"], torch.from_numpy(expected))
     # A second dataset over the same cache reads the same skip list, without re-reading anything.
-    monkeypatch.setattr("core.data.dataset.read_record_file", lambda record, **kw: pytest.fail(f"{record} read again"))
+    monkeypatch.setattr("core.data.shards.read_record_file", lambda record, **kw: pytest.fail(f"{record} read again"))
     same = ECGTextDataset(catalog, cache_dir=tmp_path / "cache", shard_size=2)
     assert same.key == ds.key and same.skipped == ds.skipped and len(same) == 2
 
@@ -204,8 +204,8 @@ def test_sharded_signals_open_few_maps_and_pickle_without_them(ptbxl_more: Catal
 def test_catalog_readers_pickle_small_and_run_in_fork_server_workers(ptbxl_more: Catalog):
     import pickle
 
-    from core.data.dataset import CatalogReader, make_reader
-    from core.data.shards import _pool_context
+    from core.data.dataset import make_reader
+    from core.data.shards import CatalogReader, _pool_context
 
     read, tag = make_reader(ptbxl_more)
     assert isinstance(read, CatalogReader) and tag == ptbxl_more.cache_tag
