@@ -1,5 +1,10 @@
 """Acquire the demo data, embed every ECG and report, fit the map, and cache the result (:func:`build_explorer`).
 
+:func:`index_corpus` is the second half on its own: from records and their embeddings (e.g. the output of
+``python -m core embed``) to the indexes, the map and the cache folder, for corpora too large to embed here; the
+index is exact or approximate by size (:mod:`core.index`) and the map fitted on a sample above
+:data:`core.atlas.MAP_SAMPLE` points.
+
 The datasets come through the data layer's downloader (PTB-XL subset with reports and LUDB by default;
 ``ECG_DATA_MIRROR`` honoured). Datasets that cannot be had are reported in :attr:`Explorer.problems` (with
 instructions) instead of failing the whole build; such an incomplete build is served but not cached.
@@ -9,11 +14,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from core.atlas import fit_coords
+from core.atlas import MAP_SAMPLE, fit_coords
 from core.data.catalogs import load_catalog
 from core.data.download import download_dataset
 from core.data.progress import ProgressCallback, report
@@ -21,6 +27,7 @@ from core.data.readers import read_ecg
 from core.embed import Embedder
 from core.errors import DatasetNotFoundError, DownloadError, ECGReadError
 from core.explorer.store import DemoSpec, Explorer, RecordInfo, cache_folder, cache_key
+from core.index import EmbeddingIndex
 from core.paths import data_dir
 from core.plotting import thumbnail_series
 from core.zeroshot import list_prompt_sets, load_prompt_set
@@ -43,6 +50,71 @@ def _relative_to_data_dir(path: Path) -> str:
         return str(Path(path).resolve().relative_to(data_dir().resolve()))
     except ValueError:
         return str(Path(path).resolve())
+
+
+def record_info(rec) -> RecordInfo:
+    """The explorer's light copy of a catalog ``Record`` (its path relative to the data directory when inside it)."""
+    return RecordInfo(
+        record_id=rec.record_id,
+        dataset=rec.dataset,
+        text=rec.text,
+        text_en=rec.text_en or rec.text,
+        labels={k: list(v) for k, v in rec.labels.items()},
+        split=rec.split,
+        path=_relative_to_data_dir(rec.path),
+    )
+
+
+def index_corpus(
+    records: Sequence[RecordInfo],
+    ecg_emb: np.ndarray,
+    text_emb: np.ndarray,
+    *,
+    key: str,
+    folder: Path | None = None,
+    map_method: str = "umap",
+    map_sample: int = MAP_SAMPLE,
+    manifest: dict | None = None,
+    progress: ProgressCallback | None = None,
+    started: float | None = None,
+    **explorer_kwargs,
+) -> Explorer:
+    """Indexes, map and (when ``folder`` is given) the cache folder for embedded records.
+
+    Args:
+        records: the records, row ``i`` of both embedding matrices.
+        ecg_emb: (N, D) ECG embeddings (a memory map is fine).
+        text_emb: (N, D) report embeddings.
+        key: the content key the explorer is cached under (:func:`core.explorer.store.cache_key`).
+        folder: where to save it (:meth:`Explorer.save`); ``None``: not saved.
+        map_method: ``"umap"`` or ``"pca"``.
+        map_sample: points the map is fitted on (the rest are placed with ``transform``).
+        manifest: extra manifest fields (the index build parameters and recall are added).
+        progress: ``progress((done, total), desc=...)``.
+        started: ``time.perf_counter()`` when the whole build began (for the manifest's ``built_s``; default: now).
+        explorer_kwargs: passed to :class:`Explorer` (``thumbs``, ``prompt_texts``, ``prompt_emb``, ``problems``).
+    """
+    t0 = time.perf_counter() if started is None else started
+    report(progress, 0, 1, "building the ECG index")
+    ecg_index = EmbeddingIndex(ecg_emb, progress=progress)
+    report(progress, 0, 1, "building the report index")
+    text_index = EmbeddingIndex(text_emb, progress=progress)
+    for name, index in (("ECG", ecg_index), ("report", text_index)):
+        logger.info("%s index: %s, recall@10 %.3f", name, index.params["kind"], index.params["recall_at_10"])
+    report(progress, 0, 1, f"fitting the {map_method.upper()} map")
+    map_xy = fit_coords(ecg_emb, method=map_method, sample_size=map_sample, progress=progress)
+    explorer = Explorer(
+        records, ecg_emb, text_emb, map_xy, key=key, map_method=map_method, ecg_index=ecg_index,
+        text_index=text_index, **explorer_kwargs,
+    )  # fmt: skip
+    if folder is not None:
+        report(progress, 1, 1, "saving the index")
+        manifest = {**(manifest or {}), "map_method": map_method, "map_sample": int(min(map_sample, len(map_xy)))}
+        manifest.setdefault("n_records", len(records))
+        manifest["built_s"] = round(time.perf_counter() - t0, 1)
+        manifest.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        explorer.save(Path(folder), manifest)
+    return explorer
 
 
 def acquire(
@@ -124,17 +196,7 @@ def build_explorer(
         thumbs.append(thumbnail_series(ecg.lead("II"), ecg.fs_hz).astype(np.float16))
         signals.append(x)
         masks.append(m)
-        infos.append(
-            RecordInfo(
-                record_id=rec.record_id,
-                dataset=rec.dataset,
-                text=rec.text,
-                text_en=rec.text_en or rec.text,
-                labels={k: list(v) for k, v in rec.labels.items()},
-                split=rec.split,
-                path=_relative_to_data_dir(rec.path),
-            )
-        )
+        infos.append(record_info(rec))
     if unreadable:
         problems.append(f"{unreadable} record(s) could not be read and were skipped (see the log).")
     key = cache_key(embedder.checkpoint_hash, spec)
@@ -153,34 +215,29 @@ def build_explorer(
     report(progress, 0, 1, "embedding the shipped prompts")
     prompt_texts = shipped_prompt_texts()
     prompt_emb = embedder.encode_texts(prompt_texts)
-    report(progress, 0, 1, f"fitting the {spec.map_method.upper()} map")
-    map_xy = fit_coords(ecg_emb, method=spec.map_method)
-    explorer = Explorer(
-        infos,
-        ecg_emb,
-        text_emb,
-        map_xy,
-        key=key,
-        thumbs=np.stack(thumbs),
-        prompt_texts=prompt_texts,
-        prompt_emb=prompt_emb,
-        map_method=spec.map_method,
-        problems=problems,
-    )
     manifest = {
         "checkpoint_hash": embedder.checkpoint_hash,
         "checkpoint_name": embedder.name,
         "spec": spec.key(),
-        "map_method": spec.map_method,
-        "n_records": len(infos),
-        "built_s": round(time.perf_counter() - t0, 1),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     if problems:
         # An incomplete build is served but not cached, so the next start tries to get the missing data again.
         logger.warning("not caching an incomplete index: %s", " ".join(problems))
-    else:
-        report(progress, 1, 1, "saving the index")
-        explorer.save(folder, manifest)
+    explorer = index_corpus(
+        infos,
+        ecg_emb,
+        text_emb,
+        key=key,
+        folder=None if problems else folder,
+        map_method=spec.map_method,
+        manifest=manifest,
+        progress=progress,
+        started=t0,
+        thumbs=np.stack(thumbs),
+        prompt_texts=prompt_texts,
+        prompt_emb=prompt_emb,
+        problems=problems,
+    )
+    if not problems:
         logger.info("cached %d indexed ECGs in %s (%.1f s)", len(infos), folder, time.perf_counter() - t0)
     return explorer

@@ -102,3 +102,22 @@ def test_a_cache_from_before_the_record_table_still_loads(tmp_path: Path):
     loaded = Explorer.load(folder)
     assert list(loaded.records) == list(ex.records) and loaded.map_method == "pca" and loaded.ecg_index.exact
     assert loaded.nearest_ecgs(ex.ecg_emb[3], 3)[0][0].record_id == ex.records[3].record_id
+
+
+def test_index_corpus_builds_indexes_map_and_cache_from_embeddings(tmp_path: Path):
+    """The script entry point for large corpora: embeddings in, a memory-mappable cache folder out."""
+    from core.explorer.build import index_corpus
+
+    ex = make_explorer(400)
+    steps = []
+    built = index_corpus(
+        ex.records, ex.ecg_emb, ex.text_emb, key="k", folder=tmp_path / "c", map_method="pca", map_sample=100,
+        manifest={"source": "test"}, progress=lambda p, desc=None: steps.append(desc),
+    )  # fmt: skip
+    assert built.map_xy.shape == (400, 2) and "fitting the PCA map" in steps
+    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert manifest["source"] == "test" and manifest["map_sample"] == 100 and manifest["n_records"] == 400
+    assert manifest["indexes"]["ecg_index"]["recall_at_10"] == 1.0
+    loaded = Explorer.load(tmp_path / "c")
+    np.testing.assert_array_equal(loaded.map_xy, built.map_xy)
+    assert loaded.nearest_ecgs(ex.ecg_emb[9], 1)[0][0].record_id == ex.records[9].record_id
