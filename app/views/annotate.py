@@ -41,7 +41,7 @@ from app.views.annotate_forms import (
     TABLE_DATATYPE,
 )
 from app.views.common import user_errors
-from core.annotations.desk import UNREVIEWED, AnnotationDesk
+from core.annotations.desk import UNREVIEWED, AnnotationDesk, QueueUnavailableError
 
 # Keyboard shortcuts of the desk (only while the Annotate tab is shown). Single keys act when the focus is not in a
 # text field (Esc leaves one); Ctrl/Cmd+Enter saves from anywhere, the note included. e.code, not e.key: Alt and
@@ -89,10 +89,16 @@ def _guarded(fn: Callable) -> Callable:
     return call
 
 
-def _table(headers: list[str], label: str, *, max_height: int = 260) -> gr.Dataframe:
-    """A read-only, wrapping table of the desk (history, queue, annotated records)."""
+def _table(headers: list[str], label: str, name: str, *, max_height: int = 260) -> gr.Dataframe:
+    """A read-only, wrapping table of the desk (history, queue, annotated records, ...), ``#annotate-<name>``."""
     return gr.Dataframe(
-        headers=headers, datatype=TABLE_DATATYPE, interactive=False, max_height=max_height, wrap=True, label=label
+        headers=headers,
+        datatype=TABLE_DATATYPE,
+        interactive=False,
+        max_height=max_height,
+        wrap=True,
+        label=label,
+        elem_id=f"annotate-{name}",
     )
 
 
@@ -129,29 +135,37 @@ def build_view(
                 clear_labels = gr.Button("Clear labels", size="sm")
             status = gr.Radio(STATUS_CHOICES, value=UNREVIEWED, label="Status", elem_id="annotate-status")
             note = gr.Textbox(
-                label="Note", lines=3, max_length=10_000, placeholder="free text (up to 10,000 characters)"
+                label="Note",
+                lines=3,
+                max_length=10_000,
+                placeholder="free text (up to 10,000 characters)",
+                elem_id="annotate-note",
             )
         with gr.Column(scale=2):
             with gr.Row():
                 prev_btn = gr.Button("◀ Previous", elem_id="annotate-prev", scale=1)
                 save_btn = gr.Button("Save", variant="primary", elem_id="annotate-save", scale=1)
                 next_btn = gr.Button("Next in queue ▶", variant="primary", elem_id="annotate-next", scale=1)
-            undo_btn = gr.Button("Undo my last change", size="sm")
+            undo_btn = gr.Button("Undo last change (annotators: their own)", size="sm")
             message = gr.Markdown(elem_id="annotate-message")
             gr.Markdown(KEYS_HELP, elem_id="annotate-keys")
-            history = _table(HISTORY_COLUMNS, "History (newest first)")
+    history = _table(HISTORY_COLUMNS, "History of the record (newest first)", "history", max_height=220)
     visited = gr.State([])
     with gr.Accordion("Review queue", open=True):
         with gr.Row():
             method = gr.Dropdown(list(QUEUE_METHODS), value=next(iter(QUEUE_METHODS)), label="Order by", scale=2)
             skip_reviewed = gr.Checkbox(True, label="skip records I reviewed", scale=1)
             queue_btn = gr.Button("Refresh queue", scale=1)
-        queue = _table(QUEUE_COLUMNS, "Queue: Next opens the top (click a row to open it)")
-        progress = _table(PROGRESS_COLUMNS, "Progress per reviewer (done / remaining)", max_height=200)
+        queue = _table(QUEUE_COLUMNS, "Queue: Next opens the top (click a row to open it)", "queue")
+        progress = _table(PROGRESS_COLUMNS, "Progress per reviewer (done / remaining)", "progress", max_height=200)
     with gr.Accordion("Agreement between reviewers and adjudication", open=False):
         agreement_btn = gr.Button("Refresh agreement", size="sm")
-        agreement = _table(AGREEMENT_COLUMNS, "Agreement per label (κ: 1 = perfect, 0 = chance)", max_height=240)
-        disagreements = _table(DISAGREEMENT_COLUMNS, "Open disagreements (click a row to open it)", max_height=240)
+        agreement = _table(
+            AGREEMENT_COLUMNS, "Agreement per label (κ: 1 = perfect, 0 = chance)", "agreement", max_height=240
+        )
+        disagreements = _table(
+            DISAGREEMENT_COLUMNS, "Open disagreements (click a row to open it)", "disagreements", max_height=240
+        )
         with gr.Row():
             adjudicate_labels = gr.Dropdown(
                 [],
@@ -169,7 +183,7 @@ def build_view(
             status_filter = gr.Dropdown([(ANY, ANY), *STATUS_CHOICES], value=ANY, label="Status")
             label_filter = gr.Dropdown([ANY], value=ANY, label="Annotated label", allow_custom_value=True)
             list_btn = gr.Button("Refresh")
-        annotated = _table(ANNOTATED_COLUMNS, "Annotations (click a row to open it)", max_height=300)
+        annotated = _table(ANNOTATED_COLUMNS, "Annotations (click a row to open it)", "annotated", max_height=300)
     with gr.Accordion("Export / import", open=False):
         with gr.Row():
             export_kind = gr.Radio(
@@ -194,10 +208,24 @@ def build_view(
 
     # Every write handler resolves the user from its own request (gr.Request / gr.OAuthProfile are filled in by
     # Gradio on the server); the page never sends a reviewer name.
-    def on_save(key, labs, stat, text, request: gr.Request, profile: gr.OAuthProfile | None):
+    def on_save(key, labs, stat, text, m, skip, request: gr.Request, profile: gr.OAuthProfile | None):
         with user_errors():
             who = sign_in.identify(request, profile)
-            return (*forms.save_annotation(desk, key, who, labs, stat, text), forms.progress_frame(desk, who))
+            saved = forms.save_annotation(desk, key, who, labs, stat, text)
+            return (*saved, *_queue_and_progress(m, skip, who))
+
+    def _queue_and_progress(m, skip, who) -> tuple:
+        """The queue and the progress after a save or on page load. A queue this order cannot compute (no model)
+        is left as it is: the save succeeded, and "Refresh queue" says why."""
+        try:
+            queue_table = forms.queue_frame(desk, m, skip, who)
+        except QueueUnavailableError:
+            queue_table = gr.skip()
+        return queue_table, forms.progress_frame(desk, who)
+
+    def on_page_load(m, skip, request: gr.Request, profile: gr.OAuthProfile | None):
+        with user_errors():
+            return _queue_and_progress(m, skip, sign_in.identify(request, profile))
 
     def on_undo(key, request: gr.Request, profile: gr.OAuthProfile | None):
         with user_errors():
@@ -205,8 +233,9 @@ def build_view(
 
     def on_adjudicate(key, labs, request: gr.Request, profile: gr.OAuthProfile | None):
         with user_errors():
-            text = forms.adjudicate_record(desk, key, labs, sign_in.identify(request, profile))
-            return text, forms.agreement_frame(desk), forms.disagreement_frame(desk)
+            who = sign_in.identify(request, profile)
+            text = forms.adjudicate_record(desk, key, labs, who)
+            return text, forms.agreement_frame(desk), forms.disagreement_frame(desk), *forms.load_record(desk, key, who)
 
     def on_import(path, request: gr.Request, profile: gr.OAuthProfile | None):
         with user_errors():
@@ -214,18 +243,20 @@ def build_view(
 
     def on_queue(m, skip, request: gr.Request, profile: gr.OAuthProfile | None):
         with user_errors():
-            who = sign_in.identify(request, profile)
-            return forms.queue_frame(desk, m, skip, who), forms.progress_frame(desk, who)
+            return _queue_and_progress(m, skip, sign_in.identify(request, profile))
 
     def on_next(key, m, skip, request: gr.Request, profile: gr.OAuthProfile | None):
         with user_errors():
             return forms.next_record(desk, key, m, skip, sign_in.identify(request, profile))
 
+    def on_load_record(key, request: gr.Request, profile: gr.OAuthProfile | None):
+        with user_errors():
+            return (*forms.load_record(desk, key, sign_in.identify(request, profile)), "")
+
     def on_previous(seen):
         with user_errors():
             return forms.previous_record(seen or [])
 
-    on_load_record = _guarded(lambda key: (*forms.load_record(desk, key), ""))
     on_vocabulary = _guarded(lambda: [gr.Dropdown(choices=sorted(set(desk.vocabulary()))) for _ in range(2)])
     on_reference = _guarded(lambda key: list(desk.reference_labels((key or "").strip())))
     on_agreement = _guarded(lambda: (forms.agreement_frame(desk), forms.disagreement_frame(desk)))
@@ -248,7 +279,11 @@ def build_view(
     )
     record_key.change(forms.visit, [visited, record_key], visited, api_name="annotate_visit", **fast)
     save_btn.click(
-        on_save, [record_key, labels, status, note], [*form, message, progress], api_name="annotate_save", **fast
+        on_save,
+        [record_key, labels, status, note, method, skip_reviewed],
+        [*form, message, queue, progress],
+        api_name="annotate_save",
+        **fast,
     )
     undo_btn.click(on_undo, [record_key], [*form, message], api_name="annotate_undo", **fast)
     copy_ref.click(on_reference, record_key, labels, api_name="annotate_reference", api_visibility="private")
@@ -269,7 +304,7 @@ def build_view(
     adjudicate_btn.click(
         on_adjudicate,
         [record_key, adjudicate_labels],
-        [adjudicate_message, agreement, disagreements],
+        [adjudicate_message, agreement, disagreements, *form],
         api_name="annotate_adjudicate",
         **fast,
     )
@@ -293,6 +328,7 @@ def build_view(
             on_vocabulary, None, [labels, adjudicate_labels], api_name="annotate_vocabulary", api_visibility="private"
         )
         demo.load(on_filters, None, [label_filter, annotated], api_name="annotate_filters", api_visibility="private")
+        demo.load(on_page_load, [method, skip_reviewed], [queue, progress], api_name="annotate_queue", **fast)
         demo.load(None, None, None, js=KEYS_JS)
     return {
         "identity": identity_line,

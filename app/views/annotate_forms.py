@@ -14,7 +14,8 @@ import pandas as pd
 from app.formatting import escape_markdown
 from core.annotations.desk import UNREVIEWED, AnnotationDesk, RecordSheet
 from core.annotations.errors import AnnotationError
-from core.annotations.identity import Identity
+from core.annotations.identity import ANNOTATOR, Identity
+from core.annotations.reviews import ReviewerState
 from core.annotations.schema import STATUSES, RecordState, status_title
 
 ANY = "any"
@@ -75,14 +76,51 @@ def history_frame(sheet: RecordSheet) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
 
 
-def load_record(desk: AnnotationDesk, record_id: str) -> tuple[list[str], str, str, str, pd.DataFrame]:
-    """Form values for a record: (labels, status, note, summary markdown, history)."""
+def _independent(who: Identity | None) -> bool:
+    """Whether ``who`` reviews independently: a signed-in annotator of a team (admins see every review, to
+    adjudicate; with one local user there is nobody to be independent of)."""
+    return who is not None and who.source in ("account", "huggingface") and who.role == ANNOTATOR
+
+
+def _own_review(desk: AnnotationDesk, record_id: str, who: Identity | None) -> ReviewerState | None:
+    if who is None or not who.signed_in:
+        return None
+    return desk.store().reviewer_states(record_id).get((record_id, who.user))
+
+
+def load_record(
+    desk: AnnotationDesk, record_id: str, who: Identity | None = None
+) -> tuple[list[str], str, str, str, pd.DataFrame]:
+    """Form values for a record: (labels, status, note, summary markdown, history).
+
+    A team's annotator sees their own review in the form (blank before they review), and until then not
+    the other reviewers' labels: reviews stay independent, which the agreement figures assume. Everyone else (and
+    the single local user) sees the record's current state.
+    """
     record_id = _key(record_id)
     if not record_id:
         return [], UNREVIEWED, "", NO_RECORD, pd.DataFrame(columns=HISTORY_COLUMNS)
     sheet = desk.open(record_id)
     state = sheet.state
-    return list(state.labels), state.status, state.note, summary_markdown(state, sheet.reference), history_frame(sheet)
+    if not _independent(who):
+        return (
+            list(state.labels),
+            state.status,
+            state.note,
+            summary_markdown(state, sheet.reference),
+            history_frame(sheet),
+        )
+    own = _own_review(desk, record_id, who)
+    if own is not None:
+        return list(own.labels), own.status, own.note, summary_markdown(state, sheet.reference), history_frame(sheet)
+    others = len({e.reviewer for e in sheet.history})
+    summary = summary_markdown(RecordState(record_id), sheet.reference)
+    if others:
+        summary += (
+            f"\n\n*{others} other reviewer{'s' if others != 1 else ''} changed this record; their labels show "
+            "once you save your own review (independent reviews).*"
+        )
+    return [], UNREVIEWED, "", summary, pd.DataFrame(columns=HISTORY_COLUMNS)
 
 
 def save_annotation(
@@ -92,9 +130,13 @@ def save_annotation(
     form and a message."""
     reviewer = who.require("annotate")
     record_id = _key(record_id)
-    event = desk.annotate(record_id, reviewer, labels=list(labels or []), status=status, note=note or "")
+    # A first independent review with an empty note leaves the record's note (another reviewer's) as it is.
+    keep_note = not note and _independent(who) and _own_review(desk, record_id, who) is None
+    event = desk.annotate(
+        record_id, reviewer, labels=list(labels or []), status=status, note=None if keep_note else note or ""
+    )
     message = f"Saved change #{event.event_id}: {escape_markdown(event.changes())}" if event else "Nothing changed."
-    return (*load_record(desk, record_id), message)
+    return (*load_record(desk, record_id, who), message)
 
 
 def undo_last(desk: AnnotationDesk, record_id: str, who: Identity) -> Form:
@@ -103,7 +145,7 @@ def undo_last(desk: AnnotationDesk, record_id: str, who: Identity) -> Form:
     record_id = _key(record_id)
     event = desk.undo(record_id, reviewer, own_only=not who.can("undo_any"))
     message = f"Undid change #{event.reverts} (as change #{event.event_id}): {escape_markdown(event.changes())}"
-    return (*load_record(desk, record_id), message)
+    return (*load_record(desk, record_id, who), message)
 
 
 def annotated_frame(desk: AnnotationDesk, status: str | None = ANY, label: str | None = ANY) -> pd.DataFrame:

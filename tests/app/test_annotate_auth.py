@@ -113,7 +113,7 @@ def test_the_page_handlers_resolve_the_user_from_the_request(team_app):
     ana = gr.Request(client={"host": "127.0.0.1"}, cookies={COOKIE: cookie}, headers={})
     n = store.count_events()
     refusals = [
-        ("annotate_save", ("ptbxl/00002", ["MI"], "corrected", "")),
+        ("annotate_save", ("ptbxl/00002", ["MI"], "corrected", "", "unreviewed first (no model needed)", True)),
         ("annotate_undo", ("ptbxl/00002",)),
         ("annotate_adjudicate", ("ptbxl/00002", ["MI"])),
         ("annotate_import_file", ("/nonexistent.csv",)),
@@ -122,7 +122,9 @@ def test_the_page_handlers_resolve_the_user_from_the_request(team_app):
         with pytest.raises(gr.Error, match="sign in to"):
             handlers[api_name](*args, request=anonymous, profile=None)
     assert store.count_events() == n
-    out = handlers["annotate_save"]("ptbxl/00002", ["MI"], "corrected", "", request=ana, profile=None)
+    out = handlers["annotate_save"](
+        "ptbxl/00002", ["MI"], "corrected", "", "model disagrees with the reference", True, request=ana, profile=None
+    )
     assert out[5].startswith("Saved change") and store.history("ptbxl/00002")[-1].reviewer == "ana"
     for api_name, args in refusals[2:]:
         with pytest.raises(gr.Error, match="ana has the annotator role: to .* you need the admin role"):

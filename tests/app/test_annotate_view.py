@@ -142,6 +142,20 @@ def test_export_import_handlers(desk, tmp_path):
         forms.import_annotations_file(desk, None, DEE)
 
 
+def test_a_team_annotator_reviews_independently(desk):
+    """Until ana saves her own review she sees neither bo's labels nor his note; her first save keeps his note."""
+    forms.save_annotation(desk, "ptbxl/00001", BO, ["MI"], "corrected", "Q waves in III")
+    labels, status, note, summary, history = forms.load_record(desk, "ptbxl/00001", ANA)
+    assert (labels, status, note, len(history)) == ([], "unreviewed", "", 0)
+    assert "1 other reviewer changed this record" in summary and "MI" not in summary.replace("Reference", "")
+    out = forms.save_annotation(desk, "ptbxl/00001", ANA, ["NORM"], "confirmed", "")
+    assert out[:3] == (["NORM"], "confirmed", "Q waves in III") and len(out[4]) == 2  # her review, all history
+    assert desk.store().get("ptbxl/00001").note == "Q waves in III"
+    # an admin (to adjudicate) and the single local user see the record as it is
+    assert forms.load_record(desk, "ptbxl/00001", DEE)[0] == ["NORM"]
+    assert "**Annotated labels:** NORM" in forms.load_record(desk, "ptbxl/00001", Identity("me", ADMIN, "local"))[3]
+
+
 @pytest.fixture(scope="module")
 def team(tmp_path_factory) -> SignIn:
     """Accounts sign-in over ana and bo (annotators) and dee (admin)."""
