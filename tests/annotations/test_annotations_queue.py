@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from core.__main__ import main
-from core.annotations import AnnotationStore
+from core.annotations import AnnotationError, AnnotationStore
+from core.annotations.desk import AnnotationDesk, QueueUnavailableError
 from core.annotations.modelscores import zero_shot_inputs
 from core.annotations.queue import entropy, next_in_queue, review_queue
 
@@ -123,3 +124,41 @@ def test_cli_export_import_history_check(tmp_path, capsys):
     assert main(["annotations", "--db", str(db2), "import", str(bad)]) == 1
     assert "nothing written" in capsys.readouterr().out
     assert main(["annotations", "--db", str(tmp_path / "missing.sqlite3"), "check"]) == 2
+
+
+def test_orders_without_a_model_reviewer_disagreement_and_unreviewed_first(tmp_path):
+    ids = ["r/1", "r/2", "r/3", "r/4"]
+    store = AnnotationStore(tmp_path / "a.sqlite3", known_record_ids=set(ids))
+    desk = AnnotationDesk(store=lambda: store, record_ids=lambda: ids)  # no model at all
+    store.annotate("r/2", reviewer="ana", labels=["MI"])
+    store.annotate("r/2", reviewer="bo", labels=["NORM"])
+    store.annotate("r/3", reviewer="ana", labels=["NORM"])
+    store.annotate("r/3", reviewer="bo", labels=["NORM"])  # they agree: not in the disagreement queue
+    store.annotate("r/4", reviewer="ana", labels=["STTC"])
+    queue = desk.queue("reviewer_disagreement")
+    assert [e.item.record_id for e in queue] == ["r/2"] and queue[
+        0
+    ].item.reason == "reviewers disagree: ana: MI; bo: NORM"
+    assert desk.next_record(None, "reviewer_disagreement", reviewer="ana") == "r/2"  # ana's own review does not hide it
+    # unreviewed first: nobody's review first, in dataset order; skipping is per reviewer
+    everything = [(e.item.record_id, e.item.reason) for e in desk.queue("unreviewed", skip_reviewed=False)]
+    assert everything == [
+        ("r/1", "not reviewed yet"),
+        ("r/2", "reviewed by ana, bo"),
+        ("r/3", "reviewed by ana, bo"),
+        ("r/4", "reviewed by ana"),
+    ]
+    assert [e.item.record_id for e in desk.queue("unreviewed", reviewer="bo")] == ["r/1", "r/4"]
+    assert desk.next_record("r/1", "unreviewed", reviewer="bo") == "r/4"  # the top, the current record excepted
+    assert [(p.reviewer, p.done, p.remaining) for p in desk.progress(["cy"])] == [
+        ("ana", 3, 1),
+        ("bo", 2, 2),
+        ("cy", 0, 4),
+    ]
+    store.adjudicate("r/2", ["MI"], adjudicator="dee")
+    assert desk.queue("reviewer_disagreement") == []
+    with pytest.raises(QueueUnavailableError, match="no model is available for this queue order"):
+        desk.queue("disagreement")
+    with pytest.raises(AnnotationError, match="unknown queue order 'random'"):
+        desk.queue("random")
+    store.close()
