@@ -11,11 +11,14 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.explorer import Explanation, Neighbour, OpenedRecord, RecordInfo, ReportMatch, Status, Upload
+from core.explorer import BrowsePage, Explanation, Neighbour, OpenedRecord, RecordInfo, ReportMatch, Status, Upload
 from core.leads import CANONICAL_LEADS
 from core.plotting import ecg_figure
 
-TABLE_COLUMNS = ["record_id", "dataset", "labels", "report", "report (English)"]
+# Browse: the English report before the original, so the report a reader can scan comes second on screen.
+TABLE_COLUMNS = ["record_id", "dataset", "labels", "report (English)", "report"]
+# Labels shown per Browse row before "+N more": a row stays one or two lines high (all labels are in the details).
+TABLE_MAX_LABELS = 4
 RESULT_COLUMNS = ["rank", "record_id", "similarity", "labels", "report (English)"]
 # One row per distinct report text: record_id is the first record with it, record_ids all of them.
 REPORT_COLUMNS = ["rank", "record_id", "count", "score", "lexical", "dense", "labels", "report (English)", "record_ids"]
@@ -100,10 +103,29 @@ def status_markdown(s: Status) -> str:
 
 
 # ---- records and measurements ----------------------------------------------------------------------------------------
+def label_summary(labels: Sequence[str], max_labels: int = TABLE_MAX_LABELS) -> str:
+    """The first ``max_labels`` labels and how many more there are: ``"NORM, SR +3 more"``."""
+    labels = list(labels)
+    more = len(labels) - max_labels
+    return ", ".join(labels[:max_labels]) + (f" +{more} more" if more > 0 else "")
+
+
 def records_frame(records: Sequence[RecordInfo]) -> pd.DataFrame:
-    """The Browse table: one row per record."""
-    rows = [[r.record_id, r.dataset, ", ".join(r.label_list()), r.text, r.text_en] for r in records]
+    """The Browse table: one row per record, labels clamped (:func:`label_summary`); the original report is left
+    blank where it equals the English one."""
+    rows = [
+        [r.record_id, r.dataset, label_summary(r.label_list()), r.text_en, "" if r.text == r.text_en else r.text]
+        for r in records
+    ]
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def page_summary(page: BrowsePage) -> str:
+    """``"Records 26–50 of 700 · page 2 of 28"`` (or that nothing matches)."""
+    if not page.total:
+        return "No record matches: clear the search or a filter."
+    last = page.first + len(page.records) - 1
+    return f"Records {page.first}–{last} of {page.total} · page {page.page} of {page.n_pages}"
 
 
 def _number(value: Any) -> float | None:
@@ -243,7 +265,7 @@ def neighbours_frame(hits: Sequence[Neighbour], query_id: str | None = None) -> 
     rows = []
     for rank, n in enumerate(hits, start=1):
         rid = n.record.record_id + (" (this ECG)" if n.record.record_id == query_id else "")
-        rows.append([rank, rid, round(n.similarity, 4), ", ".join(n.record.label_list()), n.record.text_en])
+        rows.append([rank, rid, round(n.similarity, 4), label_summary(n.record.label_list()), n.record.text_en])
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -254,22 +276,30 @@ def reports_frame(matches: Sequence[ReportMatch]) -> pd.DataFrame:
         labels = list(dict.fromkeys(x for r in m.records for x in r.label_list()))
         h = m.hit
         row = [rank, m.record_ids[0], h.count, round(h.score, 4), round(h.lexical, 4), round(h.dense, 4)]
-        rows.append([*row, ", ".join(labels), h.text, ", ".join(m.record_ids)])
+        rows.append([*row, label_summary(labels), h.text, ", ".join(m.record_ids)])
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
 
 def thumbnails_html(hits: Sequence[Neighbour], what: str) -> str:
-    """An HTML table of neighbours with a lead II thumbnail of each one's ECG."""
+    """An HTML table of neighbours with a lead II thumbnail of each one's ECG; each row carries its record id in
+    ``data-ecg`` (a click opens it, see :mod:`app.views.retrieve`)."""
     rows = []
     for rank, n in enumerate(hits, start=1):
         info = n.record
+        rid = html.escape(info.record_id)
         rows.append(
-            f"<tr><td>{rank}</td><td><code>{html.escape(info.record_id)}</code></td><td>{n.similarity:.3f}</td>"
-            f"<td>{n.thumbnail_svg}</td><td>{html.escape(', '.join(info.label_list()))}</td>"
-            f"<td>{html.escape(short(info.text_en))}</td></tr>"
+            f"<tr data-ecg='{rid}' title='open {rid}' style='cursor: pointer'><td>{rank}</td><td><code>{rid}</code>"
+            f"</td><td>{n.similarity:.3f}</td><td>{n.thumbnail_svg}</td>"
+            f"<td>{html.escape(label_summary(info.label_list()))}</td><td>{html.escape(short(info.text_en))}</td></tr>"
         )
     head = "<tr><th>#</th><th>record</th><th>sim.</th><th>lead II</th><th>labels</th><th>report</th></tr>"
-    return f"<b>{html.escape(what)}</b><table class='thumb-table'>{head}{''.join(rows)}</table>"
+    table = f"<table class='thumb-table'>{head}{''.join(rows)}</table>"
+    return f"<b>{html.escape(what)}</b> (click a row to open it){table}"
+
+
+def message_html(text: str) -> str:
+    """A short notice in place of results (escaped: it may quote what the user typed)."""
+    return f"<p class='notice'>⚠️ {html.escape(' '.join(str(text).split()))}</p>"
 
 
 # ---- explain ---------------------------------------------------------------------------------------------------------
@@ -301,11 +331,19 @@ def batch_confusion_frame(out: Any) -> pd.DataFrame:
     return frame
 
 
-def batch_markdown(out: Any) -> str:
-    """One line on what was scored and which records the AUC and the confusion matrix count."""
-    return (
-        f"**{out.n}** records of **{escape_markdown(out.dataset)}** scored with **{escape_markdown(out.checkpoint)}** "
-        f"({out.kind}). AUC over the {out.n_evaluable} records labelled with at least one of the classes "
+def batch_markdown(out: Any, max_skipped: int = 5) -> str:
+    """What was scored, which records the AUC and the confusion matrix count, and the uploaded records skipped."""
+    uploaded = out.dataset == "upload"
+    what = "uploaded records (the first 10 s of each)" if uploaded else f"records of **{escape_markdown(out.dataset)}**"
+    text = (
+        f"**{out.n}** {what} scored with **{escape_markdown(out.checkpoint)}** ({out.kind}). "
+        f"AUC over the {out.n_evaluable} records labelled with at least one of the classes "
         f"(class name = label, case-insensitive); confusion matrix over the {out.n_confusion} records with exactly "
         "one of them (rows: reference, columns: top-1 predicted)."
     )
+    skipped = list(getattr(out, "skipped", ()) or ())
+    if skipped:
+        shown = "; ".join(f"{escape_markdown(n)}: {escape_markdown(short(r, 120))}" for n, r in skipped[:max_skipped])
+        more = f" and {len(skipped) - max_skipped} more" if len(skipped) > max_skipped else ""
+        text += f"\n\n⚠️ **{len(skipped)} file(s) could not be read** and were skipped: {shown}{more}."
+    return text

@@ -1,17 +1,29 @@
-"""Batch zero-shot inside the Zero-shot tab: score a whole indexed dataset against the current prompt table."""
+"""Batch zero-shot inside the Zero-shot tab: score a whole indexed dataset, or uploaded ECG files (a zip or several
+files), against the current prompt table: AUC per class, confusion matrix, and the per-record scores as CSV.
+
+The CSV is written into Gradio's cache folder, which the app's ``delete_cache`` empties of files older than an hour
+(and entirely at restart); a session's previous CSV is removed as soon as it scores again.
+"""
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
+from gradio.utils import get_upload_folder
 
 from app.formatting import BATCH_AUC_COLUMNS, batch_auc_frame, batch_confusion_frame, batch_markdown
-from app.views.common import Context, user_errors
+from app.views.common import USER_FACING, Context, user_errors, user_message
+from app.views.upload import remove_uploaded, uploaded_paths
 from core.explorer import ALL, QueryService
 from core.explorer.batch import BatchZeroShot
+from core.explorer.batch_files import LABELS_FILE, ZIP_MAX_BYTES, ZIP_MAX_MEMBERS
+
+logger = logging.getLogger(__name__)
+CSV_FOLDER = "batch-zeroshot"
 
 
 def table_classes(table) -> dict[str, list[str]]:
@@ -31,34 +43,85 @@ def batch_zero_shot(services: QueryService, table, checkpoint: str | None, datas
         return services.batch_zero_shot(classes, checkpoint or None, dataset or ALL)
 
 
-def write_csv(out: BatchZeroShot) -> str:
-    """The per-record scores in a temporary CSV file (for ``gr.File``); returns its path."""
+def batch_zero_shot_files(services: QueryService, files, table, checkpoint: str | None) -> BatchZeroShot:
+    """Score uploaded ECG files (a zip archive, or several files) against the prompt table; Gradio's copies of the
+    uploaded files are deleted once read. A user's mistake is one short ``gr.Error``, logged without a traceback."""
+    classes = table_classes(table)
+    paths = uploaded_paths(files)
+    try:
+        with user_errors():
+            try:
+                return services.batch_zero_shot_files(paths, classes, checkpoint or None)
+            except USER_FACING as exc:
+                logger.info("batch upload refused: %s", user_message(exc))
+                raise
+    finally:
+        remove_uploaded(paths)
+
+
+def write_csv(out: BatchZeroShot, previous: str | None = None) -> str:
+    """The per-record scores in a CSV file in Gradio's cache folder (for ``gr.File``); ``previous`` (this session's
+    last CSV) is deleted. Returns the new file's path."""
+    folder = Path(get_upload_folder()) / CSV_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    if previous:
+        old = Path(previous).resolve()
+        if folder.resolve() in old.parents:  # only our own files, never a path a caller made up
+            old.unlink(missing_ok=True)
     name = f"zeroshot-{out.dataset}-{out.checkpoint}-".replace("/", "_")
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", prefix=name, delete=False, encoding="utf-8") as f:
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", prefix=name, dir=folder, delete=False, encoding="utf-8") as f:
         f.write(out.csv)
-    return str(Path(f.name))
+    return f.name
 
 
 def build(ctx: Context, table: gr.Dataframe, checkpoint: gr.Dropdown) -> None:
-    """The "Score the whole dataset" section, reading the tab's prompt table and checkpoint."""
+    """The "Score many ECGs" section, reading the tab's prompt table and checkpoint."""
     services = ctx.services
-    with gr.Accordion("Score the whole dataset", open=False, elem_id="batch-zeroshot"):
+    with gr.Accordion("Score many ECGs: a whole dataset or uploaded files", open=False, elem_id="batch-zeroshot"):
         with gr.Row():
-            dataset = gr.Dropdown([ALL], value=ALL, label="Dataset", allow_custom_value=True, scale=2)
+            dataset = gr.Dropdown([ALL], value=ALL, label="Indexed dataset", allow_custom_value=True, scale=2)
             run_btn = gr.Button("Score dataset", scale=1, elem_id="batch-btn")
-        summary = gr.Markdown()
+        with gr.Row():
+            files = gr.File(
+                file_count="multiple",
+                file_types=[".zip", ".hea", ".dat", ".mat", ".csv", ".npy", ".npz"],
+                label=(
+                    f"…or upload ECG files: a .zip (at most {ZIP_MAX_MEMBERS} files, {ZIP_MAX_BYTES // 2**20} MB "
+                    f"unpacked) or several files; an optional {LABELS_FILE} (columns record, labels) gives reference "
+                    "labels"
+                ),
+                elem_id="batch-files",
+                scale=2,
+            )
+            files_btn = gr.Button("Score uploaded files", scale=1, elem_id="batch-files-btn")
+        summary = gr.Markdown(elem_id="batch-summary")
         with gr.Row():
             auc = gr.Dataframe(headers=BATCH_AUC_COLUMNS, interactive=False, label="AUC per class", elem_id="batch-auc")
             confusion = gr.Dataframe(interactive=False, label="Confusion matrix", elem_id="batch-confusion")
         csv = gr.File(label="Per-record scores (CSV)", elem_id="batch-csv")
+    last_csv = gr.State(None)
 
-    def run(tab, ckpt: str, ds: str) -> tuple[str, pd.DataFrame, pd.DataFrame, str]:
-        out = batch_zero_shot(services, tab, ckpt, ds)
-        return batch_markdown(out), batch_auc_frame(out), batch_confusion_frame(out), write_csv(out)
+    def shown(out: BatchZeroShot, previous: str | None) -> tuple[str, pd.DataFrame, pd.DataFrame, str, str]:
+        path = write_csv(out, previous)
+        return batch_markdown(out), batch_auc_frame(out), batch_confusion_frame(out), path, path
+
+    def run(tab, ckpt: str, ds: str, previous: str | None = None):
+        return shown(batch_zero_shot(services, tab, ckpt, ds), previous)
+
+    def run_files(uploaded, tab, ckpt: str, previous: str | None = None):
+        return shown(batch_zero_shot_files(services, uploaded, tab, ckpt), previous)
 
     def datasets() -> gr.Dropdown:
         with user_errors():
             return gr.Dropdown(choices=[ALL, *services.record_filters().datasets], value=ALL)
 
-    run_btn.click(run, [table, checkpoint, dataset], [summary, auc, confusion, csv], api_visibility="private")
+    outputs = [summary, auc, confusion, csv, last_csv]
+    run_btn.click(run, [table, checkpoint, dataset, last_csv], outputs, api_visibility="private")
+    files_btn.click(
+        run_files,
+        [files, table, checkpoint, last_csv],
+        outputs,
+        api_name="batch_zeroshot_files",
+        concurrency_limit=1,  # one batch at a time: each holds a batch of windows and the model busy
+    )
     ctx.demo.load(datasets, None, dataset, api_name="batch_datasets", api_visibility="private")

@@ -1,22 +1,51 @@
 """Retrieve: ECG -> nearest reports (FAISS, cosine); free text -> nearest ECGs and the best distinct reports (hybrid
-lexical + dense search, :mod:`core.search`), with dataset, label and exclusion filters."""
+lexical + dense search, :mod:`core.search`), with dataset, label and exclusion filters. Clicking a result row or a
+thumbnail opens that ECG."""
 
 from __future__ import annotations
 
 import gradio as gr
 import pandas as pd
 
-from app.formatting import REPORT_COLUMNS, RESULT_COLUMNS, neighbours_frame, reports_frame, thumbnails_html
-from app.views.common import Context, require_key, user_errors
+from app.formatting import (
+    REPORT_COLUMNS,
+    RESULT_COLUMNS,
+    message_html,
+    neighbours_frame,
+    reports_frame,
+    thumbnails_html,
+)
+from app.views.common import USER_FACING, Context, user_errors, user_message
+from app.views.follow import openable
 from core.explorer import ALL, QueryService
 from core.search import split_terms
 
+THIS_ECG = " (this ECG)"
+# The thumbnails are HTML: a click on a row with a record id reports it as the component's select event.
+OPEN_ON_CLICK = """
+element.addEventListener('click', (event) => {
+  const row = event.target.closest('[data-ecg]');
+  if (row) trigger('select', {value: row.dataset.ecg, index: row.rowIndex});
+});
+"""
+# Column widths that add up to the table's width, the report column taking most of it (it wraps, never cut).
+RESULT_WIDTHS = ["5%", "12%", "8%", "25%", "50%"]
+REPORT_WIDTHS = ["5%", "10%", "5%", "6%", "6%", "6%", "14%", "34%", "14%"]
+
 
 def reports_for_ecg(services: QueryService, key: str, k: int = 5) -> tuple[pd.DataFrame, str]:
-    """The ``k`` indexed reports nearest to an ECG (table + HTML with thumbnails of the neighbours' ECGs)."""
-    key = require_key(key)
-    with user_errors():
-        hits = services.nearest_reports(key, int(k))
+    """The ``k`` indexed reports nearest to an ECG (table + HTML with thumbnails of the neighbours' ECGs).
+
+    A request the user can fix (no ECG selected, an unknown id) gives empty results and the reason in the HTML.
+    """
+    try:
+        with user_errors():
+            key = (key or "").strip()
+            hits = services.nearest_reports(key, int(k))
+    except gr.Error as exc:
+        if not isinstance(exc.__cause__, USER_FACING):
+            raise
+        return neighbours_frame([]), message_html(user_message(exc.__cause__))
     return neighbours_frame(hits, key), thumbnails_html(hits, f"Reports nearest to {key}")
 
 
@@ -26,12 +55,29 @@ def search_text(
     """Free text -> the ``k`` nearest indexed ECGs and the ``k`` best distinct reports (hybrid search).
 
     ``dataset`` and ``label`` keep only matching records (``"all"``/empty: no filter); ``exclude`` (comma-separated)
-    and "..., not X" in the query drop records with label X and reports that say X.
+    and "..., not X" in the query drop records with label X and reports that say X. A request the user can fix
+    (an empty query) gives empty tables and the reason in the HTML, not an error on every output.
     """
-    with user_errors():
-        found = services.search_text(query, int(k), dataset=dataset, label=label, exclude=split_terms(exclude))
+    try:
+        with user_errors():
+            found = services.search_text(query, int(k), dataset=dataset, label=label, exclude=split_terms(exclude))
+    except gr.Error as exc:
+        if not isinstance(exc.__cause__, USER_FACING):
+            raise
+        return neighbours_frame([]), reports_frame([]), message_html(user_message(exc.__cause__))
     what = f"ECGs nearest to “{found.query}”" + (f" (not {', '.join(found.exclude)})" if found.exclude else "")
     return neighbours_frame(found.ecgs), reports_frame(found.reports), thumbnails_html(found.ecgs, what)
+
+
+def picked_record(evt: gr.SelectData) -> str:
+    """The record id of a clicked result (a table row's record_id cell, or a thumbnail row's id)."""
+    row = evt.row_value
+    if row is not None:  # a table: the record id is the second column (after the rank)
+        value = str(row[1]) if len(row) > 1 else ""
+    else:
+        value = str(evt.value or "")
+    value = value.removesuffix(THIS_ECG).strip()
+    return value or gr.skip()
 
 
 def build(ctx: Context) -> None:
@@ -41,34 +87,49 @@ def build(ctx: Context) -> None:
     with gr.Row():
         ecg_btn = gr.Button("Nearest reports to the current ECG", variant="primary")
     ecg_table = gr.Dataframe(
-        headers=RESULT_COLUMNS, interactive=False, label="Nearest reports", wrap=True, elem_id="retrieve-reports"
+        headers=RESULT_COLUMNS,
+        interactive=False,
+        label="Nearest reports (click a row to open that ECG)",
+        wrap=True,
+        column_widths=RESULT_WIDTHS,
+        elem_id="retrieve-reports",
     )
-    ecg_html = gr.HTML()
+    ecg_html = gr.HTML(js_on_load=OPEN_ON_CLICK, elem_id="retrieve-thumbs")
     gr.Markdown("### Free-text search")
     with gr.Row():
         query = gr.Textbox(label="Query", placeholder="atrial fibrillation with rapid ventricular response", scale=4)
-        text_btn = gr.Button("Search", scale=1)
+        text_btn = gr.Button("Search", scale=1, elem_id="search-btn")
     datasets = [ALL, *dict.fromkeys(name for name, _ in services.config.spec.datasets)]
     with gr.Row():
         dataset = gr.Dropdown(datasets, value=ALL, label="Dataset", scale=1)
         label = gr.Textbox(value="", label="Label (e.g. CLBBB, MI; comma-separated)", scale=2)
         exclude = gr.Textbox(value="", label="Exclude (labels or words, e.g. RBBB; or type '…, not RBBB')", scale=2)
-    with gr.Row():
-        text_ecgs = gr.Dataframe(headers=RESULT_COLUMNS, interactive=False, label="Nearest ECGs", wrap=True)
-        text_reports = gr.Dataframe(
-            headers=REPORT_COLUMNS,
-            interactive=False,
-            wrap=True,
-            elem_id="search-reports",
-            label="Matching reports (identical texts in one row; BM25 + embedding score)",
-        )
-    text_html = gr.HTML()
+    # Stacked, not side by side: each table gets the page width, so the report column is readable at 1440 px.
+    text_ecgs = gr.Dataframe(
+        headers=RESULT_COLUMNS,
+        interactive=False,
+        label="Nearest ECGs (click a row to open it)",
+        wrap=True,
+        column_widths=RESULT_WIDTHS,
+        elem_id="search-ecgs",
+    )
+    text_reports = gr.Dataframe(
+        headers=REPORT_COLUMNS,
+        interactive=False,
+        wrap=True,
+        column_widths=REPORT_WIDTHS,
+        elem_id="search-reports",
+        label="Matching reports (identical texts in one row; BM25 + embedding score; a click opens the first ECG)",
+    )
+    text_html = gr.HTML(js_on_load=OPEN_ON_CLICK, elem_id="search-thumbs")
 
     def run_ecg(key: str, kk: int):
         return reports_for_ecg(services, key, kk)
 
     def run_ecg_if_selected(key: str, kk: int):
-        return reports_for_ecg(services, key, kk) if (key or "").strip() else (gr.skip(), gr.skip())
+        # Following the current-ECG box: a key that opens nothing clears the results (Browse says why, once).
+        key = openable(services, key)
+        return reports_for_ecg(services, key, kk) if key else (neighbours_frame([]), "")
 
     def run_text(q: str, kk: int, ds: str = ALL, lab: str = "", exc: str = ""):
         return search_text(services, q, kk, ds, lab, exc)
@@ -86,3 +147,5 @@ def build(ctx: Context) -> None:
     outputs = [text_ecgs, text_reports, text_html]
     text_btn.click(run_text, inputs, outputs, api_name="search_text")
     query.submit(run_text, inputs, outputs, api_name="search_text_submit", api_visibility="private")
+    for i, results in enumerate((ecg_table, ecg_html, text_ecgs, text_reports, text_html)):
+        results.select(picked_record, None, ctx.ecg_key, api_name=f"retrieve_open_{i}", api_visibility="private")

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 MAX_FILE_SIZE = UPLOAD_MAX_BYTES
 
 
-def _paths(files) -> list[Path]:
+def uploaded_paths(files) -> list[Path]:
     """Gradio's file values (paths, or objects with ``.name`` / ``.path``) as paths."""
     if files is None:
         return []
@@ -75,7 +75,7 @@ def upload_ecg(
     The summary starts with the warnings (units detected, partial leads, the window of a long record).
     """
     names = [s.strip() for s in (lead_names or "").split(",") if s.strip()]
-    paths = _paths(files)
+    paths = uploaded_paths(files)
     try:
         with user_errors():
             try:

@@ -6,11 +6,12 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.formatting import SCORE_COLUMNS
+from app.formatting import SCORE_COLUMNS, escape_markdown, short
 from app.views import batch
 from app.views.common import Context, require_key, user_errors
+from app.views.follow import openable
 from core import zeroshot
-from core.explorer import QueryService
+from core.explorer import UPLOAD_PREFIX, QueryService
 from core.plotting import compare_bar_figure, score_bar_figure
 
 PROMPT_COLUMNS = ["class", "prompts (separated by |)"]
@@ -66,6 +67,19 @@ def zero_shot(
     return fig, frame
 
 
+def reference_markdown(services: QueryService, key: str) -> str:
+    """The current ECG and its reference labels (what the scores can be checked against), or why there are none."""
+    key = openable(services, key)
+    if key is None:
+        return "*No ECG selected: open one in Browse, Retrieve or the Map, or upload a file.*"
+    if key.startswith(UPLOAD_PREFIX):
+        return f"**{escape_markdown(key)}** (uploaded): no reference labels."
+    info = services.explorer().record(key)
+    labels = escape_markdown(info.label_text() or "none")
+    report = escape_markdown(short(info.text_en, 300))
+    return f"**{escape_markdown(key)}** · reference labels: {labels}  \n**Report:** {report}"
+
+
 def score_label(services: QueryService, checkpoint: str | None) -> str:
     """The score table's label: which kind of probability the checkpoint gives."""
     with user_errors():
@@ -102,6 +116,7 @@ def build(ctx: Context) -> None:
         checkpoint = gr.Dropdown(names, value=default, label="Checkpoint", scale=2)
         compare = gr.Dropdown([NONE, *names], value=NONE, label="Compare with", scale=2)
         score_btn = gr.Button("Score", variant="primary", scale=1, elem_id="score-btn")
+    reference = gr.Markdown(reference_markdown(services, ""), elem_id="zeroshot-reference")
     with gr.Row():
         plot = gr.Plot(label="Scores (cosine similarity of the ECG to each class)", elem_id="zeroshot-plot")
         label = score_label(services, default) if default else "Scores"
@@ -111,7 +126,9 @@ def build(ctx: Context) -> None:
         return zero_shot(services, key, tab, ckpt, other)
 
     def run_if_selected(key: str, tab, ckpt: str, other: str):
-        return zero_shot(services, key, tab, ckpt, other) if (key or "").strip() else (gr.skip(), gr.skip())
+        # Following the current-ECG box: a key that opens nothing clears the scores (Browse says why, once).
+        key = openable(services, key)
+        return zero_shot(services, key, tab, ckpt, other) if key else (None, pd.DataFrame(columns=SCORE_COLUMNS))
 
     def load(name: str):
         return prompts_frame(services, name)
@@ -134,6 +151,14 @@ def build(ctx: Context) -> None:
     inputs = [ctx.ecg_key, table, checkpoint, compare]
     score_btn.click(run, inputs, [plot, scores], api_name="zeroshot", queue=False)
     ctx.ecg_key.change(run_if_selected, inputs, [plot, scores], api_name="zeroshot_on_change", api_visibility="private")
+    ctx.ecg_key.change(
+        lambda key: reference_markdown(services, key),
+        ctx.ecg_key,
+        reference,
+        api_name="zeroshot_reference",
+        api_visibility="private",
+        queue=False,
+    )
     # The table says which kind of probability it shows as soon as the checkpoint changes (read from its config).
     checkpoint.change(
         lambda c: gr.update(label=score_label(services, c)), checkpoint, scores, queue=False, api_visibility="private"

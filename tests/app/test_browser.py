@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 NORM_PROMPTS = "normal ECG | sinus rhythm, normal ECG | normal electrocardiogram, no abnormality"
@@ -32,11 +36,11 @@ def test_select_plot_edit_prompt_rescore(live_app: str, browser):
     cell = page.locator("#browse-table").get_by_text("ptbxl/00003", exact=True).locator("visible=true").first
     cell.wait_for(timeout=60_000)
     cell.click()
-    page.locator("#browse-plot .js-plotly-plot .scatterlayer path.js-line").first.wait_for(timeout=30_000)
+    page.locator("#viewer-plot .js-plotly-plot .scatterlayer path.js-line").first.wait_for(timeout=30_000)
     # The key box and the details panel fill in their own updates: wait for them (a loaded CI machine may
     # draw the plot first).
     expect(page.locator("#ecg-key textarea, #ecg-key input").first).to_have_value("ptbxl/00003", timeout=30_000)
-    expect(page.locator("#browse-details")).to_contain_text("sinus", ignore_case=True, timeout=30_000)
+    expect(page.locator("#viewer-details")).to_contain_text("sinus", ignore_case=True, timeout=30_000)
 
     # Zero-shot: scores appear for the selected ECG; edit the NORM prompts and score again.
     page.get_by_role("tab", name="Zero-shot").click()
@@ -54,3 +58,143 @@ def test_select_plot_edit_prompt_rescore(live_app: str, browser):
     after = scores.inner_text()
     assert _similarity(after, "NORM") != _similarity(before, "NORM")
     assert page.locator("#zeroshot-plot .js-plotly-plot .barlayer").count() == 1
+
+
+# ---- click-through, paging, errors and the map (issue 13) ---------------------------------------------------------
+SHOTS = Path(__file__).resolve().parents[2] / "assets" / "screenshots"
+KEY_BOX = "#ecg-key textarea, #ecg-key input"
+
+
+def _shot(page, tmp_path: Path, name: str, *selectors: str) -> Path:
+    """A 1440-px-wide picture of the page from the first to the last of ``selectors`` (into assets/screenshots/ with
+    UPDATE_SCREENSHOTS=1)."""
+    page.wait_for_timeout(400)  # let plotly and the tables finish drawing
+    boxes = [page.locator(s).bounding_box() for s in selectors]
+    scroll_y = page.evaluate("window.scrollY")  # boxes are in viewport coordinates, the clip in the page's
+    top = scroll_y + min(b["y"] for b in boxes) - 8
+    bottom = scroll_y + max(b["y"] + b["height"] for b in boxes) + 8
+    out = tmp_path / name
+    clip = {"x": 0, "y": top, "width": page.viewport_size["width"], "height": bottom - top}
+    page.screenshot(path=str(out), full_page=True, clip=clip)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out, SHOTS / name)
+    return out
+
+
+def _open_app(browser, live_app: str):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(live_app)
+    page.locator("#browse-table").get_by_text("ptbxl/00001", exact=True).locator("visible=true").first.wait_for(
+        timeout=60_000
+    )
+    return page
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(180)
+def test_browse_pages_on_the_server_and_a_row_opens(live_app: str, services, browser, tmp_path: Path):
+    from playwright.sync_api import expect
+
+    ids = [r.record_id for r in services.explorer().records]
+    page = _open_app(browser, live_app)
+    summary = page.locator("#browse-summary")
+    expect(summary).to_contain_text("Records 1–22 of 22", timeout=30_000)
+    page.locator("#browse-page-size input").click()
+    page.get_by_role("option", name="10", exact=True).click()
+    expect(summary).to_contain_text("Records 1–10 of 22 · page 1 of 3", timeout=30_000)
+    table = page.locator("#browse-table")
+    assert table.get_by_text(ids[10], exact=True).locator("visible=true").count() == 0  # not sent yet
+    page.locator("#browse-next").click()
+    expect(summary).to_contain_text("Records 11–20 of 22 · page 2 of 3", timeout=30_000)
+    cell = table.get_by_text(ids[12], exact=True).locator("visible=true").first
+    cell.wait_for(timeout=30_000)
+    assert table.get_by_text(ids[0], exact=True).locator("visible=true").count() == 0
+    cell.click()
+    expect(page.locator(KEY_BOX).first).to_have_value(ids[12], timeout=30_000)
+    expect(page.locator("#viewer-details")).to_contain_text(ids[12], timeout=30_000)
+    _shot(page, tmp_path, "browse.png", "#browse-search", "#browse-summary")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(180)
+def test_a_retrieve_result_and_its_thumbnail_open_the_ecg(live_app: str, browser, tmp_path: Path):
+    from playwright.sync_api import expect
+
+    page = _open_app(browser, live_app)
+    page.get_by_role("tab", name="Retrieve").click()
+    page.get_by_label("Query").fill("sinus rhythm")
+    page.locator("#search-btn").click()
+    thumbs = page.locator("#search-thumbs tr[data-ecg]")
+    thumbs.first.wait_for(timeout=60_000)
+    ids = [thumbs.nth(i).get_attribute("data-ecg") for i in range(thumbs.count())]
+    # A click on a result row's record id opens it: the current-ECG box changes and the details follow.
+    page.locator("#search-ecgs").get_by_text(ids[1], exact=True).locator("visible=true").first.click()
+    expect(page.locator(KEY_BOX).first).to_have_value(ids[1], timeout=30_000)
+    _shot(page, tmp_path, "retrieve.png", "#search-ecgs", "#search-reports")
+    # A click on a thumbnail row opens that one.
+    thumbs.nth(2).click()
+    expect(page.locator(KEY_BOX).first).to_have_value(ids[2], timeout=30_000)
+    expect(page.locator("#viewer-details")).to_contain_text(ids[2], timeout=30_000)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(180)
+def test_a_bad_id_leaves_no_stale_details_or_error_overlays(live_app: str, browser):
+    from playwright.sync_api import expect
+
+    page = _open_app(browser, live_app)
+    page.locator("#browse-table").get_by_text("ptbxl/00003", exact=True).locator("visible=true").first.click()
+    details = page.locator("#viewer-details")
+    expect(details).to_contain_text("ptbxl/00003", timeout=30_000)
+    page.get_by_role("tab", name="Zero-shot").click()
+    reference = page.locator("#zeroshot-reference")
+    expect(reference).to_contain_text("ptbxl/00003", timeout=30_000)  # with its reference labels
+    expect(reference).to_contain_text("NORM")
+    box = page.locator(KEY_BOX).first
+    box.fill("ptbxl/99999")
+    box.press("Enter")
+    # One message (the viewer's line), and nothing of the previous ECG left in the details or the Zero-shot tab.
+    expect(page.locator("#viewer-message")).to_contain_text("not in the index", timeout=30_000)
+    expect(details).not_to_contain_text("ptbxl/00003")
+    expect(reference).not_to_contain_text("ptbxl/00003", timeout=30_000)
+    expect(page.locator("#zeroshot-scores")).not_to_contain_text("NORM", timeout=30_000)
+    assert page.locator(".toast-body").count() == 0
+    # Retrieve follows the box too: cleared, not the previous ECG's neighbours, and no red error overlay.
+    page.get_by_role("tab", name="Retrieve").click()
+    page.get_by_label("Query").fill("   ")
+    page.locator("#search-btn").click()
+    expect(page.locator("#search-thumbs")).to_contain_text("type a query", timeout=30_000)
+    assert page.locator("#search-ecgs, #search-reports, #retrieve-reports").get_by_text("Error").count() == 0
+    assert page.locator("#retrieve-thumbs tr[data-ecg]").count() == 0
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(180)
+def test_the_map_is_drawn_when_its_tab_opens(live_app: str, services, browser, tmp_path: Path):
+    from playwright.sync_api import expect
+
+    page = _open_app(browser, live_app)
+    page.get_by_role("tab", name="Map").click()
+    points = page.locator("#atlas-plot .scatterlayer .point")
+    expect(points).to_have_count(len(services.explorer()), timeout=60_000)  # no button pressed
+    page.locator("#atlas-colour").get_by_text("superclass", exact=True).click()
+    legend = page.locator("#atlas-plot .legend .traces")
+    expect(legend.first).to_contain_text("NORM", timeout=30_000)
+    assert legend.count() <= 12  # at most 10 named groups, "other" and "no superclass label"
+    # A point click opens its ECG, and the preview shows its report. The page script hooks a redrawn plot within
+    # 0.6 s, so a click right after the colour change may come too early: click again until it opens.
+    details = page.locator("#atlas-details")
+    for _ in range(5):
+        points.nth(3).click(force=True)
+        try:
+            expect(details).to_contain_text("Report", timeout=6_000)
+            break
+        except AssertionError:
+            continue
+    expect(details).to_contain_text("Report", timeout=1_000)
+    key = page.locator(KEY_BOX).first.input_value()
+    assert key in {r.record_id for r in services.explorer().records}
+    # The map follows the opened ECG: redrawn with its star (one more point).
+    expect(points).to_have_count(len(services.explorer()) + 1, timeout=30_000)
+    _shot(page, tmp_path, "map.png", "#atlas-colour", "#atlas-details")

@@ -24,15 +24,15 @@ def test_browse_measurements_and_fiducial_overlay(live_app: str, services, tmp_p
     cell = page.locator("#browse-table").get_by_text(RECORD, exact=True).locator("visible=true").first
     cell.wait_for(timeout=60_000)
     cell.click()
-    plot = page.locator("#browse-plot")
+    plot = page.locator("#viewer-plot")
     plot.locator(".js-plotly-plot .scatterlayer path.js-line").first.wait_for(timeout=30_000)
-    details = page.locator("#browse-details")
+    details = page.locator("#viewer-details")
     expect(details).to_contain_text("Automated measurements (unconfirmed)", timeout=30_000)
     expect(details).to_contain_text("QRS duration")
     expect(details).to_contain_text("not confirmed by a reader")
     assert plot.locator(".legend").count() == 0  # no overlay until asked for
 
-    page.locator("#browse-fiducials input[type=checkbox]").check()
+    page.locator("#viewer-fiducials input[type=checkbox]").check()
     expect(plot.locator(".legend")).to_contain_text("QRS onset", timeout=30_000)
     expect(plot.locator(".legend")).to_contain_text("unconfirmed")
     # The ECG and calibration traces plus one per drawn fiducial kind.
@@ -40,7 +40,7 @@ def test_browse_measurements_and_fiducial_overlay(live_app: str, services, tmp_p
     page.wait_for_timeout(500)  # let plotly finish its transition before the picture
     shot = tmp_path / "measurements.png"
     # The page's full width from the checkbox down to the end of the plot and the details panel.
-    boxes = [page.locator(f"#browse-{name}").bounding_box() for name in ("fiducials", "plot", "details")]
+    boxes = [page.locator(f"#viewer-{name}").bounding_box() for name in ("fiducials", "plot", "details")]
     scroll_y = page.evaluate("window.scrollY")  # boxes are in viewport coordinates, the clip in the page's
     top = scroll_y + min(b["y"] for b in boxes) - 8
     bottom = scroll_y + max(b["y"] + b["height"] for b in boxes) + 8
@@ -50,5 +50,5 @@ def test_browse_measurements_and_fiducial_overlay(live_app: str, services, tmp_p
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, SCREENSHOT)
 
-    page.locator("#browse-fiducials input[type=checkbox]").uncheck()
+    page.locator("#viewer-fiducials input[type=checkbox]").uncheck()
     expect(plot.locator(".legend")).to_have_count(0, timeout=30_000)

@@ -96,3 +96,30 @@ def test_default_checkpoint_is_the_best_by_the_evaluation_json(tmp_path):
     )
     assert default_checkpoint(checkpoints, results) == "FG-CLEP"
     assert default_checkpoint({"METS": checkpoints["METS"]}, results) == "METS"  # the winner is not served
+
+
+def test_a_request_the_user_can_fix_gives_one_message_and_empty_tables(client):
+    ecgs, reports, html = client.predict("   ", 5, api_name="/search_text")
+    assert _frame(ecgs).empty and _frame(reports).empty
+    assert "type a query" in html and html.count("⚠️") == 1
+    table, html = client.predict("ptbxl/99999", 5, api_name="/retrieve_reports")
+    assert _frame(table).empty and "not in the index" in html
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        (
+            {"index": [0, 4], "value": "sinus", "row_value": [1, "ptbxl/00003 (this ECG)", 0.9, "", ""]},
+            "ptbxl/00003",
+        ),
+        ({"index": [2, 0], "value": 3, "row_value": [3, "ludb/4", 0.8, "", ""]}, "ludb/4"),
+        ({"index": 2, "value": "ptbxl/00007"}, "ptbxl/00007"),  # a thumbnail row (HTML)
+    ],
+)
+def test_a_clicked_result_opens_its_record(data, key):
+    import gradio as gr
+
+    from app.views.retrieve import picked_record
+
+    assert picked_record(gr.SelectData(None, data)) == key
