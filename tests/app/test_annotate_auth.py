@@ -170,3 +170,67 @@ def test_login_and_logout_routes(team_app):
     assert "httponly" in ok.headers["set-cookie"].lower() and "samesite=lax" in ok.headers["set-cookie"].lower()
     out = httpx.get(f"{url}{LOGOUT_PATH}", cookies={COOKIE: ok.cookies[COOKIE]})
     assert out.status_code == 303 and f'{COOKIE}=""' in out.headers["set-cookie"]
+
+
+def _profile(username: str) -> gr.OAuthProfile:
+    return gr.OAuthProfile({"name": username.title(), "preferred_username": username, "profile": "", "picture": ""})
+
+
+def test_sign_in_on_a_space_takes_the_hugging_face_profile():
+    from core.annotations.identity import AccessPolicy
+
+    policy = AccessPolicy.from_env({"SPACE_ID": "o/x", "SPACE_AUTHOR_NAME": "owner", "ECG_ROLES": "annotator:bob"})
+    sign_in = SignIn(policy, secret="s")
+    request = gr.Request(client={"host": "10.1.2.3"}, cookies={COOKIE: SignIn(policy, secret="s").token_for("owner")})
+    assert sign_in.identify(request, None).user is None  # a cookie means nothing on a Space: only the HF session
+    assert sign_in.identify(request, _profile("bob")).role == "annotator"
+    assert sign_in.identify(request, _profile("owner")).role == "admin"
+    assert sign_in.identify(request, _profile("mallory")).role == "viewer"
+    assert sign_in.routes() == []
+    with pytest.MonkeyPatch.context() as mp:  # what a Space with `hf_oauth: true` provides
+        import gradio.oauth
+
+        mp.setenv("SYSTEM", "spaces")
+        mp.setenv("SPACE_ID", "o/x")
+        for name, value in [("CLIENT_ID", "id"), ("CLIENT_SECRET", "secret"), ("SCOPES", "openid profile")]:
+            mp.setattr(gradio.oauth, f"OAUTH_{name}", value)
+        mp.setattr(gradio.oauth, "OPENID_PROVIDER_URL", "https://huggingface.co")
+        with gr.Blocks() as demo:
+            annotate.build_view(AnnotationDesk(store=lambda: None), gr.Textbox(), demo, sign_in)
+    # the "Sign in with Hugging Face" button, so Gradio serves its OAuth routes
+    assert demo.expects_oauth and "/login/huggingface" in {getattr(r, "path", "") for r in demo.app.routes}
+
+
+def test_sign_in_without_configuration_is_the_local_admin_on_loopback_only():
+    from core.annotations.identity import AccessPolicy
+
+    sign_in = SignIn(AccessPolicy.from_env({}), secret="s")
+    assert sign_in.identify(gr.Request(client={"host": "127.0.0.1"}, cookies={})).role == "admin"
+    remote = sign_in.identify(gr.Request(client={"host": "192.168.1.20"}, cookies={}))
+    assert remote.user is None and remote.role == "viewer"
+    assert sign_in.identify(None).user is None
+    with gr.Blocks() as demo:
+        annotate.build_view(AnnotationDesk(store=lambda: None), gr.Textbox(), demo, sign_in)
+    assert not demo.expects_oauth  # no Hugging Face button off a Space (Gradio would mock it with a local HF login)
+
+
+def test_account_cookies_are_signed_and_expire():
+    from itsdangerous import URLSafeTimedSerializer
+
+    from app.auth import SESSION_MAX_AGE_S
+    from core.annotations.identity import AccessPolicy
+
+    sign_in = SignIn(AccessPolicy("local"), secret="one secret")
+    token = sign_in.token_for("ana")
+    assert sign_in.user_from_token(token) == "ana"
+    assert SignIn(AccessPolicy("local"), secret="another").user_from_token(token) is None  # not ours
+    assert sign_in.user_from_token(token[:-2] + "xx") is None and sign_in.user_from_token("ana") is None
+    old = URLSafeTimedSerializer("one secret", salt="ecg-account")
+    with pytest.MonkeyPatch.context() as mp:  # a cookie signed 12 h + 1 s ago
+        import itsdangerous.timed
+
+        mp.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: 1_000_000)
+        expired = old.dumps({"user": "ana"})
+        mp.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: 1_000_001 + SESSION_MAX_AGE_S)
+        assert sign_in.user_from_token(expired) is None
+        assert sign_in.user_from_token(old.dumps({"user": "ana"})) == "ana"
