@@ -38,6 +38,32 @@ def delineator_dir() -> Path:
     return Path(env).expanduser() if env else DEFAULT_DIR
 
 
+def bandpass_leads_mv(
+    signal_mv: np.ndarray, fs_hz: float, out_fs_hz: float, highpass_hz: float = 0.5, lowpass_hz: float = 40.0
+) -> np.ndarray:
+    """Resample to ``out_fs_hz`` and band-pass each lead (zero phase); NaNs become 0. Units stay mV.
+
+    Args:
+        signal_mv: float array (leads, samples).
+        fs_hz: its sampling rate.
+        out_fs_hz: the rate of the result.
+        highpass_hz: lower edge (removes baseline wander).
+        lowpass_hz: upper edge (removes mains and muscle noise); capped below Nyquist.
+
+    Returns:
+        float64 array (leads, samples at ``out_fs_hz``).
+    """
+    x = np.nan_to_num(np.asarray(signal_mv, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    if abs(fs_hz - out_fs_hz) > 1e-6:
+        ratio = Fraction(out_fs_hz / fs_hz).limit_denominator(1000)
+        x = sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=-1)
+    nyq = out_fs_hz / 2.0
+    sos = sps.butter(2, [highpass_hz / nyq, min(lowpass_hz, 0.9 * nyq) / nyq], btype="band", output="sos")
+    if x.shape[-1] > 3 * 2 * len(sos) + 1:
+        x = sps.sosfiltfilt(sos, x, axis=-1)
+    return x
+
+
 def prepare_lead_signals(signal_mv: np.ndarray, fs_hz: float, cfg: UNetConfig) -> np.ndarray:
     """Resample to the network rate, band-pass (zero phase) and scale each lead.
 
@@ -50,14 +76,7 @@ def prepare_lead_signals(signal_mv: np.ndarray, fs_hz: float, cfg: UNetConfig) -
         float32 array (leads, samples at ``cfg.fs_hz``), each lead divided by a robust amplitude (99th percentile of
         the absolute signal), so gain and units do not matter.
     """
-    x = np.nan_to_num(np.asarray(signal_mv, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    if abs(fs_hz - cfg.fs_hz) > 1e-6:
-        ratio = Fraction(cfg.fs_hz / fs_hz).limit_denominator(1000)
-        x = sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=-1)
-    nyq = cfg.fs_hz / 2.0
-    sos = sps.butter(2, [cfg.highpass_hz / nyq, min(cfg.lowpass_hz, 0.9 * nyq) / nyq], btype="band", output="sos")
-    if x.shape[-1] > 3 * 2 * len(sos) + 1:
-        x = sps.sosfiltfilt(sos, x, axis=-1)
+    x = bandpass_leads_mv(signal_mv, fs_hz, cfg.fs_hz, cfg.highpass_hz, cfg.lowpass_hz)
     scale = np.percentile(np.abs(x), 99, axis=-1, keepdims=True)
     return (x / np.maximum(scale, 1e-3)).astype(np.float32)
 

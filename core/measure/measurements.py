@@ -15,7 +15,10 @@ Definitions:
   (Thresholds chosen on PTB-XL folds 1-8 only: AFIB flagged 92 %, sinus rhythm 4 %; the coefficient of variation
   alone at 0.12 gave 86 % and 6 %.) ``rmssd_ms`` is the root mean square of successive RR differences.
 * ``pr_ms``, ``qrs_ms``, ``qt_ms``: medians over the used beats of P onset -> QRS onset, QRS onset -> QRS offset and
-  QRS onset -> T offset, with global onsets and offsets across leads.
+  QRS onset -> T offset, with global onsets and offsets across leads. With the per-lead labels and the signal
+  (:func:`measure_ecg`), PR is instead measured on the multi-lead median beat from the P wave's onset on the signal,
+  and is missing when too few leads show a P wave (:mod:`core.measure.p_onset`); each used beat's P onset is then
+  the one PR is measured from.
 * ``qtc_ms``: Bazett's correction QT / sqrt(RR in s); ``qtc_fridericia_ms``: QT / cbrt(RR in s).
 * ``axis_deg``, ``sokolow_lyon_mv``, ``limb_qrs_amplitude_mv``, ``precordial_qrs_amplitude_mv``, ``low_voltage``:
   see :mod:`core.measure.amplitude`.
@@ -27,19 +30,21 @@ that could not be measured reliably; ``beats`` holds the per-beat fiducial point
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from core.ecg import ECG
 from core.measure.amplitude import frontal_axis_deg, qrs_amplitudes, voltage_summary
+from core.measure.delineator import bandpass_leads_mv
+from core.measure.p_onset import pr_on_median_beat
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
 from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
 # Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
-MEASURE_VERSION = "2.1"
+MEASURE_VERSION = "2.2"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
 WIDE_QRS_MS = 120.0  # the bundle-branch-block threshold; QT is then read with the QRS width in mind
@@ -243,6 +248,17 @@ def _per_lead_qrs_ms(lead_labels: np.ndarray, beats: list[Beat], used: list[bool
     return out
 
 
+def _with_p_onset(beats: list[Beat], used: list[bool], pr_ms: float | None, fs_hz: float) -> list[Beat]:
+    """Beats whose P onset (used beats with a P wave) is the one PR was measured from; unchanged without a PR."""
+    if pr_ms is None:
+        return beats
+    offset = int(round(pr_ms * fs_hz / 1000.0))
+    return [
+        replace(b, p_on=b.qrs_on - offset) if (ok and b.p_on is not None) else b
+        for b, ok in zip(beats, used, strict=True)
+    ]
+
+
 def measurements_from_masks(
     masks: np.ndarray, fs_hz: float, *, ecg: ECG | None = None, lead_labels: np.ndarray | None = None
 ) -> Measurements:
@@ -252,7 +268,8 @@ def measurements_from_masks(
         masks: global wave masks (rows P, QRS, T).
         fs_hz: their sampling rate.
         ecg: the ECG (optional): gives the axis, QRS amplitudes and lead names.
-        lead_labels: per-lead class labels (present leads, samples) at ``fs_hz`` (optional): per-lead QRS durations.
+        lead_labels: per-lead class labels (present leads, samples) at ``fs_hz`` (optional): per-lead QRS durations
+            and, with ``ecg``, PR on the median beat.
     """
     beats = beats_from_masks(masks)
     used = used_beats(beats, fs_hz)
@@ -269,6 +286,19 @@ def measurements_from_masks(
     values = interval_values(beats, used, fs_hz)
     est: dict[str, Estimate] = {name: estimate(name, values[name], n_used) for name in _INTERVALS}
     est["qt_ms"] = check_qt(est["qt_ms"], rr_ms)
+    if ecg is not None and lead_labels is not None:
+        signal = bandpass_leads_mv(ecg.signal_mv[np.flatnonzero(ecg.lead_mask)], ecg.fs_hz, fs_hz)
+        est["pr_ms"] = pr_on_median_beat(
+            est["pr_ms"],
+            signal,
+            lead_labels,
+            beats,
+            used,
+            fs_hz,
+            beat_pr_ms=values["pr_ms"],
+            irregular=is_irregular(cv, step),
+        )
+        beats = _with_p_onset(beats, used, est["pr_ms"].value, fs_hz)
     qt = est["qt_ms"].value
     quality = {"hr_bpm": hr.confidence, **{k: e.confidence for k, e in est.items()}}
     missing = {k: e.reason for k, e in {"hr_bpm": hr, **est}.items() if e.value is None and e.reason}

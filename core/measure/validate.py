@@ -140,8 +140,9 @@ def validate_records(
         else:
             weights = f"fold{folds[str(record)]}.safetensors" if model == "oof" else FINAL_WEIGHTS
             delineator = load_delineator(None, weights)
-            masks = delineator.global_masks(signal, fs_hz)
-            meas = measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg)
+            labels = delineator.label_leads(signal, fs_hz)
+            masks = delineator.combine_labels(labels)
+            meas = measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg, lead_labels=labels)
         row: dict = {"record": record, "axis_deg": meas.axis_deg, "ludb_axis": read_axis_label(ludb_dir, record)}
         for name in COMPARED:
             row[f"ref_{name}"] = ref[name]

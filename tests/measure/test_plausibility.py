@@ -112,6 +112,16 @@ def test_shares_medians_and_failures_on_fabricated_rows():
     assert check_cell(rows, CHECK["qrs_wide_crbbb"]) == {"n": 0, "n_measured": 0, "n_failed": 0, "value": None}
 
 
+def test_norm_pr_check_leaves_out_records_also_read_as_first_degree_av_block():
+    rows = [
+        _row({"NORM", "SR"}, pr_ms=160.0),
+        _row({"NORM", "1AVB", "SR"}, pr_ms=240.0),  # the cardiologist read both: not a false long PR
+        _row({"1AVB", "SR"}, pr_ms=230.0),
+    ]
+    assert check_cell(rows, CHECK["pr_long_norm"]) == {"n": 1, "n_measured": 1, "n_failed": 0, "value": 0.0}
+    assert check_cell(rows, CHECK["pr_long_1avb"]) == {"n": 2, "n_measured": 2, "n_failed": 0, "value": 1.0}
+
+
 def test_qtc_limit_depends_on_sex():
     rows = [
         _row({"LNGQT"}, sex="female", qtc_ms=465.0),  # long for a woman
