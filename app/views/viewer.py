@@ -223,10 +223,10 @@ def build(ctx: Context) -> None:
             gr.Warning(user_message(exc))
             return None
 
-    def compare(other: str | None, key: str, *values):
-        """Show (or, when emptied, hide) the second ECG; both figures are redrawn for their new width."""
-        shown = bool((other or "").strip())
-        return gr.Column(visible=shown), draw(key, other, *values), draw(other, key, *values)
+    def compare_column(other: str | None):
+        """Show the second ECG's column (or hide it, when emptied) before drawing: plotly fits a figure to the
+        width its box has when drawn, so the box must have its new width first."""
+        return gr.Column(visible=bool((other or "").strip()))
 
     def neighbours(key: str) -> gr.Dropdown:
         """The nearest indexed ECGs of the current one, as choices (typing any record id works too)."""
@@ -267,12 +267,13 @@ def build(ctx: Context) -> None:
             trigger_mode="always_last",
         )
     compare_key.change(
-        compare,
-        [compare_key, ctx.ecg_key, *controls],
-        [compare_col, plot, compare_plot],
+        compare_column, compare_key, compare_col, api_name=False, queue=False, trigger_mode="always_last"
+    ).then(
+        redraw,
+        [ctx.ecg_key, compare_key, *controls],
+        [plot, compare_plot],
         api_name="viewer_compare",
         api_visibility="private",
-        trigger_mode="always_last",
     )
     compare_key.focus(neighbours, ctx.ecg_key, compare_key, api_name=False, queue=False)
     back_btn.click(go_back, history, [history, ctx.ecg_key], api_name=False, queue=False)
@@ -301,11 +302,13 @@ CALIPER_JS = """
     return !!(box && box.checked);
   };
   const isCaliper = (item) => (item.name || '').startsWith('caliper');
+  // Orange: apart from the trace (black), the grid (red) and the fiducial overlay (green, blue, purple).
+  const CALIPER = '#d35400';
   const drawCalipers = (gd) => {
     const pts = gd.__caliperPoints || [];
     const keepShapes = (gd.layout.shapes || []).filter((s) => !isCaliper(s));
     const keepNotes = (gd.layout.annotations || []).filter((a) => !isCaliper(a));
-    const line = {color: '#0b6fb8', width: 1.5};
+    const line = {color: CALIPER, width: 1.5};
     const shapes = pts.map((p, i) => ({
       name: 'caliper-t' + i, type: 'line', xref: 'x', yref: 'paper', x0: p[0], x1: p[0], y0: 0, y1: 1, line,
     }));
@@ -315,16 +318,16 @@ CALIPER_JS = """
       const dt = Math.abs(b[0] - a[0]);
       const dv = b[1] - a[1];
       shapes.push({name: 'caliper-v0', type: 'line', x0: a[0], x1: b[0], y0: a[1], y1: a[1],
-                   line: {color: '#0b6fb8', width: 1, dash: 'dot'}});
+                   line: {color: CALIPER, width: 1, dash: 'dot'}});
       shapes.push({name: 'caliper-v1', type: 'line', x0: b[0], x1: b[0], y0: a[1], y1: b[1],
-                   line: {color: '#0b6fb8', width: 2.5}});
+                   line: {color: CALIPER, width: 2.5}});
       const rate = dt > 0 ? (60 / dt).toFixed(1) + ' bpm' : '–';
       const sign = dv > 0 ? '+' : (dv < 0 ? '−' : '');
       const text = 'Δt ' + (dt * 1000).toFixed(0) + ' ms · ' + rate + ' · ΔV ' + sign + Math.abs(dv).toFixed(2) + ' mV';
       gd.dataset.caliper = JSON.stringify({dt_ms: dt * 1000, bpm: dt > 0 ? 60 / dt : null, dv_mv: dv});
       notes.push({name: 'caliper-readout', text, x: (a[0] + b[0]) / 2, y: Math.max(a[1], b[1]), yshift: 14,
-                  showarrow: false, bgcolor: 'rgba(255,255,255,0.92)', bordercolor: '#0b6fb8', borderpad: 3,
-                  font: {size: 13, color: '#0b3d66'}});
+                  showarrow: false, bgcolor: 'rgba(255,255,255,0.92)', bordercolor: CALIPER, borderpad: 3,
+                  font: {size: 13, color: '#6e2c00'}});
       if (marchingOn() && dt > 0) {
         const [lo, hi] = gd._fullLayout.xaxis.range;
         const step = b[0] > a[0] ? dt : -dt;
@@ -332,7 +335,7 @@ CALIPER_JS = """
           const x = a[0] + k * step;
           if (k === 0 || k === 1 || x < lo || x > hi) continue;
           shapes.push({name: 'caliper-m' + k, type: 'line', xref: 'x', yref: 'paper', x0: x, x1: x, y0: 0, y1: 1,
-                       line: {color: '#0b6fb8', width: 1, dash: 'dash'}});
+                       line: {color: CALIPER, width: 1, dash: 'longdash'}, opacity: 0.7});
         }
       }
     } else {

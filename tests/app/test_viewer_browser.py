@@ -13,8 +13,9 @@ import pytest
 
 RECORD = "ptbxl/00001"
 OTHER = "ptbxl/00002"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "screenshots" / "viewer.png"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "assets" / "screenshots"
 PLOT = "#viewer-plot .js-plotly-plot"
+COMPARE_PLOT = "#viewer-compare-plot .js-plotly-plot"
 # The figure's paper settings as the page holds them (layout.meta, written by core.plotting.ecg_figure).
 PAPER = f"() => {{ const gd = document.querySelector('{PLOT}'); return gd && gd.layout && gd.layout.meta ? "
 PAPER_META = PAPER + "gd.layout.meta.ecg_paper : null; }"
@@ -43,6 +44,22 @@ def _wait_paper(page, field: str, value) -> dict:
     return page.evaluate(PAPER_META)
 
 
+def _screenshot(page, tmp_path: Path, name: str) -> None:
+    """The viewer from its top to the bottom of its plots, at the page's full width (1440 px); copied into
+    assets/screenshots/ when UPDATE_SCREENSHOTS=1."""
+    page.wait_for_timeout(500)  # let plotly finish drawing
+    shot = tmp_path / name
+    scroll_y = page.evaluate("window.scrollY")  # boxes are in viewport coordinates, the clip in the page's
+    top = scroll_y + page.locator("#viewer").bounding_box()["y"] - 8
+    plots = [box for box in (page.locator(sel).bounding_box() for sel in (PLOT, COMPARE_PLOT)) if box]
+    bottom = scroll_y + max(box["y"] + box["height"] for box in plots) + 8
+    width = page.viewport_size["width"]
+    page.screenshot(path=str(shot), full_page=True, clip={"x": 0, "y": top, "width": width, "height": bottom - top})
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, SCREENSHOTS / name)
+
+
 def _page(browser, live_app: str):
     page = browser.new_page(viewport={"width": 1440, "height": 1200})
     page.goto(live_app)
@@ -51,7 +68,7 @@ def _page(browser, live_app: str):
 
 @pytest.mark.browser
 @pytest.mark.timeout(240)
-def test_layout_and_speed_change_the_figure_and_compare_side_by_side(live_app: str, browser):
+def test_layout_and_speed_change_the_figure_and_compare_side_by_side(live_app: str, browser, tmp_path: Path):
     from playwright.sync_api import expect
 
     page = _page(browser, live_app)
@@ -87,6 +104,7 @@ def test_layout_and_speed_change_the_figure_and_compare_side_by_side(live_app: s
     assert (other["layout"], other["speed_mm_s"], other["gain_mm_mv"]) == ("6x2", 50, 10)
     boxes = [page.locator(sel).bounding_box() for sel in (PLOT, "#viewer-compare-plot .js-plotly-plot")]
     assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] + 1  # side by side, not stacked
+    _screenshot(page, tmp_path, "viewer-compare.png")
 
 
 def _r_peaks(services, key: str) -> list[tuple[float, float]]:
@@ -136,15 +154,7 @@ def test_calipers_between_two_r_peaks_give_the_rate(live_app: str, services, bro
     text = reading.text_content()  # drawn on the figure: "Δt 812 ms · 73.9 bpm · ΔV +0.09 mV"
     assert f"Δt {measured['dt_ms']:.0f} ms" in text and f"{measured['bpm']:.1f} bpm" in text and "ΔV" in text
 
-    page.wait_for_timeout(300)
-    shot = tmp_path / "viewer.png"
-    top = page.evaluate("() => window.scrollY + document.querySelector('#viewer').getBoundingClientRect().top") - 8
-    plot = page.locator(PLOT).bounding_box()
-    bottom = page.evaluate("() => window.scrollY") + plot["y"] + plot["height"] + 8
-    page.screenshot(path=str(shot), full_page=True, clip={"x": 0, "y": top, "width": 1440, "height": bottom - top})
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, SCREENSHOT)
+    _screenshot(page, tmp_path, "viewer.png")
 
 
 @pytest.mark.browser
