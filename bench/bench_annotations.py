@@ -15,7 +15,10 @@ Prints, each on a temporary database:
    undo to another record's event, undo an event twice or one that is nowhere, carry future or malformed times,
    HTML / Markdown / formula reviewer names, repeated keys, unknown actions or statuses -> files tried, rows
    written (must be 0), and ``check()`` afterwards;
-6. reads: current state of ``--records`` annotated records, and the Browse filter over them.
+6. writes without the role they need: the app's write functions (the API's annotate / undo / adjudicate and the
+   tab's import) called with the requests of an anonymous visitor, a forged cookie, a viewer, and an annotator for
+   the admin-only writes -> tried, refused, rows written (must be 0);
+7. reads: current state of ``--records`` annotated records, and the Browse filter over them.
 """
 
 from __future__ import annotations
@@ -235,6 +238,63 @@ def malicious_imports(folder: Path) -> str:
     )
 
 
+def unauthorised_writes(folder: Path) -> str:
+    import gradio as gr  # local: only this section needs the app
+
+    from app.auth import COOKIE, SignIn
+    from app.views.annotate_api import api_functions
+    from app.views.annotate_forms import import_annotations_file
+    from core.annotations.desk import AnnotationDesk
+    from core.annotations.identity import AccessPolicy, add_account
+
+    accounts = folder / "accounts.json"
+    for user, role in [("vic", "viewer"), ("ana", "annotator")]:
+        add_account(accounts, user, f"{user}-password", role)
+    store = AnnotationStore(folder / "roles.sqlite3", known_record_ids={"ptbxl/00001", "ptbxl/00002"})
+    desk = AnnotationDesk(store=lambda: store)
+    sign_in = SignIn(AccessPolicy("accounts", accounts_file=accounts), secret="bench")
+    api = api_functions(desk, sign_in)
+    bo_review = store.annotate("ptbxl/00001", reviewer="bo", labels=["MI"])  # something to undo and adjudicate
+    export = folder / "events.json"
+    export.write_text(dumps_events([e.to_dict() for e in store.history()], "json"), encoding="utf-8")
+
+    def request(cookie: str | None) -> gr.Request:
+        return gr.Request(client={"host": "127.0.0.1"}, cookies={COOKIE: cookie} if cookie else {}, headers={})
+
+    callers = {
+        "anonymous": request(None),
+        "forged cookie": request("ana"),
+        "viewer": request(sign_in.token_for("vic")),
+        "annotator": request(sign_in.token_for("ana")),
+    }
+    writes = {
+        "annotate": lambda r: api["annotate"]("ptbxl/00002", ["NORM"], "corrected", request=r),
+        "undo": lambda r: api["undo_annotation"]("ptbxl/00001", bo_review.event_id, request=r),
+        "adjudicate": lambda r: api["adjudicate"]("ptbxl/00001", ["NORM"], request=r),
+        "import": lambda r: import_annotations_file(desk, str(export), sign_in.identify(r)),
+    }
+    admin_only = {"adjudicate", "import"}
+    before, tried, refused = store.count_events(), 0, 0
+    for caller, req in callers.items():
+        for name, write in writes.items():
+            if caller == "annotator" and name not in admin_only | {"undo"}:  # an annotator may annotate
+                continue
+            tried += 1
+            try:
+                write(req)
+            except (gr.Error, AnnotationError):
+                refused += 1
+    written = store.count_events() - before
+    control = writes["annotate"](callers["annotator"])  # the same call, allowed: writes 1
+    store.close()
+    return (
+        f"writes without the needed role tried: {tried} (annotate/undo/adjudicate/import by an anonymous visitor, a "
+        f"forged cookie and a viewer; undo of another reviewer's change, adjudicate and import by an annotator); "
+        f"refused: {refused}; rows written: {written} (control: an annotator's save writes "
+        f"{1 if control['event'] else 0})"
+    )
+
+
 def reads(folder: Path, n: int) -> str:
     store = AnnotationStore(folder / "reads.sqlite3", synchronous="NORMAL")
     statuses = ["confirmed", "corrected", "needs_second_opinion", "unreviewed"]
@@ -275,6 +335,8 @@ def main() -> None:
         print("\n".join(bad_inputs(folder)))
         print("== malformed / malicious imports")
         print(malicious_imports(folder))
+        print("== writes without the role")
+        print(unauthorised_writes(folder))
         print("== reads")
         print(reads(folder, args.records))
 

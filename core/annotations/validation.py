@@ -141,7 +141,9 @@ def check_reviewer(reviewer: object) -> str:
         InvalidReviewerError: empty (or only spaces), too long, or with control characters.
     """
     if not isinstance(reviewer, str) or not reviewer.strip():
-        raise InvalidReviewerError("the reviewer name is empty: enter your name before saving")
+        raise InvalidReviewerError(
+            "the reviewer name is empty (the app takes it from sign-in; the CLI from --reviewer)"
+        )
     bad = _control_chars(reviewer)
     if bad:
         raise InvalidReviewerError(f"the reviewer name contains control characters ({_describe(bad)})")
