@@ -91,7 +91,9 @@ def test_add_user_cli_reads_the_password_from_stdin(tmp_path, monkeypatch, capsy
 def test_roles_allow_and_refuse_with_a_message():
     ana, dee, vic = Identity("ana", ANNOTATOR, "account"), Identity("dee", ADMIN, "account"), Identity("vic")
     assert ana.require("annotate") == "ana" and dee.require("adjudicate") == "dee" and dee.require("import") == "dee"
-    with pytest.raises(PermissionDeniedError, match="ana has the annotator role: to adjudicate you need the admin role"):
+    with pytest.raises(
+        PermissionDeniedError, match="ana has the annotator role: to adjudicate you need the admin role"
+    ):
         ana.require("adjudicate")
     with pytest.raises(PermissionDeniedError, match="to import annotations you need the admin role"):
         ana.require("import")
