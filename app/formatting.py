@@ -255,7 +255,7 @@ def upload_markdown(up: Upload) -> str:
         lines.append(f"Non-standard leads ignored: {', '.join(ecg.meta['dropped_leads'])}.")
     if ecg.meta.get("unusable_leads"):
         lines.append("Unusable leads: " + ", ".join(f"{k} ({v})" for k, v in ecg.meta["unusable_leads"].items()) + ".")
-    lines.append("It is now the current ECG: open Zero-shot, Retrieve, Map or Explain.")
+    lines.append("It is now the current ECG, drawn above the tabs: open Zero-shot, Retrieve, Map or Explain.")
     return "\n\n".join(lines)
 
 

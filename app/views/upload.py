@@ -2,8 +2,9 @@
 
 What is shown is what is scored: a long record is cut into 10-s windows and the chosen one is plotted, scored,
 measured and placed on the map under the key ``upload/<digest>@<start_s>``. Units, missing leads and the window are
-stated above the plot. Gradio's copy of each uploaded file is deleted once read; the decoded record stays in the
-service's upload cache, so another window can be chosen without uploading again.
+stated in the tab; the window becomes the current ECG, drawn by the viewer above the tabs. Gradio's copy of each
+uploaded file is deleted once read; the decoded record stays in the service's upload cache, so another window can be
+chosen without uploading again.
 """
 
 from __future__ import annotations
@@ -133,7 +134,9 @@ def build(ctx: Context) -> None:
             )
             read_btn = gr.Button("Read", variant="primary")
     info = gr.Markdown(elem_id="upload-info")
-    plot = gr.Plot(label="Uploaded ECG", elem_id="upload-plot")
+    # The uploaded window becomes the current ECG, which the viewer above the tabs draws; this hidden plot only
+    # carries the figure of the /upload call.
+    plot = gr.Plot(visible=False, elem_id="upload-plot")
 
     def run(f, fs, names, unit, start):
         return upload_ecg(services, f, fs, names, unit, start)

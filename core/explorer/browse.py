@@ -11,8 +11,8 @@ its report or its English report. Labels are filtered per vocabulary: each datas
 
 from __future__ import annotations
 
-import bisect
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,7 +93,7 @@ class BrowseIndex:
         self._dataset_code = np.array([codes[d] for d in datasets], np.int32)
         self._postings = {lab: np.asarray(rows, np.int64) for lab, rows in postings.items()}
         self._blob = _RECORD_SEP.join(pieces)
-        self._starts = starts
+        self._starts = np.asarray(starts, np.int64)
 
     def __len__(self) -> int:
         return len(self.record_ids)
@@ -116,15 +116,11 @@ class BrowseIndex:
         if not needle:
             mask[:] = True
             return mask
-        blob, starts = self._blob, self._starts
-        at = blob.find(needle)
-        while at >= 0:
-            row = bisect.bisect_right(starts, at) - 1
-            mask[row] = True
-            # One hit per record is enough: continue at the next record's text.
-            if row + 1 >= len(starts):
-                break
-            at = blob.find(needle, starts[row + 1])
+        # One C-level regex scan; each match runs on to the end of its record, so a record is counted once and the
+        # Python work is per matching record, not per occurrence.
+        pattern = re.compile(re.escape(needle) + f"[^{_RECORD_SEP}]*")
+        hits = np.fromiter((m.start() for m in pattern.finditer(self._blob)), np.int64)
+        mask[np.searchsorted(self._starts, hits, side="right") - 1] = True
         return mask
 
     def mask(
