@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -43,15 +44,18 @@ def batch_zero_shot(services: QueryService, table, checkpoint: str | None, datas
         return services.batch_zero_shot(classes, checkpoint or None, dataset or ALL)
 
 
-def batch_zero_shot_files(services: QueryService, files, table, checkpoint: str | None) -> BatchZeroShot:
+def batch_zero_shot_files(
+    services: QueryService, files, table, checkpoint: str | None, progress: Callable | None = None
+) -> BatchZeroShot:
     """Score uploaded ECG files (a zip archive, or several files) against the prompt table; Gradio's copies of the
-    uploaded files are deleted once read. A user's mistake is one short ``gr.Error``, logged without a traceback."""
+    uploaded files are deleted once read. A user's mistake is one short ``gr.Error``, logged without a traceback.
+    ``progress((done, total), desc)`` is told after each batch of records."""
     classes = table_classes(table)
     paths = uploaded_paths(files)
     try:
         with user_errors():
             try:
-                return services.batch_zero_shot_files(paths, classes, checkpoint or None)
+                return services.batch_zero_shot_files(paths, classes, checkpoint or None, progress=progress)
             except USER_FACING as exc:
                 logger.info("batch upload refused: %s", user_message(exc))
                 raise
@@ -108,8 +112,11 @@ def build(ctx: Context, table: gr.Dataframe, checkpoint: gr.Dropdown) -> None:
     def run(tab, ckpt: str, ds: str, previous: str | None = None):
         return shown(batch_zero_shot(services, tab, ckpt, ds), previous)
 
-    def run_files(uploaded, tab, ckpt: str, previous: str | None = None):
-        return shown(batch_zero_shot_files(services, uploaded, tab, ckpt), previous)
+    def run_files(uploaded, tab, ckpt: str, previous: str | None = None, progress=gr.Progress()):  # noqa: B008 - Gradio injects it
+        def report(done_total: tuple[int, int], desc: str) -> None:
+            progress(done_total, desc=desc)
+
+        return shown(batch_zero_shot_files(services, uploaded, tab, ckpt, report), previous)
 
     def datasets() -> gr.Dropdown:
         with user_errors():
