@@ -6,8 +6,9 @@ Reads the first ``--records`` PTB-XL records at ``--rate`` Hz, then prints p50/p
 
 * ``figure``: ``app.views.viewer.record_figure`` + ``Figure.to_json()`` (what ``gr.Plot`` sends), for every layout
   at 25 and 50 mm/s, from the ECG in memory (the service caches opened ECGs and their measurements);
-* ``cold open``: reading the WFDB files, measuring (for the details and the fiducial overlay) and the 3x4 figure's
-  JSON with the fiducial points, each part and the total: the first open of a record no one has opened before.
+* ``cold open``: the first open of a record no one has opened before: reading the WFDB files, the 3x4 figure's JSON
+  (``first paint`` is both: what the viewer shows first), and measuring (the details and the fiducial overlay, which
+  follow).
 
 The product's goal is p50 <= 150 ms. One warm-up figure and measurement are not counted (imports, torch).
 """
@@ -62,19 +63,20 @@ def main(argv: list[str] | None = None) -> None:
                     times.append(1000.0 * (time.perf_counter() - start))
             print(f"figure     {layout:<9} {speed:>4g} mm/s  {_percentiles(times)}")
 
-    parts: dict[str, list[float]] = {"read": [], "measure": [], "figure": [], "total": []}
+    # The viewer draws first (read + figure) and fills in the measurements after (details, fiducial overlay).
+    parts: dict[str, list[float]] = {"read": [], "figure": [], "first paint": [], "measure": []}
     for record in records:
         t0 = time.perf_counter()
         ecg = catalog.read(record)
         t1 = time.perf_counter()
-        item = OpenedRecord(record.record_id, ecg, None, measurements=measure_ecg(ecg))
+        record_figure(OpenedRecord(record.record_id, ecg, None), PaperOptions()).to_json()
         t2 = time.perf_counter()
-        record_figure(item, PaperOptions(), fiducials=True).to_json()
+        measure_ecg(ecg)
         t3 = time.perf_counter()
-        for name, ms in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t3 - t0), strict=True):
+        for name, ms in zip(parts, (t1 - t0, t2 - t1, t2 - t0, t3 - t2), strict=True):
             parts[name].append(1000.0 * ms)
     for name, times in parts.items():
-        print(f"cold open  {name:<8} (3x4, fiducials)  {_percentiles(times)}")
+        print(f"cold open  {name:<11} (3x4)  {_percentiles(times)}")
 
 
 if __name__ == "__main__":

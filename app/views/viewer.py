@@ -195,18 +195,27 @@ def build(ctx: Context) -> None:
         return HALF_WIDTH_PX if (other or "").strip() else DEFAULT_WIDTH_PX
 
     def show(key: str, hist: History, other: str | None, *values):
-        """Open the current ECG: figure, details and history; a key that opens nothing clears them, with one
+        """Open the current ECG: figure, report and history; a key that opens nothing clears them, with one
         message (the box changes on every keystroke, so this is a line in the viewer, not a toast)."""
         key = (key or "").strip()
         if not key:
             return None, "", "", hist, *_nav(hist)
         try:
             options = paper_options(*values[:5])
-            fig, opened = open_figure(services, key, options, fiducials=values[5], width_px=_width(other), measure=True)
+            fig, opened = open_figure(services, key, options, fiducials=values[5], width_px=_width(other))
         except USER_FACING as exc:
             return None, "", f"⚠️ {escape_markdown(user_message(exc))}", hist, *_nav(hist)
         hist = hist.visit(key)
         return fig, record_markdown(opened), "", hist, *_nav(hist)
+
+    def measured_details(key: str):
+        """The details again with the automated measurements, once measured (the first measurement of an ECG can
+        take longer than drawing it, so the tracing does not wait for it)."""
+        key = (key or "").strip()
+        try:
+            return record_markdown(services.open_record(key, measure=True)) if key else gr.skip()
+        except USER_FACING:
+            return gr.skip()  # show() has already said why and cleared the details
 
     def redraw(key: str, other: str | None, *values):
         """The current ECG and the compared one again with new paper settings."""
@@ -256,7 +265,7 @@ def build(ctx: Context) -> None:
         api_visibility="private",
         show_progress="minimal",
         trigger_mode="always_last",
-    )
+    ).then(measured_details, ctx.ecg_key, details, api_name=False, show_progress="hidden")
     for control in controls:
         control.change(
             redraw,

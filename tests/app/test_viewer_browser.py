@@ -51,7 +51,7 @@ def _screenshot(page, tmp_path: Path, name: str) -> None:
     shot = tmp_path / name
     scroll_y = page.evaluate("window.scrollY")  # boxes are in viewport coordinates, the clip in the page's
     top = scroll_y + page.locator("#viewer").bounding_box()["y"] - 8
-    plots = [box for box in (page.locator(sel).bounding_box() for sel in (PLOT, COMPARE_PLOT)) if box]
+    plots = [page.locator(sel).bounding_box() for sel in (PLOT, COMPARE_PLOT) if page.locator(sel).is_visible()]
     bottom = scroll_y + max(box["y"] + box["height"] for box in plots) + 8
     width = page.viewport_size["width"]
     page.screenshot(path=str(shot), full_page=True, clip={"x": 0, "y": top, "width": width, "height": bottom - top})
