@@ -166,35 +166,34 @@ class SignIn:
 
 
 # ---- the sign-in line of the page -----------------------------------------------------------------------------------
-def identity_markdown(sign_in: SignIn, identity: Identity) -> str:
-    """Who the visitor is and what they can do, with the sign-in / sign-out link (user names escaped)."""
-    from app.formatting import escape_markdown
-
-    who = escape_markdown(identity.describe())
+def identity_html(sign_in: SignIn, identity: Identity) -> str:
+    """Who the visitor is and what they can do, with the sign-in / sign-out link in the same tab (HTML: a Markdown
+    link would open a new tab); every user-supplied piece is escaped."""
+    who = html.escape(identity.describe())
     if sign_in.mode == "local":
-        return (
-            f"**Single local user:** {who}. Requests from other machines can only view; "
-            "set `ECG_ACCOUNTS_FILE` for a team (README, Annotations)."
-            if identity.signed_in
-            else f"**{who}** (this server's local user is reachable from its own machine only)."
-        )
+        if identity.signed_in:
+            return (
+                f"<b>Single local user:</b> {who}. Requests from other machines can only view; set "
+                "<code>ECG_ACCOUNTS_FILE</code> for a team (README, Annotations)."
+            )
+        return f"<b>{who}</b> (this server's local user works from its own machine only)."
     if sign_in.mode == "accounts":
         if identity.signed_in:
-            return f"**Signed in:** {who} · [Sign out]({LOGOUT_PATH})"
-        return f"**Not signed in:** you can view, not write · [Sign in]({LOGIN_PATH})"
-    return f"**Signed in:** {who}" if identity.signed_in else "**Not signed in:** you can view, not write."
+            return f'<b>Signed in:</b> {who} · <a href="{LOGOUT_PATH}" target="_self">Sign out</a>'
+        return f'<b>Not signed in:</b> you can view, not write · <a href="{LOGIN_PATH}" target="_self">Sign in</a>'
+    return f"<b>Signed in:</b> {who}" if identity.signed_in else "<b>Not signed in:</b> you can view, not write."
 
 
-def build_sign_in_bar(sign_in: SignIn, demo: gr.Blocks | None) -> gr.Markdown:
+def build_sign_in_bar(sign_in: SignIn, demo: gr.Blocks | None) -> gr.HTML:
     """A row with who is signed in (filled on page load) and, on Spaces, the Hugging Face sign-in button."""
     with gr.Row(equal_height=True):
-        line = gr.Markdown(elem_id="sign-in-line")
+        line = gr.HTML(elem_id="sign-in-line")
         if sign_in.mode == "huggingface":
             # Only here: a LoginButton makes Gradio attach its OAuth routes, which off a Space need a local HF login.
             gr.LoginButton(scale=0)
 
     def who(request: gr.Request, profile: gr.OAuthProfile | None) -> str:
-        return identity_markdown(sign_in, sign_in.identify(request, profile))
+        return identity_html(sign_in, sign_in.identify(request, profile))
 
     if demo is not None:
         demo.load(who, None, line, api_name="sign_in_line", api_visibility="private", show_progress="hidden")

@@ -253,6 +253,11 @@ def build_view(
         with user_errors():
             return (*forms.load_record(desk, key, sign_in.identify(request, profile)), "")
 
+    def on_rights(request: gr.Request, profile: gr.OAuthProfile | None):
+        """Write buttons enabled by the visitor's role (a convenience: each write checks the role again)."""
+        who = sign_in.identify(request, profile)
+        return [gr.Button(interactive=who.can(action)) for action in ("annotate", "undo", "adjudicate", "import")]
+
     def on_previous(seen):
         with user_errors():
             return forms.previous_record(seen or [])
@@ -329,6 +334,8 @@ def build_view(
         )
         demo.load(on_filters, None, [label_filter, annotated], api_name="annotate_filters", api_visibility="private")
         demo.load(on_page_load, [method, skip_reviewed], [queue, progress], api_name="annotate_queue", **fast)
+        demo.load(on_agreement, None, [agreement, disagreements], api_name="annotate_agreement_load", **fast)
+        demo.load(on_rights, None, [save_btn, undo_btn, adjudicate_btn, import_btn], api_name="annotate_rights", **fast)
         demo.load(None, None, None, js=KEYS_JS)
     return {
         "identity": identity_line,

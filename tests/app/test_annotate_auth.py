@@ -234,3 +234,14 @@ def test_account_cookies_are_signed_and_expire():
         mp.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: 1_000_001 + SESSION_MAX_AGE_S)
         assert sign_in.user_from_token(expired) is None
         assert sign_in.user_from_token(old.dumps({"user": "ana"})) == "ana"
+
+
+def test_the_sign_in_line_escapes_user_names():
+    from app.auth import identity_html
+    from core.annotations.identity import AccessPolicy, Identity
+
+    hf = SignIn(AccessPolicy("huggingface"), secret="s")
+    line = identity_html(hf, Identity("<img src=x onerror=alert(1)>", "annotator", "huggingface"))
+    assert "<img" not in line and "&lt;img src=x onerror=alert(1)&gt;" in line
+    team = SignIn(AccessPolicy("accounts", accounts_file="unused.json"), secret="s")
+    assert 'href="/account/login" target="_self">Sign in' in identity_html(team, Identity(None))

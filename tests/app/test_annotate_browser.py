@@ -211,3 +211,29 @@ def test_a_markdown_image_label_fetches_nothing(desk_app, browser):
         assert list(store.get("ptbxl/00003").labels) == [label]
     finally:
         server.shutdown()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+def test_write_buttons_follow_the_role(desk_app, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    url, _ = desk_app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    expect(page.locator("#sign-in-line")).to_contain_text("Not signed in: you can view, not write", timeout=30_000)
+    expect(page.locator("#annotate-save")).to_be_disabled()
+    page.get_by_text("Agreement between reviewers and adjudication").click()
+    expect(page.locator("#adjudicate-btn")).to_be_disabled()
+    page.screenshot(path=str(tmp_path / "anonymous.png"), full_page=True)
+    page.get_by_role("link", name="Sign in").click()
+    page.fill("#user", "ana")
+    page.fill("#password", password("ana"))
+    page.click("button[type=submit]")
+    expect(page.locator("#sign-in-line")).to_contain_text("Signed in: ana (annotator", timeout=30_000)
+    expect(page.locator("#annotate-save")).to_be_enabled()
+    page.get_by_text("Agreement between reviewers and adjudication").click()
+    expect(page.locator("#adjudicate-btn")).to_be_disabled()  # admins only
+    page.get_by_role("link", name="Sign out").click()
+    expect(page.locator("#sign-in-line")).to_contain_text("Not signed in", timeout=30_000)
+    expect(page.locator("#annotate-save")).to_be_disabled()
