@@ -12,6 +12,7 @@ from gradio.context import Context as BlocksContext
 
 from app.formatting import ecg_plot, label_summary, record_markdown, short
 from app.views.common import Context, user_errors
+from app.views.follow import openable
 from core.explorer import COLOR_CHOICES, QueryService
 from core.explorer.groups import OTHER
 from core.plotting import map_figure
@@ -141,13 +142,25 @@ def build(ctx: Context) -> None:
     ctx.ecg_key.change(
         move_star, [color_by, ctx.ecg_key, drawn], [plot, drawn], api_name="map_on_change", api_visibility="private"
     )
-    open_btn.click(lambda rid: open_record(services, rid), pick, ctx.ecg_key, api_name="map_open").then(
-        lambda rid: preview(services, rid),
-        ctx.ecg_key,
-        [selected, selected_details],
-        api_name="map_preview",
-        api_visibility="private",
+
+    def open_clicked(rid: str):
+        # In the page a bad typed id is a warning, not an error: an error would lay a red overlay over the
+        # current-ECG box (the output) and block typing in it. The /map_open call below still raises.
+        try:
+            return open_record(services, rid)
+        except gr.Error as exc:
+            gr.Warning(exc.message)
+            return gr.skip()
+
+    def preview_opened(rid: str):
+        rid = openable(services, rid)
+        return preview(services, rid) if rid else (None, "")
+
+    open_btn.click(open_clicked, pick, ctx.ecg_key, api_name="map_open_click", api_visibility="private").success(
+        preview_opened, pick, [selected, selected_details], api_name="map_preview", api_visibility="private"
     )
+    hidden_open = gr.Button("Open", visible=False)
+    hidden_open.click(lambda rid: open_record(services, rid), pick, ctx.ecg_key, api_name="map_open")
     gr.Button("Place current ECG", visible=False).click(
         lambda key: place_ecg(services, key), ctx.ecg_key, position, api_name="map_place"
     )
