@@ -15,8 +15,8 @@ key changes, and "Next" / "Previous" write into it (so every tab follows).
 
 Who writes is the request's signed-in user (:class:`app.auth.SignIn`), resolved in each write handler on the
 server; the page shows who that is and offers the sign-in. Keyboard shortcuts come from a small page script
-(:data:`KEYS_JS`). Handlers are in :mod:`app.views.annotate_forms`, the API in :mod:`app.views.annotate_api`; the rules
-in the desk and in :mod:`core.annotations.identity`.
+(:mod:`app.views.annotate_keys`). Handlers are in :mod:`app.views.annotate_forms`, the API in
+:mod:`app.views.annotate_api`; the rules in the desk and in :mod:`core.annotations.identity`.
 """
 
 from __future__ import annotations
@@ -40,43 +40,9 @@ from app.views.annotate_forms import (
     STATUS_CHOICES,
     TABLE_DATATYPE,
 )
+from app.views.annotate_keys import KEYS_HELP, KEYS_JS
 from app.views.common import user_errors
 from core.annotations.desk import UNREVIEWED, AnnotationDesk, QueueUnavailableError
-
-# Keyboard shortcuts of the desk (only while the Annotate tab is shown). Single keys act when the focus is not in a
-# text field (Esc leaves one); Ctrl/Cmd+Enter saves from anywhere, the note included. e.code, not e.key: Alt and
-# keyboard layouts change the character, not the key.
-KEYS_HELP = (
-    "**Keys:** N next in queue · P previous · 1–4 status (unreviewed, confirmed, corrected, second opinion) · "
-    "L labels (type, Enter adds) · Ctrl+Enter save · Esc leaves a field"
-)
-KEYS_JS = """
-() => {
-  if (window.__annotateKeys) return;
-  window.__annotateKeys = true;
-  const STATUS = {Digit1: 'unreviewed', Digit2: 'confirmed', Digit3: 'corrected', Digit4: 'needs_second_opinion'};
-  const shown = () => { const b = document.querySelector('#annotate-save'); return b && b.offsetParent !== null; };
-  const click = (id) => { const b = document.querySelector(id); if (b) b.click(); };
-  const typing = (el) => el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
-  document.addEventListener('keydown', (e) => {
-    if (!shown()) return;
-    if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') { e.preventDefault(); click('#annotate-save'); return; }
-    const el = document.activeElement;
-    if (e.key === 'Escape' && typing(el)) { el.blur(); return; }
-    if (typing(el) || e.ctrlKey || e.metaKey || e.altKey) return;
-    if (e.code === 'KeyN') { e.preventDefault(); click('#annotate-next'); }
-    else if (e.code === 'KeyP') { e.preventDefault(); click('#annotate-prev'); }
-    else if (e.code === 'KeyL') {
-      e.preventDefault();
-      const box = document.querySelector('#annotate-labels input');
-      if (box) box.focus();
-    } else if (STATUS[e.code]) {
-      const radio = document.querySelector(`#annotate-status input[value="${STATUS[e.code]}"]`);
-      if (radio) { e.preventDefault(); radio.click(); }
-    }
-  });
-}
-"""
 
 
 def _guarded(fn: Callable) -> Callable:
