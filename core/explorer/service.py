@@ -65,12 +65,15 @@ class ServiceConfig:
         index_checkpoint: which of them embeds the index and the map and is the default (default: the first).
         spec: demo datasets / record counts / map method.
         build_in_background: start building the index when the app is built (else on first use).
+        demo_bundle: ``hf://datasets/org/name[@rev]`` of a prebuilt index (:mod:`core.hub.bundle`); used when it
+            matches the index checkpoint and data spec, else the index is built as without it.
     """
 
     checkpoints: dict[str, Path] = field(default_factory=dict)
     index_checkpoint: str | None = None
     spec: DemoSpec = field(default_factory=DemoSpec)
     build_in_background: bool = True
+    demo_bundle: str | None = None
 
 
 # ---- results ---------------------------------------------------------------------------------------------------------
@@ -318,6 +321,10 @@ class QueryService:
     def _build(self) -> None:
         try:
             embedder = self.embedder()
+            if self.config.demo_bundle:  # a prebuilt index from the Hub, installed into the cache when it matches
+                from core.hub.bundle import prepare_demo_index
+
+                prepare_demo_index(self.config.demo_bundle, embedder.checkpoint_hash, self.config.spec)
             explorer = build_explorer(embedder, self.config.spec, progress=self._on_progress)
             if explorer.prompt_texts and explorer.prompt_emb is not None:
                 # The shipped prompts were embedded at build time: zero-shot with them needs no model.
