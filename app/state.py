@@ -12,8 +12,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.checkpoint import checkpoint_dir
 from core.evaluate.select import best_checkpoint
 from core.explorer import UPLOAD_PREFIX, DemoSpec, QueryService, ServiceConfig
+from core.hub.refs import is_hub_uri
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +25,14 @@ CHECKPOINT_NAMES = {"mets": "METS", "dbeta": "D-BETA", "fgclep": "FG-CLEP"}
 RESULTS_JSON = REPO_ROOT / "eval" / "results.json"
 # The app's services: checkpoints, index, uploads and caches (one object, shared by every session).
 Services = QueryService
-__all__ = ["UPLOAD_PREFIX", "AppConfig", "Services", "default_checkpoint", "discover_checkpoints"]
+__all__ = [
+    "UPLOAD_PREFIX",
+    "AppConfig",
+    "Services",
+    "checkpoint_location",
+    "default_checkpoint",
+    "discover_checkpoints",
+]
 
 
 def discover_checkpoints(root: Path | None = None) -> dict[str, Path]:
@@ -34,6 +43,14 @@ def discover_checkpoints(root: Path | None = None) -> dict[str, Path]:
         if (root / folder / "config.json").is_file() and (root / folder / "model.safetensors").is_file():
             found[name] = root / folder
     return found
+
+
+def checkpoint_location(value: str) -> Path:
+    """A checkpoint folder from ``ECG_CHECKPOINTS``: a path, or ``hf://org/name[@revision]`` resolved to its snapshot
+    in huggingface_hub's cache (downloaded now; ``HF_HUB_OFFLINE=1`` reads the cache only)."""
+    if is_hub_uri(value):
+        return checkpoint_dir(value)
+    return Path(value).expanduser()
 
 
 def default_checkpoint(checkpoints: dict[str, Path], results_json: Path = RESULTS_JSON) -> str | None:
@@ -61,18 +78,25 @@ class AppConfig(ServiceConfig):
 
     @classmethod
     def from_env(cls) -> AppConfig:
-        """``ECG_CHECKPOINTS="METS=path,FG-CLEP=path"`` (default: ``checkpoints/*``), ``ECG_INDEX_CHECKPOINT``,
-        ``ECG_DEMO_RECORDS="ptbxl:500,ludb:200"``, ``ECG_MAP_METHOD=umap|pca``."""
+        """``ECG_CHECKPOINTS="METS=path,FG-CLEP=hf://org/name@rev"`` (default: ``checkpoints/*``; Hub references are
+        downloaded through huggingface_hub's cache), ``ECG_INDEX_CHECKPOINT``,
+        ``ECG_DEMO_RECORDS="ptbxl:500,ludb:200"``, ``ECG_MAP_METHOD=umap|pca``,
+        ``ECG_DEMO_BUNDLE=hf://datasets/org/name[@rev]`` (a prebuilt index, :mod:`core.hub.bundle`)."""
         env = os.environ.get("ECG_CHECKPOINTS", "").strip()
         if env:
             checkpoints = {}
             for item in env.split(","):
                 name, _, path = item.partition("=")
-                checkpoints[name.strip()] = Path(path.strip()).expanduser()
+                checkpoints[name.strip()] = checkpoint_location(path.strip())
         else:
             checkpoints = discover_checkpoints()
         spec = DemoSpec.parse(
             os.environ.get("ECG_DEMO_RECORDS", "ptbxl:500,ludb:200"),
             map_method=os.environ.get("ECG_MAP_METHOD", "umap"),
         )
-        return cls(checkpoints=checkpoints, index_checkpoint=os.environ.get("ECG_INDEX_CHECKPOINT") or None, spec=spec)
+        return cls(
+            checkpoints=checkpoints,
+            index_checkpoint=os.environ.get("ECG_INDEX_CHECKPOINT") or None,
+            spec=spec,
+            demo_bundle=os.environ.get("ECG_DEMO_BUNDLE", "").strip() or None,
+        )

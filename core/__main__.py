@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build-index": ("core.explorer", "embed a dataset, build the FAISS index and the UMAP map (cached)"),
     "annotations": ("core.annotations.cli", "export or import the annotation store (CSV / JSON)"),
     "synth-corpus": ("core.data.synthetic", "write N synthetic ECGs in MIMIC-IV-ECG's layout from real records"),
+    "hub": ("core.hub.cli", "export / push Hub model repositories and demo bundles (huggingface_hub)"),
 }
 
 

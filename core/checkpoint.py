@@ -68,11 +68,18 @@ __all__ = [
 
 
 def checkpoint_dir(path: str | Path) -> Path:
-    """The checkpoint directory named by ``path`` (the directory, or its ``model.safetensors`` / ``config.json``).
+    """The checkpoint directory named by ``path`` (the directory, or its ``model.safetensors`` / ``config.json``), or
+    by a Hub reference ``"hf://org/name[@revision]"`` (downloaded through ``huggingface_hub``'s cache,
+    :mod:`core.hub.refs`).
 
     Raises:
         FileNotFoundError: no such directory, or it lacks one of the two files (the message says which).
+        core.hub.refs.HubError: a Hub reference that cannot be downloaded and is not cached (an ``OSError``).
     """
+    if isinstance(path, str) and path.startswith("hf://"):
+        from core.hub.refs import download  # huggingface_hub is imported only for Hub references
+
+        path = download(path)
     p = Path(path)
     if p.is_file() and p.name in (WEIGHTS_NAME, CONFIG_NAME):
         p = p.parent
@@ -246,7 +253,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device | None = None) 
     """Rebuild the model described by a checkpoint and load its weights (training resume, evaluation and the app).
 
     Args:
-        path: checkpoint directory (or its ``model.safetensors`` / ``config.json``).
+        path: checkpoint directory (or its ``model.safetensors`` / ``config.json``), or ``"hf://org/name[@rev]"``.
         device: target device (``None``: CUDA if available, else CPU).
 
     Returns:
@@ -262,6 +269,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device | None = None) 
     from core.models.factory import build_model
     from core.models.text_encoder import model_dir_hash
 
+    path = checkpoint_dir(path)  # a Hub reference is resolved (downloaded or read from the cache) once, here
     config = read_checkpoint_config(path)
     try:
         model = build_model(config["model_cfg"], config["preprocess_cfg"], device="cpu")
