@@ -16,7 +16,7 @@ import gradio as gr
 import plotly.graph_objects as go
 from gradio.utils import get_upload_folder
 
-from app.formatting import upload_markdown
+from app.formatting import escape_markdown, upload_markdown
 from app.views.common import USER_FACING, Context, user_errors, user_message
 from core.explorer import QueryService
 from core.explorer.uploads import UNITS, UPLOAD_MAX_BYTES, WINDOW_S
@@ -141,10 +141,20 @@ def build(ctx: Context) -> None:
     def run(f, fs, names, unit, start):
         return upload_ecg(services, f, fs, names, unit, start)
 
+    def read_clicked(f, fs, names, unit, start):
+        # In the page a file that cannot be read is one line in the tab: an error would also lay a red overlay over
+        # the current-ECG box (an output here) and block typing in it. The /upload call below still raises.
+        try:
+            return upload_ecg(services, f, fs, names, unit, start)
+        except gr.Error as exc:
+            return gr.skip(), None, f"⚠️ **The upload could not be read:** {escape_markdown(exc.message)}"
+
     def clear():
         # A failed read must not leave the previous upload on screen as if it were this one.
         return None, "*Reading…*"
 
+    inputs = [files, fs_hz, leads, units, start_s]
     read_btn.click(clear, None, [plot, info], api_name=False, show_progress="hidden", queue=False).then(
-        run, [files, fs_hz, leads, units, start_s], [ctx.ecg_key, plot, info], api_name="upload"
-    ).failure(lambda: "*The upload could not be read (see the message).*", None, info, api_name=False)
+        read_clicked, inputs, [ctx.ecg_key, plot, info], api_name="upload_click", api_visibility="private"
+    )
+    gr.Button("Read", visible=False).click(run, inputs, [ctx.ecg_key, plot, info], api_name="upload")

@@ -198,3 +198,25 @@ def test_the_map_is_drawn_when_its_tab_opens(live_app: str, services, browser, t
     # The map follows the opened ECG: redrawn with its star (one more point).
     expect(points).to_have_count(len(services.explorer()) + 1, timeout=30_000)
     _shot(page, tmp_path, "map.png", "#atlas-colour", "#atlas-details")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(180)
+def test_a_file_that_cannot_be_read_is_one_line_and_no_overlay(live_app: str, browser, tmp_path: Path):
+    from playwright.sync_api import expect
+
+    page = _open_app(browser, live_app)
+    page.locator("#browse-table").get_by_text("ptbxl/00003", exact=True).locator("visible=true").first.click()
+    expect(page.locator(KEY_BOX).first).to_have_value("ptbxl/00003", timeout=30_000)
+    junk = tmp_path / "junk.npy"
+    junk.write_bytes(b"this is not a numpy file")
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#upload-files input[type=file]").set_input_files(str(junk))
+    page.get_by_role("button", name="Read", exact=True).locator("visible=true").first.click()
+    info = page.locator("#upload-info")
+    expect(info).to_contain_text("The upload could not be read", timeout=30_000)
+    expect(info).to_contain_text("junk.npy")
+    assert str(tmp_path) not in info.inner_text()
+    # The current-ECG box keeps its ECG and stays usable: no error overlay on it, no toast.
+    assert page.locator("#ecg-key").get_by_text("Error").count() == 0 and page.locator(".toast-body").count() == 0
+    expect(page.locator(KEY_BOX).first).to_have_value("ptbxl/00003")
