@@ -28,7 +28,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from core.annotations.identity import ANONYMOUS, AccessPolicy, Identity, authenticate
+from app.views.common import user_errors
+from core.annotations.identity import ANONYMOUS, AccessPolicy, Identity, authenticate, load_accounts
 
 COOKIE = "ecg_account"
 SESSION_MAX_AGE_S = 12 * 3600
@@ -74,7 +75,11 @@ class SignIn:
     """
 
     def __init__(self, policy: AccessPolicy | None = None, secret: str | None = None):
-        self.policy = policy or AccessPolicy.from_env()
+        if policy is None:
+            policy = AccessPolicy.from_env()
+            if policy.mode == "accounts":  # at startup: a missing or broken accounts file is a clear error now
+                load_accounts(policy.accounts_file)
+        self.policy = policy
         secret = secret or os.environ.get("ECG_SESSION_SECRET") or _PROCESS_SECRET
         self._signer = URLSafeTimedSerializer(secret, salt="ecg-account")
 
@@ -193,7 +198,8 @@ def build_sign_in_bar(sign_in: SignIn, demo: gr.Blocks | None) -> gr.HTML:
             gr.LoginButton(scale=0)
 
     def who(request: gr.Request, profile: gr.OAuthProfile | None) -> str:
-        return identity_html(sign_in, sign_in.identify(request, profile))
+        with user_errors():
+            return identity_html(sign_in, sign_in.identify(request, profile))
 
     if demo is not None:
         demo.load(who, None, line, api_name="sign_in_line", api_visibility="private", show_progress="hidden")

@@ -113,7 +113,7 @@ class Identity:
         if not self.signed_in:
             raise PermissionDeniedError(f"sign in to {words}: visitors who are not signed in can only view")
         raise PermissionDeniedError(
-            f"{self.user} is a {self.role}: to {words} you need the {needed} role (ask an admin)"
+            f"{self.user} has the {self.role} role: to {words} you need the {needed} role (ask an admin)"
         )
 
     def describe(self) -> str:
@@ -173,7 +173,9 @@ def load_accounts(path: str | Path) -> dict[str, Account]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise AccessConfigError(f"the accounts file {path.name} does not exist: add a user first") from exc
+        raise AccessConfigError(
+            f"the accounts file {path.name} does not exist: add a user first (python -m core annotations add-user)"
+        ) from exc
     except json.JSONDecodeError as exc:
         raise AccessConfigError(f"the accounts file {path.name} is not valid JSON (line {exc.lineno})") from exc
     users = data.get("users") if isinstance(data, dict) else None

@@ -245,3 +245,11 @@ def test_the_sign_in_line_escapes_user_names():
     assert "<img" not in line and "&lt;img src=x onerror=alert(1)&gt;" in line
     team = SignIn(AccessPolicy("accounts", accounts_file="unused.json"), secret="s")
     assert 'href="/account/login" target="_self">Sign in' in identity_html(team, Identity(None))
+
+
+def test_a_missing_accounts_file_stops_the_app_at_start(tmp_path, monkeypatch):
+    from core.annotations.identity import AccessConfigError
+
+    monkeypatch.setenv("ECG_ACCOUNTS_FILE", str(tmp_path / "accounts.json"))
+    with pytest.raises(AccessConfigError, match="accounts.json does not exist: add a user first"):
+        SignIn()
