@@ -1,6 +1,7 @@
 """Exact vs approximate cosine index (core/index.py) from 10 k to 1 M clustered 256-d embeddings.
 
     python -m bench.bench_index [--sizes 10000,100000,1000000] [--queries 500] [--threads 2]   (from the repo root)
+    python -m bench.bench_index --compare 100000      # the candidate structures side by side at one size
 
 The corpus and the queries come from :class:`bench.synthetic_embeddings.ClusteredEmbeddings` (a mixture calibrated on
 the demo's real ECG embeddings); queries are fresh draws from the same mixture, i.e. new ECGs that are not indexed.
@@ -8,6 +9,11 @@ For each size it prints, for the exact flat index and for the approximate index 
 threshold: build time, single-query latency p50/p95 on ``--threads`` FAISS threads, recall@10 against exact search on
 the fresh queries (and the recall the build measured and stored on held-out rows), and index RAM: the bytes FAISS
 holds for the index (its serialised size) and the resident growth after memory-mapping the saved index and querying.
+
+``--compare N`` builds the candidates for the approximate index at one size: IVF-Flat, IVF-SQ8 (what
+``EmbeddingIndex`` uses), IVF-PQ (32 bytes a vector) re-ranked from SQ8 codes, and HNSW over SQ8 codes; for each, the
+smallest search parameter (nprobe or efSearch) whose recall@10 on the fresh queries reaches 0.95, its latency and the
+bytes it holds.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import faiss
 import numpy as np
 
 from bench.synthetic_embeddings import ClusteredEmbeddings
-from core.index import EXACT_MAX, EmbeddingIndex, exact_knn, recall_at_k
+from core.index import EXACT_MAX, EmbeddingIndex, default_nlist, exact_knn, recall_at_k
 
 
 def rss_mb() -> float:
@@ -98,12 +104,45 @@ def bench_size(gen: ClusteredEmbeddings, n: int, n_queries: int, flat_queries: i
     )
 
 
+def compare(gen: ClusteredEmbeddings, n: int, n_queries: int) -> None:
+    """Candidate approximate indexes at one size, each at the cheapest setting reaching recall@10 >= 0.95."""
+    corpus = gen.sample(n, seed=1)
+    queries = gen.sample(n_queries, seed=2)
+    truth = exact_knn(corpus, queries, 10)
+    nlist = default_nlist(n)
+    train = corpus[np.random.default_rng(0).choice(n, size=min(n, 40 * nlist), replace=False)]
+    ladder = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+    for factory in (f"IVF{nlist},Flat", f"IVF{nlist},SQ8", f"IVF{nlist},PQ32x8,Refine(SQ8)", "HNSW32,SQ8"):
+        t0 = time.perf_counter()
+        index = faiss.index_factory(corpus.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
+        index.train(train)
+        index.add(corpus)
+        build_s = time.perf_counter() - t0
+        for value in ladder:
+            if factory.startswith("HNSW"):
+                faiss.ParameterSpace().set_index_parameter(index, "efSearch", value)
+            else:
+                faiss.extract_index_ivf(index).nprobe = value
+                if "Refine" in factory:
+                    faiss.downcast_index(index).k_factor = 4  # re-rank 4 x k PQ candidates with the SQ8 codes
+            recall = recall_at_k(index.search(queries, 10)[1], truth)
+            if recall >= 0.95:
+                break
+        lat = latencies_ms(index.search, queries)
+        size_mb = faiss.serialize_index(index).nbytes / 2**20
+        param = "efSearch" if factory.startswith("HNSW") else "nprobe"
+        row(factory[:10], n, build_s, lat, recall, size_mb, f"{factory} {param} {value}")
+        del index
+        gc.collect()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--flat-queries", type=int, default=100, help="queries timed on the exact index")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--compare", type=int, default=None, help="compare candidate structures at this size")
     args = parser.parse_args()
     faiss.omp_set_num_threads(args.threads)
     print(
@@ -112,6 +151,9 @@ def main() -> None:
         flush=True,
     )
     gen = ClusteredEmbeddings()
+    if args.compare:
+        compare(gen, args.compare, args.queries)
+        return
     for n in (int(s) for s in args.sizes.split(",")):
         bench_size(gen, n, args.queries, args.flat_queries)
     print(
