@@ -126,7 +126,7 @@ def build(ctx: Context) -> None:
         return zero_shot(services, key, tab, ckpt, other)
 
     def run_if_selected(key: str, tab, ckpt: str, other: str):
-        # Following the current-ECG box: a key that opens nothing clears the scores (Browse says why, once).
+        # Following the current-ECG box: a key that opens nothing clears the scores (the viewer says why, once).
         key = openable(services, key)
         return zero_shot(services, key, tab, ckpt, other) if key else (None, pd.DataFrame(columns=SCORE_COLUMNS))
 
@@ -149,7 +149,18 @@ def build(ctx: Context) -> None:
 
     # Interactive endpoints skip the queue: they take milliseconds, and the queue's event stream costs more than that.
     inputs = [ctx.ecg_key, table, checkpoint, compare]
-    score_btn.click(run, inputs, [plot, scores], api_name="zeroshot", queue=False)
+
+    def score_clicked(key: str, tab, ckpt: str, other: str):
+        # In the page a request the user can fix (no ECG, an empty table) is a warning and cleared scores, not an
+        # error overlay on the plot and table; the /zeroshot call below still raises.
+        try:
+            return zero_shot(services, key, tab, ckpt, other)
+        except gr.Error as exc:
+            gr.Warning(exc.message)
+            return None, pd.DataFrame(columns=SCORE_COLUMNS)
+
+    score_btn.click(score_clicked, inputs, [plot, scores], api_name="zeroshot_click", api_visibility="private")
+    gr.Button("Score", visible=False).click(run, inputs, [plot, scores], api_name="zeroshot", queue=False)
     ctx.ecg_key.change(run_if_selected, inputs, [plot, scores], api_name="zeroshot_on_change", api_visibility="private")
     ctx.ecg_key.change(
         lambda key: reference_markdown(services, key),
