@@ -156,6 +156,18 @@ def test_calipers_between_two_r_peaks_give_the_rate(live_app: str, services, bro
 
     _screenshot(page, tmp_path, "viewer.png")
 
+    # Marching calipers repeat the measured interval across the strip, from the first point.
+    page.locator("#viewer-marching input[type=checkbox]").check()
+    page.wait_for_function(
+        f"() => (document.querySelector('{PLOT}').layout.shapes || []).some((s) => s.name === 'caliper-m2')"
+    )
+    marks = page.evaluate(  # the two caliper lines and the marching marks
+        f"""() => document.querySelector('{PLOT}').layout.shapes
+             .filter((s) => /^caliper-[tm]/.test(s.name || '')).map((s) => s.x0).sort((a, b) => a - b)"""
+    )
+    assert len(marks) >= 8  # 10 s at ~0.9 s per beat
+    assert np.diff(marks) == pytest.approx(measured["dt_ms"] / 1000, abs=1e-6)
+
 
 @pytest.mark.browser
 @pytest.mark.timeout(240)
