@@ -175,7 +175,7 @@ def build(ctx: Context) -> None:
             gr.Checkbox(
                 True,
                 label="Calipers",
-                info="click two points: Δt, rate, ΔV",
+                info="click two points: Δt, rate, ΔV; untick to clear",
                 scale=1,
                 elem_id="viewer-calipers",
             )
