@@ -104,8 +104,8 @@ class PaperOptions:
             lead).
         speed_mm_s: paper speed, one of :data:`SPEEDS_MM_S`.
         gain_mm_mv: gain, one of :data:`GAINS_MM_MV`; the calibration pulse (1 mV) is this many mm tall.
-        leads: the leads drawn (any order or case; kept in canonical order). The stacked layout has one row per
-            lead; the grid layouts keep every panel and label the others "hidden".
+        leads: the leads drawn (any order or case, or one comma-separated string; kept in canonical order). The
+            stacked layout has one row per lead; the grid layouts keep every panel and label the others "hidden".
         rhythm_lead: the 3x4 layout's rhythm strip.
     """
 
@@ -120,7 +120,9 @@ class PaperOptions:
         if layout not in LAYOUTS:
             raise PlotOptionsError(f"unknown layout {self.layout!r}; use one of {', '.join(LAYOUTS)}")
         speed, gain = _one_of(self.speed_mm_s, SPEEDS_MM_S, "mm/s"), _one_of(self.gain_mm_mv, GAINS_MM_MV, "mm/mV")
-        chosen = {_canonical_lead(n) for n in self.leads}
+        # "II, V1" (a script's string) or ["II", "V1"]; a string is never read letter by letter.
+        names = self.leads.split(",") if isinstance(self.leads, str) else self.leads
+        chosen = {_canonical_lead(n) for n in names if str(n).strip()}
         if not chosen:
             raise PlotOptionsError("choose at least one lead to draw")
         object.__setattr__(self, "layout", layout)

@@ -138,6 +138,7 @@ def test_stacked_lbbb_rows_do_not_overlap(shared_data, gain):
 def test_lead_selection_and_rhythm_lead():
     fig = ecg_figure(_square_ecg(), 500.0, options=PaperOptions("stacked", leads=("v1", "II")))
     assert [a.text for a in fig.layout.annotations] == ["II", "V1"]  # canonical order, any case
+    assert PaperOptions(leads="V1, ii").leads == ("II", "V1")  # a script's comma-separated string
     grid = ecg_figure(_square_ecg(), 500.0, options=PaperOptions(leads=("II",), rhythm_lead="V5"))
     labels = [a.text for a in grid.layout.annotations]
     assert "aVR (hidden)" in labels and labels[-1] == "V5"
