@@ -36,6 +36,8 @@ GAIN_CHOICES = [(f"{g:g} mm/mV", g) for g in GAINS_MM_MV]
 HALF_WIDTH_PX = DEFAULT_WIDTH_PX // 2 - 12
 # Back/Forward remember this many ECGs per session.
 HISTORY_SIZE = 50
+# What the viewer says while no ECG is open.
+HINT = "Open an ECG: click a row in Browse, a result in Retrieve or a point on the map, upload a file, or type its id."
 # The longest stretch drawn: the scored window of an upload, and a full page of a 10 s record.
 MAX_SHOWN_S = 10.0
 
@@ -148,7 +150,7 @@ def build(ctx: Context) -> None:
     """The viewer (placed above the tabs by :func:`app.main.build_app`)."""
     services = ctx.services
     history = gr.State(History())
-    with gr.Accordion("Current ECG", open=True, elem_id="viewer"):
+    with gr.Accordion("ECG viewer", open=True, elem_id="viewer"):
         with gr.Row(equal_height=True):
             with gr.Column(scale=0, min_width=110):
                 back_btn = gr.Button("◀ Back", interactive=False, size="sm", elem_id="viewer-back")
@@ -180,7 +182,7 @@ def build(ctx: Context) -> None:
                 elem_id="viewer-calipers",
             )
             gr.Checkbox(False, label="Marching calipers", scale=1, elem_id="viewer-marching")
-        message = gr.Markdown(elem_id="viewer-message")
+        message = gr.Markdown(HINT, elem_id="viewer-message")
         with gr.Row():
             with gr.Column(scale=1):
                 plot = gr.Plot(show_label=False, elem_id="viewer-plot", elem_classes=["ecg-paper"])
@@ -199,7 +201,7 @@ def build(ctx: Context) -> None:
         message (the box changes on every keystroke, so this is a line in the viewer, not a toast)."""
         key = (key or "").strip()
         if not key:
-            return None, "", "", hist, *_nav(hist)
+            return None, "", HINT, hist, *_nav(hist)
         try:
             options = paper_options(*values[:5])
             fig, opened = open_figure(services, key, options, fiducials=values[5], width_px=_width(other))
