@@ -14,7 +14,7 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
 from app.views.batch import write_csv
-from tests.explorer.test_batch_files import RECORDS, ptbxl_zip
+from tests.explorer.test_batch_uploads_service import RECORDS, ptbxl_zip
 
 TABLE = {"headers": ["class", "prompts"], "data": [["NORM", "normal ECG"], ["MI", "myocardial infarction"]]}
 
