@@ -259,36 +259,39 @@ def build(ctx: Context) -> None:
         return hist, hist.current or gr.skip()
 
     nav = [back_btn, fwd_btn]
+    # Page events of this view: named, but private (scripts use /ecg_figure).
+    private = dict(api_visibility="private")
     ctx.ecg_key.change(
         show,
         [ctx.ecg_key, history, compare_key, *controls],
         [plot, details, message, history, *nav],
         api_name="viewer_show",
-        api_visibility="private",
         show_progress="minimal",
         trigger_mode="always_last",
-    ).then(measured_details, ctx.ecg_key, details, api_name=False, show_progress="hidden")
-    for control in controls:
+        **private,
+    ).then(measured_details, ctx.ecg_key, details, api_name="viewer_details", show_progress="hidden", **private)
+    for i, control in enumerate(controls):
         control.change(
             redraw,
             [ctx.ecg_key, compare_key, *controls],
             [plot, compare_plot],
-            api_name=False,
+            api_name=f"viewer_redraw_{i}",
             show_progress="minimal",
             trigger_mode="always_last",
+            **private,
         )
     compare_key.change(
-        compare_column, compare_key, compare_col, api_name=False, queue=False, trigger_mode="always_last"
-    ).then(
-        redraw,
-        [ctx.ecg_key, compare_key, *controls],
-        [plot, compare_plot],
-        api_name="viewer_compare",
-        api_visibility="private",
-    )
-    compare_key.focus(neighbours, ctx.ecg_key, compare_key, api_name=False, queue=False)
-    back_btn.click(go_back, history, [history, ctx.ecg_key], api_name=False, queue=False)
-    fwd_btn.click(go_forward, history, [history, ctx.ecg_key], api_name=False, queue=False)
+        compare_column,
+        compare_key,
+        compare_col,
+        api_name="viewer_compare_column",
+        queue=False,
+        trigger_mode="always_last",
+        **private,
+    ).then(redraw, [ctx.ecg_key, compare_key, *controls], [plot, compare_plot], api_name="viewer_compare", **private)
+    compare_key.focus(neighbours, ctx.ecg_key, compare_key, api_name="viewer_neighbours", queue=False, **private)
+    back_btn.click(go_back, history, [history, ctx.ecg_key], api_name="viewer_back", queue=False, **private)
+    fwd_btn.click(go_forward, history, [history, ctx.ecg_key], api_name="viewer_forward", queue=False, **private)
 
     # The figure for a key and paper settings, for scripts; a bad key or setting is one short error.
     def api_figure(key, lay, spd, gn, lds, rh, fid):
