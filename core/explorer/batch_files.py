@@ -109,13 +109,18 @@ def group_records(files: Sequence[Path]) -> list[tuple[str, list[Path]]]:
     for f in files:
         by_folder_stem.setdefault((f.parent, f.stem), []).append(f)
     records: dict[str, list[Path]] = {}
-    for (_, stem), group in by_folder_stem.items():
+
+    def add(stem: str, folder: Path, group: list[Path]) -> None:
+        # The same name in two folders: the second is named with its folder rather than dropped.
+        records[stem if stem not in records else f"{folder.name}/{stem}"] = group
+
+    for (folder, stem), group in by_folder_stem.items():
         if any(f.suffix.lower() == ".hea" for f in group):
-            records.setdefault(stem, group)
+            add(stem, folder, group)
             continue
         for f in group:
             if f.suffix.lower() in SIGNAL_SUFFIXES and f.name.lower() != LABELS_FILE:
-                records.setdefault(f.stem, [f])
+                add(f.stem, folder, [f])
     return sorted(records.items())
 
 

@@ -62,13 +62,13 @@ def test_zip_bounds_refuse_bombs_and_escapes(tmp_path):
 
 
 def test_files_are_grouped_into_records_and_labels_read(tmp_path):
-    names = ["a/r1.hea", "a/r1.dat", "b/x.csv", "b/y.npz", "labels.csv", "notes.txt"]
+    names = ["a/r1.hea", "a/r1.dat", "b/x.csv", "b/y.npz", "c/x.npy", "labels.csv", "notes.txt"]
     for n in names:
         (tmp_path / n).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / n).write_text("record,labels\nr1.hea,NORM; LVH\nx,MI\n" if n == "labels.csv" else "")
     files = [tmp_path / n for n in names]
     groups = dict(group_records(files))
-    assert sorted(groups) == ["r1", "x", "y"]
+    assert sorted(groups) == ["c/x", "r1", "x", "y"]  # a name seen twice keeps both records
     assert sorted(p.name for p in groups["r1"]) == ["r1.dat", "r1.hea"]
     assert read_labels(files) == {"r1": ("NORM", "LVH"), "x": ("MI",)}
 
