@@ -23,8 +23,9 @@ from core.index import EmbeddingIndex, normalize_rows
 logger = logging.getLogger(__name__)
 
 METHODS = ("umap", "pca")
-# Points UMAP is fitted on; the rest are placed with transform. bench/bench_map.py on 100 k clustered 256-d points:
-# see the README's Scale section for fit time and neighbourhood preservation at 5 k / 20 k / 50 k.
+# Points UMAP is fitted on; the rest are placed with transform. bench/bench_map.py, 100 k clustered 256-d points on
+# the loaded 2-core machine: a 20 k sample fitted in 27 s and a 50 k one in 323 s, with the same trustworthiness
+# (0.924 vs 0.925); the larger sample keeps more exact neighbours (10-NN overlap 0.06 vs 0.12). README: Scale.
 MAP_SAMPLE = 20_000
 TRANSFORM_CHUNK = 10_000
 
