@@ -186,17 +186,20 @@ def prepare_demo_index(
     if not uri:
         return None
     folder = cache_folder(checkpoint_hash, spec, cache_root)
+    installed = None
     if (folder / "manifest.json").is_file():
         logger.info("demo index already cached in %s; bundle %s not needed", folder, uri)
-        return None
-    t0 = time.perf_counter()
-    try:
-        installed = install_bundle(download(HubRef.parse(uri)), checkpoint_hash, spec, cache_root)
-    except (HubError, BundleError, ValueError, OSError) as err:
-        logger.warning("demo bundle %s not used (%s); building the index from PhysioNet instead", uri, err)
-        return None
-    logger.info("demo bundle %s installed in %s (%.1f s)", uri, installed, time.perf_counter() - t0)
+    else:
+        t0 = time.perf_counter()
+        try:
+            installed = install_bundle(download(HubRef.parse(uri)), checkpoint_hash, spec, cache_root)
+        except (HubError, BundleError, ValueError, OSError) as err:
+            # The caller's build acquires the records itself, so no background download either.
+            logger.warning("demo bundle %s not used (%s); building the index from PhysioNet instead", uri, err)
+            return None
+        logger.info("demo bundle %s installed in %s (%.1f s)", uri, installed, time.perf_counter() - t0)
     if fetch_records:
+        # Also on a restart: a download cut short last time resumes (complete files are skipped).
         threading.Thread(target=_fetch_records, args=(spec,), name="demo-records", daemon=True).start()
     return installed
 

@@ -123,5 +123,5 @@ def test_an_already_cached_index_needs_no_download(fake_hub, pushed_bundle, tmp_
     root = tmp_path / "data"
     installed = install_bundle(pushed_bundle, manifest["checkpoint_hash"], SPEC, root)
     n_requests = len(fake_hub.requests)
-    assert prepare_demo_index(BUNDLE_URI, manifest["checkpoint_hash"], SPEC, root) is None
+    assert prepare_demo_index(BUNDLE_URI, manifest["checkpoint_hash"], SPEC, root, fetch_records=False) is None
     assert len(fake_hub.requests) == n_requests and (installed / "manifest.json").is_file()

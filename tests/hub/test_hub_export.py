@@ -99,3 +99,21 @@ def test_check_card_refuses_a_model_index_that_lost_results(shipped_checkpoint, 
     expected = evalresults.eval_results(_run_of("mets"))
     with pytest.raises(ValueError, match="round-trip"):
         check_card(out / "README.md", expected=expected[:-1])
+
+
+def test_an_unevaluated_checkpoint_gets_a_card_that_says_so(tmp_path):
+    import torch
+
+    from core.checkpoint import save_checkpoint
+    from core.models import create_model
+
+    torch.manual_seed(0)
+    extra = {"recipe": "mets", "train": {"data": ["ptbxl", "ludb"]}}
+    checkpoint = save_checkpoint(create_model("mets-resnet1d-tiny"), tmp_path / "tiny", extra=extra)
+    out = export_model_repo(checkpoint, tmp_path / "out")
+    meta = check_card(out / "README.md")
+    assert "model-index" not in meta and meta["datasets"] == ["ptb-xl", "ludb"]
+    assert "has not been evaluated" in ModelCard.load(out / "README.md").text
+    assert not (out / "eval").exists()
+    # Without a run, every shipped prompt set travels with its label map.
+    assert set(json.loads((out / "label_maps.json").read_text())) >= {"ptbxl/superclass", "ludb/ludb"}
