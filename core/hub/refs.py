@@ -73,7 +73,7 @@ class HubRef:
         return f"{HUB_SCHEME}{prefix}{self.repo_id}" + (f"@{self.revision}" if self.revision else "")
 
 
-def download(ref: HubRef | str, *, allow_patterns: list[str] | None = None) -> Path:
+def download(ref: HubRef | str) -> Path:
     """The local snapshot folder of a repository (downloaded into, or read from, huggingface_hub's cache).
 
     Raises:
@@ -85,9 +85,7 @@ def download(ref: HubRef | str, *, allow_patterns: list[str] | None = None) -> P
 
     ref = HubRef.parse(ref) if isinstance(ref, str) else ref
     try:
-        folder = snapshot_download(
-            repo_id=ref.repo_id, repo_type=ref.repo_type, revision=ref.revision, allow_patterns=allow_patterns
-        )
+        folder = snapshot_download(repo_id=ref.repo_id, repo_type=ref.repo_type, revision=ref.revision)
     except LocalEntryNotFoundError as err:
         raise HubError(
             f"{ref} is neither reachable nor in the local Hugging Face cache (with HF_HUB_OFFLINE=1 only the cache "
