@@ -324,7 +324,9 @@ class QueryService:
             if self.config.demo_bundle:  # a prebuilt index from the Hub, installed into the cache when it matches
                 from core.hub.bundle import prepare_demo_index
 
-                prepare_demo_index(self.config.demo_bundle, embedder.checkpoint_hash, self.config.spec)
+                prepare_demo_index(
+                    self.config.demo_bundle, embedder.checkpoint_hash, self.config.spec, progress=self._on_progress
+                )
             explorer = build_explorer(embedder, self.config.spec, progress=self._on_progress)
             if explorer.prompt_texts and explorer.prompt_emb is not None:
                 # The shipped prompts were embedded at build time: zero-shot with them needs no model.

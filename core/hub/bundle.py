@@ -27,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+from core.data.progress import ProgressCallback, report
 from core.explorer.store import DemoSpec, cache_folder, cache_key
 from core.hub.refs import HubError, HubRef, download
 
@@ -165,7 +166,13 @@ def install_bundle(
 
 
 def prepare_demo_index(
-    uri: str | None, checkpoint_hash: str, spec: DemoSpec, cache_root: Path | None = None, *, fetch_records: bool = True
+    uri: str | None,
+    checkpoint_hash: str,
+    spec: DemoSpec,
+    cache_root: Path | None = None,
+    *,
+    fetch_records: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> Path | None:
     """Make the explorer's cache folder come from the demo bundle ``uri`` when it can (the app's start-up hook).
 
@@ -179,6 +186,7 @@ def prepare_demo_index(
         spec: the data spec the app serves.
         cache_root: the data directory (default ``core.paths.data_dir()``).
         fetch_records: after installing, download the demo records' files in a background thread.
+        progress: ``progress((done, total), desc=...)``, told while the bundle is downloaded and checked.
 
     Returns:
         The cache folder when a bundle was installed, else ``None``.
@@ -191,6 +199,7 @@ def prepare_demo_index(
         logger.info("demo index already cached in %s; bundle %s not needed", folder, uri)
     else:
         t0 = time.perf_counter()
+        report(progress, 0, 1, "downloading the demo bundle")
         try:
             installed = install_bundle(download(HubRef.parse(uri)), checkpoint_hash, spec, cache_root)
         except (HubError, BundleError, ValueError, OSError) as err:
