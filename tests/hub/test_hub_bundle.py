@@ -125,3 +125,18 @@ def test_an_already_cached_index_needs_no_download(fake_hub, pushed_bundle, tmp_
     n_requests = len(fake_hub.requests)
     assert prepare_demo_index(BUNDLE_URI, manifest["checkpoint_hash"], SPEC, root, fetch_records=False) is None
     assert len(fake_hub.requests) == n_requests and (installed / "manifest.json").is_file()
+
+
+def test_cli_exports_the_cached_index_of_a_checkpoint_and_pushes_it(
+    fake_hub, tiny_checkpoint, built_index, tmp_path, monkeypatch
+):
+    from core.__main__ import main
+
+    monkeypatch.setenv("ECG_DATA_DIR", str(built_index.parents[1]))
+    out = tmp_path / "cli-bundle"
+    args = ["hub", "bundle", "export", str(out), "--checkpoint", str(tiny_checkpoint), "--records", "ludb:12"]
+    assert main([*args, "--map", "pca"]) == 0
+    assert json.loads((out / MANIFEST_NAME).read_text())["cache_key"] == built_index.name
+    assert main(["hub", "push", str(out), BUNDLE_REPO, "--repo-type", "dataset"]) == 0
+    tree = fake_hub.repos[("dataset", BUNDLE_REPO)].commits[fake_hub.repos[("dataset", BUNDLE_REPO)].refs["main"]]
+    assert tree[MANIFEST_NAME] == (out / MANIFEST_NAME).read_bytes()
