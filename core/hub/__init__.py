@@ -11,5 +11,6 @@
 - :mod:`core.hub.push`: upload a folder (``HfApi.upload_folder``).
 - :mod:`core.hub.cli`: ``python -m core hub ...``.
 
-Only :mod:`core.hub.refs` is imported by other core modules, and only when a Hub reference is used.
+Other core modules import this package only on use: :mod:`core.checkpoint` imports :mod:`core.hub.refs` for an
+``hf://`` path, the explorer's query service imports :mod:`core.hub.bundle` when a demo bundle is configured.
 """
