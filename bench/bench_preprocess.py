@@ -12,10 +12,13 @@ Every measurement runs in a fresh Python process that builds the cache into a te
 
 * records/s over the whole build (catalog already loaded; worker start-up included);
 * peak RSS (``VmHWM``) of the building process, before the build (records and catalog loaded) and at its end;
-* peak RSS of the largest worker process, sampled from ``/proc`` every 0.2 s (Linux only).
+* peak RSS of the largest worker process, sampled from ``/proc`` every 0.2 s (Linux only);
+* CPU seconds of the building process and of all workers together: the builder's share is the serial part, which
+  bounds the speed-up more workers can give on free cores.
 
 The speed ratio (2 workers / 1 worker) is only meaningful on an otherwise idle machine: the load average is printed
-beside every figure.
+beside every figure. Where the kernel groups CPU time by session (``/proc/sys/kernel/sched_autogroup_enabled``), a
+busy machine gives this session about the same share whatever number of workers it runs, so the ratio reads near 1.
 """
 
 from __future__ import annotations
@@ -66,17 +69,28 @@ def descendants(root: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU time of a process so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class WorkerPeak:
-    """Samples the peak RSS of this process's descendants in a thread."""
+    """Samples the peak RSS and the CPU time of this process's descendants in a thread."""
 
     def __init__(self, every_s: float = 0.2):
         self.every_s, self.peak_mb, self._stop = every_s, 0.0, threading.Event()
+        self.cpu_s: dict[int, float] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
             for pid in descendants(os.getpid()):
                 self.peak_mb = max(self.peak_mb, peak_rss_mb(pid))
+                self.cpu_s[pid] = max(self.cpu_s.get(pid, 0.0), cpu_seconds(pid))
 
     def __enter__(self) -> WorkerPeak:
         self._thread.start()
@@ -109,11 +123,11 @@ def measure_one(specs: list[str], size: int, workers: int, shard_size: int, fs_h
     records, catalogs, distinct = corpus(specs, size)
     before_mb = peak_rss_mb()
     with tempfile.TemporaryDirectory(dir=cache_root) as cache_dir, WorkerPeak() as workers_peak:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu_seconds()
         ds = ECGTextDataset(
             records, catalogs, PreprocessConfig(fs_hz=fs_hz), cache_dir, workers=workers, shard_size=shard_size
         )
-        seconds = time.perf_counter() - start
+        seconds, builder_cpu_s = time.perf_counter() - start, cpu_seconds() - cpu_start
         cache_mb = ds.cache_bytes / 1e6
     return {
         "records": size,
@@ -126,6 +140,8 @@ def measure_one(specs: list[str], size: int, workers: int, shard_size: int, fs_h
         "rss_peak_mb": round(peak_rss_mb(), 1),
         "worker_rss_peak_mb": round(workers_peak.peak_mb, 1),
         "cache_mb": round(cache_mb, 1),
+        "builder_cpu_s": round(builder_cpu_s, 1),
+        "workers_cpu_s": round(sum(workers_peak.cpu_s.values()), 1),
         "load_average": load_average(),
     }
 
@@ -157,13 +173,14 @@ def main() -> None:
 
     print(f"data {args.data}; shard size {args.shard_size}; preprocess to {args.fs:g} Hz; {os.cpu_count()} CPUs")
     header = f"{'records':>8} {'workers':>7} {'s':>8} {'rec/s':>8} {'RSS before':>10} {'RSS peak':>9}"
-    print(header + f" {'worker RSS':>10} {'cache MB':>9}  load average (1, 5, 15 min)")
+    print(header + f" {'worker RSS':>10} {'cache MB':>9} {'CPU s builder/workers':>21}  load average (1, 5, 15 min)")
 
     def show(row: dict) -> None:
         print(
             f"{row['records']:>8} {row['workers']:>7} {row['seconds']:>8.1f} {row['records_per_s']:>8.1f} "
             f"{row['rss_before_build_mb']:>10.0f} {row['rss_peak_mb']:>9.0f} {row['worker_rss_peak_mb']:>10.0f} "
-            f"{row['cache_mb']:>9.0f}  {row['load_average']}  ({row['distinct_records']} distinct records)",
+            f"{row['cache_mb']:>9.0f} {row['builder_cpu_s']:>10.1f}/{row['workers_cpu_s']:<10.1f} "
+            f"{row['load_average']}  ({row['distinct_records']} distinct records)",
             flush=True,
         )
 
