@@ -142,7 +142,7 @@ class FakeHub:
             if content is None:
                 return _send(request, 404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound"})
             headers = {"X-Repo-Commit": sha, "ETag": f'"{git_blob_oid(content)}"'}
-            return _send(request, 200, content, headers, head=method == "HEAD")
+            return _send(request, 200, content, headers)
         return _send(request, 404, {"error": f"no route {method} {path}"})
 
     def _create(self, request: BaseHTTPRequestHandler, payload: dict) -> None:
@@ -177,7 +177,7 @@ class FakeHub:
         return _send(request, 200, {"commitUrl": f"{self.url}/{prefix}{repo_id}/commit/{sha}", "commitOid": sha})
 
 
-def _send(request, status: int, payload, headers: dict | None = None, *, head: bool = False) -> None:
+def _send(request, status: int, payload, headers: dict | None = None) -> None:
     data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     request.send_response(status)
     kind = "application/octet-stream" if isinstance(payload, bytes) else "application/json"
@@ -186,5 +186,5 @@ def _send(request, status: int, payload, headers: dict | None = None, *, head: b
     for key, value in (headers or {}).items():
         request.send_header(key, value)
     request.end_headers()
-    if not head:
+    if request.command != "HEAD":  # a HEAD answer has headers only, or the kept-alive connection is corrupted
         request.wfile.write(data)
