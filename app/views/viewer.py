@@ -137,9 +137,8 @@ def figure_for_api(
     """The figure of ``key`` with the given paper settings, or one short ``gr.Error`` (the ``/ecg_figure`` call)."""
     key = require_key(key)
     with user_errors():
-        return open_figure(services, key, paper_options(layout, speed, gain, leads, rhythm_lead), fiducials=fiducials)[
-            0
-        ]
+        options = paper_options(layout, speed, gain, leads, rhythm_lead)
+        return open_figure(services, key, options, fiducials=fiducials)[0]
 
 
 def _nav(history: History) -> tuple[gr.Button, gr.Button]:
@@ -202,11 +201,12 @@ def build(ctx: Context) -> None:
         key = (key or "").strip()
         if not key:
             return None, "", HINT, hist, *_nav(hist)
-        try:
-            options = paper_options(*values[:5])
-            fig, opened = open_figure(services, key, options, fiducials=values[5], width_px=_width(other))
-        except USER_FACING as exc:
-            return None, "", f"⚠️ {escape_markdown(user_message(exc))}", hist, *_nav(hist)
+        with user_errors():  # a bug is logged and shown as a generic failure
+            try:
+                options = paper_options(*values[:5])
+                fig, opened = open_figure(services, key, options, fiducials=values[5], width_px=_width(other))
+            except USER_FACING as exc:
+                return None, "", f"⚠️ {escape_markdown(user_message(exc))}", hist, *_nav(hist)
         hist = hist.visit(key)
         return fig, record_markdown(opened), "", hist, *_nav(hist)
 
@@ -214,25 +214,29 @@ def build(ctx: Context) -> None:
         """The details again with the automated measurements, once measured (the first measurement of an ECG can
         take longer than drawing it, so the tracing does not wait for it)."""
         key = (key or "").strip()
-        try:
-            return record_markdown(services.open_record(key, measure=True)) if key else gr.skip()
-        except USER_FACING:
-            return gr.skip()  # show() has already said why and cleared the details
+        with user_errors():
+            try:
+                return record_markdown(services.open_record(key, measure=True)) if key else gr.skip()
+            except USER_FACING:
+                return gr.skip()  # show() has already said why and cleared the details
 
     def redraw(key: str, other: str | None, *values):
-        """The current ECG and the compared one again with new paper settings."""
-        return draw(key, other, *values), draw(other, key, *values)
+        """The current ECG and the compared one again with new paper settings (a current key that opens nothing
+        has its message in the viewer already; a compared one gets a warning)."""
+        return draw(key, other, values, warn=False), draw(other, key, values, warn=True)
 
-    def draw(key: str | None, other: str | None, *values):
+    def draw(key: str | None, other: str | None, values: Sequence, *, warn: bool):
         key = (key or "").strip()
         if not key:
             return None
-        try:
-            options = paper_options(*values[:5])
-            return open_figure(services, key, options, fiducials=values[5], width_px=_width(other))[0]
-        except USER_FACING as exc:
-            gr.Warning(user_message(exc))
-            return None
+        with user_errors():
+            try:
+                options = paper_options(*values[:5])
+                return open_figure(services, key, options, fiducials=values[5], width_px=_width(other))[0]
+            except USER_FACING as exc:
+                if warn:
+                    gr.Warning(user_message(exc))
+                return None
 
     def compare_column(other: str | None):
         """Show the second ECG's column (or hide it, when emptied) before drawing: plotly fits a figure to the
@@ -244,10 +248,11 @@ def build(ctx: Context) -> None:
         key = (key or "").strip()
         if not key:
             return gr.Dropdown()
-        try:
-            hits = services.nearest_ecgs(key, 8, thumbnails=False)
-        except USER_FACING:
-            return gr.Dropdown()
+        with user_errors():
+            try:
+                hits = services.nearest_ecgs(key, 8, thumbnails=False)
+            except USER_FACING:
+                return gr.Dropdown()  # no neighbours to offer; any record id can still be typed
         return gr.Dropdown(choices=[h.record.record_id for h in hits if h.record.record_id != key])
 
     def go_back(hist: History):
