@@ -277,6 +277,8 @@ def build_shards(
         shard_size: records per shard.
         workers: worker processes; 0 builds in this process; None uses one per CPU (at most one per shard, and this
             process alone when a single shard is left).
+            As with any fork-server or spawn pool, a script that builds a cache with workers needs the
+            ``if __name__ == "__main__":`` guard (workers import the main module).
         progress: ``progress((records_done, total), desc=...)`` after each shard.
     """
     folder = Path(folder)
