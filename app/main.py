@@ -77,13 +77,7 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
             "search reports and ECGs, and see where an ECG falls on the map."
         )
         status = gr.Markdown(status_markdown(services.status()), elem_id="status")
-        with gr.Row():
-            ecg_key = gr.Textbox(
-                label="Current ECG (record id or upload key)",
-                elem_id="ecg-key",
-                scale=3,
-                placeholder="select a record in Browse, click the map, or upload a file",
-            )
+        ecg_key = _current_ecg_box()
         ctx = Context(services=services, ecg_key=ecg_key, demo=demo)
         # The current ECG above the tabs: each tab's results are read against the tracing without switching tabs.
         viewer.build(ctx)
@@ -104,6 +98,30 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
         )
         demo.load(poll, outputs=[status, timer], api_name="status", show_progress="hidden")
     return demo
+
+
+def _current_ecg_box() -> gr.Textbox:
+    """The current-ECG box, and the key every tab follows (returned).
+
+    The tabs listen to the key's change event, and set it to open an ECG. A box that was the key itself would change
+    on every keystroke, so a half-typed id showed the viewer's error line and cleared the tabs while typing. The key
+    is a hidden textbox instead: what is typed is copied into it on Enter or when the box loses focus, and a key set
+    by a tab (a Browse row, a map point, Back) is copied into the box. Both copies run in the page, no round trip.
+    """
+    with gr.Row():
+        typed = gr.Textbox(
+            label="Current ECG (record id or upload key; Enter opens it)",
+            elem_id="ecg-key",
+            scale=3,
+            placeholder="select a record in Browse, click the map, upload a file, or type an id and press Enter",
+        )
+    # "hidden", not False: the component stays in the page, so its value and change event work as a visible one's.
+    key = gr.Textbox(visible="hidden", elem_id="ecg-current", label="Current ECG key")
+    same = dict(fn=None, js="(value) => value", api_name=False, queue=False, show_progress="hidden")
+    typed.submit(inputs=typed, outputs=key, **same)
+    typed.blur(inputs=typed, outputs=key, **same)
+    key.change(inputs=key, outputs=typed, **same)
+    return key
 
 
 def _build_annotate(ctx: Context) -> None:

@@ -16,7 +16,13 @@ import gradio as gr
 import pandas as pd
 from gradio.utils import get_upload_folder
 
-from app.formatting import BATCH_AUC_COLUMNS, batch_auc_frame, batch_confusion_frame, batch_markdown
+from app.formatting import (
+    BATCH_AUC_COLUMNS,
+    batch_auc_frame,
+    batch_confusion_frame,
+    batch_markdown,
+    escape_markdown,
+)
 from app.views.common import USER_FACING, Context, user_errors, user_message
 from app.views.upload import remove_uploaded, uploaded_paths
 from core.explorer import ALL, QueryService
@@ -78,6 +84,18 @@ def write_csv(out: BatchZeroShot, previous: str | None = None) -> str:
     return f.name
 
 
+def in_page(score: Callable[[], tuple]) -> tuple:
+    """The section's outputs from ``score()``, or, when the user can fix what went wrong (no file, an empty prompt
+    table, an unknown dataset), one line in the summary with the tables and the CSV cleared. In the page an error
+    would lay a red overlay over the outputs; the named API endpoints still raise."""
+    try:
+        return score()
+    except gr.Error as exc:
+        line = f"⚠️ **Nothing was scored:** {escape_markdown(exc.message)}"
+        empty = pd.DataFrame(columns=BATCH_AUC_COLUMNS)
+        return line, empty, pd.DataFrame(), None, gr.skip()
+
+
 def build(ctx: Context, table: gr.Dataframe, checkpoint: gr.Dropdown) -> None:
     """The "Score many ECGs" section, reading the tab's prompt table and checkpoint."""
     services = ctx.services
@@ -110,13 +128,19 @@ def build(ctx: Context, table: gr.Dataframe, checkpoint: gr.Dropdown) -> None:
         return batch_markdown(out), batch_auc_frame(out), batch_confusion_frame(out), path, path
 
     def run(tab, ckpt: str, ds: str, previous: str | None = None):
-        return shown(batch_zero_shot(services, tab, ckpt, ds), previous)
+        return in_page(lambda: shown(batch_zero_shot(services, tab, ckpt, ds), previous))
 
-    def run_files(uploaded, tab, ckpt: str, previous: str | None = None, progress=gr.Progress()):  # noqa: B008 - Gradio injects it
+    def report_to(progress) -> Callable:
         def report(done_total: tuple[int, int], desc: str) -> None:
             progress(done_total, desc=desc)
 
-        return shown(batch_zero_shot_files(services, uploaded, tab, ckpt, report), previous)
+        return report
+
+    def run_files(uploaded, tab, ckpt: str, previous: str | None = None, progress=gr.Progress()):  # noqa: B008 - Gradio injects it
+        return shown(batch_zero_shot_files(services, uploaded, tab, ckpt, report_to(progress)), previous)
+
+    def run_files_clicked(uploaded, tab, ckpt: str, previous: str | None = None, progress=gr.Progress()):  # noqa: B008
+        return in_page(lambda: run_files(uploaded, tab, ckpt, previous, progress))
 
     def datasets() -> gr.Dropdown:
         with user_errors():
@@ -124,11 +148,16 @@ def build(ctx: Context, table: gr.Dataframe, checkpoint: gr.Dropdown) -> None:
 
     outputs = [summary, auc, confusion, csv, last_csv]
     run_btn.click(run, [table, checkpoint, dataset, last_csv], outputs, api_visibility="private")
+    files_inputs = [files, table, checkpoint, last_csv]
+    # One batch at a time, from the page or the API: each holds a batch of windows and the model busy.
+    one_at_a_time = dict(concurrency_limit=1, concurrency_id="batch_zeroshot_files")
     files_btn.click(
-        run_files,
-        [files, table, checkpoint, last_csv],
+        run_files_clicked,
+        files_inputs,
         outputs,
-        api_name="batch_zeroshot_files",
-        concurrency_limit=1,  # one batch at a time: each holds a batch of windows and the model busy
+        api_name="batch_zeroshot_files_click",
+        api_visibility="private",
+        **one_at_a_time,
     )
+    gr.Button(visible=False).click(run_files, files_inputs, outputs, api_name="batch_zeroshot_files", **one_at_a_time)
     ctx.demo.load(datasets, None, dataset, api_name="batch_datasets", api_visibility="private")

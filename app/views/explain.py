@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 import plotly.graph_objects as go
 
-from app.formatting import explanation_markdown
+from app.formatting import escape_markdown, explanation_markdown
 from app.views.common import Context, require_key, user_errors
 from core.explorer import QueryService
 from core.plotting import LAYOUTS, ecg_figure
@@ -37,6 +37,23 @@ def explain(
     return fig, explanation_markdown(ex)
 
 
+def explain_in_page(
+    services: QueryService,
+    key: str,
+    prompt: str,
+    checkpoint: str | None = None,
+    segment_s: float = 1.0,
+    layout: str = "stacked",
+) -> tuple[go.Figure | None, str]:
+    """:func:`explain` for the tab's button: a request the user can fix (no ECG, a bad id, an empty prompt) is one
+    line in the tab and a cleared plot, since an error would lay a red overlay over both (``/explain`` still raises).
+    """
+    try:
+        return explain(services, key, prompt, checkpoint, segment_s, layout)
+    except gr.Error as exc:
+        return None, f"⚠️ **Could not explain:** {escape_markdown(exc.message)}"
+
+
 def build(ctx: Context) -> None:
     """Explain tab."""
     services = ctx.services
@@ -47,11 +64,17 @@ def build(ctx: Context) -> None:
     with gr.Row():
         segment = gr.Slider(0.25, 2.5, value=1.0, step=0.25, label="Segment length (s)")
         layout = gr.Radio(list(LAYOUTS), value="stacked", label="Layout")
-        run_btn = gr.Button("Explain", variant="primary")
-    text = gr.Markdown()
-    plot = gr.Plot(label="Occlusion saliency", elem_id="explain-plot")
+        run_btn = gr.Button("Explain", variant="primary", elem_id="explain-btn")
+    text = gr.Markdown(elem_id="explain-text")
+    # The shared ECG-paper figure: the viewer's calipers work on it too (the page script hooks every .ecg-paper plot).
+    plot = gr.Plot(label="Occlusion saliency", elem_id="explain-plot", elem_classes=["ecg-paper"])
 
     def run(key: str, p: str, ckpt: str, seg: float, lay: str):
         return explain(services, key, p, ckpt, seg, lay)
 
-    run_btn.click(run, [ctx.ecg_key, prompt, checkpoint, segment, layout], [plot, text], api_name="explain")
+    def run_clicked(key: str, p: str, ckpt: str, seg: float, lay: str):
+        return explain_in_page(services, key, p, ckpt, seg, lay)
+
+    inputs = [ctx.ecg_key, prompt, checkpoint, segment, layout]
+    run_btn.click(run_clicked, inputs, [plot, text], api_name="explain_click", api_visibility="private")
+    gr.Button("Explain", visible=False).click(run, inputs, [plot, text], api_name="explain")

@@ -10,17 +10,20 @@ import gradio as gr
 import plotly.graph_objects as go
 from gradio.context import Context as BlocksContext
 
-from app.formatting import ecg_plot, label_summary, record_markdown, short
+from app.formatting import label_summary, record_markdown, short
 from app.views.common import Context, user_errors
 from app.views.follow import openable
+from app.views.viewer import record_figure
 from core.explorer import COLOR_CHOICES, QueryService
 from core.explorer.groups import OTHER
-from core.plotting import map_figure
+from core.plotting import DEFAULT_WIDTH_PX, PaperOptions, map_figure
 
 # Ten colours that stay apart (plotly's default qualitative palette: no grey), and greys for the pooled groups.
 PALETTE = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52")
 OTHER_COLOUR = "#9E9E9E"
 NO_LABEL_COLOUR = "#D9D9D9"
+# The preview sits in three quarters of the row (its report beside it): the figure's height is chosen for that width.
+PREVIEW_WIDTH_PX = DEFAULT_WIDTH_PX * 3 // 4 - 12
 
 
 def group_colours(groups: list[str]) -> dict[str, str]:
@@ -79,10 +82,10 @@ def open_record(services: QueryService, rid: str) -> str:
 
 
 def preview(services: QueryService, rid: str) -> tuple[go.Figure, str]:
-    """The opened record's 12-lead figure and its report and labels."""
+    """The opened record's 12-lead figure (the viewer's figure code, standard paper) and its report and labels."""
     with user_errors():
         opened = services.open_record(rid, measure=False)
-    return ecg_plot(opened), record_markdown(opened)
+    return record_figure(opened, PaperOptions(), width_px=PREVIEW_WIDTH_PX), record_markdown(opened)
 
 
 def _current_tab():
@@ -109,7 +112,8 @@ def build(ctx: Context) -> None:
     position = gr.JSON(label="Position of the current ECG", visible=False)
     with gr.Row():
         with gr.Column(scale=3):
-            selected = gr.Plot(show_label=False, elem_id="atlas-ecg")  # the figure's title names the ECG
+            # The figure's title names the ECG; .ecg-paper: the viewer's calipers work on it too.
+            selected = gr.Plot(show_label=False, elem_id="atlas-ecg", elem_classes=["ecg-paper"])
         with gr.Column(scale=1):
             selected_details = gr.Markdown(elem_id="atlas-details")
     drawn = gr.State(None)  # (colour, current ECG) of the map on screen: opening the tab again redraws only on change

@@ -76,6 +76,8 @@ def upload_ecg(
     The summary starts with the warnings (units detected, partial leads, the window of a long record).
     """
     names = [s.strip() for s in (lead_names or "").split(",") if s.strip()]
+    # The page sends its empty sampling-rate field as 0: no rate given (a CSV's time column or a header gives it).
+    fs_hz = fs_hz or None
     paths = uploaded_paths(files)
     try:
         with user_errors():

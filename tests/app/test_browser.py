@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.app.test_uploads import write_uv_csv
 
 NORM_PROMPTS = "normal ECG | sinus rhythm, normal ECG | normal electrocardiogram, no abnormality"
 
@@ -80,6 +83,30 @@ def _shot(page, tmp_path: Path, name: str, *selectors: str) -> Path:
         SHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(out, SHOTS / name)
     return out
+
+
+# Page coordinates of a data point (seconds, millivolts) of the plot under ``sel``.
+TO_PAGE = """([sel, t, v]) => {
+  const gd = document.querySelector(sel);
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const r = gd.querySelector('.main-svg').getBoundingClientRect();
+  return [r.left + xa._offset + xa.d2p(t), r.top + ya._offset + ya.d2p(v)];
+}"""
+
+
+def _caliper_second(page, plot: str) -> dict:
+    """Click the calipers 1 s apart on an ECG-paper plot (mid-height, from 1 s to 2 s); returns their reading."""
+    from playwright.sync_api import expect
+
+    page.locator(plot).scroll_into_view_if_needed()
+    mid = page.evaluate(
+        f"() => {{ const r = document.querySelector('{plot}')._fullLayout.yaxis.range; return (r[0] + r[1]) / 2; }}"
+    )
+    for t in (1.0, 2.0):
+        x, y = page.evaluate(TO_PAGE, [plot, t, mid])
+        page.mouse.click(x, y)
+    expect(page.locator(f"{plot} .annotation-text", has_text="bpm")).to_have_count(1, timeout=10_000)
+    return page.evaluate(f"() => JSON.parse(document.querySelector('{plot}').dataset.caliper)")
 
 
 def _open_app(browser, live_app: str):
@@ -195,6 +222,12 @@ def test_the_map_is_drawn_when_its_tab_opens(live_app: str, services, browser, t
     expect(details).to_contain_text("Report", timeout=1_000)
     key = page.locator(KEY_BOX).first.input_value()
     assert key in {r.record_id for r in services.explorer().records}
+    # The preview is the viewer's figure on ECG paper, so the calipers measure on it too (1 s apart: 60 bpm; a
+    # pixel is ~5 ms at this width).
+    preview = "#atlas-ecg .js-plotly-plot"
+    page.wait_for_function(f"() => !!document.querySelector('{preview}')?.layout?.meta?.ecg_paper", timeout=30_000)
+    reading = _caliper_second(page, preview)
+    assert reading["dt_ms"] == pytest.approx(1000, abs=15) and reading["bpm"] == pytest.approx(60, abs=1)
     # The map follows the opened ECG: redrawn with its star (one more point).
     expect(points).to_have_count(len(services.explorer()) + 1, timeout=30_000)
     _shot(page, tmp_path, "map.png", "#atlas-colour", "#atlas-details")
@@ -220,3 +253,68 @@ def test_a_file_that_cannot_be_read_is_one_line_and_no_overlay(live_app: str, br
     # The current-ECG box keeps its ECG and stays usable: no error overlay on it, no toast.
     assert page.locator("#ecg-key").get_by_text("Error").count() == 0 and page.locator(".toast-body").count() == 0
     expect(page.locator(KEY_BOX).first).to_have_value("ptbxl/00003")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(180)
+def test_a_microvolt_csv_upload_shows_the_units_warning(live_app: str, browser, shared_data, tmp_path: Path):
+    from playwright.sync_api import expect
+
+    csv = write_uv_csv(shared_data, tmp_path)  # a real PTB-XL record x 1000, no unit in the header
+    page = _open_app(browser, live_app)
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#upload-files input[type=file]").set_input_files(str(csv))
+    page.get_by_role("button", name="Read", exact=True).locator("visible=true").first.click()
+    info = page.locator("#upload-info")
+    expect(info).to_contain_text("microvolts", timeout=60_000)
+    expect(info).to_contain_text("Units = mV")
+    assert info.locator("blockquote").count() >= 1  # the warning stands apart, above the summary
+    # The window read is the current ECG, drawn in millivolts: no lead is clipped (as µV read as mV would be).
+    expect(page.locator(KEY_BOX).first).to_have_value(re.compile(r"^upload/.+@0$"), timeout=30_000)
+    key = page.locator(KEY_BOX).first.input_value()
+    page.wait_for_function(
+        "(k) => { const gd = document.querySelector('#viewer-plot .js-plotly-plot');"
+        " return !!(gd && gd.layout && gd.layout.title && gd.layout.title.text.startsWith(k + ' ')); }",
+        arg=key,
+        timeout=60_000,
+    )
+    panels = page.evaluate("() => document.querySelector('#viewer-plot .js-plotly-plot').layout.meta.ecg_paper.panels")
+    assert len(panels) == 13 and not any(p[5] for p in panels)  # [lead, t0, t1, baseline, drawn, clipped]
+    _shot(page, tmp_path, "upload.png", "#viewer", "#upload-info")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+def test_explain_and_batch_mistakes_are_one_line_and_explain_has_calipers(live_app: str, browser):
+    from playwright.sync_api import expect
+
+    page = _open_app(browser, live_app)
+    overlays = "#explain-plot, #explain-text, #batch-summary, #batch-auc, #batch-confusion, #batch-csv"
+    # Explain with no ECG open: one line in the tab, no error overlay, no toast.
+    page.get_by_role("tab", name="Explain").click()
+    page.locator("#explain-btn").click()
+    text = page.locator("#explain-text")
+    expect(text).to_contain_text("no ECG selected", timeout=30_000)
+    # An ECG and a prompt: the saliency figure is ECG paper, and the calipers measure on it.
+    box = page.locator(KEY_BOX).first
+    box.fill("ptbxl/00003")
+    box.press("Enter")
+    expect(page.locator("#viewer-details")).to_contain_text("ptbxl/00003", timeout=30_000)
+    page.locator("#explain-btn").click()
+    expect(text).to_contain_text("Score", timeout=60_000)
+    plot = "#explain-plot .js-plotly-plot"
+    page.wait_for_function(f"() => !!document.querySelector('{plot}')?.layout?.meta?.ecg_paper", timeout=30_000)
+    reading = _caliper_second(page, plot)
+    assert reading["dt_ms"] == pytest.approx(1000, abs=15) and reading["bpm"] == pytest.approx(60, abs=1)
+    # An empty prompt: the line says so and the previous figure is gone.
+    page.get_by_label("Prompt to explain").fill("")
+    page.locator("#explain-btn").click()
+    expect(text).to_contain_text("type the prompt", timeout=30_000)
+    expect(page.locator(f"{plot} .scatterlayer path.js-line")).to_have_count(0, timeout=30_000)
+    # Score many ECGs without a file: one line in the section's summary.
+    page.get_by_role("tab", name="Zero-shot").click()
+    page.locator("#batch-zeroshot").get_by_text("Score many ECGs").first.click()
+    page.locator("#batch-files-btn").click()
+    expect(page.locator("#batch-summary")).to_contain_text("no file uploaded", timeout=30_000)
+    assert page.locator(overlays).get_by_text("Error", exact=True).count() == 0
+    assert page.locator(".toast-body").count() == 0

@@ -21,7 +21,7 @@ MITBIH = "wfdb_sample_data/100"
 PTBXL = "ptb-xl/1.0.3/records500/00000/00001_hr"
 
 
-def _uv_csv(shared_data: Path, folder: Path) -> Path:
+def write_uv_csv(shared_data: Path, folder: Path) -> Path:
     """A real PTB-XL record written as CSV in microvolts, without a unit in the header."""
     ecg = read_ecg(shared_data / PTBXL)
     frame = pd.DataFrame({"time": np.arange(ecg.n_samples) / ecg.fs_hz})
@@ -43,11 +43,12 @@ def gradio_tmp(tmp_path, monkeypatch) -> Path:
 
 
 def test_a_microvolt_csv_gets_a_visible_units_warning(services, shared_data, tmp_path):
-    path = _uv_csv(shared_data, tmp_path)
+    path = write_uv_csv(shared_data, tmp_path)
     key, _, info = upload_ecg(services, [str(path)])
     assert key.startswith("upload/") and key.endswith("@0")
     assert "⚠️" in info and "microvolts" in info and "Units = mV" in info
     assert np.abs(services.ecg(key).signal_mv).max() < 10  # read as µV: millivolts on screen and for the model
+    assert upload_ecg(services, [str(path)], 0)[0] == key  # the page's empty rate field (0): the time column's rate
     key_uv, _, info_uv = upload_ecg(services, [str(path)], units="uV")
     assert "microvolts" not in info_uv
     np.testing.assert_allclose(services.ecg(key_uv).signal_mv, read_ecg(shared_data / PTBXL).signal_mv, atol=1e-3)
@@ -105,7 +106,7 @@ def test_a_failed_upload_is_short_path_free_logged_without_traceback_and_removed
 
 
 def test_endpoint_warns_about_microvolts_and_partial_leads(client, shared_data, tmp_path):
-    path = _uv_csv(shared_data, tmp_path)
+    path = write_uv_csv(shared_data, tmp_path)
     key, _, info = client.predict([handle_file(str(path))], None, "", "auto", 0, api_name="/upload")
     assert key.startswith("upload/") and "microvolts" in info
     rec = shared_data / MITBIH

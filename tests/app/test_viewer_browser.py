@@ -28,15 +28,19 @@ TO_PAGE = f"""([t, v]) => {{
 }}"""
 
 
+# True when the viewer's plot shows the ECG ``k`` (its title starts with the key).
+SHOWS = (
+    f"(k) => {{ const gd = document.querySelector('{PLOT}');"
+    " return !!(gd && gd.layout && gd.layout.title && gd.layout.title.text.startsWith(k + ' ')); }"
+)
+
+
 def _open(page, key: str) -> None:
-    """Type ``key`` into the current-ECG box and wait until the viewer shows it."""
-    page.locator("#ecg-key textarea, #ecg-key input").first.fill(key)
-    page.wait_for_function(
-        f"(k) => {{ const gd = document.querySelector('{PLOT}');"
-        " return gd && gd.layout && gd.layout.title && gd.layout.title.text.startsWith(k + ' '); }",
-        arg=key,
-        timeout=60_000,
-    )
+    """Type ``key`` into the current-ECG box, press Enter, and wait until the viewer shows it."""
+    box = page.locator("#ecg-key textarea, #ecg-key input").first
+    box.fill(key)
+    box.press("Enter")
+    page.wait_for_function(SHOWS, arg=key, timeout=60_000)
 
 
 def _wait_paper(page, field: str, value) -> dict:
@@ -191,6 +195,7 @@ def test_back_forward_and_a_bad_id_leaves_nothing_stale(live_app: str, services,
     page.wait_for_function(f"() => document.querySelector('{PLOT}').layout.title.text.startsWith('{OTHER} ')")
 
     key_box.fill("ptbxl/99999")
+    key_box.press("Enter")
     message = page.locator("#viewer-message")
     expect(message).to_contain_text("99999", timeout=30_000)
     assert len(message.inner_text()) < 200 and "/tmp" not in message.inner_text()
@@ -199,3 +204,27 @@ def test_back_forward_and_a_bad_id_leaves_nothing_stale(live_app: str, services,
     # The bad id did not enter the history: Back returns to the last ECG that opened.
     back.click()
     expect(key_box).to_have_value(RECORD, timeout=30_000)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+def test_a_half_typed_id_opens_on_enter_or_blur_not_per_keystroke(live_app: str, browser):
+    from playwright.sync_api import expect
+
+    page = _page(browser, live_app)
+    _open(page, RECORD)
+    key_box = page.locator("#ecg-key textarea, #ecg-key input").first
+    message = page.locator("#viewer-message")
+    key_box.click()
+    key_box.press("Control+A")
+    key_box.press_sequentially("ptbxl/000")  # one input event per key, as a user types
+    # The key the tabs follow (a hidden box) is still the opened ECG: nothing was sent while typing.
+    assert page.locator("#ecg-current textarea, #ecg-current input").first.input_value() == RECORD
+    assert message.inner_text().strip() == ""
+    key_box.press("Enter")
+    expect(message).to_contain_text("ptbxl/000", timeout=30_000)
+    # Leaving the box (Tab) opens what it holds, too.
+    key_box.fill(OTHER)
+    key_box.press("Tab")
+    page.wait_for_function(f"(k) => ({SHOWS})(k)", arg=OTHER, timeout=60_000)
+    expect(message).to_have_text("", timeout=30_000)
