@@ -81,7 +81,8 @@ class AppConfig(ServiceConfig):
         """``ECG_CHECKPOINTS="METS=path,FG-CLEP=hf://org/name@rev"`` (default: ``checkpoints/*``; Hub references are
         downloaded through huggingface_hub's cache), ``ECG_INDEX_CHECKPOINT``,
         ``ECG_DEMO_RECORDS="ptbxl:500,ludb:200"``, ``ECG_MAP_METHOD=umap|pca``,
-        ``ECG_DEMO_BUNDLE=hf://datasets/org/name[@rev]`` (a prebuilt index, :mod:`core.hub.bundle`)."""
+        ``ECG_DEMO_BUNDLE=hf://datasets/org/name[@rev]`` (a prebuilt index, :mod:`core.hub.bundle`),
+        ``ECG_EXPLORER_DIR=DIR`` (serve a folder written by :func:`core.explorer.build.index_corpus` instead)."""
         env = os.environ.get("ECG_CHECKPOINTS", "").strip()
         if env:
             checkpoints = {}
@@ -99,4 +100,5 @@ class AppConfig(ServiceConfig):
             index_checkpoint=os.environ.get("ECG_INDEX_CHECKPOINT") or None,
             spec=spec,
             demo_bundle=os.environ.get("ECG_DEMO_BUNDLE", "").strip() or None,
+            explorer_dir=Path(folder) if (folder := os.environ.get("ECG_EXPLORER_DIR", "").strip()) else None,
         )

@@ -12,6 +12,7 @@ instructions) instead of failing the whole build; such an incomplete build is se
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -114,6 +115,27 @@ def index_corpus(
         manifest["built_s"] = round(time.perf_counter() - t0, 1)
         manifest.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         explorer.save(Path(folder), manifest)
+    return explorer
+
+
+def load_prebuilt(folder: Path, checkpoint_hash: str) -> Explorer:
+    """Open an explorer folder written by :func:`index_corpus` (memory-mapped), checking it was embedded with the
+    checkpoint that will embed the queries (a manifest without ``checkpoint_hash`` is trusted).
+
+    Raises:
+        FileNotFoundError: ``folder`` holds no finished explorer (``manifest.json`` is written last).
+        ValueError: it was embedded with another checkpoint, so its vectors and the queries' would not compare.
+    """
+    manifest_path = Path(folder) / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{folder} holds no explorer index (no manifest.json); build it with index_corpus")
+    built_with = json.loads(manifest_path.read_text(encoding="utf-8")).get("checkpoint_hash")
+    if built_with and built_with != checkpoint_hash:
+        raise ValueError(
+            f"{folder} was embedded with checkpoint {built_with[:16]}, not the index checkpoint {checkpoint_hash[:16]}"
+        )
+    explorer = Explorer.load(Path(folder))
+    logger.info("loaded %d indexed ECGs from the prebuilt folder %s", len(explorer), folder)
     return explorer
 
 

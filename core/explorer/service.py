@@ -38,7 +38,7 @@ from core.embed import Embedder
 from core.explorer.batch import BatchZeroShot, score_batch
 from core.explorer.batch_files import BatchRecord, expand_uploads, iter_batch
 from core.explorer.browse import PAGE_SIZE, BrowseIndex, BrowsePage
-from core.explorer.build import build_explorer
+from core.explorer.build import build_explorer, load_prebuilt
 from core.explorer.errors import InvalidRequestError, NoDataError, RecordNotFoundError
 from core.explorer.groups import one_per_point, top_groups
 from core.explorer.store import DemoSpec, Explorer, RecordInfo, ReportMatch
@@ -67,6 +67,8 @@ class ServiceConfig:
         build_in_background: start building the index when the app is built (else on first use).
         demo_bundle: ``hf://datasets/org/name[@rev]`` of a prebuilt index (:mod:`core.hub.bundle`); used when it
             matches the index checkpoint and data spec, else the index is built as without it.
+        explorer_dir: a prebuilt explorer folder (:func:`core.explorer.build.index_corpus`) served as is instead of
+            the demo index; it must have been embedded with the index checkpoint.
     """
 
     checkpoints: dict[str, Path] = field(default_factory=dict)
@@ -74,6 +76,7 @@ class ServiceConfig:
     spec: DemoSpec = field(default_factory=DemoSpec)
     build_in_background: bool = True
     demo_bundle: str | None = None
+    explorer_dir: Path | None = None
 
 
 # ---- results ---------------------------------------------------------------------------------------------------------
@@ -327,7 +330,10 @@ class QueryService:
                 prepare_demo_index(
                     self.config.demo_bundle, embedder.checkpoint_hash, self.config.spec, progress=self._on_progress
                 )
-            explorer = build_explorer(embedder, self.config.spec, progress=self._on_progress)
+            if self.config.explorer_dir is not None:
+                explorer = load_prebuilt(Path(self.config.explorer_dir), embedder.checkpoint_hash)
+            else:
+                explorer = build_explorer(embedder, self.config.spec, progress=self._on_progress)
             if explorer.prompt_texts and explorer.prompt_emb is not None:
                 # The shipped prompts were embedded at build time: zero-shot with them needs no model.
                 with self._lock:
