@@ -115,7 +115,12 @@ def build(ctx: Context) -> None:
     with gr.Row():
         files = gr.File(file_count="multiple", label="ECG file(s)", elem_id="upload-files", scale=3)
         with gr.Column(scale=1):
-            fs_hz = gr.Number(value=None, label="Sampling rate (Hz), for NPY/NPZ/CSV without time", minimum=0)
+            fs_hz = gr.Number(
+                value=None,
+                label="Sampling rate (Hz), for NPY/NPZ/CSV without time",
+                info="empty or 0: from the file (a header, or a CSV's time column)",
+                minimum=0,
+            )
             leads = gr.Textbox(
                 label="Lead names (comma-separated), if the file has none",
                 placeholder="I, II, III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6",

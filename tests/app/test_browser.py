@@ -230,7 +230,7 @@ def test_the_map_is_drawn_when_its_tab_opens(live_app: str, services, browser, t
     assert reading["dt_ms"] == pytest.approx(1000, abs=15) and reading["bpm"] == pytest.approx(60, abs=1)
     # The map follows the opened ECG: redrawn with its star (one more point).
     expect(points).to_have_count(len(services.explorer()) + 1, timeout=30_000)
-    _shot(page, tmp_path, "map.png", "#atlas-colour", "#atlas-details")
+    _shot(page, tmp_path, "map.png", "#atlas-colour", "#atlas-details", "#atlas-ecg")
 
 
 @pytest.mark.browser
@@ -280,7 +280,7 @@ def test_a_microvolt_csv_upload_shows_the_units_warning(live_app: str, browser, 
     )
     panels = page.evaluate("() => document.querySelector('#viewer-plot .js-plotly-plot').layout.meta.ecg_paper.panels")
     assert len(panels) == 13 and not any(p[5] for p in panels)  # [lead, t0, t1, baseline, drawn, clipped]
-    _shot(page, tmp_path, "upload.png", "#viewer", "#upload-info")
+    _shot(page, tmp_path, "upload.png", "#ecg-key", "#upload-info")  # the page: viewer above the tabs
 
 
 @pytest.mark.browser
