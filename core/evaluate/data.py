@@ -46,9 +46,31 @@ class EvalData:
     train: list[Record]
     tasks: list[EvalTask]
 
+    def drop_unreadable(self, cfg: PreprocessConfig) -> list[dict]:
+        """Leave out the records whose files cannot be read (the dataset cache skips them with their reasons), so
+        that signals, labels and texts stay row-aligned; returns the skipped entries. When every record is readable
+        the lists are unchanged, and so is the cache key (the records are part of it)."""
+        skipped: list[dict] = []
+        for split in ("held_out", "train"):
+            dataset = ECGTextDataset(getattr(self, split), self.catalog, cfg)
+            if dataset.skipped:
+                skipped += dataset.skipped
+                setattr(self, split, list(dataset.records))
+        return skipped
+
     def signals(self, records: list[Record], cfg: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
-        """Preprocessed signals (n, 12, T) float32 and lead masks (n, 12) via the dataset cache."""
+        """Preprocessed signals (n, 12, T) float32 and lead masks (n, 12) via the dataset cache.
+
+        Raises:
+            ValueError: a record could not be read (call :meth:`drop_unreadable` first), so rows would not align.
+        """
         dataset = ECGTextDataset(records, self.catalog, cfg)
+        if dataset.skipped:
+            first = dataset.skipped[0]
+            raise ValueError(
+                f"{self.name}: {len(dataset.skipped)} record(s) could not be read (first: {first.get('record_id')}: "
+                f"{first.get('reason')}); drop them with EvalData.drop_unreadable before asking for signals"
+            )
         return np.asarray(dataset.signals, dtype=np.float32), np.asarray(dataset.lead_masks, dtype=bool)
 
     @staticmethod

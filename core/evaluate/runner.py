@@ -71,8 +71,10 @@ def evaluate_checkpoint(
     pooled_emb: list[np.ndarray] = []
     for spec in datasets:
         data = load_eval_data(spec, limit=limit)
-        say(f"{data.name}: {len(data.held_out)} held-out, {len(data.train)} training records")
         cfg = embedder.preprocess_cfg
+        for entry in data.drop_unreadable(cfg):
+            say(f"{data.name}: left out {entry.get('record_id')} ({entry.get('reason')})")
+        say(f"{data.name}: {len(data.held_out)} held-out, {len(data.train)} training records")
         test_sig, test_mask = data.signals(data.held_out, cfg)
         test_emb = embedder.encode_signals(test_sig, test_mask)
         pooled_records += data.held_out
