@@ -262,10 +262,113 @@ def main(argv: list[str] | None = None) -> int:
 
 def _record_ids(data_dir: Path) -> list[str]:
     """Record ids of the newest explorer cache under ``data_dir``."""
-    folders = sorted((data_dir / "explorer").glob("*/records.json"), key=lambda p: p.stat().st_mtime)
+    folders = sorted((data_dir / "explorer").glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
     if not folders:
         raise RuntimeError(f"no explorer cache under {data_dir}")
-    return [r["record_id"] for r in json.loads(folders[-1].read_text())]
+    return explorer_record_ids(folders[-1].parent)
+
+
+def explorer_record_ids(folder: Path) -> list[str]:
+    """Record ids of an explorer folder (its columnar record table; read in the repository, where ``core`` is)."""
+    code = (
+        "import sys; from pathlib import Path; from core.explorer.store import Explorer; "
+        "print(chr(10).join(r.record_id for r in Explorer.load(Path(sys.argv[1])).records))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(folder)], cwd=REPO, check=True, capture_output=True, text=True
+    )
+    return out.stdout.splitlines()
+
+
+# ---- a prebuilt explorer folder at scale (bench/bench_pipeline.py's serve stage) -----------------------------------
+BROWSE_SEARCH = "sinus rhythm"  # a phrase in many reports: a search that fills several pages
+
+
+def server_memory_mb(pid: int) -> dict[str, int]:
+    """The server process's current and peak resident memory (``VmRSS``, ``VmHWM``)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {name: round(int(fields[name].split()[0]) / 1024) for name in ("VmRSS", "VmHWM")}
+
+
+def _timed_ms(call, repeats: int) -> dict:
+    """The first call's milliseconds, then p50 / max of ``repeats`` more."""
+    t0 = time.perf_counter()
+    call()
+    first = 1000 * (time.perf_counter() - t0)
+    times = [first]  # stands in when there are no repeats
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        call()
+        times.append(1000 * (time.perf_counter() - t0))
+    times = times[1:] or times
+    return {"first_ms": round(first, 1), "p50_ms": round(float(np.median(times)), 1), "max_ms": round(max(times), 1)}
+
+
+def time_browse_and_map(url: str, repeats: int = 10) -> dict:
+    """Milliseconds of Browse pages (``/records``: the first, middle and last page, and two pages of a search) and of
+    the map (``/map``), from one client. The first ``/records`` call also builds the server's browse index."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False, ssl_verify=False)
+
+    def browse(query: str, page: int) -> dict:
+        rows = client.predict(query, "all", "all", "all", "all", page, 25, api_name="/records")
+        if rows["page"] != page or not rows["data"]:
+            raise ValueError(f"/records {query!r} page {page}: got page {rows['page']} with {len(rows['data'])} rows")
+        return rows
+
+    out: dict[str, dict] = {"/records page 1 (first call)": _timed_ms(lambda: browse("", 1), 0)}
+    n_pages = browse("", 1)["n_pages"]
+    for name, page in (("page 1", 1), ("middle page", max(1, n_pages // 2)), ("last page", n_pages)):
+        out[f"/records {name} of {n_pages}"] = _timed_ms(lambda page=page: browse("", page), repeats)
+    for page in (1, 2):
+        out[f"/records search '{BROWSE_SEARCH}' page {page}"] = _timed_ms(
+            lambda page=page: browse(BROWSE_SEARCH, page), repeats
+        )
+    out["/records search total"] = browse(BROWSE_SEARCH, 1)["total"]
+    out["/map (coloured by dataset)"] = _timed_ms(lambda: client.predict("dataset", "", api_name="/map"), 3)
+    return out
+
+
+def serve_prebuilt(
+    folder: Path,
+    checkpoint: Path,
+    record_ids: list[str],
+    *,
+    clients: int = 8,
+    requests: int = 25,
+    log_dir: Path,
+    seed: int = 0,
+    k: int = 5,
+) -> dict:
+    """Serve a prebuilt explorer folder (``ECG_EXPLORER_DIR``) and measure start-up, ``/analyze`` under ``clients``
+    concurrent clients, Browse pages, the map and the server's memory."""
+    env = dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        ECG_CHECKPOINTS=f"{checkpoint.name}={checkpoint}",
+        ECG_EXPLORER_DIR=str(folder),
+        ECG_DATA_DIR=str(log_dir / "app-data"),
+    )
+    server = Server(env, log_dir / "server.log")
+    try:
+        ready_s = server.wait_ready(600)
+        model_s = server.wait_ready(600, model=True)
+        memory = {"after start": server_memory_mb(server.proc.pid)}
+        load = run_load(server.url, record_ids, clients, requests, k, seed, "analyze", server.proc.pid)
+        memory["after /analyze"] = server_memory_mb(server.proc.pid)
+        pages = time_browse_and_map(server.url)
+        memory["after Browse and the map"] = server_memory_mb(server.proc.pid)
+    finally:
+        server.stop()
+    return {
+        "indexed": len(record_ids),
+        "index_served_s": round(ready_s, 1),
+        "model_loaded_s": round(model_s, 1),
+        "analyze": load,
+        "browse_and_map": pages,
+        "server_memory_mb": memory,
+    }
 
 
 if __name__ == "__main__":
