@@ -197,7 +197,7 @@ def build(ctx: Context) -> None:
 
     def show(key: str, hist: History, other: str | None, *values):
         """Open the current ECG: figure, report and history; a key that opens nothing clears them, with one
-        message (the box changes on every keystroke, so this is a line in the viewer, not a toast)."""
+        message (a line in the viewer, not a toast: every tab that follows the key clears itself quietly)."""
         key = (key or "").strip()
         if not key:
             return None, "", HINT, hist, *_nav(hist)

@@ -42,6 +42,7 @@ def test_batch_mistakes_are_one_line_with_cleared_results(services, caplog):
         (lambda: batch_zero_shot(services, None, "tiny-a", "ptbxl"), "prompt table is empty"),
         (lambda: batch_zero_shot(services, {"headers": ["class"], "data": [[""]]}, "tiny-a"), "no class"),
         (lambda: batch_zero_shot_files(services, None, table, "tiny-a"), "no file uploaded"),
+        (lambda: batch_zero_shot(services, table, "tiny-a", "nope"), "no indexed record"),
     ):
         with pytest.raises(gr.Error, match=expected):  # the named endpoints raise
             score()
