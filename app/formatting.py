@@ -26,7 +26,7 @@ SCORE_COLUMNS = ["class", "similarity", "probability"]
 MEASUREMENTS_HEADING = "Automated measurements (unconfirmed)"
 MEASUREMENTS_NOTE = (
     "Measured by a machine from the signal and not confirmed by a reader: check them on the tracing "
-    '(tick "Show measured fiducial points") before relying on them.'
+    '(tick "Measured P/QRS/T points" in the viewer) before relying on them.'
 )
 # (attribute, label, unit as appended to the value, format) of the numeric values shown, in the order a 12-lead ECG
 # report lists them. Attributes a Measurements object lacks (an older measurement version) are left out, not shown
