@@ -121,6 +121,7 @@ def stage_index(args) -> dict:
     records, _ = _corpus_records(args.corpus)
     by_id = {r.record_id: r for r in records}
     infos = [record_info(by_id[rid]) for rid in corpus.record_ids]
+    ecg_emb = corpus.embeddings
     embedder = Embedder.from_checkpoint(args.checkpoint)
     t0 = time.perf_counter()
     # Synthetic reports repeat their sources' texts: each distinct text is embedded once.
@@ -131,6 +132,8 @@ def stage_index(args) -> dict:
     prompt_texts = shipped_prompt_texts()
     prompt_emb = embedder.encode_texts(prompt_texts)
     report_step = {"s": round(time.perf_counter() - t0, 1), "peak_rss_mb": round(peak_rss_mb())}
+    if args.copies > 1:
+        infos, ecg_emb, text_emb = replicate(infos, np.asarray(ecg_emb), text_emb, args.copies, args.seed)
     reset_peak()
     timer = StepTimer()
     key = f"{embedder.checkpoint_hash[:16]}-synthetic-{len(infos)}"
@@ -138,7 +141,7 @@ def stage_index(args) -> dict:
     manifest = {"checkpoint_hash": embedder.checkpoint_hash, "checkpoint_name": args.checkpoint.name,
                 "corpus": str(args.corpus)}  # fmt: skip
     explorer = index_corpus(
-        infos, corpus.embeddings, text_emb, key=key, folder=folder, map_method=args.map, manifest=manifest,
+        infos, ecg_emb, text_emb, key=key, folder=folder, map_method=args.map, manifest=manifest,
         progress=timer, prompt_texts=prompt_texts, prompt_emb=prompt_emb,
     )  # fmt: skip
     saved = json.loads((folder / "manifest.json").read_text())["indexes"]
@@ -146,6 +149,7 @@ def stage_index(args) -> dict:
     return {
         "records": len(explorer),
         "distinct_reports": len(distinct),
+        "copies": args.copies,
         "steps": steps,
         # The peak was reset between steps: the stage's own peak is the largest step's.
         "peak_rss_mb": max(step["peak_rss_mb"] for step in steps.values()),
@@ -155,13 +159,31 @@ def stage_index(args) -> dict:
     }
 
 
-def stage_serve(args) -> dict:
-    from bench.bench_app import serve_prebuilt
+def replicate(infos: list, ecg_emb, text_emb, copies: int, seed: int) -> tuple[list, object, object]:
+    """``copies`` times the records, to serve a larger index from one embedded corpus: copy ``c`` > 0 of a record
+    gets the id suffix ``#c``, the same file and report, and its ECG embedding turned a little (Gaussian noise of
+    norm ≈ 0.1, renormalised: cosine ≈ 0.995 to the original). They are not new ECGs: they give the index, map and
+    app their size, nothing about the model."""
+    import dataclasses
 
-    index = json.loads((args.work / "stages" / "index.json").read_text())
-    record_ids = (args.work / "embed" / "record_ids.txt").read_text(encoding="utf-8").splitlines()
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    dim = ecg_emb.shape[1]
+    out_infos, ecg = list(infos), [np.asarray(ecg_emb, np.float32)]
+    for c in range(1, copies):
+        out_infos += [dataclasses.replace(r, record_id=f"{r.record_id}#{c}") for r in infos]
+        noisy = ecg[0] + rng.normal(0.0, 0.1 / np.sqrt(dim), ecg[0].shape).astype(np.float32)
+        ecg.append(noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
+    return out_infos, np.concatenate(ecg), np.concatenate([text_emb] * copies)
+
+
+def stage_serve(args) -> dict:
+    from bench.bench_app import explorer_record_ids, serve_prebuilt
+
+    folder = Path(json.loads((args.work / "stages" / f"{result_name('index', args)}.json").read_text())["folder"])
     return serve_prebuilt(
-        Path(index["folder"]), args.checkpoint, record_ids, clients=args.clients, requests=args.requests,
+        folder, args.checkpoint, explorer_record_ids(folder), clients=args.clients, requests=args.requests,
         log_dir=args.work, seed=args.seed,
     )  # fmt: skip
 
@@ -173,6 +195,11 @@ STAGE_FUNCTIONS = {
     "index": stage_index,
     "serve": stage_serve,
 }
+
+
+def result_name(stage: str, args) -> str:
+    """The stage's result file stem: index and serve with ``--copies K`` are other runs (``index-xK``)."""
+    return f"{stage}-x{args.copies}" if args.copies > 1 and stage in ("index", "serve") else stage
 
 
 # ---- the driver ---------------------------------------------------------------------------------------------------
@@ -202,6 +229,19 @@ def print_table(results: dict[str, dict]) -> None:
     for name, r in results.items():
         load = " → ".join(f"{x:.1f}" for x in r["load_average_1min"])
         print(f"| {name} | {r['wall_s']:,.1f} s | {r['peak_rss_mb']:,} MB | {r['tree_peak_rss_mb']:,} MB | {load} |")
+    index = next((r for name, r in results.items() if name.startswith("index")), None)
+    if index:
+        steps = ", ".join(f"{n} {s['s']} s / {s['peak_rss_mb']:,} MB" for n, s in index["steps"].items())
+        print(f"\nindex ({index['records']:,} records): {steps}; indexes {index['indexes']}")
+    serve = next((r for name, r in results.items() if name.startswith("serve")), None)
+    if serve:
+        a = serve["analyze"]
+        print(
+            f"serve: {a['clients']} clients x {a['requests_per_client']} /analyze: p50 {a['p50_ms']} ms, "
+            f"p95 {a['p95_ms']} ms, {a['errors']} errors; server memory {serve['server_memory_mb']}"
+        )
+        for what, t in serve["browse_and_map"].items():
+            print(f"  {what}: {t}")
     print()
     print(json.dumps(results, indent=1))
 
@@ -219,6 +259,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=25, help="/analyze calls per client")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--copies", type=int, default=1, help="index and serve the embedded records this many times (see replicate)"
+    )
     parser.add_argument("--redo", nargs="*", default=[], choices=STAGES, help="stages to run again")
     parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)  # internal: run one stage here
     args = parser.parse_args(argv)
@@ -241,12 +284,12 @@ def main(argv: list[str] | None = None) -> int:
         result = STAGE_FUNCTIONS[args.stage](args)
         result.setdefault("peak_rss_mb", round(peak_rss_mb()))
         stages_dir.mkdir(parents=True, exist_ok=True)
-        (stages_dir / f"{args.stage}.json").write_text(json.dumps(result, indent=1) + "\n")
+        (stages_dir / f"{result_name(args.stage, args)}.json").write_text(json.dumps(result, indent=1) + "\n")
         return 0
     child_argv = [a for a in argv if a != "--redo" and a not in STAGES]
     results: dict[str, dict] = {}
     for name in STAGES:
-        path = stages_dir / f"{name}.json"
+        path = stages_dir / f"{result_name(name, args)}.json"
         if name == "corpus" and (args.corpus / "record_list.csv").is_file() and not path.is_file():
             logger.info("corpus: using the existing %s", args.corpus)
             continue
