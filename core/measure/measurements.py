@@ -17,7 +17,8 @@ Definitions:
 * ``pr_ms``, ``qrs_ms``, ``qt_ms``: medians over the used beats of P onset -> QRS onset, QRS onset -> QRS offset and
   QRS onset -> T offset, with global onsets and offsets across leads. With the per-lead labels and the signal
   (:func:`measure_ecg`), PR is instead measured on the multi-lead median beat from the P wave's onset on the signal,
-  and is missing when too few leads show a P wave (:mod:`core.measure.p_onset`); each used beat's P onset is then
+  and is missing when too few leads show a P wave unless lead II or V1 shows it in most beats
+  (:mod:`core.measure.p_onset`); each used beat's P onset is then
   the one PR is measured from.
 * ``qtc_ms``: Bazett's correction QT / sqrt(RR in s); ``qtc_fridericia_ms``: QT / cbrt(RR in s).
 * ``axis_deg``, ``sokolow_lyon_mv``, ``limb_qrs_amplitude_mv``, ``precordial_qrs_amplitude_mv``, ``low_voltage``:
@@ -44,7 +45,7 @@ from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
 # Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
-MEASURE_VERSION = "2.2"
+MEASURE_VERSION = "2.3"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
 WIDE_QRS_MS = 120.0  # the bundle-branch-block threshold; QT is then read with the QRS width in mind
@@ -297,6 +298,7 @@ def measurements_from_masks(
             fs_hz,
             beat_pr_ms=values["pr_ms"],
             irregular=is_irregular(cv, step),
+            lead_names=ecg.present_leads,
         )
         beats = _with_p_onset(beats, used, est["pr_ms"].value, fs_hz)
     qt = est["qt_ms"].value

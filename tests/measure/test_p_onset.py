@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from core.measure.p_onset import (
+    FALLBACK_CONFIDENCE,
     P_ONSET_FRACTION,
     PR_OFFSET_MS,
     lead_p_waves,
@@ -21,6 +22,8 @@ from core.measure.waves import beats_from_masks
 FS = 250.0
 P_START, P_SAMPLES, QRS_START, QRS_SAMPLES = 150, 25, 200, 25  # per 250-sample beat: P 100 ms, PR 200 ms
 N_BEATS = 8
+# Measure v2.2 and v2.3 both put 4 of the first 100 NORM training records of ptbxl_more over 200 ms.
+NORM_OVER_200_OF_100 = 4
 
 
 def _synthetic(p_leads: int = 12, early_lead_ms: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,10 +55,13 @@ def _expected_pr_ms() -> float:
     return (QRS_START - P_START - crossing) * 1000.0 / FS + PR_OFFSET_MS
 
 
-def _pr(signal: np.ndarray, labels: np.ndarray, masks: np.ndarray) -> Estimate:
+LEADS_12 = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def _pr(signal: np.ndarray, labels: np.ndarray, masks: np.ndarray, **kwargs) -> Estimate:
     beats = beats_from_masks(masks)
     used = used_beats(beats, FS)
-    return pr_on_median_beat(Estimate(200.0, 0.9), signal, labels, beats, used, FS)
+    return pr_on_median_beat(Estimate(200.0, 0.9), signal, labels, beats, used, FS, **kwargs)
 
 
 def test_onset_is_where_the_p_wave_reaches_the_fraction_of_its_peak():
@@ -79,6 +85,27 @@ def test_a_p_wave_seen_in_few_leads_leaves_pr_missing_with_the_reason():
     result = _pr(*_synthetic(p_leads=3))
     assert result.value is None
     assert result.reason == "P wave found in only 3 of 12 leads (at least 5 needed)"
+
+
+def test_a_p_wave_in_lead_ii_is_measured_with_a_lower_confidence_when_few_leads_show_it():
+    signal, labels, masks = _synthetic(p_leads=3)  # I, II, III: lead II shows the P wave in every beat
+    result = _pr(signal, labels, masks, lead_names=LEADS_12, irregular=False)
+    assert result.value == pytest.approx(_expected_pr_ms(), abs=2.0)
+    assert result.confidence == FALLBACK_CONFIDENCE  # x the share of beats with a P wave in II or V1 (all)
+    # Not without knowing the leads, not in an irregular rhythm, and not from V2-V6 alone.
+    assert _pr(signal, labels, masks, irregular=False).value is None
+    assert _pr(signal, labels, masks, lead_names=LEADS_12, irregular=True).value is None
+    v2_to_v6 = LEADS_12[7:] + LEADS_12[:7]  # the three P rows named V2-V4
+    assert _pr(signal, labels, masks, lead_names=v2_to_v6, irregular=False).value is None
+
+
+def test_a_missing_per_beat_pr_falls_back_to_the_median_beat_when_lead_ii_shows_the_p_wave():
+    signal, labels, masks = _synthetic()
+    beats = beats_from_masks(masks)
+    used = used_beats(beats, FS)
+    missing = Estimate(None, 0.1, "PR unreliable: too few beats, 2 of 8 beats")
+    result = pr_on_median_beat(missing, signal, labels, beats, used, FS, lead_names=LEADS_12, irregular=False)
+    assert result.value == pytest.approx(_expected_pr_ms(), abs=2.0) and result.confidence == FALLBACK_CONFIDENCE
 
 
 def test_an_irregular_rhythm_needs_a_fixed_p_qrs_coupling():
@@ -115,3 +142,30 @@ def test_norm_pr_over_200_ms_stays_rare_on_real_ptbxl_records(shared_data: Path)
     assert len(norm) >= 70 and len(measured) >= 0.95 * len(norm)  # PR is measured, not dropped
     assert sum(pr > 200.0 for pr in measured) <= 4
     assert 130.0 <= float(np.median(measured)) <= 165.0
+
+
+def test_first_degree_av_block_pr_on_real_ptbxl_more_training_records(shared_data: Path):
+    """Regression guard: every 1AVB record of ``ptbxl_more``'s training folds (72) and its first 100 NORM ones.
+
+    Measure v2.2 measured PR on 52 of the 72 1AVB records (42 over 200 ms); v2.3's fallback (lead II or V1 shows the
+    P wave) measures it on 57 (46 over 200 ms) without adding NORM records over 200 ms.
+    """
+    from core.measure.measurements import measure_ecg
+    from core.measure.plausibility import split_group
+    from core.measure.reference_labels import SOURCES, reference_labels, source_records
+
+    avb, norm = [], []
+    for record, catalog in source_records(SOURCES["ptbxl_more@100"], shared_data):
+        if split_group(record.split) != "train":
+            continue
+        labels = reference_labels(record)
+        if "1AVB" in labels:
+            avb.append(measure_ecg(catalog.read(record)).pr_ms)
+        elif "NORM" in labels and len(norm) < 100:
+            norm.append(measure_ecg(catalog.read(record)).pr_ms)
+    avb_measured = [pr for pr in avb if pr is not None]
+    norm_measured = [pr for pr in norm if pr is not None]
+    assert len(avb) == 72 and len(norm) == 100
+    assert len(avb_measured) >= 55  # coverage: 52 in v2.2
+    assert sum(pr > 200.0 for pr in avb_measured) >= 0.78 * len(avb_measured)
+    assert len(norm_measured) >= 95 and sum(pr > 200.0 for pr in norm_measured) <= NORM_OVER_200_OF_100
