@@ -63,6 +63,12 @@ def atlas_figure(services: QueryService, color_by: str = "dataset", key: str = "
         if group in colours and trace.marker.symbol != "star":
             trace.marker.color = colours[group]
     fig.update_layout(legend_title_text=color_by)
+    if view.total > len(view.records):
+        near = f" and the {view.neighbours} nearest to {view.highlight_label}" if view.neighbours else ""
+        fig.update_layout(
+            title_text=f"{len(view.records):,} of {view.total:,} ECGs drawn: a fixed random sample{near}",
+            title_font_size=13,
+        )
     return fig
 
 

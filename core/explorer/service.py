@@ -53,6 +53,11 @@ UPLOAD_PREFIX = "upload/"
 ALL = "all"
 COLOR_CHOICES = ("dataset", "superclass", "rhythm", "predicted class", "split")
 PREDICT_SET = "ptbxl_superclass"  # the prompt set behind the map's "predicted class" colouring
+# Points the map sends to the browser: above this a seeded random sample is drawn, plus the current ECG's
+# neighbourhood in full. At 100 k points every point with its hover text took 6.3-6.8 s per /map request
+# (bench/bench_pipeline.py, README "End to end"); the demo's 700 points are all drawn.
+MAP_MAX_POINTS = 5_000
+MAP_NEIGHBOURHOOD = 200
 TEXT_CACHE_SIZE = 4096
 
 
@@ -144,13 +149,17 @@ class Analysis:
 
 @dataclass(frozen=True)
 class MapView:
-    """The map: one point per indexed record, its colour group, and the current ECG's position (or None)."""
+    """The map: the points drawn (every indexed record up to :data:`MAP_MAX_POINTS`, else a seeded sample plus the
+    current ECG's nearest :data:`MAP_NEIGHBOURHOOD`), their colour groups, and the current ECG's position (or None).
+    ``total`` counts the indexed records and ``neighbours`` the drawn points that are the current ECG's neighbours."""
 
     xy: np.ndarray
     groups: list[str]
     records: list[RecordInfo]
     highlight: np.ndarray | None
     highlight_label: str
+    total: int = 0
+    neighbours: int = 0
 
 
 @dataclass(frozen=True)
@@ -835,23 +844,47 @@ class QueryService:
         explorer = self.explorer()
         if explorer.empty:
             raise NoDataError("the map is empty: no demo data is indexed")
-        records = explorer.records
+        key = (key or "").strip()
+        # The current ECG is starred when it is an upload or an indexed record (a half-typed key is not an error).
+        current = key.startswith(UPLOAD_PREFIX) or key in explorer
+        rows, n_neighbours = self._map_rows(explorer, key if current else "")
+        records = [explorer.records[int(i)] for i in rows]
         if color_by == "dataset":
             groups = [r.dataset for r in records]
         elif color_by == "split":
             groups = [r.split or "—" for r in records]
         elif color_by == "predicted class":
-            groups = [f"predicted {c}" for c in self._predicted(explorer)]
+            predicted = self._predicted(explorer)
+            groups = [f"predicted {predicted[int(i)]}" for i in rows]
         elif color_by in ("superclass", "rhythm"):
             # One label per point and at most MAX_NAMED named groups (core.explorer.groups), so colours stay apart.
             none = f"no {color_by} label"
             groups = top_groups(one_per_point([r.labels.get(color_by, []) for r in records], none=none), keep=[none])
         else:
             raise InvalidRequestError(f"unknown colouring {color_by!r}; use one of {list(COLOR_CHOICES)}")
-        key = (key or "").strip()
-        # The current ECG is starred when it is an upload or an indexed record (a half-typed key is not an error).
-        highlight = self.place(key) if key.startswith(UPLOAD_PREFIX) or key in explorer else None
-        return MapView(explorer.map_xy, groups, records, highlight, key or "current ECG")
+        highlight = self.place(key) if current else None
+        return MapView(
+            np.asarray(explorer.map_xy[rows]),
+            groups,
+            records,
+            highlight,
+            key or "current ECG",
+            len(explorer),
+            n_neighbours,
+        )
+
+    def _map_rows(self, explorer: Explorer, key: str) -> tuple[np.ndarray, int]:
+        """Rows of the points to draw, ascending, and how many of them are ``key``'s neighbours (0 when all drawn)."""
+        n = len(explorer)
+        if n <= MAP_MAX_POINTS:
+            return np.arange(n), 0
+        # The same sample on every request (seeded), so the picture does not shuffle when the current ECG changes.
+        sample = np.random.default_rng(0).choice(n, MAP_MAX_POINTS, replace=False)
+        near = np.zeros(0, dtype=np.int64)
+        if key:
+            hits = explorer.nearest_ecgs(self.embedding(key), MAP_NEIGHBOURHOOD)
+            near = np.asarray([explorer.row(r.record_id) for r, _ in hits], dtype=np.int64)
+        return np.union1d(sample, near), len(near)
 
     def place(self, key: str) -> np.ndarray:
         """(2,) map position of an ECG (an upload is placed by its nearest indexed neighbours)."""

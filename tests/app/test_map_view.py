@@ -24,3 +24,18 @@ def test_superclass_map_colours_one_group_per_trace(services):
     ids = {i for t in traces for i in t.customdata}
     assert ids == {r.record_id for r in services.explorer().records}
     assert fig.data[-1].marker.symbol == "star" and fig.layout.legend.title.text == "superclass"
+
+
+def test_a_sampled_map_says_how_many_ecgs_it_draws(services, monkeypatch):
+    from core.explorer import service as service_module
+
+    monkeypatch.setattr(service_module, "MAP_MAX_POINTS", 10)
+    monkeypatch.setattr(service_module, "MAP_NEIGHBOURHOOD", 3)
+    fig = atlas_figure(services, "dataset", "ptbxl/00002")
+    total = len(services.explorer())
+    drawn = {i for t in fig.data if t.marker.symbol != "star" for i in t.customdata}
+    assert "ptbxl/00002" in drawn and 10 <= len(drawn) <= 13 < total
+    assert (
+        fig.layout.title.text
+        == f"{len(drawn)} of {total:,} ECGs drawn: a fixed random sample and the 3 nearest to ptbxl/00002"
+    )

@@ -132,3 +132,20 @@ def test_annotation_exports_know_the_indexed_reports_and_files(ptbxl_service):
     path = desk.record_path(record_id)
     assert path is not None and path.with_suffix(".hea").is_file()  # the WFDB record, for header copies
     assert desk.record_path("upload/0000") is None
+
+
+def test_a_large_map_sends_a_fixed_sample_and_the_current_ecgs_neighbourhood(ptbxl_service, monkeypatch):
+    monkeypatch.setattr(service_module, "MAP_MAX_POINTS", 50)
+    monkeypatch.setattr(service_module, "MAP_NEIGHBOURHOOD", 10)
+    explorer = ptbxl_service.explorer()
+    plain = ptbxl_service.map("dataset")
+    assert len(plain.records) == 50 and plain.total == 300 and plain.neighbours == 0 and plain.highlight is None
+    view = ptbxl_service.map("dataset", "ptbxl/00180")
+    drawn = [r.record_id for r in view.records]
+    near = [n.record.record_id for n in ptbxl_service.nearest_ecgs("ptbxl/00180", 10, thumbnails=False)]
+    # The same sample whatever the current ECG, plus its 10 nearest (itself first), each drawn once.
+    assert set(r.record_id for r in plain.records) | set(near) == set(drawn) and len(drawn) == len(set(drawn))
+    assert "ptbxl/00180" in drawn and view.neighbours == 10 and 50 <= len(drawn) <= 60
+    rows = [explorer.row(rid) for rid in drawn]
+    np.testing.assert_array_equal(view.xy, np.asarray(explorer.map_xy)[rows])
+    assert view.groups == [explorer.record(rid).dataset for rid in drawn]
