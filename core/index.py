@@ -82,10 +82,26 @@ def exact_knn(base: np.ndarray, queries: np.ndarray, k: int, chunk: int = 65_536
     return best_ids
 
 
-def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
-    """Mean share of the true ``k`` neighbours found among the returned ``k`` (recall@k against exact search)."""
+def recall_at_k(found: np.ndarray, truth: np.ndarray, found_sims=None, truth_sims=None, tol: float = 1e-5) -> float:
+    """Mean share of the true ``k`` neighbours found among the returned ``k`` (recall@k against exact search).
+
+    With the exact similarities of both answers, a returned row counts when it is as similar as the ``k``-th true
+    neighbour: corpora with repeated vectors (machine reports repeat word for word) have many rows tied at the
+    ``k``-th place, and counting ids would call a tied row a miss.
+    """
     k = truth.shape[1]
-    return float(np.mean([len(set(f[:k]) & set(t)) / k for f, t in zip(found, truth, strict=True)]))
+    if found_sims is None or truth_sims is None:
+        return float(np.mean([len(set(f[:k]) & set(t)) / k for f, t in zip(found, truth, strict=True)]))
+    kth = np.min(truth_sims[:, :k], axis=1, keepdims=True)
+    return float(np.mean(np.minimum(np.sum(found_sims[:, :k] >= kth - tol, axis=1), k) / k))
+
+
+def exact_similarities(base: np.ndarray, queries: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """(Q, k) cosine of each query with the rows ``ids`` of ``base`` (``-inf`` where an id is -1, i.e. none found)."""
+    flat = ids.ravel()
+    rows = normalize_rows(base[np.maximum(flat, 0)]).reshape(*ids.shape, -1)
+    sims = np.einsum("qd,qkd->qk", queries, rows)
+    return np.where(ids >= 0, sims, -np.inf).astype(np.float32)
 
 
 class EmbeddingIndex:
@@ -261,9 +277,12 @@ def _build_ivf(
     truth = _without_self(exact_knn(embeddings, queries, 11), rows)
     ivf = faiss.extract_index_ivf(index)
 
+    truth_sims = exact_similarities(embeddings, queries, truth)
+
     def recall_of(sel: slice) -> float:
         found = _without_self(index.search(queries[sel], 11)[1], rows[sel])
-        return recall_at_k(found, truth[sel])
+        found_sims = exact_similarities(embeddings, queries[sel], found)
+        return recall_at_k(found, truth[sel], found_sims, truth_sims[sel])
 
     tune, evaluate = slice(0, len(tune_rows)), slice(len(tune_rows), len(rows))
     if nprobe is None:

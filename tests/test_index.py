@@ -8,7 +8,15 @@ import faiss
 import numpy as np
 import pytest
 
-from core.index import EXACT_MAX, EmbeddingIndex, default_nlist, exact_knn, normalize_rows, recall_at_k
+from core.index import (
+    EXACT_MAX,
+    EmbeddingIndex,
+    default_nlist,
+    exact_knn,
+    exact_similarities,
+    normalize_rows,
+    recall_at_k,
+)
 
 
 def clustered(n: int, dim: int = 32, centres: int = 40, seed: int = 0) -> np.ndarray:
@@ -110,3 +118,19 @@ def test_flat_index_round_trips_too(tmp_path):
     q = clustered(5, seed=2)
     np.testing.assert_array_equal(index.search(q, 10)[1], loaded.search(q, 10)[1])
     assert loaded.exact
+
+
+def test_recall_counts_rows_tied_with_the_kth_neighbour_as_found():
+    # 40 distinct vectors, each repeated 150 times (machine reports repeat word for word): every query has 149
+    # neighbours at similarity 1, so which ten of them a search returns is arbitrary.
+    distinct = clustered(40, seed=3)
+    x = np.repeat(distinct, 150, axis=0)
+    index = EmbeddingIndex(x, use_gpu=False, exact_max=1000, nlist=32)
+    p = index.params
+    assert not index.exact and p["recall_at_10"] >= 0.95 and p["nprobe"] < p["nlist"]
+    q = normalize_rows(distinct[:5])
+    found, truth = index.search(q, 10)[1], exact_knn(x, q, 10)
+    # Counted by id, the tied rows look like misses; counted by similarity, every returned row is a true neighbour.
+    assert recall_at_k(found, truth) < 0.5
+    found_sims, truth_sims = exact_similarities(x, q, found), exact_similarities(x, q, truth)
+    assert recall_at_k(found, truth, found_sims, truth_sims) == 1.0
