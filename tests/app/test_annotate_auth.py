@@ -16,9 +16,8 @@ import pytest
 from app.auth import COOKIE, LOGIN_PATH, LOGOUT_PATH, SignIn
 from app.views import annotate
 from app.views.annotate_api import WRITE_ENDPOINTS
-from core.annotations import AnnotationStore
 from core.annotations.desk import AnnotationDesk
-from core.annotations.identity import add_account
+from tests.app.team_desk import password, serve_team_desk
 
 IDS = [f"ptbxl/{i:05d}" for i in range(1, 9)]
 REFERENCE = {r: (["MI"] if i % 3 == 0 else ["NORM"]) for i, r in enumerate(IDS)}
@@ -26,40 +25,12 @@ PROBS = {r: {"NORM": 0.2 + 0.1 * i, "MI": 0.8 - 0.1 * i} for i, r in enumerate(I
 USERS = {"ana": "annotator", "bo": "annotator", "dee": "admin", "vic": "viewer"}
 
 
-def password(user: str) -> str:
-    return f"{user}-secret-pw"
-
-
 @pytest.fixture(scope="module")
 def team_app(tmp_path_factory):
     """(url, store) of the Annotate view in accounts mode, served on loopback."""
-    from app.main import launch
-
     folder = tmp_path_factory.mktemp("team")
-    accounts = folder / "accounts.json"
-    for user, role in USERS.items():
-        add_account(accounts, user, password(user), role)
-    store = AnnotationStore(folder / "a.sqlite3", known_record_ids=set(IDS))
-    desk = AnnotationDesk(
-        store=lambda: store,
-        reference_labels=lambda r: REFERENCE.get(r, []),
-        vocabulary=lambda: ["NORM", "MI", "STTC"],
-        queue_inputs=lambda: (PROBS, REFERENCE),
-        record_ids=lambda: IDS,
-    )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ECG_ACCOUNTS_FILE", str(accounts))
-        mp.setenv("ECG_SESSION_SECRET", "a test secret")
-        mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        with gr.Blocks() as demo:
-            key = gr.Textbox(elem_id="ecg-key", label="Current ECG")
-            annotate.build_view(desk, key, demo, SignIn())
-        launch(demo, server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
-        try:
-            yield demo.local_url.rstrip("/"), store, demo
-        finally:
-            demo.close()
-            store.close()
+    with serve_team_desk(folder, USERS, IDS, REFERENCE, PROBS) as (url, store, demo):
+        yield url, store, demo
 
 
 def sign_in_cookie(url: str, user: str) -> str:

@@ -10,15 +10,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import gradio as gr
 import pytest
 
-from app.auth import LOGIN_PATH, SignIn
-from app.views import annotate
-from core.annotations import AnnotationStore
-from core.annotations.desk import AnnotationDesk
-from core.annotations.identity import add_account
+from app.auth import LOGIN_PATH
 from core.annotations.queue import review_queue
+from tests.app.team_desk import password, serve_team_desk
 
 IDS = [f"ptbxl/{i:05d}" for i in range(1, 11)]
 REFERENCE = {r: (["MI"] if i % 3 == 0 else ["NORM"]) for i, r in enumerate(IDS)}
@@ -27,40 +23,12 @@ USERS = {"ana": "annotator", "bo": "annotator", "cy": "annotator", "dee": "admin
 SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "screenshots" / "annotate-desk.png"
 
 
-def password(user: str) -> str:
-    return f"{user}-secret-pw"
-
-
 @pytest.fixture(scope="module")
 def desk_app(tmp_path_factory):
     """(url, store) of the Annotate view in accounts mode on loopback, with the app's page script."""
-    from app.main import launch
-
     folder = tmp_path_factory.mktemp("desk")
-    accounts = folder / "accounts.json"
-    for user, role in USERS.items():
-        add_account(accounts, user, password(user), role)
-    store = AnnotationStore(folder / "a.sqlite3", known_record_ids=set(IDS))
-    desk = AnnotationDesk(
-        store=lambda: store,
-        reference_labels=lambda r: REFERENCE.get(r, []),
-        vocabulary=lambda: ["NORM", "MI", "STTC"],
-        queue_inputs=lambda: (PROBS, REFERENCE),
-        record_ids=lambda: IDS,
-    )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ECG_ACCOUNTS_FILE", str(accounts))
-        mp.setenv("ECG_SESSION_SECRET", "a test secret")
-        mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        with gr.Blocks() as demo:
-            key = gr.Textbox(elem_id="ecg-key", label="Current ECG")
-            annotate.build_view(desk, key, demo, SignIn())
-        launch(demo, server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
-        try:
-            yield demo.local_url.rstrip("/"), store
-        finally:
-            demo.close()
-            store.close()
+    with serve_team_desk(folder, USERS, IDS, REFERENCE, PROBS) as (url, store, demo):
+        yield url, store
 
 
 def signed_in_page(browser, url: str, user: str):
