@@ -371,26 +371,30 @@ CALIPER_JS = """
     const py = e.clientY - r.top - fl.yaxis._offset;
     if (px < 0 || py < 0 || px > fl.xaxis._length || py > fl.yaxis._length) return;
     const pt = [fl.xaxis.p2d(px), fl.yaxis.p2d(py)];
-    const pts = gd.__caliperPoints || [];
+    // A figure drawn since the last click (another ECG or new settings) carries no caliper shapes: start afresh.
+    const stale = !(gd.layout.shapes || []).some(isCaliper);
+    const pts = stale ? [] : (gd.__caliperPoints || []);
     gd.__caliperPoints = pts.length >= 2 ? [pt] : pts.concat([pt]);
     drawCalipers(gd);
   };
+  // Delegated from the document (capture phase, so plotly's drag handler cannot swallow the press): a plot is
+  // measurable from the moment it is drawn, with no per-plot hook to wait for. A drag pans instead of measuring.
+  let pressed = null;
+  document.addEventListener('mousedown', (e) => {
+    const gd = e.button === 0 && !e.target.closest('.modebar') ? e.target.closest('.ecg-paper .js-plotly-plot') : null;
+    pressed = gd ? {gd, x: e.clientX, y: e.clientY} : null;
+  }, true);
+  window.addEventListener('mouseup', (e) => {
+    const start = pressed;
+    pressed = null;
+    if (!start || !caliperOn() || Math.hypot(e.clientX - start.x, e.clientY - start.y) > 4) return;
+    caliperClick(start.gd, e);
+  }, true);
   const hookCalipers = () => {
     document.querySelectorAll('.ecg-paper .js-plotly-plot').forEach((gd) => {
-      if (gd.__caliperHooked) return;
+      if (gd.__caliperHooked || !gd.on) return;
       gd.__caliperHooked = true;
-      let down = null;
-      // Capture phase: plotly's drag handler sees the press too, and a drag pans instead of measuring.
-      gd.addEventListener('mousedown', (e) => {
-        down = e.button === 0 && !e.target.closest('.modebar') ? [e.clientX, e.clientY] : null;
-      }, true);
-      window.addEventListener('mouseup', (e) => {
-        const start = down;
-        down = null;
-        if (!start || !caliperOn() || Math.hypot(e.clientX - start[0], e.clientY - start[1]) > 4) return;
-        caliperClick(gd, e);
-      }, true);
-      // A new figure (another ECG or new settings) starts without calipers.
+      // A new figure drops the previous reading.
       gd.on('plotly_afterplot', () => {
         if (gd.__caliperPoints && !(gd.layout.shapes || []).some(isCaliper)) {
           gd.__caliperPoints = [];
