@@ -13,17 +13,25 @@ The roles and the three modes are in :mod:`core.annotations.identity`; this modu
 - ``local``: a request from this machine is the local admin; any other is an anonymous viewer.
 
 ``ECG_SESSION_SECRET`` signs the cookies; without it a random secret is drawn per process (sign-ins end at restart).
+Failed sign-ins are counted per client address and per user name (:class:`SignInThrottle`): past the limit the form
+answers 429 without checking the password, so guessing costs the guesser time and the server no scrypt work.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import os
 import secrets
+import threading
+import time
 import urllib.parse
+from collections.abc import Callable
 
 import gradio as gr
+from cachetools import TTLCache
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -34,6 +42,10 @@ from core.annotations.identity import ANONYMOUS, AccessPolicy, Identity, authent
 COOKIE = "ecg_account"
 SESSION_MAX_AGE_S = 12 * 3600
 LOGIN_PATH, LOGOUT_PATH = "/account/login", "/account/logout"
+# Failed sign-ins allowed per client address / per user name before the form refuses for SIGN_IN_LOCKOUT_S after the
+# last failure. Per user as well as per address, so guessing one account's password from many addresses stops too.
+MAX_FAILED_PER_ADDRESS, MAX_FAILED_PER_USER = 5, 10
+SIGN_IN_LOCKOUT_S = 15 * 60
 # One secret per process when none is configured: the login route and every handler of this process share it.
 _PROCESS_SECRET = secrets.token_urlsafe(32)
 
@@ -66,6 +78,47 @@ def _local_target(value: str | None) -> str:
     return "/" + path.lstrip("/\\")
 
 
+class SignInThrottle:
+    """Counts failed sign-ins per client address and per user name; each failure restarts that key's lockout window.
+
+    Args:
+        window_s: how long failures are remembered after the last one.
+        timer: monotonic seconds (tests pass a fake clock).
+    """
+
+    def __init__(self, window_s: float = SIGN_IN_LOCKOUT_S, timer: Callable[[], float] = time.monotonic):
+        # key -> (failures, when the lockout ends); the cache drops a key once its window has passed.
+        self._failures: TTLCache = TTLCache(maxsize=100_000, ttl=window_s, timer=timer)
+        self._window_s, self._timer = window_s, timer
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _keys(address: str | None, user: str) -> list[tuple[tuple[str, str], int]]:
+        keys = [(("user", user.casefold()), MAX_FAILED_PER_USER)]
+        return keys + ([(("address", address), MAX_FAILED_PER_ADDRESS)] if address else [])
+
+    def retry_after_s(self, address: str | None, user: str) -> int:
+        """Seconds until ``user`` may try again from ``address``; 0 when not locked out."""
+        now = self._timer()
+        with self._lock:
+            entries = [(self._failures.get(key, (0, now)), limit) for key, limit in self._keys(address, user)]
+        waits = [until - now for (count, until), limit in entries if count >= limit]
+        return max(1, math.ceil(max(waits))) if waits else 0
+
+    def failed(self, address: str | None, user: str) -> None:
+        """Count one failed sign-in."""
+        with self._lock:
+            until = self._timer() + self._window_s
+            for key, _ in self._keys(address, user):
+                count, _ = self._failures.get(key, (0, until))
+                self._failures[key] = (count + 1, until)
+
+    def succeeded(self, user: str) -> None:
+        """A correct password clears the user's count (not the address's: one valid account must not reset it)."""
+        with self._lock:
+            self._failures.pop(("user", user.casefold()), None)
+
+
 class SignIn:
     """Resolves the identity of a Gradio request under an :class:`AccessPolicy` (default: from the environment).
 
@@ -82,6 +135,7 @@ class SignIn:
         self.policy = policy
         secret = secret or os.environ.get("ECG_SESSION_SECRET") or _PROCESS_SECRET
         self._signer = URLSafeTimedSerializer(secret, salt="ecg-account")
+        self.throttle = SignInThrottle()
 
     @property
     def mode(self) -> str:
@@ -150,9 +204,21 @@ class SignIn:
             return self._page(request)
         form = await request.form()
         user, password = str(form.get("user") or "").strip(), str(form.get("password") or "")
-        account = authenticate(self.policy.accounts_file, user, password) if user and password else None
+        address = request.client.host if request.client else None
+        wait_s = self.throttle.retry_after_s(address, user)
+        if wait_s:
+            minutes = math.ceil(wait_s / 60)
+            page = self._page(request, f"Too many failed sign-ins: try again in {minutes} min.", status_code=429)
+            page.headers["Retry-After"] = str(wait_s)
+            return page
+        # scrypt takes ~50 ms by design: off the event loop, so other visitors are served meanwhile.
+        account = None
+        if user and password:
+            account = await run_in_threadpool(authenticate, self.policy.accounts_file, user, password)
         if account is None:
+            self.throttle.failed(address, user)
             return self._page(request, "Wrong user name or password.", status_code=401)
+        self.throttle.succeeded(user)
         response = RedirectResponse(_local_target(request.query_params.get("next")), status_code=303)
         response.set_cookie(
             COOKIE,
