@@ -20,6 +20,10 @@ measured here on the signal instead, the way 12-lead machines measure on a media
    (:data:`FALLBACK_CONFIDENCE` x that share). Requiring II or V1 keeps out P waves seen only in V2-V6 (on a
    training 1AVB record, a bump in V2-V6 with no P wave visible in II read 144 ms). Chosen on the same training
    records: 1AVB PR on 57 instead of 52 of 72 (46 over 200 ms instead of 42), NORM over 200 ms unchanged.
+   **Delineator** (v2.4): trained with P waves moved onto the preceding T wave
+   (:func:`core.measure.train_delineator.move_p_earlier`), the U-Net finds the P wave of 65 of those 72 records
+   (59 over 200 ms); on the training folds of ``ptbxl_more`` it also reads 5 more of 884 NORM records over 200 ms
+   (27 of 876), some at 270-320 ms where it takes a bump on the T wave for the P wave.
 2. **Median beat.** The band-passed leads (0.5-40 Hz, in mV) are cut around each used beat's global QRS onset and
    the median taken sample by sample (noise and the T wave of irregular beats average out).
 3. **Onset.** Each lead's baseline is a line from its TP level (just before the delineated P wave) to its PR-segment

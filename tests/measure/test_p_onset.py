@@ -22,8 +22,8 @@ from core.measure.waves import beats_from_masks
 FS = 250.0
 P_START, P_SAMPLES, QRS_START, QRS_SAMPLES = 150, 25, 200, 25  # per 250-sample beat: P 100 ms, PR 200 ms
 N_BEATS = 8
-# Measure v2.2 and v2.3 both put 4 of the first 100 NORM training records of ptbxl_more over 200 ms.
-NORM_OVER_200_OF_100 = 4
+# Of the first 100 NORM training records of ptbxl_more, measure v2.2 and v2.3 put 4 over 200 ms, v2.4 5.
+NORM_OVER_200_OF_100 = 5
 
 
 def _synthetic(p_leads: int = 12, early_lead_ms: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -148,7 +148,8 @@ def test_first_degree_av_block_pr_on_real_ptbxl_more_training_records(shared_dat
     """Regression guard: every 1AVB record of ``ptbxl_more``'s training folds (72) and its first 100 NORM ones.
 
     Measure v2.2 measured PR on 52 of the 72 1AVB records (42 over 200 ms); v2.3's fallback (lead II or V1 shows the
-    P wave) measures it on 57 (46 over 200 ms) without adding NORM records over 200 ms.
+    P wave) measures it on 57 (46 over 200 ms) without adding NORM records over 200 ms; v2.4's delineator, trained
+    with P waves moved onto the T wave, finds them on 65 (59 over 200 ms) and puts one more of the 100 NORM over.
     """
     from core.measure.measurements import measure_ecg
     from core.measure.plausibility import split_group
@@ -166,6 +167,6 @@ def test_first_degree_av_block_pr_on_real_ptbxl_more_training_records(shared_dat
     avb_measured = [pr for pr in avb if pr is not None]
     norm_measured = [pr for pr in norm if pr is not None]
     assert len(avb) == 72 and len(norm) == 100
-    assert len(avb_measured) >= 55  # coverage: 52 in v2.2
-    assert sum(pr > 200.0 for pr in avb_measured) >= 0.78 * len(avb_measured)
+    assert len(avb_measured) >= 63  # coverage: 52 in v2.2, 57 in v2.3
+    assert sum(pr > 200.0 for pr in avb_measured) >= 0.88 * len(avb_measured)  # 81 % in v2.3
     assert len(norm_measured) >= 95 and sum(pr > 200.0 for pr in norm_measured) <= NORM_OVER_200_OF_100

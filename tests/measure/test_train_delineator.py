@@ -1,0 +1,48 @@
+"""The long-PR augmentation of the delineator's training: a P wave moves earlier onto the T wave, labels follow it,
+and P waves that cannot move stay as they are."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.measure.ludb import IGNORE
+from core.measure.train_delineator import move_p_earlier
+from core.measure.unet import BACKGROUND, P_WAVE, QRS, T_WAVE
+from core.measure.waves import runs
+
+
+def _beat() -> tuple[np.ndarray, np.ndarray]:
+    """T wave (samples 5-14, 0.5 mV), P wave (25-32, a 0.2 mV hump on a 0.1 mV baseline step), QRS (38-43)."""
+    y = np.array([BACKGROUND] * 5 + [T_WAVE] * 10 + [BACKGROUND] * 10 + [P_WAVE] * 8 + [BACKGROUND] * 5 + [QRS] * 6)
+    x = np.zeros(len(y))
+    x[y == T_WAVE] = 0.5
+    x[25:33] = np.linspace(0.0, 0.1, 8) + 0.2 * np.sin(np.linspace(0.0, np.pi, 8))
+    x[33:] = 0.1
+    x[y == QRS] = 1.0
+    return x, y
+
+
+def test_a_p_wave_moves_onto_the_t_wave_with_its_label():
+    x, y = _beat()
+    original = x.copy()
+    assert move_p_earlier(x, y, 12) == 1
+    assert runs(y == P_WAVE) == [(13, 20)]  # 12 samples earlier, over the T wave's last two samples
+    assert runs(y == T_WAVE) == [(5, 12)] and runs(y == QRS) == [(38, 43)]
+    # The old place keeps the line between the P wave's edges (a longer PR segment) ...
+    np.testing.assert_allclose(x[25:33], np.linspace(0.0, 0.1, 8))
+    # ... and the wave itself is added on top of what was there (T wave, then baseline).
+    np.testing.assert_allclose(x[13:21], original[13:21] + 0.2 * np.sin(np.linspace(0.0, np.pi, 8)), atol=1e-12)
+    np.testing.assert_array_equal(x[33:], original[33:])
+
+
+def test_p_waves_that_cannot_move_stay():
+    x, y = _beat()
+    assert move_p_earlier(x.copy(), y.copy(), 30) == 0  # would start before the crop
+    cut = y.copy()
+    cut[10:14] = IGNORE  # the new place is outside the annotated stretch
+    assert move_p_earlier(x.copy(), cut, 12) == 0
+    no_qrs = y.copy()
+    no_qrs[38:] = BACKGROUND  # not followed by its QRS (end of the annotation)
+    assert move_p_earlier(x.copy(), no_qrs, 12) == 0
+    x2, y2 = x.copy(), y.copy()
+    assert move_p_earlier(x2, y2, 5) == 1 and runs(y2 == P_WAVE) == [(20, 27)]
