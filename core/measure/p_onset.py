@@ -132,7 +132,8 @@ def median_beat_pr_ms(
     with np.errstate(all="ignore"):
         # The window opens at the MIN_WINDOW_LEADS-th earliest lead's P onset: a T-wave bump one or two leads call P
         # must not pull the P peak into the T wave (v2.5).
-        nth = min(MIN_WINDOW_LEADS, p_on.shape[1]) - 1
+        # Scaled to the leads present, as MIN_P_LEADS is: a 2-lead recording needs the P wave in one lead, not both.
+        nth = max(1, round(MIN_WINDOW_LEADS * p_on.shape[1] / 12)) - 1
         first_on = np.sort(np.where(np.isnan(p_on), np.inf, p_on), axis=1)[:, nth] - qrs_on
         last_off = np.nanmax(np.where(np.isnan(p_off), -np.inf, p_off), axis=1) - qrs_on
     fits &= np.isfinite(first_on)

@@ -72,6 +72,14 @@ def test_onset_is_where_the_p_wave_reaches_the_fraction_of_its_peak():
     assert median_beat_pr_ms(signal, FS, p_on, p_off, qrs_on) == pytest.approx(_expected_pr_ms(), abs=2.0)
 
 
+def test_the_p_window_lead_count_scales_with_the_leads_present():
+    # Four recorded leads, the P wave marked in one: the window needs 1 lead here (3 of 12 scaled), not 3.
+    signal, labels, masks = _synthetic(p_leads=1)
+    beats = beats_from_masks(masks)
+    p_on, p_off, qrs_on = lead_p_waves(labels[:4], beats, used_beats(beats, FS), FS)
+    assert median_beat_pr_ms(signal[:4], FS, p_on, p_off, qrs_on) == pytest.approx(_expected_pr_ms(), abs=2.0)
+
+
 def test_one_lead_starting_early_does_not_lengthen_pr():
     # The earliest-lead rule moved the PR by the whole 40 ms; on the signal the onset stays where the wave starts.
     steady = _pr(*_synthetic())
