@@ -37,7 +37,6 @@ from core.measure.waves import runs
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_VOTES = {"P": 1, "QRS": 1, "T": 1}  # plain union over leads, as the reference
 P_MOVE_PROBABILITY = 0.4  # share of training crops whose P waves are moved earlier (module docstring)
 P_MOVE_MS = (40.0, 160.0)  # range of the shift
 
@@ -181,12 +180,12 @@ def _save_weights(model: UNet1d, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_config(out: Path, cfg: UNetConfig, folds: dict[int, int], training: dict, votes: dict[str, int]) -> None:
-    """Write ``config.json`` (atomically)."""
+def write_config(out: Path, cfg: UNetConfig, folds: dict[int, int], training: dict) -> None:
+    """Write ``config.json`` (atomically). How many leads must agree on a wave is code, not configuration:
+    :func:`core.measure.waves.votes_needed`."""
     config = {
         "model_cfg": cfg.to_dict(),
         "classes": ["background", "P", "QRS", "T"],
-        "votes": votes,
         "folds": {str(r): f for r, f in sorted(folds.items())},
         "training": training,
         "final_weights": FINAL_WEIGHTS,
@@ -236,9 +235,7 @@ def run(args: argparse.Namespace) -> int:
         "p_move_probability": args.p_move,
         "p_move_ms": list(P_MOVE_MS),
     }
-    config_path = args.out / CONFIG_NAME
-    votes = json.loads(config_path.read_text()).get("votes", DEFAULT_VOTES) if config_path.is_file() else DEFAULT_VOTES
-    write_config(args.out, cfg, folds, training, votes)
+    write_config(args.out, cfg, folds, training)
     t0 = time.time()
     logger.info("loading LUDB from %s", ludb_dir)
     data = load_ludb_arrays(ludb_dir, cfg)
