@@ -441,6 +441,8 @@ def format_markdown(
     for source, header, body in _source_tables(summary, methods, splits, checks):
         lines = [f"**{source}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in body]
+        if note := _source_note(source):
+            lines += ["", f"Note: {note}"]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 
@@ -454,8 +456,16 @@ def format_table(
         table = [header, *body]
         widths = [max(len(r[i]) for r in table) for i in range(len(header))]
         lines = [source] + ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in table]
+        if note := _source_note(source):
+            lines.append(f"note: {note}")
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+def _source_note(source: str) -> str:
+    from core.measure.reference_labels import SOURCES
+
+    return SOURCES[source].note if source in SOURCES else ""
 
 
 def _source_tables(

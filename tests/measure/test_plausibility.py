@@ -59,6 +59,23 @@ def test_ludb_sinus_bradycardia_maps_to_sbrad(shared_data: Path):
     assert "NORM" not in labels and "SR" not in labels
 
 
+def test_ludb_note_on_tachycardia_holds_for_its_annotations(shared_data: Path):
+    """The note printed under LUDB's table says its sinus-tachycardia records run at 90-93 bpm: checked on the
+    cardiologists' beat annotations, not on this project's measurement."""
+    from core.measure.ludb import read_annotation, reference_measurements
+
+    catalog = _catalog(shared_data, "ludb", "ludb/1.0.1")
+    tachy = [r for r in catalog if "STACH" in reference_labels(r)]
+    rates = [
+        reference_measurements(read_annotation(shared_data / "ludb/1.0.1", int(r.record_id.split("/")[-1])))["hr_bpm"]
+        for r in tachy
+    ]
+    assert len(rates) == 4 and all(90.0 <= hr <= 93.5 for hr in rates), rates
+    assert "4 records" in SOURCES["ludb@500"].note and "90-93 bpm" in SOURCES["ludb@500"].note
+    rows = [{**_row({"STACH"}, hr_bpm=91.0), "source": "ludb@500"}]
+    assert f"Note: {SOURCES['ludb@500'].note}" in format_markdown(summarize(rows), ["own"])
+
+
 def test_ludb_norm_is_sinus_rhythm_with_nothing_else():
     assert ludb_labels({"rhythm": ["sinus rhythm"], "axis": ["vertical"]}) == {"SR", "NORM"}
     assert ludb_labels({"rhythm": ["sinus rhythm"], "axis": ["normal"], "repolarization": ["x"]}) == {"SR"}
