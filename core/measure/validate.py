@@ -56,18 +56,21 @@ class ValidationResult:
 
     def summary(self) -> dict[str, dict[str, float | int | None]]:
         """Per measurement: ``n_reference``, ``n_measured``, ``n_failed``, ``median_abs_error``, ``mean_abs_error``,
+        ``median_error`` (signed, measured - reference: a systematic offset shows here, random scatter does not),
         ``within_goal`` (share of measured records within the goal), ``goal``."""
         out: dict[str, dict[str, float | int | None]] = {}
         for name in COMPARED:
             ref = [r for r in self.rows if r.get(f"ref_{name}") is not None]
             both = [r for r in ref if r.get(f"meas_{name}") is not None]
-            err = np.array([abs(r[f"meas_{name}"] - r[f"ref_{name}"]) for r in both], dtype=float)
+            signed = np.array([r[f"meas_{name}"] - r[f"ref_{name}"] for r in both], dtype=float)
+            err = np.abs(signed)
             out[name] = {
                 "n_reference": len(ref),
                 "n_measured": len(both),
                 "n_failed": len(ref) - len(both) + sum(1 for r in self.errors),
                 "median_abs_error": float(np.median(err)) if err.size else None,
                 "mean_abs_error": float(np.mean(err)) if err.size else None,
+                "median_error": float(np.median(signed)) if err.size else None,
                 "within_goal": float(np.mean(err <= GOALS[name])) if err.size else None,
                 "goal": GOALS[name],
             }
@@ -156,16 +159,17 @@ def format_summary(summary: dict, *, title: str) -> str:
     lines = [
         title,
         f"{'measurement':<12} {'n_ref':>5} {'n_meas':>6} {'failed':>6} {'median|err|':>11} "
-        f"{'mean|err|':>9} {'goal':>6} {'within goal':>11}",
+        f"{'mean|err|':>9} {'median err':>10} {'goal':>6} {'within goal':>11}",
     ]
     for name in COMPARED:
         s = summary[name]
         med = "-" if s["median_abs_error"] is None else f"{s['median_abs_error']:.1f}"
         mean = "-" if s["mean_abs_error"] is None else f"{s['mean_abs_error']:.1f}"
+        bias = "-" if s["median_error"] is None else f"{s['median_error']:+.1f}"
         within = "-" if s["within_goal"] is None else f"{100 * s['within_goal']:.0f}%"
         lines.append(
             f"{name:<12} {s['n_reference']:>5} {s['n_measured']:>6} {s['n_failed']:>6} {med:>11} {mean:>9} "
-            f"{s['goal']:>6g} {within:>11}"
+            f"{bias:>10} {s['goal']:>6g} {within:>11}"
         )
     axis = summary["axis"]
     if axis["agreement"] is not None:

@@ -93,6 +93,10 @@ def test_out_of_fold_validation_on_three_records(ludb_dir: Path):
     for name in COMPARED:
         assert summary[name]["n_measured"] >= 2, name
         assert summary[name]["median_abs_error"] <= tolerance[name], (name, summary[name], folds)
+        # The signed median error keeps the direction: median of (measured - reference).
+        signed = [r[f"meas_{name}"] - r[f"ref_{name}"] for r in result.rows if r[f"meas_{name}"] is not None]
+        assert summary[name]["median_error"] == pytest.approx(float(np.median(signed)))
+    assert summary["pr_ms"]["median_error"] < 0  # PR reads short of LUDB's earliest-lead reference (README)
 
 
 def test_measure_cli_prints_sentence(ludb_dir: Path, capsys: pytest.CaptureFixture[str]):
