@@ -661,6 +661,8 @@ def train(cfg: TrainConfig) -> Path:
             write_metrics({"step": step, "epoch": epoch, "best/epoch": best.epoch, "best/val_loss": best.loss})
             log.info("exporting the best epoch, %d (validation loss %.4f)", best.epoch, best.loss)
         extra = {"recipe": cfg.recipe, "recipe_config": recipe.cfg.to_dict(), "train": summary}
+        if provenance := recipe.provenance():
+            extra["provenance"] = provenance
         save_checkpoint(model, tmp, extra=extra, dtype=cfg.export_dtype)
         _replace_dir(tmp, final)
         log.info("exported %s (%.1f s)", final, time.perf_counter() - started)

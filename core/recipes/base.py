@@ -95,6 +95,11 @@ class Recipe:
     def prepare(self, model: ECGTextModel, texts: Sequence[str]) -> None:  # noqa: B027
         """Once after the model is built, with every training and validation text (e.g. N3S index)."""
 
+    def provenance(self) -> dict[str, Any]:
+        """What the training texts were derived with beyond the reports (e.g. the measurement version), written into
+        the exported checkpoint's ``config.json`` as ``provenance``; empty when the texts are the reports."""
+        return {}
+
     def compute_losses(
         self, model: ECGTextModel, batch: dict[str, Any], *, step: int, rank: int = 0, seed: int = 0
     ) -> dict[str, torch.Tensor]:

@@ -126,6 +126,15 @@ class FgclepRecipe(Recipe):
         if self.cfg.label_gated_targets:
             self.index_labels(records)
 
+    def provenance(self) -> dict[str, Any]:
+        """The measurement version and cache tag the enriched reports came from (so a checkpoint says which
+        measurements it learned), or nothing when reports are not enriched."""
+        if not self.cfg.enrich:
+            return {}
+        from core.measure import MEASURE_VERSION
+
+        return {"measure_version": MEASURE_VERSION, "measurement_tag": measurement_tag(self.cfg.measure_weights)}
+
     def index_labels(self, records: Sequence[Record]) -> None:
         """Give every record's training text the id of its (dataset, label set), for label-gated soft targets."""
         text_of = self.enriched_text if self.cfg.enrich else (lambda r: r.text_en or r.text)

@@ -8,6 +8,7 @@ from ddp_helpers import run_ranks
 from safetensors.torch import load_file
 
 from core.checkpoint import load_checkpoint
+from core.measure import MEASURE_VERSION
 from core.models import create_model
 from core.train import main
 
@@ -55,6 +56,11 @@ def test_recipe_end_to_end(recipe, tmp_path, monkeypatch, data_dir):
     if recipe == "fgclep":
         (cache,) = (data_dir / "cache").glob("measurements-*.json")
         assert set(json.loads(cache.read_text()).values()) == {"Heart rate 100 bpm."}
+        # The checkpoint names the measurements its reports were enriched with: the tag is the cache file's.
+        assert cache.name == f"measurements-{config['provenance']['measurement_tag']}.json"
+        assert config["provenance"]["measure_version"] == MEASURE_VERSION
+    else:
+        assert "provenance" not in config  # reports used as they are
     if recipe == "dbeta":
         # The shipped D-BETA options: the top 2 language-model layers fine-tune at a tenth of the learning rate, and
         # the export stores them (only them) in half precision.
