@@ -32,6 +32,16 @@ def test_checkpoint_is_within_budget_and_says_what_trained_it(recipe: str) -> No
     assert (folder / "params.yaml").is_file() and (folder / "metrics.jsonl").is_file()
 
 
+def test_shipped_fgclep_learned_the_current_measurements() -> None:
+    """FG-CLEP's reports were enriched with measurement sentences: the shipped model must have been trained on the
+    measurements the product makes now (a new measurement version or delineator means retraining it)."""
+    from core.measure import MEASURE_VERSION
+    from core.recipes.fgclep import measurement_tag
+
+    provenance = json.loads((CHECKPOINTS / "fgclep" / "config.json").read_text())["provenance"]
+    assert provenance == {"measure_version": MEASURE_VERSION, "measurement_tag": measurement_tag()}
+
+
 def test_only_dbeta_stores_language_model_layers_and_only_its_top_two() -> None:
     assert not any(k.startswith("text.model.") for k in _stored("mets"))
     assert not any(k.startswith("text.model.") for k in _stored("fgclep"))
