@@ -19,7 +19,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -284,6 +284,7 @@ def run_benchmark(
     limit: int | None = None,
     cache_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    ptbxl_folds: Collection[int] | None = None,
 ) -> list[dict]:
     """Measure the records of the given sources with each method; one row per (record, method).
 
@@ -295,6 +296,9 @@ def run_benchmark(
         limit: at most this many records per source and split group (the first ones, in catalog order).
         cache_dir: where library measurements are cached (None: no cache).
         progress: called with a line of text now and then.
+        ptbxl_folds: only PTB-XL records of these ``strat_fold`` values (None: all); other datasets are unaffected.
+            It lets a change be chosen on some training folds and confirmed on others before the held-out folds
+            are ever scored.
 
     Returns:
         Rows: ``source``, ``record_id``, ``split`` (group), ``labels``, ``sex``, ``method``, ``status`` (``ok``,
@@ -315,6 +319,12 @@ def run_benchmark(
         chosen: list = []
         per_split = dict.fromkeys(splits, 0)
         for record, catalog in source_records(source, data_root):
+            if (
+                ptbxl_folds is not None
+                and record.dataset == "ptbxl"
+                and record.meta.get("strat_fold") not in ptbxl_folds
+            ):
+                continue
             group = split_group(record.split)
             if group in per_split and (limit is None or per_split[group] < limit):
                 per_split[group] += 1

@@ -224,6 +224,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     plaus.add_argument("--limit", type=int, default=None, help="at most N records per source and split")
     plaus.add_argument(
+        "--ptbxl-folds",
+        nargs="*",
+        default=None,
+        help="only PTB-XL records of these strat_folds, e.g. 1-6 (choose a change there) or 7 8 (confirm it) before "
+        "the held-out folds 9-10 are scored; other datasets are unaffected (see --datasets)",
+    )
+    plaus.add_argument(
         "--split",
         choices=("train", "test", "all"),
         default="all",
@@ -306,8 +313,23 @@ def run_plausibility(args: argparse.Namespace) -> int:
     methods = list(BACKENDS) if args.method in (None, "all") else ["own" if args.method == "unet" else args.method]
     splits = {"train": ["train"], "test": ["held_out"], "all": ["train", "held_out"]}[args.split]
     cache_dir = None if args.no_cache else (args.cache_dir or data_dir() / "measure-bench")
+    try:
+        folds = _parse_records(args.ptbxl_folds)
+    except ValueError:
+        logger.error("--ptbxl-folds: give fold numbers or ranges, e.g. 1-6 or 7 8; got %s", " ".join(args.ptbxl_folds))
+        return 2
+    if folds is not None and not set(folds) <= set(range(1, 11)):
+        logger.error("--ptbxl-folds: PTB-XL folds are 1-10, got %s", sorted(set(folds) - set(range(1, 11))))
+        return 2
     rows = run_benchmark(
-        sources, methods, Path(data_root), splits=splits, limit=args.limit, cache_dir=cache_dir, progress=logger.info
+        sources,
+        methods,
+        Path(data_root),
+        splits=splits,
+        limit=args.limit,
+        cache_dir=cache_dir,
+        progress=logger.info,
+        ptbxl_folds=None if folds is None else set(folds),
     )
     summary = summarize(rows)
     print(format_table(summary, methods, splits))
@@ -317,6 +339,7 @@ def run_plausibility(args: argparse.Namespace) -> int:
             "methods": methods,
             "splits": splits,
             "limit": args.limit,
+            "ptbxl_folds": folds,
             "summary": summary,
             "rows": rows,
         }

@@ -208,3 +208,22 @@ def test_cli_on_one_record_per_source_and_split(shared_data: Path, tmp_path: Pat
     markdown = out_md.read_text()
     assert "**ptbxl@500**" in markdown and "LUDB median abs. error QRS" in markdown
     assert "own train" in capsys.readouterr().out
+
+
+def test_ptbxl_folds_select_records_for_choosing_and_confirming(shared_data: Path, tmp_path: Path):
+    """``--ptbxl-folds`` keeps only PTB-XL records of those folds (a change is chosen on some training folds and
+    confirmed on others); other datasets are left as they are, and a bad fold is refused before anything is read."""
+    from core.__main__ import main
+
+    out = tmp_path / "p.json"
+    base = ["validate-measurements", "--plausibility", "--method", "own", "--no-cache", "--limit", "3"]
+    argv = [*base, "--data-root", str(shared_data), "--datasets", "ptbxl@100", "ludb@500", "--split", "train"]
+    assert main([*argv, "--ptbxl-folds", "7-8", "--json", str(out)]) == 0
+    payload = json.loads(out.read_text())
+    assert payload["ptbxl_folds"] == [7, 8]
+    catalog = _catalog(shared_data, "ptbxl", "ptb-xl/1.0.3", rate_hz=100)
+    ptbxl = [r["record_id"] for r in payload["rows"] if r["source"] == "ptbxl@100"]
+    assert len(ptbxl) == 3 and {catalog[rid].meta["strat_fold"] for rid in ptbxl} <= {7, 8}
+    assert sum(r["source"] == "ludb@500" for r in payload["rows"]) == 3  # LUDB has no folds: unaffected
+    assert main([*argv, "--ptbxl-folds", "11"]) == 2
+    assert main([*argv, "--ptbxl-folds", "seven"]) == 2
