@@ -19,6 +19,7 @@ from scipy import signal as sps
 
 from core.ecg import ECG
 from core.leads import CANONICAL_LEADS, LEAD_INDEX
+from core.measure.filters import butter_sos
 
 LIMB_LEADS = CANONICAL_LEADS[:6]
 PRECORDIAL_LEADS = CANONICAL_LEADS[6:]
@@ -30,8 +31,7 @@ _BASELINE_S = 0.02
 def _highpassed(ecg: ECG) -> np.ndarray:
     """Signal (12, samples) with baseline wander removed (0.5 Hz zero-phase high-pass); NaN -> 0."""
     x = np.nan_to_num(np.asarray(ecg.signal_mv, dtype=np.float64))
-    sos = sps.butter(2, 0.5 / (ecg.fs_hz / 2.0), btype="high", output="sos")
-    return sps.sosfiltfilt(sos, x, axis=-1) if x.shape[-1] > 15 else x
+    return sps.sosfiltfilt(butter_sos(2, 0.5, ecg.fs_hz, "high"), x, axis=-1) if x.shape[-1] > 15 else x
 
 
 def qrs_amplitudes(ecg: ECG, windows_s: list[tuple[float, float]]) -> dict[str, dict[str, float]]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal as sps
 
+from core.measure.filters import butter_sos
 from core.measure.unet import P_WAVE, QRS, T_WAVE, UNet1d, UNetConfig
 from core.measure.waves import clean_mask, runs, shift_runs, votes_needed
 
@@ -57,8 +58,7 @@ def bandpass_leads_mv(
     if abs(fs_hz - out_fs_hz) > 1e-6:
         ratio = Fraction(out_fs_hz / fs_hz).limit_denominator(1000)
         x = sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=-1)
-    nyq = out_fs_hz / 2.0
-    sos = sps.butter(2, [highpass_hz / nyq, min(lowpass_hz, 0.9 * nyq) / nyq], btype="band", output="sos")
+    sos = butter_sos(2, (highpass_hz, min(lowpass_hz, 0.45 * out_fs_hz)), out_fs_hz, "band")
     if x.shape[-1] > 3 * 2 * len(sos) + 1:
         x = sps.sosfiltfilt(sos, x, axis=-1)
     return x
@@ -76,7 +76,11 @@ def prepare_lead_signals(signal_mv: np.ndarray, fs_hz: float, cfg: UNetConfig) -
         float32 array (leads, samples at ``cfg.fs_hz``), each lead divided by a robust amplitude (99th percentile of
         the absolute signal), so gain and units do not matter.
     """
-    x = bandpass_leads_mv(signal_mv, fs_hz, cfg.fs_hz, cfg.highpass_hz, cfg.lowpass_hz)
+    return scale_leads(bandpass_leads_mv(signal_mv, fs_hz, cfg.fs_hz, cfg.highpass_hz, cfg.lowpass_hz))
+
+
+def scale_leads(x: np.ndarray) -> np.ndarray:
+    """Each lead (row) divided by its robust amplitude (99th percentile of the absolute signal), as float32."""
     scale = np.percentile(np.abs(x), 99, axis=-1, keepdims=True)
     return (x / np.maximum(scale, 1e-3)).astype(np.float32)
 
@@ -98,9 +102,17 @@ class Delineator:
 
     def label_leads(self, signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
         """Per-lead class labels (leads, samples at ``cfg.fs_hz``): 0 background, 1 P, 2 QRS, 3 T."""
+        return self.label_filtered(self.filter_leads(signal_mv, fs_hz))
+
+    def filter_leads(self, signal_mv: np.ndarray, fs_hz: float) -> np.ndarray:
+        """The leads resampled to the network rate and band-passed as the network expects (mV, float64)."""
+        return bandpass_leads_mv(signal_mv, fs_hz, self.cfg.fs_hz, self.cfg.highpass_hz, self.cfg.lowpass_hz)
+
+    def label_filtered(self, filtered_mv: np.ndarray) -> np.ndarray:
+        """Per-lead class labels from leads already passed through :meth:`filter_leads`."""
         import torch
 
-        x = prepare_lead_signals(signal_mv, fs_hz, self.cfg)
+        x = scale_leads(filtered_mv)
         n = x.shape[-1]
         pad = (-n) % self.cfg.multiple
         mode = "reflect" if n > pad else "constant"
@@ -111,7 +123,8 @@ class Delineator:
                 scores = self.models[0](inp)
             else:
                 scores = sum(torch.softmax(model(inp), dim=1) for model in self.models)
-        return scores[:, :, :n].argmax(dim=1).numpy()
+        # numpy's argmax over the class axis is ~7x faster than torch's here; both take the first maximum.
+        return scores[:, :, :n].numpy().argmax(axis=1)
 
     def global_masks(self, signal_mv: np.ndarray, fs_hz: float, *, corrected: bool = True) -> np.ndarray:
         """Global P/QRS/T masks (3, samples at ``cfg.fs_hz``) from the leads given (rows of ``signal_mv``).
@@ -184,7 +197,7 @@ def load_delineator(directory: str | None = None, weights: str = FINAL_WEIGHTS) 
     for name in files:
         model = UNet1d(cfg)
         model.load_state_dict(load_file(str(folder / name)))
-        models.append(model.eval())
+        models.append(model.eval().fuse_batchnorm())
     # Boundary corrections: a fold model uses the one estimated without its held-out fold.
     key = "all" if weights == FINAL_WEIGHTS else Path(weights).stem
     shift = config.get("boundary_shift_ms", {}).get(key, {})

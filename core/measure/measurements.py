@@ -227,9 +227,10 @@ def measure_ecg(ecg: ECG, *, weights: str | None = None) -> Measurements:
         return Measurements(missing={"all": "no recorded leads"})
     if ecg.duration_s < 2.0:
         return Measurements(missing={"all": f"record too short ({ecg.duration_s:.1f} s, at least 2 s needed)"})
-    labels = delineator.label_leads(ecg.signal_mv[present], ecg.fs_hz)
+    filtered = delineator.filter_leads(ecg.signal_mv[present], ecg.fs_hz)
+    labels = delineator.label_filtered(filtered)
     masks = delineator.combine_labels(labels)
-    return measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg, lead_labels=labels)
+    return measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg, lead_labels=labels, filtered_mv=filtered)
 
 
 def _per_lead_qrs_ms(lead_labels: np.ndarray, beats: list[Beat], used: list[bool], fs_hz: float) -> list[float | None]:
@@ -261,7 +262,12 @@ def _with_p_onset(beats: list[Beat], used: list[bool], pr_ms: float | None, fs_h
 
 
 def measurements_from_masks(
-    masks: np.ndarray, fs_hz: float, *, ecg: ECG | None = None, lead_labels: np.ndarray | None = None
+    masks: np.ndarray,
+    fs_hz: float,
+    *,
+    ecg: ECG | None = None,
+    lead_labels: np.ndarray | None = None,
+    filtered_mv: np.ndarray | None = None,
 ) -> Measurements:
     """Measurements from global P/QRS/T masks (3, samples) at ``fs_hz``.
 
@@ -271,6 +277,9 @@ def measurements_from_masks(
         ecg: the ECG (optional): gives the axis, QRS amplitudes and lead names.
         lead_labels: per-lead class labels (present leads, samples) at ``fs_hz`` (optional): per-lead QRS durations
             and, with ``ecg``, PR on the median beat.
+        filtered_mv: the present leads of ``ecg`` resampled to ``fs_hz`` and band-passed 0.5-40 Hz (as the
+            delineator's :meth:`~core.measure.delineator.Delineator.filter_leads` gives them); filtered here if not
+            given.
     """
     beats = beats_from_masks(masks)
     used = used_beats(beats, fs_hz)
@@ -288,7 +297,9 @@ def measurements_from_masks(
     est: dict[str, Estimate] = {name: estimate(name, values[name], n_used) for name in _INTERVALS}
     est["qt_ms"] = check_qt(est["qt_ms"], rr_ms)
     if ecg is not None and lead_labels is not None:
-        signal = bandpass_leads_mv(ecg.signal_mv[np.flatnonzero(ecg.lead_mask)], ecg.fs_hz, fs_hz)
+        signal = filtered_mv
+        if signal is None:
+            signal = bandpass_leads_mv(ecg.signal_mv[np.flatnonzero(ecg.lead_mask)], ecg.fs_hz, fs_hz)
         est["pr_ms"] = pr_on_median_beat(
             est["pr_ms"],
             signal,
