@@ -285,6 +285,7 @@ def run_benchmark(
     cache_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
     ptbxl_folds: Collection[int] | None = None,
+    ptbxl_validated: str | None = None,
 ) -> list[dict]:
     """Measure the records of the given sources with each method; one row per (record, method).
 
@@ -299,6 +300,9 @@ def run_benchmark(
         ptbxl_folds: only PTB-XL records of these ``strat_fold`` values (None: all); other datasets are unaffected.
             It lets a change be chosen on some training folds and confirmed on others before the held-out folds
             are ever scored.
+        ptbxl_validated: ``"human"``: only PTB-XL records whose labels a cardiologist validated (PTB-XL's
+            ``validated_by_human``; every record of the held-out folds 9-10 is), ``"machine"``: only the others, None:
+            all. Training records labelled the way the held-out ones were show what the held-out figures can be.
 
     Returns:
         Rows: ``source``, ``record_id``, ``split`` (group), ``labels``, ``sex``, ``method``, ``status`` (``ok``,
@@ -323,6 +327,12 @@ def run_benchmark(
                 ptbxl_folds is not None
                 and record.dataset == "ptbxl"
                 and record.meta.get("strat_fold") not in ptbxl_folds
+            ):
+                continue
+            if (
+                ptbxl_validated is not None
+                and record.dataset == "ptbxl"
+                and bool(record.meta.get("validated_by_human")) != (ptbxl_validated == "human")
             ):
                 continue
             group = split_group(record.split)

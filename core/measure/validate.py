@@ -231,6 +231,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the held-out folds 9-10 are scored; other datasets are unaffected (see --datasets)",
     )
     plaus.add_argument(
+        "--ptbxl-validated",
+        choices=("human", "machine"),
+        default=None,
+        help="only PTB-XL records whose labels a cardiologist validated (human; all of folds 9-10 are) or only the "
+        "others (machine); other datasets are unaffected",
+    )
+    plaus.add_argument(
         "--split",
         choices=("train", "test", "all"),
         default="all",
@@ -330,6 +337,7 @@ def run_plausibility(args: argparse.Namespace) -> int:
         cache_dir=cache_dir,
         progress=logger.info,
         ptbxl_folds=None if folds is None else set(folds),
+        ptbxl_validated=args.ptbxl_validated,
     )
     summary = summarize(rows)
     print(format_table(summary, methods, splits))
@@ -340,6 +348,7 @@ def run_plausibility(args: argparse.Namespace) -> int:
             "splits": splits,
             "limit": args.limit,
             "ptbxl_folds": folds,
+            "ptbxl_validated": args.ptbxl_validated,
             "summary": summary,
             "rows": rows,
         }

@@ -227,3 +227,20 @@ def test_ptbxl_folds_select_records_for_choosing_and_confirming(shared_data: Pat
     assert sum(r["source"] == "ludb@500" for r in payload["rows"]) == 3  # LUDB has no folds: unaffected
     assert main([*argv, "--ptbxl-folds", "11"]) == 2
     assert main([*argv, "--ptbxl-folds", "seven"]) == 2
+
+
+def test_ptbxl_validated_keeps_records_labelled_by_a_cardiologist_or_by_the_machine(shared_data: Path, tmp_path: Path):
+    """``--ptbxl-validated human`` keeps the PTB-XL records a cardiologist validated (as all held-out ones are),
+    ``machine`` the others; the flag is PTB-XL's own ``validated_by_human`` column."""
+    from core.__main__ import main
+
+    base = ["validate-measurements", "--plausibility", "--method", "own", "--no-cache", "--limit", "3"]
+    argv = [*base, "--data-root", str(shared_data), "--datasets", "ptbxl_more@100", "--split", "train"]
+    catalog = _catalog(shared_data, "ptbxl", "ptbxl_more", rate_hz=100)
+    for kind in ("human", "machine"):
+        out = tmp_path / f"{kind}.json"
+        assert main([*argv, "--ptbxl-validated", kind, "--json", str(out)]) == 0
+        payload = json.loads(out.read_text())
+        assert payload["ptbxl_validated"] == kind
+        flags = [catalog[r["record_id"]].meta["validated_by_human"] for r in payload["rows"]]
+        assert len(flags) == 3 and all(flag == (kind == "human") for flag in flags)
