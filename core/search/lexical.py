@@ -5,7 +5,11 @@ block" share every word), so each report is indexed as its words **and** its ord
 to two words apart ("left_bundle", "st_elevation", and "st_elevation" again from "st segment elevation"); a query's
 pairs count twice, so they only lift reports that say the phrase. There is no stemming:
 the opposites that matter (left/right, elevation/depression, brady/tachy) must stay distinct tokens, and the few
-common abbreviations are spelled out (both in reports and queries) so "LBBB" and "left bundle branch block" match.
+common abbreviations are spelled out (both in reports and queries) so "LBBB" and "left bundle branch block" match,
+and the participles and plurals reports use for ST and T findings become the nouns of a query ("st segments are
+elevated" says "st elevation"). A lead list adds the wall it points at (:mod:`core.search.territory`): "ST elevation in II, III, aVF" is
+indexed with "inferior" and the pairs "inferior_st", "inferior_elevation", so a query for inferior ST elevation finds
+it and no longer ranks "ST elevation in V2" first.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Sequence
 import bm25s
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
+
+from core.search.territory import lead_lists
 
 # English function words only; "no"/"not" are in the list, which is fine for scoring (negation is not modelled).
 # Plus "myocardial", filler in these reports ("inferior myocardial infarction" and "inferior infarction" say the same):
@@ -52,6 +58,17 @@ ABBREVIATIONS: dict[str, str] = {
     "ste": "st elevation",
     "std": "st depression",
 }
+# Participles of the ST/T findings as their nouns, and the plurals of the wave words, so that "t waves are inverted"
+# says "t wave inversion"; "elevation" and "depression" stay apart (there is no general stemming).
+WORD_FORMS: dict[str, str] = {
+    "elevated": "elevation",
+    "depressed": "depression",
+    "inverted": "inversion",
+    "waves": "wave",
+    "segments": "segment",
+}
+# Words before a lead list that the wall is paired with ("st segment elevation in ii, iii, avf": the last three).
+FINDING_WORDS = 3
 # Query word pairs count twice: the pair is where twins differ ("left_bundle" vs "right_bundle"), while the words
 # they share ("bundle", "branch", "block") would otherwise carry most of the score.
 PAIR_WEIGHT = 2
@@ -59,6 +76,7 @@ PAIR_WEIGHT = 2
 # "anterior myocardial infarction" then also yields "anterior_infarction", the pair of the shorter wording.
 PAIR_SPAN = 2
 _CLAUSE = re.compile(r"[.;:,()\n]+")
+_SENTENCE = re.compile(r"[.;\n]+")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -68,6 +86,7 @@ def words(text: str) -> list[list[str]]:
     for clause in _CLAUSE.split(str(text).lower()):
         out: list[str] = []
         for word in _WORD.findall(clause):
+            word = WORD_FORMS.get(word, word)
             out.extend(ABBREVIATIONS.get(word, word).split())
         clauses.append([w for w in out if w not in STOPWORDS])
     return [c for c in clauses if c]
@@ -83,6 +102,21 @@ def tokens(text: str, pair_weight: int = 1) -> list[str]:
         out.extend(clause)
         pairs = [f"{a}_{b}" for i, a in enumerate(clause) for b in clause[i + 1 : i + 1 + PAIR_SPAN]]
         out.extend(p for p in pairs for _ in range(pair_weight))
+    return out + wall_tokens(text, pair_weight)
+
+
+def wall_tokens(text: str, pair_weight: int = 1) -> list[str]:
+    """The walls named by lead lists (``"inferior"``), each with a pair per finding word before the list
+    (``"inferior_st"``, ``"inferior_elevation"``); lists in a sentence with no finding words before them add the
+    wall alone."""
+    out: list[str] = []
+    for sentence in _SENTENCE.split(str(text).lower()):
+        for found in lead_lists(sentence):
+            before = words(sentence[: found.start])
+            finding = before[-1][-FINDING_WORDS:] if before else []
+            for wall in found.territories:
+                out.append(wall)
+                out.extend(f"{wall}_{w}" for w in finding for _ in range(pair_weight))
     return out
 
 

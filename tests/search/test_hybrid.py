@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +125,35 @@ def test_dense_part_orders_within_lexical_ties_but_cannot_override_clinical_word
     assert hits[0].lexical == pytest.approx(1.0) and 0 < hits[1].lexical < 1
     # No word of the query occurs: the dense ranking alone.
     assert search.search("heart attack", 1)[0].text == "right bundle branch block"
+
+
+def _sentences_with(text: str, word: str) -> list[str]:
+    return [s for s in text.replace(";", ".").split(".") if word in s]
+
+
+# Lead names as reports write them, per wall ("v4,5,6" names V5 and V6; "i, avl" names I).
+INFERIOR = re.compile(r"\b(iii|avf)\b")
+ANTERIOR = re.compile(r"\bv[1-4]\b")
+LATERAL = re.compile(r"\b(i|avl|v[56])\b|\bv[1-5]\s*[,-]\s*(\d\s*,\s*)*[56]\b")
+
+
+@pytest.mark.parametrize(
+    ("query", "finding", "wall", "opposite"),
+    [
+        # The reports name leads, the query names the wall.
+        ("inferior ST elevation", "elevat", INFERIOR, None),
+        ("anterior ST elevation", "elevat", ANTERIOR, INFERIOR),
+        ("inferior ST depression", "depress", INFERIOR, None),
+        ("lateral ST depression", "depress", LATERAL, None),
+    ],
+)
+def test_a_wall_in_the_query_finds_reports_that_name_its_leads(lexical, query, finding, wall, opposite):
+    """"Inferior ST elevation" once ranked "ST elevation in V2" first (both say ST elevation); now each of the top
+    reports says the finding in a sentence that names the wall's leads (and not only the opposite wall's)."""
+    hits = lexical.search(query, 5)
+    assert len(hits) == 5
+    for hit in hits:
+        sentences = _sentences_with(hit.text, finding)
+        assert any(wall.search(s) for s in sentences), (query, hit.text)
+        if opposite is not None:
+            assert not all(opposite.search(s) and not wall.search(s) for s in sentences), (query, hit.text)

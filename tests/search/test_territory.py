@@ -1,0 +1,36 @@
+"""Lead lists in report text and the walls they point at (inferior, lateral, septal, anterior)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.search.territory import lead_lists
+
+
+@pytest.mark.parametrize(
+    ("text", "leads", "walls"),
+    [
+        ("st elevation in ii, iii, avf.", {"II", "III", "aVF"}, ["inferior"]),
+        ("ST ELEVATION IN V2 - V4", {"V2", "V3", "V4"}, ["septal", "anterior"]),
+        ("st segments are elevated in v2,3,4, this is a normal variant", {"V2", "V3", "V4"}, ["septal", "anterior"]),
+        ("st elevation in v1-3", {"V1", "V2", "V3"}, ["septal", "anterior"]),
+        ("st depression in i,ii,avl,v4-v6.", {"I", "II", "aVL", "V4", "V5", "V6"}, ["lateral", "anterior"]),
+        ("t waves are inverted in i, avl and low in v6", {"I", "aVL"}, ["lateral"]),  # "low" ends the list
+        ("q waves in iii", {"III"}, []),  # one inferior lead is not an inferior wall
+    ],
+)
+def test_a_lead_list_names_its_leads_and_walls(text: str, leads: set[str], walls: list[str]):
+    found = lead_lists(text)  # the first list of the text
+    assert found[0].leads == leads
+    assert found[0].territories == walls
+    assert text.lower()[found[0].start :].startswith(("ii", "v", "i", "iii"))
+
+
+def test_words_are_not_leads_and_lists_are_apart():
+    assert lead_lists("sinus rhythm in a normal individual. incomplete right bundle branch block") == []
+    assert [sorted(f.leads) for f in lead_lists("st elevation in v2, v3. st depression in ii, iii, avf")] == [
+        ["V2", "V3"],
+        ["II", "III", "aVF"],
+    ]
+    # A bare digit continues a chest-lead list only: "ii, 3" is not V3.
+    assert lead_lists("second degree av block type ii, 3 beats")[0].leads == frozenset({"II"})
