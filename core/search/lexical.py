@@ -7,9 +7,9 @@ pairs count twice, so they only lift reports that say the phrase. There is no st
 the opposites that matter (left/right, elevation/depression, brady/tachy) must stay distinct tokens, and the few
 common abbreviations are spelled out (both in reports and queries) so "LBBB" and "left bundle branch block" match,
 and the participles and plurals reports use for ST and T findings become the nouns of a query ("st segments are
-elevated" says "st elevation"). A lead list adds the wall it points at (:mod:`core.search.territory`): "ST elevation in II, III, aVF" is
-indexed with "inferior" and the pairs "inferior_st", "inferior_elevation", so a query for inferior ST elevation finds
-it and no longer ranks "ST elevation in V2" first.
+elevated" says "st elevation"). A lead list adds the wall it points at (:mod:`core.search.territory`): "ST
+elevation in II, III, aVF" is indexed with "inferior" and the pairs "inferior_st", "inferior_elevation", so a query
+for inferior ST elevation finds it and no longer ranks "ST elevation in V2" first.
 """
 
 from __future__ import annotations
