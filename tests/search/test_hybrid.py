@@ -148,7 +148,7 @@ LATERAL = re.compile(r"\b(i|avl|v[56])\b|\bv[1-5]\s*[,-]\s*(\d\s*,\s*)*[56]\b")
     ],
 )
 def test_a_wall_in_the_query_finds_reports_that_name_its_leads(lexical, query, finding, wall, opposite):
-    """"Inferior ST elevation" once ranked "ST elevation in V2" first (both say ST elevation); now each of the top
+    """ "Inferior ST elevation" once ranked "ST elevation in V2" first (both say ST elevation); now each of the top
     reports says the finding in a sentence that names the wall's leads (and not only the opposite wall's)."""
     hits = lexical.search(query, 5)
     assert len(hits) == 5
