@@ -21,7 +21,7 @@ import bm25s
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
-from core.search.territory import lead_lists
+from core.search.territory import TERRITORIES, lead_lists
 
 # English function words only; "no"/"not" are in the list, which is fine for scoring (negation is not modelled).
 # Plus "myocardial", filler in these reports ("inferior myocardial infarction" and "inferior infarction" say the same):
@@ -67,8 +67,6 @@ WORD_FORMS: dict[str, str] = {
     "waves": "wave",
     "segments": "segment",
 }
-# Words before a lead list that the wall is paired with ("st segment elevation in ii, iii, avf": the last three).
-FINDING_WORDS = 3
 # Query word pairs count twice: the pair is where twins differ ("left_bundle" vs "right_bundle"), while the words
 # they share ("bundle", "branch", "block") would otherwise carry most of the score.
 PAIR_WEIGHT = 2
@@ -77,6 +75,8 @@ PAIR_WEIGHT = 2
 PAIR_SPAN = 2
 _CLAUSE = re.compile(r"[.;:,()\n]+")
 _SENTENCE = re.compile(r"[.;\n]+")
+# Words before a lead list that say the finding ("st segment elevation in ii, iii, avf").
+_FINDING_WORDS = 3
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -101,23 +101,40 @@ def tokens(text: str, pair_weight: int = 1) -> list[str]:
     for clause in words(text):
         out.extend(clause)
         pairs = [f"{a}_{b}" for i, a in enumerate(clause) for b in clause[i + 1 : i + 1 + PAIR_SPAN]]
+        # A wall written out ("lateral t wave inversion") is tied to the finding as a lead list ties it (wall_tokens).
+        pairs += [t for i, w in enumerate(clause) if w in TERRITORIES for t in _wall_finding(w, clause[i + 1 :])]
         out.extend(p for p in pairs for _ in range(pair_weight))
     return out + wall_tokens(text, pair_weight)
 
 
 def wall_tokens(text: str, pair_weight: int = 1) -> list[str]:
-    """The walls named by lead lists (``"inferior"``), each with a pair per finding word before the list
-    (``"inferior_st"``, ``"inferior_elevation"``); lists in a sentence with no finding words before them add the
-    wall alone."""
+    """The walls named by lead lists (``"inferior"``) and what was found there: "st segment elevation in ii, iii,
+    avf" gives ``inferior``, ``inferior_elevation``, ``inferior_st_elevation`` and ``inferior_segment_elevation``
+    (:func:`_wall_finding` on the last words before the list)."""
     out: list[str] = []
     for sentence in _SENTENCE.split(str(text).lower()):
         for found in lead_lists(sentence):
             before = words(sentence[: found.start])
-            finding = before[-1][-FINDING_WORDS:] if before else []
+            finding = before[-1][-_FINDING_WORDS:] if before else []
             for wall in found.territories:
                 out.append(wall)
-                out.extend(f"{wall}_{w}" for w in finding for _ in range(pair_weight))
+                out.extend(t for t in _wall_finding(wall, finding, always=True) for _ in range(pair_weight))
     return out
+
+
+def _wall_finding(wall: str, finding: list[str], *, always: bool = False) -> list[str]:
+    """Tokens tying a wall to a finding: the wall with the finding's last word, which says what was found
+    ("inferior_elevation"), and with each earlier word and that last one ("inferior_st_elevation").
+
+    Not the wall with "st" alone: "ST depression in II, III, aVF" would then share "inferior_st" with a query for
+    inferior ST elevation and outrank the ST elevation reports. Written out ("lateral t wave inversion"), the wall and
+    a near last word are already a word pair (``always`` False: then only the three-word tokens are added).
+    """
+    if not finding:
+        return []
+    head = finding[-1]
+    out = [f"{wall}_{head}"] if (always or len(finding) > PAIR_SPAN) else []
+    return out + [f"{wall}_{w}_{head}" for w in finding[:-1]]
 
 
 def contains_phrase(text: str, phrase: str) -> bool:
