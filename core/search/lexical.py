@@ -56,6 +56,7 @@ ABBREVIATIONS: dict[str, str] = {
     "asmi": "anteroseptal myocardial infarction",
     "wpw": "wolff parkinson white",
     "ste": "st elevation",
+    "stemi": "st elevation myocardial infarction",
     "std": "st depression",
 }
 # Participles of the ST/T findings as their nouns, and the plurals of the wave words, so that "t waves are inverted"
@@ -108,23 +109,33 @@ def tokens(text: str, pair_weight: int = 1) -> list[str]:
 
 
 def wall_tokens(text: str, pair_weight: int = 1) -> list[str]:
-    """The walls named by lead lists (``"inferior"``) and what was found there: "st segment elevation in ii, iii,
-    avf" gives ``inferior``, ``inferior_elevation``, ``inferior_st_elevation`` and ``inferior_segment_elevation``
-    (:func:`_wall_finding` on the last words before the list)."""
+    """The walls a report names by leads or after a colon, tied to what was found there.
+
+    "st segment elevation in ii, iii, avf" (a lead list, :mod:`core.search.territory`) and "STEMI: inferior wall"
+    (LUDB's "finding: wall") both give ``inferior``, ``inferior_elevation`` and ``inferior_st_elevation`` among
+    others (:func:`_wall_finding` on the last words before the list or the colon).
+    """
     out: list[str] = []
     for sentence in _SENTENCE.split(str(text).lower()):
+        placed: list[tuple[list[str], str]] = []  # (finding words, wall)
         for found in lead_lists(sentence):
             before = words(sentence[: found.start])
-            finding = before[-1][-_FINDING_WORDS:] if before else []
-            for wall in found.territories:
-                out.append(wall)
-                out.extend(t for t in _wall_finding(wall, finding, always=True) for _ in range(pair_weight))
+            placed += [(before[-1] if before else [], wall) for wall in found.territories]
+        finding, colon, where = sentence.partition(":")
+        if colon:
+            before = words(finding)
+            placed += [(before[-1], w) for clause in words(where) for w in clause if w in TERRITORIES and before]
+        for finding_words, wall in placed:
+            out.append(wall)
+            out.extend(
+                t for t in _wall_finding(wall, finding_words[-_FINDING_WORDS:], always=True) for _ in range(pair_weight)
+            )
     return out
 
 
 def _wall_finding(wall: str, finding: list[str], *, always: bool = False) -> list[str]:
-    """Tokens tying a wall to a finding: the wall with the finding's last word, which says what was found
-    ("inferior_elevation"), and with each earlier word and that last one ("inferior_st_elevation").
+    """Tokens tying a wall to a finding: the wall with the finding's last word, which usually says what was found
+    ("inferior_elevation"), and with each ordered pair of the finding's words ("inferior_st_elevation").
 
     Not the wall with "st" alone: "ST depression in II, III, aVF" would then share "inferior_st" with a query for
     inferior ST elevation and outrank the ST elevation reports. Written out ("lateral t wave inversion"), the wall and
@@ -132,9 +143,8 @@ def _wall_finding(wall: str, finding: list[str], *, always: bool = False) -> lis
     """
     if not finding:
         return []
-    head = finding[-1]
-    out = [f"{wall}_{head}"] if (always or len(finding) > PAIR_SPAN) else []
-    return out + [f"{wall}_{w}_{head}" for w in finding[:-1]]
+    out = [f"{wall}_{finding[-1]}"] if (always or len(finding) > PAIR_SPAN) else []
+    return out + [f"{wall}_{a}_{b}" for i, a in enumerate(finding) for b in finding[i + 1 :]]
 
 
 def contains_phrase(text: str, phrase: str) -> bool:

@@ -157,3 +157,15 @@ def test_a_wall_in_the_query_finds_reports_that_name_its_leads(lexical, query, f
         assert any(wall.search(s) for s in sentences), (query, hit.text)
         if opposite is not None:
             assert not all(opposite.search(s) and not wall.search(s) for s in sentences), (query, hit.text)
+
+
+def test_ludb_finding_colon_wall_is_a_wall_too(shared_data: Path):
+    """LUDB writes "STEMI: inferior wall"; of its 200 reports only record 64 has an inferior-wall STEMI, and it comes
+    first for "inferior ST elevation" (the other STEMI reports name the anterior, lateral or septal wall)."""
+    ludb = list(load_catalog("ludb", root=shared_data / "ludb" / "1.0.1", download=False).records)
+    inferior_stemi = [r.record_id for r in ludb if re.search(r"\bstemi: inferior wall", r.text_en.lower())]
+    assert inferior_stemi == ["ludb/64"]
+    search = HybridReportSearch([r.text_en for r in ludb], None, None)
+    top = search.search("inferior ST elevation", 3)
+    assert [ludb[i].record_id for i in top[0].indices] == ["ludb/64"]
+    assert all(re.search(r"\bstemi:", h.text.lower()) for h in top)  # then the nearest wording: another wall's STEMI

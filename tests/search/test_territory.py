@@ -34,3 +34,15 @@ def test_words_are_not_leads_and_lists_are_apart():
     ]
     # A bare digit continues a chest-lead list only: "ii, 3" is not V3.
     assert lead_lists("second degree av block type ii, 3 beats")[0].leads == frozenset({"II"})
+
+
+def test_wall_tokens_tie_the_wall_to_the_finding_not_to_st_alone():
+    from core.search.lexical import tokens, wall_tokens
+
+    by_leads = wall_tokens("st segment elevation in ii, iii, avf")
+    by_colon = wall_tokens("STEMI: inferior wall")
+    for toks in (by_leads, by_colon):
+        assert {"inferior", "inferior_st_elevation"} <= set(toks)
+        assert "inferior_st" not in toks
+    assert "inferior_st_elevation" in tokens("inferior ST elevation")
+    assert "inferior_st_elevation" not in tokens("st segments are depressed in ii, iii, avf")
