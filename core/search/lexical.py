@@ -76,6 +76,9 @@ PAIR_WEIGHT = 2
 PAIR_SPAN = 2
 _CLAUSE = re.compile(r"[.;:,()\n]+")
 _SENTENCE = re.compile(r"[.;\n]+")
+# Cheap tests that spare most sentences the parsing: no lead name, or no wall word after a colon.
+_MAY_NAME_LEADS = re.compile(r"\b(?:i{1,3}|av[rlf]|v[1-6])\b")
+_MAY_NAME_WALL = re.compile("|".join(TERRITORIES))
 # Words before a lead list that say the finding ("st segment elevation in ii, iii, avf").
 _FINDING_WORDS = 3
 _WORD = re.compile(r"[a-z0-9]+")
@@ -118,11 +121,12 @@ def wall_tokens(text: str, pair_weight: int = 1) -> list[str]:
     out: list[str] = []
     for sentence in _SENTENCE.split(str(text).lower()):
         placed: list[tuple[list[str], str]] = []  # (finding words, wall)
-        for found in lead_lists(sentence):
-            before = words(sentence[: found.start])
-            placed += [(before[-1] if before else [], wall) for wall in found.territories]
+        for found in lead_lists(sentence) if _MAY_NAME_LEADS.search(sentence) else ():
+            if found.territories:
+                before = words(sentence[: found.start])
+                placed += [(before[-1] if before else [], wall) for wall in found.territories]
         finding, colon, where = sentence.partition(":")
-        if colon:
+        if colon and _MAY_NAME_WALL.search(where):
             before = words(finding)
             placed += [(before[-1], w) for clause in words(where) for w in clause if w in TERRITORIES and before]
         for finding_words, wall in placed:
