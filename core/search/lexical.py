@@ -8,8 +8,8 @@ the opposites that matter (left/right, elevation/depression, brady/tachy) must s
 common abbreviations are spelled out (both in reports and queries) so "LBBB" and "left bundle branch block" match,
 and the participles and plurals reports use for ST and T findings become the nouns of a query ("st segments are
 elevated" says "st elevation"). A lead list adds the wall it points at (:mod:`core.search.territory`): "ST
-elevation in II, III, aVF" is indexed with "inferior" and the pairs "inferior_st", "inferior_elevation", so a query
-for inferior ST elevation finds it and no longer ranks "ST elevation in V2" first.
+elevation in II, III, aVF" is indexed with "inferior", "inferior_elevation" and "inferior_st_elevation"
+(:func:`wall_tokens`), so a query for inferior ST elevation finds it and no longer ranks "ST elevation in V2" first.
 """
 
 from __future__ import annotations
