@@ -81,6 +81,10 @@ _MAY_NAME_LEADS = re.compile(r"\b(?:i{1,3}|av[rlf]|v[1-6])\b")
 _MAY_NAME_WALL = re.compile("|".join(TERRITORIES))
 # Words before a lead list that say the finding ("st segment elevation in ii, iii, avf").
 _FINDING_WORDS = 3
+# Words that say where, not what: "inferior leads", "anterior wall", lead names.
+_PLACE_WORDS = frozenset({"leads", "lead", "wall", "walls", "i", "ii", "iii", "avr", "avl", "avf"}) | {
+    f"v{k}" for k in range(1, 7)
+}
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -105,10 +109,22 @@ def tokens(text: str, pair_weight: int = 1) -> list[str]:
     for clause in words(text):
         out.extend(clause)
         pairs = [f"{a}_{b}" for i, a in enumerate(clause) for b in clause[i + 1 : i + 1 + PAIR_SPAN]]
-        # A wall written out ("lateral t wave inversion") is tied to the finding as a lead list ties it (wall_tokens).
-        pairs += [t for i, w in enumerate(clause) if w in TERRITORIES for t in _wall_finding(w, clause[i + 1 :])]
+        pairs += written_wall_tokens(clause)
         out.extend(p for p in pairs for _ in range(pair_weight))
     return out + wall_tokens(text, pair_weight)
+
+
+def written_wall_tokens(clause: list[str]) -> list[str]:
+    """A wall written out in a clause, tied to the finding as a lead list ties it (:func:`wall_tokens`): the words
+    after it ("lateral t wave inversion") or before it ("st elevation in inferior leads"), up to three, without the
+    words that only say where ("leads", "wall")."""
+    out: list[str] = []
+    for i, wall in enumerate(clause):
+        if wall in TERRITORIES:
+            after = [w for w in clause[i + 1 :] if w not in _PLACE_WORDS][:_FINDING_WORDS]
+            before = [w for w in clause[:i] if w not in _PLACE_WORDS][-_FINDING_WORDS:]
+            out += _wall_finding(wall, after, always=True) + _wall_finding(wall, before, always=True)
+    return out
 
 
 def wall_tokens(text: str, pair_weight: int = 1) -> list[str]:

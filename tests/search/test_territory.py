@@ -46,3 +46,15 @@ def test_wall_tokens_tie_the_wall_to_the_finding_not_to_st_alone():
         assert "inferior_st" not in toks
     assert "inferior_st_elevation" in tokens("inferior ST elevation")
     assert "inferior_st_elevation" not in tokens("st segments are depressed in ii, iii, avf")
+
+
+def test_a_written_wall_is_tied_to_the_finding_before_or_after_it():
+    from core.search.lexical import tokens, wall_tokens
+
+    q_waves = set(tokens("q waves in inferior leads"))
+    assert {"inferior_wave", "inferior_q_wave"} <= q_waves
+    assert "inferior_q_wave" not in tokens("t wave abnormal in inferior leads")
+    assert "inferior_q_wave" in wall_tokens("q waves in ii, iii, avf")  # the same token from a lead list
+    assert {"lateral_inversion", "lateral_t_inversion"} <= set(tokens("lateral t wave inversion"))
+    # Lead names and place words are not findings.
+    assert not any(t.startswith("inferior_avf") for t in tokens("q in avf consistent with inferior leads"))
