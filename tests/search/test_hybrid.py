@@ -151,7 +151,7 @@ LATERAL = re.compile(r"\b(i|avl|v[56])\b|\bv[1-5]\s*[,-]\s*(\d\s*,\s*)*[56]\b")
 )
 def test_a_wall_in_the_query_finds_reports_that_name_its_leads(lexical, query, finding, wall, opposite):
     """ "Inferior ST elevation" once ranked "ST elevation in V2" first (both say ST elevation), and "Q waves in inferior
-    leads" ranked "T wave abnormal in inferior leads" first; now each of the top reports says the finding in a sentence
+    leads" ranked Q waves in lateral and chest leads first; now each of the top reports says the finding in a sentence
     that names the wall's leads or the wall (and not only the opposite wall's leads)."""
     name = next(w for w in ("inferior", "anterior", "lateral") if w in query.lower())
     hits = lexical.search(query, 5)
