@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.search.territory import lead_lists
 
@@ -58,3 +60,13 @@ def test_a_written_wall_is_tied_to_the_finding_before_or_after_it():
     assert {"lateral_inversion", "lateral_t_inversion"} <= set(tokens("lateral t wave inversion"))
     # Lead names and place words are not findings.
     assert not any(t.startswith("inferior_avf") for t in tokens("q in avf consistent with inferior leads"))
+
+
+@given(st.text(alphabet=st.sampled_from(list("iIvVaAfFlLrR123456 ,.-:;/&xq\n")), max_size=80) | st.text(max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_any_text_tokenises_and_lists_point_into_it(text: str):
+    from core.search.lexical import tokens
+
+    for found in lead_lists(text):
+        assert 0 <= found.start < len(text) and found.leads
+    assert all(isinstance(t, str) and t for t in tokens(text, pair_weight=2))
