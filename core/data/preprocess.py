@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import signal as sps
 
+from core.data.filters import butter_sos
 from core.ecg import ECG, MAX_FS_HZ, MIN_FS_HZ
 from core.leads import CANONICAL_LEADS
 
@@ -185,11 +186,11 @@ def bandpass(x: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
     if x.shape[1] < 2 or not (low or high):
         return x
     if low and high:
-        sos = sps.butter(cfg.filter_order, [low, high], btype="bandpass", fs=cfg.fs_hz, output="sos")
+        sos = butter_sos(cfg.filter_order, (low, high), cfg.fs_hz, "bandpass")
     elif low:
-        sos = sps.butter(cfg.filter_order, low, btype="highpass", fs=cfg.fs_hz, output="sos")
+        sos = butter_sos(cfg.filter_order, low, cfg.fs_hz, "highpass")
     else:
-        sos = sps.butter(cfg.filter_order, high, btype="lowpass", fs=cfg.fs_hz, output="sos")
+        sos = butter_sos(cfg.filter_order, high, cfg.fs_hz, "lowpass")
     # scipy's default pad (3 * (2 * sections + 1) samples) is far shorter than a 0.5 Hz high-pass's response, so a
     # baseline drift leaves edge transients of ~0.05 mV; odd-extending by one second removes them (< 0.01 mV).
     padlen = min(x.shape[1] - 1, int(round(cfg.fs_hz)))

@@ -17,9 +17,9 @@ import math
 import numpy as np
 from scipy import signal as sps
 
+from core.data.filters import butter_sos
 from core.ecg import ECG
 from core.leads import CANONICAL_LEADS, LEAD_INDEX
-from core.measure.filters import butter_sos
 
 LIMB_LEADS = CANONICAL_LEADS[:6]
 PRECORDIAL_LEADS = CANONICAL_LEADS[6:]

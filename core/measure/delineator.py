@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal as sps
 
-from core.measure.filters import butter_sos
+from core.data.filters import butter_sos
 from core.measure.unet import P_WAVE, QRS, T_WAVE, UNet1d, UNetConfig
 from core.measure.waves import clean_mask, runs, shift_runs, votes_needed
 

@@ -7,8 +7,9 @@ import json
 
 import numpy as np
 import pytest
+from scipy import signal as sps
 
-from core.data.preprocess import PreprocessConfig, preprocess
+from core.data.preprocess import PreprocessConfig, bandpass, preprocess
 from core.data.readers import read_ecg
 from core.ecg import ECG
 from core.leads import CANONICAL_LEADS
@@ -156,3 +157,12 @@ def test_config_from_an_older_dict_takes_defaults_and_rejects_unknown_keys():
 def test_invalid_config_values_are_refused_with_a_clear_message(changes, words):
     with pytest.raises(ValueError, match=words):
         PreprocessConfig(**changes)
+
+
+def test_bandpass_uses_scipys_butterworth_design():
+    # The design is cached (core.data.filters); the filtered signal must be exactly scipy's own.
+    cfg = PreprocessConfig()
+    x = np.random.default_rng(3).normal(size=(12, int(cfg.fs_hz * cfg.duration_s)))
+    sos = sps.butter(cfg.filter_order, [cfg.highpass_hz, cfg.lowpass_hz], btype="bandpass", fs=cfg.fs_hz, output="sos")
+    expected = sps.sosfiltfilt(sos, x, axis=1, padtype="odd", padlen=int(cfg.fs_hz))
+    np.testing.assert_array_equal(bandpass(x, cfg), expected)

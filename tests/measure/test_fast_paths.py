@@ -8,8 +8,8 @@ import torch
 from scipy import signal as sps
 
 from core.data.catalogs import load_catalog
+from core.data.filters import butter_sos
 from core.measure.delineator import FINAL_WEIGHTS, load_delineator
-from core.measure.filters import butter_sos
 from core.measure.measurements import measure_ecg, measurements_from_masks
 from core.measure.unet import UNet1d, UNetConfig
 

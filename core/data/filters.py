@@ -1,7 +1,7 @@
-"""Butterworth filter designs shared by the measurement code, each designed once per process.
+"""Butterworth filter designs shared by preprocessing and the measurements, each designed once per process.
 
-Designing a filter (``scipy.signal.butter``) costs about 1.5 ms, as much as filtering 12 leads with it; the
-measurements filter every ECG with the same few designs.
+Designing a filter (``scipy.signal.butter``) costs about 1.5 ms, as much as filtering 12 leads with it; both
+preprocessing and the measurements filter every ECG with the same few designs.
 """
 
 from __future__ import annotations
