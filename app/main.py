@@ -80,12 +80,15 @@ def build_app(config: AppConfig | None = None, services: Services | None = None)
         ecg_key = _current_ecg_box()
         ctx = Context(services=services, ecg_key=ecg_key, demo=demo)
         # The current ECG above the tabs: each tab's results are read against the tracing without switching tabs.
-        viewer.build(ctx)
+        details_panel = viewer.build(ctx)
         with gr.Tabs():
+            view_tabs = []
             for title, tab_id, view in VIEW_TABS:
-                with gr.Tab(title, id=tab_id):
+                with gr.Tab(title, id=tab_id) as tab:
                     view.build(ctx)
-            _build_annotate(ctx)
+                view_tabs.append(tab)
+            annotate_tab = _build_annotate(ctx)
+        _fold_report_while_annotating(details_panel, annotate_tab, view_tabs)
         api.build(ctx)
 
         timer = gr.Timer(1.0, active=not services.settled)
@@ -124,10 +127,32 @@ def _current_ecg_box() -> gr.Textbox:
     return key
 
 
-def _build_annotate(ctx: Context) -> None:
+def _build_annotate(ctx: Context) -> gr.Tab:
     """The Annotate tab (built by the annotation module from the shared context)."""
-    with gr.Tab("Annotate", id="annotate"):
+    with gr.Tab("Annotate", id="annotate") as tab:
         annotate.build(ctx)
+    return tab
+
+
+def _fold_report_while_annotating(panel: gr.Accordion, annotate_tab: gr.Tab, other_tabs: list[gr.Tab]) -> None:
+    """Fold the viewer's report panel when the Annotate tab opens, and unfold it when another tab opens after that.
+
+    Open, the panel (report, labels and about twenty measurement lines) stood between the tracing and the review
+    form: about 700 px a reviewer scrolled past on every record. The form shows the report itself. A panel the user
+    folded by hand stays folded on the other tabs (only a fold made here is undone).
+    """
+    folded_here = gr.State(False)
+    quiet = dict(queue=False, show_progress="hidden", api_name=False)
+
+    def fold() -> tuple[gr.Accordion, bool]:
+        return gr.Accordion(open=False), True
+
+    def unfold(folded: bool) -> tuple[gr.Accordion, bool]:
+        return (gr.Accordion(open=True) if folded else gr.skip()), False
+
+    annotate_tab.select(fold, None, [panel, folded_here], **quiet)
+    for tab in other_tabs:
+        tab.select(unfold, folded_here, [panel, folded_here], **quiet)
 
 
 def launch(demo: gr.Blocks, **kwargs) -> None:

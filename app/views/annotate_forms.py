@@ -36,6 +36,7 @@ DISAGREEMENT_COLUMNS = ["record_id", "reviews"]
 Form = tuple[list[str], str, str, str, pd.DataFrame, str]  # labels, status, note, summary, history, message
 # Every table column is plain text (Gradio's "markdown" / "html" datatypes would render user text).
 TABLE_DATATYPE = "str"
+REPORT_CHARS = 600  # a longer report is cut here (the viewer's panel shows it whole)
 NO_RECORD = "*Select a record (Browse, Map, or the review queue) to annotate it.*"
 
 
@@ -51,15 +52,25 @@ def _filter(value: str | None) -> str | None:
     return None if value in (None, "", ANY) else value
 
 
-def summary_markdown(state: RecordState, reference: Sequence[str]) -> str:
-    """The record's reference labels and current annotation, for the page (every user value escaped)."""
+def summary_markdown(state: RecordState, reference: Sequence[str], report: str = "") -> str:
+    """The record's report, reference labels and current annotation, for the page (every user value escaped).
+
+    The report is shown here, beside the form, because the viewer's report panel is folded while annotating (it
+    would stand between the tracing and the form)."""
     ref = escape_markdown(", ".join(reference)) or "—"
     record_id = escape_markdown(state.record_id)
+    head = f"### {record_id}\n"
+    if report.strip():
+        text = " ".join(report.split())
+        if len(text) > REPORT_CHARS:
+            text = text[: REPORT_CHARS - 1].rstrip() + "…"
+        head += f"**Report:** {escape_markdown(text)}\n\n"
+    head += f"**Reference labels:** {ref}\n\n"
     if not state.n_events:
-        return f"### {record_id}\n**Reference labels:** {ref}\n\n*Not annotated yet.*"
+        return head + "*Not annotated yet.*"
     labels = escape_markdown(", ".join(state.labels)) or "—"
-    return (
-        f"### {record_id}\n**Reference labels:** {ref}\n\n**Annotated labels:** {labels} · "
+    return head + (
+        f"**Annotated labels:** {labels} · "
         f"**status:** {escape_markdown(status_title(state.status))} · last change by "
         f"**{escape_markdown(state.reviewer)}** at "
         f"{_time(state.updated_at)} UTC ({state.n_events} change{'s' if state.n_events != 1 else ''})"
@@ -107,14 +118,20 @@ def load_record(
             list(state.labels),
             state.status,
             state.note,
-            summary_markdown(state, sheet.reference),
+            summary_markdown(state, sheet.reference, sheet.report),
             history_frame(sheet),
         )
     own = _own_review(desk, record_id, who)
     if own is not None:
-        return list(own.labels), own.status, own.note, summary_markdown(state, sheet.reference), history_frame(sheet)
+        return (
+            list(own.labels),
+            own.status,
+            own.note,
+            summary_markdown(state, sheet.reference, sheet.report),
+            history_frame(sheet),
+        )
     others = len({e.reviewer for e in sheet.history})
-    summary = summary_markdown(RecordState(record_id), sheet.reference)
+    summary = summary_markdown(RecordState(record_id), sheet.reference, sheet.report)
     if others:
         summary += (
             f"\n\n*{others} other reviewer{'s' if others != 1 else ''} changed this record; their labels show "

@@ -145,8 +145,9 @@ def _nav(history: History) -> tuple[gr.Button, gr.Button]:
     return gr.Button(interactive=history.can_back), gr.Button(interactive=history.can_forward)
 
 
-def build(ctx: Context) -> None:
-    """The viewer (placed above the tabs by :func:`app.main.build_app`)."""
+def build(ctx: Context) -> gr.Accordion:
+    """The viewer (placed above the tabs by :func:`app.main.build_app`); returns its report panel, which the app
+    folds while the Annotate tab is open."""
     services = ctx.services
     history = gr.State(History())
     with gr.Accordion("ECG viewer", open=True, elem_id="viewer"):
@@ -187,7 +188,7 @@ def build(ctx: Context) -> None:
                 plot = gr.Plot(show_label=False, elem_id="viewer-plot", elem_classes=["ecg-paper"])
             with gr.Column(scale=1, visible=False) as compare_col:
                 compare_plot = gr.Plot(show_label=False, elem_id="viewer-compare-plot", elem_classes=["ecg-paper"])
-        with gr.Accordion("Report, labels and measurements", open=True):
+        with gr.Accordion("Report, labels and measurements", open=True, elem_id="viewer-details-panel") as panel:
             details = gr.Markdown(elem_id="viewer-details")
 
     controls = [layout, speed, gain, leads, rhythm, fiducials]
@@ -305,6 +306,7 @@ def build(ctx: Context) -> None:
     gr.Button(visible=False).click(
         api_figure, [ctx.ecg_key, *controls], plot, api_name="ecg_figure", show_progress="hidden"
     )
+    return panel
 
 
 # Client-side calipers on every ``.ecg-paper`` plot. A click (a press and release without a drag, so panning still

@@ -69,12 +69,14 @@ class RecordSheet:
         reference: the dataset's reference labels of the record.
         history: the record's events, newest first.
         undone_by: event id -> id of the event that undid it (for the events in ``history``).
+        report: the record's English report ("" for uploads and records without one).
     """
 
     state: RecordState
     reference: list[str]
     history: list[Event]
     undone_by: dict[int, int]
+    report: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class AnnotationDesk:
         queue_inputs: returns ``(record id -> {class: model probability}, record id -> reference labels)`` for the
             review queue; ``None`` when no model is available.
         record_ids: all records that can be annotated (for "unreviewed" filtering); ``None``: annotated ones only.
-        record_text: record id -> the report text (for the Label Studio export).
+        record_text: record id -> the report text (shown beside the form, and in the Label Studio export).
         record_path: record id -> the WFDB record path without extension, or None (for the WFDB export).
     """
 
@@ -125,7 +127,7 @@ class AnnotationDesk:
 
     # ---- one record --------------------------------------------------------------------------------------------
     def open(self, record_id: str) -> RecordSheet:
-        """The record's state, reference labels and history."""
+        """The record's state, reference labels, history and report."""
         store = self.store()
         events = list(reversed(store.history(record_id)))
         undone = store.undone_ids()
@@ -134,6 +136,7 @@ class AnnotationDesk:
             list(self.reference_labels(record_id)),
             events,
             {e.event_id: undone[e.event_id] for e in events if e.event_id in undone},
+            self.record_text(record_id) or "",
         )
 
     def annotate(

@@ -598,7 +598,8 @@ class QueryService:
             return self._desk
 
     def _record_text(self, record_id: str) -> str:
-        """English report of an indexed record ("" for uploads and unknown ids), for the Label Studio export."""
+        """English report of an indexed record ("" for uploads and unknown ids), for the review form and the Label
+        Studio export."""
         explorer = self.explorer()
         return explorer.record(record_id).text_en if record_id in explorer else ""
 

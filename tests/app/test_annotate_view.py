@@ -359,6 +359,24 @@ def test_user_text_is_inert_in_the_summary_messages_and_tables(desk):
     assert "<img" not in _rendered(undo_message)
 
 
+def test_the_summary_shows_the_report_as_text_and_cuts_a_long_one(desk, tmp_path):
+    reports = {
+        "ptbxl/00001": f"sinus rhythm. {IMAGE_LABEL} {HTML_TEXT}",
+        "ptbxl/00002": "sinus   rhythm.\n" + "left bundle branch block. " * 40,
+    }
+    with_reports = AnnotationDesk(store=desk.store, reference_labels=desk.reference_labels, record_text=reports.get)
+    summary = forms.load_record(with_reports, "ptbxl/00001")[3]
+    assert summary.startswith("### ptbxl/00001\n**Report:** sinus rhythm.")
+    html = _rendered(summary)
+    assert "<img" not in html and "<a " not in html and "&lt;img src=x onerror=alert(1)&gt;" in summary
+    long = forms.load_record(with_reports, "ptbxl/00002")[3]
+    shown = long.split("**Report:** ")[1].split("\n")[0]
+    assert shown.startswith("sinus rhythm. left bundle") and shown.endswith("…")
+    assert len(shown) == forms.REPORT_CHARS and "**Reference labels:** MI" in long
+    # A record without a report (an upload) has no report line.
+    assert "Report" not in forms.load_record(desk, "ptbxl/00003")[3]
+
+
 def test_tables_of_the_built_view_are_plain_text(desk):
     with gr.Blocks():
         key = gr.Textbox()

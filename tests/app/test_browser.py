@@ -167,6 +167,35 @@ def test_a_retrieve_result_and_its_thumbnail_open_the_ecg(live_app: str, browser
 
 @pytest.mark.browser
 @pytest.mark.timeout(180)
+def test_annotate_folds_the_report_panel_and_shows_the_report_beside_the_form(live_app: str, browser, tmp_path: Path):
+    from playwright.sync_api import expect
+
+    page = _open_app(browser, live_app)
+    page.locator(KEY_BOX).first.fill("ptbxl/00003")
+    page.locator(KEY_BOX).first.press("Enter")
+    details = page.locator("#viewer-details")
+    expect(details).to_contain_text("sinus", ignore_case=True, timeout=30_000)
+    report = details.inner_text().split("Report (English):")[1].split("\n")[0].strip()
+    page.get_by_role("tab", name="Annotate").click()
+    expect(details).to_be_hidden(timeout=10_000)
+    expect(page.locator("#annotate-summary")).to_contain_text(f"Report: {report}", timeout=15_000)
+    # The form now follows the tracing: less than the panel's height below the plot.
+    plot = page.locator("#viewer-plot").bounding_box()
+    form = page.locator("#annotate-summary").bounding_box()
+    assert 0 < form["y"] - (plot["y"] + plot["height"]) < 300, (plot, form)
+    _shot(page, tmp_path, "annotate-folded.png", "#viewer-plot", "#annotate-summary")
+    page.get_by_role("tab", name="Retrieve").click()
+    expect(details).to_be_visible(timeout=10_000)
+    # A panel the user folds stays folded on the other tabs.
+    page.locator("#viewer-details-panel button").first.click()
+    expect(details).to_be_hidden(timeout=10_000)
+    page.get_by_role("tab", name="Browse").click()
+    page.wait_for_timeout(500)
+    expect(details).to_be_hidden()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(180)
 def test_a_bad_id_leaves_no_stale_details_or_error_overlays(live_app: str, browser):
     from playwright.sync_api import expect
 
