@@ -23,7 +23,7 @@ from bm25s.stopwords import STOPWORDS_EN
 
 from core.search.territory import TERRITORIES, lead_lists
 
-# English function words only; "no"/"not" are in the list, which is fine for scoring (negation is not modelled).
+# English function words only; "no"/"not" are in the list: they are read as negation cues before it applies.
 # Plus "myocardial", filler in these reports ("inferior myocardial infarction" and "inferior infarction" say the same):
 # were it kept, every "... myocardial infarction" report would match an "anterior myocardial infarction" query through
 # two words and their pair, above "anterior infarction possible".
@@ -68,6 +68,10 @@ WORD_FORMS: dict[str, str] = {
     "waves": "wave",
     "segments": "segment",
 }
+# Negation (:func:`negate`): a cue marks the rest of its clause; "excluded" after it makes the clause a possibility.
+NEGATION_CUES = frozenset({"no", "not", "without", "absence", "kein", "keine", "keinen"})
+_DOUBLE_NEGATION = frozenset({"excluded", "exclude", "excludes", "ruled"})
+NEGATED = "no_"  # prefix of a negated word: "no_ischaemia" never matches "ischaemia"
 # Query word pairs count twice: the pair is where twins differ ("left_bundle" vs "right_bundle"), while the words
 # they share ("bundle", "branch", "block") would otherwise carry most of the score.
 PAIR_WEIGHT = 2
@@ -89,15 +93,31 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 def words(text: str) -> list[list[str]]:
-    """Lower-case words of each clause of ``text``, abbreviations spelled out, stopwords dropped."""
+    """Lower-case words of each clause of ``text``, abbreviations spelled out, stopwords dropped; the words a
+    negation governs carry :data:`NEGATED` (:func:`negate`)."""
     clauses = []
     for clause in _CLAUSE.split(str(text).lower()):
         out: list[str] = []
         for word in _WORD.findall(clause):
             word = WORD_FORMS.get(word, word)
             out.extend(ABBREVIATIONS.get(word, word).split())
-        clauses.append([w for w in out if w not in STOPWORDS])
+        clauses.append([w for w in negate(out) if w not in STOPWORDS])
     return [c for c in clauses if c]
+
+
+def negate(clause: list[str]) -> list[str]:
+    """The words of a clause after a negation cue ("no", "not", "without", "absence of") marked with
+    :data:`NEGATED`, the cue itself dropped: "no ECG evidence of ischaemia" must not answer a query for ischaemia, and
+    a query "no ST elevation" finds the reports that say so. The scope is the rest of the clause (reports are
+    terse; punctuation ends it). "Not excluded" / "cannot be excluded" say the finding is possible: not a negation.
+    A cue after its finding ("the cause of the bradycardia is not evident") governs only the words after it."""
+    for i, word in enumerate(clause):
+        if word in NEGATION_CUES and not _DOUBLE_NEGATION.intersection(clause[i + 1 :]):
+            rest = clause[i + 1 :]
+            if word == "absence" and rest[:1] == ["of"]:
+                rest = rest[1:]
+            return clause[:i] + [NEGATED + w for w in rest if w not in STOPWORDS]
+    return clause
 
 
 def tokens(text: str, pair_weight: int = 1) -> list[str]:

@@ -85,6 +85,21 @@ def test_identical_reports_collapse_with_their_records(records, lexical):
     assert len(lexical) == len(set(texts))
 
 
+def test_a_negated_finding_is_not_the_finding(lexical):
+    assert "hypertrophy" not in tokens("no ECG evidence of LVH or ischaemia")
+    assert "no_ischaemia" in tokens("no ischaemia")
+    assert "bradycardia" in tokens("the cause of the bradycardia is not evident")  # the cue governs what follows
+    assert "infarct" in tokens("infarct not excluded") and "damage" in tokens("damage cannot be excluded")
+    for query in ("ischaemia", "myocardial ischaemia"):
+        hits = lexical.search(query, 5)
+        assert hits and all("ischaemia" in h.text and "no ecg evidence" not in h.text for h in hits), query
+    # "no P waves" (junctional rhythm) and "P waves" are different findings; before negation was read, the first
+    # query returned "broad p waves".
+    negated = lexical.search("no P waves", 5)
+    assert len(negated) == 5 and all(re.search(r"\bno p waves? (found|identified)", h.text) for h in negated)
+    assert all("no p wave" not in h.text for h in lexical.search("P waves", 10))
+
+
 def test_exclusions_in_the_query_and_as_argument(records, lexical):
     assert parse_query("LBBB, not RBBB or incomplete") == ("LBBB", ["RBBB", "incomplete"])
     assert parse_query("ST depression without elevation") == ("ST depression", ["elevation"])
