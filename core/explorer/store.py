@@ -297,7 +297,8 @@ class Explorer:
         excluded = [*in_query, *(t.strip() for t in exclude if t.strip())]
         if not positive:
             raise InvalidRequestError(
-                "type what to look for before 'not ...', e.g. 'left bundle branch block, not RBBB'"
+                "type what to look for before 'not ...', e.g. 'left bundle branch block, not RBBB'; for reports "
+                "that say a finding is absent, type 'no ...', e.g. 'no P waves'"
             )
         filtered = bool(excluded) or any(v and v.strip().lower() != "all" for v in (dataset, label))
         mask = self.filter_mask(dataset=dataset, label=label, exclude=excluded) if filtered else None

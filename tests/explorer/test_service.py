@@ -47,6 +47,9 @@ def test_retrieve_text_query_reaches_the_index_and_returns_dataclasses(ptbxl_ser
     assert ids and all("CLBBB" in ptbxl_service.explorer().record(i).label_list() for i in ids)
     without = ptbxl_service.search_text("bundle branch block, not left", 5)
     assert without.exclude == ["left"] and all("left" not in m.hit.text.lower() for m in without.reports)
+    # Only an exclusion: the error says how to ask for an absent finding instead.
+    with pytest.raises(InvalidRequestError, match="type 'no ...', e.g. 'no P waves'"):
+        ptbxl_service.search_text("without P waves", 5)
 
 
 def test_record_actions_return_plain_results(ptbxl_service):
