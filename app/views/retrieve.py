@@ -49,6 +49,12 @@ def reports_for_ecg(services: QueryService, key: str, k: int = 5) -> tuple[pd.Da
     return neighbours_frame(hits, key), thumbnails_html(hits, f"Reports nearest to {key}")
 
 
+NO_WORD_MATCH = (
+    "No indexed report states these words (a report that negates them, e.g. 'no pericarditis', does not count): "
+    "the reports below are ranked by meaning only."
+)
+
+
 def search_text(
     services: QueryService, query: str, k: int = 5, dataset: str = ALL, label: str = "", exclude: str = ""
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
@@ -66,7 +72,11 @@ def search_text(
             raise
         return neighbours_frame([]), reports_frame([]), message_html(user_message(exc.__cause__))
     what = f"ECGs nearest to “{found.query}”" + (f" (not {', '.join(found.exclude)})" if found.exclude else "")
-    return neighbours_frame(found.ecgs), reports_frame(found.reports), thumbnails_html(found.ecgs, what)
+    shown = thumbnails_html(found.ecgs, what)
+    if found.reports and not any(m.hit.lexical > 0 for m in found.reports):
+        # Otherwise the table reads as if these reports said the finding; a report that negates it does not count.
+        shown = message_html(NO_WORD_MATCH) + shown
+    return neighbours_frame(found.ecgs), reports_frame(found.reports), shown
 
 
 def picked_record(evt: gr.SelectData) -> str:

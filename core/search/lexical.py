@@ -71,6 +71,10 @@ WORD_FORMS: dict[str, str] = {
 # Negation (:func:`negate`): a cue marks the rest of its clause; "excluded" after it makes the clause a possibility.
 NEGATION_CUES = frozenset({"no", "not", "without", "absence", "kein", "keine", "keinen"})
 _DOUBLE_NEGATION = frozenset({"excluded", "exclude", "excludes", "ruled"})
+# A cue after its finding ("acute pericarditis would be unlikely") marks the words before it, back to the clause's
+# start or to a word that turns the sentence ("poor r progression but previous infarct unlikely").
+AFTER_NEGATION_CUES = frozenset({"unlikely"})
+_TURNS = frozenset({"but", "although", "though", "however", "whereas"})
 NEGATED = "no_"  # prefix of a negated word: "no_ischaemia" never matches "ischaemia"
 # Query word pairs count twice: the pair is where twins differ ("left_bundle" vs "right_bundle"), while the words
 # they share ("bundle", "branch", "block") would otherwise carry most of the score.
@@ -110,8 +114,14 @@ def negate(clause: list[str]) -> list[str]:
     :data:`NEGATED`, the cue itself dropped: "no ECG evidence of ischaemia" must not answer a query for ischaemia, and
     a query "no ST elevation" finds the reports that say so. The scope is the rest of the clause (reports are
     terse; punctuation ends it). "Not excluded" / "cannot be excluded" say the finding is possible: not a negation.
-    A cue after its finding ("the cause of the bradycardia is not evident") governs only the words after it."""
+    A cue after its finding ("the cause of the bradycardia is not evident") governs only the words after it, except
+    "unlikely" (:data:`AFTER_NEGATION_CUES`), which governs the words before it."""
     for i, word in enumerate(clause):
+        if word in AFTER_NEGATION_CUES:
+            start = max((k + 1 for k in range(i) if clause[k] in _TURNS), default=0)
+            return (
+                clause[:start] + [NEGATED + w for w in clause[start:i] if w not in STOPWORDS] + negate(clause[i + 1 :])
+            )
         if word in NEGATION_CUES and not _DOUBLE_NEGATION.intersection(clause[i + 1 :]):
             rest = clause[i + 1 :]
             if word == "absence" and rest[:1] == ["of"]:

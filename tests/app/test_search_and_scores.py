@@ -56,6 +56,14 @@ def test_search_text_filters_by_dataset_label_and_exclusion(client, services):
     pd.testing.assert_frame_equal(typed[1], field[1])
 
 
+def test_a_query_no_report_states_says_the_reports_are_ranked_by_meaning(services):
+    _, reports, shown = search_text(services, "pericarditis", 5)
+    assert len(reports) == 5 and (reports["lexical"] == 0).all()
+    assert shown.startswith("<p class='notice'>") and "ranked by meaning only" in shown
+    _, reports, shown = search_text(services, "sinus rhythm", 5)
+    assert (reports["lexical"] > 0).any() and "ranked by meaning only" not in shown
+
+
 def test_sigmoid_checkpoint_scores_classes_independently(services):
     key = "ptbxl/00002"
     fewer = dict(PROMPTS)

@@ -90,6 +90,11 @@ def test_a_negated_finding_is_not_the_finding(lexical):
     assert "no_ischaemia" in tokens("no ischaemia")
     assert "bradycardia" in tokens("the cause of the bradycardia is not evident")  # the cue governs what follows
     assert "infarct" in tokens("infarct not excluded") and "damage" in tokens("damage cannot be excluded")
+    # "unlikely" governs the words before it, back to a turn of the sentence.
+    hedged = tokens("poor r progression v1-2 but previous anteroseptal infarct unlikely")
+    assert {"progression", "no_infarct", "no_anteroseptal"} <= set(hedged) and "infarct" not in hedged
+    assert "pericarditis" not in tokens("acute pericarditis would be unlikely in the absence of tachycardia")
+    assert all("pericarditis" not in h.text for h in lexical.search("pericarditis", 5))
     for query in ("ischaemia", "myocardial ischaemia"):
         hits = lexical.search(query, 5)
         assert hits and all("ischaemia" in h.text and "no ecg evidence" not in h.text for h in hits), query
