@@ -51,7 +51,7 @@ def reports_for_ecg(services: QueryService, key: str, k: int = 5) -> tuple[pd.Da
 
 NO_WORD_MATCH = (
     "No indexed report states these words (a report that negates them, e.g. 'no pericarditis', does not count): "
-    "the reports below are ranked by meaning only."
+    "the matching reports below are ranked by meaning only."
 )
 
 
@@ -72,11 +72,15 @@ def search_text(
             raise
         return neighbours_frame([]), reports_frame([]), message_html(user_message(exc.__cause__))
     what = f"ECGs nearest to “{found.query}”" + (f" (not {', '.join(found.exclude)})" if found.exclude else "")
-    shown = thumbnails_html(found.ecgs, what)
-    if found.reports and not any(m.hit.lexical > 0 for m in found.reports):
-        # Otherwise the table reads as if these reports said the finding; a report that negates it does not count.
-        shown = message_html(NO_WORD_MATCH) + shown
-    return neighbours_frame(found.ecgs), reports_frame(found.reports), shown
+    return neighbours_frame(found.ecgs), reports_frame(found.reports), thumbnails_html(found.ecgs, what)
+
+
+def word_match_notice(reports: pd.DataFrame | None) -> str:
+    """A notice above the report table when none of its reports states the query's words: otherwise the table reads
+    as if they said the finding (a report that negates it does not count as stating it)."""
+    if reports is None or reports.empty or "lexical" not in reports:
+        return ""
+    return "" if (pd.to_numeric(reports["lexical"], errors="coerce") > 0).any() else message_html(NO_WORD_MATCH)
 
 
 def picked_record(evt: gr.SelectData) -> str:
@@ -123,6 +127,7 @@ def build(ctx: Context) -> None:
         column_widths=RESULT_WIDTHS,
         elem_id="search-ecgs",
     )
+    notice = gr.HTML(elem_id="search-notice")
     text_reports = gr.Dataframe(
         headers=REPORT_COLUMNS,
         interactive=False,
@@ -155,7 +160,10 @@ def build(ctx: Context) -> None:
     # The filter inputs come last with defaults, so `/search_text` called with (query, k) works as before.
     inputs = [query, k, dataset, label, exclude]
     outputs = [text_ecgs, text_reports, text_html]
-    text_btn.click(run_text, inputs, outputs, api_name="search_text")
-    query.submit(run_text, inputs, outputs, api_name="search_text_submit", api_visibility="private")
+    for event in (
+        text_btn.click(run_text, inputs, outputs, api_name="search_text"),
+        query.submit(run_text, inputs, outputs, api_name="search_text_submit", api_visibility="private"),
+    ):
+        event.then(word_match_notice, text_reports, notice, api_visibility="private", queue=False)
     for i, results in enumerate((ecg_table, ecg_html, text_ecgs, text_reports, text_html)):
         results.select(picked_record, None, ctx.ecg_key, api_name=f"retrieve_open_{i}", api_visibility="private")

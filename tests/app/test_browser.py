@@ -163,6 +163,19 @@ def test_a_retrieve_result_and_its_thumbnail_open_the_ecg(live_app: str, browser
     thumbs.nth(2).click()
     expect(page.locator(KEY_BOX).first).to_have_value(ids[2], timeout=30_000)
     expect(page.locator("#viewer-details")).to_contain_text(ids[2], timeout=30_000)
+    # A query no report states: a notice right above the report table says the ranking is by meaning only, and
+    # the next query that matches words clears it.
+    notice = page.locator("#search-notice")
+    expect(notice).not_to_contain_text("ranked by meaning")
+    page.get_by_label("Query").fill("pericarditis")
+    page.locator("#search-btn").click()
+    expect(notice).to_contain_text("ranked by meaning only", timeout=60_000)
+    box, table = notice.bounding_box(), page.locator("#search-reports").bounding_box()
+    assert box["y"] + box["height"] <= table["y"] + 1 and table["y"] - box["y"] < 150, (box, table)
+    _shot(page, tmp_path, "retrieve_notice.png", "#search-notice", "#search-reports")
+    page.get_by_label("Query").fill("sinus rhythm")
+    page.locator("#search-btn").click()
+    expect(notice).not_to_contain_text("ranked by meaning", timeout=60_000)
 
 
 @pytest.mark.browser

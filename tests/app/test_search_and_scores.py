@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from app.state import default_checkpoint
-from app.views.retrieve import search_text
+from app.views.retrieve import search_text, word_match_notice
 from core.search import contains_phrase
 
 PROMPTS = {
@@ -57,11 +57,13 @@ def test_search_text_filters_by_dataset_label_and_exclusion(client, services):
 
 
 def test_a_query_no_report_states_says_the_reports_are_ranked_by_meaning(services):
-    _, reports, shown = search_text(services, "pericarditis", 5)
+    _, reports, _ = search_text(services, "pericarditis", 5)
     assert len(reports) == 5 and (reports["lexical"] == 0).all()
-    assert shown.startswith("<p class='notice'>") and "ranked by meaning only" in shown
-    _, reports, shown = search_text(services, "sinus rhythm", 5)
-    assert (reports["lexical"] > 0).any() and "ranked by meaning only" not in shown
+    notice = word_match_notice(reports)
+    assert notice.startswith("<p class='notice'>") and "ranked by meaning only" in notice
+    _, reports, _ = search_text(services, "sinus rhythm", 5)
+    assert (reports["lexical"] > 0).any() and word_match_notice(reports) == ""
+    assert word_match_notice(reports.iloc[:0]) == "" and word_match_notice(None) == ""
 
 
 def test_sigmoid_checkpoint_scores_classes_independently(services):
