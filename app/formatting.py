@@ -53,6 +53,9 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "qtc_fridericia_ms": ("qt_ms", "hr_bpm"),
     "jt_ms": ("qt_ms", "qrs_ms"),
 }
+# Values that contain the QRS: with a bundle branch block they are long because the QRS is, which a QTc read alone
+# would call a long-QT finding.
+WIDENED_BY_QRS = frozenset({"qt_ms", "qtc_ms", "qtc_fridericia_ms"})
 # Yes/no findings: (attribute, label, text when True, text when False).
 MEASUREMENT_FLAGS: tuple[tuple[str, str, str, str], ...] = (
     ("irregular", "Rhythm", "irregular", "regular"),
@@ -160,10 +163,11 @@ def measurement_lines(m: Any) -> list[str]:
         (reasons escaped for Markdown), then the beat count and leads used.
     """
     # Local import: core.measure imports torch (6.3 s measured), which would hold up the app's start.
-    from core.measure import axis_category
+    from core.measure import WIDE_QRS_MS, axis_category
 
     quality = getattr(m, "quality", None) or {}
     missing = getattr(m, "missing", None) or {}
+    qrs = _number(getattr(m, "qrs_ms", None))
     lines = []
     for name, label, unit, fmt in MEASUREMENT_ROWS:
         if not hasattr(m, name):
@@ -175,7 +179,10 @@ def measurement_lines(m: Any) -> list[str]:
         text = f"{label}: {fmt.format(value)}{unit}"
         if name == "axis_deg":
             text += f" ({axis_category(value)})"
-        lines.append(_qualified(text, name, quality))
+        text = _qualified(text, name, quality)
+        if name in WIDENED_BY_QRS and qrs is not None and qrs >= WIDE_QRS_MS:
+            text += f"; lengthened by the wide QRS ({qrs:.0f} ms): read the JT interval"
+        lines.append(text)
     for name, label, yes, no in MEASUREMENT_FLAGS:
         if not hasattr(m, name):
             continue

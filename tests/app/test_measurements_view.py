@@ -143,6 +143,12 @@ def test_details_text_says_unconfirmed_with_confidence_and_missing_reasons():
         _measurements(jt_ms=None, missing={"qrs_ms": "QRS boundaries disagree"})
     )
     assert "3 beats found, 2 used for the medians; leads used: I, II" in lines
+    assert not any("wide QRS" in line for line in lines)
+    # A bundle branch block lengthens QT and QTc by its QRS: they say so and point to JT (ptbxl/00180's case).
+    wide = measurement_lines(_measurements(qrs_ms=196.0, qt_ms=452.0, qtc_ms=562.0, jt_ms=256.0))
+    assert "QTc (Bazett): 562 ms (confidence 0.80); lengthened by the wide QRS (196 ms): read the JT interval" in wide
+    assert sum("lengthened by the wide QRS" in line for line in wide) == 3  # QT, Bazett, Fridericia
+    assert "JT interval: 256 ms (confidence 0.80)" in wide
     assert not any(line.startswith("PR interval: ") and "ms" in line for line in lines)
 
 
