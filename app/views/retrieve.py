@@ -18,7 +18,7 @@ from app.formatting import (
 from app.views.common import USER_FACING, Context, user_errors, user_message
 from app.views.follow import openable
 from core.explorer import ALL, QueryService
-from core.search import split_terms
+from core.search import negated_words, parse_query, split_terms
 
 THIS_ECG = " (this ECG)"
 # The thumbnails are HTML: a click on a row with a record id reports it as the component's select event.
@@ -49,6 +49,11 @@ def reports_for_ecg(services: QueryService, key: str, k: int = 5) -> tuple[pd.Da
     return neighbours_frame(hits, key), thumbnails_html(hits, f"Reports nearest to {key}")
 
 
+NEGATION_IGNORED = (
+    "The ECGs below are ranked by the model's embedding of the whole query, which places a negated finding "
+    "('no P waves') close to the finding itself: they may show it. The matching reports further down read the "
+    "negation; click one to open its ECG."
+)
 NO_WORD_MATCH = (
     "No indexed report states these words (a report that negates them, e.g. 'no pericarditis', does not count): "
     "the matching reports below are ranked by meaning only."
@@ -73,6 +78,13 @@ def search_text(
         return neighbours_frame([]), reports_frame([]), message_html(user_message(exc.__cause__))
     what = f"ECGs nearest to “{found.query}”" + (f" (not {', '.join(found.exclude)})" if found.exclude else "")
     return neighbours_frame(found.ecgs), reports_frame(found.reports), thumbnails_html(found.ecgs, what)
+
+
+def negation_notice(query: str | None) -> str:
+    """A notice above the ECG table when the query negates a finding ("no P waves"): the ECGs are ranked by the
+    model's embedding of the query, which sits close to the finding itself; only the report table reads the "no"."""
+    positive, _ = parse_query(query or "")
+    return message_html(NEGATION_IGNORED) if positive and negated_words(positive) else ""
 
 
 def word_match_notice(reports: pd.DataFrame | None) -> str:
@@ -119,6 +131,7 @@ def build(ctx: Context) -> None:
         label = gr.Textbox(value="", label="Label (e.g. CLBBB, MI; comma-separated)", scale=2)
         exclude = gr.Textbox(value="", label="Exclude (labels or words, e.g. RBBB; or type '…, not RBBB')", scale=2)
     # Stacked, not side by side: each table gets the page width, so the report column is readable at 1440 px.
+    ecg_notice = gr.HTML(elem_id="search-ecg-notice")
     text_ecgs = gr.Dataframe(
         headers=RESULT_COLUMNS,
         interactive=False,
@@ -165,5 +178,6 @@ def build(ctx: Context) -> None:
         query.submit(run_text, inputs, outputs, api_name="search_text_submit", api_visibility="private"),
     ):
         event.then(word_match_notice, text_reports, notice, api_visibility="private", queue=False)
+        event.then(negation_notice, query, ecg_notice, api_visibility="private", queue=False)
     for i, results in enumerate((ecg_table, ecg_html, text_ecgs, text_reports, text_html)):
         results.select(picked_record, None, ctx.ecg_key, api_name=f"retrieve_open_{i}", api_visibility="private")

@@ -2,7 +2,7 @@
 
 from core.search.filters import parse_query, record_mask, split_terms
 from core.search.hybrid import DEFAULT_ALPHA, Hit, HybridReportSearch
-from core.search.lexical import LexicalIndex, contains_phrase, tokens
+from core.search.lexical import LexicalIndex, contains_phrase, negated_words, tokens
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -10,6 +10,7 @@ __all__ = [
     "HybridReportSearch",
     "LexicalIndex",
     "contains_phrase",
+    "negated_words",
     "parse_query",
     "record_mask",
     "split_terms",

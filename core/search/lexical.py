@@ -130,6 +130,12 @@ def negate(clause: list[str]) -> list[str]:
     return clause
 
 
+def negated_words(text: str) -> list[str]:
+    """The words of ``text`` that a negation governs (:func:`negate`), without their prefix: ``["p", "wave"]`` for
+    "no P waves". An embedding model reads such a text close to the finding itself (see the Retrieve tab)."""
+    return [w.removeprefix(NEGATED) for clause in words(text) for w in clause if w.startswith(NEGATED)]
+
+
 def tokens(text: str, pair_weight: int = 1) -> list[str]:
     """Index tokens of a text: its words plus the adjacent word pairs within each clause (``"left_bundle"``).
 

@@ -173,9 +173,18 @@ def test_a_retrieve_result_and_its_thumbnail_open_the_ecg(live_app: str, browser
     box, table = notice.bounding_box(), page.locator("#search-reports").bounding_box()
     assert box["y"] + box["height"] <= table["y"] + 1 and table["y"] - box["y"] < 150, (box, table)
     _shot(page, tmp_path, "retrieve_notice.png", "#search-notice", "#search-reports")
+    # A negated finding: the ECG list (the model's embedding) does not read the "no", and a notice above it says so.
+    ecg_notice = page.locator("#search-ecg-notice")
+    expect(ecg_notice).not_to_contain_text("negated")
+    page.get_by_label("Query").fill("no P waves")
+    page.locator("#search-btn").click()
+    expect(ecg_notice).to_contain_text("negated finding", timeout=60_000)
+    box, table = ecg_notice.bounding_box(), page.locator("#search-ecgs").bounding_box()
+    assert box["y"] + box["height"] <= table["y"] + 1 and table["y"] - box["y"] < 150, (box, table)
     page.get_by_label("Query").fill("sinus rhythm")
     page.locator("#search-btn").click()
     expect(notice).not_to_contain_text("ranked by meaning", timeout=60_000)
+    expect(ecg_notice).not_to_contain_text("negated")
 
 
 @pytest.mark.browser

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from app.state import default_checkpoint
-from app.views.retrieve import search_text, word_match_notice
+from app.views.retrieve import negation_notice, search_text, word_match_notice
 from core.search import contains_phrase
 
 PROMPTS = {
@@ -64,6 +64,14 @@ def test_a_query_no_report_states_says_the_reports_are_ranked_by_meaning(service
     _, reports, _ = search_text(services, "sinus rhythm", 5)
     assert (reports["lexical"] > 0).any() and word_match_notice(reports) == ""
     assert word_match_notice(reports.iloc[:0]) == "" and word_match_notice(None) == ""
+
+
+def test_a_negated_query_warns_that_the_ecg_list_does_not_read_the_negation():
+    for query in ("no P waves", "absence of P waves", "No ST elevation"):
+        assert "close to the finding itself" in negation_notice(query), query
+    # An exclusion is applied to the ECGs as a filter, and a plain query negates nothing.
+    for query in ("ST depression, not elevation", "ST depression without elevation", "sinus rhythm", "", None):
+        assert negation_notice(query) == "", query
 
 
 def test_sigmoid_checkpoint_scores_classes_independently(services):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.data.catalogs import load_catalog
-from core.search import HybridReportSearch, parse_query, record_mask, tokens
+from core.search import HybridReportSearch, negated_words, parse_query, record_mask, tokens
 
 LEFT = {"CLBBB", "ILBBB"}
 RIGHT = {"CRBBB", "IRBBB"}
@@ -88,6 +88,7 @@ def test_identical_reports_collapse_with_their_records(records, lexical):
 def test_a_negated_finding_is_not_the_finding(lexical):
     assert "hypertrophy" not in tokens("no ECG evidence of LVH or ischaemia")
     assert "no_ischaemia" in tokens("no ischaemia")
+    assert negated_words("Sinus rhythm. No P waves; LBBB") == ["p", "wave"] and negated_words("P waves") == []
     assert "bradycardia" in tokens("the cause of the bradycardia is not evident")  # the cue governs what follows
     assert "infarct" in tokens("infarct not excluded") and "damage" in tokens("damage cannot be excluded")
     # "unlikely" governs the words before it, back to a turn of the sentence.
