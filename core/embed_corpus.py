@@ -12,13 +12,20 @@
    parts already written.
 3. Rank 0 merges the parts, in record order, into the output below; ``manifest.json`` is written last.
 
+With ``--reports`` each part also embeds its records' English reports with the checkpoint's text tower (each distinct
+text of a part once), so ECG -> report and report -> ECG retrieval over the corpus need no second pass; a part written
+without them is recomputed.
+
 Output (read it with :func:`load_corpus_embeddings`)::
 
     DIR/embeddings.npy    float32 (N, D), unit-norm rows (np.load(..., mmap_mode="r") memory-maps it)
     DIR/record_ids.txt    N lines, UTF-8: line i is the record_id of row i
+    DIR/report_embeddings.npy   with --reports: float32 (N, D_text), row i the report of record i (unit norm; a
+                          record without a report text gets a zero row)
     DIR/skipped.json      [{"position", "record_id", "path", "reason"}]: records left out
     DIR/manifest.json     {"format", "checkpoint", "checkpoint_hash", "data", "preprocess", "cache_key", "n", "dim",
-                           "dtype", "part_size", "n_parts", "n_skipped", "run_key"}
+                           "dtype", "part_size", "n_parts", "n_skipped", "run_key", "reports"[, "report_dim",
+                           "n_without_report"]}
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ DEFAULT_PART_SIZE = 1024
 MANIFEST_NAME = "manifest.json"
 EMBEDDINGS_NAME = "embeddings.npy"
 IDS_NAME = "record_ids.txt"
+REPORTS_NAME = "report_embeddings.npy"
 SKIPPED_NAME = "skipped.json"
 
 
@@ -54,6 +62,7 @@ class CorpusEmbeddings:
     embeddings: np.ndarray  # (N, D) float32, memory-mapped
     record_ids: list[str]
     manifest: dict[str, Any]
+    report_embeddings: np.ndarray | None = None  # (N, D_text) float32, memory-mapped; None without --reports
 
 
 def load_corpus_embeddings(out: str | Path) -> CorpusEmbeddings:
@@ -68,7 +77,12 @@ def load_corpus_embeddings(out: str | Path) -> CorpusEmbeddings:
     record_ids = (out / IDS_NAME).read_text(encoding="utf-8").splitlines()
     if embeddings.shape != (manifest["n"], manifest["dim"]) or len(record_ids) != manifest["n"]:
         raise ValueError(f"{out}: embeddings {embeddings.shape} and {len(record_ids)} ids disagree with the manifest")
-    return CorpusEmbeddings(embeddings, record_ids, manifest)
+    reports = None
+    if manifest.get("reports"):
+        reports = np.load(out / REPORTS_NAME, mmap_mode="r")
+        if reports.shape != (manifest["n"], manifest["report_dim"]):
+            raise ValueError(f"{out}: report embeddings {reports.shape} disagree with the manifest")
+    return CorpusEmbeddings(embeddings, record_ids, manifest, reports)
 
 
 def part_bounds(n: int, part_size: int) -> list[tuple[int, int]]:
@@ -79,6 +93,23 @@ def part_bounds(n: int, part_size: int) -> list[tuple[int, int]]:
 def _part_paths(out: Path, index: int) -> tuple[Path, Path]:
     stem = out / "parts" / f"part-{index:05d}"
     return stem.with_suffix(".npy"), stem.with_suffix(".json")
+
+
+def _report_path(out: Path, index: int) -> Path:
+    return out / "parts" / f"part-{index:05d}.reports.npy"
+
+
+def embed_reports(embedder: Any, texts: Sequence[str]) -> np.ndarray:
+    """(N, D_text) unit embeddings of ``texts`` (each distinct one encoded once); an empty text gets a zero row, not
+    the embedding of an empty string, so that it never looks like a report."""
+    rows = [i for i, t in enumerate(texts) if str(t).strip()]
+    embedded = embedder.encode_texts([texts[i] for i in rows]) if rows else None
+    # A part with no report at all still needs the text tower's width for its zero rows.
+    dim = embedded.shape[1] if embedded is not None else embedder.encode_texts(["x"]).shape[1]
+    out = np.zeros((len(texts), dim), np.float32)
+    if embedded is not None:
+        out[rows] = embedded
+    return out
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
@@ -94,11 +125,13 @@ def _atomic_npy(path: Path, array: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def _read_part(out: Path, index: int, run_key: str) -> dict[str, Any] | None:
+def _read_part(out: Path, index: int, run_key: str, reports: bool = False) -> dict[str, Any] | None:
     npy, meta = _part_paths(out, index)
     try:
         part = json.loads(meta.read_text())
     except (OSError, ValueError):
+        return None
+    if reports and not (part.get("reports") and _report_path(out, index).is_file()):
         return None
     return part if part.get("run_key") == run_key and npy.is_file() else None
 
@@ -118,6 +151,7 @@ def embed_parts(
     rank: int = 0,
     world_size: int = 1,
     progress: ProgressCallback | None = None,
+    reports: bool = False,
 ) -> list[int]:
     """Embed this rank's parts of ``dataset`` that are not written yet; returns the part numbers computed.
 
@@ -129,6 +163,7 @@ def embed_parts(
         rank: this process's rank; it takes parts ``rank, rank + world_size, ...``.
         world_size: number of processes.
         progress: ``progress((parts_done, parts_of_this_rank), desc=...)``.
+        reports: also embed each record's report text (``dataset.text``) with ``embedder.encode_texts``.
     """
     out = Path(out)
     (out / "parts").mkdir(parents=True, exist_ok=True)
@@ -139,14 +174,19 @@ def embed_parts(
     computed = []
     for done, index in enumerate(mine):
         report(progress, done, len(mine), "embedding ECGs")
-        if _read_part(out, index, key) is not None:
+        if _read_part(out, index, key, reports) is not None:
             continue
         start, stop = bounds[index]
         embeddings = embedder.encode_signals(signals[start:stop], masks[start:stop])
         npy, meta = _part_paths(out, index)
         _atomic_npy(npy, embeddings.astype(np.float32))
+        if reports:
+            _atomic_npy(
+                _report_path(out, index), embed_reports(embedder, [dataset.text(i) for i in range(start, stop)])
+            )
         ids = [r.record_id for r in dataset.records[start:stop]]
-        part = {"format": EMBED_FORMAT, "run_key": key, "part": index, "start": start, "stop": stop, "record_ids": ids}
+        part = {"format": EMBED_FORMAT, "run_key": key, "part": index, "start": start, "stop": stop}
+        part |= {"record_ids": ids, "reports": reports}
         _atomic_bytes(meta, json.dumps(part).encode())  # last: marks the part complete
         computed.append(index)
     report(progress, len(mine), len(mine), "embedding ECGs")
@@ -154,10 +194,16 @@ def embed_parts(
 
 
 def merge_parts(
-    embedder: Any, dataset: Any, out: str | Path, *, part_size: int = DEFAULT_PART_SIZE, info: dict | None = None
+    embedder: Any,
+    dataset: Any,
+    out: str | Path,
+    *,
+    part_size: int = DEFAULT_PART_SIZE,
+    info: dict | None = None,
+    reports: bool = False,
 ) -> Path:
-    """Concatenate the parts, in order, into ``embeddings.npy`` + ``record_ids.txt`` + ``skipped.json`` +
-    ``manifest.json`` (streamed: one part in memory at a time).
+    """Concatenate the parts, in order, into ``embeddings.npy`` (+ ``report_embeddings.npy`` with ``reports``) +
+    ``record_ids.txt`` + ``skipped.json`` + ``manifest.json`` (streamed: one part in memory at a time).
 
     Raises:
         FileNotFoundError: a part is missing (a rank did not finish; rerun to complete it).
@@ -165,19 +211,19 @@ def merge_parts(
     out = Path(out)
     key = run_key(embedder.checkpoint_hash, dataset.key, part_size)
     bounds = part_bounds(len(dataset), part_size)
-    missing = [i for i in range(len(bounds)) if _read_part(out, i, key) is None]
+    missing = [i for i in range(len(bounds)) if _read_part(out, i, key, reports) is None]
     if missing:
         raise FileNotFoundError(f"{out}/parts: parts {missing} are missing or stale; rerun to finish them")
-    dim = np.load(_part_paths(out, 0)[0], mmap_mode="r").shape[1] if bounds else 0
-    tmp = out / f".{EMBEDDINGS_NAME}.{os.getpid()}.tmp.npy"
-    merged = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(dataset), dim))
+    dim = _concatenate(out / EMBEDDINGS_NAME, [_part_paths(out, i)[0] for i in range(len(bounds))], len(dataset))
     ids: list[str] = []
-    for index, (start, stop) in enumerate(bounds):
-        merged[start:stop] = np.load(_part_paths(out, index)[0])
+    for index in range(len(bounds)):
         ids += json.loads(_part_paths(out, index)[1].read_text())["record_ids"]
-    merged.flush()
-    del merged
-    os.replace(tmp, out / EMBEDDINGS_NAME)
+    extra: dict[str, Any] = {"reports": reports}
+    if reports:
+        paths = [_report_path(out, i) for i in range(len(bounds))]
+        report_dim = _concatenate(out / REPORTS_NAME, paths, len(dataset))
+        without = sum(int((~np.load(path).any(axis=1)).sum()) for path in paths)
+        extra.update(report_dim=report_dim, n_without_report=without)
     _atomic_bytes(out / IDS_NAME, "".join(f"{i}\n" for i in ids).encode("utf-8"))
     _atomic_bytes(out / SKIPPED_NAME, json.dumps(dataset.skipped, indent=1).encode())
     manifest = {
@@ -193,10 +239,28 @@ def merge_parts(
         "part_size": part_size,
         "n_parts": len(bounds),
         "n_skipped": len(dataset.skipped),
+        **extra,
     }
     _atomic_bytes(out / MANIFEST_NAME, json.dumps(manifest, indent=1).encode())
     log.info("merged %d embeddings (%d-d) into %s", len(ids), dim, out)
     return out
+
+
+def _concatenate(target: Path, parts: Sequence[Path], n: int) -> int:
+    """Stream the row blocks in ``parts`` into one float32 ``.npy`` of ``n`` rows (one part in memory at a time,
+    written beside ``target`` and moved into place); returns the width."""
+    dim = np.load(parts[0], mmap_mode="r").shape[1] if parts else 0
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.npy")
+    merged = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
+    start = 0
+    for path in parts:
+        block = np.load(path)
+        merged[start : start + len(block)] = block
+        start += len(block)
+    merged.flush()
+    del merged
+    os.replace(tmp, target)
+    return int(dim)
 
 
 # ---------------------------------------------------------------------------------------------------- command line
@@ -217,6 +281,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", type=Path, help="preprocessing cache (default: the data cache)")
     p.add_argument("--workers", type=int, help="preprocessing worker processes (default: one per CPU)")
     p.add_argument("--device", help="cpu or cuda (default: CUDA when available)")
+    p.add_argument(
+        "--reports",
+        action="store_true",
+        help="also embed each record's English report with the checkpoint's text tower (report_embeddings.npy)",
+    )
 
 
 def load_records(specs: Sequence[str], limit: int | None = None) -> tuple[list, dict]:
@@ -258,6 +327,7 @@ def run(args: argparse.Namespace) -> int:
                 rank=dist_info.rank,
                 world_size=dist_info.world_size,
                 progress=progress,
+                reports=args.reports,
             )
         finally:
             if progress is not None:
@@ -266,7 +336,7 @@ def run(args: argparse.Namespace) -> int:
         barrier()
         if dist_info.is_master:
             info = {"checkpoint": str(args.checkpoint), "data": list(args.data), "limit": args.limit}
-            merge_parts(embedder, dataset, args.out, part_size=args.part_size, info=info)
+            merge_parts(embedder, dataset, args.out, part_size=args.part_size, info=info, reports=args.reports)
         barrier()
     finally:
         cleanup()

@@ -16,7 +16,7 @@ from core.data.catalogs import Catalog, load_catalog
 from core.data.dataset import ECGTextDataset
 from core.data.preprocess import preprocess
 from core.embed import Embedder
-from core.embed_corpus import embed_parts, load_corpus_embeddings, merge_parts
+from core.embed_corpus import embed_parts, embed_reports, load_corpus_embeddings, merge_parts
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 METS = REPO_ROOT / "checkpoints" / "mets"
@@ -36,13 +36,16 @@ def mets(tmp_path_factory):
 
 def _embed_cli(launcher: list[str], out: Path, data: Path, env: dict[str, str]) -> None:
     args = ["--checkpoint", str(METS), "--data", str(data), "--limit", "24", "--part-size", "8", "--out", str(out)]
+    args.append("--reports")
     result = subprocess.run(
         [sys.executable, *launcher, "-m", "core", "embed", *args], env=env, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-def test_two_gloo_processes_give_the_embeddings_of_one(shared_data: Path, ptbxl_more: Catalog, tmp_path: Path):
+def test_two_gloo_processes_give_the_embeddings_of_one(
+    shared_data: Path, ptbxl_more: Catalog, mets: Embedder, tmp_path: Path
+):
     # One intra-op thread in both runs (torchrun's default per process), so the sums run in the same order.
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "ECG_DATA_DIR": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
     data = shared_data / "ptbxl_more"
@@ -56,6 +59,14 @@ def test_two_gloo_processes_give_the_embeddings_of_one(shared_data: Path, ptbxl_
     np.testing.assert_allclose(np.linalg.norm(one.embeddings, axis=1), 1.0, atol=1e-5)
     assert len({row.tobytes() for row in one.embeddings}) == 24
     assert one.manifest["n_parts"] == 3 and one.manifest["run_key"] == two.manifest["run_key"]
+    # --reports: row i of report_embeddings.npy is record i's English report through the text tower, on both runs.
+    assert one.report_embeddings.shape == (24, one.manifest["report_dim"]) and one.manifest["n_without_report"] == 0
+    np.testing.assert_allclose(one.report_embeddings, two.report_embeddings, atol=1e-6)
+    texts = [r.text_en for r in ptbxl_more.records[:24]]
+    np.testing.assert_allclose(one.report_embeddings, mets.encode_texts(texts), atol=1e-5)
+    # Each ECG's own report is nearer to it than the average report (a shipped, trained model).
+    sims = np.asarray(one.embeddings) @ np.asarray(one.report_embeddings).T
+    assert np.diag(sims).mean() > sims.mean()
     # Both ranks wrote parts: rank 1 took part 1.
     assert json.loads((tmp_path / "two" / "parts" / "part-00001.json").read_text())["start"] == 8
 
@@ -77,10 +88,26 @@ def test_rank_parts_merge_to_the_single_process_result(
     single, ranks = load_corpus_embeddings(tmp_path / "single"), load_corpus_embeddings(tmp_path / "ranks")
     np.testing.assert_array_equal(single.embeddings, ranks.embeddings)
     assert single.record_ids == ranks.record_ids == [r.record_id for r in ptbxl_more.records[:20]]
+    assert single.report_embeddings is None and not single.manifest["reports"]
+    # Asking for reports recomputes parts written without them; the ECG rows stay the same.
+    assert embed_parts(mets, ds, tmp_path / "single", part_size=6, reports=True) == [0, 1, 2, 3]
+    assert embed_parts(mets, ds, tmp_path / "single", part_size=6, reports=True) == []
+    merge_parts(mets, ds, tmp_path / "single", part_size=6, reports=True)
+    with_reports = load_corpus_embeddings(tmp_path / "single")
+    np.testing.assert_array_equal(with_reports.embeddings, ranks.embeddings)
+    np.testing.assert_allclose(with_reports.report_embeddings[13], mets.encode_texts([ds.text(13)])[0], atol=1e-5)
     # Row 13 is record 13 embedded from its cached (float16) preprocessing.
     x = preprocess(ptbxl_more.read(ptbxl_more.records[13]), mets.preprocess_cfg).astype(np.float16)
     direct = mets.encode_signals(x[None].astype(np.float32), np.ones((1, 12), bool))
     np.testing.assert_allclose(single.embeddings[13], direct[0], atol=1e-5)
+
+
+def test_a_record_without_a_report_gets_a_zero_row(mets: Embedder):
+    rows = embed_reports(mets, ["sinus rhythm. normal ecg.", "  ", "sinus rhythm. normal ecg."])
+    assert rows.dtype == np.float32 and not rows[1].any()
+    np.testing.assert_allclose(np.linalg.norm(rows[[0, 2]], axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(rows[0], rows[2])
+    assert embed_reports(mets, ["", ""]).shape == (2, rows.shape[1])
 
 
 class CrashAfter:
