@@ -143,6 +143,12 @@ def test_browse_pages_on_the_server_and_a_row_opens(live_app: str, services, bro
     _shot(page, tmp_path, "browse.png", "#browse-search", "#browse-summary")
 
 
+def _assert_just_above(notice, table) -> None:
+    """The notice ends where the table starts (within 150 px): it reads as the table's caption."""
+    box, under = notice.bounding_box(), table.bounding_box()
+    assert box["y"] + box["height"] <= under["y"] + 1 and under["y"] - box["y"] < 150, (box, under)
+
+
 @pytest.mark.browser
 @pytest.mark.timeout(180)
 def test_a_retrieve_result_and_its_thumbnail_open_the_ecg(live_app: str, browser, tmp_path: Path):
@@ -170,8 +176,7 @@ def test_a_retrieve_result_and_its_thumbnail_open_the_ecg(live_app: str, browser
     page.get_by_label("Query").fill("pericarditis")
     page.locator("#search-btn").click()
     expect(notice).to_contain_text("ranked by meaning only", timeout=60_000)
-    box, table = notice.bounding_box(), page.locator("#search-reports").bounding_box()
-    assert box["y"] + box["height"] <= table["y"] + 1 and table["y"] - box["y"] < 150, (box, table)
+    _assert_just_above(notice, page.locator("#search-reports"))
     _shot(page, tmp_path, "retrieve_notice.png", "#search-notice", "#search-reports")
     # A negated finding: the ECG list (the model's embedding) does not read the "no", and a notice above it says so.
     ecg_notice = page.locator("#search-ecg-notice")
@@ -179,8 +184,7 @@ def test_a_retrieve_result_and_its_thumbnail_open_the_ecg(live_app: str, browser
     page.get_by_label("Query").fill("no P waves")
     page.locator("#search-btn").click()
     expect(ecg_notice).to_contain_text("negated finding", timeout=60_000)
-    box, table = ecg_notice.bounding_box(), page.locator("#search-ecgs").bounding_box()
-    assert box["y"] + box["height"] <= table["y"] + 1 and table["y"] - box["y"] < 150, (box, table)
+    _assert_just_above(ecg_notice, page.locator("#search-ecgs"))
     page.get_by_label("Query").fill("sinus rhythm")
     page.locator("#search-btn").click()
     expect(notice).not_to_contain_text("ranked by meaning", timeout=60_000)
