@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import binomtest
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,8 @@ def check_cell(rows: Iterable[dict], check: Check) -> dict[str, Any]:
 
     Returns:
         ``{"n", "n_measured", "n_failed", "value"}``; unreadable records are not counted in ``n``; ``value`` is None
-        when nothing was measured.
+        when nothing was measured. A share check adds ``n_positive`` (records passing the rule) and ``ci``, its exact
+        95 % interval (:func:`share_interval`).
     """
     selected = [
         r
@@ -127,7 +129,18 @@ def check_cell(rows: Iterable[dict], check: Check) -> dict[str, Any]:
         value = float(np.median([v for v, _ in measured]))
     else:
         value = float(np.mean([bool(check.test(v, s)) for v, s in measured]))
-    return {"n": len(selected), "n_measured": len(measured), "n_failed": len(selected) - len(measured), "value": value}
+    cell = {"n": len(selected), "n_measured": len(measured), "n_failed": len(selected) - len(measured), "value": value}
+    if check.test is not None and measured:
+        cell["n_positive"] = sum(bool(check.test(v, s)) for v, s in measured)
+        cell["ci"] = share_interval(cell["n_positive"], len(measured))
+    return cell
+
+
+def share_interval(k: int, n: int) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) 95 % interval of a share of ``k`` in ``n``: held-out parts are small (3 or 12 records
+    with first-degree AV block), and a reader must see how little "1 of 3" says against an 80 % goal."""
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+    return float(ci.low), float(ci.high)
 
 
 def ludb_error_cells(rows: Iterable[dict]) -> dict[str, dict[str, Any]]:
@@ -397,8 +410,8 @@ def _measure(backend: Callable, method: str, ecg: Any, weights: str) -> dict[str
 
 
 def format_cell(cell: dict[str, Any], *, median_unit: str = "ms", share: bool = True) -> str:
-    """``"4 % n=120"`` (share), ``"96 ms n=120"`` (median); ``f=2`` appended when records failed; ``-`` when no
-    record has the label; ``n/a`` when the method never gives that measurement."""
+    """``"4 % [2-9] n=120"`` (share and its 95 % interval), ``"96 ms n=120"`` (median); ``f=2`` appended when records
+    failed; ``-`` when no record has the label; ``n/a`` when the method never gives that measurement."""
     if cell["n"] == 0:
         return "-"
     if not cell.get("provided", True):
@@ -407,6 +420,8 @@ def format_cell(cell: dict[str, Any], *, median_unit: str = "ms", share: bool = 
         shown = "no value"
     elif share:
         shown = f"{100 * cell['value']:.0f} %"
+        if ci := cell.get("ci"):
+            shown += f" [{100 * ci[0]:.0f}-{100 * ci[1]:.0f}]"
     else:
         shown = f"{cell['value']:.1f} {median_unit}" if median_unit != "ms" else f"{cell['value']:.0f} ms"
     failed = f" f={cell['n_failed']}" if cell["n_failed"] else ""

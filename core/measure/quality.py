@@ -73,6 +73,10 @@ def interval_values(beats: list[Beat], used: list[bool], fs_hz: float) -> dict[s
     }
 
 
+# What a beat needs for each interval, named in the reason when too few beats have it.
+_DELINEATED = {"pr_ms": "a P wave", "qrs_ms": "both QRS boundaries", "qt_ms": "a T-wave end"}
+
+
 def estimate(name: str, values: list[float], n_used: int) -> Estimate:
     """Median, confidence and (when unreliable) the reason, for one interval over beats."""
     label = name.removesuffix("_ms").upper()
@@ -88,8 +92,12 @@ def estimate(name: str, values: list[float], n_used: int) -> Estimate:
     if not lo <= median <= hi:
         return Estimate(None, confidence, f"{label} {median:.0f} ms is outside {lo:.0f}-{hi:.0f} ms")
     if confidence < MIN_CONFIDENCE:
-        why = f"boundaries disagree between beats (IQR {iqr:.0f} ms)" if consistency < 0.6 else "too few beats"
-        return Estimate(None, confidence, f"{label} unreliable: {why}, {len(values)} of {n_used} beats")
+        counted = f"{len(values)} of {n_used} beats"
+        if consistency < 0.6:
+            why = f"boundaries disagree between beats (IQR {iqr:.0f} ms, {counted})"
+        else:  # say which wave is missing: "too few beats" read as if the recording were short
+            why = f"{_DELINEATED[name]} found in only {counted}"
+        return Estimate(None, confidence, f"{label} unreliable: {why}")
     return Estimate(median, confidence)
 
 

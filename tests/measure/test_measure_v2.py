@@ -63,6 +63,9 @@ def test_unreliable_intervals_are_missing_with_a_reason():
     assert scattered.value is None and "disagree" in scattered.reason
     few = estimate("pr_ms", [160.0], n_used=6)
     assert few.value is None and "1 of 6 beats" in few.reason
+    # steady where found, but in too few of the beats: the reason names the wave the other beats lack
+    rare = estimate("pr_ms", [160.0, 162.0, 158.0, 160.0], n_used=19)
+    assert rare.value is None and rare.reason == "PR unreliable: a P wave found in only 4 of 19 beats"
 
 
 def test_a_missed_t_offset_is_caught():

@@ -111,7 +111,7 @@ def test_a_missing_per_beat_pr_falls_back_to_the_median_beat_when_lead_ii_shows_
     signal, labels, masks = _synthetic()
     beats = beats_from_masks(masks)
     used = used_beats(beats, FS)
-    missing = Estimate(None, 0.1, "PR unreliable: too few beats, 2 of 8 beats")
+    missing = Estimate(None, 0.1, "PR unreliable: a P wave found in only 2 of 8 beats")
     result = pr_on_median_beat(missing, signal, labels, beats, used, FS, lead_names=LEADS_12, irregular=False)
     assert result.value == pytest.approx(_expected_pr_ms(), abs=2.0) and result.confidence == FALLBACK_CONFIDENCE
 

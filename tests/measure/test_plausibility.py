@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.measure.plausibility import CHECKS, check_cell, format_markdown, split_group, summarize
+from core.measure.plausibility import CHECKS, check_cell, format_cell, format_markdown, split_group, summarize
 from core.measure.reference_labels import SOURCES, cinc_labels, ludb_labels, ptbxl_labels, reference_labels
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -121,9 +121,12 @@ def test_shares_medians_and_failures_on_fabricated_rows():
         _row({"CLBBB"}, qrs_ms=150.0),
         _row({"CLBBB"}, qrs_ms=118.0),
     ]
-    assert check_cell(rows, CHECK["qrs_wide_norm"]) == {"n": 4, "n_measured": 3, "n_failed": 1, "value": 1 / 3}
+    wide = check_cell(rows, CHECK["qrs_wide_norm"])
+    assert wide.pop("ci")[0] > 0
+    assert wide == {"n": 4, "n_measured": 3, "n_failed": 1, "value": 1 / 3, "n_positive": 1}
     assert check_cell(rows, CHECK["qrs_median_norm"])["value"] == 100.0
-    assert check_cell(rows, CHECK["pr_long_norm"]) == {"n": 4, "n_measured": 2, "n_failed": 2, "value": 0.5}
+    long_pr = {k: v for k, v in check_cell(rows, CHECK["pr_long_norm"]).items() if k != "ci"}
+    assert long_pr == {"n": 4, "n_measured": 2, "n_failed": 2, "value": 0.5, "n_positive": 1}
     assert check_cell(rows, CHECK["qrs_wide_clbbb"])["value"] == 0.5
     assert check_cell(rows, CHECK["irregular_sr"])["value"] == pytest.approx(1 / 3)
     assert check_cell(rows, CHECK["qrs_wide_crbbb"]) == {"n": 0, "n_measured": 0, "n_failed": 0, "value": None}
@@ -135,8 +138,11 @@ def test_norm_pr_check_leaves_out_records_also_read_as_first_degree_av_block():
         _row({"NORM", "1AVB", "SR"}, pr_ms=240.0),  # the cardiologist read both: not a false long PR
         _row({"1AVB", "SR"}, pr_ms=230.0),
     ]
-    assert check_cell(rows, CHECK["pr_long_norm"]) == {"n": 1, "n_measured": 1, "n_failed": 0, "value": 0.0}
-    assert check_cell(rows, CHECK["pr_long_1avb"]) == {"n": 2, "n_measured": 2, "n_failed": 0, "value": 1.0}
+    cell = check_cell(rows, CHECK["pr_long_norm"])
+    assert cell == {"n": 1, "n_measured": 1, "n_failed": 0, "value": 0.0, "n_positive": 0, "ci": (0.0, 0.975)}
+    avb = check_cell(rows, CHECK["pr_long_1avb"])
+    assert avb == {"n": 2, "n_measured": 2, "n_failed": 0, "value": 1.0, "n_positive": 2, "ci": avb["ci"]}
+    assert avb["ci"] == pytest.approx((0.158, 1.0), abs=1e-3)
 
 
 def test_qtc_limit_depends_on_sex():
@@ -178,8 +184,24 @@ def test_summary_separates_splits_and_methods_and_marks_fields_not_provided():
     assert summary["train"]["lib"]["checks"]["axis_left_norm"]["provided"] is False  # lib never gives an axis
     assert summary["train"]["own"]["checks"]["axis_left_norm"]["provided"] is True
     md = format_markdown(summarize(rows), ["own", "lib"])
-    assert "| QRS >= 120 ms, NORM | <= 5 % | 100 % n=1 | 0 % n=1 | 0 % n=1 |  |" in md
-    assert "| axis < -30°, NORM |  | 0 % n=1 | 0 % n=1 | n/a | " in md
+    assert "| QRS >= 120 ms, NORM | <= 5 % | 100 % [3-100] n=1 | 0 % [0-98] n=1 | 0 % [0-98] n=1 |  |" in md
+    assert "| axis < -30°, NORM |  | 0 % [0-98] n=1 | 0 % [0-98] n=1 | n/a | " in md
+
+
+def test_share_cells_carry_an_exact_interval_that_shows_how_little_a_small_part_says():
+    rows = [_row({"1AVB"}, pr_ms=pr) for pr in (230.0, 190.0, 180.0)]
+    cell = check_cell(rows, CHECK["pr_long_1avb"])
+    assert cell["n_positive"] == 1
+    low, high = cell["ci"]
+    # Clopper-Pearson for 1 of 3: 0.0084 to 0.9057 (the beta quantiles, not a normal approximation)
+    assert low == pytest.approx(0.0084, abs=1e-4) and high == pytest.approx(0.9057, abs=1e-4)
+    assert format_cell(cell) == "33 % [1-91] n=3"
+    # 6 of 12 excludes 80 %: a shortfall of that size is not sampling noise
+    six = check_cell([_row({"1AVB"}, pr_ms=230.0 if i < 6 else 180.0) for i in range(12)], CHECK["pr_long_1avb"])
+    assert six["ci"][1] < 0.80
+    # a median row has no interval
+    median = check_cell([_row({"NORM"}, qrs_ms=q) for q in (90.0, 100.0)], CHECK["qrs_median_norm"])
+    assert median["value"] == 95.0 and "ci" not in median and format_cell(median, share=False) == "95 ms n=2"
 
 
 # --------------------------------------------------------------------------------------------------------------------
