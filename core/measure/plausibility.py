@@ -67,6 +67,8 @@ class Check:
         goal: the issue's goal for the cell, as text (empty when there is none).
         exclude: records that also carry this label are left out (a normal ECG the cardiologist also read as
             first-degree AV block is not a false long PR).
+        coverage: the share of the records where the field was measured at all (``test`` unused): a sinus rhythm
+            has a P wave before every QRS, so a PR missing on many sinus tachycardias is a delineation failure.
     """
 
     key: str
@@ -76,6 +78,7 @@ class Check:
     test: Callable[[Any, str | None], bool] | None = None
     goal: str = ""
     exclude: str = ""
+    coverage: bool = False
 
 
 CHECKS: tuple[Check, ...] = (
@@ -85,6 +88,7 @@ CHECKS: tuple[Check, ...] = (
     Check("qrs_wide_crbbb", "QRS >= 120 ms, CRBBB", "CRBBB", "qrs_ms", lambda v, s: v >= 120.0, ">= 90 %"),
     Check("pr_long_1avb", "PR > 200 ms, 1AVB", "1AVB", "pr_ms", lambda v, s: v > 200.0, ">= 80 %"),
     Check("pr_long_norm", "PR > 200 ms, NORM (not 1AVB)", "NORM", "pr_ms", lambda v, s: v > 200.0, "<= 3 %", "1AVB"),
+    Check("pr_measured_stach", "PR measured, STACH", "STACH", "pr_ms", coverage=True),
     Check("hr_slow_sbrad", "HR < 60 bpm, SBRAD", "SBRAD", "hr_bpm", lambda v, s: v < 60.0, ">= 95 %"),
     Check("hr_fast_stach", "HR > 100 bpm, STACH", "STACH", "hr_bpm", lambda v, s: v > 100.0, ">= 95 %"),
     Check("irregular_afib", "irregular, AFIB", "AFIB", "irregular", lambda v, s: bool(v), ">= 90 %"),
@@ -123,6 +127,12 @@ def check_cell(rows: Iterable[dict], check: Check) -> dict[str, Any]:
     ]
     values = [(r["meas"].get(check.field), r.get("sex")) for r in selected]
     measured = [(v, s) for v, s in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if check.coverage:
+        n = len(selected)
+        cell = {"n": n, "n_measured": n, "n_failed": 0, "value": len(measured) / n if n else None}
+        if n:
+            cell["n_positive"], cell["ci"] = len(measured), share_interval(len(measured), n)
+        return cell
     if not measured:
         value = None
     elif check.test is None:
@@ -441,7 +451,10 @@ def _table_rows(summary: dict, source: str, methods: Sequence[str], splits: Sequ
         cells = [cell_of(m, s) for m, s in columns]
         if not any(c and c["checks"][check.key]["n"] for c in cells):
             continue
-        texts = [format_cell(c["checks"][check.key], share=check.test is not None) if c else "" for c in cells]
+        texts = [
+            format_cell(c["checks"][check.key], share=check.test is not None or check.coverage) if c else ""
+            for c in cells
+        ]
         out.append((check.title, check.goal, texts))
     if any(c and "ludb_errors" in c for c in (cell_of(m, s) for m, s in columns)):
         for name in LUDB_COMPARED:

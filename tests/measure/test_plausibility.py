@@ -266,3 +266,12 @@ def test_ptbxl_validated_keeps_records_labelled_by_a_cardiologist_or_by_the_mach
         assert payload["ptbxl_validated"] == kind
         flags = [catalog[r["record_id"]].meta["validated_by_human"] for r in payload["rows"]]
         assert len(flags) == 3 and all(flag == (kind == "human") for flag in flags)
+
+
+def test_pr_coverage_of_sinus_tachycardia_counts_every_record():
+    rows = [_row({"STACH", "SR"}, pr_ms=140.0), _row({"STACH", "SR"}, pr_ms=None), _row({"STACH"}, pr_ms=150.0)]
+    rows.append(_row({"STACH"}, status="unreadable"))  # never counted
+    cell = check_cell(rows, CHECK["pr_measured_stach"])
+    assert cell["value"] == pytest.approx(2 / 3) and cell["n_positive"] == 2 and cell["n"] == 3
+    md = format_markdown(summarize(rows), ["own"])
+    assert "| PR measured, STACH |  | 67 % [9-99] n=3 |" in md

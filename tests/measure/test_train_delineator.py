@@ -1,12 +1,13 @@
-"""The long-PR augmentation of the delineator's training: a P wave moves earlier onto the T wave, labels follow it,
-and P waves that cannot move stay as they are."""
+"""The delineator's training augmentations: for a long PR, a P wave moves earlier onto the T wave, labels follow it,
+and P waves that cannot move stay as they are; for a fast rate, TP segments are cut and the trace stays
+continuous."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from core.measure.ludb import IGNORE
-from core.measure.train_delineator import move_p_earlier
+from core.measure.train_delineator import move_p_earlier, shorten_tp
 from core.measure.unet import BACKGROUND, P_WAVE, QRS, T_WAVE
 from core.measure.waves import runs
 
@@ -46,3 +47,33 @@ def test_p_waves_that_cannot_move_stay():
     assert move_p_earlier(x.copy(), no_qrs, 12) == 0
     x2, y2 = x.copy(), y.copy()
     assert move_p_earlier(x2, y2, 5) == 1 and runs(y2 == P_WAVE) == [(20, 27)]
+
+
+def test_a_shortened_tp_segment_brings_the_p_wave_up_to_the_t_wave():
+    x, y = _beat()
+    x[15:25] = np.linspace(0.05, 0.0, 10)  # a TP segment that drifts, so the cut leaves a step to bend away
+    fast_x, fast_y = shorten_tp(x, y, 0.0)
+    assert len(fast_y) == len(y) - 7  # 10 TP samples, 3 kept (the bend back to continuity)
+    assert runs(fast_y == T_WAVE) == [(5, 14)] and runs(fast_y == P_WAVE) == [(18, 25)]
+    assert runs(fast_y == QRS) == [(31, 36)]
+    # the waves themselves are untouched; where the samples went, the trace goes on from the last kept sample and
+    # bends back to the P wave in smaller steps than a plain cut would leave (0.033 mV from sample 15 to 22)
+    np.testing.assert_array_equal(fast_x[18:], x[25:])
+    np.testing.assert_array_equal(fast_x[:16], x[:16])
+    assert fast_x[16] == fast_x[15]
+    assert np.abs(np.diff(fast_x[15:19])).max() < abs(x[22] - x[15])
+
+    half_x, half_y = shorten_tp(x, y, 0.5)
+    assert len(half_y) == len(y) - 5 and runs(half_y == P_WAVE) == [(20, 27)]
+
+
+def test_tp_segments_with_anything_but_background_are_left_alone():
+    x, y = _beat()
+    no_p = y.copy()
+    no_p[25:33] = BACKGROUND  # no P wave after the T wave: nothing to bring closer
+    same_x, same_y = shorten_tp(x, no_p, 0.0)
+    np.testing.assert_array_equal(same_x, x)
+    np.testing.assert_array_equal(same_y, no_p)
+    unannotated = y.copy()
+    unannotated[18:20] = IGNORE
+    assert len(shorten_tp(x, unannotated, 0.0)[1]) == len(y)
