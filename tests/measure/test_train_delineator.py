@@ -5,6 +5,8 @@ continuous."""
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.measure.ludb import IGNORE
 from core.measure.train_delineator import move_p_earlier, shorten_tp
@@ -77,3 +79,36 @@ def test_tp_segments_with_anything_but_background_are_left_alone():
     unannotated = y.copy()
     unannotated[18:20] = IGNORE
     assert len(shorten_tp(x, unannotated, 0.0)[1]) == len(y)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    tp_lengths=st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=6),
+    keep=st.floats(min_value=0.0, max_value=1.0),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_cutting_tp_segments_keeps_every_wave_and_its_samples(tp_lengths: list[int], keep: float, seed: int):
+    """Beats of T, TP, P, PR segment and QRS with random TP lengths: the cut only ever removes TP samples, keeps
+    ``keep`` of each TP segment (and 3 samples, or all of a shorter one), and leaves every wave's samples as they
+    were."""
+    rng = np.random.default_rng(seed)
+    pieces = []
+    for tp in tp_lengths:
+        pieces += [(T_WAVE, 10), (BACKGROUND, tp), (P_WAVE, 6), (BACKGROUND, 4), (QRS, 5)]
+    y = np.concatenate([np.full(n, label) for label, n in pieces]).astype(np.int64)
+    x = rng.normal(size=len(y))
+    fast_x, fast_y = shorten_tp(x, y, keep)
+
+    def waves(labels: np.ndarray, values: np.ndarray) -> list[tuple[int, list[float]]]:
+        out = []
+        for label in (P_WAVE, QRS, T_WAVE):
+            out += [(int(a), values[a : b + 1].tolist()) for a, b in runs(labels == label)]
+        return sorted(out)
+
+    assert [w for _, w in waves(fast_y, fast_x)] == [w for _, w in waves(y, x)]
+    # each TP segment (T offset to the next P onset) shrinks to its kept share, never under 3 samples
+    t_offs = [b for _, b in runs(fast_y == T_WAVE)]
+    p_ons = [a for a, _ in runs(fast_y == P_WAVE)]
+    tp_after = [p_on - t_off - 1 for t_off, p_on in zip(t_offs, p_ons, strict=True)]
+    for before, after in zip(tp_lengths, tp_after, strict=True):
+        assert after == (before if before < 3 else max(int(round(keep * before)), 3))
