@@ -133,16 +133,12 @@ def check_cell(rows: Iterable[dict], check: Check) -> dict[str, Any]:
         if n:
             cell["n_positive"], cell["ci"] = len(measured), share_interval(len(measured), n)
         return cell
-    if not measured:
-        value = None
-    elif check.test is None:
-        value = float(np.median([v for v, _ in measured]))
-    else:
-        value = float(np.mean([bool(check.test(v, s)) for v, s in measured]))
-    cell = {"n": len(selected), "n_measured": len(measured), "n_failed": len(selected) - len(measured), "value": value}
-    if check.test is not None and measured:
-        cell["n_positive"] = sum(bool(check.test(v, s)) for v, s in measured)
-        cell["ci"] = share_interval(cell["n_positive"], len(measured))
+    cell = {"n": len(selected), "n_measured": len(measured), "n_failed": len(selected) - len(measured), "value": None}
+    if measured and check.test is None:
+        cell["value"] = float(np.median([v for v, _ in measured]))
+    elif measured:
+        hits = sum(bool(check.test(v, s)) for v, s in measured)
+        cell.update(value=hits / len(measured), n_positive=hits, ci=share_interval(hits, len(measured)))
     return cell
 
 

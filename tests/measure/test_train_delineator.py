@@ -4,12 +4,15 @@ continuous."""
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.measure.ludb import IGNORE
-from core.measure.train_delineator import move_p_earlier, shorten_tp
+from core.measure.train_delineator import add_arguments, move_p_earlier, shorten_tp
 from core.measure.unet import BACKGROUND, P_WAVE, QRS, T_WAVE
 from core.measure.waves import runs
 
@@ -112,3 +115,14 @@ def test_cutting_tp_segments_keeps_every_wave_and_its_samples(tp_lengths: list[i
     tp_after = [p_on - t_off - 1 for t_off, p_on in zip(t_offs, p_ons, strict=True)]
     for before, after in zip(tp_lengths, tp_after, strict=True):
         assert after == (before if before < 3 else max(int(round(keep * before)), 3))
+
+
+def test_augmentation_shares_outside_0_to_1_are_refused_by_name(capsys: pytest.CaptureFixture):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args(["--tp-cut", "0.5", "--p-move", "0"]).tp_cut == 0.5
+    for flag, value, says in (("--tp-cut", "1.5", "1.5 is not a share"), ("--p-move", "abc", "'abc' is not a number")):
+        with pytest.raises(SystemExit):
+            parser.parse_args([flag, value])
+        err = capsys.readouterr().err
+        assert flag in err and says in err
