@@ -74,14 +74,24 @@ def interval_values(beats: list[Beat], used: list[bool], fs_hz: float) -> dict[s
 
 
 # What a beat needs for each interval, named in the reason when too few beats have it.
-_DELINEATED = {"pr_ms": "a P wave", "qrs_ms": "both QRS boundaries", "qt_ms": "a T-wave end"}
+_DELINEATED = {"pr_ms": "P wave", "qrs_ms": "QRS with both boundaries", "qt_ms": "T-wave end"}
+
+
+def too_few_beats(name: str, counted: int, n_used: int) -> str:
+    """Why an interval is missing when too few beats have what it needs, naming the wave (not "too few beats",
+    which reads as if the recording were short; "PR delineated in 0 of 27 beats" read as a failure of the tool
+    on atrial fibrillation, where there is no P wave to find)."""
+    wave = _DELINEATED[name]
+    if counted == 0:
+        return f"no {wave} found in any of the {n_used} beats"
+    return f"a {wave} found in only {counted} of {n_used} beats"
 
 
 def estimate(name: str, values: list[float], n_used: int) -> Estimate:
     """Median, confidence and (when unreliable) the reason, for one interval over beats."""
     label = name.removesuffix("_ms").upper()
     if len(values) < MIN_BEATS:
-        return Estimate(None, 0.0, f"{label} delineated in {len(values)} of {n_used} beats")
+        return Estimate(None, 0.0, f"{label} not measurable: {too_few_beats(name, len(values), n_used)}")
     arr = np.asarray(values, dtype=float)
     median = float(np.median(arr))
     iqr = float(np.subtract(*np.percentile(arr, [75, 25])))
@@ -92,11 +102,10 @@ def estimate(name: str, values: list[float], n_used: int) -> Estimate:
     if not lo <= median <= hi:
         return Estimate(None, confidence, f"{label} {median:.0f} ms is outside {lo:.0f}-{hi:.0f} ms")
     if confidence < MIN_CONFIDENCE:
-        counted = f"{len(values)} of {n_used} beats"
         if consistency < 0.6:
-            why = f"boundaries disagree between beats (IQR {iqr:.0f} ms, {counted})"
-        else:  # say which wave is missing: "too few beats" read as if the recording were short
-            why = f"{_DELINEATED[name]} found in only {counted}"
+            why = f"boundaries disagree between beats (IQR {iqr:.0f} ms, {len(values)} of {n_used} beats)"
+        else:
+            why = too_few_beats(name, len(values), n_used)
         return Estimate(None, confidence, f"{label} unreliable: {why}")
     return Estimate(median, confidence)
 

@@ -62,7 +62,12 @@ def test_unreliable_intervals_are_missing_with_a_reason():
     scattered = estimate("qrs_ms", [60.0, 150.0, 70.0, 160.0], n_used=4)
     assert scattered.value is None and "disagree" in scattered.reason
     few = estimate("pr_ms", [160.0], n_used=6)
-    assert few.value is None and "1 of 6 beats" in few.reason
+    assert few.value is None and few.reason == "PR not measurable: a P wave found in only 1 of 6 beats"
+    # atrial fibrillation: nothing to delineate, said as such rather than as a delineation failure
+    none = estimate("pr_ms", [], n_used=27)
+    assert none.value is None and none.reason == "PR not measurable: no P wave found in any of the 27 beats"
+    no_t = estimate("qt_ms", [], n_used=9)
+    assert no_t.reason == "QT not measurable: no T-wave end found in any of the 9 beats"
     # steady where found, but in too few of the beats: the reason names the wave the other beats lack
     rare = estimate("pr_ms", [160.0, 162.0, 158.0, 160.0], n_used=19)
     assert rare.value is None and rare.reason == "PR unreliable: a P wave found in only 4 of 19 beats"

@@ -132,7 +132,7 @@ def test_an_irregular_rhythm_needs_a_fixed_p_qrs_coupling():
 def test_a_missing_per_beat_pr_stays_missing():
     signal, labels, masks = _synthetic()
     beats = beats_from_masks(masks)
-    missing = Estimate(None, 0.1, "PR delineated in 1 of 8 beats")
+    missing = Estimate(None, 0.1, "PR not measurable: a P wave found in only 1 of 8 beats")
     assert pr_on_median_beat(missing, signal, labels, beats, used_beats(beats, FS), FS) == missing
 
 
