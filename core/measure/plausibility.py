@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 
 # Fields read from a Measurements object (getattr, so fields added later are picked up when present).
 MEAS_FIELDS: tuple[str, ...] = (
-    "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "axis_deg", "sokolow_lyon_mv",
-    "limb_qrs_amplitude_mv",
+    "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
+    "sokolow_lyon_mv", "limb_qrs_amplitude_mv",
 )  # fmt: skip
 LUDB_COMPARED: tuple[str, ...] = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
 LUDB_GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}
@@ -93,8 +93,24 @@ CHECKS: tuple[Check, ...] = (
     Check("hr_fast_stach", "HR > 100 bpm, STACH", "STACH", "hr_bpm", lambda v, s: v > 100.0, ">= 95 %"),
     Check("irregular_afib", "irregular, AFIB", "AFIB", "irregular", lambda v, s: bool(v), ">= 90 %"),
     Check("irregular_sr", "irregular, SR", "SR", "irregular", lambda v, s: bool(v), "<= 5 %"),
-    Check("qtc_long_lngqt", "QTc > 460/470 ms, long QT", "LNGQT", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
-    Check("qtc_long_norm", "QTc > 460/470 ms, NORM", "NORM", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
+    Check("qtc_long_lngqt", "QTc (Bazett) > 460/470 ms, long QT", "LNGQT", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
+    Check("qtc_long_norm", "QTc (Bazett) > 460/470 ms, NORM", "NORM", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
+    # Bazett over-corrects above about 80 bpm, so a normal ECG at a fast rate reads long; Fridericia's cube root
+    # much less. Both rows side by side tell a formula effect from a QT measured too long (LUDB's QT error rows).
+    Check(
+        "qtcf_long_lngqt",
+        "QTc (Fridericia) > 460/470 ms, long QT",
+        "LNGQT",
+        "qtc_fridericia_ms",
+        lambda v, s: v > qtc_limit_ms(s),
+    ),
+    Check(
+        "qtcf_long_norm",
+        "QTc (Fridericia) > 460/470 ms, NORM",
+        "NORM",
+        "qtc_fridericia_ms",
+        lambda v, s: v > qtc_limit_ms(s),
+    ),
     Check("axis_left_lad", "axis < -30°, LAD", "LAD", "axis_deg", lambda v, s: left_axis(v)),
     Check("axis_left_lafb", "axis < -30°, LAFB", "LAFB", "axis_deg", lambda v, s: left_axis(v)),
     Check("axis_right_rad", "axis > +90°, RAD", "RAD", "axis_deg", lambda v, s: right_axis(v)),
@@ -240,7 +256,9 @@ def cache_key(method: str) -> str | None:
     from core.measure.backends import backend_version
 
     code = (backends, measurements, waves) if method == "neurokit" else (backends,)
-    return f"{backend_version(method)}-{_source_hash(code)}"
+    # The fields too: an entry cached before a field was added would read as "not measured" in its rows.
+    fields = hashlib.sha256(",".join(MEAS_FIELDS).encode()).hexdigest()[:6]
+    return f"{backend_version(method)}-{_source_hash(code)}-{fields}"
 
 
 class MeasurementCache:

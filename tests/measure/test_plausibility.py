@@ -155,6 +155,27 @@ def test_qtc_limit_depends_on_sex():
     assert check_cell(rows, CHECK["qtc_long_lngqt"])["value"] == 0.75
 
 
+def test_fridericia_row_tells_bazett_over_correction_at_fast_rates_from_a_long_qt():
+    # QT 330 ms at 110 bpm (RR 545 ms): Bazett 447 ms, Fridericia 404 ms; QT 360 ms at 100 bpm: 465 / 426 ms.
+    rows = [
+        _row({"NORM"}, sex="male", qtc_ms=447.0, qtc_fridericia_ms=404.0),
+        _row({"NORM"}, sex="female", qtc_ms=465.0, qtc_fridericia_ms=426.0),
+        _row({"NORM"}, sex="female", qtc_ms=480.0, qtc_fridericia_ms=471.0),  # long by both
+    ]
+    assert check_cell(rows, CHECK["qtc_long_norm"])["n_positive"] == 2
+    assert check_cell(rows, CHECK["qtcf_long_norm"])["n_positive"] == 1
+    assert CHECK["qtcf_long_norm"].title.startswith("QTc (Fridericia)")
+
+
+def test_library_cache_key_changes_with_the_benchmark_fields(monkeypatch: pytest.MonkeyPatch):
+    import core.measure.plausibility as plausibility
+
+    before = plausibility.cache_key("openecg")
+    monkeypatch.setattr(plausibility, "MEAS_FIELDS", (*plausibility.MEAS_FIELDS, "new_field"))
+    assert plausibility.cache_key("openecg") != before
+    assert plausibility.cache_key("own") is None
+
+
 def test_axis_and_amplitude_rules():
     rows = [
         _row({"LAFB"}, axis_deg=-45.0),
