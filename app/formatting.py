@@ -148,7 +148,11 @@ def _qualified(line: str, name: str, quality: dict) -> str:
 
 
 def _not_measured(label: str, name: str, missing: dict) -> str:
-    reason = missing.get(name) or next((missing[s] for s in DERIVED_FROM.get(name, ()) if missing.get(s)), None)
+    reason = (
+        missing.get(name)
+        or next((missing[s] for s in DERIVED_FROM.get(name, ()) if missing.get(s)), None)
+        or missing.get("all")  # nothing measured at all: a short record, no leads, no heartbeats
+    )
     return f"{label}: not measured: {escape_markdown(reason or 'no reason given')}"
 
 
@@ -169,6 +173,11 @@ def measurement_lines(m: Any) -> list[str]:
     missing = getattr(m, "missing", None) or {}
     qrs = _number(getattr(m, "qrs_ms", None))
     lines = []
+    measured = [n for n, *_ in MEASUREMENT_ROWS if _number(getattr(m, n, None)) is not None]
+    measured += [n for n, *_ in MEASUREMENT_FLAGS if getattr(m, n, None) is not None]
+    if missing.get("all") and not measured:
+        # One line, not the same reason on every row (a noise upload, a record under 2 s, no leads).
+        return [f"Nothing measured: {escape_markdown(missing['all'])}", *_summary_lines(m)]
     for name, label, unit, fmt in MEASUREMENT_ROWS:
         if not hasattr(m, name):
             continue
@@ -191,6 +200,12 @@ def measurement_lines(m: Any) -> list[str]:
             lines.append(_not_measured(label, name, missing))
         else:
             lines.append(_qualified(f"{label}: {yes if value else no}", name, quality))
+    return [*lines, *_summary_lines(m)]
+
+
+def _summary_lines(m: Any) -> list[str]:
+    """The beat count, the leads used and the measurement version."""
+    lines = []
     beats = getattr(m, "beats", None) or ()
     n_used = sum(1 for b in beats if (b.get("used", True) if isinstance(b, dict) else getattr(b, "used", True)))
     counted = f"{getattr(m, 'n_beats', 0)} beats found" + (f", {n_used} used for the medians" if beats else "")

@@ -38,6 +38,7 @@ import numpy as np
 
 from core.ecg import ECG
 from core.measure.amplitude import frontal_axis_deg, qrs_amplitudes, voltage_summary
+from core.measure.beat_consistency import MIN_CONSISTENCY, qrs_consistency
 from core.measure.delineator import bandpass_leads_mv
 from core.measure.p_onset import pr_on_median_beat
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
@@ -45,7 +46,7 @@ from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
 # Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
-MEASURE_VERSION = "2.6"
+MEASURE_VERSION = "2.7"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
 WIDE_QRS_MS = 120.0  # the bundle-branch-block threshold; QT is then read with the QRS width in mind
@@ -104,6 +105,9 @@ class Measurements:
         precordial_qrs_amplitude_mv: largest QRS peak-to-peak amplitude of the precordial leads.
         low_voltage: QRS < 0.5 mV in every limb lead or < 1.0 mV in every precordial lead.
         n_beats: QRS complexes found.
+        beat_consistency: share of the used beats whose QRS resembles the most common one
+            (:func:`core.measure.beat_consistency.qrs_consistency`; None under three beats); under
+            :data:`~core.measure.beat_consistency.MIN_CONSISTENCY` nothing else is measured.
         leads_used: leads the measurements were made on.
         quality: measurement name -> confidence in [0, 1].
         missing: measurement name -> why it is ``None``.
@@ -129,6 +133,7 @@ class Measurements:
     precordial_qrs_amplitude_mv: float | None = None
     low_voltage: bool | None = None
     n_beats: int = 0
+    beat_consistency: float | None = None
     leads_used: tuple[str, ...] = ()
     quality: dict[str, float] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
@@ -284,10 +289,28 @@ def measurements_from_masks(
     beats = beats_from_masks(masks)
     used = used_beats(beats, fs_hz)
     n_used = sum(used)
+    signal, alike = None, None
+    if ecg is not None:
+        signal = filtered_mv
+        if signal is None:
+            signal = bandpass_leads_mv(ecg.signal_mv[np.flatnonzero(ecg.lead_mask)], ecg.fs_hz, fs_hz)
+        alike = qrs_consistency(signal, beats, used, fs_hz)
+        if alike is not None and alike < MIN_CONSISTENCY:
+            # Every value below would be read off "beats" that are not heartbeats (v2.7).
+            why = (
+                f"no heartbeats recognised: only {alike:.0%} of the {n_used} QRS complexes found resemble each "
+                "other (noise, or not an ECG)"
+            )
+            return Measurements(missing={"all": why}, beat_consistency=alike, leads_used=ecg.present_leads)
     ms = 1000.0 / fs_hz
     rr = np.diff(np.array([b.centre for b in beats], dtype=float)) * ms
     rr = rr[rr >= 200.0]  # under 200 ms (300 bpm) is a double detection, not a beat
     hr = heart_rate(rr)
+    if hr.value is None and ecg is not None:
+        # No plausible rate (under two QRS complexes, or 9 bpm on noise): an axis or a voltage read off such
+        # "beats" would be stated as a finding about nothing (v2.7).
+        why = f"no heartbeats recognised: {hr.reason}"
+        return Measurements(missing={"all": why}, beat_consistency=alike, leads_used=ecg.present_leads)
     rr_ms = float(rr.mean()) if (rr.size and hr.value is not None) else None
     cv = float(rr.std() / rr.mean()) if rr.size >= 2 else None
     step = rr_step_irregularity(rr)
@@ -296,10 +319,7 @@ def measurements_from_masks(
     values = interval_values(beats, used, fs_hz)
     est: dict[str, Estimate] = {name: estimate(name, values[name], n_used) for name in _INTERVALS}
     est["qt_ms"] = check_qt(est["qt_ms"], rr_ms)
-    if ecg is not None and lead_labels is not None:
-        signal = filtered_mv
-        if signal is None:
-            signal = bandpass_leads_mv(ecg.signal_mv[np.flatnonzero(ecg.lead_mask)], ecg.fs_hz, fs_hz)
+    if signal is not None and lead_labels is not None:
         est["pr_ms"] = pr_on_median_beat(
             est["pr_ms"],
             signal,
@@ -354,6 +374,7 @@ def measurements_from_masks(
         precordial_qrs_amplitude_mv=voltages.get("precordial_qrs_amplitude_mv"),
         low_voltage=voltages.get("low_voltage"),
         n_beats=len(beats),
+        beat_consistency=alike,
         leads_used=ecg.present_leads if ecg is not None else (),
         quality=quality,
         missing=missing,

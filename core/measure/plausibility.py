@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 # Fields read from a Measurements object (getattr, so fields added later are picked up when present).
 MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
-    "sokolow_lyon_mv", "limb_qrs_amplitude_mv",
+    "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency",
 )  # fmt: skip
 LUDB_COMPARED: tuple[str, ...] = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
 LUDB_GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}

@@ -164,6 +164,19 @@ def test_details_text_escapes_reasons_and_leaves_out_fields_an_older_version_lac
     assert escape_markdown("a & b\n# c $x$") == r"a &amp; b # c \$x\$"
 
 
+def test_details_text_gives_the_reason_when_nothing_was_measured():
+    from core.measure import MEASURE_VERSION, Measurements
+
+    why = "no heartbeats recognised: only 5% of the 19 QRS complexes found resemble each other (noise, or not an ECG)"
+    lines = measurement_lines(Measurements(missing={"all": why}, leads_used=("I", "II")))
+    # once, not on every row
+    version = f"Measurement version: {MEASURE_VERSION}"
+    assert lines == [f"Nothing measured: {escape_markdown(why)}", "0 beats found; leads used: I, II", version]
+    # a value of an older version measured beside an "all" reason is still shown with it
+    partial = measurement_lines(Measurements(hr_bpm=70.0, missing={"all": why}))
+    assert partial[0].startswith("Heart rate: 70 bpm") and "PR interval: not measured: no heartbeats" in partial[1]
+
+
 def test_real_measurements_in_details_and_overlay(services):
     m = services.measurements("ptbxl/00001")  # NORM, 500 Hz, 10 s
     assert m.beats
