@@ -51,11 +51,10 @@ def qrs_consistency(filtered_mv: np.ndarray, beats: list[Beat], used: list[bool]
     most beats (ventricular bigeminy half of them); noise a few at most.
     """
     stack = qrs_windows(filtered_mv, beats, used, fs_hz)
+    norms = np.linalg.norm(stack, axis=1)
+    stack, norms = stack[norms > 0], norms[norms > 0]  # a window on a flat stretch has no shape to compare
     if len(stack) < MIN_BEATS:
         return None
-    norms = np.linalg.norm(stack, axis=1)
-    if not np.all(norms > 0):
-        return 0.0
     unit = stack / norms[:, None]
     similar = (unit @ unit.T) >= SIMILAR
     return float(similar.sum(axis=1).max() / len(stack))

@@ -43,6 +43,14 @@ def test_one_morphology_is_consistent_and_bigeminy_keeps_half():
     assert 0.5 > MIN_CONSISTENCY
 
 
+def test_a_window_on_a_flat_stretch_is_left_out_not_counted_against_the_record():
+    centres = [100 + 200 * k for k in range(6)]
+    signal = np.zeros((2, 1400))
+    for c in centres[:5]:
+        signal[:, c - 20 : c + 21] = _complex("narrow")
+    assert qrs_consistency(signal, [_beat(c) for c in centres], [True] * 6, FS_HZ) == 1.0
+
+
 def test_too_few_or_no_beats_are_not_judged():
     signal = np.random.default_rng(0).normal(size=(3, 1000))
     assert qrs_consistency(signal, [_beat(300), _beat(600)], [True, True], FS_HZ) is None
