@@ -297,21 +297,21 @@ def measurements_from_masks(
         alike = qrs_consistency(signal, beats, used, fs_hz)
         if alike is not None and alike < MIN_CONSISTENCY:
             # Every value below would be read off "beats" that are not heartbeats (v2.7).
-            why = (
-                f"no heartbeats recognised: only {alike:.0%} of the {n_used} QRS complexes found resemble each "
-                "other (noise, or not an ECG)"
-            )
+            # The share is over the beats compared (edge and flat windows left out), so no count beside it.
+            why = f"no heartbeats recognised: only {alike:.0%} of the QRS complexes found resemble each other (noise?)"
             return Measurements(missing={"all": why}, beat_consistency=alike, leads_used=ecg.present_leads)
     ms = 1000.0 / fs_hz
     rr = np.diff(np.array([b.centre for b in beats], dtype=float)) * ms
     rr = rr[rr >= 200.0]  # under 200 ms (300 bpm) is a double detection, not a beat
     hr = heart_rate(rr)
-    if hr.value is None and ecg is not None:
-        # No plausible rate (under two QRS complexes, or 9 bpm on noise): an axis or a voltage read off such
-        # "beats" would be stated as a finding about nothing (v2.7).
-        why = f"no heartbeats recognised: {hr.reason}"
-        return Measurements(missing={"all": why}, beat_consistency=alike, leads_used=ecg.present_leads)
-    rr_ms = float(rr.mean()) if (rr.size and hr.value is not None) else None
+    if hr.value is None:
+        # No plausible rate (under two QRS complexes, or 9 bpm on noise): an interval, an axis or a voltage read off
+        # such "beats" would be stated as a finding about nothing (v2.7).
+        leads = ecg.present_leads if ecg is not None else ()
+        return Measurements(
+            missing={"all": f"no heartbeats recognised: {hr.reason}"}, beat_consistency=alike, leads_used=leads
+        )
+    rr_ms = float(rr.mean())  # a heart rate means at least one RR interval
     cv = float(rr.std() / rr.mean()) if rr.size >= 2 else None
     step = rr_step_irregularity(rr)
     rmssd = float(np.sqrt(np.mean(np.diff(rr) ** 2))) if rr.size >= 2 else None

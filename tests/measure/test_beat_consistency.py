@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,8 @@ def test_white_noise_gives_no_heart_rate_axis_or_rhythm(n_leads: int):
     assert meas.hr_bpm is None and meas.irregular is None and meas.axis_deg is None and meas.qrs_ms is None
     assert meas.beats == () and meas.sokolow_lyon_mv is None
     assert meas.missing["all"].startswith("no heartbeats recognised")
+    share = re.search(r"only (\d+)% of the QRS complexes", meas.missing["all"])
+    assert share is None or int(share.group(1)) == round(100 * meas.beat_consistency)
     assert meas.to_sentence() == "No waveform measurements could be made."
 
 
