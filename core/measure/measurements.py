@@ -235,7 +235,9 @@ def measure_ecg(ecg: ECG, *, weights: str | None = None) -> Measurements:
     filtered = delineator.filter_leads(ecg.signal_mv[present], ecg.fs_hz)
     labels = delineator.label_filtered(filtered)
     masks = delineator.combine_labels(labels)
-    return measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg, lead_labels=labels, filtered_mv=filtered)
+    return measurements_from_masks(
+        masks, delineator.cfg.fs_hz, ecg=ecg, lead_labels=labels, filtered_mv=filtered, min_consistency=MIN_CONSISTENCY
+    )
 
 
 def _per_lead_qrs_ms(lead_labels: np.ndarray, beats: list[Beat], used: list[bool], fs_hz: float) -> list[float | None]:
@@ -273,6 +275,7 @@ def measurements_from_masks(
     ecg: ECG | None = None,
     lead_labels: np.ndarray | None = None,
     filtered_mv: np.ndarray | None = None,
+    min_consistency: float | None = None,
 ) -> Measurements:
     """Measurements from global P/QRS/T masks (3, samples) at ``fs_hz``.
 
@@ -285,17 +288,22 @@ def measurements_from_masks(
         filtered_mv: the present leads of ``ecg`` resampled to ``fs_hz`` and band-passed 0.5-40 Hz (as the
             delineator's :meth:`~core.measure.delineator.Delineator.filter_leads` gives them); filtered here if not
             given.
+        min_consistency: refuse to measure (``missing["all"]``) when the beats' QRS complexes resemble each other
+            less than this (:mod:`core.measure.beat_consistency`), or when there is no plausible heart rate. The
+            project's delineator (:func:`measure_ecg`) passes :data:`MIN_CONSISTENCY`: it marks QRS complexes in
+            noise. None: measure whatever beats the masks give (the libraries' masks, compared as shipped).
     """
     beats = beats_from_masks(masks)
     used = used_beats(beats, fs_hz)
     n_used = sum(used)
     signal, alike = None, None
-    if ecg is not None:
+    if ecg is not None and (lead_labels is not None or min_consistency is not None):
         signal = filtered_mv
         if signal is None:
             signal = bandpass_leads_mv(ecg.signal_mv[np.flatnonzero(ecg.lead_mask)], ecg.fs_hz, fs_hz)
+    if signal is not None and min_consistency is not None:
         alike = qrs_consistency(signal, beats, used, fs_hz)
-        if alike is not None and alike < MIN_CONSISTENCY:
+        if alike is not None and alike < min_consistency:
             # Every value below would be read off "beats" that are not heartbeats (v2.7).
             # The share is over the beats compared (edge and flat windows left out), so no count beside it.
             why = f"no heartbeats recognised: only {alike:.0%} of the QRS complexes found resemble each other (noise?)"
@@ -304,14 +312,14 @@ def measurements_from_masks(
     rr = np.diff(np.array([b.centre for b in beats], dtype=float)) * ms
     rr = rr[rr >= 200.0]  # under 200 ms (300 bpm) is a double detection, not a beat
     hr = heart_rate(rr)
-    if hr.value is None:
+    if hr.value is None and min_consistency is not None:
         # No plausible rate (under two QRS complexes, or 9 bpm on noise): an interval, an axis or a voltage read off
         # such "beats" would be stated as a finding about nothing (v2.7).
         leads = ecg.present_leads if ecg is not None else ()
         return Measurements(
             missing={"all": f"no heartbeats recognised: {hr.reason}"}, beat_consistency=alike, leads_used=leads
         )
-    rr_ms = float(rr.mean())  # a heart rate means at least one RR interval
+    rr_ms = float(rr.mean()) if (rr.size and hr.value is not None) else None
     cv = float(rr.std() / rr.mean()) if rr.size >= 2 else None
     step = rr_step_irregularity(rr)
     rmssd = float(np.sqrt(np.mean(np.diff(rr) ** 2))) if rr.size >= 2 else None

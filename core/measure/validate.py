@@ -24,6 +24,7 @@ import numpy as np
 from core.ecg import ECG
 from core.leads import CANONICAL_LEADS
 from core.measure.backends import neurokit_masks
+from core.measure.beat_consistency import MIN_CONSISTENCY
 from core.measure.ludb import (
     LUDB_FS_HZ,
     N_RECORDS,
@@ -145,7 +146,9 @@ def validate_records(
             delineator = load_delineator(None, weights)
             labels = delineator.label_leads(signal, fs_hz)
             masks = delineator.combine_labels(labels)
-            meas = measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg, lead_labels=labels)
+            meas = measurements_from_masks(
+                masks, delineator.cfg.fs_hz, ecg=ecg, lead_labels=labels, min_consistency=MIN_CONSISTENCY
+            )
         row: dict = {"record": record, "axis_deg": meas.axis_deg, "ludb_axis": read_axis_label(ludb_dir, record)}
         for name in COMPARED:
             row[f"ref_{name}"] = ref[name]

@@ -73,6 +73,18 @@ def test_white_noise_gives_no_heart_rate_axis_or_rhythm(n_leads: int):
     assert meas.to_sentence() == "No waveform measurements could be made."
 
 
+def test_the_libraries_masks_are_measured_as_shipped_without_the_gate():
+    # The gate is the project's delineator's (measure_ecg); neurokit2's masks are compared as the library gives them.
+    from core.measure.delineator import FINAL_WEIGHTS, load_delineator
+    from core.measure.measurements import measurements_from_masks
+
+    ecg = ECG.from_leads(np.random.default_rng(2).normal(0, 0.1, (2, 5000)), 500.0, CANONICAL_LEADS[:2])
+    delineator = load_delineator(None, FINAL_WEIGHTS)
+    masks = delineator.combine_labels(delineator.label_leads(ecg.signal_mv, ecg.fs_hz))
+    assert "all" not in measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg).missing
+    assert "all" in measure_ecg(ecg).missing
+
+
 def test_real_ventricular_bigeminy_is_still_measured(shared_data: Path):
     """``ptbxl/17466`` (ptbxl_more, training fold): sinus beats alternating with ventricular premature beats."""
     from core.data.catalogs import load_catalog

@@ -9,6 +9,7 @@ from scipy import signal as sps
 
 from core.data.catalogs import load_catalog
 from core.data.filters import butter_sos
+from core.measure.beat_consistency import MIN_CONSISTENCY
 from core.measure.delineator import FINAL_WEIGHTS, load_delineator
 from core.measure.measurements import measure_ecg, measurements_from_masks
 from core.measure.unet import UNet1d, UNetConfig
@@ -51,7 +52,9 @@ def test_measure_ecg_equals_measuring_from_the_masks_with_own_filtering(shared_d
     delineator = load_delineator(None, FINAL_WEIGHTS)
     labels = delineator.label_leads(ecg.signal_mv[np.flatnonzero(ecg.lead_mask)], ecg.fs_hz)
     masks = delineator.combine_labels(labels)
-    slow = measurements_from_masks(masks, delineator.cfg.fs_hz, ecg=ecg, lead_labels=labels)
+    slow = measurements_from_masks(
+        masks, delineator.cfg.fs_hz, ecg=ecg, lead_labels=labels, min_consistency=MIN_CONSISTENCY
+    )
     fast = measure_ecg(ecg)
     assert fast.pr_ms is not None and fast.qrs_ms is not None
     assert fast.to_dict() == slow.to_dict()
