@@ -312,7 +312,7 @@ def thumbnails_html(hits: Sequence[Neighbour], what: str) -> str:
         rows.append(
             f"<tr data-ecg='{rid}' title='open {rid}' style='cursor: pointer'><td>{rank}</td><td><code>{rid}</code>"
             f"</td><td>{n.similarity:.3f}</td><td>{n.thumbnail_svg}</td>"
-            f"<td>{html.escape(label_summary(info.label_list()))}</td><td>{html.escape(short(info.text_en))}</td></tr>"
+            f"<td>{html.escape(label_summary(info.label_list()))}</td><td>{html.escape(info.text_en)}</td></tr>"
         )
     head = "<tr><th>#</th><th>record</th><th>sim.</th><th>lead II</th><th>labels</th><th>report</th></tr>"
     table = f"<table class='thumb-table'>{head}{''.join(rows)}</table>"

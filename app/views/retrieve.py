@@ -112,6 +112,8 @@ def build(ctx: Context) -> None:
     k = gr.Slider(1, 50, value=5, step=1, label="k (results)")
     with gr.Row():
         ecg_btn = gr.Button("Nearest reports to the current ECG", variant="primary")
+    # The tables are the API's results (gradio_client gets rows); on screen the same hits show once, as the
+    # thumbnail table below, which adds each ECG's lead II. Both on screen read as two different result lists.
     ecg_table = gr.Dataframe(
         headers=RESULT_COLUMNS,
         interactive=False,
@@ -119,6 +121,7 @@ def build(ctx: Context) -> None:
         wrap=True,
         column_widths=RESULT_WIDTHS,
         elem_id="retrieve-reports",
+        visible=False,
     )
     ecg_html = gr.HTML(js_on_load=OPEN_ON_CLICK, elem_id="retrieve-thumbs")
     gr.Markdown("### Free-text search")
@@ -139,7 +142,9 @@ def build(ctx: Context) -> None:
         wrap=True,
         column_widths=RESULT_WIDTHS,
         elem_id="search-ecgs",
+        visible=False,
     )
+    text_html = gr.HTML(js_on_load=OPEN_ON_CLICK, elem_id="search-thumbs")
     notice = gr.HTML(elem_id="search-notice")
     text_reports = gr.Dataframe(
         headers=REPORT_COLUMNS,
@@ -149,7 +154,6 @@ def build(ctx: Context) -> None:
         elem_id="search-reports",
         label="Matching reports (identical texts in one row; BM25 + embedding score; a click opens the first ECG)",
     )
-    text_html = gr.HTML(js_on_load=OPEN_ON_CLICK, elem_id="search-thumbs")
 
     def run_ecg(key: str, kk: int):
         return reports_for_ecg(services, key, kk)
