@@ -159,6 +159,9 @@ def test_first_degree_av_block_pr_on_real_ptbxl_more_training_records(shared_dat
     P wave) measures it on 57 (46 over 200 ms) without adding NORM records over 200 ms; v2.4's delineator, trained
     with P waves moved onto the T wave, finds them on 65 (59 over 200 ms) and puts one more of the 100 NORM over;
     v2.5's P window (3 leads) keeps 65, 55 of them over 200 ms.
+
+    Wherever PR is measured, every used beat carries the P onset it implies (QRS onset - PR), so that the viewer
+    draws it; a fallback PR used to have none (``ptbxl/16906``: 156 ms, no P onset on any beat).
     """
     from core.measure.measurements import measure_ecg
     from core.measure.plausibility import split_group
@@ -170,7 +173,14 @@ def test_first_degree_av_block_pr_on_real_ptbxl_more_training_records(shared_dat
             continue
         labels = reference_labels(record)
         if "1AVB" in labels:
-            avb.append(measure_ecg(catalog.read(record)).pr_ms)
+            meas = measure_ecg(catalog.read(record))
+            avb.append(meas.pr_ms)
+            if meas.pr_ms is not None:
+                # (a beat whose P onset would lie before the record's start has none)
+                used = [b for b in meas.beats if b.used and b.qrs_on_s >= meas.pr_ms / 1000.0]
+                assert used and all(b.p_on_s is not None for b in used), record.record_id
+                implied = [1000.0 * (b.qrs_on_s - b.p_on_s) for b in used]
+                assert np.allclose(implied, meas.pr_ms, atol=1000.0 / catalog.read(record).fs_hz), record.record_id
         elif "NORM" in labels and len(norm) < 100:
             norm.append(measure_ecg(catalog.read(record)).pr_ms)
     avb_measured = [pr for pr in avb if pr is not None]
