@@ -46,7 +46,7 @@ from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
 # Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
-MEASURE_VERSION = "2.7"
+MEASURE_VERSION = "2.8"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
 WIDE_QRS_MS = 120.0  # the bundle-branch-block threshold; QT is then read with the QRS width in mind

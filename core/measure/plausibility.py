@@ -68,7 +68,8 @@ class Check:
         exclude: records that also carry this label are left out (a normal ECG the cardiologist also read as
             first-degree AV block is not a false long PR).
         coverage: the share of the records where the field was measured at all (``test`` unused): a sinus rhythm
-            has a P wave before every QRS, so a PR missing on many sinus tachycardias is a delineation failure.
+            has a P wave before every QRS, so a PR missing on many sinus tachycardias is a delineation failure;
+            atrial fibrillation has none, so there every PR measured is one too many.
     """
 
     key: str
@@ -89,6 +90,13 @@ CHECKS: tuple[Check, ...] = (
     Check("pr_long_1avb", "PR > 200 ms, 1AVB", "1AVB", "pr_ms", lambda v, s: v > 200.0, ">= 80 %"),
     Check("pr_long_norm", "PR > 200 ms, NORM (not 1AVB)", "NORM", "pr_ms", lambda v, s: v > 200.0, "<= 3 %", "1AVB"),
     Check("pr_measured_stach", "PR measured, STACH", "STACH", "pr_ms", coverage=True),
+    # Rhythms without a PR: atrial fibrillation and flutter have no P wave, and in complete heart block P and QRS are
+    # dissociated. A PR stated there is a false fact, so the lower these shares the better.
+    Check("pr_measured_afib", "PR measured, AFIB (has no PR)", "AFIB", "pr_ms", coverage=True),
+    Check("pr_measured_aflt", "PR measured, AFLT (has no PR)", "AFLT", "pr_ms", coverage=True),
+    Check("pr_measured_3avb", "PR measured, 3AVB (has no PR)", "3AVB", "pr_ms", coverage=True),
+    # Pre-excitation: the delta wave starts the QRS early, so the PR is short.
+    Check("pr_short_wpw", "PR < 120 ms, WPW", "WPW", "pr_ms", lambda v, s: v < 120.0),
     Check("hr_slow_sbrad", "HR < 60 bpm, SBRAD", "SBRAD", "hr_bpm", lambda v, s: v < 60.0, ">= 95 %"),
     Check("hr_fast_stach", "HR > 100 bpm, STACH", "STACH", "hr_bpm", lambda v, s: v > 100.0, ">= 95 %"),
     Check("irregular_afib", "irregular, AFIB", "AFIB", "irregular", lambda v, s: bool(v), ">= 90 %"),

@@ -1,4 +1,5 @@
-"""Reference labels for the measurement plausibility benchmark: one small vocabulary across PTB-XL, CinC-2021, LUDB.
+"""Reference labels for the measurement plausibility benchmark: one small vocabulary across PTB-XL, CinC-2021, SPH and
+LUDB.
 
 Each dataset's own diagnosis codes map onto the labels below, so a check such as "QRS >= 120 ms among complete
 LBBB" means the same thing on every dataset:
@@ -24,6 +25,9 @@ LPFB       LPFB                                LPFB 445211001                   
 LVOLT      LVOLT                               LQRSV 251146004                  -
 HVOLT      HVOLT                               LVHV 55827005                    -
 LVH        LVH                                 LVH 164873001                    left ventricular hypertrophy
+AFLT       AFLT                                AFL 164890007                    atrial flutter, typical
+3AVB       3AVB                                CHB 27885002                     iii degree av-block
+WPW        WPW                                 WPW 74390002                     -
 =========  ==================================  ==============================  =================================
 
 Why these choices: the Challenge scores LBBB/CLBBB and RBBB/CRBBB as one class each (``dx_mapping_scored.csv``), so
@@ -32,6 +36,10 @@ they count as complete blocks. PTB-XL's ``heart_axis`` follows the German axis t
 deviation; ``RAD`` (+90° to +120°) and ``ARAD`` (beyond +120°) are both right of +90°. LUDB's axis lines follow the
 Russian convention (left axis deviation below 0°), so its LAD is broader than the clinical one. CinC-2021 and LUDB
 have no "normal ECG" code, so NORM there is sinus rhythm with nothing else listed.
+
+SPH (Shandong Provincial Hospital) states AHA codes and lists their SNOMED-CT codes beside them; those are read
+with the CinC-2021 column. Its AHA code 1, "normal ECG", is listed as 426783006 alone, so NORM there is the
+cardiologist's "normal ECG" statement.
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ from core.paths import local_mirror_dir
 
 LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
-    "LAD", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH",
+    "LAD", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW",
 )  # fmt: skip
 
 _PTBXL_CODES = frozenset(LABELS) - {"LAD", "RAD"}
@@ -72,6 +80,9 @@ SNOMED_LABELS: dict[str, str] = {
     "251146004": "LVOLT",
     "55827005": "HVOLT",
     "164873001": "LVH",
+    "164890007": "AFLT",
+    "27885002": "3AVB",
+    "74390002": "WPW",
 }
 
 LUDB_LABELS: dict[tuple[str, str], str] = {
@@ -79,6 +90,8 @@ LUDB_LABELS: dict[tuple[str, str], str] = {
     ("rhythm", "sinus bradycardia"): "SBRAD",
     ("rhythm", "sinus tachycardia"): "STACH",
     ("rhythm", "atrial fibrillation"): "AFIB",
+    ("rhythm", "atrial flutter, typical"): "AFLT",
+    ("conduction", "iii degree av-block"): "3AVB",
     ("conduction", "complete left bundle branch block"): "CLBBB",
     ("conduction", "complete right bundle branch block"): "CRBBB",
     ("conduction", "i degree av block"): "1AVB",
@@ -118,10 +131,10 @@ def ludb_labels(labels: Mapping[str, Iterable[str]]) -> frozenset[str]:
 
 
 def reference_labels(record: Record) -> frozenset[str]:
-    """Benchmark labels of a catalog record (PTB-XL, CinC-2021 or LUDB)."""
+    """Benchmark labels of a catalog record (PTB-XL, CinC-2021, SPH or LUDB)."""
     if record.dataset == "ptbxl":
         return ptbxl_labels(record.meta.get("scp_codes", {}), record.meta.get("heart_axis"))
-    if record.dataset == "cinc2021":
+    if record.dataset in ("cinc2021", "sph"):
         return cinc_labels(record.meta.get("snomed_codes", []))
     if record.dataset == "ludb":
         return ludb_labels(record.labels)
@@ -166,6 +179,7 @@ SOURCES: dict[str, BenchSource] = {
         BenchSource("ptbxl@500", "ptbxl", ("ptb-xl/1.0.3",), (("rate_hz", 500),)),
         BenchSource("ptbxl_more@100", "ptbxl", ("ptbxl_more",), (("rate_hz", 100),)),
         BenchSource("cinc2021@500", "cinc2021", ("cinc2021", "cinc2021_more")),
+        BenchSource("sph@500", "sph", ("sph",)),
         BenchSource("ludb@500", "ludb", ("ludb/1.0.1",), note=LUDB_NOTE),
     )
 }

@@ -9,10 +9,12 @@ import pytest
 
 from core.measure.p_onset import (
     FALLBACK_CONFIDENCE,
+    MIN_P_REPEATABILITY,
     P_ONSET_FRACTION,
     PR_OFFSET_MS,
     lead_p_waves,
     median_beat_pr_ms,
+    p_wave_repeatability,
     pr_on_median_beat,
 )
 from core.measure.quality import Estimate, used_beats
@@ -129,6 +131,38 @@ def test_an_irregular_rhythm_needs_a_fixed_p_qrs_coupling():
     assert uncoupled.value is None and uncoupled.reason.startswith("irregular rhythm without a fixed P-QRS coupling")
 
 
+def _fibrillation_waves(signal: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The synthetic ECG with each beat's P wave replaced by a different random wavelet of the same size: what the
+    median beat of atrial fibrillation averages, while the delineator still marks "P" before the QRS."""
+    rng = np.random.default_rng(seed)
+    out = signal.copy()
+    t = np.arange(P_START - 30, QRS_START - 2)
+    for k in range(N_BEATS):
+        base = int(k * FS)
+        out[:, base + t] = 0.0
+        for _ in range(3):  # f waves at 5-8 Hz with random phase and lead-to-lead polarity
+            freq, phase = rng.uniform(5.0, 8.0), rng.uniform(0.0, 2.0 * np.pi)
+            polarity = rng.choice([-1.0, 1.0], size=(12, 1))
+            out[:, base + t] += polarity * 0.05 * np.sin(2.0 * np.pi * freq * t / FS + phase)
+    return out
+
+
+def test_p_waves_that_do_not_repeat_from_beat_to_beat_leave_pr_missing():
+    signal, labels, masks = _synthetic()
+    beats = beats_from_masks(masks)
+    used = used_beats(beats, FS)
+    _, _, qrs_on = lead_p_waves(labels, beats, used, FS)
+    assert p_wave_repeatability(signal, FS, qrs_on, _expected_pr_ms()) == pytest.approx(1.0)
+    assert p_wave_repeatability(signal, FS, qrs_on[:2], _expected_pr_ms()) is None  # under three beats
+    # A regular rhythm passes the irregular-rhythm coupling gate; the repeatability gate does not let f waves through.
+    waves = _fibrillation_waves(signal)
+    assert p_wave_repeatability(waves, FS, qrs_on, 200.0) < MIN_P_REPEATABILITY
+    result = _pr(waves, labels, masks, irregular=False)
+    assert result.value is None and result.reason.startswith("PR not measurable: no P wave repeats")
+    # The same waves under a real, repeating P wave do not hide it.
+    assert _pr(signal + 0.2 * (waves - signal), labels, masks, irregular=False).value is not None
+
+
 def test_a_missing_per_beat_pr_stays_missing():
     signal, labels, masks = _synthetic()
     beats = beats_from_masks(masks)
@@ -212,3 +246,21 @@ def test_sinus_tachycardia_pr_on_real_ptbxl_more_training_records(shared_data: P
     # over 200 ms without a first-degree AV block label: 3 in v2.6 (the fast-rate network marks a T wave as P in a
     # few leads of two of them), as for 3 of the 45 that v2.5 measured
     assert sum(pr is not None and pr > 200.0 and not a for pr, a in zip(prs, avb, strict=True)) <= 3
+
+
+def test_atrial_fibrillation_rarely_gets_a_pr_on_real_ptbxl_more_training_records(shared_data: Path):
+    """Atrial fibrillation has no P wave, so a PR stated on it is a false finding. Measure v2.7 stated one on 13 of
+    the 152 AFIB training records of ``ptbxl_more`` (164-286 ms), mostly AF with a fairly even ventricular rate that
+    the irregular-rhythm gate lets through; v2.8's repeatability gate leaves 6 (each shows a P wave that repeats
+    before every QRS: a 2:1 flutter, or a label the strip does not bear out)."""
+    from core.measure.measurements import measure_ecg
+    from core.measure.plausibility import split_group
+    from core.measure.reference_labels import SOURCES, reference_labels, source_records
+
+    prs = [
+        measure_ecg(catalog.read(record)).pr_ms
+        for record, catalog in source_records(SOURCES["ptbxl_more@100"], shared_data)
+        if split_group(record.split) == "train" and "AFIB" in reference_labels(record)
+    ]
+    assert len(prs) == 152
+    assert sum(pr is not None for pr in prs) <= 6

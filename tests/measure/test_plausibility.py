@@ -50,6 +50,28 @@ def test_cinc_norm_needs_sinus_rhythm_alone():
     assert cinc_labels(["59118001", "270492004", "111975006"]) == {"CRBBB", "1AVB", "LNGQT"}
 
 
+def test_sph_labels_come_from_the_snomed_codes_beside_its_aha_statements(shared_data: Path):
+    catalog = _catalog(shared_data, "sph", "sph")
+    normal, rbbb, brady = catalog["sph/SPH00002"], catalog["sph/SPH00007"], catalog["sph/SPH00001"]
+    assert normal.meta["aha_codes"] == ["1"] and reference_labels(normal) == {"NORM", "SR"}  # AHA 1: "normal ECG"
+    assert rbbb.meta["aha_codes"] == ["106"] and reference_labels(rbbb) == {"CRBBB"}
+    # sinus bradycardia with sinus arrhythmia: neither NORM nor the regular-sinus-rhythm label
+    assert reference_labels(brady) == {"SBRAD"}
+    assert reference_labels(catalog["sph/SPH00005"]) == frozenset()  # no metadata row
+
+
+def test_rhythms_without_a_pr_and_pre_excitation_map_on_every_dataset(shared_data: Path):
+    assert ptbxl_labels({"AFLT": 100.0, "3AVB": 100.0, "WPW": 100.0}) == {"AFLT", "3AVB", "WPW"}
+    assert cinc_labels(["164890007", "27885002", "74390002"]) == {"AFLT", "3AVB", "WPW"}
+    ludb_sets = {"rhythm": ["atrial flutter, typical"], "conduction": ["iii degree av-block"]}
+    assert ludb_labels(ludb_sets) == {"AFLT", "3AVB"}
+    ludb = _catalog(shared_data, "ludb", "ludb/1.0.1")
+    flutter = [r for r in ludb.records if "AFLT" in reference_labels(r)]
+    block = [r for r in ludb.records if "3AVB" in reference_labels(r)]
+    assert len(flutter) == 3 and all("flutter" in r.text.lower() for r in flutter)
+    assert len(block) == 5 and all("iii degree" in r.text.lower() for r in block)
+
+
 def test_ludb_sinus_bradycardia_maps_to_sbrad(shared_data: Path):
     catalog = _catalog(shared_data, "ludb", "ludb/1.0.1")
     record = catalog["ludb/1"]
