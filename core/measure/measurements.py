@@ -258,14 +258,16 @@ def _per_lead_qrs_ms(lead_labels: np.ndarray, beats: list[Beat], used: list[bool
 
 
 def _with_p_onset(beats: list[Beat], used: list[bool], pr_ms: float | None, fs_hz: float) -> list[Beat]:
-    """Beats whose P onset is the one PR was measured from (every used beat); unchanged without a PR.
+    """Beats whose P onset is the one PR was measured from (every used beat); without a PR, beats without P points.
 
     Every used beat, not only those where the global masks hold a P wave: PR measured through the fallback of
     :mod:`core.measure.p_onset` (a P wave on the preceding T wave, seen in lead II or V1 only) has no global P wave
-    in any beat, and the plot then showed a PR with no P onset for a reader to check it against.
+    in any beat, and the plot then showed a PR with no P onset for a reader to check it against. Without a PR the
+    delineator's P marks are dropped: on atrial fibrillation it marks f waves in some beats, and the plot showed P
+    onsets beside "PR not measurable: no P wave repeats before the QRS complexes" (``ludb/95``).
     """
     if pr_ms is None:
-        return beats
+        return [replace(b, p_on=None, p_off=None) for b in beats]
     offset = int(round(pr_ms * fs_hz / 1000.0))
     return [replace(b, p_on=b.qrs_on - offset) if ok else b for b, ok in zip(beats, used, strict=True)]
 
