@@ -49,6 +49,10 @@ def reports_for_ecg(services: QueryService, key: str, k: int = 5) -> tuple[pd.Da
     return neighbours_frame(hits, key), thumbnails_html(hits, f"Reports nearest to {key}")
 
 
+SEARCH_HINT = (
+    "<p><i>The ECGs nearest to your query will be listed here, each with its lead II, and the reports that match it "
+    "below: enter a query above and press Search.</i></p>"
+)
 NEGATION_IGNORED = (
     "The ECGs below are ranked by the model's embedding of the whole query, which places a negated finding "
     "('no P waves') close to the finding itself: they may show it. The matching reports further down read the "
@@ -144,7 +148,8 @@ def build(ctx: Context) -> None:
         elem_id="search-ecgs",
         visible=False,
     )
-    text_html = gr.HTML(js_on_load=OPEN_ON_CLICK, elem_id="search-thumbs")
+    # Before the first search the space under the filters says what will fill it, instead of a blank gap.
+    text_html = gr.HTML(SEARCH_HINT, js_on_load=OPEN_ON_CLICK, elem_id="search-thumbs")
     notice = gr.HTML(elem_id="search-notice")
     text_reports = gr.Dataframe(
         headers=REPORT_COLUMNS,

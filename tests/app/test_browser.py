@@ -156,6 +156,8 @@ def test_a_retrieve_result_and_its_thumbnail_open_the_ecg(live_app: str, browser
 
     page = _open_app(browser, live_app)
     page.get_by_role("tab", name="Retrieve").click()
+    # Before a search, the results' place says what will fill it.
+    expect(page.locator("#search-thumbs")).to_contain_text("nearest to your query will be listed here")
     page.get_by_label("Query").fill("sinus rhythm")
     page.locator("#search-btn").click()
     thumbs = page.locator("#search-thumbs tr[data-ecg]")
