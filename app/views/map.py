@@ -121,7 +121,11 @@ def build(ctx: Context) -> None:
             # The figure's title names the ECG; .ecg-paper: the viewer's calipers work on it too.
             selected = gr.Plot(show_label=False, elem_id="atlas-ecg", elem_classes=["ecg-paper"])
         with gr.Column(scale=1):
-            selected_details = gr.Markdown(elem_id="atlas-details")
+            # Until a point is clicked the preview is empty: say what fills it rather than leave a blank box.
+            selected_details = gr.Markdown(
+                "*Click a point on the map to preview that ECG here, with its report; it also opens in the viewer.*",
+                elem_id="atlas-details",
+            )
     drawn = gr.State(None)  # (colour, current ECG) of the map on screen: opening the tab again redraws only on change
 
     def draw(cb: str, key: str):
