@@ -24,8 +24,9 @@ Definitions:
 * ``axis_deg``, ``sokolow_lyon_mv``, ``limb_qrs_amplitude_mv``, ``precordial_qrs_amplitude_mv``, ``low_voltage``:
   see :mod:`core.measure.amplitude`.
 
-Every value is an automated measurement: ``quality`` gives its confidence and ``missing`` the reason for each value
-that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader can check them.
+Every value is an automated measurement: ``quality`` gives the confidence of each value given and ``missing`` the
+reason for each value that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader
+can check them.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class Measurements:
             (:func:`core.measure.beat_consistency.qrs_consistency`; None under three beats); under
             :data:`~core.measure.beat_consistency.MIN_CONSISTENCY` nothing else is measured.
         leads_used: leads the measurements were made on.
-        quality: measurement name -> confidence in [0, 1].
+        quality: measurement name -> confidence in [0, 1], for the values given (a missing one has its reason).
         missing: measurement name -> why it is ``None``.
         beats: per-beat fiducial points.
         per_lead: lead -> per-lead values (``qrs_ms``, ``r_mv``, ``s_mv``, ``p2p_mv``).
@@ -345,7 +346,8 @@ def measurements_from_masks(
         )
         beats = _with_p_onset(beats, used, est["pr_ms"].value, fs_hz)
     qt = est["qt_ms"].value
-    quality = {"hr_bpm": hr.confidence, **{k: e.confidence for k, e in est.items()}}
+    # A confidence belongs to a value given: beside a missing PR it read as the PR's (0.32 on an AF record).
+    quality = {k: e.confidence for k, e in {"hr_bpm": hr, **est}.items() if e.value is not None}
     missing = {k: e.reason for k, e in {"hr_bpm": hr, **est}.items() if e.value is None and e.reason}
     if cv is None:
         missing["irregular"] = "fewer than three QRS complexes found"

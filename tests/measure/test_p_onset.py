@@ -264,5 +264,7 @@ def test_atrial_fibrillation_rarely_gets_a_pr_on_real_ptbxl_more_training_record
     ]
     assert len(measured) == 152
     assert sum(m.pr_ms is not None for m in measured) <= 6
-    # Without a PR the tracing shows no P points either (the delineator's marks on f waves read as P waves).
+    # Without a PR the tracing shows no P points either (the delineator's marks on f waves read as P waves), and no
+    # confidence stands beside the missing value as if it were the PR's.
     assert all(b.p_on_s is None and b.p_off_s is None for m in measured if m.pr_ms is None for b in m.beats)
+    assert all("pr_ms" not in m.quality and m.missing["pr_ms"] for m in measured if m.pr_ms is None)
