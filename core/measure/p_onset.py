@@ -43,8 +43,8 @@ measured here on the signal instead, the way 12-lead machines measure on a media
    irregular-rhythm gate of step 1, and the median beat averages its f waves into a small "P wave": on the
    training folds 1-6 of ``ptbxl_more``, PR was stated on 9 of its AF records (164-286 ms). Their P windows
    correlate at -0.00-0.08 where they show no P wave; NORM records' 1st percentile is 0.53. At 0.1 the gate
-   removes 5 of those 9 (the others show a repeating P wave: a label the strip does not bear out, a 2:1
-   flutter), plus a sinus tachycardia with atrial and ventricular premature beats (0.08) and, on CinC, a record of
+   removes 5 of those 9 (the others' windows repeat, r 0.26-0.75: among them a 2:1 flutter and a doubtful AF
+   label), plus a sinus tachycardia with atrial and ventricular premature beats (0.08) and, on CinC, a record of
    premature atrial beats (0.01); nothing on LUDB's training part. Confirmed on folds 7-8: two more AF PRs
    removed, and three records whose strip shows no P wave to time (tremor; P waves marching through the QRS
    complexes of a 1AVB-labelled record; 31 bpm with RBBB and LAFB).
