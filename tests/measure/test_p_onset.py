@@ -251,8 +251,8 @@ def test_sinus_tachycardia_pr_on_real_ptbxl_more_training_records(shared_data: P
 def test_atrial_fibrillation_rarely_gets_a_pr_on_real_ptbxl_more_training_records(shared_data: Path):
     """Atrial fibrillation has no P wave, so a PR stated on it is a false finding. Measure v2.7 stated one on 13 of
     the 152 AFIB training records of ``ptbxl_more`` (164-286 ms), mostly AF with a fairly even ventricular rate that
-    the irregular-rhythm gate lets through; v2.8's repeatability gate leaves 6 (each shows a P wave that repeats
-    before every QRS: a 2:1 flutter, or a label the strip does not bear out)."""
+    the irregular-rhythm gate lets through; v2.8's repeatability gate leaves 6 (their P windows do repeat: a 2:1
+    flutter and a doubtful AF label among them)."""
     from core.measure.measurements import measure_ecg
     from core.measure.plausibility import split_group
     from core.measure.reference_labels import SOURCES, reference_labels, source_records
