@@ -43,6 +43,19 @@ def qrs_windows(filtered_mv: np.ndarray, beats: list[Beat], used: list[bool], fs
     return stack - stack.mean(axis=1, keepdims=True)
 
 
+def pairwise_correlations(rows: np.ndarray) -> np.ndarray | None:
+    """Pearson correlation of every row with every other (rows: one beat's window each); rows without any shape (a
+    flat stretch) are left out, and under MIN_BEATS rows left there is no verdict (None). Also used for the P wave
+    (:func:`core.measure.p_onset.p_wave_repeatability`)."""
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1)
+    shaped = norms > 0
+    if shaped.sum() < MIN_BEATS:
+        return None
+    unit = centred[shaped] / norms[shaped, None]
+    return unit @ unit.T
+
+
 def qrs_consistency(filtered_mv: np.ndarray, beats: list[Beat], used: list[bool], fs_hz: float) -> float | None:
     """Share of the used beats that resemble the most common beat (None under MIN_BEATS beats).
 
@@ -50,11 +63,8 @@ def qrs_consistency(filtered_mv: np.ndarray, beats: list[Beat], used: list[bool]
     SIMILAR) stands for the dominant morphology, and the share is that beat and those like it. A real rhythm gives
     most beats (ventricular bigeminy half of them); noise a few at most.
     """
-    stack = qrs_windows(filtered_mv, beats, used, fs_hz)
-    norms = np.linalg.norm(stack, axis=1)
-    stack, norms = stack[norms > 0], norms[norms > 0]  # a window on a flat stretch has no shape to compare
-    if len(stack) < MIN_BEATS:
+    correlations = pairwise_correlations(qrs_windows(filtered_mv, beats, used, fs_hz))
+    if correlations is None:
         return None
-    unit = stack / norms[:, None]
-    similar = (unit @ unit.T) >= SIMILAR
-    return float(similar.sum(axis=1).max() / len(stack))
+    similar = correlations >= SIMILAR
+    return float(similar.sum(axis=1).max() / len(similar))

@@ -63,6 +63,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core.measure.beat_consistency import pairwise_correlations
 from core.measure.quality import RANGES, Estimate
 from core.measure.unet import P_WAVE, QRS
 from core.measure.waves import Beat, runs
@@ -201,16 +202,14 @@ def p_wave_repeatability(signal_mv: np.ndarray, fs_hz: float, qrs_on: np.ndarray
     if end >= start - 2:
         return None
     windows = [signal_mv[:, q - start : q - end] for q in qrs_on if q - start >= 0 and q - end <= signal_mv.shape[1]]
-    if len(windows) < 3:
+    if not windows:
         return None
     # each lead's own level removed: baseline wander moves it from beat to beat, and it is not the P wave's shape
-    stack = np.array([(w - w.mean(axis=1, keepdims=True)).ravel() for w in windows], dtype=float)
-    norms = np.linalg.norm(stack, axis=1)
-    stack = stack[norms > 0] / norms[norms > 0, None]
-    if len(stack) < 3:
+    rows = np.array([(w - w.mean(axis=1, keepdims=True)).ravel() for w in windows], dtype=float)
+    correlations = pairwise_correlations(rows)
+    if correlations is None:
         return None
-    pairs = np.triu_indices(len(stack), 1)
-    return float(np.median((stack @ stack.T)[pairs]))
+    return float(np.median(correlations[np.triu_indices(len(correlations), 1)]))
 
 
 def p_lead_share(p_on: np.ndarray, lead_names: Sequence[str] | None) -> tuple[float, int]:
