@@ -123,7 +123,8 @@ def build(ctx: Context) -> None:
         with gr.Column(scale=1):
             # Until a point is clicked the preview is empty: say what fills it rather than leave a blank box.
             selected_details = gr.Markdown(
-                "*Click a point on the map to preview that ECG here, with its report; it also opens in the viewer.*",
+                "*Click a point on the map: its report shows in this panel, its ECG in the plot beside it, "
+                "and it opens in the viewer.*",
                 elem_id="atlas-details",
             )
     drawn = gr.State(None)  # (colour, current ECG) of the map on screen: opening the tab again redraws only on change

@@ -273,7 +273,7 @@ def test_the_map_is_drawn_when_its_tab_opens(live_app: str, services, browser, t
     # A point click opens its ECG, and the preview shows its report. The page script hooks a redrawn plot within
     # 0.6 s, so a click right after the colour change may come too early: click again until it opens.
     details = page.locator("#atlas-details")
-    expect(details).to_contain_text("Click a point on the map to preview that ECG here")  # not a blank box
+    expect(details).to_contain_text("Click a point on the map: its report shows in this panel")  # not a blank box
     for _ in range(5):
         points.nth(3).click(force=True)
         try:
