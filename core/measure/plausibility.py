@@ -500,7 +500,7 @@ def _table_rows(summary: dict, source: str, methods: Sequence[str], splits: Sequ
     return columns, out
 
 
-_SPLIT_TITLES = {"train": "train", "held_out": "held-out", "all": "all"}
+_SPLIT_TITLES = {"train": "train", "held_out": "held-out", "all": "all (train + held-out)"}
 
 
 def format_markdown(

@@ -318,3 +318,18 @@ def test_pr_coverage_of_sinus_tachycardia_counts_every_record():
     assert cell["value"] == pytest.approx(2 / 3) and cell["n_positive"] == 2 and cell["n"] == 3
     md = format_markdown(summarize(rows), ["own"])
     assert "| PR measured, STACH |  | 67 % [9-99] n=3 |" in md
+
+
+def test_both_parts_of_one_method_are_also_shown_pooled(shared_data: Path, tmp_path: Path):
+    """The goals hold "on records of every fold": a run of both parts for one method adds their pool as a column,
+    counting each record once (2 training + 2 held-out records here)."""
+    from core.__main__ import main
+
+    out_md = tmp_path / "p.md"
+    argv = ["validate-measurements", "--plausibility", "--method", "own", "--no-cache", "--limit", "2"]
+    argv += ["--data-root", str(shared_data), "--datasets", "ptbxl@100", "--split", "all", "--markdown", str(out_md)]
+    assert main(argv) == 0
+    lines = out_md.read_text().splitlines()
+    assert "| check | goal | own train | own held-out | own all (train + held-out) |" in lines
+    records = next(line for line in lines if line.startswith("| records |"))
+    assert records.endswith("| 2 (0 unreadable) | 2 (0 unreadable) | 4 (0 unreadable) |")
