@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.data.lead_scaling import UNCALIBRATED_KEY
 from core.explorer import BrowsePage, Explanation, Neighbour, OpenedRecord, RecordInfo, ReportMatch, Status, Upload
 from core.leads import CANONICAL_LEADS
 from core.plotting import ecg_figure
@@ -241,6 +242,8 @@ def record_markdown(opened: OpenedRecord) -> str:
     else:
         leads = escape_markdown(", ".join(opened.ecg.present_leads))
         parts = [f"### {escape_markdown(opened.key)} (uploaded)\nLeads present: {leads}"]
+    if note := opened.ecg.meta.get(UNCALIBRATED_KEY):
+        parts.append(f"**Amplitudes:** {escape_markdown(note)}.")
     if opened.measurements is not None:
         parts.append(measurements_markdown(opened.measurements))
     elif opened.measure_error:
@@ -258,7 +261,8 @@ def ecg_plot(opened: OpenedRecord, layout: str = "clinical", fiducials: bool = F
         lead_mask=ecg.lead_mask,
         layout=layout,
         fiducials=beats,
-        title=f"{opened.key} · {ecg.fs_hz:g} Hz · {ecg.duration_s:.1f} s",
+        title=f"{opened.key} · {ecg.fs_hz:g} Hz · {ecg.duration_s:.1f} s"
+        + (" · amplitudes not calibrated" if ecg.meta.get(UNCALIBRATED_KEY) else ""),
         duration_s=min(10.0, ecg.duration_s),
     )
 
@@ -275,6 +279,8 @@ def upload_markdown(up: Upload) -> str:
         lines.append(f"Missing leads (masked for the model): {', '.join(missing)}.")
     if ecg.meta.get("dropped_leads"):
         lines.append(f"Non-standard leads ignored: {', '.join(ecg.meta['dropped_leads'])}.")
+    if note := ecg.meta.get(UNCALIBRATED_KEY):
+        lines.append(f"Amplitudes: {escape_markdown(note)}.")
     if ecg.meta.get("unusable_leads"):
         lines.append("Unusable leads: " + ", ".join(f"{k} ({v})" for k, v in ecg.meta["unusable_leads"].items()) + ".")
     lines.append("It is now the current ECG, drawn above the tabs: open Zero-shot, Retrieve, Map or Explain.")

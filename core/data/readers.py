@@ -14,6 +14,7 @@ from pathlib import Path
 from core.data.formats.common import MAX_DECODED_VALUES, check_fs_value, require_file
 from core.data.formats.hdf5_format import read_hdf5
 from core.data.formats.numpy_format import read_numpy
+from core.data.lead_scaling import undo_independent_scaling
 from core.ecg import ECG
 from core.errors import ECGFileMissingError, ECGFormatError, ECGSignalError
 
@@ -62,6 +63,8 @@ def read_ecg(
 
     Returns:
         The ECG in canonical lead order; leads that are absent, all-NaN or flat are zero rows with ``lead_mask`` False.
+        Leads the file stored with scales of their own (LUDB) have their limb leads' sizes restored and
+        ``meta["amplitudes_uncalibrated"]`` set (:mod:`core.data.lead_scaling`).
 
     Raises:
         ECGReadError: a subclass saying what is wrong with which file (missing, format, corrupt, leads, signal,
@@ -83,13 +86,15 @@ def read_ecg(
                 )
         from core.data.formats.wfdb_format import read_wfdb  # local: wfdb + scipy.io, 0.8 s to import (measured)
 
-        return read_wfdb(record, fs_hz=fs_hz, lead_names=lead_names, record_id=record_id, **limits)
+        return undo_independent_scaling(
+            read_wfdb(record, fs_hz=fs_hz, lead_names=lead_names, record_id=record_id, **limits)
+        )
 
     require_file(path, "file" if suffix else "file (nor a WFDB header next to it)")
     reader = _reader_for(suffix)
     if reader is None:
         raise ECGFormatError(path, f"unsupported file type {suffix or '(no extension)'!r}; supported: {SUPPORTED}")
-    return reader(path, fs_hz=fs_hz, lead_names=lead_names, record_id=record_id, **limits)
+    return undo_independent_scaling(reader(path, fs_hz=fs_hz, lead_names=lead_names, record_id=record_id, **limits))
 
 
 def iter_windows(

@@ -22,7 +22,9 @@ Definitions:
   the one PR is measured from.
 * ``qtc_ms``: Bazett's correction QT / sqrt(RR in s); ``qtc_fridericia_ms``: QT / cbrt(RR in s).
 * ``axis_deg``, ``sokolow_lyon_mv``, ``limb_qrs_amplitude_mv``, ``precordial_qrs_amplitude_mv``, ``low_voltage``:
-  see :mod:`core.measure.amplitude`.
+  see :mod:`core.measure.amplitude`. Missing, with the reason, when the file's amplitudes are not calibrated
+  (:mod:`core.data.lead_scaling`: LUDB stores every lead scaled to 1 mV); the axis then stays only when the limb
+  leads' relative sizes were restored (v2.9).
 
 Every value is an automated measurement: ``quality`` gives the confidence of each value given and ``missing`` the
 reason for each value that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader
@@ -37,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from core.data.lead_scaling import RESTORED_KEY, UNCALIBRATED_KEY
 from core.ecg import ECG
 from core.measure.amplitude import frontal_axis_deg, qrs_amplitudes, voltage_summary
 from core.measure.beat_consistency import MIN_CONSISTENCY, qrs_consistency
@@ -47,7 +50,7 @@ from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
 # Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
-MEASURE_VERSION = "2.8"
+MEASURE_VERSION = "2.9"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
 WIDE_QRS_MS = 120.0  # the bundle-branch-block threshold; QT is then read with the QRS width in mind
@@ -370,6 +373,9 @@ def measurements_from_masks(
             missing["sokolow_lyon_mv"] = "needs V1 and V5 or V6"
         if voltages.get("low_voltage") is None:
             missing["low_voltage"] = "needs all six limb or all six precordial leads"
+        if ecg.meta.get(UNCALIBRATED_KEY):
+            # Millivolts read off such a file are numbers about nothing (LUDB: every lead spans 1 mV) (v2.9).
+            axis, voltages, per_lead, missing = _without_voltages(axis, per_lead, missing, ecg.meta)
     return Measurements(
         hr_bpm=hr.value,
         rr_irregularity=cv,
@@ -395,3 +401,21 @@ def measurements_from_masks(
         beats=tuple(BeatFiducials.from_beat(b, fs_hz, ok) for b, ok in zip(beats, used, strict=True)),
         per_lead=per_lead,
     )
+
+
+_VOLTAGES = ("sokolow_lyon_mv", "limb_qrs_amplitude_mv", "precordial_qrs_amplitude_mv", "low_voltage")
+_PER_LEAD_VOLTAGES = ("r_mv", "s_mv", "p2p_mv")
+UNCALIBRATED_REASON = "amplitudes not calibrated: the file does not keep the leads' sizes in millivolts"
+
+
+def _without_voltages(
+    axis: float | None, per_lead: dict[str, dict[str, float]], missing: dict[str, str], meta: dict
+) -> tuple[float | None, dict, dict[str, dict[str, float]], dict[str, str]]:
+    """Voltages taken out, each with :data:`UNCALIBRATED_REASON`, for an ECG whose amplitudes are not calibrated
+    (``meta`` says why); the axis stays only if the limb leads' relative sizes were restored (it is a ratio of
+    limb-lead areas)."""
+    missing = dict(missing) | dict.fromkeys(_VOLTAGES, UNCALIBRATED_REASON)
+    if axis is not None and not meta.get(RESTORED_KEY):
+        axis, missing["axis_deg"] = None, f"{UNCALIBRATED_REASON}, and the limb leads' relative sizes are unknown"
+    kept = {lead: {k: v for k, v in values.items() if k not in _PER_LEAD_VOLTAGES} for lead, values in per_lead.items()}
+    return axis, {}, {lead: values for lead, values in kept.items() if values}, missing

@@ -203,3 +203,25 @@ def test_measurements_endpoint_rejects_a_bad_key(client):
         client.predict("ptbxl/99999", api_name="/measurements")
     with pytest.raises(AppError, match="ecg_key is empty"):
         client.predict("  ", api_name="/measurements")
+
+
+def test_an_ecg_without_calibrated_amplitudes_says_so_above_its_measurements_and_on_its_plot(shared_data):
+    """A LUDB record (every lead stored at 1 mV, core.data.lead_scaling): the details say why its voltages are not
+    given, the figure's title warns that its millivolt grid is not to be trusted, and a PTB-XL record has neither."""
+    from app.formatting import ecg_plot, record_markdown
+    from core.data.readers import read_ecg
+    from core.explorer.service import OpenedRecord
+    from core.measure import measure_ecg
+
+    for path, key, flagged in (
+        (shared_data / "ludb" / "1.0.1" / "data" / "1", "ludb/1", True),
+        (shared_data / "ptb-xl" / "1.0.3" / "records500" / "00000" / "00001_hr", "ptbxl/00001", False),
+    ):
+        ecg = read_ecg(path, record_id=key)
+        opened = OpenedRecord(key=key, ecg=ecg, record=None, measurements=measure_ecg(ecg))
+        text = record_markdown(opened)
+        title = ecg_plot(opened).layout.title.text
+        assert ("**Amplitudes:** amplitudes not calibrated" in text) is flagged
+        assert ("amplitudes not calibrated" in title) is flagged
+        sokolow = next(line for line in measurement_lines(opened.measurements) if line.startswith("Sokolow"))
+        assert ("not measured: amplitudes not calibrated" in sokolow) is flagged

@@ -50,14 +50,24 @@ def _sha256(*arrays: np.ndarray) -> str:
 
 @pytest.mark.parametrize("record", RECORDS)
 def test_labels_and_signal_equal_the_former_reader(ludb_dir: Path, record: int):
+    """Labels as the former reader read them; the signal as it read it, each lead then multiplied by its stored gain
+    over the gains' geometric mean (measure v2.9, :mod:`core.data.lead_scaling`: LUDB's gains make every lead span
+    exactly 1 mV), the signal hash still pinning the former reading."""
+    import wfdb
+
     signal = ludb.read_signal(ludb_dir, record)
     ann = ludb.read_annotation(ludb_dir, record, n_samples=signal.shape[1])
     labels_sha, signal_sha = EXPECTED_SHA256[record]
     assert _sha256(ann.labels, ann.spans, *ann.qrs_peaks) == labels_sha
-    # The signal hash covers bytes only (no shape/dtype suffix), as it was recorded.
-    assert hashlib.sha256(signal.tobytes() + str(signal.shape).encode() + str(signal.dtype).encode()).hexdigest() == (
+    stored = wfdb.rdrecord(str(ludb_dir / "data" / str(record)), physical=True)
+    former = stored.p_signal.T.astype(np.float32)
+    # The hash covers bytes only (no shape/dtype suffix), as it was recorded.
+    assert hashlib.sha256(former.tobytes() + str(former.shape).encode() + str(former.dtype).encode()).hexdigest() == (
         signal_sha
     )
+    gains = np.asarray(stored.adc_gain)
+    factors = gains / np.exp(np.mean(np.log(gains)))
+    np.testing.assert_allclose(signal, former * factors[:, None].astype(np.float32), rtol=1e-5, atol=1e-6)
 
 
 def test_ludb_is_found_through_the_registry(ludb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

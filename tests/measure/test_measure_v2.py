@@ -131,6 +131,27 @@ def test_missing_leads_are_reported_as_reasons():
     assert meas.sokolow_lyon_mv is None and "V1" in meas.missing["sokolow_lyon_mv"]
 
 
+def test_uncalibrated_amplitudes_give_no_voltages_and_an_axis_only_from_restored_limb_leads(shared_data: Path):
+    """LUDB stores every lead at 1 mV (core.data.lead_scaling): no millivolt value is stated about such a file; the
+    axis is, because the limb leads' relative sizes were restored, and it goes when they were not (v2.9)."""
+    from core.data.lead_scaling import RESTORED_KEY, UNCALIBRATED_KEY
+    from core.measure.measurements import UNCALIBRATED_REASON
+
+    ludb = measure_ecg(read_ecg(shared_data / "ludb" / "1.0.1" / "data" / "1"))
+    for name in ("sokolow_lyon_mv", "limb_qrs_amplitude_mv", "precordial_qrs_amplitude_mv", "low_voltage"):
+        assert getattr(ludb, name) is None and ludb.missing[name] == UNCALIBRATED_REASON
+    assert ludb.axis_deg is not None and ludb.qrs_ms is not None and ludb.hr_bpm is not None
+    assert all("r_mv" not in values and "qrs_ms" in values for values in ludb.per_lead.values())
+    assert "Sokolow" not in ludb.to_sentence() and "frontal QRS axis" in ludb.to_sentence()
+    ptbxl = read_ecg(shared_data / "ptb-xl" / "1.0.3" / "records500" / "00000" / "00001_hr")
+    assert measure_ecg(ptbxl).sokolow_lyon_mv is not None  # a calibrated recording keeps its voltages
+    flagged = ptbxl.replace(meta=ptbxl.meta | {UNCALIBRATED_KEY: "amplitudes not calibrated: test"})
+    meas = measure_ecg(flagged)
+    assert meas.axis_deg is None and "relative sizes are unknown" in meas.missing["axis_deg"]
+    restored = measure_ecg(flagged.replace(meta=flagged.meta | {RESTORED_KEY: "limb"}))
+    assert restored.axis_deg == pytest.approx(measure_ecg(ptbxl).axis_deg)
+
+
 def test_ludb_reference_union_is_wider_than_the_clinical_definition(shared_data: Path):
     folder = shared_data / "ludb" / "1.0.1"
     ann = ludb_ref.read_annotation(folder, 1)

@@ -34,6 +34,7 @@ from core.data.formats.common import (
     check_size,
     require_file,
 )
+from core.data.lead_scaling import undo_range_gains
 from core.ecg import ECG
 from core.errors import ECGCorruptError, ECGFileMissingError, ECGFormatError, ECGSignalError
 
@@ -111,14 +112,16 @@ def read_wfdb(
     stored_fs = float(record.fs) if record.fs is not None else float("nan")
     check_given_fs(stored_fs, fs_hz, header_path)
     check_given_leads(record.sig_name, lead_names, header_path)
-    signal_mv = _to_millivolts(record.p_signal, record.units, header_path)
+    # LUDB's gains make every lead span exactly 1 mV: read its counts with one shared gain instead
+    physical, scaling = undo_range_gains(record.p_signal, np.asarray(record.adc_gain or [], dtype=np.float64))
+    signal_mv = _to_millivolts(physical, record.units, header_path)
     return ECG.from_leads(
         signal_mv,
         stored_fs,
         record.sig_name,
         record_id=record_id or record_path.name,
         source=header_path,
-        meta=_meta(record, header_style="challenge-2020" if challenge_2020 else "wfdb"),
+        meta=_meta(record, header_style="challenge-2020" if challenge_2020 else "wfdb") | scaling,
         channel_axis=1,
     )
 
