@@ -251,6 +251,12 @@ def record_markdown(opened: OpenedRecord) -> str:
     return "\n\n".join(parts)
 
 
+def amplitude_caveat(ecg: Any) -> str:
+    """A figure-title suffix for an ECG whose file does not keep its millivolts (LUDB): its grid and calibration
+    pulse show relative sizes only."""
+    return " · amplitudes not calibrated (relative sizes only)" if ecg.meta.get(UNCALIBRATED_KEY) else ""
+
+
 def ecg_plot(opened: OpenedRecord, layout: str = "clinical", fiducials: bool = False) -> go.Figure:
     """The 12-lead figure of an opened ECG, with its measured per-beat fiducial points when ``fiducials``."""
     ecg = opened.ecg
@@ -261,8 +267,7 @@ def ecg_plot(opened: OpenedRecord, layout: str = "clinical", fiducials: bool = F
         lead_mask=ecg.lead_mask,
         layout=layout,
         fiducials=beats,
-        title=f"{opened.key} · {ecg.fs_hz:g} Hz · {ecg.duration_s:.1f} s"
-        + (" · amplitudes not calibrated" if ecg.meta.get(UNCALIBRATED_KEY) else ""),
+        title=f"{opened.key} · {ecg.fs_hz:g} Hz · {ecg.duration_s:.1f} s{amplitude_caveat(ecg)}",
         duration_s=min(10.0, ecg.duration_s),
     )
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import gradio as gr
 import plotly.graph_objects as go
 
-from app.formatting import escape_markdown, record_markdown
+from app.formatting import amplitude_caveat, escape_markdown, record_markdown
 from app.views.common import USER_FACING, Context, require_key, user_errors, user_message
 from core.explorer import OpenedRecord, QueryService
 from core.leads import CANONICAL_LEADS
@@ -99,7 +99,7 @@ def record_figure(
         lead_mask=ecg.lead_mask,
         fiducials=beats,
         title=f"{opened.key} · {ecg.fs_hz:g} Hz · {ecg.duration_s:.1f} s · "
-        f"{options.speed_mm_s:g} mm/s · {options.gain_mm_mv:g} mm/mV",
+        f"{options.speed_mm_s:g} mm/s · {options.gain_mm_mv:g} mm/mV{amplitude_caveat(ecg)}",
         duration_s=min(MAX_SHOWN_S, ecg.duration_s),
         width_px=width_px,
     )

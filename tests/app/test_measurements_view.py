@@ -209,7 +209,9 @@ def test_an_ecg_without_calibrated_amplitudes_says_so_above_its_measurements_and
     """A LUDB record (every lead stored at 1 mV, core.data.lead_scaling): the details say why its voltages are not
     given, the figure's title warns that its millivolt grid is not to be trusted, and a PTB-XL record has neither."""
     from app.formatting import ecg_plot, record_markdown
+    from app.views.viewer import record_figure
     from core.data.readers import read_ecg
+    from core.plotting import PaperOptions
     from core.explorer.service import OpenedRecord
     from core.measure import measure_ecg
 
@@ -220,8 +222,8 @@ def test_an_ecg_without_calibrated_amplitudes_says_so_above_its_measurements_and
         ecg = read_ecg(path, record_id=key)
         opened = OpenedRecord(key=key, ecg=ecg, record=None, measurements=measure_ecg(ecg))
         text = record_markdown(opened)
-        title = ecg_plot(opened).layout.title.text
+        titles = (ecg_plot(opened).layout.title.text, record_figure(opened, PaperOptions()).layout.title.text)
         assert ("**Amplitudes:** amplitudes not calibrated" in text) is flagged
-        assert ("amplitudes not calibrated" in title) is flagged
+        assert all(("amplitudes not calibrated (relative sizes only)" in title) is flagged for title in titles)
         sokolow = next(line for line in measurement_lines(opened.measurements) if line.startswith("Sokolow"))
         assert ("not measured: amplitudes not calibrated" in sokolow) is flagged
