@@ -211,9 +211,9 @@ def test_an_ecg_without_calibrated_amplitudes_says_so_above_its_measurements_and
     from app.formatting import ecg_plot, record_markdown
     from app.views.viewer import record_figure
     from core.data.readers import read_ecg
-    from core.plotting import PaperOptions
     from core.explorer.service import OpenedRecord
     from core.measure import measure_ecg
+    from core.plotting import PaperOptions
 
     for path, key, flagged in (
         (shared_data / "ludb" / "1.0.1" / "data" / "1", "ludb/1", True),

@@ -131,3 +131,16 @@ def test_range_gains_need_every_channel_to_span_exactly_one_unit():
     gains2[1] = 1000.0
     same, none = undo_range_gains(counts / gains2, gains2)
     assert none == {} and same is not None and np.array_equal(same, counts / gains2)
+
+
+def test_a_csv_export_normalised_lead_by_lead_is_caught_on_reading(ptbxl_record: ECG, tmp_path: Path):
+    """The other route, through :func:`read_ecg`: a CSV whose columns were each min-max normalised (a common export
+    step) reads back with its limb leads restored and its amplitudes flagged."""
+    x = ptbxl_record.signal_mv.astype(np.float64)
+    normalised = (x - x.min(axis=1, keepdims=True)) / np.ptp(x, axis=1, keepdims=True)
+    path = tmp_path / "normalised.csv"
+    header = ",".join(ptbxl_record.lead_names)
+    np.savetxt(path, normalised.T, delimiter=",", header=header, comments="", fmt="%.6f")
+    ecg = read_ecg(path, fs_hz=ptbxl_record.fs_hz)
+    assert ecg.meta[RESTORED_KEY] == "limb" and "the same range" in ecg.meta[UNCALIBRATED_KEY]
+    assert _einthoven_error(ecg) < 0.01 < _einthoven_error(ptbxl_record.replace(signal_mv=normalised))
