@@ -260,10 +260,14 @@ def cache_key(method: str) -> str | None:
     ``own``, which is measured afresh every run (it is what changes)."""
     if method == "own":
         return None
+    from core.data import lead_scaling
+    from core.data.formats import wfdb_format
     from core.measure import backends, measurements, waves
     from core.measure.backends import backend_version
 
-    code = (backends, measurements, waves) if method == "neurokit" else (backends,)
+    # The readers too: a change in how a file's samples are read (LUDB's gains, v2.9) changes every library's input.
+    readers = (lead_scaling, wfdb_format)
+    code = (backends, measurements, waves, *readers) if method == "neurokit" else (backends, *readers)
     # The fields too: an entry cached before a field was added would read as "not measured" in its rows.
     fields = hashlib.sha256(",".join(MEAS_FIELDS).encode()).hexdigest()[:6]
     return f"{backend_version(method)}-{_source_hash(code)}-{fields}"

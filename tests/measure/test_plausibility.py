@@ -198,6 +198,21 @@ def test_library_cache_key_changes_with_the_benchmark_fields(monkeypatch: pytest
     assert plausibility.cache_key("own") is None
 
 
+def test_library_cache_key_changes_with_the_code_that_reads_the_samples(monkeypatch: pytest.MonkeyPatch):
+    """LUDB's samples changed with the reader in v2.9 (core.data.lead_scaling): a library's cached measurements of
+    them must not be reused."""
+    import core.measure.plausibility as plausibility
+
+    before = {m: plausibility.cache_key(m) for m in ("openecg", "neurokit")}
+    real = plausibility._source_hash
+    monkeypatch.setattr(
+        plausibility,
+        "_source_hash",
+        lambda objects: real(objects) + ("*" if any(o.__name__ == "core.data.lead_scaling" for o in objects) else ""),
+    )
+    assert all(plausibility.cache_key(m) != key for m, key in before.items())
+
+
 def test_axis_and_amplitude_rules():
     rows = [
         _row({"LAFB"}, axis_deg=-45.0),
