@@ -120,6 +120,7 @@ CHECKS: tuple[Check, ...] = (
         lambda v, s: v > qtc_limit_ms(s),
     ),
     Check("axis_left_lad", "axis < -30°, LAD", "LAD", "axis_deg", lambda v, s: left_axis(v)),
+    Check("axis_below0_lad0", "axis < 0°, LAD0 (LUDB: left of 0°)", "LAD0", "axis_deg", lambda v, s: -90.0 <= v < 0.0),
     Check("axis_left_lafb", "axis < -30°, LAFB", "LAFB", "axis_deg", lambda v, s: left_axis(v)),
     Check("axis_right_rad", "axis > +90°, RAD", "RAD", "axis_deg", lambda v, s: right_axis(v)),
     Check("axis_left_norm", "axis < -30°, NORM", "NORM", "axis_deg", lambda v, s: left_axis(v)),

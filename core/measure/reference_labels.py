@@ -18,7 +18,8 @@ STACH      STACH                               STach 427084000                  
 AFIB       AFIB                                AF 164889003, CAF 426749004,     atrial fibrillation
                                                RAF 314208002
 LNGQT      LNGQT                               LQT 111975006                    -
-LAD        heart_axis ALAD                     LAD 39732003                     left axis deviation
+LAD        heart_axis ALAD                     LAD 39732003                     -
+LAD0       -                                   -                                left axis deviation (< 0°)
 RAD        heart_axis RAD, ARAD                RAD 47665007                     right axis deviation
 LAFB       LAFB                                LAnFB 445118002                  left anterior hemiblock
 LPFB       LPFB                                LPFB 445211001                   -
@@ -34,8 +35,8 @@ Why these choices: the Challenge scores LBBB/CLBBB and RBBB/CRBBB as one class e
 they count as complete blocks. PTB-XL's ``heart_axis`` follows the German axis types: ``LAD`` is "Linkstyp"
 (-30° to +30°, a normal variant) and ``ALAD`` "überdrehter Linkstyp" (beyond -30°), the clinical left axis
 deviation; ``RAD`` (+90° to +120°) and ``ARAD`` (beyond +120°) are both right of +90°. LUDB's axis lines follow the
-Russian convention (left axis deviation below 0°), so its LAD is broader than the clinical one. CinC-2021 and LUDB
-have no "normal ECG" code, so NORM there is sinus rhythm with nothing else listed.
+Russian convention (left axis deviation below 0°): they map to ``LAD0``, checked against < 0°, not to ``LAD``.
+CinC-2021 and LUDB have no "normal ECG" code, so NORM there is sinus rhythm with nothing else listed.
 
 SPH (Shandong Provincial Hospital) states AHA codes and lists their SNOMED-CT codes beside them; those are read
 with the CinC-2021 column. Its AHA code 1, "normal ECG", is listed as 426783006 alone, so NORM there is the
@@ -53,10 +54,10 @@ from core.paths import local_mirror_dir
 
 LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
-    "LAD", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW",
+    "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW",
 )  # fmt: skip
 
-_PTBXL_CODES = frozenset(LABELS) - {"LAD", "RAD"}
+_PTBXL_CODES = frozenset(LABELS) - {"LAD", "LAD0", "RAD"}
 _PTBXL_AXIS = {"ALAD": "LAD", "RAD": "RAD", "ARAD": "RAD"}
 
 NSR_SNOMED = "426783006"
@@ -96,7 +97,8 @@ LUDB_LABELS: dict[tuple[str, str], str] = {
     ("conduction", "complete right bundle branch block"): "CRBBB",
     ("conduction", "i degree av block"): "1AVB",
     ("conduction", "left anterior hemiblock"): "LAFB",
-    ("axis", "left axis deviation"): "LAD",
+    # Russian convention: "left axis deviation" is anything below 0°, not the clinical < -30° of LAD
+    ("axis", "left axis deviation"): "LAD0",
     ("axis", "right axis deviation"): "RAD",
     ("hypertrophy", "left ventricular hypertrophy"): "LVH",
 }
