@@ -284,8 +284,6 @@ def upload_markdown(up: Upload) -> str:
         lines.append(f"Missing leads (masked for the model): {', '.join(missing)}.")
     if ecg.meta.get("dropped_leads"):
         lines.append(f"Non-standard leads ignored: {', '.join(ecg.meta['dropped_leads'])}.")
-    if note := ecg.meta.get(UNCALIBRATED_KEY):
-        lines.append(f"Amplitudes: {escape_markdown(note)}.")
     if ecg.meta.get("unusable_leads"):
         lines.append("Unusable leads: " + ", ".join(f"{k} ({v})" for k, v in ecg.meta["unusable_leads"].items()) + ".")
     lines.append("It is now the current ECG, drawn above the tabs: open Zero-shot, Retrieve, Map or Explain.")

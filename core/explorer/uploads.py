@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.formats.common import MAX_DECODED_VALUES
+from core.data.lead_scaling import RESTORED_KEY, UNCALIBRATED_KEY
 from core.data.readers import read_ecg
 from core.ecg import ECG
 from core.errors import ECGSignalError
@@ -251,6 +252,9 @@ def read_upload(
         )
         digest = _digest(local, (fs_hz, tuple(names), units))
     ecg, used, unit_notes = _apply_units(ecg.replace(source=target.name), units)
+    if note := ecg.meta.get(UNCALIBRATED_KEY):
+        not_measured = "No voltage is measured" + ("" if ecg.meta.get(RESTORED_KEY) else ", nor the frontal axis")
+        unit_notes.append(f"{note[0].upper()}{note[1:]}. {not_measured}; the intervals and the rate are.")
     return UploadedRecord(ecg, target.name, digest, tuple(unit_notes), used)
 
 

@@ -54,6 +54,22 @@ def test_a_microvolt_csv_gets_a_visible_units_warning(services, shared_data, tmp
     np.testing.assert_allclose(services.ecg(key_uv).signal_mv, read_ecg(shared_data / PTBXL).signal_mv, atol=1e-3)
 
 
+def test_a_csv_normalised_lead_by_lead_gets_a_visible_amplitude_warning(services, shared_data, tmp_path):
+    """Each column min-max normalised (a common export step): the summary warns that the millivolts are not the
+    recorded ones, the limb leads come back in proportion (III = II - I) and no voltage is measured."""
+    ecg = read_ecg(shared_data / PTBXL)
+    frame = pd.DataFrame({"time": np.arange(ecg.n_samples) / ecg.fs_hz})
+    for name, row in zip(CANONICAL_LEADS, ecg.signal_mv.astype(np.float64), strict=True):
+        frame[name] = np.round((row - row.min()) / np.ptp(row), 5)
+    path = tmp_path / "normalised.csv"
+    frame.to_csv(path, index=False)
+    key, _, info = upload_ecg(services, [str(path)])
+    assert "⚠️ **Amplitudes not calibrated: the file stores every lead scaled to the same range" in info
+    assert "No voltage is measured; the intervals and the rate are." in info
+    x = services.ecg(key).signal_mv.astype(np.float64)
+    assert np.std(x[2] - (x[1] - x[0])) < 0.01 * np.std(x[2])
+
+
 def test_mitbih_100_window_plotted_is_the_window_scored(services, shared_data):
     rec = shared_data / MITBIH
     files = [str(rec.with_suffix(".hea")), str(rec.with_suffix(".dat"))]
