@@ -253,8 +253,11 @@ def read_upload(
         digest = _digest(local, (fs_hz, tuple(names), units))
     ecg, used, unit_notes = _apply_units(ecg.replace(source=target.name), units)
     if note := ecg.meta.get(UNCALIBRATED_KEY):
-        not_measured = "No voltage is measured" + ("" if ecg.meta.get(RESTORED_KEY) else ", nor the frontal axis")
-        unit_notes.append(f"{note[0].upper()}{note[1:]}. {not_measured}; the intervals and the rate are.")
+        if ecg.meta.get(RESTORED_KEY):
+            measured = "No voltage is measured; the intervals, the rate and the frontal axis are."
+        else:
+            measured = "No voltage is measured, nor the frontal axis; the intervals and the rate are."
+        unit_notes.append(f"{note[0].upper()}{note[1:]}. {measured}")
     return UploadedRecord(ecg, target.name, digest, tuple(unit_notes), used)
 
 
