@@ -171,7 +171,9 @@ class BenchSource:
 LUDB_NOTE = (
     "LUDB's cardiologists wrote sinus tachycardia from about 90 bpm: its 4 records with that label have manually "
     "annotated heart rates of 90-93 bpm, so the HR > 100 bpm check does not fit its labels (the heart rate itself "
-    "is compared with the annotations in the error rows)."
+    "is compared with the annotations in the error rows). Its files keep no millivolts (every lead is stored spanning "
+    "exactly 1 mV; core.data.lead_scaling), so its voltage rows have no value, and its axis lines follow the Russian "
+    "convention, where left axis deviation is anything below 0° (row LAD0)."
 )
 
 SOURCES: dict[str, BenchSource] = {

@@ -94,6 +94,7 @@ def test_ludb_note_on_tachycardia_holds_for_its_annotations(shared_data: Path):
     ]
     assert len(rates) == 4 and all(90.0 <= hr <= 93.5 for hr in rates), rates
     assert "4 records" in SOURCES["ludb@500"].note and "90-93 bpm" in SOURCES["ludb@500"].note
+    assert "voltage rows have no value" in SOURCES["ludb@500"].note  # tests/data/test_lead_scaling.py: the 1 mV
     rows = [{**_row({"STACH"}, hr_bpm=91.0), "source": "ludb@500"}]
     assert f"Note: {SOURCES['ludb@500'].note}" in format_markdown(summarize(rows), ["own"])
 
