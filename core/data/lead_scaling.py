@@ -10,8 +10,8 @@ Two ways back:
 
 * **WFDB, gains equal to the digital ranges** (:func:`undo_range_gains`): the digital counts themselves were
   recorded with one gain; reading every lead with one shared gain (the geometric mean of the stored ones, to stay
-  near the stored size) restores all twelve leads' relative sizes. Checked on LUDB: III = II - I again within 1 %
-  on all 200 records.
+  near the stored size) restores all twelve leads' relative sizes. Checked on LUDB: III = II - I again on all 200
+  records (worst residual 1.2e-7 of lead III; as stored: median 56 %, 0.9-270 %).
 * **Any format** (:func:`undo_independent_scaling`): the six limb leads obey exact linear laws (Einthoven's and
   Goldberger's) whatever the patient::
 
