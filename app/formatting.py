@@ -252,9 +252,10 @@ def record_markdown(opened: OpenedRecord) -> str:
 
 
 def amplitude_caveat(ecg: Any) -> str:
-    """A figure-title suffix for an ECG whose file does not keep its millivolts (LUDB): its grid and calibration
-    pulse show relative sizes only."""
-    return " · amplitudes not calibrated (relative sizes only)" if ecg.meta.get(UNCALIBRATED_KEY) else ""
+    """A figure-title suffix for an ECG (or an :class:`~core.explorer.Explanation`) whose file does not keep its
+    millivolts (LUDB): its grid and calibration pulse show relative sizes only."""
+    meta = getattr(ecg, "meta", None) or {}
+    return " · amplitudes not calibrated (relative sizes only)" if meta.get(UNCALIBRATED_KEY) else ""
 
 
 def ecg_plot(opened: OpenedRecord, layout: str = "clinical", fiducials: bool = False) -> go.Figure:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 import plotly.graph_objects as go
 
-from app.formatting import escape_markdown, explanation_markdown
+from app.formatting import amplitude_caveat, escape_markdown, explanation_markdown
 from app.views.common import Context, require_key, user_errors
 from core.explorer import QueryService
 from core.plotting import LAYOUTS, ecg_figure
@@ -23,7 +23,9 @@ def explain(
     key = require_key(key)
     with user_errors():
         ex = services.explain(key, prompt, checkpoint or None, float(segment_s))
-    title = f"{key} · “{ex.prompt}” · score {ex.saliency.base_score:.3f} (red raises, blue lowers)"
+    title = (
+        f"{key} · “{ex.prompt}” · score {ex.saliency.base_score:.3f} (red raises, blue lowers){amplitude_caveat(ex)}"
+    )
     fig = ecg_figure(
         ex.signal_mv,
         ex.fs_hz,

@@ -16,7 +16,7 @@ import gradio as gr
 import plotly.graph_objects as go
 from gradio.utils import get_upload_folder
 
-from app.formatting import escape_markdown, upload_markdown
+from app.formatting import amplitude_caveat, escape_markdown, upload_markdown
 from app.views.common import USER_FACING, Context, user_errors, user_message
 from core.explorer import QueryService
 from core.explorer.uploads import UNITS, UPLOAD_MAX_BYTES, WINDOW_S
@@ -97,7 +97,7 @@ def upload_ecg(
         ecg.signal_mv,
         ecg.fs_hz,
         lead_mask=ecg.lead_mask,
-        title=f"{name}{span} (uploaded)",
+        title=f"{name}{span} (uploaded){amplitude_caveat(ecg)}",
         duration_s=min(WINDOW_S, ecg.duration_s),
     )
     return up.key, fig, _markdown(up)

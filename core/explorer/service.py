@@ -170,6 +170,7 @@ class Explanation:
         signal_mv: (12, T) the part of the ECG the model sees (centre crop), for drawing.
         offset_s: where that window starts in the recording.
         duration_s: the model's input length.
+        meta: the ECG's metadata (e.g. whether its amplitudes are calibrated, for the figure's title).
     """
 
     key: str
@@ -181,6 +182,7 @@ class Explanation:
     lead_mask: np.ndarray
     offset_s: float
     duration_s: float
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -919,4 +921,5 @@ class QueryService:
             np.asarray(ecg.lead_mask, bool),
             offset_s,
             cfg.duration_s,
+            dict(ecg.meta),
         )

@@ -33,6 +33,11 @@ def test_explain_in_page_draws_on_ecg_paper(services):
     fig, text = explain_in_page(services, "ptbxl/00003", "sinus rhythm", "tiny-a", 2.5, "stacked")
     assert fig.layout.meta["ecg_paper"]["layout"] == "stacked"  # the shared figure: calipers attach to it
     assert any(s.type == "rect" for s in fig.layout.shapes) and "Score" in text
+    assert "amplitudes not calibrated" not in fig.layout.title.text
+    # A LUDB record's file keeps no millivolts (core.data.lead_scaling): its saliency figure says so too.
+    ludb = next(r.record_id for r in services.explorer().records if r.record_id.startswith("ludb/"))
+    fig, _ = explain_in_page(services, ludb, "sinus rhythm", "tiny-a", 2.5, "stacked")
+    assert fig.layout.title.text.endswith("· amplitudes not calibrated (relative sizes only)")
 
 
 def test_batch_mistakes_are_one_line_with_cleared_results(services, caplog):

@@ -63,8 +63,9 @@ def test_a_csv_normalised_lead_by_lead_gets_a_visible_amplitude_warning(services
         frame[name] = np.round((row - row.min()) / np.ptp(row), 5)
     path = tmp_path / "normalised.csv"
     frame.to_csv(path, index=False)
-    key, _, info = upload_ecg(services, [str(path)])
+    key, fig, info = upload_ecg(services, [str(path)])
     assert "⚠️ **Amplitudes not calibrated: the file stores every lead scaled to the same range" in info
+    assert fig.layout.title.text.endswith("(uploaded) · amplitudes not calibrated (relative sizes only)")
     assert "No voltage is measured; the intervals, the rate and the frontal axis are." in info
     x = services.ecg(key).signal_mv.astype(np.float64)
     assert np.std(x[2] - (x[1] - x[0])) < 0.01 * np.std(x[2])
