@@ -24,7 +24,8 @@ def explain(
     with user_errors():
         ex = services.explain(key, prompt, checkpoint or None, float(segment_s))
     title = (
-        f"{key} · “{ex.prompt}” · score {ex.saliency.base_score:.3f} (red raises, blue lowers){amplitude_caveat(ex)}"
+        f"{key} · occlusion saliency of “{ex.prompt}” · score {ex.saliency.base_score:.3f} (red raises, blue lowers)"
+        f"{amplitude_caveat(ex)}"
     )
     fig = ecg_figure(
         ex.signal_mv,
@@ -69,7 +70,8 @@ def build(ctx: Context) -> None:
         run_btn = gr.Button("Explain", variant="primary", elem_id="explain-btn")
     text = gr.Markdown(elem_id="explain-text")
     # The shared ECG-paper figure: the viewer's calipers work on it too (the page script hooks every .ecg-paper plot).
-    plot = gr.Plot(label="Occlusion saliency", elem_id="explain-plot", elem_classes=["ecg-paper"])
+    # No label badge: it sat over the start of the figure's title, which names the ECG and says what is drawn.
+    plot = gr.Plot(show_label=False, elem_id="explain-plot", elem_classes=["ecg-paper"])
 
     def run(key: str, p: str, ckpt: str, seg: float, lay: str):
         return explain(services, key, p, ckpt, seg, lay)

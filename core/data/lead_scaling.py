@@ -19,7 +19,7 @@ Two ways back:
 
   Limb leads that break them, but obey them once each is multiplied by a factor, had scales of their own; the
   factors are found by least squares (lead I's fixed to 1; then scaled to a geometric mean of 1). On LUDB these
-  factors are proportional to the header gains to 0.1 %, which is how the first way was found. The chest leads'
+  factors are proportional to the header gains within 0.7 %, which is how the first way was found. The chest leads'
   sizes stay unknown this way.
 
 Either way the absolute size is lost: the ECG's ``meta`` says so (:data:`UNCALIBRATED_KEY`) and no voltage is
