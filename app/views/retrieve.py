@@ -19,6 +19,7 @@ from app.views.common import USER_FACING, Context, user_errors, user_message
 from app.views.follow import openable
 from core.explorer import ALL, QueryService
 from core.search import negated_words, parse_query, split_terms
+from core.search.examples import MIN_EXAMPLES
 
 THIS_ECG = " (this ECG)"
 # The thumbnails are HTML: a click on a row with a record id reports it as the component's select event.
@@ -65,30 +66,56 @@ NO_WORD_MATCH = (
 
 
 def search_text(
-    services: QueryService, query: str, k: int = 5, dataset: str = ALL, label: str = "", exclude: str = ""
+    services: QueryService,
+    query: str,
+    k: int = 5,
+    dataset: str = ALL,
+    label: str = "",
+    exclude: str = "",
+    by_example: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Free text -> the ``k`` nearest indexed ECGs and the ``k`` best distinct reports (hybrid search).
 
     ``dataset`` and ``label`` keep only matching records (``"all"``/empty: no filter); ``exclude`` (comma-separated)
-    and "..., not X" in the query drop records with label X and reports that say X. A request the user can fix
-    (an empty query) gives empty tables and the reason in the HTML, not an error on every output.
+    and "..., not X" in the query drop records with label X and reports that say X. ``by_example``: rank the ECGs
+    like the indexed ECGs whose reports state the query, where enough do. A request the user can fix (an empty
+    query) gives empty tables and the reason in the HTML, not an error on every output.
     """
     try:
         with user_errors():
-            found = services.search_text(query, int(k), dataset=dataset, label=label, exclude=split_terms(exclude))
+            found = services.search_text(
+                query, int(k), dataset=dataset, label=label, exclude=split_terms(exclude), by_example=bool(by_example)
+            )
     except gr.Error as exc:
         if not isinstance(exc.__cause__, USER_FACING):
             raise
         return neighbours_frame([]), reports_frame([]), message_html(user_message(exc.__cause__))
     what = f"ECGs nearest to “{found.query}”" + (f" (not {', '.join(found.exclude)})" if found.exclude else "")
+    what += ", " + ranking_note(found.examples, bool(by_example))
     return neighbours_frame(found.ecgs), reports_frame(found.reports), thumbnails_html(found.ecgs, what)
 
 
-def negation_notice(query: str | None) -> str:
-    """A notice above the ECG table when the query negates a finding ("no P waves"): the ECGs are ranked by the
-    model's embedding of the query, which sits close to the finding itself; only the report table reads the "no"."""
+def ranking_note(examples: int, by_example: bool) -> str:
+    """How the ECG list was ranked, for its heading (a similarity means something else in each case)."""
+    if examples:
+        return (
+            f"ranked by example: like the {examples} indexed ECGs whose reports state it "
+            "(sim. = cosine to their mean ECG embedding)"
+        )
+    if by_example:
+        return (
+            f"ranked by the model's embedding of the text: fewer than {MIN_EXAMPLES} indexed reports state it "
+            "(sim. = cosine to the text)"
+        )
+    return "ranked by the model's embedding of the text (sim. = cosine to the text)"
+
+
+def negation_notice(query: str | None, examples: int = 0) -> str:
+    """A notice above the ECG table when the query negates a finding ("no P waves") and the ECGs were ranked by the
+    model's embedding of the query, which sits close to the finding itself. Ranked by example (``examples`` > 0),
+    the examples' reports say the negated phrase, so the ECGs follow the "no" and no notice is needed."""
     positive, _ = parse_query(query or "")
-    return message_html(NEGATION_IGNORED) if positive and negated_words(positive) else ""
+    return message_html(NEGATION_IGNORED) if positive and negated_words(positive) and not examples else ""
 
 
 def word_match_notice(reports: pd.DataFrame | None) -> str:
@@ -137,6 +164,14 @@ def build(ctx: Context) -> None:
         dataset = gr.Dropdown(datasets, value=ALL, label="Dataset", scale=1)
         label = gr.Textbox(value="", label="Label (e.g. CLBBB, MI; comma-separated)", scale=2)
         exclude = gr.Textbox(value="", label="Exclude (labels or words, e.g. RBBB; or type '…, not RBBB')", scale=2)
+    by_example = gr.Checkbox(
+        value=True,
+        label=(
+            "Rank ECGs by example: like the indexed ECGs whose reports state these words (the text model mixes up "
+            "twins such as left/right bundle branch block); off: by the model's embedding of the text"
+        ),
+        elem_id="search-by-example",
+    )
     # Stacked, not side by side: each table gets the page width, so the report column is readable at 1440 px.
     ecg_notice = gr.HTML(elem_id="search-ecg-notice")
     text_ecgs = gr.Dataframe(
@@ -168,8 +203,11 @@ def build(ctx: Context) -> None:
         key = openable(services, key)
         return reports_for_ecg(services, key, kk) if key else (neighbours_frame([]), "")
 
-    def run_text(q: str, kk: int, ds: str = ALL, lab: str = "", exc: str = ""):
-        return search_text(services, q, kk, ds, lab, exc)
+    def run_negation_notice(q: str, by_ex: bool):
+        return negation_notice(q, services.example_count(q) if by_ex else 0)
+
+    def run_text(q: str, kk: int, ds: str = ALL, lab: str = "", exc: str = "", by_ex: bool = True):
+        return search_text(services, q, kk, ds, lab, exc, by_ex)
 
     ecg_btn.click(run_ecg, [ctx.ecg_key, k], [ecg_table, ecg_html], api_name="retrieve_reports", queue=False)
     ctx.ecg_key.change(
@@ -180,13 +218,13 @@ def build(ctx: Context) -> None:
         api_visibility="private",
     )
     # The filter inputs come last with defaults, so `/search_text` called with (query, k) works as before.
-    inputs = [query, k, dataset, label, exclude]
+    inputs = [query, k, dataset, label, exclude, by_example]
     outputs = [text_ecgs, text_reports, text_html]
     for event in (
         text_btn.click(run_text, inputs, outputs, api_name="search_text"),
         query.submit(run_text, inputs, outputs, api_name="search_text_submit", api_visibility="private"),
     ):
         event.then(word_match_notice, text_reports, notice, api_visibility="private", queue=False)
-        event.then(negation_notice, query, ecg_notice, api_visibility="private", queue=False)
+        event.then(run_negation_notice, [query, by_example], ecg_notice, api_visibility="private", queue=False)
     for i, results in enumerate((ecg_table, ecg_html, text_ecgs, text_reports, text_html)):
         results.select(picked_record, None, ctx.ecg_key, api_name=f"retrieve_open_{i}", api_visibility="private")

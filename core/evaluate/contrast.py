@@ -26,6 +26,7 @@ from core.data.catalogs.base import Record
 from core.evaluate.labels import LabelDefinition
 from core.evaluate.metrics import binary_auc, bootstrap_ci
 from core.evaluate.ranking import ReportRanker
+from core.search.examples import ExampleSource
 from core.zeroshot import TextEncoder, class_embeddings
 
 CONTRAST_SET = Path(__file__).resolve().parents[2] / "eval" / "contrast_set.json"
@@ -88,6 +89,7 @@ def text_to_ecg(
     *,
     n_bootstrap: int = 1000,
     seed: int = 0,
+    examples: ExampleSource | None = None,
 ) -> dict:
     """Text -> ECG contrast AUCs per pair, their mean and minimum, with percentile bootstrap 95 % intervals.
 
@@ -98,11 +100,20 @@ def text_to_ecg(
         encode_text: the checkpoint's text encoder.
         n_bootstrap: resamples of the records for the intervals.
         seed: RNG seed.
+        examples: rank by example (:mod:`core.search.examples`): a side whose queries are stated by enough of these
+            reports is the mean of their ECGs; the others keep their text embedding. Each pair says how many
+            examples each side had (0: text).
     """
     out_pairs, scored = [], []
     for pair in pairs:
         a_only, b_only = pair.members(records)
         _, emb = class_embeddings({"a": pair.a.queries, "b": pair.b.queries}, encode_text)
+        used = [0, 0]
+        if examples is not None:
+            for j, side in enumerate((pair.a, pair.b)):
+                found = examples.query(side.queries)
+                if found is not None:
+                    emb[j], used[j] = found.vector, found.count
         s_a, s_b = ecg_emb @ emb[0], ecg_emb @ emb[1]
         entry: dict = {
             "id": pair.id,
@@ -115,6 +126,8 @@ def text_to_ecg(
                 "b": _counts_by_dataset(records, b_only),
             },
         }
+        if examples is not None:
+            entry["examples"] = {"a": used[0], "b": used[1]}
         if min(a_only.sum(), b_only.sum()) < MIN_POSITIVES:
             entry["status"] = "too few"
             out_pairs.append(entry)

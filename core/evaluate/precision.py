@@ -16,6 +16,7 @@ import numpy as np
 
 from core.data.catalogs.base import Record
 from core.evaluate.labels import LabelDefinition
+from core.search.examples import ExampleSource
 from core.zeroshot import TextEncoder
 
 QUERIES = Path(__file__).resolve().parents[2] / "eval" / "queries.json"
@@ -35,7 +36,12 @@ def load_queries(path: Path = QUERIES) -> list[Query]:
 
 
 def precision_at_k(
-    queries: Sequence[Query], records: Sequence[Record], ecg_emb: np.ndarray, encode_text: TextEncoder, k: int = K
+    queries: Sequence[Query],
+    records: Sequence[Record],
+    ecg_emb: np.ndarray,
+    encode_text: TextEncoder,
+    k: int = K,
+    examples: ExampleSource | None = None,
 ) -> dict:
     """Precision@k per query, the mean over queries, and the chance level next to each.
 
@@ -45,6 +51,8 @@ def precision_at_k(
         ecg_emb: ECG embeddings.
         encode_text: the checkpoint's text encoder.
         k: cut-off.
+        examples: rank by example where enough of these reports state the query (:mod:`core.search.examples`);
+            each query's entry says how many (0: its text embedding ranked).
     """
     q_emb = np.asarray(encode_text([q.text for q in queries]), dtype=np.float64)
     q_emb /= np.maximum(np.linalg.norm(q_emb, axis=1, keepdims=True), 1e-12)
@@ -53,6 +61,10 @@ def precision_at_k(
         pool = np.nonzero(query.relevant.covered(records))[0]
         relevant = query.relevant.positives(records)[pool]
         entry: dict = {"query": query.text, "n_pool": len(pool), "n_relevant": int(relevant.sum())}
+        if examples is not None:
+            found = examples.query([query.text])
+            entry["examples"] = 0 if found is None else found.count
+            emb = emb if found is None else found.vector
         if len(pool) < k or not relevant.any():
             entry["status"] = "too few"
             per_query.append(entry)

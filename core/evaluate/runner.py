@@ -19,6 +19,7 @@ from core.evaluate.metrics import auc_report
 from core.evaluate.precision import QUERIES, load_queries, precision_at_k
 from core.evaluate.ranking import make_report_ranker
 from core.evaluate.tasks import linear_probe, retrieval, zero_shot
+from core.search.examples import ExampleSource
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ def evaluate_checkpoint(
     encode_text = embedder.encode_texts
     pooled_records: list[Record] = []
     pooled_emb: list[np.ndarray] = []
+    # Training reports and ECGs: the examples of "by example" text -> ECG ranking (never held-out ones).
+    example_texts: list[str] = []
+    example_emb: list[np.ndarray] = []
+    wants_examples = bool({"contrast", "precision"} & set(tasks))
     for spec in datasets:
         data = load_eval_data(spec, limit=limit)
         cfg = embedder.preprocess_cfg
@@ -80,6 +85,12 @@ def evaluate_checkpoint(
         pooled_records += data.held_out
         pooled_emb.append(test_emb)
         out: dict = {"n_held_out": len(data.held_out), "n_train": len(data.train)}
+        train_emb = None
+        if data.train and (wants_examples or "probe" in tasks):
+            train_sig, train_mask = data.signals(data.train, cfg)
+            train_emb = embedder.encode_signals(train_sig, train_mask)
+            example_texts += EvalData.texts(data.train)
+            example_emb.append(train_emb)
         if "zeroshot" in tasks:
             say(f"{data.name}: zero-shot")
             train_texts = EvalData.texts(data.train)
@@ -99,15 +110,29 @@ def evaluate_checkpoint(
             out["retrieval"] = retrieval(test_emb, text_emb, texts)
         if "probe" in tasks and data.train:
             say(f"{data.name}: linear probe and baselines")
-            out["probe"] = _probe(embedder, data, test_sig, test_mask, test_emb, n_bootstrap, cnn_epochs)
+            out["probe"] = _probe(embedder, data, test_sig, test_mask, test_emb, train_emb, n_bootstrap, cnn_epochs)
         results["datasets"][data.name] = out
     emb = np.concatenate(pooled_emb) if pooled_emb else np.zeros((0, 0), dtype=np.float32)
+    examples = ExampleSource(example_texts, np.concatenate(example_emb)) if example_emb else None
     if "contrast" in tasks:
         say(f"contrast set over {len(pooled_records)} held-out records")
         results["contrast"] = _contrast(pooled_records, emb, encode_text, contrast_set, report_ranker, n_bootstrap)
+        if examples is not None:
+            results["contrast"]["text_to_ecg_by_example"] = text_to_ecg(
+                load_contrast_set(contrast_set),
+                pooled_records,
+                emb,
+                encode_text,
+                n_bootstrap=n_bootstrap,
+                examples=examples,
+            )
     if "precision" in tasks:
         say("text->ECG precision@10")
         results["precision_at_10"] = precision_at_k(load_queries(queries), pooled_records, emb, encode_text)
+        if examples is not None:
+            results["precision_at_10_by_example"] = precision_at_k(
+                load_queries(queries), pooled_records, emb, encode_text, examples=examples
+            )
     results["wall_s"] = round(time.perf_counter() - started, 1)
     return results
 
@@ -125,11 +150,12 @@ def _contrast(records: list[Record], ecg_emb: np.ndarray, encode_text, path: Pat
     }
 
 
-def _probe(embedder: Embedder, data: EvalData, test_sig, test_mask, test_emb, n_bootstrap: int, cnn_epochs: int):
+def _probe(
+    embedder: Embedder, data: EvalData, test_sig, test_mask, test_emb, train_emb, n_bootstrap: int, cnn_epochs: int
+):
     """Linear probe per task at 10 % and 100 % of the training split, next to the two baselines."""
     cfg = embedder.preprocess_cfg
     train_sig, train_mask = data.signals(data.train, cfg)
-    train_emb = embedder.encode_signals(train_sig, train_mask)
     model_cfg = embedder.model.model_cfg
     rand_train = random_init_features(model_cfg, cfg, train_sig, train_mask)
     rand_test = random_init_features(model_cfg, cfg, test_sig, test_mask)

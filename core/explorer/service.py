@@ -46,6 +46,8 @@ from core.explorer.uploads import UploadCache, UploadWindow, upload_window
 from core.paths import data_dir
 from core.plotting import thumbnail_svg
 from core.saliency import Saliency, occlusion_saliency
+from core.search import parse_query
+from core.search.examples import example_query
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +105,15 @@ class TextSearch:
         exclude: excluded terms (from the query and the exclude field).
         ecgs: nearest ECGs, best first, with thumbnails.
         reports: distinct reports, best first (:class:`~core.explorer.store.ReportMatch`).
+        examples: how many indexed ECGs whose reports state the query ranked ``ecgs`` (0: the query's text
+            embedding did; :mod:`core.search.examples`).
     """
 
     query: str
     exclude: list[str]
     ecgs: list[Neighbour]
     reports: list[ReportMatch]
+    examples: int = 0
 
 
 @dataclass(frozen=True)
@@ -810,21 +815,44 @@ class QueryService:
         hits = self.explorer().nearest_ecgs(self.embedding(key), int(k))
         return self._neighbours(hits, thumbnails)
 
+    def example_count(self, query: str) -> int:
+        """How many indexed ECGs would rank a by-example search for ``query`` (0: its text embedding would)."""
+        positive, _ = parse_query(query or "")
+        if not positive:
+            return 0
+        explorer = self.explorer()
+        found = example_query(positive, explorer.report_texts(), explorer.ecg_emb)
+        return 0 if found is None else found.count
+
     def search_text(
-        self, query: str, k: int = 5, *, dataset: str = ALL, label: str = "", exclude: Sequence[str] = ()
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        dataset: str = ALL,
+        label: str = "",
+        exclude: Sequence[str] = (),
+        by_example: bool = True,
     ) -> TextSearch:
         """Free text -> the ``k`` nearest indexed ECGs and the ``k`` best distinct reports (hybrid search).
 
         ``dataset`` and ``label`` keep only matching records (``"all"``/empty: no filter); ``exclude`` and
-        "..., not X" in the query drop records with label X and reports that say X.
+        "..., not X" in the query drop records with label X and reports that say X. ``by_example``: the ECGs are
+        ranked by the indexed ECGs whose reports state the query where enough do (:mod:`core.search.examples`).
         """
         query = (query or "").strip()
         if not query:
             raise InvalidRequestError("type a query, e.g. 'atrial fibrillation with rapid ventricular response'")
         found = self.explorer().search_text(
-            query, int(k), self.encode_texts, dataset=dataset or ALL, label=label or ALL, exclude=exclude
+            query,
+            int(k),
+            self.encode_texts,
+            dataset=dataset or ALL,
+            label=label or ALL,
+            exclude=exclude,
+            by_example=by_example,
         )
-        return TextSearch(found.query, found.exclude, self._neighbours(found.ecgs, True), found.reports)
+        return TextSearch(found.query, found.exclude, self._neighbours(found.ecgs, True), found.reports, found.examples)
 
     def analyze(
         self, key: str, classes: Mapping[str, Sequence[str]], k: int = 5, checkpoint: str | None = None

@@ -30,6 +30,7 @@ from core.index import EmbeddingIndex
 from core.paths import data_dir
 from core.plotting import thumbnail_series
 from core.search import Hit, HybridReportSearch, contains_phrase, parse_query, record_mask
+from core.search.examples import example_query
 
 BUILD_VERSION = "3"
 RECORDS_DIR = "records"
@@ -114,12 +115,15 @@ class TextMatches:
         exclude: excluded terms (from the query and the exclude field).
         ecgs: ``(record, cosine)`` of the nearest ECGs that pass the filters, best first.
         reports: distinct reports, best first (hybrid lexical + dense, :mod:`core.search.hybrid`).
+        examples: how many indexed ECGs whose reports state the query ranked ``ecgs`` (their mean embedding,
+            :mod:`core.search.examples`); 0 when the query's text embedding did.
     """
 
     query: str
     exclude: list[str]
     ecgs: list[tuple[RecordInfo, float]]
     reports: list[ReportMatch]
+    examples: int = 0
 
 
 class Explorer:
@@ -176,6 +180,7 @@ class Explorer:
         self.text_index = text_index or (EmbeddingIndex(self.text_emb) if has_data else None)
         self.atlas = Atlas(self.map_xy, self.ecg_index, map_method) if has_data else None
         self._report_search: HybridReportSearch | None = None
+        self._report_texts: list[str] | None = None
 
     # ---- records ---------------------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -248,7 +253,7 @@ class Explorer:
     def report_search(self, encode_query: TextEncoder) -> HybridReportSearch:
         """Hybrid lexical + dense search over the English reports (built on first use; BM25 indexing takes ms)."""
         if self._report_search is None:
-            self._report_search = HybridReportSearch([r.text_en for r in self.records], self.text_emb, encode_query)
+            self._report_search = HybridReportSearch(self.report_texts(), self.text_emb, encode_query)
         return self._report_search
 
     def filter_mask(
@@ -276,6 +281,7 @@ class Explorer:
         dataset: str | None = None,
         label: str | None = None,
         exclude: Sequence[str] = (),
+        by_example: bool = True,
     ) -> TextMatches:
         """Free text -> the ``k`` nearest ECGs and the ``k`` best distinct reports, with filters.
 
@@ -287,6 +293,8 @@ class Explorer:
             label: keep only records with one of these labels (comma-separated; ``None``/``"all"``: no filter).
             exclude: more excluded terms: a label drops the records that carry it, a phrase drops reports (and
                 their ECGs) that say it.
+            by_example: rank the ECGs by the indexed ECGs whose reports state the query, where enough do
+                (:mod:`core.search.examples`); otherwise, or when False, by the query's text embedding.
 
         Raises:
             InvalidRequestError: the query has nothing to look for.
@@ -303,11 +311,18 @@ class Explorer:
         filtered = bool(excluded) or any(v and v.strip().lower() != "all" for v in (dataset, label))
         mask = self.filter_mask(dataset=dataset, label=label, exclude=excluded) if filtered else None
         # The ECG side sees only the positive part: embedding "not RBBB" would pull the query towards RBBB.
-        emb = encode_query([positive])[0]
+        examples = example_query(positive, self.report_texts(), self.ecg_emb) if by_example else None
+        emb = encode_query([positive])[0] if examples is None else examples.vector
         ecgs = self.nearest_ecgs(emb, k, allowed=mask)
         hits = self.report_search(encode_query).search(positive, k, exclude=excluded, allowed=mask)
         reports = [ReportMatch(h, [self.records[i] for i in h.indices]) for h in hits]
-        return TextMatches(positive, excluded, ecgs, reports)
+        return TextMatches(positive, excluded, ecgs, reports, 0 if examples is None else examples.count)
+
+    def report_texts(self) -> list[str]:
+        """The English report of every indexed record (row order)."""
+        if self._report_texts is None:
+            self._report_texts = [r.text_en for r in self.records]
+        return self._report_texts
 
     def place(self, embedding: np.ndarray) -> np.ndarray:
         """(2,) map position of a new ECG embedding (by its nearest indexed neighbours)."""

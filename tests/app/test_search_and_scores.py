@@ -10,6 +10,7 @@ import pytest
 from app.state import default_checkpoint
 from app.views.retrieve import negation_notice, search_text, word_match_notice
 from core.search import contains_phrase
+from core.search.examples import MIN_EXAMPLES
 
 PROMPTS = {
     "NORM": ["normal ECG"],
@@ -69,6 +70,8 @@ def test_a_query_no_report_states_says_the_reports_are_ranked_by_meaning(service
 def test_a_negated_query_warns_that_the_ecg_list_does_not_read_the_negation():
     for query in ("no P waves", "absence of P waves", "No ST elevation"):
         assert "close to the finding itself" in negation_notice(query), query
+        # Ranked by example, the examples' reports state the negation: the list follows it, no warning.
+        assert negation_notice(query, examples=4) == "", query
     # An exclusion is applied to the ECGs as a filter, and a plain query negates nothing.
     for query in ("ST depression, not elevation", "ST depression without elevation", "sinus rhythm", "", None):
         assert negation_notice(query) == "", query
@@ -141,3 +144,19 @@ def test_a_clicked_result_opens_its_record(data, key):
     from app.views.retrieve import picked_record
 
     assert picked_record(gr.SelectData(None, data)) == key
+
+
+def test_the_ecg_list_says_how_it_was_ranked_and_by_example_can_be_switched_off(client, services):
+    phrase = "sinus rhythm"  # stated by most of the small test index's reports
+    count = services.example_count(phrase)
+    assert count >= MIN_EXAMPLES
+    ecgs, _, html = client.predict(phrase, 5, "all", "", "", True, api_name="/search_text")
+    assert f"ranked by example: like the {count} indexed ECGs whose reports state it" in html
+    by_text_ecgs, _, by_text_html = client.predict(phrase, 5, "all", "", "", False, api_name="/search_text")
+    assert "ranked by the model&#x27;s embedding of the text (sim. = cosine to the text)" in by_text_html
+    assert list(_frame(ecgs)["similarity"]) != list(_frame(by_text_ecgs)["similarity"])
+    # The default (two-argument calls) ranks by example; a query no report states falls back and says why.
+    _, _, default_html = client.predict(phrase, 5, api_name="/search_text")
+    assert "ranked by example" in default_html
+    _, _, html = search_text(services, "xylophone rhythm", 5)
+    assert f"fewer than {MIN_EXAMPLES} indexed reports state it" in html

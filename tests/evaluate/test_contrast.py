@@ -16,6 +16,7 @@ from core.evaluate.contrast import (
 from core.evaluate.labels import LabelDefinition
 from core.evaluate.precision import QUERIES, Query, load_queries, precision_at_k
 from core.evaluate.ranking import dense_ranker
+from core.search.examples import ExampleSource
 
 # Two findings on orthogonal axes of a 3-d embedding space; the third axis is noise.
 AXIS = {"left bundle branch block": 0, "right bundle branch block": 1}
@@ -132,3 +133,30 @@ def test_hybrid_ranker_lets_clinical_words_win_over_a_confused_dense_part():
     assert name == "hybrid" and int(np.argmax(rank("left bundle branch block"))) == 0
     dense, name = make_report_ranker(texts, confused, _encode, "dense")
     assert name == "dense" and int(np.argmax(dense("left bundle branch block"))) == 1
+
+
+def test_by_example_ranking_rescues_a_text_encoder_that_confuses_twins():
+    def confused(texts: list[str]) -> np.ndarray:  # "left" and "right" embedded alike, as a general LM does
+        return np.tile([0.7, 0.7, 0.1], (len(texts), 1))
+
+    text_only = text_to_ecg([PAIR], RECORDS, _ecgs(RECORDS), confused, n_bootstrap=20)
+    assert text_only["pairs"][0]["auc"] == pytest.approx(0.5)
+    # Training records whose reports state each finding: their ECGs become the queries.
+    train = _records([["left bundle branch block"]] * 3 + [["right bundle branch block"]] * 3 + [[]] * 2)
+    train_emb = np.zeros((len(train), 3))
+    train_emb[:3, 0] = train_emb[3:6, 1] = 1.0
+    train_emb[6:, 2] = 1.0
+    source = ExampleSource([r.text for r in train], train_emb)
+    by_example = text_to_ecg([PAIR], RECORDS, _ecgs(RECORDS), confused, n_bootstrap=20, examples=source)
+    pair = by_example["pairs"][0]
+    assert pair["examples"] == {"a": 3, "b": 3} and pair["auc"] == pytest.approx(1.0)
+    # Too few examples for one side: that side keeps the text embedding, and says so.
+    few = ExampleSource([r.text for r in train][1:], train_emb[1:], min_examples=3)
+    assert text_to_ecg([PAIR], RECORDS, _ecgs(RECORDS), confused, n_bootstrap=20, examples=few)["pairs"][0][
+        "examples"
+    ] == {"a": 0, "b": 3}
+    records = _records([["LBBB"]] * 10 + [["RBBB"]] * 30)
+    query = Query("left bundle branch block", LabelDefinition.from_dict({"toy": {"dx": ["LBBB"]}}))
+    assert precision_at_k([query], records, _ecgs(records), confused)["mean_precision"] < 1.0
+    result = precision_at_k([query], records, _ecgs(records), confused, examples=source)
+    assert result["mean_precision"] == 1.0 and result["queries"][0]["examples"] == 3

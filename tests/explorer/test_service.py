@@ -152,3 +152,23 @@ def test_a_large_map_sends_a_fixed_sample_and_the_current_ecgs_neighbourhood(ptb
     rows = [explorer.row(rid) for rid in drawn]
     np.testing.assert_array_equal(view.xy, np.asarray(explorer.map_xy)[rows])
     assert view.groups == [explorer.record(rid).dataset for rid in drawn]
+
+
+def test_text_search_ranks_ecgs_by_the_indexed_ecgs_whose_reports_state_the_query(ptbxl_service):
+    explorer = ptbxl_service.explorer()
+    phrase = "left bundle branch block"
+    stating = [i for i, r in enumerate(explorer.records) if phrase in r.text_en.lower()]
+    assert len(stating) >= 3, "the demo index should hold a few LBBB reports"
+    found = ptbxl_service.search_text(phrase, 5)
+    assert found.examples == len(stating) == ptbxl_service.example_count(phrase)
+    # The similarity shown is the cosine to the examples' mean direction, computed here independently.
+    emb = np.asarray(explorer.ecg_emb, dtype=np.float64)
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    centre = unit[stating].mean(axis=0)
+    centre /= np.linalg.norm(centre)
+    expected = sorted(unit @ centre, reverse=True)[:5]
+    assert [n.similarity for n in found.ecgs] == pytest.approx(expected, abs=1e-4)
+    # Off, or with too few reports stating the query: the text embedding ranks them (examples 0).
+    by_text = ptbxl_service.search_text(phrase, 5, by_example=False)
+    assert by_text.examples == 0 and [n.similarity for n in by_text.ecgs] != [n.similarity for n in found.ecgs]
+    assert ptbxl_service.search_text("xylophone rhythm", 5).examples == 0 == ptbxl_service.example_count("xylophone")
