@@ -97,16 +97,16 @@ def search_text(
 
 def ranking_note(examples: int, by_example: bool) -> str:
     """How the ECG list was ranked, for its heading (a similarity means something else in each case)."""
+    if examples == 1:
+        return "ranked by example: like the one indexed ECG whose report states it (sim. = cosine to that ECG)"
     if examples:
         return (
             f"ranked by example: like the {examples} indexed ECGs whose reports state it "
             "(sim. = cosine to their mean ECG embedding)"
         )
     if by_example:
-        return (
-            f"ranked by the model's embedding of the text: fewer than {MIN_EXAMPLES} indexed reports state it "
-            "(sim. = cosine to the text)"
-        )
+        too_few = "no indexed report states it" if MIN_EXAMPLES == 1 else f"fewer than {MIN_EXAMPLES} reports state it"
+        return f"ranked by the model's embedding of the text: {too_few} (sim. = cosine to the text)"
     return "ranked by the model's embedding of the text (sim. = cosine to the text)"
 
 

@@ -195,6 +195,14 @@ def test_a_retrieve_result_and_its_thumbnail_open_the_ecg(live_app: str, browser
     page.locator("#search-btn").click()
     expect(notice).not_to_contain_text("ranked by meaning", timeout=60_000)
     expect(ecg_notice).not_to_contain_text("negated")
+    # The ECG list's heading says how it was ranked: by example (reports state "sinus rhythm"), or, with the
+    # checkbox off, by the model's embedding of the text.
+    thumbs_box = page.locator("#search-thumbs")
+    expect(thumbs_box).to_contain_text("ranked by example: like the", timeout=60_000)
+    page.locator("#search-by-example input[type=checkbox]").uncheck()
+    page.locator("#search-btn").click()
+    expect(thumbs_box).to_contain_text("ranked by the model's embedding of the text (sim.", timeout=60_000)
+    page.locator("#search-by-example input[type=checkbox]").check()
 
 
 @pytest.mark.browser

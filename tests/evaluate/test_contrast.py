@@ -160,3 +160,15 @@ def test_by_example_ranking_rescues_a_text_encoder_that_confuses_twins():
     assert precision_at_k([query], records, _ecgs(records), confused)["mean_precision"] < 1.0
     result = precision_at_k([query], records, _ecgs(records), confused, examples=source)
     assert result["mean_precision"] == 1.0 and result["queries"][0]["examples"] == 3
+
+
+def test_the_by_example_choice_split_uses_training_folds_only():
+    from core.evaluate.by_example_dev import is_example
+
+    def record(dataset: str, i: int, fold: int | None = None) -> Record:
+        meta = {} if fold is None else {"strat_fold": fold}
+        return Record(f"{dataset}/{i}", dataset, Path("."), "", "", {}, "train", meta=meta)
+
+    assert [is_example(record("ptbxl", i, fold)) for i, fold in enumerate(range(1, 9))] == [True] * 6 + [False] * 2
+    share = np.mean([is_example(record("ludb", i)) for i in range(300)])
+    assert 0.55 < share < 0.78  # about two thirds give examples, the rest are scored

@@ -39,9 +39,10 @@ def test_the_query_is_the_unit_mean_of_the_examples_and_needs_enough_of_them():
     expected = np.array([3 + 1 / np.sqrt(2), 0.0, 1 / np.sqrt(2)])
     assert found.vector == pytest.approx(expected / np.linalg.norm(expected), abs=1e-6)
     assert np.linalg.norm(found.vector) == pytest.approx(1.0)
-    # One report states RBBB: under MIN_EXAMPLES, so no example query (the caller falls back to the text).
-    assert MIN_EXAMPLES > 1 and example_query("complete right bundle branch block", TEXTS, emb) is None
-    assert example_query("complete right bundle branch block", TEXTS, emb, min_examples=1) is not None
+    # One report states RBBB: enough for MIN_EXAMPLES (1), not for 2 (the caller then falls back to the text).
+    assert MIN_EXAMPLES == 1 and example_query("complete right bundle branch block", TEXTS, emb).count == 1
+    assert example_query("complete right bundle branch block", TEXTS, emb, min_examples=2) is None
+    assert example_query("pericarditis", TEXTS, emb) is None
     assert ExampleSource(TEXTS, emb).query(["complete left bundle branch block"]).count == 4
     with pytest.raises(ValueError, match="7 report texts for 6 ECG embeddings"):
         example_query("left", TEXTS, emb[:6])

@@ -1,0 +1,80 @@
+"""The training-only comparison that chose text -> ECG by example (:mod:`core.search.examples`).
+
+Held-out records play no part: the training records are split into examples (PTB-XL folds 1-6, two thirds of the
+LUDB and CinC training records by a hash of their id) and records scored (PTB-XL folds 7-8, the other third), and the
+contrast set is scored on the latter with each side's text embedding and by example::
+
+    python -m core.evaluate.by_example_dev --checkpoint checkpoints/mets --data "ptbxl=DIR1+DIR2 ludb=DIR cinc2021=DIR"
+"""
+
+from __future__ import annotations
+
+import argparse
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from core.data.catalogs.base import Record
+from core.embed import Embedder
+from core.evaluate.contrast import CONTRAST_SET, load_contrast_set, text_to_ecg
+from core.evaluate.data import EvalData, load_eval_data
+from core.search.examples import MIN_EXAMPLES, ExampleSource
+
+EXAMPLE_FOLDS = range(1, 7)  # PTB-XL training folds that give examples; 7-8 are scored
+
+
+def is_example(record: Record) -> bool:
+    """Whether a training record gives examples (else it is scored)."""
+    if record.dataset == "ptbxl":
+        return record.meta.get("strat_fold") in EXAMPLE_FOLDS
+    return zlib.crc32(record.record_id.encode()) % 3 != 0
+
+
+def compare(
+    checkpoint: Path, specs: list[str], contrast_set: Path = CONTRAST_SET, min_examples: int = MIN_EXAMPLES
+) -> dict:
+    """Contrast-set results on the scored training records: ``{"text": ..., "by_example": ...}``."""
+    embedder = Embedder.from_checkpoint(checkpoint)
+    records: list[Record] = []
+    emb: list[np.ndarray] = []
+    for spec in specs:
+        data = load_eval_data(spec)
+        data.drop_unreadable(embedder.preprocess_cfg)
+        signals, masks = data.signals(data.train, embedder.preprocess_cfg)
+        records += data.train
+        emb.append(embedder.encode_signals(signals, masks))
+    all_emb = np.concatenate(emb)
+    examples = np.array([is_example(r) for r in records])
+    scored = [r for r, ex in zip(records, examples, strict=True) if not ex]
+    texts = [t for t, ex in zip(EvalData.texts(records), examples, strict=True) if ex]
+    source = ExampleSource(texts, all_emb[examples], min_examples)
+    pairs = load_contrast_set(contrast_set)
+    encode = embedder.encode_texts
+    return {
+        "n_examples": int(examples.sum()),
+        "n_scored": len(scored),
+        "text": text_to_ecg(pairs, scored, all_emb[~examples], encode, n_bootstrap=0),
+        "by_example": text_to_ecg(pairs, scored, all_emb[~examples], encode, n_bootstrap=0, examples=source),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--data", nargs="+", required=True, help="dataset specs, as for `python -m core evaluate`")
+    parser.add_argument("--min-examples", type=int, default=MIN_EXAMPLES, help="fewer: the side keeps its text")
+    args = parser.parse_args()
+    out = compare(args.checkpoint, args.data, min_examples=args.min_examples)
+    print(f"examples from {out['n_examples']} training records, {out['n_scored']} training records scored")
+    print("| pair | examples A / B | text | by example |\n|---|---|---|---|")
+    for text, example in zip(out["text"]["pairs"], out["by_example"]["pairs"], strict=True):
+        if text["status"] != "ok":
+            continue
+        ex = example["examples"]
+        print(f"| {text['id']} | {ex['a']} / {ex['b']} | {text['auc']:.3f} | {example['auc']:.3f} |")
+    print(f"| **mean** | | {out['text']['mean_auc']:.3f} | {out['by_example']['mean_auc']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
