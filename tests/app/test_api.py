@@ -124,10 +124,17 @@ def test_retrieval_returns_indexed_reports_in_similarity_order(client, services)
     assert frame["report (English)"].iloc[0] == explorer.record(ids[0]).text_en
     assert html.count("<svg") == 5  # a thumbnail of every neighbour's ECG
 
+    # By example (the default): the ECGs nearest the mean of those whose reports say "sinus rhythm".
     ecgs, reports, _ = client.predict("sinus rhythm", 3, api_name="/search_text")
+    emb = explorer.ecg_emb / np.linalg.norm(explorer.ecg_emb, axis=1, keepdims=True)
+    stating = [i for i, r in enumerate(explorer.records) if "sinus rhythm" in r.text_en.lower()]
+    top_ecgs = [explorer.records[i].record_id for i in np.argsort(-(emb @ emb[stating].mean(axis=0)))[:3]]
+    assert stating and list(_frame(ecgs)["record_id"]) == top_ecgs
+    # By the text embedding (the checkbox off).
+    by_text, _, _ = client.predict("sinus rhythm", 3, "all", "", "", False, api_name="/search_text")
     q = services.embedder().encode_texts(["sinus rhythm"])[0]
     top_ecgs = [explorer.records[i].record_id for i in np.argsort(-(explorer.ecg_emb @ q))[:3]]
-    assert list(_frame(ecgs)["record_id"]) == top_ecgs
+    assert list(_frame(by_text)["record_id"]) == top_ecgs
     assert all(r in explorer for r in _frame(reports)["record_id"])
 
 
