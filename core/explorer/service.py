@@ -47,7 +47,6 @@ from core.paths import data_dir
 from core.plotting import thumbnail_svg
 from core.saliency import Saliency, occlusion_saliency
 from core.search import parse_query
-from core.search.examples import example_query
 
 logger = logging.getLogger(__name__)
 
@@ -820,8 +819,7 @@ class QueryService:
         positive, _ = parse_query(query or "")
         if not positive:
             return 0
-        explorer = self.explorer()
-        found = example_query(positive, explorer.report_texts(), explorer.ecg_emb)
+        found = self.explorer().example_query(positive)
         return 0 if found is None else found.count
 
     def search_text(

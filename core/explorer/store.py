@@ -13,11 +13,13 @@ import importlib
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from cachetools import LRUCache, cached
 
 from core.atlas import Atlas
 from core.data import registry
@@ -30,13 +32,17 @@ from core.index import EmbeddingIndex
 from core.paths import data_dir
 from core.plotting import thumbnail_series
 from core.search import Hit, HybridReportSearch, contains_phrase, parse_query, record_mask
-from core.search.examples import example_query
+from core.search.examples import ExampleQuery, example_query
+from core.search.lexical import words
 
 BUILD_VERSION = "3"
 RECORDS_DIR = "records"
 DEFAULT_DATASETS: tuple[tuple[str, int | None], ...] = (("ptbxl", 500), ("ludb", 200))
 # Maps a list of texts to (n, D) embeddings in the index's space.
 TextEncoder = Callable[[list[str]], np.ndarray]
+
+
+REPORT_CLAUSES_CACHED = 200_000  # distinct reports kept tokenised (a few hundred bytes each)
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,8 @@ class Explorer:
         self.atlas = Atlas(self.map_xy, self.ecg_index, map_method) if has_data else None
         self._report_search: HybridReportSearch | None = None
         self._report_texts: list[str] | None = None
+        # Tokenised reports for the by-example phrase test: a query after the first reads no report again.
+        self._report_clauses = cached(LRUCache(maxsize=REPORT_CLAUSES_CACHED), lock=threading.Lock())(words)
 
     # ---- records ---------------------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -311,12 +319,17 @@ class Explorer:
         filtered = bool(excluded) or any(v and v.strip().lower() != "all" for v in (dataset, label))
         mask = self.filter_mask(dataset=dataset, label=label, exclude=excluded) if filtered else None
         # The ECG side sees only the positive part: embedding "not RBBB" would pull the query towards RBBB.
-        examples = example_query(positive, self.report_texts(), self.ecg_emb) if by_example else None
+        examples = self.example_query(positive) if by_example else None
         emb = encode_query([positive])[0] if examples is None else examples.vector
         ecgs = self.nearest_ecgs(emb, k, allowed=mask)
         hits = self.report_search(encode_query).search(positive, k, exclude=excluded, allowed=mask)
         reports = [ReportMatch(h, [self.records[i] for i in h.indices]) for h in hits]
         return TextMatches(positive, excluded, ecgs, reports, 0 if examples is None else examples.count)
+
+    def example_query(self, phrase: str) -> ExampleQuery | None:
+        """The indexed ECGs whose reports state ``phrase``, as one query (:mod:`core.search.examples`), or None."""
+        self.require_data()
+        return example_query(phrase, self.report_texts(), self.ecg_emb, clauses_of=self._report_clauses)
 
     def report_texts(self) -> list[str]:
         """The English report of every indexed record (row order)."""

@@ -4,8 +4,8 @@ Why: METS keeps its language model frozen, and a general-purpose sentence encode
 branch block" almost alike, so ranking ECGs by the text embedding of such a query mixes the two findings (the
 held-out contrast set put RBBB ECGs above LBBB ones for the LBBB query). The ECG encoder tells them apart better
 (linear probes on its embeddings). So when at least :data:`MIN_EXAMPLES` reports state the query's words in its order
-(:func:`core.search.lexical.contains_phrase`: one clause, not negated), the ECGs behind them are the query: their
-embeddings' mean direction ranks every ECG. Otherwise the text embedding ranks them as before.
+(as :func:`core.search.lexical.contains_phrase` reads them: one clause, not negated), the ECGs behind them are the
+query: their embeddings' mean direction ranks every ECG. Otherwise the text embedding ranks them as before.
 
 Chosen on training records only (``python -m core.evaluate.by_example_dev``: PTB-XL folds 1-6 and two thirds of the
 LUDB/CinC training records give the examples, the other training records are scored on the contrast set's 14
@@ -19,12 +19,12 @@ two scores (0.792).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from core.search.lexical import contains_phrase
+from core.search.lexical import clauses_contain, phrase_words, words
 
 MIN_EXAMPLES = 1  # fewer reports stating the query: rank by its text embedding (chosen on training records)
 
@@ -48,15 +48,26 @@ class ExampleQuery:
         return int(self.indices.size)
 
 
-def stating_rows(texts: Sequence[str], phrases: Sequence[str], allowed: np.ndarray | None = None) -> np.ndarray:
-    """Rows whose text states any of ``phrases`` (each distinct text is read once)."""
+def stating_rows(
+    texts: Sequence[str],
+    phrases: Sequence[str],
+    allowed: np.ndarray | None = None,
+    clauses_of: Callable[[str], list[list[str]]] = words,
+) -> np.ndarray:
+    """Rows whose text states any of ``phrases`` (each distinct text is read once).
+
+    ``clauses_of`` tokenises a report (:func:`core.search.lexical.words`); an index passes a cached one, so that a
+    query after the first reads no report again.
+    """
+    needles = [n for n in (phrase_words(p) for p in phrases) if n]
     verdict: dict[str, bool] = {}
     rows = []
     for i, text in enumerate(texts):
         if allowed is not None and not allowed[i]:
             continue
         if text not in verdict:
-            verdict[text] = bool(text) and any(contains_phrase(text, p) for p in phrases)
+            clauses = clauses_of(text) if text else []
+            verdict[text] = any(clauses_contain(clauses, needle) for needle in needles)
         if verdict[text]:
             rows.append(i)
     return np.asarray(rows, dtype=np.int64)
@@ -69,6 +80,7 @@ def example_query(
     *,
     allowed: np.ndarray | None = None,
     min_examples: int = MIN_EXAMPLES,
+    clauses_of: Callable[[str], list[list[str]]] = words,
 ) -> ExampleQuery | None:
     """The example query for ``phrases`` (one or several wordings of a finding), or None with too few examples.
 
@@ -78,11 +90,12 @@ def example_query(
         ecg_emb: (n, D) ECG embeddings.
         allowed: (n,) rows that may serve as examples (None: all).
         min_examples: fewer reports stating it give None.
+        clauses_of: the report tokeniser (:func:`stating_rows`).
     """
     wanted = (phrases,) if isinstance(phrases, str) else tuple(phrases)
     if len(texts) != len(ecg_emb):
         raise ValueError(f"{len(texts)} report texts for {len(ecg_emb)} ECG embeddings")
-    rows = stating_rows(texts, wanted, allowed)
+    rows = stating_rows(texts, wanted, allowed, clauses_of)
     if rows.size < max(1, min_examples):
         return None
     emb = np.asarray(ecg_emb[rows], dtype=np.float64)

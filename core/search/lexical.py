@@ -205,11 +205,18 @@ def _wall_finding(wall: str, finding: list[str], *, always: bool = False) -> lis
 
 def contains_phrase(text: str, phrase: str) -> bool:
     """Whether ``phrase``'s words appear consecutively in one clause of ``text`` (same tokenisation as the index)."""
-    needle = [w for clause in words(phrase) for w in clause]
-    if not needle:
-        return False
+    return clauses_contain(words(text), phrase_words(phrase))
+
+
+def phrase_words(phrase: str) -> list[str]:
+    """The words of ``phrase`` as :func:`contains_phrase` looks for them (clauses joined)."""
+    return [w for clause in words(phrase) for w in clause]
+
+
+def clauses_contain(clauses: list[list[str]], needle: list[str]) -> bool:
+    """Whether ``needle`` occurs consecutively in one of ``clauses`` (:func:`words` of a text)."""
     n = len(needle)
-    return any(clause[i : i + n] == needle for clause in words(text) for i in range(len(clause) - n + 1))
+    return bool(n) and any(clause[i : i + n] == needle for clause in clauses for i in range(len(clause) - n + 1))
 
 
 class LexicalIndex:
