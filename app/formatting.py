@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import pandas as pd
@@ -312,16 +312,18 @@ def reports_frame(matches: Sequence[ReportMatch]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
 
-def thumbnails_html(hits: Sequence[Neighbour], what: str) -> str:
+def thumbnails_html(hits: Sequence[Neighbour], what: str, examples: Collection[str] = ()) -> str:
     """An HTML table of neighbours with a lead II thumbnail of each one's ECG; each row carries its record id in
-    ``data-ecg`` (a click opens it, see :mod:`app.views.retrieve`)."""
+    ``data-ecg`` (a click opens it, see :mod:`app.views.retrieve`). Rows whose record id is in ``examples`` say
+    "example" under it (a by-example search: that ECG's report states the query)."""
     rows = []
     for rank, n in enumerate(hits, start=1):
         info = n.record
         rid = html.escape(info.record_id)
+        tag = "<br><small class='example-tag'>example</small>" if info.record_id in examples else ""
         rows.append(
             f"<tr data-ecg='{rid}' title='open {rid}' style='cursor: pointer'><td>{rank}</td><td><code>{rid}</code>"
-            f"</td><td>{n.similarity:.3f}</td><td>{n.thumbnail_svg}</td>"
+            f"{tag}</td><td>{n.similarity:.3f}</td><td>{n.thumbnail_svg}</td>"
             f"<td>{html.escape(label_summary(info.label_list()))}</td><td>{html.escape(info.text_en)}</td></tr>"
         )
     head = "<tr><th>#</th><th>record</th><th>sim.</th><th>lead II</th><th>labels</th><th>report</th></tr>"

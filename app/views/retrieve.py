@@ -18,7 +18,7 @@ from app.formatting import (
 from app.views.common import USER_FACING, Context, user_errors, user_message
 from app.views.follow import openable
 from core.explorer import ALL, QueryService
-from core.search import negated_words, parse_query, split_terms
+from core.search import contains_phrase, negated_words, parse_query, split_terms
 from core.search.examples import MIN_EXAMPLES
 
 THIS_ECG = " (this ECG)"
@@ -92,7 +92,14 @@ def search_text(
         return neighbours_frame([]), reports_frame([]), message_html(user_message(exc.__cause__))
     what = f"ECGs nearest to “{found.query}”" + (f" (not {', '.join(found.exclude)})" if found.exclude else "")
     what += ", " + ranking_note(found.examples, bool(by_example))
-    return neighbours_frame(found.ecgs), reports_frame(found.reports), thumbnails_html(found.ecgs, what)
+    # The examples are answers too (they state the query); a tag tells them from the look-alikes.
+    examples = {
+        n.record.record_id for n in found.ecgs if found.examples and contains_phrase(n.record.text_en, found.query)
+    }
+    if examples:
+        what += "; rows tagged “example” are among them"
+    html = thumbnails_html(found.ecgs, what, examples)
+    return neighbours_frame(found.ecgs), reports_frame(found.reports), html
 
 
 def ranking_note(examples: int, by_example: bool) -> str:

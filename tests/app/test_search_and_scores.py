@@ -152,8 +152,14 @@ def test_the_ecg_list_says_how_it_was_ranked_and_by_example_can_be_switched_off(
     assert count >= MIN_EXAMPLES
     ecgs, _, html = client.predict(phrase, 5, "all", "", "", True, api_name="/search_text")
     assert f"ranked by example: like the {count} indexed ECGs whose reports state it" in html
+    # The hits whose own report says it are tagged as examples; the others (look-alikes) are not.
+    explorer = services.explorer()
+    for rid in _frame(ecgs)["record_id"]:
+        row = html.split(f"data-ecg='{rid}'")[1].split("</tr>")[0]
+        assert ("example-tag" in row) == ("sinus rhythm" in explorer.record(rid).text_en.lower()), rid
     by_text_ecgs, _, by_text_html = client.predict(phrase, 5, "all", "", "", False, api_name="/search_text")
     assert "ranked by the model&#x27;s embedding of the text (sim. = cosine to the text)" in by_text_html
+    assert "example-tag" not in by_text_html
     assert list(_frame(ecgs)["similarity"]) != list(_frame(by_text_ecgs)["similarity"])
     # The default (two-argument calls) ranks by example; a query no report states falls back and says why.
     _, _, default_html = client.predict(phrase, 5, api_name="/search_text")
