@@ -18,7 +18,7 @@ from app.formatting import (
 from app.views.common import USER_FACING, Context, user_errors, user_message
 from app.views.follow import openable
 from core.explorer import ALL, QueryService
-from core.search import contains_phrase, negated_words, parse_query, split_terms
+from core.search import negated_words, parse_query, split_terms
 from core.search.examples import MIN_EXAMPLES
 
 THIS_ECG = " (this ECG)"
@@ -93,12 +93,9 @@ def search_text(
     what = f"ECGs nearest to “{found.query}”" + (f" (not {', '.join(found.exclude)})" if found.exclude else "")
     what += ", " + ranking_note(found.examples, bool(by_example))
     # The examples are answers too (they state the query); a tag tells them from the look-alikes.
-    examples = {
-        n.record.record_id for n in found.ecgs if found.examples and contains_phrase(n.record.text_en, found.query)
-    }
-    if examples:
+    if found.example_hits:
         what += "; rows tagged “example” are among them"
-    html = thumbnails_html(found.ecgs, what, examples)
+    html = thumbnails_html(found.ecgs, what, found.example_hits)
     return neighbours_frame(found.ecgs), reports_frame(found.reports), html
 
 

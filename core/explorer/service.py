@@ -106,6 +106,7 @@ class TextSearch:
         reports: distinct reports, best first (:class:`~core.explorer.store.ReportMatch`).
         examples: how many indexed ECGs whose reports state the query ranked ``ecgs`` (0: the query's text
             embedding did; :mod:`core.search.examples`).
+        example_hits: record ids of the ``ecgs`` that are among those examples.
     """
 
     query: str
@@ -113,6 +114,7 @@ class TextSearch:
     ecgs: list[Neighbour]
     reports: list[ReportMatch]
     examples: int = 0
+    example_hits: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -850,7 +852,8 @@ class QueryService:
             exclude=exclude,
             by_example=by_example,
         )
-        return TextSearch(found.query, found.exclude, self._neighbours(found.ecgs, True), found.reports, found.examples)
+        ecgs = self._neighbours(found.ecgs, True)
+        return TextSearch(found.query, found.exclude, ecgs, found.reports, found.examples, found.example_hits)
 
     def analyze(
         self, key: str, classes: Mapping[str, Sequence[str]], k: int = 5, checkpoint: str | None = None

@@ -123,6 +123,7 @@ class TextMatches:
         reports: distinct reports, best first (hybrid lexical + dense, :mod:`core.search.hybrid`).
         examples: how many indexed ECGs whose reports state the query ranked ``ecgs`` (their mean embedding,
             :mod:`core.search.examples`); 0 when the query's text embedding did.
+        example_hits: record ids of the ``ecgs`` that are among those examples.
     """
 
     query: str
@@ -130,6 +131,7 @@ class TextMatches:
     ecgs: list[tuple[RecordInfo, float]]
     reports: list[ReportMatch]
     examples: int = 0
+    example_hits: frozenset[str] = frozenset()
 
 
 class Explorer:
@@ -324,7 +326,11 @@ class Explorer:
         ecgs = self.nearest_ecgs(emb, k, allowed=mask)
         hits = self.report_search(encode_query).search(positive, k, exclude=excluded, allowed=mask)
         reports = [ReportMatch(h, [self.records[i] for i in h.indices]) for h in hits]
-        return TextMatches(positive, excluded, ecgs, reports, 0 if examples is None else examples.count)
+        if examples is None:
+            return TextMatches(positive, excluded, ecgs, reports)
+        rows = set(examples.indices.tolist())
+        hits = frozenset(r.record_id for r, _ in ecgs if self.row(r.record_id) in rows)
+        return TextMatches(positive, excluded, ecgs, reports, examples.count, hits)
 
     def example_query(self, phrase: str) -> ExampleQuery | None:
         """The indexed ECGs whose reports state ``phrase``, as one query (:mod:`core.search.examples`), or None."""

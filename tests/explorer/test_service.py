@@ -168,7 +168,14 @@ def test_text_search_ranks_ecgs_by_the_indexed_ecgs_whose_reports_state_the_quer
     centre /= np.linalg.norm(centre)
     expected = sorted(unit @ centre, reverse=True)[:5]
     assert [n.similarity for n in found.ecgs] == pytest.approx(expected, abs=1e-4)
+    # The hits that are themselves examples, for the view's tag.
+    stating_ids = {explorer.records[i].record_id for i in stating}
+    assert found.example_hits == {n.record.record_id for n in found.ecgs} & stating_ids
     # Off, or with too few reports stating the query: the text embedding ranks them (examples 0).
     by_text = ptbxl_service.search_text(phrase, 5, by_example=False)
-    assert by_text.examples == 0 and [n.similarity for n in by_text.ecgs] != [n.similarity for n in found.ecgs]
+    assert (
+        by_text.examples == 0
+        and not by_text.example_hits
+        and [n.similarity for n in by_text.ecgs] != [n.similarity for n in found.ecgs]
+    )
     assert ptbxl_service.search_text("xylophone rhythm", 5).examples == 0 == ptbxl_service.example_count("xylophone")
