@@ -14,7 +14,7 @@ from collections.abc import Callable
 import gradio as gr
 
 from app.auth import SignIn
-from app.views.common import user_errors
+from app.views.common import flag, user_errors
 from core.annotations.desk import AnnotationDesk
 
 
@@ -95,7 +95,9 @@ def api_functions(desk: AnnotationDesk, sign_in: SignIn) -> dict[str, Callable]:
         with user_errors():
             return {
                 "labels": [row.to_dict() for row in desk.agreement()],
-                "disagreements": [d.to_dict() for d in desk.disagreements(include_resolved=bool(include_resolved))],
+                "disagreements": [
+                    d.to_dict() for d in desk.disagreements(include_resolved=flag(include_resolved, "include_resolved"))
+                ],
             }
 
     def adjudicate(

@@ -59,6 +59,22 @@ def user_errors():
         raise gr.Error(GENERIC_FAILURE.format(type(exc).__name__)) from exc
 
 
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no"})
+
+
+def flag(value: object, name: str) -> bool:
+    """A checkbox's value as sent through the API: a bool (or 0/1, or "true"/"false"), else a ``gr.Error`` naming the
+    input. ``bool("false")`` would be True, silently doing the opposite of what the caller asked."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise gr.Error(f"{name} must be true or false, not {value!r}")
+
+
 def require_key(key: str | None) -> str:
     """The stripped ECG key, or a ``gr.Error`` asking for one."""
     key = (key or "").strip()

@@ -15,7 +15,7 @@ from app.formatting import (
     reports_frame,
     thumbnails_html,
 )
-from app.views.common import USER_FACING, Context, user_errors, user_message
+from app.views.common import USER_FACING, Context, flag, user_errors, user_message
 from app.views.follow import openable
 from core.explorer import ALL, QueryService
 from core.search import negated_words, parse_query, split_terms
@@ -81,17 +81,18 @@ def search_text(
     like the indexed ECGs whose reports state the query, where enough do. A request the user can fix (an empty
     query) gives empty tables and the reason in the HTML, not an error on every output.
     """
+    by_example = flag(by_example, "by_example (rank the ECGs by example)")
     try:
         with user_errors():
             found = services.search_text(
-                query, int(k), dataset=dataset, label=label, exclude=split_terms(exclude), by_example=bool(by_example)
+                query, int(k), dataset=dataset, label=label, exclude=split_terms(exclude), by_example=by_example
             )
     except gr.Error as exc:
         if not isinstance(exc.__cause__, USER_FACING):
             raise
         return neighbours_frame([]), reports_frame([]), message_html(user_message(exc.__cause__))
     what = f"ECGs nearest to “{found.query}”" + (f" (not {', '.join(found.exclude)})" if found.exclude else "")
-    what += ", " + ranking_note(found.examples, bool(by_example))
+    what += ", " + ranking_note(found.examples, by_example)
     # The examples are answers too (they state the query); a tag tells them from the look-alikes.
     if found.example_hits:
         what += "; rows tagged “example” are among them"

@@ -2,7 +2,7 @@
 
 Held-out records play no part: the training records are split into examples (PTB-XL folds 1-6, two thirds of the
 LUDB and CinC training records by a hash of their id) and records scored (PTB-XL folds 7-8, the other third), and the
-contrast set is scored on the latter with each side's text embedding and by example::
+contrast set and the precision@10 queries are scored on the latter with the text embedding and by example::
 
     python -m core.evaluate.by_example_dev --checkpoint checkpoints/mets --data "ptbxl=DIR1+DIR2 ludb=DIR cinc2021=DIR"
 """
@@ -19,6 +19,7 @@ from core.data.catalogs.base import Record
 from core.embed import Embedder
 from core.evaluate.contrast import CONTRAST_SET, load_contrast_set, text_to_ecg
 from core.evaluate.data import EvalData, load_eval_data
+from core.evaluate.precision import QUERIES, load_queries, precision_at_k
 from core.search.examples import MIN_EXAMPLES, ExampleSource
 
 EXAMPLE_FOLDS = range(1, 7)  # PTB-XL training folds that give examples; 7-8 are scored
@@ -32,9 +33,14 @@ def is_example(record: Record) -> bool:
 
 
 def compare(
-    checkpoint: Path, specs: list[str], contrast_set: Path = CONTRAST_SET, min_examples: int = MIN_EXAMPLES
+    checkpoint: Path,
+    specs: list[str],
+    contrast_set: Path = CONTRAST_SET,
+    min_examples: int = MIN_EXAMPLES,
+    queries: Path = QUERIES,
 ) -> dict:
-    """Contrast-set results on the scored training records: ``{"text": ..., "by_example": ...}``."""
+    """Contrast-set and precision@10 results on the scored training records, with the text embedding and by
+    example: ``{"text": ..., "by_example": ..., "precision_text": ..., "precision_by_example": ...}``."""
     embedder = Embedder.from_checkpoint(checkpoint)
     records: list[Record] = []
     emb: list[np.ndarray] = []
@@ -51,11 +57,14 @@ def compare(
     source = ExampleSource(texts, all_emb[examples], min_examples)
     pairs = load_contrast_set(contrast_set)
     encode = embedder.encode_texts
+    wanted = load_queries(queries)
     return {
         "n_examples": int(examples.sum()),
         "n_scored": len(scored),
         "text": text_to_ecg(pairs, scored, all_emb[~examples], encode, n_bootstrap=0),
         "by_example": text_to_ecg(pairs, scored, all_emb[~examples], encode, n_bootstrap=0, examples=source),
+        "precision_text": precision_at_k(wanted, scored, all_emb[~examples], encode),
+        "precision_by_example": precision_at_k(wanted, scored, all_emb[~examples], encode, examples=source),
     }
 
 
@@ -74,6 +83,21 @@ def main() -> None:
         ex = example["examples"]
         print(f"| {text['id']} | {ex['a']} / {ex['b']} | {text['auc']:.3f} | {example['auc']:.3f} |")
     print(f"| **mean** | | {out['text']['mean_auc']:.3f} | {out['by_example']['mean_auc']:.3f} |")
+    text, example = out["precision_text"], out["precision_by_example"]
+    print("\n| query | examples | relevant / pool | p@10 text | p@10 by example |\n|---|---|---|---|---|")
+    for by_text, by_example in zip(text["queries"], example["queries"], strict=True):
+        if by_text["status"] != "ok":
+            print(f"| {by_text['query']} | {by_example['examples']} | too few | | |")
+            continue
+        print(
+            f"| {by_text['query']} | {by_example['examples']} | {by_text['n_relevant']} / {by_text['n_pool']} "
+            f"| {by_text['precision']:.1f} | {by_example['precision']:.1f} |"
+        )
+    if text["mean_precision"] is not None:
+        print(
+            f"| **mean** ({text['n_scored']} queries) | | | {text['mean_precision']:.3f} "
+            f"| {example['mean_precision']:.3f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ query: their embeddings' mean direction ranks every ECG. Otherwise the text embe
 Chosen on training records only (``python -m core.evaluate.by_example_dev``: PTB-XL folds 1-6 and two thirds of the
 LUDB/CinC training records give the examples, the other training records are scored on the contrast set's 14
 pairs): mean pair AUC 0.724 with the text embedding; by example 0.797 with at least 1 example, 0.787 with 2, 0.767
-with 3, 0.784 with 5 (a side with fewer keeps its text). It loses where the text embedding was already good
+with 3, 0.784 with 5 (a side with fewer keeps its text); after the report search unified spellings ("ischaemia",
+"infarct", "atrioventricular"): 0.801, 0.796, 0.776, 0.781. It loses where the text embedding was already good
 (anterior vs inferior MI 0.742 -> 0.651, flutter vs fibrillation 0.646 -> 0.510) and wins where it confused twins
 (LBBB vs RBBB 0.591 -> 0.919, left vs right axis 0.574 -> 0.759, T inversion vs normal 0.753 -> 0.995). Tried in
 a one-off script and not kept: examples where any of the query's words matched (the 30 best: 0.740), the 100

@@ -60,13 +60,31 @@ ABBREVIATIONS: dict[str, str] = {
     "std": "st depression",
 }
 # Participles of the ST/T findings as their nouns, and the plurals of the wave words, so that "t waves are inverted"
-# says "t wave inversion"; "elevation" and "depression" stay apart (there is no general stemming).
+# says "t wave inversion"; "elevation" and "depression" stay apart (there is no general stemming). Then one spelling
+# for words the shared reports write two ways (English of PTB-XL, both folders: "ischaemia" 116 distinct reports,
+# "ischemia" 157; "infarct" 35, "infarction" 411) and for what users type instead ("atrioventricular" for the reports'
+# "av", "1st degree"), so that a query in either finds both.
 WORD_FORMS: dict[str, str] = {
     "elevated": "elevation",
     "depressed": "depression",
     "inverted": "inversion",
     "waves": "wave",
     "segments": "segment",
+    "ischaemia": "ischemia",
+    "ischaemic": "ischemic",
+    "infarct": "infarction",
+    "infarcts": "infarction",
+    "infarctions": "infarction",
+    "atrioventricular": "av",
+    "1st": "first",
+    "2nd": "second",
+    "3rd": "third",
+    "beats": "beat",
+    "contractions": "contraction",
+    "complexes": "complex",
+    "extrasystoles": "extrasystole",
+    "repolarisation": "repolarization",
+    "depolarisation": "depolarization",
 }
 # Negation (:func:`negate`): a cue marks the rest of its clause; "excluded" after it makes the clause a possibility.
 NEGATION_CUES = frozenset({"no", "not", "without", "absence", "kein", "keine", "keinen"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import gradio as gr
 import pandas as pd
 import pytest
 
@@ -166,3 +167,13 @@ def test_the_ecg_list_says_how_it_was_ranked_and_by_example_can_be_switched_off(
     assert "ranked by example" in default_html
     _, _, html = search_text(services, "xylophone rhythm", 5)
     assert "ranked by the model&#x27;s embedding of the text: no indexed report states it" in html
+
+
+def test_the_by_example_switch_takes_booleans_only(services):
+    """Through the API a checkbox value is whatever the caller sends: "false" must not read as true."""
+    _, _, as_string = search_text(services, "sinus rhythm", 5, by_example="false")
+    assert "ranked by the model&#x27;s embedding of the text (sim. = cosine to the text)" in as_string
+    _, _, as_number = search_text(services, "sinus rhythm", 5, by_example=1)
+    assert "ranked by example" in as_number
+    with pytest.raises(gr.Error, match="by_example .* must be true or false, not 'maybe'"):
+        search_text(services, "sinus rhythm", 5, by_example="maybe")
