@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from cachetools import LRUCache, cached
 
 from core.atlas import Atlas
 from core.data import registry
@@ -31,18 +30,15 @@ from core.explorer.records import RecordInfo, RecordTable
 from core.index import EmbeddingIndex
 from core.paths import data_dir
 from core.plotting import thumbnail_series
-from core.search import Hit, HybridReportSearch, contains_phrase, parse_query, record_mask
+from core.search import Hit, HybridReportSearch, parse_query, record_mask
 from core.search.examples import ExampleQuery, example_query
-from core.search.lexical import words
+from core.search.phrase_index import PhraseIndex
 
 BUILD_VERSION = "3"
 RECORDS_DIR = "records"
 DEFAULT_DATASETS: tuple[tuple[str, int | None], ...] = (("ptbxl", 500), ("ludb", 200))
 # Maps a list of texts to (n, D) embeddings in the index's space.
 TextEncoder = Callable[[list[str]], np.ndarray]
-
-
-REPORT_CLAUSES_CACHED = 200_000  # distinct reports kept tokenised (a few hundred bytes each)
 
 
 @dataclass(frozen=True)
@@ -189,8 +185,8 @@ class Explorer:
         self.atlas = Atlas(self.map_xy, self.ecg_index, map_method) if has_data else None
         self._report_search: HybridReportSearch | None = None
         self._report_texts: list[str] | None = None
-        # Tokenised reports for the by-example phrase test: a query after the first reads no report again.
-        self._report_clauses = cached(LRUCache(maxsize=REPORT_CLAUSES_CACHED), lock=threading.Lock())(words)
+        self._phrase_index: PhraseIndex | None = None
+        self._phrase_index_lock = threading.Lock()
 
     # ---- records ---------------------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -279,7 +275,7 @@ class Explorer:
             exclude=exclude,
         )
         for term in exclude:
-            mask &= np.array([not contains_phrase(r.text_en, term) for r in self.records], dtype=bool)
+            mask &= ~self.phrase_index().stating([term])
         return mask
 
     def search_text(
@@ -335,7 +331,14 @@ class Explorer:
     def example_query(self, phrase: str) -> ExampleQuery | None:
         """The indexed ECGs whose reports state ``phrase``, as one query (:mod:`core.search.examples`), or None."""
         self.require_data()
-        return example_query(phrase, self.report_texts(), self.ecg_emb, clauses_of=self._report_clauses)
+        return example_query(phrase, self.phrase_index(), self.ecg_emb)
+
+    def phrase_index(self) -> PhraseIndex:
+        """Which records' reports state a phrase (built on first use: every distinct report is tokenised once)."""
+        with self._phrase_index_lock:
+            if self._phrase_index is None:
+                self._phrase_index = PhraseIndex(self.report_texts())
+            return self._phrase_index
 
     def report_texts(self) -> list[str]:
         """The English report of every indexed record (row order)."""

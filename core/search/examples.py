@@ -20,12 +20,13 @@ phrase-matched reports with the best hybrid score (0.789), the mean of the text 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from core.search.lexical import clauses_contain, phrase_words, words
+from core.search.phrase_index import PhraseIndex
 
 MIN_EXAMPLES = 1  # fewer reports stating the query: rank by its text embedding (chosen on training records)
 
@@ -49,54 +50,29 @@ class ExampleQuery:
         return int(self.indices.size)
 
 
-def stating_rows(
-    texts: Sequence[str],
-    phrases: Sequence[str],
-    allowed: np.ndarray | None = None,
-    clauses_of: Callable[[str], list[list[str]]] = words,
-) -> np.ndarray:
-    """Rows whose text states any of ``phrases`` (each distinct text is read once).
-
-    ``clauses_of`` tokenises a report (:func:`core.search.lexical.words`); an index passes a cached one, so that a
-    query after the first reads no report again.
-    """
-    needles = [n for n in (phrase_words(p) for p in phrases) if n]
-    verdict: dict[str, bool] = {}
-    rows = []
-    for i, text in enumerate(texts):
-        if allowed is not None and not allowed[i]:
-            continue
-        if text not in verdict:
-            clauses = clauses_of(text) if text else []
-            verdict[text] = any(clauses_contain(clauses, needle) for needle in needles)
-        if verdict[text]:
-            rows.append(i)
-    return np.asarray(rows, dtype=np.int64)
-
-
 def example_query(
     phrases: str | Sequence[str],
-    texts: Sequence[str],
+    reports: PhraseIndex | Sequence[str],
     ecg_emb: np.ndarray,
     *,
     allowed: np.ndarray | None = None,
     min_examples: int = MIN_EXAMPLES,
-    clauses_of: Callable[[str], list[list[str]]] = words,
 ) -> ExampleQuery | None:
     """The example query for ``phrases`` (one or several wordings of a finding), or None with too few examples.
 
     Args:
         phrases: what to look for in the reports.
-        texts: the report of each row of ``ecg_emb``.
+        reports: the report of each row of ``ecg_emb``, or their :class:`PhraseIndex` (an index keeps one, so that
+            a query reads only the reports that hold its words).
         ecg_emb: (n, D) ECG embeddings.
         allowed: (n,) rows that may serve as examples (None: all).
         min_examples: fewer reports stating it give None.
-        clauses_of: the report tokeniser (:func:`stating_rows`).
     """
     wanted = (phrases,) if isinstance(phrases, str) else tuple(phrases)
-    if len(texts) != len(ecg_emb):
-        raise ValueError(f"{len(texts)} report texts for {len(ecg_emb)} ECG embeddings")
-    rows = stating_rows(texts, wanted, allowed, clauses_of)
+    index = reports if isinstance(reports, PhraseIndex) else PhraseIndex(reports)
+    if len(index) != len(ecg_emb):
+        raise ValueError(f"{len(index)} report texts for {len(ecg_emb)} ECG embeddings")
+    rows = index.stating_rows(wanted, allowed)
     if rows.size < max(1, min_examples):
         return None
     emb = np.asarray(ecg_emb[rows], dtype=np.float64)
@@ -117,5 +93,9 @@ class ExampleSource:
     ecg_emb: np.ndarray
     min_examples: int = MIN_EXAMPLES
 
+    @cached_property
+    def reports(self) -> PhraseIndex:
+        return PhraseIndex(self.texts)
+
     def query(self, phrases: Sequence[str]) -> ExampleQuery | None:
-        return example_query(phrases, self.texts, self.ecg_emb, min_examples=self.min_examples)
+        return example_query(phrases, self.reports, self.ecg_emb, min_examples=self.min_examples)

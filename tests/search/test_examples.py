@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.search.examples import MIN_EXAMPLES, ExampleSource, example_query, stating_rows
+from core.search.examples import MIN_EXAMPLES, ExampleSource, example_query
+from core.search.phrase_index import PhraseIndex
 
 TEXTS = [
     "sinus rhythm. complete left bundle branch block.",
@@ -19,14 +20,16 @@ TEXTS = [
 
 
 def test_only_reports_stating_the_phrase_in_order_and_not_negated_are_examples():
-    rows = stating_rows(TEXTS, ["complete left bundle branch block"])
-    assert rows.tolist() == [0, 1, 2, 6]
+    reports = PhraseIndex(TEXTS)
+    assert len(reports) == 7 and reports.n_texts == 6
+    assert reports.stating_rows(["complete left bundle branch block"]).tolist() == [0, 1, 2, 6]
     # Several wordings of one finding: their union.
-    assert stating_rows(TEXTS, ["complete right bundle branch block", "atrial fibrillation"]).tolist() == [2, 3]
+    assert reports.stating_rows(["complete right bundle branch block", "atrial fibrillation"]).tolist() == [2, 3]
     # A negated query finds the reports that negate it.
-    assert stating_rows(TEXTS, ["no left bundle branch block"]).tolist() == [4]
+    assert reports.stating_rows(["no left bundle branch block"]).tolist() == [4]
     allowed = np.array([True, False, True, True, True, True, False])
-    assert stating_rows(TEXTS, ["complete left bundle branch block"], allowed).tolist() == [0, 2]
+    assert reports.stating_rows(["complete left bundle branch block"], allowed).tolist() == [0, 2]
+    assert reports.stating_rows(["pericarditis"]).tolist() == [] and reports.stating_rows([""]).tolist() == []
 
 
 def test_the_query_is_the_unit_mean_of_the_examples_and_needs_enough_of_them():
@@ -44,5 +47,6 @@ def test_the_query_is_the_unit_mean_of_the_examples_and_needs_enough_of_them():
     assert example_query("complete right bundle branch block", TEXTS, emb, min_examples=2) is None
     assert example_query("pericarditis", TEXTS, emb) is None
     assert ExampleSource(TEXTS, emb).query(["complete left bundle branch block"]).count == 4
+    assert example_query("complete left bundle branch block", PhraseIndex(TEXTS), emb).indices.tolist() == [0, 1, 2, 6]
     with pytest.raises(ValueError, match="7 report texts for 6 ECG embeddings"):
         example_query("left", TEXTS, emb[:6])

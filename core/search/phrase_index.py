@@ -1,0 +1,91 @@
+"""Which reports state a phrase, answered from an inverted index instead of reading every report per query.
+
+A phrase is stated where its words occur consecutively in one clause, not negated, as
+:func:`core.search.lexical.contains_phrase` reads it. Reports repeat (machine statements), so each distinct text is
+tokenised once, when the index is built, and listed under each of its words and adjacent word pairs; a query then
+reads only the texts that hold all of its pairs (the postings of its rarest pair, intersected with the others'), so
+its cost follows how many reports share those pairs, not the size of the index. A phrase of one or two words is
+answered by the postings alone. ``python -m bench.bench_phrases`` times both ways over 10,000 and 100,000 distinct
+reports made of the shared PTB-XL reports' sentences (figures in README).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from functools import reduce
+
+import numpy as np
+
+from core.search.lexical import phrase_words, words
+
+
+class PhraseIndex:
+    """Rows (records) whose report states a phrase.
+
+    Args:
+        texts: the report of each row; identical texts are tokenised once.
+    """
+
+    def __init__(self, texts: Sequence[str]):
+        distinct: dict[str, int] = {}
+        self.text_of_row = np.fromiter(
+            (distinct.setdefault(str(t), len(distinct)) for t in texts), dtype=np.int64, count=len(texts)
+        )
+        # Each text as one flat tuple of interned words, clauses separated by "" (which no phrase holds): a third of
+        # the memory of a list per clause and one string per word, not per occurrence.
+        self._words: list[tuple[str, ...]] = []
+        postings: dict[str, list[int]] = {}
+        for j, text in enumerate(distinct):
+            clauses = words(text)
+            self._words.append(tuple(w for clause in clauses for w in (*map(sys.intern, clause), "")))
+            for key in {k for clause in clauses for k in _keys(clause)}:
+                postings.setdefault(key, []).append(j)
+        self._postings = {k: np.asarray(ids, dtype=np.int32) for k, ids in postings.items()}
+
+    def __len__(self) -> int:
+        """Number of rows."""
+        return len(self.text_of_row)
+
+    @property
+    def n_texts(self) -> int:
+        """Number of distinct texts."""
+        return len(self._words)
+
+    def stating_texts(self, phrases: Sequence[str]) -> np.ndarray:
+        """Sorted ids of the distinct texts that state any of ``phrases``."""
+        found: set[int] = set()
+        for needle in (n for n in (phrase_words(p) for p in phrases) if n):
+            # A phrase of several words: its adjacent pairs (far fewer reports hold "st depression" than both words).
+            lists = [self._postings.get(k) for k in set(_keys(needle) if len(needle) > 1 else needle)]
+            if any(ids is None for ids in lists):
+                continue  # a word no report has
+            candidates = reduce(np.intersect1d, sorted(lists, key=len))
+            if len(needle) <= 2:  # a word's or a pair's postings are its answer
+                found.update(candidates.tolist())
+                continue
+            found.update(j for j in candidates.tolist() if _contains(self._words[j], needle))
+        return np.array(sorted(found), dtype=np.int64)
+
+    def stating(self, phrases: Sequence[str]) -> np.ndarray:
+        """(n_rows,) bool: the row's report states any of ``phrases``."""
+        return np.isin(self.text_of_row, self.stating_texts(phrases))
+
+    def stating_rows(self, phrases: Sequence[str], allowed: np.ndarray | None = None) -> np.ndarray:
+        """Row indices whose report states any of ``phrases`` (only ``allowed`` rows, if given), ascending."""
+        mask = self.stating(phrases)
+        if allowed is not None:
+            mask &= np.asarray(allowed, dtype=bool)
+        return np.flatnonzero(mask)
+
+
+def _keys(clause: list[str]) -> list[str]:
+    """Posting keys of a clause: its words and its adjacent word pairs ("st depression")."""
+    return clause + [f"{a} {b}" for a, b in zip(clause, clause[1:], strict=False)]
+
+
+def _contains(flat: tuple[str, ...], needle: list[str]) -> bool:
+    """Whether ``needle`` occurs consecutively in ``flat`` (a text's words, clauses separated by "")."""
+    wanted = tuple(needle)
+    n, first = len(wanted), wanted[0]
+    return any(flat[i : i + n] == wanted for i, w in enumerate(flat) if w == first)
