@@ -312,21 +312,58 @@ def reports_frame(matches: Sequence[ReportMatch]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
 
+# The values a reader checks a list of ECGs by (name, short label, unit, format), in reading order.
+SUMMARY_VALUES: tuple[tuple[str, str, str, str], ...] = (
+    ("hr_bpm", "HR", "", "{:.0f}"),
+    ("pr_ms", "PR", "", "{:.0f}"),
+    ("qrs_ms", "QRS", "", "{:.0f}"),
+    ("qtc_ms", "QTc", "", "{:.0f}"),
+    ("axis_deg", "axis", "°", "{:+.0f}"),
+)
+
+
+def measurement_summary(m: Any) -> str:
+    """One short line of the automated measurements for a list of ECGs: ``"HR 62 · PR 218 · QRS 96 · QTc 430 ·
+    axis -45° · regular"`` (rate in bpm, intervals in ms, QTc by Bazett as 12-lead machines print it; ``PR –``
+    where not measured). Empty when ``m`` is None."""
+    if m is None:
+        return ""
+    parts = []
+    for name, label, unit, fmt in SUMMARY_VALUES:
+        value = _number(getattr(m, name, None))
+        parts.append(f"{label} {fmt.format(value)}{unit}" if value is not None else f"{label} –")
+    irregular = getattr(m, "irregular", None)
+    if irregular is not None:
+        parts.append("irregular" if irregular else "regular")
+    return " · ".join(parts)
+
+
 def thumbnails_html(hits: Sequence[Neighbour], what: str, examples: Collection[str] = ()) -> str:
     """An HTML table of neighbours with a lead II thumbnail of each one's ECG; each row carries its record id in
     ``data-ecg`` (a click opens it, see :mod:`app.views.retrieve`). Rows whose record id is in ``examples`` say
     "example" under it (a by-example search: that ECG's report states the query)."""
+    measured = any(n.measurements is not None for n in hits)
     rows = []
     for rank, n in enumerate(hits, start=1):
         info = n.record
         rid = html.escape(info.record_id)
         tag = "<br><small class='example-tag'>example</small>" if info.record_id in examples else ""
+        values = f"<td class='measured'>{html.escape(measurement_summary(n.measurements))}</td>" if measured else ""
         rows.append(
             f"<tr data-ecg='{rid}' title='open {rid}' style='cursor: pointer'><td>{rank}</td><td><code>{rid}</code>"
-            f"{tag}</td><td>{n.similarity:.3f}</td><td>{n.thumbnail_svg}</td>"
+            f"{tag}</td><td>{n.similarity:.3f}</td><td>{n.thumbnail_svg}</td>{values}"
             f"<td>{html.escape(label_summary(info.label_list()))}</td><td>{html.escape(info.text_en)}</td></tr>"
         )
-    head = "<tr><th>#</th><th>record</th><th>sim.</th><th>lead II</th><th>labels</th><th>report</th></tr>"
+    measured_head = (
+        "<th title='heart rate in bpm; PR, QRS and QTc (Bazett) in ms; frontal QRS axis; rhythm regular or irregular. "
+        "Measured by a machine, not confirmed by a reader: open the ECG to check them on the tracing'>"
+        "measured (automated)</th>"
+        if measured
+        else ""
+    )
+    head = (
+        f"<tr><th>#</th><th>record</th><th>sim.</th><th>lead II</th>{measured_head}<th>labels</th><th>report</th></tr>"
+    )
     table = f"<table class='thumb-table'>{head}{''.join(rows)}</table>"
     return f"<b>{html.escape(what)}</b> (click a row to open it){table}"
 

@@ -21,6 +21,7 @@ CSS = """
 #ecg-key textarea, #ecg-key input {font-family: monospace;}
 .thumb-table td {vertical-align: middle; padding: 2px 6px;}
 .thumb-table svg {display: block;}
+.thumb-table td.measured {font-variant-numeric: tabular-nums; font-size: 0.9em; min-width: 11em;}
 """
 # Map clicks: plotly's click event writes the clicked record id into the (visible) "selected record" box, whose
 # change event opens it. gr.Plot has no select event, so this small page script bridges the two.

@@ -88,11 +88,13 @@ class ServiceConfig:
 # ---- results ---------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Neighbour:
-    """An indexed record found by similarity, with its lead II thumbnail (SVG text; empty when not asked for)."""
+    """An indexed record found by similarity, with its lead II thumbnail (SVG text; empty when not asked for) and
+    its automated measurements (None when not asked for or when they failed)."""
 
     record: RecordInfo
     similarity: float
     thumbnail_svg: str = ""
+    measurements: Any = None
 
 
 @dataclass(frozen=True)
@@ -789,7 +791,11 @@ class QueryService:
                     self._embeddings[k] = e
         return [found[k] for k in keys]
 
-    def _neighbours(self, hits: list[tuple[RecordInfo, float]], thumbnails: bool) -> list[Neighbour]:
+    def _neighbours(
+        self, hits: list[tuple[RecordInfo, float]], thumbnails: bool, *, measured: bool = False
+    ) -> list[Neighbour]:
+        """Hits as :class:`Neighbour`; with ``thumbnails``, each with its lead II thumbnail and, when ``measured``,
+        its measurements (a list of ECGs is read by their rate, intervals and axis; cached per ECG)."""
         if not thumbnails:
             return [Neighbour(r, s) for r, s in hits]
         explorer = self.explorer()
@@ -802,9 +808,18 @@ class QueryService:
                     (explorer.key, r.record_id),
                     lambda r=r: thumbnail_svg(explorer.thumbnail(r.record_id)),
                 ),
+                self._measured_or_none(r.record_id) if measured else None,
             )
             for r, s in hits
         ]
+
+    def _measured_or_none(self, key: str):
+        """:meth:`measurements`, or None when they fail (a list of hits still shows; the failure is logged)."""
+        try:
+            return self.measurements(key)
+        except (ImportError, OSError, ValueError, RuntimeError):
+            logger.warning("measurements of %s failed", key, exc_info=True)
+            return None
 
     def nearest_reports(self, key: str, k: int = 5, *, thumbnails: bool = True) -> list[Neighbour]:
         """The ``k`` indexed reports nearest to an ECG (FAISS, cosine), best first."""
@@ -814,7 +829,7 @@ class QueryService:
     def nearest_ecgs(self, key: str, k: int = 5, *, thumbnails: bool = True) -> list[Neighbour]:
         """The ``k`` indexed ECGs nearest to an ECG (FAISS, cosine), best first (an indexed ECG finds itself first)."""
         hits = self.explorer().nearest_ecgs(self.embedding(key), int(k))
-        return self._neighbours(hits, thumbnails)
+        return self._neighbours(hits, thumbnails, measured=thumbnails)
 
     def example_count(self, query: str) -> int:
         """How many indexed ECGs would rank a by-example search for ``query`` (0: its text embedding would)."""
@@ -852,7 +867,7 @@ class QueryService:
             exclude=exclude,
             by_example=by_example,
         )
-        ecgs = self._neighbours(found.ecgs, True)
+        ecgs = self._neighbours(found.ecgs, True, measured=True)
         return TextSearch(found.query, found.exclude, ecgs, found.reports, found.examples, found.example_hits)
 
     def analyze(

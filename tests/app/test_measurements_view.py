@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 from gradio_client.exceptions import AppError
 
-from app.formatting import MEASUREMENTS_HEADING, escape_markdown, measurement_lines, measurements_markdown
+from app.formatting import (
+    MEASUREMENTS_HEADING,
+    escape_markdown,
+    measurement_lines,
+    measurement_summary,
+    measurements_markdown,
+)
 from core.leads import CANONICAL_LEADS
 from core.plotting import EXCLUDED_COLOR, FIDUCIALS, ecg_figure
 
@@ -227,3 +233,24 @@ def test_an_ecg_without_calibrated_amplitudes_says_so_above_its_measurements_and
         assert all(("amplitudes not calibrated (relative sizes only)" in title) is flagged for title in titles)
         sokolow = next(line for line in measurement_lines(opened.measurements) if line.startswith("Sokolow"))
         assert ("not measured: amplitudes not calibrated" in sokolow) is flagged
+
+
+def test_a_list_of_ecgs_shows_each_ones_measurements_in_one_line():
+    m = SimpleNamespace(hr_bpm=152.4, pr_ms=None, qrs_ms=88.0, qtc_ms=float("nan"), axis_deg=-32.2, irregular=True)
+    assert measurement_summary(m) == "HR 152 · PR – · QRS 88 · QTc – · axis -32° · irregular"
+    regular = SimpleNamespace(hr_bpm=61.0, pr_ms=218.0, qrs_ms=96.0, qtc_ms=430.0, axis_deg=17.0, irregular=False)
+    assert measurement_summary(regular) == "HR 61 · PR 218 · QRS 96 · QTc 430 · axis +17° · regular"
+    assert measurement_summary(SimpleNamespace()) == "HR – · PR – · QRS – · QTc – · axis –"
+    assert measurement_summary(None) == ""
+
+
+def test_the_retrieve_ecg_list_shows_the_measurements_of_each_hit(client, services):
+    """The text search's ECG list has a column of automated measurements, each row the one of its own ECG."""
+    _, _, html = client.predict("sinus rhythm", 3, "all", "", "", False, api_name="/search_text")
+    assert "measured (automated)" in html and "not confirmed by a reader" in html
+    rows = re.findall(r"<tr data-ecg='([^']+)'.*?<td class='measured'>([^<]*)</td>", html)
+    assert len(rows) == 3
+    for rid, shown in rows:
+        m = services.measurements(rid)
+        assert shown.startswith(f"HR {m.hr_bpm:.0f} · ") and f"QRS {m.qrs_ms:.0f}" in shown, (rid, shown)
+        assert shown.endswith("irregular" if m.irregular else " regular"), (rid, shown)
