@@ -5,6 +5,9 @@ LUDB and CinC training records by a hash of their id) and records scored (PTB-XL
 contrast set and the precision@10 queries are scored on the latter with the text embedding and by example::
 
     python -m core.evaluate.by_example_dev --checkpoint checkpoints/mets --data "ptbxl=DIR1+DIR2 ludb=DIR cinc2021=DIR"
+
+``--queries eval/dev_queries.json`` scores findings typed the way users type them ("RBBB", "left bundle branch
+block") instead of the evaluation's queries.
 """
 
 from __future__ import annotations
@@ -73,8 +76,11 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--data", nargs="+", required=True, help="dataset specs, as for `python -m core evaluate`")
     parser.add_argument("--min-examples", type=int, default=MIN_EXAMPLES, help="fewer: the side keeps its text")
+    parser.add_argument(
+        "--queries", type=Path, default=QUERIES, help="precision@10 queries (default: the evaluation's 16)"
+    )
     args = parser.parse_args()
-    out = compare(args.checkpoint, args.data, min_examples=args.min_examples)
+    out = compare(args.checkpoint, args.data, min_examples=args.min_examples, queries=args.queries)
     print(f"examples from {out['n_examples']} training records, {out['n_scored']} training records scored")
     print("| pair | examples A / B | text | by example |\n|---|---|---|---|")
     for text, example in zip(out["text"]["pairs"], out["by_example"]["pairs"], strict=True):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.data.catalogs import load_catalog
-from core.search import HybridReportSearch, negated_words, parse_query, record_mask, tokens
+from core.search import HybridReportSearch, contains_phrase, negated_words, parse_query, record_mask, tokens
 
 LEFT = {"CLBBB", "ILBBB"}
 RIGHT = {"CRBBB", "IRBBB"}
@@ -57,6 +57,24 @@ def test_spelling_variants_find_each_other(lexical):
         assert any(re.search(rf"\b{other}\b", h.text) for h in hits), query
     hits = lexical.search("first degree atrioventricular block", 5)
     assert len(hits) == 5 and all("first degree av block" in h.text for h in hits)
+
+
+def test_an_incomplete_block_is_not_the_block(records, lexical):
+    """"Incomplete right bundle branch block" holds every word of an RBBB but is another finding (QRS < 120 ms)."""
+    irbbb = "sinus rhythm. incomplete right bundle branch block. otherwise normal ecg."
+    assert not contains_phrase(irbbb, "right bundle branch block") and not contains_phrase(irbbb, "RBBB")
+    assert contains_phrase(irbbb, "incomplete right bundle branch block") and contains_phrase(irbbb, "IRBBB")
+    assert "right_bundle" not in tokens(irbbb) and tokens("IRBBB") == tokens("incomplete right bundle branch block")
+    # The qualifier stops at the block it qualifies: a finding after it in the clause keeps its words.
+    assert contains_phrase("incomplete rbbb with left anterior fascicular block", "left anterior fascicular block")
+    for query in ("RBBB", "right bundle branch block"):
+        hits = lexical.search(query, 10)
+        assert len(hits) == 10 and all("incomplete" not in h.text for h in hits), query
+        # Labels disagree with a report now and then ("sinus arrhythmia. right bundle branch block." is labelled IRBBB).
+        assert sum("CRBBB" in _codes(records, h) for h in hits[:5]) >= 4, query
+    hits = lexical.search("incomplete RBBB", 5)
+    assert len(hits) == 5 and all("incomplete right bundle branch block" in h.text for h in hits)
+    assert sum("IRBBB" in _codes(records, h) for h in hits) >= 4
 
 
 def test_bundle_branch_blocks_are_told_apart(records, lexical):
