@@ -60,7 +60,7 @@ def test_spelling_variants_find_each_other(lexical):
 
 
 def test_an_incomplete_block_is_not_the_block(records, lexical):
-    """"Incomplete right bundle branch block" holds every word of an RBBB but is another finding (QRS < 120 ms)."""
+    """ "Incomplete right bundle branch block" holds every word of an RBBB but is another finding (QRS < 120 ms)."""
     irbbb = "sinus rhythm. incomplete right bundle branch block. otherwise normal ecg."
     assert not contains_phrase(irbbb, "right bundle branch block") and not contains_phrase(irbbb, "RBBB")
     assert contains_phrase(irbbb, "incomplete right bundle branch block") and contains_phrase(irbbb, "IRBBB")
