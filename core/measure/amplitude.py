@@ -6,8 +6,21 @@ point above it, S the deepest below it, and the peak-to-peak amplitude their sum
 * Low QRS voltage: peak-to-peak < 0.5 mV in every limb lead, or < 1.0 mV in every precordial lead.
 * Sokolow-Lyon index: S in V1 + the larger R of V5 and V6 (>= 3.5 mV is the classic LVH voltage criterion;
   Sokolow & Lyon, Am Heart J 1949).
-* Frontal axis: atan2(net QRS area in aVF, net QRS area in I); I and aVF are derived from II and III when missing
-  (Einthoven/Goldberger: I = II - III, aVF = (II + III) / 2).
+* Frontal axis (v2.10): the hexaxial angle of lead I and aVF, atan2(2 aVF / sqrt(3), I) (aVF sees the frontal vector
+  at sqrt(3)/2 of lead I's scale: aVF = (II + III) / 2; v2.9 and before used atan2(aVF, I), which pulls every angle
+  towards 0° or ±90°, e.g. -30° read as -27°). Of each lead it takes the net QRS area, or, when the QRS is wide
+  (>= 120 ms), the dominant deflection R - |S|: the slow terminal forces of a bundle branch block fill the area (the
+  broad S waves of a right bundle branch block with left anterior fascicular block, training record ``ptbxl/00424``,
+  put its area axis at -132°, "extreme", where the deflections say -70°, the left axis deviation its report
+  states). I and aVF are derived from II and III when missing (Einthoven/Goldberger:
+  I = II - III, aVF = (II + III) / 2).
+
+  Chosen on training records (PTB-XL folds 1-6, confirmed on folds 7-8; a one-off script over the plausibility
+  runner): `ptbxl_more` folds 1-6, LAFB read left of -30° 79 % -> 89 %, LAD 76 % -> 89 %, complete RBBB without a
+  fascicular block or axis label read normal 29 % -> 64 %, NORM outside -30°..+90° 3.7 % -> 4.7 %; folds 7-8 LAFB
+  81 % -> 92 %, LAD 83 % -> 90 %, NORM 2.2 % -> 2.2 %; CinC training complete RBBB normal 2 -> 10 of 10; LUDB training
+  LAFB 3 -> 5 of 7. The area alone with the scale fixed gave LAFB 88 %, CRBBB normal 29 %; the deflections alone
+  LAFB 78 %, NORM 1.9 %.
 """
 
 from __future__ import annotations
@@ -25,7 +38,9 @@ LIMB_LEADS = CANONICAL_LEADS[:6]
 PRECORDIAL_LEADS = CANONICAL_LEADS[6:]
 LOW_VOLTAGE_LIMB_MV = 0.5
 LOW_VOLTAGE_PRECORDIAL_MV = 1.0
+WIDE_QRS_MS = 120.0  # bundle-branch-block threshold: the axis is then read from deflections, QT with the width in mind
 _BASELINE_S = 0.02
+_AVF_SCALE = 2.0 / math.sqrt(3.0)  # aVF = (sqrt(3)/2) |frontal vector| sin(angle), lead I = |vector| cos(angle)
 
 
 def _highpassed(ecg: ECG) -> np.ndarray:
@@ -98,20 +113,27 @@ def _frontal_leads(ecg: ECG) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def frontal_axis_deg(ecg: ECG, qrs_windows_s: list[tuple[float, float]]) -> float | None:
-    """Frontal QRS axis from net QRS areas in I and aVF over the given QRS windows (seconds); None if undefined."""
+    """Frontal QRS axis (degrees) over the given QRS windows (seconds): net areas of I and aVF, or their dominant
+    deflections when the QRS is wide (module docstring); None if undefined."""
     leads = _frontal_leads(ecg)
     if leads is None or not qrs_windows_s:
         return None
     fs = ecg.fs_hz
     pre = max(1, int(round(_BASELINE_S * fs)))
-    areas = np.zeros(2)
+    areas, deflections, widths_s = np.zeros(2), np.zeros(2), []
     for on_s, off_s in qrs_windows_s:
         a, b = int(round(on_s * fs)), int(round(off_s * fs)) + 1
-        if a - pre < 0 or b > ecg.n_samples:
+        if a - pre < 0 or b > ecg.n_samples or b <= a:
             continue
+        widths_s.append(off_s - on_s)
         for i, lead in enumerate(leads):
-            base = float(np.nanmedian(lead[a - pre : a]))
-            areas[i] += float(np.nansum(lead[a:b] - base))
-    if not np.any(areas):
+            seg = lead[a:b] - float(np.nanmedian(lead[a - pre : a]))
+            areas[i] += float(np.nansum(seg))
+            deflections[i] += float(np.nanmax(seg)) + float(np.nanmin(seg))  # R - |S|
+    if not widths_s:
         return None
-    return float(math.degrees(math.atan2(areas[1], areas[0])))
+    wide = 1000.0 * float(np.median(widths_s)) >= WIDE_QRS_MS
+    lead_i, avf = deflections if wide else areas
+    if lead_i == 0.0 and avf == 0.0:
+        return None
+    return float(math.degrees(math.atan2(avf * _AVF_SCALE, lead_i)))

@@ -41,7 +41,7 @@ import numpy as np
 
 from core.data.lead_scaling import RESTORED_KEY, UNCALIBRATED_KEY
 from core.ecg import ECG
-from core.measure.amplitude import frontal_axis_deg, qrs_amplitudes, voltage_summary
+from core.measure.amplitude import WIDE_QRS_MS, frontal_axis_deg, qrs_amplitudes, voltage_summary
 from core.measure.beat_consistency import MIN_CONSISTENCY, qrs_consistency
 from core.measure.delineator import bandpass_leads_mv
 from core.measure.p_onset import pr_on_median_beat
@@ -50,10 +50,9 @@ from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
 # Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
-MEASURE_VERSION = "2.9"
+MEASURE_VERSION = "2.10"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
-WIDE_QRS_MS = 120.0  # the bundle-branch-block threshold; QT is then read with the QRS width in mind
 _INTERVALS = ("pr_ms", "qrs_ms", "qt_ms")
 
 
