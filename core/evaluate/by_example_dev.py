@@ -20,9 +20,10 @@ import numpy as np
 
 from core.data.catalogs.base import Record
 from core.embed import Embedder
-from core.evaluate.contrast import CONTRAST_SET, load_contrast_set, text_to_ecg
+from core.evaluate.contrast import CONTRAST_SET, ReportSet, load_contrast_set, text_to_ecg, text_to_report
 from core.evaluate.data import EvalData, load_eval_data
 from core.evaluate.precision import QUERIES, load_queries, precision_at_k
+from core.evaluate.ranking import make_report_ranker
 from core.search.examples import MIN_EXAMPLES, ExampleSource
 
 EXAMPLE_FOLDS = range(1, 7)  # PTB-XL training folds that give examples; 7-8 are scored
@@ -43,7 +44,9 @@ def compare(
     queries: Path = QUERIES,
 ) -> dict:
     """Contrast-set and precision@10 results on the scored training records, with the text embedding and by
-    example: ``{"text": ..., "by_example": ..., "precision_text": ..., "precision_by_example": ...}``."""
+    example, and the contrast set's text -> report over every training report with the app's hybrid search (the
+    held-out evaluation's ranking, on training reports): ``{"text": ..., "by_example": ..., "precision_text": ...,
+    "precision_by_example": ..., "report": ...}``."""
     embedder = Embedder.from_checkpoint(checkpoint)
     records: list[Record] = []
     emb: list[np.ndarray] = []
@@ -68,7 +71,15 @@ def compare(
         "by_example": text_to_ecg(pairs, scored, all_emb[~examples], encode, n_bootstrap=0, examples=source),
         "precision_text": precision_at_k(wanted, scored, all_emb[~examples], encode),
         "precision_by_example": precision_at_k(wanted, scored, all_emb[~examples], encode, examples=source),
+        "report": _text_to_report(pairs, records, encode),
     }
+
+
+def _text_to_report(pairs, records: list[Record], encode) -> dict:
+    """The contrast set's text -> report over the distinct reports of ``records`` (hybrid ranking)."""
+    reports = ReportSet.from_records(records)
+    rank, name = make_report_ranker(reports.texts, encode(reports.texts), encode, "hybrid")
+    return text_to_report(pairs, reports, rank, name)
 
 
 def main() -> None:
@@ -89,6 +100,13 @@ def main() -> None:
         ex = example["examples"]
         print(f"| {text['id']} | {ex['a']} / {ex['b']} | {text['auc']:.3f} | {example['auc']:.3f} |")
     print(f"| **mean** | | {out['text']['mean_auc']:.3f} | {out['by_example']['mean_auc']:.3f} |")
+    report = out["report"]
+    print(f"\ntext -> report over {report['n_reports']} distinct training reports (hybrid search)")
+    print("| pair | AUC | right first |\n|---|---|---|")
+    for pair in report["pairs"]:
+        if pair.get("status", "ok") == "ok" and "auc" in pair:
+            print(f"| {pair['id']} | {pair['auc']:.3f} | {pair['right_first']:.0%} |")
+    print(f"| **mean** | {report['mean_auc']:.3f} | {report['right_first_share']:.1%} |")
     text, example = out["precision_text"], out["precision_by_example"]
     print("\n| query | examples | relevant / pool | p@10 text | p@10 by example |\n|---|---|---|---|---|")
     for by_text, by_example in zip(text["queries"], example["queries"], strict=True):
