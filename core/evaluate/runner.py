@@ -85,7 +85,7 @@ def evaluate_checkpoint(
         pooled_records += data.held_out
         pooled_emb.append(test_emb)
         out: dict = {"n_held_out": len(data.held_out), "n_train": len(data.train)}
-        train_emb = None
+        train_sig = train_mask = train_emb = None
         if data.train and (wants_examples or "probe" in tasks):
             train_sig, train_mask = data.signals(data.train, cfg)
             train_emb = embedder.encode_signals(train_sig, train_mask)
@@ -110,7 +110,8 @@ def evaluate_checkpoint(
             out["retrieval"] = retrieval(test_emb, text_emb, texts)
         if "probe" in tasks and data.train:
             say(f"{data.name}: linear probe and baselines")
-            out["probe"] = _probe(embedder, data, test_sig, test_mask, test_emb, train_emb, n_bootstrap, cnn_epochs)
+            train, test = (train_sig, train_mask, train_emb), (test_sig, test_mask, test_emb)
+            out["probe"] = _probe(embedder, data, train, test, n_bootstrap, cnn_epochs)
         results["datasets"][data.name] = out
     emb = np.concatenate(pooled_emb) if pooled_emb else np.zeros((0, 0), dtype=np.float32)
     examples = ExampleSource(example_texts, np.concatenate(example_emb)) if example_emb else None
@@ -150,12 +151,15 @@ def _contrast(records: list[Record], ecg_emb: np.ndarray, encode_text, path: Pat
     }
 
 
-def _probe(
-    embedder: Embedder, data: EvalData, test_sig, test_mask, test_emb, train_emb, n_bootstrap: int, cnn_epochs: int
-):
-    """Linear probe per task at 10 % and 100 % of the training split, next to the two baselines."""
+def _probe(embedder: Embedder, data: EvalData, train: tuple, test: tuple, n_bootstrap: int, cnn_epochs: int):
+    """Linear probe per task at 10 % and 100 % of the training split, next to the two baselines.
+
+    ``train`` and ``test``: (signals, lead masks, embeddings) of the training and held-out records, read and encoded
+    once by the caller (the by-example ranking uses the training embeddings too).
+    """
     cfg = embedder.preprocess_cfg
-    train_sig, train_mask = data.signals(data.train, cfg)
+    train_sig, train_mask, train_emb = train
+    test_sig, test_mask, test_emb = test
     model_cfg = embedder.model.model_cfg
     rand_train = random_init_features(model_cfg, cfg, train_sig, train_mask)
     rand_test = random_init_features(model_cfg, cfg, test_sig, test_mask)

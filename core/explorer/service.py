@@ -510,11 +510,17 @@ class QueryService:
         record = None if key.startswith(UPLOAD_PREFIX) else self.explorer().record(key)
         if not measure:
             return OpenedRecord(key, ecg, record)
+        measurements, error = self._measured_or_reason(key)
+        return OpenedRecord(key, ecg, record, measurements=measurements, measure_error=error)
+
+    def _measured_or_reason(self, key: str) -> tuple[Any, str | None]:
+        """(:meth:`measurements`, None), or (None, the exception type) when they fail: an opened ECG or a list of
+        hits still shows without them (the failure is logged)."""
         try:
-            return OpenedRecord(key, ecg, record, measurements=self.measurements(key))
+            return self.measurements(key), None
         except (ImportError, OSError, ValueError, RuntimeError) as exc:
             logger.warning("measurements of %s failed", key, exc_info=True)
-            return OpenedRecord(key, ecg, record, measure_error=type(exc).__name__)
+            return None, type(exc).__name__
 
     def browse_index(self) -> BrowseIndex:
         """The index's records in columnar form for Browse (built once per index)."""
@@ -808,18 +814,10 @@ class QueryService:
                     (explorer.key, r.record_id),
                     lambda r=r: thumbnail_svg(explorer.thumbnail(r.record_id)),
                 ),
-                self._measured_or_none(r.record_id) if measured else None,
+                self._measured_or_reason(r.record_id)[0] if measured else None,
             )
             for r, s in hits
         ]
-
-    def _measured_or_none(self, key: str):
-        """:meth:`measurements`, or None when they fail (a list of hits still shows; the failure is logged)."""
-        try:
-            return self.measurements(key)
-        except (ImportError, OSError, ValueError, RuntimeError):
-            logger.warning("measurements of %s failed", key, exc_info=True)
-            return None
 
     def nearest_reports(self, key: str, k: int = 5, *, thumbnails: bool = True) -> list[Neighbour]:
         """The ``k`` indexed reports nearest to an ECG (FAISS, cosine), best first."""
