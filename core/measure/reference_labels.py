@@ -29,6 +29,8 @@ LVH        LVH                                 LVH 164873001                    
 AFLT       AFLT                                AFL 164890007                    atrial flutter, typical
 3AVB       3AVB                                CHB 27885002                     iii degree av-block
 WPW        WPW                                 WPW 74390002                     -
+1AVB_TEXT  the report states a first-degree    -                                -
+           AV block or a prolonged PR
 =========  ==================================  ==============================  =================================
 
 Why these choices: the Challenge scores LBBB/CLBBB and RBBB/CRBBB as one class each (``dx_mapping_scored.csv``), so
@@ -38,6 +40,12 @@ deviation; ``RAD`` (+90° to +120°) and ``ARAD`` (beyond +120°) are both right
 Russian convention (left axis deviation below 0°): they map to ``LAD0``, checked against < 0°, not to ``LAD``.
 CinC-2021 and LUDB have no "normal ECG" code, so NORM there is sinus rhythm with nothing else listed.
 
+``1AVB_TEXT`` reads PTB-XL's report (its English version, :func:`core.text.english.to_english`) rather than its codes:
+the codes and the report were not always written from one reading. Of the 84 training records of PTB-XL coded 1AVB,
+18 have a report that states no AV block or long PR at all (``ptbxl/01525``: "sinus rhythm. right bundle branch
+block.", coded 1AVB, IVCD and IMI), and four coded NORM have one that does (``ptbxl/15014``: "grossly prolonged pr
+interval"). A PR check can then tell a label its own report contradicts from a measurement error.
+
 SPH (Shandong Provincial Hospital) states AHA codes and lists their SNOMED-CT codes beside them; those are read
 with the CinC-2021 column. Its AHA code 1, "normal ECG", is listed as 426783006 alone, so NORM there is the
 cardiologist's "normal ECG" statement.
@@ -45,6 +53,7 @@ cardiologist's "normal ECG" statement.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +63,18 @@ from core.paths import local_mirror_dir
 
 LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
-    "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW",
+    "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "1AVB_TEXT",
 )  # fmt: skip
 
-_PTBXL_CODES = frozenset(LABELS) - {"LAD", "LAD0", "RAD"}
+# A first-degree AV block or a long PR stated in an English report. A bare "av block" counts (German "av-block" with
+# no degree, on a record also coded 1AVB), but not one of a higher degree, a 2:1 block, or a "risk for" one.
+_FIRST_DEGREE_TEXT = re.compile(
+    r"\bprolonged pr\b|\bpr interval is prolonged\b|"
+    r"(?<!second degree )(?<!third degree )(?<!2:1 )(?<!complete )(?<!totalt\. )\bav block\b"
+    r"(?! (?:second|third|2|3|ii|iii)\b)"
+)
+
+_PTBXL_CODES = frozenset(LABELS) - {"LAD", "LAD0", "RAD", "1AVB_TEXT"}
 _PTBXL_AXIS = {"ALAD": "LAD", "RAD": "RAD", "ARAD": "RAD"}
 
 NSR_SNOMED = "426783006"
@@ -106,11 +123,18 @@ _LUDB_NORMAL_AXES = frozenset({"normal", "horizontal", "vertical"})
 _LUDB_FINDING_SETS = ("conduction", "extrasystole", "hypertrophy", "pacing", "ischemia", "repolarization", "other")
 
 
-def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None) -> frozenset[str]:
-    """Benchmark labels of a PTB-XL record from its SCP codes (any likelihood) and ``heart_axis``."""
+def states_first_degree_block(report_en: str) -> bool:
+    """Whether an English report states a first-degree AV block or a prolonged PR (``1AVB_TEXT``)."""
+    return bool(_FIRST_DEGREE_TEXT.search(report_en.lower()))
+
+
+def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report_en: str = "") -> frozenset[str]:
+    """Benchmark labels of a PTB-XL record from its SCP codes (any likelihood), ``heart_axis`` and English report."""
     out = {code for code in scp_codes if code in _PTBXL_CODES}
     if heart_axis in _PTBXL_AXIS:
         out.add(_PTBXL_AXIS[heart_axis])
+    if states_first_degree_block(report_en):
+        out.add("1AVB_TEXT")
     return frozenset(out)
 
 
@@ -135,7 +159,7 @@ def ludb_labels(labels: Mapping[str, Iterable[str]]) -> frozenset[str]:
 def reference_labels(record: Record) -> frozenset[str]:
     """Benchmark labels of a catalog record (PTB-XL, CinC-2021, SPH or LUDB)."""
     if record.dataset == "ptbxl":
-        return ptbxl_labels(record.meta.get("scp_codes", {}), record.meta.get("heart_axis"))
+        return ptbxl_labels(record.meta.get("scp_codes", {}), record.meta.get("heart_axis"), record.text_en)
     if record.dataset in ("cinc2021", "sph"):
         return cinc_labels(record.meta.get("snomed_codes", []))
     if record.dataset == "ludb":

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from core.measure.plausibility import CHECKS, check_cell, format_cell, format_markdown, split_group, summarize
-from core.measure.reference_labels import SOURCES, cinc_labels, ludb_labels, ptbxl_labels, reference_labels
+from core.measure.reference_labels import (
+    SOURCES,
+    cinc_labels,
+    ludb_labels,
+    ptbxl_labels,
+    reference_labels,
+    states_first_degree_block,
+)
 
 # --------------------------------------------------------------------------------------------------------------------
 # Label mapping
@@ -35,6 +42,38 @@ def test_ptbxl_norm_and_axis_rules():
     assert ptbxl_labels({"SR": 0.0}, "ALAD") == {"SR", "LAD"}
     assert ptbxl_labels({}, "ARAD") == {"RAD"}
     assert ptbxl_labels({"IRBBB": 100.0, "ILBBB": 50.0}) == frozenset()  # incomplete blocks are not CLBBB/CRBBB
+
+
+@pytest.mark.parametrize(
+    ("report_en", "stated"),
+    [
+        ("sinus rhythm. first degree av block. normal axis.", True),  # German "a-v block i", translated
+        ("sinus rhythm. normal axis. av block first degree. left bundle branch block.", True),
+        ("sinus rhythm. grossly prolonged pr interval. otherwise no definite pathology.", True),
+        ("sinus rhythm. pr interval is prolonged.", True),
+        ("sinus rhythm. left axis. av block. relative t wave changes.", True),  # German "av-block", no degree
+        ("probably atrial flutter with 2:1 av block", False),
+        ("sinus rhythm. second degree av block, mobitz i.", False),
+        ("sinus rhythm. pr interval is normal.", False),
+        ("sinus rhythm. pr interval is now shorter.", False),
+        ("sinus rhythm. right bundle branch block.", False),
+    ],
+)
+def test_first_degree_block_stated_in_a_report(report_en: str, stated: bool):
+    assert states_first_degree_block(report_en) is stated
+    assert ("1AVB_TEXT" in ptbxl_labels({"SR": 0.0}, None, report_en)) is stated
+
+
+def test_ptbxl_codes_and_report_read_apart(shared_data: Path):
+    catalog = _catalog(shared_data, "ptbxl", "ptbxl_more", rate_hz=100)
+    # coded 1AVB; its report: "sinus rhythm. right bundle branch block."
+    assert {"1AVB"} <= reference_labels(catalog["ptbxl/01525"]) and "1AVB_TEXT" not in reference_labels(
+        catalog["ptbxl/01525"]
+    )
+    # coded NORM; its report: "sinus rhythm. grossly prolonged pr interval. otherwise no definite pathology."
+    assert {"NORM", "1AVB_TEXT"} <= reference_labels(catalog["ptbxl/15014"])
+    # both say it: "sinus rhythm. first degree av block. ..."
+    assert {"1AVB", "1AVB_TEXT"} <= reference_labels(catalog["ptbxl/02206"])
 
 
 def test_cinc_af_record_maps_to_afib(shared_data: Path):
@@ -166,6 +205,19 @@ def test_norm_pr_check_leaves_out_records_also_read_as_first_degree_av_block():
     avb = check_cell(rows, CHECK["pr_long_1avb"])
     assert avb == {"n": 2, "n_measured": 2, "n_failed": 0, "value": 1.0, "n_positive": 2, "ci": avb["ci"]}
     assert avb["ci"] == pytest.approx((0.158, 1.0), abs=1e-3)
+
+
+def test_pr_checks_read_the_report_beside_the_codes():
+    rows = [
+        _row({"NORM", "SR"}, pr_ms=160.0),
+        _row({"NORM", "SR", "1AVB_TEXT"}, pr_ms=320.0),  # its report says "grossly prolonged pr interval"
+        _row({"1AVB", "SR", "1AVB_TEXT"}, pr_ms=230.0),
+        _row({"1AVB", "SR"}, pr_ms=186.0),  # coded 1AVB, the report says nothing of it
+    ]
+    assert check_cell(rows, CHECK["pr_long_norm"])["n"] == 1
+    assert check_cell(rows, CHECK["pr_long_1avb"])["value"] == 0.5
+    stated = check_cell(rows, CHECK["pr_long_1avb_text"])
+    assert (stated["n"], stated["value"]) == (1, 1.0)
 
 
 def test_qtc_limit_depends_on_sex():
