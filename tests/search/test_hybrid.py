@@ -91,6 +91,22 @@ def test_bundle_branch_blocks_are_told_apart(records, lexical):
     assert [h.text for h in lexical.search("LBBB", 5)] == words
 
 
+def test_premature_beats_are_told_apart_by_their_origin(lexical):
+    """No word pair across the word that tells twins apart: "premature atrial contraction" and "premature ventricular
+    contraction" once shared the pair "premature_contraction", and a PVC report matched a PAC query through it."""
+    assert "premature_contraction" not in tokens("premature atrial contraction(s). sinus rhythm.")
+    assert "left_branch" in tokens("left bundle branch block")  # a pair over a word twins share stays
+    assert "st_elevation" in tokens("st segment elevation")
+    for query, origin, other in (
+        ("premature atrial contractions", "atrial", "ventricular"),
+        ("premature ventricular contractions", "ventricular", "atrial"),
+    ):
+        hits = lexical.search(query, 10)
+        assert len(hits) == 10
+        assert all(f"premature {origin} contraction" in h.text for h in hits), [h.text for h in hits]
+        assert not any(f"premature {other} contraction" in h.text and origin not in h.text for h in hits)
+
+
 def test_st_elevation_before_depression_and_anterior_before_inferior(lexical):
     cases = (
         ("ST elevation", "elevation", "depression"),
