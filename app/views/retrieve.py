@@ -197,7 +197,10 @@ def build(ctx: Context) -> None:
         wrap=True,
         column_widths=REPORT_WIDTHS,
         elem_id="search-reports",
-        label="Matching reports (identical texts in one row; BM25 + embedding score; a click opens the first ECG)",
+        label=(
+            "Matching reports (identical texts in one row; BM25 + embedding score, lower where the report only hedges "
+            "the finding, e.g. 'possible ...'; a click opens the first ECG)"
+        ),
     )
 
     def run_ecg(key: str, kk: int):

@@ -4,7 +4,9 @@ Fusion rule (a convex combination of normalised scores, "relative score fusion")
 
     fused = alpha * bm25 / max(bm25) + (1 - alpha) * (cos - min(cos)) / (max(cos) - min(cos))
 
-with the maxima and minima taken over all distinct reports for this query, and ``alpha = 0.6`` by default. Lexical
+with the maxima and minima taken over all distinct reports for this query, and ``alpha = 0.6`` by default; a report
+whose best match states the finding only hedged ("possible ...", :mod:`core.search.hedges`) has its ``bm25`` term
+multiplied by :data:`HEDGE_FACTOR`. Lexical
 evidence leads: the general-purpose language model embeds "left" and "right bundle branch block" almost alike, so a
 report that says the query's words in the query's order must beat one that is merely near in embedding space. The
 dense part orders reports the words do not separate and carries queries whose words occur in no report (then
@@ -15,16 +17,21 @@ Identical report texts collapse into one row (a :class:`Hit`) that lists every r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import heapq
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from core.search.filters import parse_query
+from core.search.hedges import only_hedged, query_words
 from core.search.lexical import LexicalIndex, contains_phrase
 
 QueryEncoder = Callable[[list[str]], np.ndarray]
 DEFAULT_ALPHA = 0.6
+# The lexical part of a report that states the query's finding only hedged keeps this share. Chosen on training
+# reports (README, "Hedged findings"): ...
+HEDGE_FACTOR = 0.8
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ class Hit:
         dense: dense part, the cosine similarity min-max normalised over the reports (0 without a dense part).
         cosine: raw cosine similarity of the query and report embeddings (``nan`` without a dense part).
         indices: positions (in the ``texts`` given to the search) of the records with this text.
+        hedged: the report states the query's finding only hedged (its lexical part is lowered by
+            :data:`HEDGE_FACTOR`).
     """
 
     text: str
@@ -46,6 +55,7 @@ class Hit:
     dense: float
     cosine: float
     indices: tuple[int, ...]
+    hedged: bool = False
 
     @property
     def count(self) -> int:
@@ -136,12 +146,15 @@ class HybridReportSearch:
         cos = self._cosines(positive)
         if cos is None:
             fused, dense_part, cos = lex_part, np.zeros_like(lex_part), np.full_like(lex_part, np.nan)
+            lex_weight = 1.0
         else:
             dense_part = _minmax(cos)
             fused = self.alpha * lex_part + (1 - self.alpha) * dense_part if best > 0 else dense_part
+            lex_weight = self.alpha
+        wanted = query_words(positive) if best > 0 else frozenset()
+        hedge_cut = lex_weight * (1.0 - HEDGE_FACTOR) * lex_part
         hits: list[Hit] = []
-        # Stable sort: ties keep corpus order, so results are reproducible.
-        for g in np.argsort(-fused, kind="stable"):
+        for g, hedged, score in self._ranked(fused, hedge_cut, wanted):
             if len(hits) >= k:
                 break
             text = self.texts[g]
@@ -152,5 +165,31 @@ class HybridReportSearch:
                 members = tuple(i for i in members if allowed[i])
                 if not members:
                     continue
-            hits.append(Hit(text, float(fused[g]), float(lex_part[g]), float(dense_part[g]), float(cos[g]), members))
+            lex = float(lex_part[g]) * (HEDGE_FACTOR if hedged else 1.0)
+            hits.append(Hit(text, score, lex, float(dense_part[g]), float(cos[g]), members, hedged))
         return hits
+
+    def _ranked(
+        self, fused: np.ndarray, hedge_cut: np.ndarray, wanted: frozenset[str]
+    ) -> Iterator[tuple[int, bool, float]]:
+        """Distinct reports best first, as ``(index, hedged, score)``; a report that states ``wanted`` only hedged
+        loses ``hedge_cut`` of its ``fused`` score.
+
+        Lazy: a report's hedge is read only when its unlowered score could still place it (lowering never raises a
+        score, so the next unread report's ``fused`` bounds every report not read yet). Ties keep corpus order.
+        """
+        order = np.argsort(-fused, kind="stable")
+        if not wanted:
+            yield from ((int(g), False, float(fused[g])) for g in order)
+            return
+        waiting: list[tuple[float, int, int, bool]] = []  # (-score, rank in order, index, hedged)
+        for rank, g in enumerate(order):
+            while waiting and -waiting[0][0] >= fused[g]:
+                score, _, done, hedged = heapq.heappop(waiting)
+                yield done, hedged, -score
+            hedged = bool(hedge_cut[g] > 0) and only_hedged(self.texts[g], wanted)
+            score = float(fused[g] - hedge_cut[g]) if hedged else float(fused[g])
+            heapq.heappush(waiting, (-score, rank, int(g), hedged))
+        while waiting:
+            score, _, done, hedged = heapq.heappop(waiting)
+            yield done, hedged, -score

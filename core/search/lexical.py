@@ -92,7 +92,7 @@ _DOUBLE_NEGATION = frozenset({"excluded", "exclude", "excludes", "ruled"})
 # A cue after its finding ("acute pericarditis would be unlikely") marks the words before it, back to the clause's
 # start or to a word that turns the sentence ("poor r progression but previous infarct unlikely").
 AFTER_NEGATION_CUES = frozenset({"unlikely"})
-_TURNS = frozenset({"but", "although", "though", "however", "whereas"})
+TURNS = frozenset({"but", "although", "though", "however", "whereas"})
 NEGATED = "no_"  # prefix of a negated word: "no_ischaemia" never matches "ischaemia"
 # "Incomplete right bundle branch block" is not a right bundle branch block (QRS under 120 ms, often a normal
 # variant), yet it holds every word of one: the words an "incomplete" governs, up to the "block" it qualifies, carry
@@ -170,7 +170,7 @@ def negate(clause: list[str]) -> list[str]:
     "unlikely" (:data:`AFTER_NEGATION_CUES`), which governs the words before it."""
     for i, word in enumerate(clause):
         if word in AFTER_NEGATION_CUES:
-            start = max((k + 1 for k in range(i) if clause[k] in _TURNS), default=0)
+            start = max((k + 1 for k in range(i) if clause[k] in TURNS), default=0)
             return (
                 clause[:start] + [NEGATED + w for w in clause[start:i] if w not in STOPWORDS] + negate(clause[i + 1 :])
             )

@@ -1,0 +1,79 @@
+"""What reading hedges costs the report search, at scale: ranking with hedged findings lowered against without.
+
+    python -m bench.bench_hedges [--sizes 10000 100000] [--repeats 5] [--data-root ../shared/data]
+
+The Retrieve tab's report list lowers reports that state the query's finding only hedged ("possible ...",
+:mod:`core.search.hedges`). Hedges are read lazily, only for reports that could still place in the top ``k``
+(:meth:`core.search.hybrid.HybridReportSearch._ranked`), so the cost depends on how many hedged reports crowd the
+top. The corpus is :func:`bench.bench_phrases.synthetic_reports` (distinct reports of real sentences). Per query it
+prints the milliseconds of one lexical search for the top 10 with hedges read (``HEDGE_FACTOR`` as shipped) and with
+them off (factor 1: nothing is read), and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.bench_phrases import synthetic_reports
+
+QUERIES = (
+    "old inferior infarction",  # most of its reports hedge ("possible old inferior ...")
+    "left ventricular hypertrophy",
+    "sinus rhythm",  # matches almost every report
+    "lateral ischemia",
+    "pericarditis",  # a word no report has
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--data-root", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    import core.search.hybrid as hybrid
+    from core.data.catalogs import load_catalog
+    from core.measure.reference_labels import default_data_root
+
+    data_root = args.data_root or default_data_root()
+    if data_root is None:
+        parser.error("no data folder: pass --data-root DIR (e.g. ../shared/data) or set ECG_DATA_MIRROR to one")
+    reports = [
+        r.text_en
+        for sub in ("ptb-xl/1.0.3", "ptbxl_more")
+        if (data_root / sub / "ptbxl_database.csv").is_file()
+        for r in load_catalog("ptbxl", root=data_root / sub, download=False).records
+    ]
+    sentences = sorted({s.strip() for r in reports for s in re.split(r"(?<=\.)\s+", r) if s.strip()})
+    shipped = hybrid.HEDGE_FACTOR
+    for size in args.sizes:
+        search = hybrid.HybridReportSearch(synthetic_reports(sentences, size))
+        print(f"\n{size:,} distinct reports (lexical search, top 10; hedges lowered x{shipped} / not read)")
+        for query in QUERIES:
+            times = {}
+            for factor in (shipped, 1.0):
+                hybrid.HEDGE_FACTOR = factor
+                runs = []
+                for _ in range(args.repeats):
+                    start = time.perf_counter()
+                    hits = search.search(query, 10)
+                    runs.append(1000.0 * (time.perf_counter() - start))
+                times[factor] = float(np.median(runs))
+                if factor == shipped:
+                    n_hedged = sum(h.hedged for h in hits)
+            hybrid.HEDGE_FACTOR = shipped
+            a, b = times[shipped], times[1.0]
+            print(
+                f"  {query:<30} hedged in top 10: {n_hedged:>2}  with hedges {a:8.1f} ms  without {b:8.1f} ms  "
+                f"ratio {a / max(b, 1e-6):5.2f}x"
+            )
+
+
+if __name__ == "__main__":
+    main()
