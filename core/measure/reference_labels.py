@@ -42,9 +42,9 @@ CinC-2021 and LUDB have no "normal ECG" code, so NORM there is sinus rhythm with
 
 ``1AVB_TEXT`` reads PTB-XL's report (its English version, :func:`core.text.english.to_english`) rather than its codes:
 the codes and the report were not always written from one reading. Of the 79 training records of PTB-XL coded 1AVB
-(both folders), 18 have a report that states no AV block or long PR at all (``ptbxl/01525``: "sinus rhythm. right bundle branch
-block.", coded 1AVB, IVCD and IMI), and four coded NORM have one that does (``ptbxl/15014``: "grossly prolonged pr
-interval"). A PR check can then tell a label its own report contradicts from a measurement error.
+(both folders), 18 have a report that states no AV block or long PR at all (``ptbxl/01525``: "sinus rhythm. right
+bundle branch block.", coded 1AVB, IVCD and IMI), and four coded NORM have one that does (``ptbxl/15014``: "grossly
+prolonged pr interval"). A PR check can then tell a label its own report contradicts from a measurement error.
 
 SPH (Shandong Provincial Hospital) states AHA codes and lists their SNOMED-CT codes beside them; those are read
 with the CinC-2021 column. Its AHA code 1, "normal ECG", is listed as 426783006 alone, so NORM there is the
