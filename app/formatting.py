@@ -15,6 +15,7 @@ from core.data.lead_scaling import UNCALIBRATED_KEY
 from core.explorer import BrowsePage, Explanation, Neighbour, OpenedRecord, RecordInfo, ReportMatch, Status, Upload
 from core.leads import CANONICAL_LEADS
 from core.plotting import ecg_figure
+from core.text.tokenize import readable
 
 # Browse: the English report before the original, so the report a reader can scan comes second on screen.
 TABLE_COLUMNS = ["record_id", "dataset", "labels", "report (English)", "report"]
@@ -116,9 +117,15 @@ def label_summary(labels: Sequence[str], max_labels: int = TABLE_MAX_LABELS) -> 
 
 def records_frame(records: Sequence[RecordInfo]) -> pd.DataFrame:
     """The Browse table: one row per record, labels clamped (:func:`label_summary`); the original report is left
-    blank where it equals the English one."""
+    blank where it equals the English one, and shown with its character damage repaired (:func:`readable`)."""
     rows = [
-        [r.record_id, r.dataset, label_summary(r.label_list()), r.text_en, "" if r.text == r.text_en else r.text]
+        [
+            r.record_id,
+            r.dataset,
+            label_summary(r.label_list()),
+            r.text_en,
+            "" if r.text == r.text_en else readable(r.text),
+        ]
         for r in records
     ]
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
@@ -234,7 +241,7 @@ def record_markdown(opened: OpenedRecord) -> str:
         parts = [
             f"### {escape_markdown(info.record_id)} ({escape_markdown(info.dataset)}, "
             f"{escape_markdown(info.split)} split)",
-            f"**Report:** {escape_markdown(info.text or '—')}",
+            f"**Report:** {escape_markdown(readable(info.text) or '—')}",
         ]
         if info.text_en and info.text_en != info.text:
             parts.append(f"**Report (English):** {escape_markdown(info.text_en)}")

@@ -53,3 +53,17 @@ def test_rows_clamp_labels_and_leave_out_a_repeated_report():
     row = records_frame([rec]).iloc[0]
     assert row["labels"] == label_summary(rec.label_list()) == "L0, L1, L2, L3 +3 more"
     assert TABLE_MAX_LABELS == 4 and row["report (English)"] == "Same text." and row["report"] == ""
+
+
+def test_the_original_report_reads_with_its_umlauts_repaired(shared_data):
+    """PTB-XL stored umlauts in upper case inside lower-case words ("vÄnster"); the reader sees "vänster"."""
+    from core.data.catalogs import load_catalog
+
+    record = load_catalog("ptbxl", root=shared_data / "ptb-xl" / "1.0.3", download=False)["ptbxl/00141"]
+    assert "vÄnster" in record.text  # as stored
+    rec = RecordInfo(record.record_id, "ptbxl", record.text, record.text_en, record.labels)
+    shown = records_frame([rec]).iloc[0]["report"]
+    assert "vänster el-axel" in shown and "Ä" not in shown and "Ö" not in shown
+    assert shown.startswith("sinusrytm a-v block i")
+    kept = RecordInfo("x/1", "x", "sinus rhythm. Edit: NORM 80, SÄNKNING f#r", "other", {})
+    assert records_frame([kept]).iloc[0]["report"] == "sinus rhythm. Edit: NORM 80, SÄNKNING für"
