@@ -58,6 +58,20 @@ def test_search_text_filters_by_dataset_label_and_exclusion(client, services):
     pd.testing.assert_frame_equal(typed[1], field[1])
 
 
+def test_a_hedged_report_is_marked_and_follows_the_definite_one(services):
+    _, reports, _ = search_text(services, "inferior infarction", 22)
+    first = reports.iloc[0]
+    assert first["hedged"] == "" and "inferior infarction, age undetermined" in first["report (English)"]
+    hedged = reports[reports["hedged"] == "hedged"]
+    assert list(hedged["report (English)"]) == [
+        "sinus rhythm. left axis. t wave abnormal, probably inferior myocardial damage. qt prolongation."
+    ]
+    assert set(reports["hedged"]) == {"", "hedged"}
+    # A query that itself hedges asks for such reports: nothing is lowered or marked.
+    _, asked, _ = search_text(services, "probably inferior myocardial damage", 22)
+    assert (asked["hedged"] == "").all()
+
+
 def test_a_query_no_report_states_says_the_reports_are_ranked_by_meaning(services):
     _, reports, _ = search_text(services, "pericarditis", 5)
     assert len(reports) == 5 and (reports["lexical"] == 0).all()
