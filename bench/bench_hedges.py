@@ -13,13 +13,12 @@ them off (factor 1: nothing is read), and their ratio.
 from __future__ import annotations
 
 import argparse
-import re
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.bench_phrases import synthetic_reports
+from bench.bench_phrases import report_sentences, synthetic_reports
 
 QUERIES = (
     "old inferior infarction",  # most of its reports hedge ("possible old inferior ...")
@@ -38,19 +37,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     import core.search.hybrid as hybrid
-    from core.data.catalogs import load_catalog
     from core.measure.reference_labels import default_data_root
 
     data_root = args.data_root or default_data_root()
     if data_root is None:
         parser.error("no data folder: pass --data-root DIR (e.g. ../shared/data) or set ECG_DATA_MIRROR to one")
-    reports = [
-        r.text_en
-        for sub in ("ptb-xl/1.0.3", "ptbxl_more")
-        if (data_root / sub / "ptbxl_database.csv").is_file()
-        for r in load_catalog("ptbxl", root=data_root / sub, download=False).records
-    ]
-    sentences = sorted({s.strip() for r in reports for s in re.split(r"(?<=\.)\s+", r) if s.strip()})
+    sentences = report_sentences(data_root)
     shipped = hybrid.HEDGE_FACTOR
     for size in args.sizes:
         search = hybrid.HybridReportSearch(synthetic_reports(sentences, size))

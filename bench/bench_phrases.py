@@ -39,6 +39,19 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def report_sentences(data_root: Path) -> list[str]:
+    """The distinct English sentences of the shared PTB-XL reports (both folders, those present), sorted."""
+    from core.data.catalogs import load_catalog
+
+    reports = [
+        r.text_en
+        for sub in ("ptb-xl/1.0.3", "ptbxl_more")
+        if (data_root / sub / "ptbxl_database.csv").is_file()
+        for r in load_catalog("ptbxl", root=data_root / sub, download=False).records
+    ]
+    return sorted({s.strip() for r in reports for s in re.split(r"(?<=\.)\s+", r) if s.strip()})
+
+
 def synthetic_reports(sentences: list[str], n: int, seed: int = 0) -> list[str]:
     """``n`` distinct reports of 2-5 sentences each."""
     rng = random.Random(seed)
@@ -55,7 +68,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-root", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    from core.data.catalogs import load_catalog
     from core.measure.reference_labels import default_data_root
     from core.search.lexical import clauses_contain, phrase_words, words
     from core.search.phrase_index import PhraseIndex
@@ -63,14 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     data_root = args.data_root or default_data_root()
     if data_root is None:
         parser.error("no data folder: pass --data-root DIR (e.g. ../shared/data) or set ECG_DATA_MIRROR to one")
-    reports = [
-        r.text_en
-        for sub in ("ptb-xl/1.0.3", "ptbxl_more")
-        if (data_root / sub / "ptbxl_database.csv").is_file()
-        for r in load_catalog("ptbxl", root=data_root / sub, download=False).records
-    ]
-    sentences = sorted({s.strip() for r in reports for s in re.split(r"(?<=\.)\s+", r) if s.strip()})
-    print(f"{len(sentences):,} distinct sentences from {len(reports):,} PTB-XL reports")
+    sentences = report_sentences(data_root)
+    print(f"{len(sentences):,} distinct sentences from the shared PTB-XL reports")
     for size in args.sizes:
         texts = synthetic_reports(sentences, size)
         gc.collect()

@@ -9,16 +9,16 @@ is hedged, so definite statements come first and hedged ones still follow.
 
 Scope, per clause (punctuation ends it, as for negation in :mod:`core.search.lexical`): a cue before a finding
 governs the rest of the clause ("possible old inferior infarction", "st-t abnormal, probably inferior ischemia");
-a cue that ends the clause, and "cannot be excluded" / "not excluded", govern the words before it ("left ventricular
-hypertrophy possible"). "Anterior infarction, probably old" hedges the age only: its comma makes "probably old" a
-clause of its own.
+a cue that ends the clause, and "cannot be excluded" / "not excluded" / "cannot be ruled out", govern the words before
+it ("left ventricular hypertrophy possible"). "Anterior infarction, probably old" hedges the age only: its comma makes
+"probably old" a clause of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from core.search.lexical import NEGATED, TURNS, words
+from core.search.lexical import NEGATED, NOT_EXCLUDED, TURNS, words
 
 HEDGE_CUES = frozenset(
     {
@@ -26,8 +26,9 @@ HEDGE_CUES = frozenset(
         "suggesting", "suggestive", "suggests", "consider", "borderline",
     }
 )  # fmt: skip
-# Cues that govern the words before them: "old anteroseptal infarct cannot be excluded".
-_BEFORE_CUES = frozenset({"excluded", "exclude", "excludes"})
+# Cues that govern the words before them: "old anteroseptal infarct cannot be excluded" (the words that make a negation
+# say "possible", :data:`core.search.lexical.NOT_EXCLUDED`).
+_BEFORE_CUES = NOT_EXCLUDED
 
 
 def hedge_flags(clause: list[str]) -> list[bool]:

@@ -88,7 +88,7 @@ WORD_FORMS: dict[str, str] = {
 }
 # Negation (:func:`negate`): a cue marks the rest of its clause; "excluded" after it makes the clause a possibility.
 NEGATION_CUES = frozenset({"no", "not", "without", "absence", "kein", "keine", "keinen"})
-_DOUBLE_NEGATION = frozenset({"excluded", "exclude", "excludes", "ruled"})
+NOT_EXCLUDED = frozenset({"excluded", "exclude", "excludes", "ruled"})
 # A cue after its finding ("acute pericarditis would be unlikely") marks the words before it, back to the clause's
 # start or to a word that turns the sentence ("poor r progression but previous infarct unlikely").
 AFTER_NEGATION_CUES = frozenset({"unlikely"})
@@ -174,7 +174,7 @@ def negate(clause: list[str]) -> list[str]:
             return (
                 clause[:start] + [NEGATED + w for w in clause[start:i] if w not in STOPWORDS] + negate(clause[i + 1 :])
             )
-        if word in NEGATION_CUES and not _DOUBLE_NEGATION.intersection(clause[i + 1 :]):
+        if word in NEGATION_CUES and not NOT_EXCLUDED.intersection(clause[i + 1 :]):
             rest = clause[i + 1 :]
             if word == "absence" and rest[:1] == ["of"]:
                 rest = rest[1:]

@@ -77,6 +77,7 @@ def _classify(core: str) -> tuple[bool, bool, bool]:
 
 _WORD_WITH_UMLAUT = re.compile(r"\S*[ÄÖÜÅ]\S*")
 _LOWER_UMLAUTS = str.maketrans("ÄÖÜÅ", "äöüå")
+_LOWER_CASE_LETTER = re.compile("[a-zäöüå]")
 
 
 def readable(text: str) -> str:
@@ -84,9 +85,14 @@ def readable(text: str) -> str:
     word ("vÄnster", "Überleitung" in a lower-case report: 1,108 of the 2,730 shared PTB-XL reports) and the lost
     "ü" (``f#r``). Case elsewhere is kept ("Edit: NORM 80")."""
     text = _WORD_WITH_UMLAUT.sub(
-        lambda m: m.group(0).translate(_LOWER_UMLAUTS) if re.search("[a-zäöüå]", m.group(0)) else m.group(0),
+        lambda m: m.group(0).translate(_LOWER_UMLAUTS) if _LOWER_CASE_LETTER.search(m.group(0)) else m.group(0),
         unicodedata.normalize("NFC", text or ""),
     )
+    return _repair(text)
+
+
+def _repair(text: str) -> str:
+    """The known character damage repaired (:data:`_REPAIRS`) and box-drawing debris blanked."""
     for pattern, repl in _REPAIRS:
         text = pattern.sub(repl, text)
     return _JUNK.sub(" ", text)
@@ -94,10 +100,7 @@ def readable(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Lower-case ``text`` (upper-case umlauts included), NFC-normalise it and repair known character damage."""
-    text = unicodedata.normalize("NFC", text or "").lower()
-    for pattern, repl in _REPAIRS:
-        text = pattern.sub(repl, text)
-    text = _JUNK.sub(" ", text)
+    text = _repair(unicodedata.normalize("NFC", text or "").lower())
     return text.replace("\u00a0", " ").replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 

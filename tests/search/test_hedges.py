@@ -25,6 +25,7 @@ def test_a_cue_governs_the_words_after_it_or_before_it_at_the_clause_end():
     assert _flags("possible old inferior myocardial infarction") == [True] * 4  # "myocardial" is a stopword
     assert _flags("left ventricular hypertrophy possible") == [True] * 4
     assert _flags("old anteroseptal infarct cannot be excluded") == [True] * 5
+    assert _flags("old infarct cannot be ruled out") == [True] * 4 + [False]  # "out" is after the cue
     assert _flags("voltages are high in chest leads suggesting lvh") == [False] * 4 + [True] * 4
     assert _flags("left ventricular hypertrophy") == [False] * 3
 
