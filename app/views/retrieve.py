@@ -31,7 +31,7 @@ element.addEventListener('click', (event) => {
 """
 # Column widths that add up to the table's width, the report column taking most of it (it wraps, never cut).
 RESULT_WIDTHS = ["5%", "12%", "8%", "25%", "50%"]
-REPORT_WIDTHS = ["5%", "10%", "5%", "6%", "6%", "6%", "6%", "13%", "31%", "12%"]
+REPORT_WIDTHS = ["5%", "10%", "5%", "6%", "6%", "6%", "6%", "6%", "12%", "27%", "11%"]
 
 
 def reports_for_ecg(services: QueryService, key: str, k: int = 5) -> tuple[pd.DataFrame, str]:
@@ -199,7 +199,8 @@ def build(ctx: Context) -> None:
         elem_id="search-reports",
         label=(
             "Matching reports (identical texts in one row; BM25 + embedding score, lower where the report only hedges "
-            "the finding, e.g. 'possible ...': column 'hedged'; a click opens the first ECG)"
+            "the finding, e.g. 'possible ...' (column 'hedged'), or states its opposite, e.g. 'right' for 'left' "
+            "(column 'opposite'); a click opens the first ECG)"
         ),
     )
 

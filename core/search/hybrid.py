@@ -6,11 +6,12 @@ Fusion rule (a convex combination of normalised scores, "relative score fusion")
 
 with the maxima and minima taken over all distinct reports for this query, and ``alpha = 0.6`` by default; a report
 whose best match states the finding only hedged ("possible ...", :mod:`core.search.hedges`) has its ``bm25`` term
-multiplied by :data:`HEDGE_FACTOR`. Lexical
-evidence leads: the general-purpose language model embeds "left" and "right bundle branch block" almost alike, so a
-report that says the query's words in the query's order must beat one that is merely near in embedding space. The
-dense part orders reports the words do not separate and carries queries whose words occur in no report (then
-``max(bm25) = 0`` and the ranking is the dense one). Without a dense part the ranking is BM25 alone.
+multiplied by :data:`HEDGE_FACTOR`, and one that states the opposite finding ("right bundle branch block" for
+"LBBB", :mod:`core.search.twins`) its dense term by :data:`TWIN_FACTOR`. Lexical evidence leads: the general-purpose
+language model embeds "left" and "right bundle branch block" almost alike, so a report that says the query's words
+in the query's order must beat one that is merely near in embedding space. The dense part orders reports the words
+do not separate and carries queries whose words occur in no report (then ``max(bm25) = 0`` and the ranking is the
+dense one). Without a dense part the ranking is BM25 alone.
 
 Identical report texts collapse into one row (a :class:`Hit`) that lists every record behind it.
 """
@@ -26,6 +27,7 @@ import numpy as np
 from core.search.filters import parse_query
 from core.search.hedges import only_hedged, query_words
 from core.search.lexical import LexicalIndex, contains_phrase
+from core.search.twins import contrast_pairs, states_twin
 
 QueryEncoder = Callable[[list[str]], np.ndarray]
 DEFAULT_ALPHA = 0.6
@@ -33,6 +35,12 @@ DEFAULT_ALPHA = 0.6
 # reports (README, "Hedged findings rank after definite ones"; 16 queries, lexical search): definite statements of the
 # query's phrase in the top 10 105 -> 124, while reports stating the phrase at all went 153 -> 151 (0.7: 130 / 149).
 HEDGE_FACTOR = 0.8
+# The dense part of a report that states the opposite of the query's finding (:mod:`core.search.twins`) keeps this
+# share: the embedding cannot tell twins apart, the words can. Chosen on the training reports (README, "Opposite
+# findings"; `by_example_dev`'s text -> report over the contrast set, mean pair AUC METS / D-BETA / FG-CLEP):
+# 0.755 / 0.743 / 0.721 at 1 (no lowering), 0.796 / 0.799 / 0.773 at 0.5, 0.806 / 0.810 / 0.784 at 0.25,
+# 0.809 / 0.813 / 0.787 at 0.
+TWIN_FACTOR = 0.0
 
 
 @dataclass(frozen=True)
@@ -44,11 +52,13 @@ class Hit:
         score: fused score in [0, 1] (higher is better).
         lexical: BM25 part, normalised by the best BM25 score of the query (0 when no word matched), times
             :data:`HEDGE_FACTOR` when ``hedged``.
-        dense: dense part, the cosine similarity min-max normalised over the reports (0 without a dense part).
+        dense: dense part, the cosine similarity min-max normalised over the reports (0 without a dense part), times
+            :data:`TWIN_FACTOR` when ``twin``.
         cosine: raw cosine similarity of the query and report embeddings (``nan`` without a dense part).
         indices: positions (in the ``texts`` given to the search) of the records with this text.
         hedged: the report states the query's finding only hedged (its lexical part is lowered by
             :data:`HEDGE_FACTOR`).
+        twin: the report states the opposite finding (its dense part is lowered by :data:`TWIN_FACTOR`).
     """
 
     text: str
@@ -58,6 +68,7 @@ class Hit:
     cosine: float
     indices: tuple[int, ...]
     hedged: bool = False
+    twin: bool = False
 
     @property
     def count(self) -> int:
@@ -155,8 +166,16 @@ class HybridReportSearch:
             lex_weight = self.alpha
         wanted = query_words(positive) if best > 0 else frozenset()
         hedge_cut = lex_weight * (1.0 - HEDGE_FACTOR) * lex_part
+        pairs = contrast_pairs(positive)
+        twin_cut = (1.0 - lex_weight) * (1.0 - TWIN_FACTOR) * dense_part
+
+        def lowering(g: int) -> tuple[float, bool, bool]:
+            hedged = bool(hedge_cut[g] > 0) and only_hedged(self.texts[g], wanted)
+            twin = bool(twin_cut[g] > 0) and states_twin(self.texts[g], pairs)
+            return hedge_cut[g] * hedged + twin_cut[g] * twin, hedged, twin
+
         hits: list[Hit] = []
-        for g, hedged, score in self._ranked(fused, hedge_cut, wanted):
+        for g, score, (_, hedged, twin) in self._ranked(fused, lowering if wanted or pairs else None):
             if len(hits) >= k:
                 break
             text = self.texts[g]
@@ -168,30 +187,31 @@ class HybridReportSearch:
                 if not members:
                     continue
             lex = float(lex_part[g]) * (HEDGE_FACTOR if hedged else 1.0)
-            hits.append(Hit(text, score, lex, float(dense_part[g]), float(cos[g]), members, hedged))
+            dense = float(dense_part[g]) * (TWIN_FACTOR if twin else 1.0)
+            hits.append(Hit(text, score, lex, dense, float(cos[g]), members, hedged, twin))
         return hits
 
+    @staticmethod
     def _ranked(
-        self, fused: np.ndarray, hedge_cut: np.ndarray, wanted: frozenset[str]
-    ) -> Iterator[tuple[int, bool, float]]:
-        """Distinct reports best first, as ``(index, hedged, score)``; a report that states ``wanted`` only hedged
-        loses ``hedge_cut`` of its ``fused`` score.
+        fused: np.ndarray, lowering: Callable[[int], tuple[float, bool, bool]] | None
+    ) -> Iterator[tuple[int, float, tuple[float, bool, bool]]]:
+        """Distinct reports best first, as ``(index, score, lowering(index))``: a report's score is its ``fused``
+        score less the first element of ``lowering(index)`` (a cut of zero or more; ``None``: no report is lowered).
 
-        Lazy: a report's hedge is read only when its unlowered score could still place it (lowering never raises a
-        score, so the next unread report's ``fused`` bounds every report not read yet). Ties keep corpus order.
+        Lazy: a report is read only when its unlowered score could still place it (lowering never raises a score, so
+        the next unread report's ``fused`` bounds every report not read yet). Ties keep corpus order.
         """
         order = np.argsort(-fused, kind="stable")
-        if not wanted:
-            yield from ((int(g), False, float(fused[g])) for g in order)
+        if lowering is None:
+            yield from ((int(g), float(fused[g]), (0.0, False, False)) for g in order)
             return
-        waiting: list[tuple[float, int, int, bool]] = []  # (-score, rank in order, index, hedged)
+        waiting: list[tuple[float, int, int, tuple[float, bool, bool]]] = []  # (-score, rank in order, index, ...)
         for rank, g in enumerate(order):
             while waiting and -waiting[0][0] >= fused[g]:
-                score, _, done, hedged = heapq.heappop(waiting)
-                yield done, hedged, -score
-            hedged = bool(hedge_cut[g] > 0) and only_hedged(self.texts[g], wanted)
-            score = float(fused[g] - hedge_cut[g]) if hedged else float(fused[g])
-            heapq.heappush(waiting, (-score, rank, int(g), hedged))
+                score, _, done, why = heapq.heappop(waiting)
+                yield done, -score, why
+            why = lowering(int(g))
+            heapq.heappush(waiting, (-float(fused[g] - why[0]), rank, int(g), why))
         while waiting:
-            score, _, done, hedged = heapq.heappop(waiting)
-            yield done, hedged, -score
+            score, _, done, why = heapq.heappop(waiting)
+            yield done, -score, why

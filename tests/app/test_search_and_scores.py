@@ -72,6 +72,19 @@ def test_a_hedged_report_is_marked_and_follows_the_definite_one(services):
     assert (asked["hedged"] == "").all()
 
 
+def test_an_opposite_finding_is_marked_and_its_embedding_vote_dropped(services):
+    """No indexed report states sinus tachycardia; those that state sinus bradycardia say its opposite."""
+    _, reports, _ = search_text(services, "sinus tachycardia", 22)
+    texts = list(reports["report (English)"])
+    marked = {t for t, mark in zip(texts, reports["opposite"], strict=True) if mark == "opposite"}
+    assert marked == {t for t in texts if contains_phrase(t, "sinus bradycardia")} and len(marked) >= 3, texts
+    assert (reports.loc[reports["opposite"] == "opposite", "dense"] == 0).all()
+    assert (reports.loc[reports["opposite"] == "", "dense"] > 0).any()
+    # Asked for, the same reports are the finding, not its opposite.
+    _, asked, _ = search_text(services, "sinus bradycardia", 22)
+    assert (asked["opposite"] == "").all()
+
+
 def test_a_query_no_report_states_says_the_reports_are_ranked_by_meaning(services):
     _, reports, _ = search_text(services, "pericarditis", 5)
     assert len(reports) == 5 and (reports["lexical"] == 0).all()

@@ -12,6 +12,7 @@ from core.data.catalogs import load_catalog
 from core.search import HybridReportSearch
 from core.search.hedges import hedge_flags, only_hedged, query_words
 from core.search.lexical import words
+from core.search.twins import contrast_pairs, states_twin
 
 LVH = query_words("left ventricular hypertrophy")
 
@@ -80,15 +81,21 @@ def test_definite_reports_come_first_and_hedged_ones_still_follow(training_repor
 
 
 def test_the_lazy_ranking_is_the_full_ranking(training_reports):
-    """Hedges are read lazily (only for reports that could still place); the order must be that of lowering every
-    hedged report's score and sorting all of them."""
+    """Hedges and opposite findings are read lazily (only for reports that could still place); the order must be that
+    of lowering every hedged or opposite report's score and sorting all of them."""
     search = HybridReportSearch(training_reports)
     rng = np.random.default_rng(0)
     dense = rng.normal(size=(len(training_reports), 8)).astype(np.float32)
     query_vector = rng.normal(size=(1, 8))
     with_dense = HybridReportSearch(training_reports, dense, lambda q: query_vector)
     for engine in (search, with_dense):
-        for query in ("old inferior infarction", "left atrial enlargement", "lateral ischemia"):
+        for query in (
+            "old inferior infarction",
+            "left atrial enlargement",
+            "lateral ischemia",
+            "LBBB",
+            "right axis deviation",
+        ):
             got = [h.text for h in engine.search(query, 30)]
             assert got == _brute_force(engine, query)[:30], query
 
@@ -101,10 +108,13 @@ def _brute_force(engine: HybridReportSearch, query: str) -> list[str]:
     else:
         cos = engine._cosines(query)
         fused, weight = engine.alpha * lex + (1 - engine.alpha) * hybrid._minmax(cos), engine.alpha
-    wanted = query_words(query)
+    wanted, pairs = query_words(query), contrast_pairs(query)
+    dense = np.zeros_like(lex) if engine.dense is None else hybrid._minmax(engine._cosines(query))
     final = [
-        f - weight * (1 - hybrid.HEDGE_FACTOR) * x if x > 0 and only_hedged(t, wanted) else f
-        for f, x, t in zip(fused, lex, engine.texts, strict=True)
+        f
+        - (weight * (1 - hybrid.HEDGE_FACTOR) * x if x > 0 and only_hedged(t, wanted) else 0.0)
+        - ((1 - weight) * (1 - hybrid.TWIN_FACTOR) * d if d > 0 and states_twin(t, pairs) else 0.0)
+        for f, x, d, t in zip(fused, lex, dense, engine.texts, strict=True)
     ]
     order = np.argsort(-np.asarray(final), kind="stable")
     return [engine.texts[i] for i in order]

@@ -190,7 +190,9 @@ def test_dense_part_orders_within_lexical_ties_but_cannot_override_clinical_word
     hits = search.search("left bundle branch block", 3)
     assert [h.text for h in hits] == ["left bundle branch block", "right bundle branch block", "normal ecg"]
     assert hits[1].indices == (1, 2) and hits[1].count == 2
-    assert hits[1].dense == pytest.approx(1.0) and hits[1].cosine == pytest.approx(1.0)
+    # The RBBB reports state the query's opposite: their embedding's vote (cosine 1) counts nothing.
+    assert hits[1].twin and hits[1].dense == 0.0 and hits[1].cosine == pytest.approx(1.0)
+    assert not hits[0].twin and not hits[2].twin
     assert hits[0].lexical == pytest.approx(1.0) and 0 < hits[1].lexical < 1
     # No word of the query occurs: the dense ranking alone.
     assert search.search("heart attack", 1)[0].text == "right bundle branch block"
