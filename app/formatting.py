@@ -24,9 +24,10 @@ TABLE_MAX_LABELS = 4
 RESULT_COLUMNS = ["rank", "record_id", "similarity", "labels", "report (English)"]
 # One row per distinct report text: record_id is the first record with it, record_ids all of them.
 # "hedged": the report states the query's finding only hedged ("possible ..."), so its lexical part was lowered;
-# "opposite": it states the opposite finding ("right bundle branch block" for "LBBB"), so its dense part counts nothing.
+# "counterpart": it states the query's counterpart finding ("right bundle branch block" for "LBBB", ST depression for
+# ST elevation, another wall), so its dense part counts nothing.
 REPORT_COLUMNS = [
-    "rank", "record_id", "count", "score", "lexical", "dense", "hedged", "opposite", "labels", "report (English)",
+    "rank", "record_id", "count", "score", "lexical", "dense", "hedged", "counterpart", "labels", "report (English)",
     "record_ids",
 ]  # fmt: skip
 SCORE_COLUMNS = ["class", "similarity", "probability"]
@@ -320,7 +321,7 @@ def reports_frame(matches: Sequence[ReportMatch]) -> pd.DataFrame:
         labels = list(dict.fromkeys(x for r in m.records for x in r.label_list()))
         h = m.hit
         row = [rank, m.record_ids[0], h.count, round(h.score, 4), round(h.lexical, 4), round(h.dense, 4)]
-        row += ["hedged" if h.hedged else "", "opposite" if h.twin else ""]
+        row += ["hedged" if h.hedged else "", "counterpart" if h.twin else ""]
         rows.append([*row, label_summary(labels), h.text, ", ".join(m.record_ids)])
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 

@@ -19,7 +19,7 @@ from app.views.common import USER_FACING, Context, flag, user_errors, user_messa
 from app.views.follow import openable
 from core.explorer import ALL, QueryService
 from core.search import negated_words, parse_query, split_terms
-from core.search.examples import MIN_EXAMPLES
+from core.search.examples import MIN_EXAMPLES, OPPOSITE_WEIGHT
 
 THIS_ECG = " (this ECG)"
 # The thumbnails are HTML: a click on a row with a record id reports it as the component's select event.
@@ -92,7 +92,7 @@ def search_text(
             raise
         return neighbours_frame([]), reports_frame([]), message_html(user_message(exc.__cause__))
     what = f"ECGs nearest to “{found.query}”" + (f" (not {', '.join(found.exclude)})" if found.exclude else "")
-    what += ", " + ranking_note(found.examples, by_example)
+    what += ", " + ranking_note(found.examples, by_example, found.opposites)
     # The examples are answers too (they state the query); a tag tells them from the look-alikes.
     if found.example_hits:
         what += "; rows tagged “example” are among them"
@@ -100,14 +100,22 @@ def search_text(
     return neighbours_frame(found.ecgs), reports_frame(found.reports), html
 
 
-def ranking_note(examples: int, by_example: bool) -> str:
+def ranking_note(examples: int, by_example: bool, opposites: int = 0) -> str:
     """How the ECG list was ranked, for its heading (a similarity means something else in each case)."""
-    if examples == 1:
-        return "ranked by example: like the one indexed ECG whose report states it (sim. = cosine to that ECG)"
     if examples:
+        one = examples == 1
+        like = (
+            "the one indexed ECG whose report states it"
+            if one
+            else f"the {examples} indexed ECGs whose reports state it"
+        )
+        target = "that ECG" if one else "their mean ECG embedding"
+        if not opposites:
+            return f"ranked by example: like {like} (sim. = cosine to {target})"
+        unlike = "the one whose report states" if opposites == 1 else f"the {opposites} whose reports state"
         return (
-            f"ranked by example: like the {examples} indexed ECGs whose reports state it "
-            "(sim. = cosine to their mean ECG embedding)"
+            f"ranked by example: like {like}, unlike {unlike} its counterpart (e.g. right for left) "
+            f"(sim. = cosine to {target} less {OPPOSITE_WEIGHT:g} x theirs)"
         )
     if by_example:
         too_few = "no indexed report states it" if MIN_EXAMPLES == 1 else f"fewer than {MIN_EXAMPLES} reports state it"
@@ -199,8 +207,8 @@ def build(ctx: Context) -> None:
         elem_id="search-reports",
         label=(
             "Matching reports (identical texts in one row; BM25 + embedding score, lower where the report only hedges "
-            "the finding, e.g. 'possible ...' (column 'hedged'), or states its opposite, e.g. 'right' for 'left' "
-            "(column 'opposite'); a click opens the first ECG)"
+            "the finding, e.g. 'possible ...' (column 'hedged'), or states its counterpart, e.g. 'right' for 'left' "
+            "(column 'counterpart'); a click opens the first ECG)"
         ),
     )
 

@@ -109,6 +109,7 @@ class TextSearch:
         examples: how many indexed ECGs whose reports state the query ranked ``ecgs`` (0: the query's text
             embedding did; :mod:`core.search.examples`).
         example_hits: record ids of the ``ecgs`` that are among those examples.
+        opposites: how many indexed ECGs whose reports state the query's opposite the ranking moved away from.
     """
 
     query: str
@@ -117,6 +118,7 @@ class TextSearch:
     reports: list[ReportMatch]
     examples: int = 0
     example_hits: frozenset[str] = frozenset()
+    opposites: int = 0
 
 
 @dataclass(frozen=True)
@@ -866,7 +868,9 @@ class QueryService:
             by_example=by_example,
         )
         ecgs = self._neighbours(found.ecgs, True, measured=True)
-        return TextSearch(found.query, found.exclude, ecgs, found.reports, found.examples, found.example_hits)
+        return TextSearch(
+            found.query, found.exclude, ecgs, found.reports, found.examples, found.example_hits, found.opposites
+        )
 
     def analyze(
         self, key: str, classes: Mapping[str, Sequence[str]], k: int = 5, checkpoint: str | None = None

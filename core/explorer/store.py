@@ -120,6 +120,7 @@ class TextMatches:
         examples: how many indexed ECGs whose reports state the query ranked ``ecgs`` (their mean embedding,
             :mod:`core.search.examples`); 0 when the query's text embedding did.
         example_hits: record ids of the ``ecgs`` that are among those examples.
+        opposites: how many indexed ECGs whose reports state the query's opposite the ranking moved away from.
     """
 
     query: str
@@ -128,6 +129,7 @@ class TextMatches:
     reports: list[ReportMatch]
     examples: int = 0
     example_hits: frozenset[str] = frozenset()
+    opposites: int = 0
 
 
 class Explorer:
@@ -326,7 +328,7 @@ class Explorer:
             return TextMatches(positive, excluded, ecgs, reports)
         rows = set(examples.indices.tolist())
         hits = frozenset(r.record_id for r, _ in ecgs if self.row(r.record_id) in rows)
-        return TextMatches(positive, excluded, ecgs, reports, examples.count, hits)
+        return TextMatches(positive, excluded, ecgs, reports, examples.count, hits, int(examples.opposites.size))
 
     def example_query(self, phrase: str) -> ExampleQuery | None:
         """The indexed ECGs whose reports state ``phrase``, as one query (:mod:`core.search.examples`), or None."""

@@ -18,6 +18,7 @@ from functools import reduce
 import numpy as np
 
 from core.search.lexical import phrase_words, words
+from core.search.twins import clauses_state_twin, contrast_pairs, swapped_pairs, without_filler
 
 
 class PhraseIndex:
@@ -67,6 +68,21 @@ class PhraseIndex:
             found.update(j for j in candidates.tolist() if _contains(self._words[j], needle))
         return np.array(sorted(found), dtype=np.int64)
 
+    def opposite_texts(self, phrases: Sequence[str]) -> np.ndarray:
+        """Sorted ids of the distinct texts that state the opposite of one of ``phrases`` (:mod:`core.search.twins`:
+        "right bundle branch block" for "left bundle branch block") and state none of them."""
+        found: set[int] = set()
+        for phrase in phrases:
+            pairs = contrast_pairs(phrase)
+            for a, b in set(swapped_pairs(pairs)):
+                lists = [self._postings.get(a), self._postings.get(b)]
+                if any(ids is None for ids in lists):
+                    continue
+                for j in np.intersect1d(*lists).tolist():
+                    if j not in found and clauses_state_twin(without_filler(_clauses(self._words[j])), pairs):
+                        found.add(j)
+        return np.setdiff1d(np.array(sorted(found), dtype=np.int64), self.stating_texts(phrases))
+
     def stating(self, phrases: Sequence[str]) -> np.ndarray:
         """(n_rows,) bool: the row's report states any of ``phrases``."""
         return np.isin(self.text_of_row, self.stating_texts(phrases))
@@ -77,6 +93,17 @@ class PhraseIndex:
         if allowed is not None:
             mask &= np.asarray(allowed, dtype=bool)
         return np.flatnonzero(mask)
+
+
+def _clauses(flat: tuple[str, ...]) -> list[list[str]]:
+    """A text's clauses back from its flat words (clauses separated by "")."""
+    out: list[list[str]] = [[]]
+    for w in flat:
+        if w:
+            out[-1].append(w)
+        else:
+            out.append([])
+    return [c for c in out if c]
 
 
 def _keys(clause: list[str]) -> list[str]:

@@ -4,7 +4,7 @@
 The dense part of the report search cannot tell them apart: METS keeps its general-purpose language model frozen, and
 it embeds "sinus rhythm. right bundle branch block." closer to "complete left bundle branch block" than the LBBB
 reports with longer texts, so twins ranked among the query's own reports (the Retrieve tab, 700-record index: two RBBB
-reports at ranks 6 and 7, above four LBBB reports). The search (:class:`core.search.hybrid.HybridReportSearch`)
+reports at ranks 6 and 7, above five LBBB reports). The search (:class:`core.search.hybrid.HybridReportSearch`)
 lowers a twin report's score.
 
 A query's **contrast pairs** are its adjacent words (per clause, :func:`core.search.lexical.words`) where one word
@@ -64,7 +64,7 @@ def _is_contrast(word: str) -> bool:
 def contrast_pairs(query: str) -> list[tuple[str, str]]:
     """Adjacent word pairs of the query where a word tells twins apart: ``[("left", "bundle")]`` for "LBBB"."""
     out = []
-    for clause in _clauses(query):
+    for clause in without_filler(words(query)):
         for a, b in zip(clause, clause[1:], strict=False):
             if a != "incomplete" and (_is_contrast(a) or _is_contrast(b)):
                 out.append((a, b))
@@ -112,13 +112,21 @@ def _kind(word: str) -> str | None:
 def states_twin(text: str, pairs: list[tuple[str, str]]) -> bool:
     """Whether ``text`` states a twin of the query whose :func:`contrast_pairs` are ``pairs``: one of them with a word
     swapped for its twin, and not that pair itself."""
-    if not pairs:
-        return False
-    clauses = _clauses(text)
+    return bool(pairs) and clauses_state_twin(without_filler(words(text)), pairs)
+
+
+def clauses_state_twin(clauses: list[list[str]], pairs: list[tuple[str, str]]) -> bool:
+    """:func:`states_twin` on a text's clauses as :func:`without_filler` gives them."""
     return any(not states_pair(clauses, p) and any(states_pair(clauses, s) for s in _swaps(p)) for p in pairs)
 
 
-def _clauses(text: str) -> list[list[str]]:
-    """:func:`core.search.lexical.words` without the words that only name a part ("st segment elevation" says
-    "st elevation")."""
-    return [[w for w in clause if w not in FILLER] for clause in words(text)]
+def swapped_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Every word pair a twin report may state instead of one of ``pairs`` (to find candidate reports by their
+    words before :func:`clauses_state_twin` reads them)."""
+    return [s for p in pairs for s in _swaps(p)]
+
+
+def without_filler(clauses: list[list[str]]) -> list[list[str]]:
+    """Clauses (:func:`core.search.lexical.words`) without the words that only name a part ("st segment elevation"
+    says "st elevation")."""
+    return [[w for w in clause if w not in FILLER] for clause in clauses]

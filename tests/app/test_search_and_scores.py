@@ -72,17 +72,27 @@ def test_a_hedged_report_is_marked_and_follows_the_definite_one(services):
     assert (asked["hedged"] == "").all()
 
 
-def test_an_opposite_finding_is_marked_and_its_embedding_vote_dropped(services):
-    """No indexed report states sinus tachycardia; those that state sinus bradycardia say its opposite."""
+def test_a_counterpart_finding_is_marked_and_its_embedding_vote_dropped(services):
+    """No indexed report states sinus tachycardia; those that state sinus bradycardia say its counterpart."""
     _, reports, _ = search_text(services, "sinus tachycardia", 22)
     texts = list(reports["report (English)"])
-    marked = {t for t, mark in zip(texts, reports["opposite"], strict=True) if mark == "opposite"}
+    marked = {t for t, mark in zip(texts, reports["counterpart"], strict=True) if mark == "counterpart"}
     assert marked == {t for t in texts if contains_phrase(t, "sinus bradycardia")} and len(marked) >= 3, texts
-    assert (reports.loc[reports["opposite"] == "opposite", "dense"] == 0).all()
-    assert (reports.loc[reports["opposite"] == "", "dense"] > 0).any()
-    # Asked for, the same reports are the finding, not its opposite.
+    assert (reports.loc[reports["counterpart"] == "counterpart", "dense"] == 0).all()
+    assert (reports.loc[reports["counterpart"] == "", "dense"] > 0).any()
+    # Asked for, the same reports are the finding, not its counterpart.
     _, asked, _ = search_text(services, "sinus bradycardia", 22)
-    assert (asked["opposite"] == "").all()
+    assert (asked["counterpart"] == "").all()
+
+
+def test_by_example_moves_away_from_the_ecgs_whose_reports_state_the_counterpart(services):
+    """ludb/1 states left ventricular hypertrophy and no left atrial one: a counter-example for the atrial query."""
+    found = services.search_text("left atrial hypertrophy", 5)
+    assert found.examples >= 3 and found.opposites == 1
+    _, _, html = search_text(services, "left atrial hypertrophy", 5)
+    assert "unlike the one whose report states its counterpart" in html
+    plain = services.search_text("sinus bradycardia", 5)
+    assert plain.examples >= 3 and plain.opposites == 0
 
 
 def test_a_query_no_report_states_says_the_reports_are_ranked_by_meaning(services):

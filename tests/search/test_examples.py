@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.search.examples import MIN_EXAMPLES, ExampleSource, example_query
+from core.search.examples import MIN_EXAMPLES, OPPOSITE_WEIGHT, ExampleSource, example_query
 from core.search.phrase_index import PhraseIndex
 
 TEXTS = [
@@ -32,16 +32,22 @@ def test_only_reports_stating_the_phrase_in_order_and_not_negated_are_examples()
     assert reports.stating_rows(["pericarditis"]).tolist() == [] and reports.stating_rows([""]).tolist() == []
 
 
-def test_the_query_is_the_unit_mean_of_the_examples_and_needs_enough_of_them():
+def test_the_query_is_the_unit_mean_of_the_examples_away_from_the_opposites_and_needs_enough_examples():
     emb = np.zeros((len(TEXTS), 3))
     emb[[0, 1, 2, 6], 0] = [2.0, 1.0, 3.0, 1.0]  # LBBB ECGs point along x, at any length
     emb[[0, 1, 2, 6], 2] = [0.0, 1.0, 0.0, 0.0]
-    emb[3, 1] = 5.0
+    emb[3, 1] = 5.0  # the RBBB ECG along y
     found = example_query("complete left bundle branch block", TEXTS, emb)
     assert found is not None and found.count == 4 and found.indices.tolist() == [0, 1, 2, 6]
-    expected = np.array([3 + 1 / np.sqrt(2), 0.0, 1 / np.sqrt(2)])
+    # The RBBB report states the opposite: its ECG's direction is subtracted (OPPOSITE_WEIGHT of it).
+    assert found.opposites.tolist() == [3]
+    expected = np.array([3 + 1 / np.sqrt(2), 0.0, 1 / np.sqrt(2)]) / 4 - OPPOSITE_WEIGHT * np.array([0.0, 1.0, 0.0])
     assert found.vector == pytest.approx(expected / np.linalg.norm(expected), abs=1e-6)
-    assert np.linalg.norm(found.vector) == pytest.approx(1.0)
+    assert np.linalg.norm(found.vector) == pytest.approx(1.0) and found.vector[1] < 0
+    # Outside the allowed rows an opposite is no counter-example.
+    allowed = np.array([True, True, True, False, True, True, True])
+    alone = example_query("complete left bundle branch block", TEXTS, emb, allowed=allowed)
+    assert alone.opposites.tolist() == [] and alone.vector[1] == 0.0
     # One report states RBBB: enough for MIN_EXAMPLES (1), not for 2 (the caller then falls back to the text).
     assert MIN_EXAMPLES == 1 and example_query("complete right bundle branch block", TEXTS, emb).count == 1
     assert example_query("complete right bundle branch block", TEXTS, emb, min_examples=2) is None

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from core.data.catalogs import load_catalog
 from core.search import contains_phrase
 from core.search.phrase_index import PhraseIndex
+from core.search.twins import contrast_pairs, states_twin
 
 # Words that make clauses, negations and near-twins (left/right, elevation/depression).
 VOCAB = ["left", "right", "bundle", "branch", "block", "no", "st", "elevation", "depression", "sinus", "rhythm", "lbbb"]
@@ -63,3 +64,28 @@ def test_real_reports_agree_with_the_scan(ptbxl_texts, phrase):
         assert len(rows) > 0
     mask = index.stating([phrase])
     assert mask.dtype == np.bool_ and mask.sum() == len(rows)
+
+
+def scan_opposites(texts: list[str], phrases: list[str]) -> list[int]:
+    """The reference for opposites: every distinct text read, those that state a phrase left out."""
+    distinct = list(dict.fromkeys(texts))
+    stating = set(scan(distinct, phrases))
+    return [
+        j
+        for j, t in enumerate(distinct)
+        if j not in stating and any(states_twin(t, contrast_pairs(p)) for p in phrases)
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(sentence(), min_size=0, max_size=12), phrases=st.lists(sentence(4), min_size=1, max_size=3))
+def test_the_index_finds_the_opposites_that_reading_every_report_finds(texts, phrases):
+    assert PhraseIndex(texts).opposite_texts(phrases).tolist() == scan_opposites(texts, phrases)
+
+
+@pytest.mark.parametrize(
+    "phrase", ["left bundle branch block", "st elevation", "inferior infarction", "atrial flutter"]
+)
+def test_real_opposites_agree_with_the_scan(ptbxl_texts, phrase):
+    found = PhraseIndex(ptbxl_texts).opposite_texts([phrase]).tolist()
+    assert found == scan_opposites(ptbxl_texts, [phrase]) and found
