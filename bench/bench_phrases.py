@@ -8,8 +8,9 @@ so the corpus is made of distinct reports: 2 to 5 sentences drawn at random from
 shared PTB-XL reports (both folders), real wording in new combinations. For each size it prints the time to build
 the index (every distinct report tokenised once) and the resident memory it added, then per phrase the milliseconds
 of one query with the index and with the scan it replaced (each report's tokenised clauses already in memory, read
-one by one), and their ratio. Both must answer alike: the run stops if they differ (``tests/search/
-test_phrase_index.py`` checks it on random and real reports).
+one by one), and their ratio; then the same for the reports that state each phrase's counterpart ("right bundle
+branch block" for "left bundle branch block", :meth:`PhraseIndex.opposite_texts`). Both must answer alike: the run
+stops if they differ (``tests/search/test_phrase_index.py`` checks it on random and real reports).
 """
 
 from __future__ import annotations
@@ -104,6 +105,37 @@ def main(argv: list[str] | None = None) -> None:
                 f"  {phrase:<38} {len(rows):>7,} reports  index {a:8.2f} ms  scan {b:8.1f} ms  "
                 f"scan / index {b / max(a, 1e-6):7.1f}x"
             )
+        print("  reports stating the counterpart (by-example counter-examples, core.search.twins):")
+        for phrase in PHRASES:
+            _time_opposites(index, clauses, phrase, args.repeats)
+
+
+def _time_opposites(index, clauses: list[list[list[str]]], phrase: str, repeats: int) -> None:
+    """One phrase's counterpart reports: the index (candidates by their words, then read) against reading all."""
+    from core.search.lexical import clauses_contain, phrase_words
+    from core.search.twins import clauses_state_twin, contrast_pairs, without_filler
+
+    pairs, needle = contrast_pairs(phrase), phrase_words(phrase)
+    indexed, scanned = [], []
+    for _ in range(repeats):
+        index.clear_cache()  # the first call for a phrase; a repeated one is answered from the cache
+        start = time.perf_counter()
+        ids = index.opposite_texts([phrase])
+        indexed.append(1000.0 * (time.perf_counter() - start))
+        start = time.perf_counter()
+        found = [
+            i
+            for i, c in enumerate(clauses)
+            if pairs and clauses_state_twin(without_filler(c), pairs) and not clauses_contain(c, needle)
+        ]
+        scanned.append(1000.0 * (time.perf_counter() - start))
+    if ids.tolist() != found:
+        raise SystemExit(f"the index and the scan disagree on the counterparts of {phrase!r}")
+    a, b = float(np.median(indexed)), float(np.median(scanned))
+    print(
+        f"  {phrase:<38} {len(ids):>7,} reports  index {a:8.2f} ms  scan {b:8.1f} ms  "
+        f"scan / index {b / max(a, 1e-6):7.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -12,13 +12,17 @@ reports made of the shared PTB-XL reports' sentences (figures in README).
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Sequence
 from functools import reduce
 
 import numpy as np
+from cachetools import LRUCache
 
 from core.search.lexical import phrase_words, words
-from core.search.twins import clauses_state_twin, contrast_pairs, swapped_pairs, without_filler
+from core.search.twins import clauses_state_twin, contrast_pairs, followers, swaps, without_filler
+
+OPPOSITES_CACHE_SIZE = 256  # phrase sets whose counterpart texts are kept
 
 
 class PhraseIndex:
@@ -40,9 +44,15 @@ class PhraseIndex:
         for j, text in enumerate(distinct):
             clauses = words(text)
             self._words.append(tuple(w for clause in clauses for w in (*map(sys.intern, clause), "")))
-            for key in {k for clause in clauses for k in _keys(clause)}:
+            # Adjacent pairs also without the words that only name a part ("st segment depression" -> "~st
+            # depression"), apart from the phrases' keys: the counterparts' candidates (:meth:`opposite_texts`).
+            keys = {k for clause in clauses for k in _keys(clause)}
+            keys.update(_BARE + k for clause in without_filler(clauses) for k in _pair_keys(clause))
+            for key in keys:
                 postings.setdefault(key, []).append(j)
         self._postings = {k: np.asarray(ids, dtype=np.int32) for k, ids in postings.items()}
+        self._opposites: LRUCache = LRUCache(OPPOSITES_CACHE_SIZE)
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         """Number of rows."""
@@ -70,18 +80,51 @@ class PhraseIndex:
 
     def opposite_texts(self, phrases: Sequence[str]) -> np.ndarray:
         """Sorted ids of the distinct texts that state the opposite of one of ``phrases`` (:mod:`core.search.twins`:
-        "right bundle branch block" for "left bundle branch block") and state none of them."""
-        found: set[int] = set()
+        "right bundle branch block" for "left bundle branch block") and state none of them. Kept per phrase set
+        (the app asks for a query's counter-examples twice: to count them and to search)."""
+        key = tuple(phrases)
+        with self._lock:
+            cached = self._opposites.get(key)
+        if cached is not None:
+            return cached
+        stating = self.stating_texts(phrases)
+        found = _NONE
         for phrase in phrases:
             pairs = contrast_pairs(phrase)
-            for a, b in set(swapped_pairs(pairs)):
-                lists = [self._postings.get(a), self._postings.get(b)]
-                if any(ids is None for ids in lists):
-                    continue
-                for j in np.intersect1d(*lists).tolist():
-                    if j not in found and clauses_state_twin(without_filler(_clauses(self._words[j])), pairs):
-                        found.add(j)
-        return np.setdiff1d(np.array(sorted(found), dtype=np.int64), self.stating_texts(phrases))
+            unsure = _NONE
+            for pair in pairs:
+                swapped = swaps(pair)
+                # Sure without reading: a swap said adjacently, and the pair itself not said at all.
+                sure = np.setdiff1d(self._bare(swapped), self._may_state(pair))
+                found = np.union1d(found, sure)
+                # Unsure, read below: may say a swap (a list between its words), and does not say the pair adjacently.
+                maybe = self._bare([(a, f) for a, b in swapped for f in followers((a, b))])
+                unsure = np.union1d(unsure, np.setdiff1d(maybe, np.union1d(sure, self._bare([pair]))))
+            read = np.setdiff1d(np.setdiff1d(unsure, found), stating).tolist()  # a stating text is no counterpart
+            confirmed = [j for j in read if clauses_state_twin(without_filler(_clauses(self._words[j])), pairs)]
+            found = np.union1d(found, np.asarray(confirmed, dtype=np.int64))
+        found = np.setdiff1d(found, stating)
+        out = found.astype(np.int64)
+        out.setflags(write=False)  # shared by every caller of the cache
+        with self._lock:
+            self._opposites[key] = out
+        return out
+
+    def _bare(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """Sorted ids of the texts that say any of ``pairs`` adjacently once part names are dropped."""
+        lists = [self._postings.get(f"{_BARE}{a} {b}", _NONE) for a, b in pairs]
+        return reduce(np.union1d, lists, _NONE)
+
+    def _may_state(self, pair: tuple[str, str]) -> np.ndarray:
+        """Sorted ids of the texts that may state ``pair`` (:func:`core.search.twins.states_pair`): adjacently, or
+        with a list between its words, which needs the second word somewhere in the text."""
+        listed = self._bare([(pair[0], f) for f in followers(pair) if f != pair[1]])
+        return np.union1d(self._bare([pair]), np.intersect1d(listed, self._postings.get(pair[1], _NONE)))
+
+    def clear_cache(self) -> None:
+        """Forget the kept counterpart texts (a benchmark times the first call)."""
+        with self._lock:
+            self._opposites.clear()
 
     def stating(self, phrases: Sequence[str]) -> np.ndarray:
         """(n_rows,) bool: the row's report states any of ``phrases``."""
@@ -106,9 +149,17 @@ def _clauses(flat: tuple[str, ...]) -> list[list[str]]:
     return [c for c in out if c]
 
 
+_NONE = np.zeros(0, dtype=np.int32)
+_BARE = "~"  # prefix of the pair keys made without filler words; a phrase's own keys never match them
+
+
 def _keys(clause: list[str]) -> list[str]:
     """Posting keys of a clause: its words and its adjacent word pairs ("st depression")."""
-    return clause + [f"{a} {b}" for a, b in zip(clause, clause[1:], strict=False)]
+    return clause + _pair_keys(clause)
+
+
+def _pair_keys(clause: list[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in zip(clause, clause[1:], strict=False)]
 
 
 def _contains(flat: tuple[str, ...], needle: list[str]) -> bool:

@@ -19,6 +19,7 @@ A coordinated list states each of its words: "inferior and anterior infarction" 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from core.search.lexical import INCOMPLETE, words
@@ -71,7 +72,7 @@ def contrast_pairs(query: str) -> list[tuple[str, str]]:
     return out
 
 
-def _swaps(pair: tuple[str, str]) -> list[tuple[str, str]]:
+def swaps(pair: tuple[str, str]) -> list[tuple[str, str]]:
     """The pairs a twin report says instead of ``pair``: one word swapped for a twin word, or the pair's
     completeness changed ("right_bundle" <-> "incomplete_right incomplete_bundle")."""
     a, b = pair
@@ -104,6 +105,25 @@ def states_pair(clauses: Iterable[list[str]], pair: tuple[str, str]) -> bool:
     return False
 
 
+def counterpart_example(phrase: str) -> str | None:
+    """The phrase with its first side, wall, direction, ... word swapped for a twin, as an example of what its
+    counterpart reports say ("ST depression" for "ST elevation"); None when it has no such word."""
+    for match in re.finditer(r"[A-Za-z]+", phrase):
+        twins = [w for w in TWIN_WORDS if are_twins(match.group().lower(), w)]
+        if twins:
+            return phrase[: match.start()] + twins[0] + phrase[match.end() :]
+    return None
+
+
+def followers(pair: tuple[str, str]) -> set[str]:
+    """The words that can come right after ``pair[0]`` in a clause that states ``pair`` (:func:`states_pair`): its
+    second word, or a word of the list's kind. An index finds candidate reports by these adjacent pairs."""
+    a, b = pair
+    kind = _kind(a) or _kind(b)
+    same = [w for w, (group, _) in TWIN_WORDS.items() if group == kind] if kind else []
+    return {b, *same, *(INCOMPLETE + w for w in same)}
+
+
 def _kind(word: str) -> str | None:
     found = TWIN_WORDS.get(word.removeprefix(INCOMPLETE))
     return found[0] if found else None
@@ -117,13 +137,7 @@ def states_twin(text: str, pairs: list[tuple[str, str]]) -> bool:
 
 def clauses_state_twin(clauses: list[list[str]], pairs: list[tuple[str, str]]) -> bool:
     """:func:`states_twin` on a text's clauses as :func:`without_filler` gives them."""
-    return any(not states_pair(clauses, p) and any(states_pair(clauses, s) for s in _swaps(p)) for p in pairs)
-
-
-def swapped_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Every word pair a twin report may state instead of one of ``pairs`` (to find candidate reports by their
-    words before :func:`clauses_state_twin` reads them)."""
-    return [s for p in pairs for s in _swaps(p)]
+    return any(not states_pair(clauses, p) and any(states_pair(clauses, s) for s in swaps(p)) for p in pairs)
 
 
 def without_filler(clauses: list[list[str]]) -> list[list[str]]:

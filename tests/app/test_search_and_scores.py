@@ -90,7 +90,7 @@ def test_by_example_moves_away_from_the_ecgs_whose_reports_state_the_counterpart
     found = services.search_text("left atrial hypertrophy", 5)
     assert found.examples >= 3 and found.opposites == 1
     _, _, html = search_text(services, "left atrial hypertrophy", 5)
-    assert "unlike the one whose report states its counterpart" in html
+    assert "unlike the one whose report states its counterpart (such as “right atrial hypertrophy”)" in html
     plain = services.search_text("sinus bradycardia", 5)
     assert plain.examples >= 3 and plain.opposites == 0
 

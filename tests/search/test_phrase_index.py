@@ -89,3 +89,9 @@ def test_the_index_finds_the_opposites_that_reading_every_report_finds(texts, ph
 def test_real_opposites_agree_with_the_scan(ptbxl_texts, phrase):
     found = PhraseIndex(ptbxl_texts).opposite_texts([phrase]).tolist()
     assert found == scan_opposites(ptbxl_texts, [phrase]) and found
+
+
+def test_a_part_name_between_the_words_is_not_the_phrase_but_can_be_its_counterpart():
+    index = PhraseIndex(["st segment depression in v5", "st depression in v6"])
+    assert index.stating_rows(["st depression"]).tolist() == [1]  # "segment" between: not the phrase
+    assert index.opposite_texts(["st elevation"]).tolist() == [0, 1]  # ... but both state ST depression

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.search.twins import are_twins, contrast_pairs, states_twin
+from core.search.twins import are_twins, contrast_pairs, counterpart_example, states_twin
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,10 @@ def test_twins_are_words_of_one_kind_that_share_no_part():
     assert are_twins("supraventricular", "ventricular") and not are_twins("supraventricular", "atrial")
     assert not are_twins("left", "anterior") and not are_twins("left", "block")
     assert contrast_pairs("bundle branch block") == []
+
+
+def test_a_counterpart_example_swaps_the_first_word_that_has_a_twin():
+    assert counterpart_example("ST elevation") == "ST depression"
+    assert counterpart_example("complete left bundle branch block") == "complete right bundle branch block"
+    assert counterpart_example("Inferior myocardial infarction") == "anterior myocardial infarction"
+    assert counterpart_example("bundle branch block") is None
