@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -19,6 +21,7 @@ from core.explorer import (
     ZeroShot,
 )
 from core.explorer import service as service_module
+from core.search.examples import OPPOSITE_WEIGHT
 
 LBBB = {"CLBBB", "ILBBB"}
 
@@ -161,10 +164,15 @@ def test_text_search_ranks_ecgs_by_the_indexed_ecgs_whose_reports_state_the_quer
     assert len(stating) >= 3, "the demo index should hold a few LBBB reports"
     found = ptbxl_service.search_text(phrase, 5)
     assert found.examples == len(stating) == ptbxl_service.example_count(phrase)
-    # The similarity shown is the cosine to the examples' mean direction, computed here independently.
+    # Counter-examples: the reports that state the counterpart (a complete RBBB, an incomplete LBBB) and not LBBB.
+    counterpart = re.compile(r"(?<!incomplete )right bundle branch block|incomplete left bundle branch block")
+    opposite = [i for i, r in enumerate(explorer.records) if counterpart.search(r.text_en.lower()) and i not in stating]
+    assert found.opposites == len(opposite) >= 3
+    # The similarity shown is the cosine to the examples' mean direction less OPPOSITE_WEIGHT x the counterparts',
+    # computed here independently.
     emb = np.asarray(explorer.ecg_emb, dtype=np.float64)
     unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
-    centre = unit[stating].mean(axis=0)
+    centre = unit[stating].mean(axis=0) - OPPOSITE_WEIGHT * unit[opposite].mean(axis=0)
     centre /= np.linalg.norm(centre)
     expected = sorted(unit @ centre, reverse=True)[:5]
     assert [n.similarity for n in found.ecgs] == pytest.approx(expected, abs=1e-4)
