@@ -20,7 +20,6 @@ from app.views.follow import openable
 from core.explorer import ALL, QueryService
 from core.search import negated_words, parse_query, split_terms
 from core.search.examples import MIN_EXAMPLES, OPPOSITE_WEIGHT
-from core.search.twins import counterpart_example
 
 THIS_ECG = " (this ECG)"
 # The thumbnails are HTML: a click on a row with a record id reports it as the component's select event.
@@ -93,7 +92,7 @@ def search_text(
             raise
         return neighbours_frame([]), reports_frame([]), message_html(user_message(exc.__cause__))
     what = f"ECGs nearest to “{found.query}”" + (f" (not {', '.join(found.exclude)})" if found.exclude else "")
-    what += ", " + ranking_note(found.examples, by_example, found.opposites, found.query)
+    what += ", " + ranking_note(found.examples, by_example, found.opposites, found.counterpart)
     # The examples are answers too (they state the query); a tag tells them from the look-alikes.
     if found.example_hits:
         what += "; rows tagged “example” are among them"
@@ -101,7 +100,7 @@ def search_text(
     return neighbours_frame(found.ecgs), reports_frame(found.reports), html
 
 
-def ranking_note(examples: int, by_example: bool, opposites: int = 0, query: str = "") -> str:
+def ranking_note(examples: int, by_example: bool, opposites: int = 0, counterpart: str = "") -> str:
     """How the ECG list was ranked, for its heading (a similarity means something else in each case)."""
     if examples:
         one = examples == 1
@@ -114,19 +113,15 @@ def ranking_note(examples: int, by_example: bool, opposites: int = 0, query: str
         if not opposites:
             return f"ranked by example: like {like} (sim. = cosine to {target})"
         unlike = "the one whose report states" if opposites == 1 else f"the {opposites} whose reports state"
+        such_as = f" (such as “{counterpart}”)" if counterpart else ""
         return (
-            f"ranked by example: like {like}, unlike {unlike} its counterpart{_such_as(query)} "
+            f"ranked by example: like {like}, unlike {unlike} its counterpart{such_as} "
             f"(sim. = cosine to {target} less {OPPOSITE_WEIGHT:g} x theirs)"
         )
     if by_example:
         too_few = "no indexed report states it" if MIN_EXAMPLES == 1 else f"fewer than {MIN_EXAMPLES} reports state it"
         return f"ranked by the model's embedding of the text: {too_few} (sim. = cosine to the text)"
     return "ranked by the model's embedding of the text (sim. = cosine to the text)"
-
-
-def _such_as(query: str) -> str:
-    example = counterpart_example(query)
-    return f" (such as “{example}”)" if example else ""
 
 
 def negation_notice(query: str | None, examples: int = 0) -> str:

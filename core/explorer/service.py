@@ -110,6 +110,7 @@ class TextSearch:
             embedding did; :mod:`core.search.examples`).
         example_hits: record ids of the ``ecgs`` that are among those examples.
         opposites: how many indexed ECGs whose reports state the query's opposite the ranking moved away from.
+        counterpart: the wording most of their reports use ("" if none).
     """
 
     query: str
@@ -119,6 +120,7 @@ class TextSearch:
     examples: int = 0
     example_hits: frozenset[str] = frozenset()
     opposites: int = 0
+    counterpart: str = ""
 
 
 @dataclass(frozen=True)
@@ -869,7 +871,14 @@ class QueryService:
         )
         ecgs = self._neighbours(found.ecgs, True, measured=True)
         return TextSearch(
-            found.query, found.exclude, ecgs, found.reports, found.examples, found.example_hits, found.opposites
+            found.query,
+            found.exclude,
+            ecgs,
+            found.reports,
+            found.examples,
+            found.example_hits,
+            found.opposites,
+            found.counterpart,
         )
 
     def analyze(

@@ -121,6 +121,7 @@ class TextMatches:
             :mod:`core.search.examples`); 0 when the query's text embedding did.
         example_hits: record ids of the ``ecgs`` that are among those examples.
         opposites: how many indexed ECGs whose reports state the query's opposite the ranking moved away from.
+        counterpart: the wording most of their reports use ("" if none).
     """
 
     query: str
@@ -130,6 +131,7 @@ class TextMatches:
     examples: int = 0
     example_hits: frozenset[str] = frozenset()
     opposites: int = 0
+    counterpart: str = ""
 
 
 class Explorer:
@@ -328,7 +330,8 @@ class Explorer:
             return TextMatches(positive, excluded, ecgs, reports)
         rows = set(examples.indices.tolist())
         hits = frozenset(r.record_id for r, _ in ecgs if self.row(r.record_id) in rows)
-        return TextMatches(positive, excluded, ecgs, reports, examples.count, hits, int(examples.opposites.size))
+        opposites = int(examples.opposites.size)
+        return TextMatches(positive, excluded, ecgs, reports, examples.count, hits, opposites, examples.counterpart)
 
     def example_query(self, phrase: str) -> ExampleQuery | None:
         """The indexed ECGs whose reports state ``phrase``, as one query (:mod:`core.search.examples`), or None."""

@@ -30,6 +30,7 @@ from functools import cached_property
 import numpy as np
 
 from core.search.phrase_index import PhraseIndex
+from core.search.twins import counterpart_phrases
 
 MIN_EXAMPLES = 1  # fewer reports stating the query: rank by its text embedding (chosen on training records)
 # The query moves away from the ECGs whose reports state its opposite (:mod:`core.search.twins`): their mean direction
@@ -49,12 +50,14 @@ class ExampleQuery:
         indices: their rows in the embeddings given.
         phrases: the phrases looked for.
         opposites: rows whose reports state the opposite of the phrases (and not the phrases).
+        counterpart: the wording of the counterpart that most of those reports state (for a heading; "" if none).
     """
 
     vector: np.ndarray
     indices: np.ndarray
     phrases: tuple[str, ...]
     opposites: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    counterpart: str = ""
 
     @property
     def count(self) -> int:
@@ -95,7 +98,20 @@ def example_query(
     norm = float(np.linalg.norm(mean))
     if norm < 1e-9:
         return None
-    return ExampleQuery((mean / norm).astype(np.float32), rows, wanted, opposites)
+    counterpart = _commonest_counterpart(index, wanted, opposites) if opposites.size else ""
+    return ExampleQuery((mean / norm).astype(np.float32), rows, wanted, opposites, counterpart)
+
+
+def _commonest_counterpart(index: PhraseIndex, phrases: tuple[str, ...], opposites: np.ndarray) -> str:
+    """The one-word swap of the phrases that the most counter-example rows state ("atrial fibrillation" for
+    "atrial flutter"; "" when none states a plain swap, e.g. only "incomplete ..." ones)."""
+    counts = {
+        swapped: int(np.isin(index.stating_rows([swapped]), opposites).sum())
+        for phrase in phrases
+        for swapped in counterpart_phrases(phrase)
+    }
+    best = max(counts, key=counts.get, default="")
+    return best if best and counts[best] else ""
 
 
 def _mean_direction(ecg_emb: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -105,14 +105,15 @@ def states_pair(clauses: Iterable[list[str]], pair: tuple[str, str]) -> bool:
     return False
 
 
-def counterpart_example(phrase: str) -> str | None:
-    """The phrase with its first side, wall, direction, ... word swapped for a twin, as an example of what its
-    counterpart reports say ("ST depression" for "ST elevation"); None when it has no such word."""
+def counterpart_phrases(phrase: str) -> list[str]:
+    """The phrase with one side, wall, direction, ... word swapped for a twin, every way ("ST depression" for "ST
+    elevation"; "atrial fibrillation" and "sinus flutter" for "atrial flutter"): what its counterpart reports may say,
+    to show one that they do say (:func:`core.search.examples.example_query`)."""
+    out = []
     for match in re.finditer(r"[A-Za-z]+", phrase):
-        twins = [w for w in TWIN_WORDS if are_twins(match.group().lower(), w)]
-        if twins:
-            return phrase[: match.start()] + twins[0] + phrase[match.end() :]
-    return None
+        for twin in (w for w in TWIN_WORDS if are_twins(match.group().lower(), w)):
+            out.append(phrase[: match.start()] + twin + phrase[match.end() :])
+    return out
 
 
 def followers(pair: tuple[str, str]) -> set[str]:

@@ -88,9 +88,9 @@ def test_a_counterpart_finding_is_marked_and_its_embedding_vote_dropped(services
 def test_by_example_moves_away_from_the_ecgs_whose_reports_state_the_counterpart(services):
     """ludb/1 states left ventricular hypertrophy and no left atrial one: a counter-example for the atrial query."""
     found = services.search_text("left atrial hypertrophy", 5)
-    assert found.examples >= 3 and found.opposites == 1
+    assert found.examples >= 3 and found.opposites == 1 and found.counterpart == "left ventricular hypertrophy"
     _, _, html = search_text(services, "left atrial hypertrophy", 5)
-    assert "unlike the one whose report states its counterpart (such as “right atrial hypertrophy”)" in html
+    assert "unlike the one whose report states its counterpart (such as “left ventricular hypertrophy”)" in html
     plain = services.search_text("sinus bradycardia", 5)
     assert plain.examples >= 3 and plain.opposites == 0
 

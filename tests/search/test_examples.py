@@ -40,7 +40,7 @@ def test_the_query_is_the_unit_mean_of_the_examples_away_from_the_opposites_and_
     found = example_query("complete left bundle branch block", TEXTS, emb)
     assert found is not None and found.count == 4 and found.indices.tolist() == [0, 1, 2, 6]
     # The RBBB report states the opposite: its ECG's direction is subtracted (OPPOSITE_WEIGHT of it).
-    assert found.opposites.tolist() == [3]
+    assert found.opposites.tolist() == [3] and found.counterpart == "complete right bundle branch block"
     expected = np.array([3 + 1 / np.sqrt(2), 0.0, 1 / np.sqrt(2)]) / 4 - OPPOSITE_WEIGHT * np.array([0.0, 1.0, 0.0])
     assert found.vector == pytest.approx(expected / np.linalg.norm(expected), abs=1e-6)
     assert np.linalg.norm(found.vector) == pytest.approx(1.0) and found.vector[1] < 0

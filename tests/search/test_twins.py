@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.search.twins import are_twins, contrast_pairs, counterpart_example, states_twin
+from core.search.twins import are_twins, contrast_pairs, counterpart_phrases, states_twin
 
 
 @pytest.mark.parametrize(
@@ -52,8 +52,8 @@ def test_twins_are_words_of_one_kind_that_share_no_part():
     assert contrast_pairs("bundle branch block") == []
 
 
-def test_a_counterpart_example_swaps_the_first_word_that_has_a_twin():
-    assert counterpart_example("ST elevation") == "ST depression"
-    assert counterpart_example("complete left bundle branch block") == "complete right bundle branch block"
-    assert counterpart_example("Inferior myocardial infarction") == "anterior myocardial infarction"
-    assert counterpart_example("bundle branch block") is None
+def test_counterpart_phrases_swap_one_word_for_each_of_its_twins():
+    assert counterpart_phrases("ST elevation") == ["ST depression"]
+    assert "atrial fibrillation" in counterpart_phrases("atrial flutter")
+    assert "anterior myocardial infarction" in counterpart_phrases("Inferior myocardial infarction")
+    assert counterpart_phrases("bundle branch block") == []
