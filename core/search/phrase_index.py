@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Sequence
-from functools import reduce
+from functools import partial, reduce
 
 import numpy as np
 from cachetools import LRUCache
@@ -71,7 +71,9 @@ class PhraseIndex:
             lists = [self._postings.get(k) for k in set(_keys(needle) if len(needle) > 1 else needle)]
             if any(ids is None for ids in lists):
                 continue  # a word no report has
-            candidates = reduce(np.intersect1d, sorted(lists, key=len))
+            candidates = reduce(
+                partial(np.intersect1d, assume_unique=True), sorted(lists, key=len)
+            )  # postings are unique
             if len(needle) <= 2:  # a word's or a pair's postings are its answer
                 found.update(candidates.tolist())
                 continue
@@ -113,7 +115,7 @@ class PhraseIndex:
     def _bare(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """Sorted ids of the texts that say any of ``pairs`` adjacently once part names are dropped."""
         lists = [self._postings.get(f"{_BARE}{a} {b}", _NONE) for a, b in pairs]
-        return reduce(np.union1d, lists, _NONE)
+        return np.unique(np.concatenate([_NONE, *lists]))
 
     def _may_state(self, pair: tuple[str, str]) -> np.ndarray:
         """Sorted ids of the texts that may state ``pair`` (:func:`core.search.twins.states_pair`): adjacently, or
