@@ -1,5 +1,6 @@
-"""Twin findings: a report that states the opposite of the query's finding ("right bundle branch block" for a query
-"left bundle branch block", "ST depression" for "ST elevation", "anterior infarction" for "inferior infarction").
+"""Twin findings: a report that states the counterpart of the query's finding ("right bundle branch block" for a
+query "left bundle branch block", "ST depression" for "ST elevation", "anterior infarction" for "inferior
+infarction"; the app says "counterpart", since "atrial" vs "ventricular" is no opposite).
 
 The dense part of the report search cannot tell them apart: METS keeps its general-purpose language model frozen, and
 it embeds "sinus rhythm. right bundle branch block." closer to "complete left bundle branch block" than the LBBB
