@@ -93,6 +93,7 @@ NOT_EXCLUDED = frozenset({"excluded", "exclude", "excludes", "ruled"})
 # start or to a word that turns the sentence ("poor r progression but previous infarct unlikely").
 AFTER_NEGATION_CUES = frozenset({"unlikely"})
 TURNS = frozenset({"but", "although", "though", "however", "whereas"})
+PHRASE_FILLER = frozenset({"segment"})  # skipped when a phrase is looked for (:func:`phrase_clauses`)
 NEGATED = "no_"  # prefix of a negated word: "no_ischaemia" never matches "ischaemia"
 # "Incomplete right bundle branch block" is not a right bundle branch block (QRS under 120 ms, often a normal
 # variant), yet it holds every word of one: the words an "incomplete" governs, up to the "block" it qualifies, carry
@@ -268,12 +269,18 @@ def _wall_finding(wall: str, finding: list[str], *, always: bool = False) -> lis
 
 def contains_phrase(text: str, phrase: str) -> bool:
     """Whether ``phrase``'s words appear consecutively in one clause of ``text`` (same tokenisation as the index)."""
-    return clauses_contain(words(text), phrase_words(phrase))
+    return clauses_contain(phrase_clauses(text), phrase_words(phrase))
+
+
+def phrase_clauses(text: str) -> list[list[str]]:
+    """:func:`words` as a phrase is looked for in them: without "segment", so that "st segments are depressed" states
+    "ST depression" and "ST segment depression" alike."""
+    return [c for c in ([w for w in clause if w not in PHRASE_FILLER] for clause in words(text)) if c]
 
 
 def phrase_words(phrase: str) -> list[str]:
     """The words of ``phrase`` as :func:`contains_phrase` looks for them (clauses joined)."""
-    return [w for clause in words(phrase) for w in clause]
+    return [w for clause in phrase_clauses(phrase) for w in clause]
 
 
 def clauses_contain(clauses: list[list[str]], needle: list[str]) -> bool:

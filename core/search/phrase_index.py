@@ -19,7 +19,7 @@ from functools import partial, reduce
 import numpy as np
 from cachetools import LRUCache
 
-from core.search.lexical import phrase_words, words
+from core.search.lexical import phrase_clauses, phrase_words
 from core.search.twins import clauses_state_twin, contrast_pairs, followers, swaps, without_filler
 
 OPPOSITES_CACHE_SIZE = 256  # phrase sets whose counterpart texts are kept
@@ -42,7 +42,7 @@ class PhraseIndex:
         self._words: list[tuple[str, ...]] = []
         postings: dict[str, list[int]] = {}
         for j, text in enumerate(distinct):
-            clauses = words(text)
+            clauses = phrase_clauses(text)
             self._words.append(tuple(w for clause in clauses for w in (*map(sys.intern, clause), "")))
             # Adjacent pairs also without the words that only name a part ("st segment depression" -> "~st
             # depression"), apart from the phrases' keys: the counterparts' candidates (:meth:`opposite_texts`).

@@ -91,7 +91,10 @@ def test_real_opposites_agree_with_the_scan(ptbxl_texts, phrase):
     assert found == scan_opposites(ptbxl_texts, [phrase]) and found
 
 
-def test_a_part_name_between_the_words_is_not_the_phrase_but_can_be_its_counterpart():
-    index = PhraseIndex(["st segment depression in v5", "st depression in v6"])
-    assert index.stating_rows(["st depression"]).tolist() == [1]  # "segment" between: not the phrase
-    assert index.opposite_texts(["st elevation"]).tolist() == [0, 1]  # ... but both state ST depression
+def test_st_segment_depression_states_st_depression_and_is_the_counterpart_of_st_elevation():
+    texts = ["st segment depression in v5", "st depression in v6", "st segments are depressed in i", "t wave inversion"]
+    index = PhraseIndex(texts)
+    assert index.stating_rows(["st depression"]).tolist() == [0, 1, 2]
+    assert index.stating_rows(["ST segment depression"]).tolist() == [0, 1, 2]
+    assert index.opposite_texts(["st elevation"]).tolist() == [0, 1, 2]
+    assert index.stating_rows(["t inversion"]).tolist() == []  # only "segment" is skipped, not "wave"
