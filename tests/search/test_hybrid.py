@@ -133,6 +133,15 @@ def test_identical_reports_collapse_with_their_records(records, lexical):
     assert len(lexical) == len(set(texts))
 
 
+def test_st_segment_is_the_st_of_a_phrase():
+    # Exclusions and examples read phrases: "not ST depression" must drop "st segments are depressed" too.
+    assert contains_phrase("sinus rhythm. st segments are depressed in i, v5,6.", "ST depression")
+    assert contains_phrase("st depression in v5", "ST segment depression")
+    assert not contains_phrase("st segments are elevated in v2", "ST depression")
+    search = HybridReportSearch(["st segments are depressed in v5", "st elevation in v2", "normal ecg"])
+    assert [h.text for h in search.search("ST changes, not ST depression", 3)] == ["st elevation in v2", "normal ecg"]
+
+
 def test_a_negated_finding_is_not_the_finding(lexical):
     assert "hypertrophy" not in tokens("no ECG evidence of LVH or ischaemia")
     assert "no_ischemia" in tokens("no ischaemia")
