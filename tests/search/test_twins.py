@@ -57,3 +57,4 @@ def test_counterpart_phrases_swap_one_word_for_each_of_its_twins():
     assert "atrial fibrillation" in counterpart_phrases("atrial flutter")
     assert "anterior myocardial infarction" in counterpart_phrases("Inferior myocardial infarction")
     assert counterpart_phrases("bundle branch block") == []
+    assert counterpart_phrases("LBBB") == ["right bundle branch block"]  # abbreviations spelled out first
