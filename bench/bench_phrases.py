@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from core.measure.reference_labels import default_data_root
-    from core.search.lexical import clauses_contain, phrase_words, words
+    from core.search.lexical import clauses_contain, phrase_clauses, phrase_words
     from core.search.phrase_index import PhraseIndex
 
     data_root = args.data_root or default_data_root()
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         index = PhraseIndex(texts)
         build_s = time.perf_counter() - start
         grown = rss_mb() - before
-        clauses = [words(t) for t in texts]  # the scan's tokenised reports, as its cache held them
+        clauses = [phrase_clauses(t) for t in texts]  # the scan's tokenised reports, as its cache held them
         print(f"\n{size:,} distinct reports: phrase index built in {build_s:.2f} s, resident memory +{grown:.0f} MB")
         for phrase in PHRASES:
             needle = phrase_words(phrase)
@@ -100,11 +100,7 @@ def main(argv: list[str] | None = None) -> None:
                 scanned.append(1000.0 * (time.perf_counter() - start))
             if rows.tolist() != found:
                 raise SystemExit(f"the index and the scan disagree on {phrase!r}")
-            a, b = float(np.median(indexed)), float(np.median(scanned))
-            print(
-                f"  {phrase:<38} {len(rows):>7,} reports  index {a:8.2f} ms  scan {b:8.1f} ms  "
-                f"scan / index {b / max(a, 1e-6):7.1f}x"
-            )
+            _print_row(phrase, len(rows), indexed, scanned)
         print("  reports stating the counterpart (by-example counter-examples, core.search.twins):")
         for phrase in PHRASES:
             _time_opposites(index, clauses, phrase, args.repeats)
@@ -131,9 +127,14 @@ def _time_opposites(index, clauses: list[list[list[str]]], phrase: str, repeats:
         scanned.append(1000.0 * (time.perf_counter() - start))
     if ids.tolist() != found:
         raise SystemExit(f"the index and the scan disagree on the counterparts of {phrase!r}")
+    _print_row(phrase, len(ids), indexed, scanned)
+
+
+def _print_row(phrase: str, n_reports: int, indexed: list[float], scanned: list[float]) -> None:
+    """One phrase's line: reports found, median milliseconds with the index and with the scan, and their ratio."""
     a, b = float(np.median(indexed)), float(np.median(scanned))
     print(
-        f"  {phrase:<38} {len(ids):>7,} reports  index {a:8.2f} ms  scan {b:8.1f} ms  "
+        f"  {phrase:<38} {n_reports:>7,} reports  index {a:8.2f} ms  scan {b:8.1f} ms  "
         f"scan / index {b / max(a, 1e-6):7.1f}x"
     )
 

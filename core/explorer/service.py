@@ -838,8 +838,7 @@ class QueryService:
         positive, _ = parse_query(query or "")
         if not positive:
             return 0
-        found = self.explorer().example_query(positive)
-        return 0 if found is None else found.count
+        return self.explorer().example_count(positive)
 
     def search_text(
         self,

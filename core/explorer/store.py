@@ -31,7 +31,7 @@ from core.index import EmbeddingIndex
 from core.paths import data_dir
 from core.plotting import thumbnail_series
 from core.search import Hit, HybridReportSearch, parse_query, record_mask
-from core.search.examples import ExampleQuery, example_query
+from core.search.examples import MIN_EXAMPLES, ExampleQuery, example_query
 from core.search.phrase_index import PhraseIndex
 
 BUILD_VERSION = "3"
@@ -332,6 +332,14 @@ class Explorer:
         hits = frozenset(r.record_id for r, _ in ecgs if self.row(r.record_id) in rows)
         opposites = int(examples.opposites.size)
         return TextMatches(positive, excluded, ecgs, reports, examples.count, hits, opposites, examples.counterpart)
+
+    def example_count(self, phrase: str) -> int:
+        """How many indexed ECGs a by-example search for ``phrase`` would take as examples (0: too few, the text
+        embedding ranks): the rows that state it, without building the query (the Retrieve tab asks on every search,
+        for its notice)."""
+        self.require_data()
+        rows = self.phrase_index().stating_rows([phrase])
+        return int(rows.size) if rows.size >= max(1, MIN_EXAMPLES) else 0
 
     def example_query(self, phrase: str) -> ExampleQuery | None:
         """The indexed ECGs whose reports state ``phrase``, as one query (:mod:`core.search.examples`), or None."""
