@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from core.data.lead_scaling import UNCALIBRATED_KEY
 from core.explorer import BrowsePage, Explanation, Neighbour, OpenedRecord, RecordInfo, ReportMatch, Status, Upload
 from core.leads import CANONICAL_LEADS
-from core.plotting import ecg_figure
+from core.plotting import beat_field, ecg_figure
 from core.text.tokenize import readable
 
 # Browse: the English report before the original, so the report a reader can scan comes second on screen.
@@ -214,7 +214,36 @@ def measurement_lines(m: Any) -> list[str]:
             lines.append(_not_measured(label, name, missing))
         else:
             lines.append(_qualified(f"{label}: {yes if value else no}", name, quality))
+    if hasattr(m, "premature_ventricular"):
+        lines.append(premature_line(m, missing))
     return [*lines, *_summary_lines(m)]
+
+
+# Which kind each count stands for, as a reader needs it (core.measure.ectopy): the ECG alone cannot always tell a
+# ventricular beat from an aberrantly conducted atrial one.
+PREMATURE_KINDS: tuple[tuple[str, str, str], ...] = (
+    ("ventricular", "premature_ventricular", "QRS unlike the dominant beat: ventricular, or aberrantly conducted"),
+    ("supraventricular", "premature_supraventricular", "dominant QRS: atrial or junctional"),
+)
+
+
+def premature_line(m: Any, missing: dict) -> str:
+    """``"Premature beats: ventricular 2 at 2.9 s, 4.6 s (QRS unlike ...); supraventricular 0"``, a kind that could
+    not be judged with its reason."""
+    parts = []
+    for kind, name, meaning in PREMATURE_KINDS:
+        count = getattr(m, name, None)
+        if count is None:
+            parts.append(_not_measured(kind, name, missing).replace(": not measured:", " not judged:", 1))
+            continue
+        times = [
+            f"{beat_field(b, 'qrs_on_s'):.1f} s"
+            for b in getattr(m, "beats", None) or ()
+            if beat_field(b, "premature") == kind and beat_field(b, "qrs_on_s") is not None
+        ]
+        at = f" at {', '.join(times)}" if times else ""
+        parts.append(f"{kind} {count}{at} ({meaning})" if count else f"{kind} 0")
+    return "Premature beats: " + "; ".join(parts)
 
 
 def _summary_lines(m: Any) -> list[str]:
@@ -349,6 +378,9 @@ def measurement_summary(m: Any) -> str:
     irregular = getattr(m, "irregular", None)
     if irregular is not None:
         parts.append("irregular" if irregular else "regular")
+    for kind, name, _ in PREMATURE_KINDS:
+        if count := getattr(m, name, None):
+            parts.append(f"{count} premature {kind}")
     return " · ".join(parts)
 
 

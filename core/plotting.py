@@ -64,6 +64,11 @@ FIDUCIALS: tuple[tuple[str, str, str, str], ...] = (
     ("t_off_s", "T offset", "#8e44ad", "dot"),
 )
 EXCLUDED_COLOR = "#a0a0a0"
+# Premature beats (``premature`` of a beat, core.measure.ectopy): the letter Holter reports use, above the QRS.
+PREMATURE_MARKS: tuple[tuple[str, str, str, str], ...] = (
+    ("ventricular", "V", "premature ventricular beat (V)", "#c0392b"),
+    ("supraventricular", "S", "premature supraventricular beat (S)", "#1f4fd1"),
+)
 FIDUCIAL_LEGEND = "Automated fiducial points (unconfirmed)"
 
 # Rows are sized by the signal they hold (no trace crosses into its neighbour's row), in whole 5 mm squares so
@@ -434,7 +439,7 @@ def _column_separators(panels: Sequence[Panel], options: PaperOptions) -> list[d
     ]
 
 
-def _beat_field(beat: Any, name: str, default: Any = None) -> Any:
+def beat_field(beat: Any, name: str, default: Any = None) -> Any:
     """A field of a beat given as a mapping or as an object with attributes."""
     return beat.get(name, default) if isinstance(beat, Mapping) else getattr(beat, name, default)
 
@@ -448,15 +453,16 @@ def fiducial_traces(beats: Iterable[Any], panels: Sequence[Panel]) -> list[go.Sc
 
     Returns:
         One trace per fiducial kind over the beats used in the medians, plus one grey trace for the excluded
-        beats; kinds with no point are left out. Each line is a ``[x, x, None]`` triple in the trace's data and
-        spans the middle 80 % of its row.
+        beats, plus one text trace per kind of premature beat (its letter above the QRS); kinds with no point are
+        left out. Each line is a ``[x, x, None]`` triple in the trace's data and spans the middle 80 % of its row.
     """
+    beats = list(beats)
     used: dict[str, tuple[list, list]] = {key: ([], []) for key, *_ in FIDUCIALS}
     excluded: tuple[list, list] = ([], [])
     for beat in beats:
-        xs, ys = excluded if _beat_field(beat, "used", True) is False else (None, None)
+        xs, ys = excluded if beat_field(beat, "used", True) is False else (None, None)
         for key, *_ in FIDUCIALS:
-            t = _beat_field(beat, key)
+            t = beat_field(beat, key)
             if t is None or not np.isfinite(t):
                 continue
             tx, ty = (xs, ys) if xs is not None else used[key]
@@ -495,6 +501,37 @@ def fiducial_traces(beats: Iterable[Any], panels: Sequence[Panel]) -> list[go.Sc
                 legendgroup="excluded",
             )
         )
+    return traces + _premature_traces(beats, panels)
+
+
+def _premature_traces(beats: Sequence[Any], panels: Sequence[Panel]) -> list[go.Scatter]:
+    """The letter of each premature beat's kind above its QRS, on every panel that shows it."""
+    traces = []
+    for kind, letter, name, color in PREMATURE_MARKS:
+        xs, ys = [], []
+        for beat in beats:
+            on, off = beat_field(beat, "qrs_on_s"), beat_field(beat, "qrs_off_s")
+            if beat_field(beat, "premature") != kind or on is None:
+                continue
+            t = (on + off) / 2.0 if off is not None else on
+            for p in panels:
+                if p.t0_s <= t < p.t1_s:
+                    xs.append(round(float(t), 4))
+                    ys.append(round(p.top - 0.05 * (p.top - p.bottom), 5))
+        if xs:
+            traces.append(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="text",
+                    text=[letter] * len(xs),
+                    textfont=dict(color=color, size=12),
+                    name=name,
+                    hoverinfo="skip",
+                    showlegend=True,
+                    legendgroup=f"premature-{kind}",
+                )
+            )
     return traces
 
 

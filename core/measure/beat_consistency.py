@@ -30,17 +30,22 @@ SIMILAR = 0.8  # correlation at which two QRS windows count as the same morpholo
 MIN_CONSISTENCY = 0.4
 
 
-def qrs_windows(filtered_mv: np.ndarray, beats: list[Beat], used: list[bool], fs_hz: float) -> np.ndarray:
-    """The used beats' multi-lead QRS windows, one flattened and mean-removed row per beat (beats cut by an edge
-    are left out)."""
+def beat_windows(filtered_mv: np.ndarray, beats: list[Beat], fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every beat's multi-lead QRS window, one flattened and mean-removed row per beat, and the beats' indices
+    (beats whose window an edge cuts are left out)."""
     half = int(round(WINDOW_MS * fs_hz / 1000.0))
     n = filtered_mv.shape[1]
-    centres = [int(round(b.centre)) for b, ok in zip(beats, used, strict=True) if ok]
-    rows = [filtered_mv[:, c - half : c + half + 1].ravel() for c in centres if c - half >= 0 and c + half < n]
-    if not rows:
-        return np.zeros((0, filtered_mv.shape[0] * (2 * half + 1)))
-    stack = np.array(rows, dtype=float)
-    return stack - stack.mean(axis=1, keepdims=True)
+    centres = [int(round(b.centre)) for b in beats]
+    index = [i for i, c in enumerate(centres) if c - half >= 0 and c + half < n]
+    if not index:
+        return np.zeros(0, dtype=int), np.zeros((0, filtered_mv.shape[0] * (2 * half + 1)))
+    stack = np.array([filtered_mv[:, centres[i] - half : centres[i] + half + 1].ravel() for i in index], dtype=float)
+    return np.array(index), stack - stack.mean(axis=1, keepdims=True)
+
+
+def qrs_windows(filtered_mv: np.ndarray, beats: list[Beat], used: list[bool], fs_hz: float) -> np.ndarray:
+    """The used beats' multi-lead QRS windows (:func:`beat_windows` of the used beats)."""
+    return beat_windows(filtered_mv, [b for b, ok in zip(beats, used, strict=True) if ok], fs_hz)[1]
 
 
 def pairwise_correlations(rows: np.ndarray) -> np.ndarray | None:

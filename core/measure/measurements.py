@@ -25,6 +25,9 @@ Definitions:
   see :mod:`core.measure.amplitude`. Missing, with the reason, when the file's amplitudes are not calibrated
   (:mod:`core.data.lead_scaling`: LUDB stores every lead scaled to 1 mV); the axis then stays only when the limb
   leads' relative sizes were restored (v2.9).
+* ``premature_ventricular``, ``premature_supraventricular``: premature beats with a QRS unlike, or like, the
+  dominant beat's (:mod:`core.measure.ectopy`, v2.11); the supraventricular count is missing in an irregular rhythm
+  (an early beat means nothing in atrial fibrillation). Each beat's ``premature`` says which kind it is.
 
 Every value is an automated measurement: ``quality`` gives the confidence of each value given and ``missing`` the
 reason for each value that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader
@@ -44,13 +47,14 @@ from core.ecg import ECG
 from core.measure.amplitude import WIDE_QRS_MS, frontal_axis_deg, qrs_amplitudes, voltage_summary
 from core.measure.beat_consistency import MIN_CONSISTENCY, qrs_consistency
 from core.measure.delineator import bandpass_leads_mv
+from core.measure.ectopy import premature_beats
 from core.measure.p_onset import pr_on_median_beat
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
 from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
 # Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
-MEASURE_VERSION = "2.10"
+MEASURE_VERSION = "2.11"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
 _INTERVALS = ("pr_ms", "qrs_ms", "qt_ms")
@@ -68,9 +72,10 @@ class BeatFiducials:
     t_on_s: float | None = None
     t_off_s: float | None = None
     used: bool = True
+    premature: str | None = None
 
     @classmethod
-    def from_beat(cls, beat: Beat, fs_hz: float, used: bool) -> BeatFiducials:
+    def from_beat(cls, beat: Beat, fs_hz: float, used: bool, premature: str | None = None) -> BeatFiducials:
         def sec(sample: int | None) -> float | None:
             return None if sample is None or sample < 0 else round(sample / fs_hz, 4)
 
@@ -82,6 +87,7 @@ class BeatFiducials:
             t_on_s=sec(beat.t_on),
             t_off_s=sec(beat.t_off),
             used=used,
+            premature=premature,
         )
 
 
@@ -107,6 +113,8 @@ class Measurements:
         limb_qrs_amplitude_mv: largest QRS peak-to-peak amplitude of the limb leads.
         precordial_qrs_amplitude_mv: largest QRS peak-to-peak amplitude of the precordial leads.
         low_voltage: QRS < 0.5 mV in every limb lead or < 1.0 mV in every precordial lead.
+        premature_ventricular: premature beats whose QRS is unlike the dominant beat's (:mod:`core.measure.ectopy`).
+        premature_supraventricular: premature beats with the dominant QRS; None in an irregular rhythm.
         n_beats: QRS complexes found.
         beat_consistency: share of the used beats whose QRS resembles the most common one
             (:func:`core.measure.beat_consistency.qrs_consistency`; None under three beats); under
@@ -135,6 +143,8 @@ class Measurements:
     limb_qrs_amplitude_mv: float | None = None
     precordial_qrs_amplitude_mv: float | None = None
     low_voltage: bool | None = None
+    premature_ventricular: int | None = None
+    premature_supraventricular: int | None = None
     n_beats: int = 0
     beat_consistency: float | None = None
     leads_used: tuple[str, ...] = ()
@@ -163,6 +173,12 @@ class Measurements:
             first.append(f"Heart rate {self.hr_bpm:.0f} bpm")
         if self.irregular is not None:
             first.append("irregular rhythm" if self.irregular else "regular rhythm")
+        for count, kind in (
+            (self.premature_ventricular, "ventricular"),
+            (self.premature_supraventricular, "supraventricular"),
+        ):
+            if count:
+                first.append(f"{count} premature {kind} beat{'s' if count > 1 else ''}")
         second = []
         if self.pr_ms is not None:
             second.append(f"PR interval {self.pr_ms:.0f} ms")
@@ -355,6 +371,11 @@ def measurements_from_masks(
         missing["irregular"] = "fewer than three QRS complexes found"
     else:
         quality["irregular"] = round(min(1.0, (rr.size - 1) / 4.0), 2)
+    ectopy = premature_beats(signal, beats, fs_hz) if signal is not None else None
+    if ectopy is not None:
+        missing.update(ectopy.missing)
+    else:
+        missing |= dict.fromkeys(("premature_ventricular", "premature_supraventricular"), "needs the ECG's signal")
 
     windows = [(b.qrs_on / fs_hz, b.qrs_off / fs_hz) for b, ok in zip(beats, used, strict=True) if ok]
     axis, voltages, per_lead = None, {}, {}
@@ -392,12 +413,17 @@ def measurements_from_masks(
         limb_qrs_amplitude_mv=voltages.get("limb_qrs_amplitude_mv"),
         precordial_qrs_amplitude_mv=voltages.get("precordial_qrs_amplitude_mv"),
         low_voltage=voltages.get("low_voltage"),
+        premature_ventricular=ectopy.ventricular if ectopy else None,
+        premature_supraventricular=ectopy.supraventricular if ectopy else None,
         n_beats=len(beats),
         beat_consistency=alike,
         leads_used=ecg.present_leads if ecg is not None else (),
         quality=quality,
         missing=missing,
-        beats=tuple(BeatFiducials.from_beat(b, fs_hz, ok) for b, ok in zip(beats, used, strict=True)),
+        beats=tuple(
+            BeatFiducials.from_beat(b, fs_hz, ok, ectopy.kinds[i] if ectopy else None)
+            for i, (b, ok) in enumerate(zip(beats, used, strict=True))
+        ),
         per_lead=per_lead,
     )
 

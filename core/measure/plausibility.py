@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 # Fields read from a Measurements object (getattr, so fields added later are picked up when present).
 MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
-    "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency",
+    "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
+    "premature_supraventricular",
 )  # fmt: skip
 LUDB_COMPARED: tuple[str, ...] = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
 LUDB_GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}
@@ -121,6 +122,39 @@ CHECKS: tuple[Check, ...] = (
     Check("hr_fast_stach", "HR > 100 bpm, STACH", "STACH", "hr_bpm", lambda v, s: v > 100.0, ">= 95 %"),
     Check("irregular_afib", "irregular, AFIB", "AFIB", "irregular", lambda v, s: bool(v), ">= 90 %"),
     Check("irregular_sr", "irregular, SR", "SR", "irregular", lambda v, s: bool(v), "<= 5 %"),
+    # Premature beats (measure v2.11, core.measure.ectopy): found where the cardiologist (codes or report) states
+    # them, rarely on normal ECGs that state none, and not stated as supraventricular in atrial fibrillation.
+    Check("premature_v_pvc", "premature ventricular beat, PVC", "PVC", "premature_ventricular", lambda v, s: v > 0),
+    Check(
+        "premature_sv_pac",
+        "premature supraventricular beat, PAC",
+        "PAC",
+        "premature_supraventricular",
+        lambda v, s: v > 0,
+    ),
+    Check(
+        "premature_v_norm",
+        "premature ventricular beat, NORM (no premature beats stated)",
+        "NORM",
+        "premature_ventricular",
+        lambda v, s: v > 0,
+        exclude=("ECTOPY",),
+    ),
+    Check(
+        "premature_sv_norm",
+        "premature supraventricular beat, NORM (no premature beats stated)",
+        "NORM",
+        "premature_supraventricular",
+        lambda v, s: v > 0,
+        exclude=("ECTOPY",),
+    ),
+    Check(
+        "premature_sv_afib",
+        "supraventricular count stated, AFIB (has none)",
+        "AFIB",
+        "premature_supraventricular",
+        coverage=True,
+    ),
     Check("qtc_long_lngqt", "QTc (Bazett) > 460/470 ms, long QT", "LNGQT", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
     Check("qtc_long_norm", "QTc (Bazett) > 460/470 ms, NORM", "NORM", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
     # Bazett over-corrects above about 80 bpm, so a normal ECG at a fast rate reads long; Fridericia's cube root

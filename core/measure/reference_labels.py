@@ -29,6 +29,15 @@ LVH        LVH                                 LVH 164873001                    
 AFLT       AFLT                                AFL 164890007                    atrial flutter, typical
 3AVB       3AVB                                CHB 27885002                     iii degree av-block
 WPW        WPW                                 WPW 74390002                     -
+PVC        PVC, or the report states           PVC 427172004, VPB 17338001,     ventricular extrasystole
+           ventricular premature beats         VBig 11157007, VTrig 251180001
+PAC        PAC, or the report states atrial,   PAC 284470004, SVPB 63593006     atrial extrasystole
+           supraventricular or junctional
+           premature beats
+ECTOPY     PVC, PAC, PRC(S), BIGU, TRIGU,      any of PVC's or PAC's codes      any extrasystole
+           SVARR, or the report states
+           premature beats, bigeminy,
+           trigeminy or a couplet
 1AVB_TEXT  the report states a first-degree    -                                -
            AV block or a prolonged PR
 =========  ==================================  ==============================  =================================
@@ -63,7 +72,8 @@ from core.paths import local_mirror_dir
 
 LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
-    "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "1AVB_TEXT",
+    "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
+    "1AVB_TEXT",
 )  # fmt: skip
 
 # A first-degree AV block or a long PR stated in an English report. A bare "av block" counts (German "av-block" with
@@ -74,7 +84,20 @@ _FIRST_DEGREE_TEXT = re.compile(
     r"(?! (?:second|third|2|3|ii|iii)\b)"
 )
 
-_PTBXL_CODES = frozenset(LABELS) - {"LAD", "LAD0", "RAD", "1AVB_TEXT"}
+# Premature beats stated in an English report (PTB-XL's codes leave out many its reports state: ``ptbxl/19940``,
+# coded NORM and SR, "supraventricular premature beat(s). sinus rhythm. ..."). "\bventricular" is not matched
+# inside "supraventricular".
+_VENTRICULAR_TEXT = re.compile(
+    r"\bventricular (?:premature|extrasystol|ectopic|bigeminy|trigeminy)|\bpremature ventricular\b"
+)
+_ATRIAL_TEXT = re.compile(
+    r"\b(?:supraventricular|atrial|junctional) (?:premature|extrasystol)|"
+    r"\bpremature (?:atrial|supraventricular|junctional)\b"
+)
+_ECTOPY_TEXT = re.compile(r"\bpremature (?:beat|contraction|complex)|extrasystol|\bbigeminy\b|\btrigeminy\b|\bcouplet")
+_PTBXL_ECTOPY_CODES = frozenset({"PVC", "PAC", "PRC(S)", "BIGU", "TRIGU", "SVARR"})
+
+_PTBXL_CODES = frozenset(LABELS) - {"LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY"}
 _PTBXL_AXIS = {"ALAD": "LAD", "RAD": "RAD", "ARAD": "RAD"}
 
 NSR_SNOMED = "426783006"
@@ -101,6 +124,12 @@ SNOMED_LABELS: dict[str, str] = {
     "164890007": "AFLT",
     "27885002": "3AVB",
     "74390002": "WPW",
+    "427172004": "PVC",
+    "17338001": "PVC",
+    "11157007": "PVC",
+    "251180001": "PVC",
+    "284470004": "PAC",
+    "63593006": "PAC",
 }
 
 LUDB_LABELS: dict[tuple[str, str], str] = {
@@ -118,6 +147,8 @@ LUDB_LABELS: dict[tuple[str, str], str] = {
     ("axis", "left axis deviation"): "LAD0",
     ("axis", "right axis deviation"): "RAD",
     ("hypertrophy", "left ventricular hypertrophy"): "LVH",
+    ("extrasystole", "ventricular extrasystole"): "PVC",
+    ("extrasystole", "atrial extrasystole"): "PAC",
 }
 _LUDB_NORMAL_AXES = frozenset({"normal", "horizontal", "vertical"})
 _LUDB_FINDING_SETS = ("conduction", "extrasystole", "hypertrophy", "pacing", "ischemia", "repolarization", "other")
@@ -128,13 +159,24 @@ def states_first_degree_block(report_en: str) -> bool:
     return bool(_FIRST_DEGREE_TEXT.search(report_en.lower()))
 
 
+def premature_beat_labels(report_en: str) -> set[str]:
+    """``PVC``, ``PAC`` and ``ECTOPY`` where an English report states premature beats of that kind (or of any)."""
+    text = report_en.lower()
+    out = {label for label, cue in (("PVC", _VENTRICULAR_TEXT), ("PAC", _ATRIAL_TEXT)) if cue.search(text)}
+    return out | {"ECTOPY"} if (out or _ECTOPY_TEXT.search(text)) else out
+
+
 def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report_en: str = "") -> frozenset[str]:
     """Benchmark labels of a PTB-XL record from its SCP codes (any likelihood), ``heart_axis`` and English report."""
-    out = {code for code in scp_codes if code in _PTBXL_CODES}
+    codes = set(scp_codes)
+    out = {code for code in codes if code in _PTBXL_CODES}
     if heart_axis in _PTBXL_AXIS:
         out.add(_PTBXL_AXIS[heart_axis])
     if states_first_degree_block(report_en):
         out.add("1AVB_TEXT")
+    out |= premature_beat_labels(report_en)
+    if codes & _PTBXL_ECTOPY_CODES:
+        out.add("ECTOPY")
     return frozenset(out)
 
 
@@ -142,6 +184,8 @@ def cinc_labels(snomed_codes: Iterable[str]) -> frozenset[str]:
     """Benchmark labels of a CinC-2021 record from its SNOMED-CT ``#Dx`` codes."""
     codes = {str(c).strip() for c in snomed_codes if str(c).strip()}
     out = {SNOMED_LABELS[c] for c in codes if c in SNOMED_LABELS}
+    if out & {"PVC", "PAC"}:
+        out.add("ECTOPY")
     if codes == {NSR_SNOMED}:
         out.add("NORM")
     return frozenset(out)
@@ -150,6 +194,8 @@ def cinc_labels(snomed_codes: Iterable[str]) -> frozenset[str]:
 def ludb_labels(labels: Mapping[str, Iterable[str]]) -> frozenset[str]:
     """Benchmark labels of a LUDB record from its catalog label sets (reduced ``ludb.csv`` columns)."""
     out = {LUDB_LABELS[(ls, v)] for ls, values in labels.items() for v in values if (ls, v) in LUDB_LABELS}
+    if labels.get("extrasystole"):
+        out.add("ECTOPY")
     rhythm, axis = set(labels.get("rhythm", [])), set(labels.get("axis", []))
     if rhythm == {"sinus rhythm"} and axis <= _LUDB_NORMAL_AXES and not any(labels.get(s) for s in _LUDB_FINDING_SETS):
         out.add("NORM")

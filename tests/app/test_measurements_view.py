@@ -18,7 +18,7 @@ from app.formatting import (
     measurements_markdown,
 )
 from core.leads import CANONICAL_LEADS
-from core.plotting import EXCLUDED_COLOR, FIDUCIALS, ecg_figure
+from core.plotting import EXCLUDED_COLOR, FIDUCIALS, PREMATURE_MARKS, ecg_figure
 
 FS_HZ = 500.0
 # Three beats: the first in the first 2.5 s column, the second (excluded from the medians) and third in the second.
@@ -253,4 +253,52 @@ def test_the_retrieve_ecg_list_shows_the_measurements_of_each_hit(client, servic
     for rid, shown in rows:
         m = services.measurements(rid)
         assert shown.startswith(f"HR {m.hr_bpm:.0f} · ") and f"QRS {m.qrs_ms:.0f}" in shown, (rid, shown)
-        assert shown.endswith("irregular" if m.irregular else " regular"), (rid, shown)
+        assert (" · irregular" if m.irregular else " · regular") in shown, (rid, shown)
+
+
+def test_premature_beats_are_lettered_above_their_qrs_listed_with_their_times_and_counted_in_the_summary():
+    beats = [dict(b, premature=None) for b in BEATS]
+    beats[2]["premature"] = "ventricular"  # QRS 3.60-3.69 s: column 2 and the rhythm strip
+    traces = _by_name(ecg_figure(_signal(), FS_HZ, fiducials=beats))
+    letters = traces["premature ventricular beat (V)"]
+    assert letters.mode == "text" and list(letters.text) == ["V"] * 4  # 3 leads of its column + rhythm strip
+    assert {round(x, 3) for x in letters.x} == {3.645}
+    assert "premature supraventricular beat (S)" not in traces
+    assert {name for _, _, name, _ in PREMATURE_MARKS} >= {"premature ventricular beat (V)"}
+
+    m = _measurements(
+        premature_ventricular=1,
+        premature_supraventricular=None,
+        beats=tuple(SimpleNamespace(**b) for b in beats),
+        missing={"premature_supraventricular": "the rhythm between the premature beats is itself irregular"},
+    )
+    line = next(x for x in measurement_lines(m) if x.startswith("Premature beats"))
+    assert line == (
+        "Premature beats: ventricular 1 at 3.6 s (QRS unlike the dominant beat: ventricular, or aberrantly "
+        "conducted); supraventricular not judged: the rhythm between the premature beats is itself irregular"
+    )
+    none = next(
+        x
+        for x in measurement_lines(_measurements(premature_ventricular=0, premature_supraventricular=0))
+        if x.startswith("Premature")
+    )
+    assert none == "Premature beats: ventricular 0; supraventricular 0"
+    assert not any(x.startswith("Premature") for x in measurement_lines(_measurements()))  # an older version
+    summary = SimpleNamespace(hr_bpm=75.0, irregular=False, premature_ventricular=2, premature_supraventricular=0)
+    assert measurement_summary(summary) == "HR 75 · PR – · QRS – · QTc – · axis – · regular · 2 premature ventricular"
+
+
+def test_a_real_record_with_ventricular_premature_beats_shows_them(shared_data):
+    """``ptbxl/02536`` (ptbxl_more, training fold): two PVCs, each followed by a compensatory pause."""
+    from core.data.catalogs import load_catalog
+    from core.measure import measure_ecg
+
+    catalog = load_catalog("ptbxl", root=shared_data / "ptbxl_more", download=False, rate_hz=100)
+    ecg = catalog.read("ptbxl/02536")
+    m = measure_ecg(ecg)
+    line = next(x for x in measurement_lines(m) if x.startswith("Premature beats"))
+    assert re.fullmatch(
+        r"Premature beats: ventricular 2 at \d\.\d s, \d\.\d s \(QRS unlike.*\); supraventricular 0", line
+    )
+    letters = _by_name(ecg_figure(ecg.signal_mv, ecg.fs_hz, fiducials=m.beats))["premature ventricular beat (V)"]
+    assert len(letters.x) == 2 * 4  # each PVC on the three leads of its column and on the rhythm strip

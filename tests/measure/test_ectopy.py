@@ -1,0 +1,178 @@
+"""Premature beats (measure v2.11): early beats, told ventricular or supraventricular by their QRS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.measure import measure_ecg
+from core.measure.ectopy import SUPRAVENTRICULAR, VENTRICULAR, premature_beats
+from core.measure.measurements import Measurements
+from core.measure.reference_labels import cinc_labels, ludb_labels, premature_beat_labels, ptbxl_labels
+from core.measure.waves import Beat
+
+FS_HZ = 250.0
+CYCLE = 200  # samples: 800 ms, 75 bpm
+
+
+def _complex(shape: str, n: int = 41) -> np.ndarray:
+    t = np.linspace(-1, 1, n)
+    return np.exp(-(t**2) / 0.02) if shape == "narrow" else -np.sin(np.pi * t) * np.exp(-(t**2) / 0.3)
+
+
+def _strip(centres: list[int], shapes: list[str]) -> tuple[np.ndarray, list[Beat]]:
+    """Two leads holding the given complexes, and the beats a delineator would report for them."""
+    signal = np.zeros((2, centres[-1] + 100))
+    beats = []
+    for c, shape in zip(centres, shapes, strict=True):
+        signal[:, c - 20 : c + 21] += _complex(shape)
+        half = 10 if shape == "narrow" else 20  # 84 ms against 164 ms
+        beats.append(Beat(p_on=None, p_off=None, qrs_on=c - half, qrs_off=c + half, t_on=None, t_off=None, centre=c))
+    return signal, beats
+
+
+def _regular(n: int = 12) -> list[int]:
+    return [100 + CYCLE * k for k in range(n)]
+
+
+def test_a_regular_rhythm_has_no_premature_beats():
+    signal, beats = _strip(_regular(), ["narrow"] * 12)
+    found = premature_beats(signal, beats, FS_HZ)
+    assert (found.ventricular, found.supraventricular, found.missing) == (0, 0, {})
+    assert set(found.kinds) == {None}
+
+
+def test_an_early_wide_beat_with_a_pause_is_ventricular():
+    centres = _regular()
+    centres[5] -= 60  # 560 ms after the previous beat: 70 % of the cycle, then a compensatory pause
+    shapes = ["narrow"] * 12
+    shapes[5] = "wide"
+    found = premature_beats(*_strip(centres, shapes), FS_HZ)
+    assert (found.ventricular, found.supraventricular) == (1, 0)
+    assert found.kinds[5] == VENTRICULAR and found.kinds.count(None) == 11
+
+
+def test_an_early_narrow_beat_is_supraventricular_and_the_beat_after_its_pause_is_not():
+    centres = _regular()
+    centres[6] -= 50  # 600 ms: 75 % of the cycle
+    centres[7:] = [c + 20 for c in centres[7:]]  # a non-compensatory pause, as after an atrial premature beat
+    found = premature_beats(*_strip(centres, ["narrow"] * 12), FS_HZ)
+    assert (found.ventricular, found.supraventricular) == (0, 1)
+    assert found.kinds[6] == SUPRAVENTRICULAR
+
+
+def test_a_late_narrow_beat_is_not_premature_and_a_slightly_early_one_is_not_either():
+    centres = _regular()
+    centres[4] -= 25  # 700 ms: 87.5 % of the cycle, within what sinus rhythm does
+    found = premature_beats(*_strip(centres, ["narrow"] * 12), FS_HZ)
+    assert (found.ventricular, found.supraventricular) == (0, 0)
+
+
+def test_ventricular_bigeminy_counts_every_ectopic_beat_even_when_they_are_half():
+    centres, shapes, at = [], [], 100
+    for k in range(12):
+        centres.append(at)
+        shapes.append("narrow" if k % 2 == 0 else "wide")
+        at += 140 if k % 2 == 0 else 260  # coupling 560 ms, pause 1040 ms
+    found = premature_beats(*_strip(centres, shapes), FS_HZ)
+    assert found.ventricular == 6
+    assert [found.kinds[k] for k in range(1, 12, 2)] == [VENTRICULAR] * 6
+
+
+def test_an_irregular_rhythm_states_no_supraventricular_count():
+    rng = np.random.default_rng(3)
+    centres = list(100 + np.cumsum(rng.integers(120, 260, size=14)))
+    found = premature_beats(*_strip(centres, ["narrow"] * 14), FS_HZ)
+    assert found.supraventricular is None
+    assert "irregular" in found.missing["premature_supraventricular"]
+    assert found.ventricular == 0  # one morphology: nothing ventricular to find
+
+
+def test_gradual_sinus_arrhythmia_is_not_premature():
+    rr = (CYCLE * (1 + 0.12 * np.sin(np.arange(14) * 2 * np.pi / 7))).astype(int)  # +-12 % over a breath
+    centres = list(100 + np.concatenate([[0], np.cumsum(rr)]))
+    found = premature_beats(*_strip(centres, ["narrow"] * 15), FS_HZ)
+    assert found.ventricular == 0 and not found.supraventricular
+
+
+def test_too_few_beats_are_not_judged():
+    signal, beats = _strip([100, 300], ["narrow", "narrow"])
+    found = premature_beats(signal, beats, FS_HZ)
+    assert found.ventricular is None and found.supraventricular is None
+    assert "fewer than" in found.missing["premature_ventricular"]
+
+
+def test_the_sentence_names_the_premature_beats():
+    meas = Measurements(hr_bpm=75.0, irregular=False, premature_ventricular=2, premature_supraventricular=1)
+    assert meas.to_sentence() == (
+        "Heart rate 75 bpm, regular rhythm, 2 premature ventricular beats, 1 premature supraventricular beat."
+    )
+    assert "premature" not in Measurements(hr_bpm=75.0, premature_ventricular=0).to_sentence()
+
+
+@pytest.mark.parametrize(
+    ("report", "labels"),
+    [
+        ("interpolated supraventricular premature beat(s). sinus rhythm.", {"PAC", "ECTOPY"}),
+        ("premature ventricular contraction(s). sinus rhythm.", {"PVC", "ECTOPY"}),
+        ("ventricular premature beat(s). atrial fibrillation.", {"PVC", "ECTOPY"}),
+        ("sinus rhythm. premature beat(s). bigeminy.", {"ECTOPY"}),
+        ("junctional premature beats", {"PAC", "ECTOPY"}),
+        ("sinus rhythm. normal ecg.", set()),
+        ("sinus rhythm. ventricular hypertrophy.", set()),
+    ],
+)
+def test_reports_that_state_premature_beats(report: str, labels: set[str]):
+    assert premature_beat_labels(report) == labels
+
+
+def test_codes_of_every_dataset_map_to_the_premature_beat_labels():
+    assert {"PVC", "ECTOPY"} <= ptbxl_labels({"PVC": 100.0, "SR": 0.0})
+    assert "ECTOPY" in ptbxl_labels({"BIGU": 100.0})
+    assert ptbxl_labels({"NORM": 80.0, "SR": 0.0}, report_en="supraventricular premature beat(s). sinus rhythm.") >= {
+        "PAC",
+        "ECTOPY",
+    }
+    assert cinc_labels(["63593006", "426783006"]) >= {"PAC", "ECTOPY"}
+    assert "NORM" not in cinc_labels(["17338001", "426783006"])
+    assert ludb_labels({"rhythm": ["sinus rhythm"], "extrasystole": ["ventricular extrasystole"]}) == {
+        "SR",
+        "PVC",
+        "ECTOPY",
+    }
+
+
+def _read(shared_data: Path, record_id: str):
+    from core.data.catalogs import load_catalog
+
+    catalog = load_catalog("ptbxl", root=shared_data / "ptbxl_more", download=False, rate_hz=100)
+    return catalog.read(record_id)
+
+
+@pytest.mark.parametrize(
+    ("record_id", "ventricular", "supraventricular"),
+    [
+        # training folds of ptbxl_more, read on the plot: two PVCs, each followed by a compensatory pause
+        ("ptbxl/02536", 2, 0),
+        # "sinus bradycardia. normal ecg." in the report, yet ventricular bigeminy on the strip
+        ("ptbxl/06860", 3, 0),
+        ("ptbxl/17466", 5, None),  # "ventricular premature beat(s). bigeminy": no two sinus beats in a row
+        # "premature ventricular contraction(s). premature atrial contraction(s)": the PAC and the first PVC; the second
+        # PVC follows the PAC and is not early against it (missed)
+        ("ptbxl/01036", 1, 1),
+    ],
+)
+def test_real_records(shared_data: Path, record_id: str, ventricular: int, supraventricular: int | None):
+    meas = measure_ecg(_read(shared_data, record_id))
+    assert (meas.premature_ventricular, meas.premature_supraventricular) == (ventricular, supraventricular)
+    assert sum(b.premature == VENTRICULAR for b in meas.beats) == ventricular
+    assert meas.to_dict()["beats"][0]["premature"] in (None, VENTRICULAR, SUPRAVENTRICULAR)
+
+
+def test_atrial_fibrillation_states_no_supraventricular_beats(shared_data: Path):
+    meas = measure_ecg(_read(shared_data, "ptbxl/01017"))  # "atrial fibrillation. ..." (PVC-coded)
+    assert meas.premature_supraventricular is None
+    assert "irregular" in meas.missing["premature_supraventricular"]
+    assert meas.premature_ventricular == 2
