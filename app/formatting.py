@@ -213,7 +213,7 @@ def measurement_lines(m: Any) -> list[str]:
         if value is None:
             lines.append(_not_measured(label, name, missing))
         else:
-            lines.append(_qualified(f"{label}: {yes if value else no}", name, quality))
+            lines.append(_qualified(f"{label}: {yes if value else no}", name, quality) + _irregular_by_ectopy(m, name))
     if hasattr(m, "premature_ventricular"):
         lines.append(premature_line(m, missing))
     return [*lines, *_summary_lines(m)]
@@ -225,6 +225,16 @@ PREMATURE_KINDS: tuple[tuple[str, str, str], ...] = (
     ("ventricular", "premature_ventricular", "QRS unlike the dominant beat: ventricular, or aberrantly conducted"),
     ("supraventricular", "premature_supraventricular", "dominant QRS: atrial or junctional"),
 )
+
+
+def _irregular_by_ectopy(m: Any, name: str) -> str:
+    """For an irregular rhythm made so by premature beats, that its rhythm between them is regular: a supraventricular
+    count is given only then (:mod:`core.measure.ectopy`), and a reader would otherwise take "irregular" for atrial
+    fibrillation."""
+    v, sv = getattr(m, "premature_ventricular", None), getattr(m, "premature_supraventricular", None)
+    if name != "irregular" or not getattr(m, name, None) or sv is None or not (v or sv):
+        return ""
+    return "; regular between the premature beats"
 
 
 def premature_line(m: Any, missing: dict) -> str:

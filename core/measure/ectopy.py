@@ -1,4 +1,5 @@
-"""Premature beats: which QRS complexes come early, and whether their QRS is the dominant one (measure v2.11).
+"""Premature beats: which QRS complexes come early, and whether their QRS is the dominant one (measure v2.11;
+v2.12 leaves the last beat unjudged).
 
 A 12-lead machine reads a premature beat as *ventricular* when its QRS differs from the dominant beat's and as
 *supraventricular* (atrial or junctional) when it arrives early with the dominant QRS. Here, per beat:
@@ -12,10 +13,10 @@ A 12-lead machine reads a premature beat as *ventricular* when its QRS differs f
    more than :data:`~core.measure.quality.EXCLUDE_QRS_DEVIATION_MS`.
 2. **Prematurity.** A beat is premature when its RR interval is under :data:`PREMATURE_FRACTION` (a beat unlike the
    dominant: :data:`PREMATURE_FRACTION_UNLIKE`) of the longer of the preceding RR (when that lies between two
-   dominant beats, neither early: not a pause) and the reference RR, and the next RR is longer (a pause follows; the
-   last beat needs none). The reference is the median RR between two consecutive dominant beats; in bigeminy, where
-   none are consecutive, the span between successive dominant beats per interval it holds. RR under 200 ms is a
-   double detection, not a beat.
+   dominant beats, neither early: not a pause) and the reference RR, and the next RR is longer (a pause follows;
+   the last beat, with no RR after it, is not judged). The reference is the median RR between two consecutive
+   dominant beats; in bigeminy, where none are consecutive, the span between successive dominant beats per interval
+   it holds. RR under 200 ms is a double detection, not a beat.
 3. **Kinds.** Premature and unlike the dominant: ``ventricular`` (or aberrantly conducted: the ECG alone cannot
    always tell). Premature with the dominant QRS: ``supraventricular``, stated only when the rhythm between the
    premature beats is regular: in atrial fibrillation every beat comes at a random time, so "early" says nothing
@@ -29,11 +30,12 @@ beats, and it has no morphology, which is what tells a ventricular beat from an 
 
 Chosen on training records only (PTB-XL folds 1-8 of both folders, the CinC-2021 and LUDB training parts; labels
 from codes and reports, :mod:`core.measure.reference_labels`), over fractions 0.8-0.9 and gates 0.05-0.1 in a
-one-off script, then with ``validate-measurements --plausibility --split train --ptbxl-folds 1-8``. On ``ptbxl_more``:
-PVC-labelled 106 of 120 with a ventricular beat (97 with 0.8 for every beat: late-coupled PVCs in trigeminy and at
-126 bpm came at 88-90 % of the cycle), NORM without premature beats stated 9 of 844; PAC-labelled 62 of 90 with a
-supraventricular beat, NORM 11; AFIB with a supraventricular count stated 13 of 152. A fraction of 0.85 for every
-beat found 4 more PVCs but about twice the NORM records with a supraventricular beat.
+one-off script, then with ``validate-measurements --plausibility --split train --ptbxl-folds 1-8``. On ``ptbxl_more``
+(v2.12): PVC-labelled 103 of 120 with a ventricular beat (0.8 for every beat found 97: late-coupled PVCs in trigeminy
+and at 126 bpm came at 88-90 % of the cycle), NORM without premature beats stated 1 of 844 (v2.11, which judged the
+last beat without a pause after it, 9: a last QRS distorted by the filter's edge read ectopic); PAC-labelled 61 of 90
+with a supraventricular beat, NORM 10; AFIB with a supraventricular count stated 11 of 152. A fraction of 0.85 for
+every beat found 4 more PVCs but about twice the NORM records with a supraventricular beat.
 """
 
 from __future__ import annotations
@@ -138,7 +140,8 @@ def premature_beats(filtered_mv: np.ndarray, beats: list[Beat], fs_hz: float) ->
         # the pause, and the next normal beat would read as early against it.
         steady = i >= 2 and normal[i - 1] and normal[i - 2] and not premature[i - 2] and rr[i - 1] >= MIN_RR_MS
         base = max(reference, rr[i - 1]) if steady else reference
-        followed_by_pause = i == n - 1 or rr[i + 1] > rr[i]
+        # The last beat has no next RR to show the pause, and its window ends where the band-pass filter rings.
+        followed_by_pause = i < n - 1 and rr[i + 1] > rr[i]
         fraction = PREMATURE_FRACTION_UNLIKE if unlike[i] else PREMATURE_FRACTION
         premature[i] = rr[i] < fraction * base and followed_by_pause
 

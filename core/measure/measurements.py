@@ -54,7 +54,7 @@ from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
 # Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
-MEASURE_VERSION = "2.11"
+MEASURE_VERSION = "2.12"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
 _INTERVALS = ("pr_ms", "qrs_ms", "qt_ms")

@@ -302,3 +302,13 @@ def test_a_real_record_with_ventricular_premature_beats_shows_them(shared_data):
     )
     letters = _by_name(ecg_figure(ecg.signal_mv, ecg.fs_hz, fiducials=m.beats))["premature ventricular beat (V)"]
     assert len(letters.x) == 2 * 4  # each PVC on the three leads of its column and on the rhythm strip
+
+
+def test_an_irregular_rhythm_explained_by_premature_beats_says_it_is_regular_between_them():
+    lines = measurement_lines(_measurements(irregular=True, premature_ventricular=2, premature_supraventricular=0))
+    assert "Rhythm: irregular; regular between the premature beats" in lines
+    # In atrial fibrillation no supraventricular count is given: "irregular" stands alone.
+    af = measurement_lines(_measurements(irregular=True, premature_ventricular=1, premature_supraventricular=None))
+    assert "Rhythm: irregular" in af
+    regular = measurement_lines(_measurements(irregular=False, premature_ventricular=1, premature_supraventricular=0))
+    assert "Rhythm: regular" in regular

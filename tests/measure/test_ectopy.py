@@ -72,13 +72,23 @@ def test_a_late_narrow_beat_is_not_premature_and_a_slightly_early_one_is_not_eit
 
 def test_ventricular_bigeminy_counts_every_ectopic_beat_even_when_they_are_half():
     centres, shapes, at = [], [], 100
-    for k in range(12):
+    for k in range(13):
         centres.append(at)
         shapes.append("narrow" if k % 2 == 0 else "wide")
         at += 140 if k % 2 == 0 else 260  # coupling 560 ms, pause 1040 ms
     found = premature_beats(*_strip(centres, shapes), FS_HZ)
     assert found.ventricular == 6
     assert [found.kinds[k] for k in range(1, 12, 2)] == [VENTRICULAR] * 6
+    # A record ending on an ectopic beat: no RR after it shows its pause, so it is not judged.
+    assert premature_beats(*_strip(centres[:-1], shapes[:-1]), FS_HZ).ventricular == 5
+
+
+def test_the_last_beat_is_not_judged():
+    centres = _regular()
+    centres[-1] -= 60
+    shapes = ["narrow"] * 11 + ["wide"]
+    found = premature_beats(*_strip(centres, shapes), FS_HZ)
+    assert (found.ventricular, found.kinds[-1]) == (0, None)
 
 
 def test_an_irregular_rhythm_states_no_supraventricular_count():
@@ -158,7 +168,8 @@ def _read(shared_data: Path, record_id: str):
         ("ptbxl/02536", 2, 0),
         # "sinus bradycardia. normal ecg." in the report, yet ventricular bigeminy on the strip
         ("ptbxl/06860", 3, 0),
-        ("ptbxl/17466", 5, None),  # "ventricular premature beat(s). bigeminy": no two sinus beats in a row
+        # "ventricular premature beat(s). bigeminy": no two sinus beats in a row; the fifth PVC ends the record
+        ("ptbxl/17466", 4, None),
         # "premature ventricular contraction(s). premature atrial contraction(s)": the PAC and the first PVC; the second
         # PVC follows the PAC and is not early against it (missed)
         ("ptbxl/01036", 1, 1),
