@@ -27,7 +27,8 @@ Definitions:
   leads' relative sizes were restored (v2.9).
 * ``premature_ventricular``, ``premature_supraventricular``: premature beats with a QRS unlike, or like, the
   dominant beat's (:mod:`core.measure.ectopy`, v2.11); the supraventricular count is missing in an irregular rhythm
-  (an early beat means nothing in atrial fibrillation). Each beat's ``premature`` says which kind it is.
+  (an early beat means nothing in atrial fibrillation). Each beat's ``premature`` says which kind it is, and premature
+  ventricular beats are left out of the medians (v2.13), as a machine's median beat is the dominant one.
 
 Every value is an automated measurement: ``quality`` gives the confidence of each value given and ``missing`` the
 reason for each value that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader
@@ -47,14 +48,14 @@ from core.ecg import ECG
 from core.measure.amplitude import WIDE_QRS_MS, frontal_axis_deg, qrs_amplitudes, voltage_summary
 from core.measure.beat_consistency import MIN_CONSISTENCY, qrs_consistency
 from core.measure.delineator import bandpass_leads_mv
-from core.measure.ectopy import premature_beats
+from core.measure.ectopy import VENTRICULAR, premature_beats
 from core.measure.p_onset import pr_on_median_beat
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
 from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
 # Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
-MEASURE_VERSION = "2.12"
+MEASURE_VERSION = "2.13"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
 _INTERVALS = ("pr_ms", "qrs_ms", "qt_ms")
@@ -343,6 +344,13 @@ def measurements_from_masks(
             missing={"all": f"no heartbeats recognised: {hr.reason}"}, beat_consistency=alike, leads_used=leads
         )
     rr_ms = float(rr.mean()) if (rr.size and hr.value is not None) else None
+    ectopy = premature_beats(signal, beats, fs_hz) if signal is not None else None
+    if ectopy is not None:
+        # A 12-lead machine's median beat is the dominant beat: premature ventricular beats are left out of the
+        # medians (v2.13; before, one within 40 ms of the median QRS duration counted, and in bigeminy they turned
+        # the axis). Supraventricular ones keep the dominant QRS and stay.
+        used = [ok and kind != VENTRICULAR for ok, kind in zip(used, ectopy.kinds, strict=True)]
+        n_used = sum(used)
     cv = float(rr.std() / rr.mean()) if rr.size >= 2 else None
     step = rr_step_irregularity(rr)
     rmssd = float(np.sqrt(np.mean(np.diff(rr) ** 2))) if rr.size >= 2 else None
@@ -371,7 +379,6 @@ def measurements_from_masks(
         missing["irregular"] = "fewer than three QRS complexes found"
     else:
         quality["irregular"] = round(min(1.0, (rr.size - 1) / 4.0), 2)
-    ectopy = premature_beats(signal, beats, fs_hz) if signal is not None else None
     if ectopy is not None:
         missing.update(ectopy.missing)
     else:

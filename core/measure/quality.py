@@ -3,7 +3,8 @@
 A 12-lead machine measures the dominant beat: ectopic beats and beats the delineator could not follow are left out.
 Here a beat is *used* when its QRS is whole (not cut by the record's edge) and its duration is within
 :data:`EXCLUDE_QRS_DEVIATION_MS` of the median beat (a premature ventricular beat or a merged/split complex is
-not). Each interval is the median over the used beats where it could be delineated, with a confidence in [0, 1]:
+not); with the signal, beats :mod:`core.measure.ectopy` calls premature ventricular are left out too (v2.13). Each
+interval is the median over the used beats where it could be delineated, with a confidence in [0, 1]:
 
     confidence = coverage x consistency
     coverage    = beats with the interval / used beats

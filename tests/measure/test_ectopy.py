@@ -187,3 +187,15 @@ def test_atrial_fibrillation_states_no_supraventricular_beats(shared_data: Path)
     assert meas.premature_supraventricular is None
     assert "irregular" in meas.missing["premature_supraventricular"]
     assert meas.premature_ventricular == 2
+
+
+def test_premature_ventricular_beats_are_left_out_of_the_medians(shared_data: Path):
+    """``ptbxl/17466``, ventricular bigeminy, reported "left axis deviation": with its PVCs in the medians (v2.12) the
+    axis read +38° and the QRS duration was missing (two morphologies); from the sinus beats alone it reads left."""
+    meas = measure_ecg(_read(shared_data, "ptbxl/17466"))
+    assert all(not b.used for b in meas.beats if b.premature == VENTRICULAR)
+    assert meas.axis_deg is not None and meas.axis_deg < -30.0
+    assert meas.qrs_ms is not None and meas.qrs_ms < 130.0
+    # Supraventricular premature beats keep the dominant QRS and stay in the medians.
+    pac = measure_ecg(_read(shared_data, "ptbxl/01036"))
+    assert all(b.used for b in pac.beats if b.premature == SUPRAVENTRICULAR)
