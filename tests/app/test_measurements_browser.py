@@ -52,3 +52,37 @@ def test_browse_measurements_and_fiducial_overlay(live_app: str, services, tmp_p
 
     page.locator("#viewer-fiducials input[type=checkbox]").uncheck()
     expect(plot.locator(".legend")).to_have_count(0, timeout=30_000)
+
+
+PREMATURE_SCREENSHOT = SCREENSHOT.with_name("measurements-premature.png")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+def test_an_uploaded_ecg_with_pvcs_lists_them_and_letters_them_on_the_plot(
+    live_app: str, browser, shared_data: Path, tmp_path: Path
+):
+    """A PTB-XL record with two PVCs (``ptbxl_more`` 02536, training fold), uploaded as its WFDB pair: the details
+    list the premature beats with their times, and the overlay letters each PVC "V" above its QRS."""
+    from playwright.sync_api import expect
+
+    folder = shared_data / "ptbxl_more" / "records100" / "02000"
+    files = [str(folder / "02536_lr.hea"), str(folder / "02536_lr.dat")]
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    page.goto(live_app)
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#upload-files input[type=file]").set_input_files(files)
+    page.get_by_role("button", name="Read", exact=True).locator("visible=true").first.click()
+    details = page.locator("#viewer-details")
+    expect(details).to_contain_text("Premature beats: ventricular 2 at", timeout=60_000)
+    expect(details).to_contain_text("supraventricular 0")
+    page.locator("#viewer-fiducials input[type=checkbox]").check()
+    plot = page.locator("#viewer-plot")
+    expect(plot.locator(".legend")).to_contain_text("premature ventricular beat (V)", timeout=30_000)
+    # Each PVC on the three leads of its column and on the rhythm strip, drawn as text.
+    assert plot.locator(".scatterlayer .trace text").filter(has_text="V").count() == 2 * 4
+    page.wait_for_timeout(500)
+    shot = tmp_path / "measurements-premature.png"
+    plot.screenshot(path=str(shot))
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(shot, PREMATURE_SCREENSHOT)
