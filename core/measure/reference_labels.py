@@ -12,6 +12,8 @@ NORM       NORM                                NSR 426783006 and no other code  
 SR         SR                                  NSR 426783006                    sinus rhythm
 CLBBB      CLBBB                               CLBBB 733534002, LBBB 164909002  complete left bundle branch block
 CRBBB      CRBBB                               CRBBB 713427006, RBBB 59118001   complete right bundle branch block
+IRBBB      IRBBB                               IRBBB 713426002                  incomplete right bundle branch
+                                                                                block
 1AVB       1AVB                                IAVB 270492004                   i degree av block
 SBRAD      SBRAD                               SB 426177001                     sinus bradycardia
 STACH      STACH                               STach 427084000                  sinus tachycardia
@@ -71,7 +73,7 @@ from core.data.catalogs.base import Record
 from core.paths import local_mirror_dir
 
 LABELS: tuple[str, ...] = (
-    "NORM", "SR", "CLBBB", "CRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
+    "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
     "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
     "1AVB_TEXT",
 )  # fmt: skip
@@ -107,6 +109,7 @@ SNOMED_LABELS: dict[str, str] = {
     "164909002": "CLBBB",
     "713427006": "CRBBB",
     "59118001": "CRBBB",
+    "713426002": "IRBBB",
     "270492004": "1AVB",
     "426177001": "SBRAD",
     "427084000": "STACH",
@@ -141,6 +144,7 @@ LUDB_LABELS: dict[tuple[str, str], str] = {
     ("conduction", "iii degree av-block"): "3AVB",
     ("conduction", "complete left bundle branch block"): "CLBBB",
     ("conduction", "complete right bundle branch block"): "CRBBB",
+    ("conduction", "incomplete right bundle branch block"): "IRBBB",
     ("conduction", "i degree av block"): "1AVB",
     ("conduction", "left anterior hemiblock"): "LAFB",
     # Russian convention: "left axis deviation" is anything below 0°, not the clinical < -30° of LAD

@@ -41,7 +41,10 @@ def test_ptbxl_norm_and_axis_rules():
     assert ptbxl_labels({"SR": 0.0}, "LAD") == {"SR"}
     assert ptbxl_labels({"SR": 0.0}, "ALAD") == {"SR", "LAD"}
     assert ptbxl_labels({}, "ARAD") == {"RAD"}
-    assert ptbxl_labels({"IRBBB": 100.0, "ILBBB": 50.0}) == frozenset()  # incomplete blocks are not CLBBB/CRBBB
+    # Incomplete blocks are not CLBBB/CRBBB; incomplete RBBB has its own row (QRS under 120 ms by definition).
+    assert ptbxl_labels({"IRBBB": 100.0, "ILBBB": 50.0}) == {"IRBBB"}
+    assert cinc_labels(["713426002"]) == {"IRBBB"}
+    assert "IRBBB" in ludb_labels({"rhythm": ["sinus rhythm"], "conduction": ["incomplete right bundle branch block"]})
 
 
 @pytest.mark.parametrize(
