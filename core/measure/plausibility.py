@@ -131,6 +131,23 @@ CHECKS: tuple[Check, ...] = (
     Check("hr_fast_stach", "HR > 100 bpm, STACH", "STACH", "hr_bpm", lambda v, s: v > 100.0, ">= 95 %"),
     Check("irregular_afib", "irregular, AFIB", "AFIB", "irregular", lambda v, s: bool(v), ">= 90 %"),
     Check("irregular_sr", "irregular, SR", "SR", "irregular", lambda v, s: bool(v), "<= 5 %"),
+    # How much of that share premature beats explain: the same rule among sinus rhythms with and without any stated.
+    Check(
+        "irregular_sr_ectopy",
+        "irregular, SR with premature beats stated",
+        "SR",
+        "irregular",
+        lambda v, s: bool(v),
+        also="ECTOPY",
+    ),
+    Check(
+        "irregular_sr_no_ectopy",
+        "irregular, SR with no premature beats stated",
+        "SR",
+        "irregular",
+        lambda v, s: bool(v),
+        exclude=("ECTOPY",),
+    ),
     # Premature beats (measure v2.11, core.measure.ectopy): found where the cardiologist (codes or report) states
     # them, rarely on normal ECGs that state none, and not stated as supraventricular in atrial fibrillation.
     Check("premature_v_pvc", "premature ventricular beat, PVC", "PVC", "premature_ventricular", lambda v, s: v > 0),
