@@ -260,7 +260,7 @@ def _summary_lines(m: Any) -> list[str]:
     """The beat count, the leads used and the measurement version."""
     lines = []
     beats = getattr(m, "beats", None) or ()
-    n_used = sum(1 for b in beats if (b.get("used", True) if isinstance(b, dict) else getattr(b, "used", True)))
+    n_used = sum(1 for b in beats if beat_field(b, "used", True))
     counted = f"{getattr(m, 'n_beats', 0)} beats found" + (f", {n_used} used for the medians" if beats else "")
     leads = ", ".join(escape_markdown(x) for x in getattr(m, "leads_used", ()) or ()) or "none"
     lines.append(f"{counted}; leads used: {leads}")
