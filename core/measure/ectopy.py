@@ -81,6 +81,12 @@ def _not_judged(n_beats: int, why: str) -> Ectopy:
     return Ectopy((None,) * n_beats, None, None, {"premature_ventricular": why, "premature_supraventricular": why})
 
 
+def without_supraventricular(ectopy: Ectopy, why: str) -> Ectopy:
+    """The same judgement with the supraventricular count withdrawn (missing, with ``why``)."""
+    kinds = tuple(None if kind == SUPRAVENTRICULAR else kind for kind in ectopy.kinds)
+    return Ectopy(kinds, ectopy.ventricular, None, {**ectopy.missing, "premature_supraventricular": why})
+
+
 def dominant_beats(correlations: np.ndarray, preceding_rr: np.ndarray) -> np.ndarray:
     """Which of the compared beats belong to the dominant morphology (step 1 of the module docstring).
 

@@ -48,14 +48,14 @@ from core.ecg import ECG
 from core.measure.amplitude import WIDE_QRS_MS, frontal_axis_deg, qrs_amplitudes, voltage_summary
 from core.measure.beat_consistency import MIN_CONSISTENCY, qrs_consistency
 from core.measure.delineator import bandpass_leads_mv
-from core.measure.ectopy import VENTRICULAR, premature_beats
-from core.measure.p_onset import pr_on_median_beat
+from core.measure.ectopy import VENTRICULAR, premature_beats, without_supraventricular
+from core.measure.p_onset import pr_on_median_beat, uncoupled_reason
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
 from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
 # Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
-MEASURE_VERSION = "2.13"
+MEASURE_VERSION = "2.14"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
 _INTERVALS = ("pr_ms", "qrs_ms", "qt_ms")
@@ -358,19 +358,32 @@ def measurements_from_masks(
     values = interval_values(beats, used, fs_hz)
     est: dict[str, Estimate] = {name: estimate(name, values[name], n_used) for name in _INTERVALS}
     est["qt_ms"] = check_qt(est["qt_ms"], rr_ms)
+    # PR is the dominant rhythm's: a premature beat's P wave is ectopic or hidden, and its PR differs; counted, a
+    # few atrial premature beats spread the PRs past the coupling gate and left PR missing on such records (v2.14).
+    pr_used = used if ectopy is None else [ok and kind is None for ok, kind in zip(used, ectopy.kinds, strict=True)]
+    pr_values = interval_values(beats, pr_used, fs_hz)["pr_ms"]
+    est["pr_ms"] = estimate("pr_ms", pr_values, sum(pr_used))
     if signal is not None and lead_labels is not None:
         est["pr_ms"] = pr_on_median_beat(
             est["pr_ms"],
             signal,
             lead_labels,
             beats,
-            used,
+            pr_used,
             fs_hz,
-            beat_pr_ms=values["pr_ms"],
+            beat_pr_ms=pr_values,
             irregular=is_irregular(cv, step),
             lead_names=ecg.present_leads,
         )
-        beats = _with_p_onset(beats, used, est["pr_ms"].value, fs_hz)
+        beats = _with_p_onset(beats, pr_used, est["pr_ms"].value, fs_hz)
+        no_p_rhythm = est["pr_ms"].value is None and uncoupled_reason(pr_values, is_irregular(cv, step)) is None
+        if ectopy is not None and ectopy.supraventricular is not None and no_p_rhythm:
+            # An atrial premature beat is early against a P-wave rhythm. Where the dominant beats show no P wave, or
+            # none that repeats (atrial fibrillation or flutter with an even ventricular response), "early with
+            # the dominant QRS" says nothing about the atria (v2.14). P waves found but moving against the QRS
+            # still count as a P-wave rhythm: that is how atrial premature beats left PR missing before v2.14.
+            why = f"not judged without a P-wave rhythm ({est['pr_ms'].reason})"
+            ectopy = without_supraventricular(ectopy, why)
     qt = est["qt_ms"].value
     # A confidence belongs to a value given: beside a missing PR it read as the PR's (0.32 on an AF record).
     quality = {k: e.confidence for k, e in {"hr_bpm": hr, **est}.items() if e.value is not None}

@@ -221,6 +221,17 @@ def p_lead_share(p_on: np.ndarray, lead_names: Sequence[str] | None) -> tuple[fl
     return float(beats_with_p.mean()), int(beats_with_p.sum())
 
 
+def uncoupled_reason(beat_pr_ms: Sequence[float] | None, irregular: bool | None) -> str | None:
+    """Why PR is not measured when P waves are found but move against the QRS in an irregular rhythm (step 1:
+    beat-to-beat PR spread over :data:`MAX_IRREGULAR_PR_IQR_MS`); None when that gate passes."""
+    if not irregular or not beat_pr_ms:
+        return None
+    spread = float(np.subtract(*np.percentile(beat_pr_ms, [75, 25])))
+    if spread <= MAX_IRREGULAR_PR_IQR_MS:
+        return None
+    return f"irregular rhythm without a fixed P-QRS coupling (PR IQR {spread:.0f} ms between beats)"
+
+
 def pr_on_median_beat(
     beat_estimate: Estimate,
     signal_mv: np.ndarray,
@@ -247,11 +258,9 @@ def pr_on_median_beat(
         fs_hz: sampling rate of ``signal_mv`` and ``lead_labels``.
         lead_names: names of the rows (``"II"``, ``"V1"``, ...); without them there is no fallback.
     """
-    if irregular and beat_pr_ms:
-        spread = float(np.subtract(*np.percentile(beat_pr_ms, [75, 25])))
-        if spread > MAX_IRREGULAR_PR_IQR_MS:
-            reason = f"irregular rhythm without a fixed P-QRS coupling (PR IQR {spread:.0f} ms between beats)"
-            return Estimate(None, beat_estimate.confidence, reason)
+    reason = uncoupled_reason(beat_pr_ms, irregular)
+    if reason is not None:
+        return Estimate(None, beat_estimate.confidence, reason)
     p_on, p_off, qrs_on = lead_p_waves(lead_labels, beats, used, fs_hz)
     n_leads = lead_labels.shape[0]
     need = max(1, round(MIN_P_LEADS * n_leads / 12))

@@ -189,6 +189,32 @@ def test_atrial_fibrillation_states_no_supraventricular_beats(shared_data: Path)
     assert meas.premature_ventricular == 2
 
 
+def test_atrial_fibrillation_with_an_even_response_states_no_supraventricular_beats(shared_data: Path):
+    """``ptbxl/12150``, "atrial fibrillation." at 77 bpm: even enough between two early beats for v2.13 to call one
+    supraventricular. No P wave repeats before its QRS complexes, so there is no P-wave rhythm to be early against."""
+    meas = measure_ecg(_read(shared_data, "ptbxl/12150"))
+    assert meas.pr_ms is None and "no P wave repeats" in meas.missing["pr_ms"]
+    assert meas.premature_supraventricular is None
+    why = meas.missing["premature_supraventricular"]
+    assert why.startswith("not judged without a P-wave rhythm (PR not measurable")
+    assert not any(b.premature == SUPRAVENTRICULAR for b in meas.beats)
+
+
+def test_the_pr_of_atrial_trigeminy_is_the_sinus_beats(shared_data: Path):
+    """``ptbxl/06247``, "supraventricular extrasystoles, trigeminy": every third beat is an atrial premature beat with
+    its own P wave on the T wave. Counted in the PR (v2.13), they spread it past the coupling gate and PR was missing;
+    from the sinus beats it reads about 150 ms on the plot (v2.14)."""
+    meas = measure_ecg(_read(shared_data, "ptbxl/06247"))
+    assert meas.premature_supraventricular == 4
+    assert meas.pr_ms is not None and 135.0 <= meas.pr_ms <= 175.0
+    sinus = [b for b in meas.beats if b.used and b.premature is None and b.p_on_s is not None]
+    assert len(sinus) >= 6
+    # each sinus beat's P onset is the one PR was measured from; an atrial premature beat keeps its own
+    assert all(abs((b.qrs_on_s - b.p_on_s) * 1000.0 - meas.pr_ms) < 5.0 for b in sinus)
+    ectopic = [b for b in meas.beats if b.premature == SUPRAVENTRICULAR and b.p_on_s is not None]
+    assert all(abs((b.qrs_on_s - b.p_on_s) * 1000.0 - meas.pr_ms) >= 5.0 for b in ectopic)
+
+
 def test_premature_ventricular_beats_are_left_out_of_the_medians(shared_data: Path):
     """``ptbxl/17466``, ventricular bigeminy, reported "left axis deviation": with its PVCs in the medians (v2.12) the
     axis read +38° and the QRS duration was missing (two morphologies); from the sinus beats alone it reads left."""

@@ -194,8 +194,8 @@ def test_first_degree_av_block_pr_on_real_ptbxl_more_training_records(shared_dat
     with P waves moved onto the T wave, finds them on 65 (59 over 200 ms) and puts one more of the 100 NORM over;
     v2.5's P window (3 leads) keeps 65, 55 of them over 200 ms.
 
-    Wherever PR is measured, every used beat carries the P onset it implies (QRS onset - PR), so that the viewer
-    draws it; a fallback PR used to have none (``ptbxl/16906``: 156 ms, no P onset on any beat).
+    Wherever PR is measured, every used beat that is not premature carries the P onset it implies (QRS onset - PR),
+    so that the viewer draws it; a fallback PR used to have none (``ptbxl/16906``: 156 ms, no P onset on any beat).
     """
     from core.measure.measurements import measure_ecg
     from core.measure.plausibility import split_group
@@ -211,7 +211,8 @@ def test_first_degree_av_block_pr_on_real_ptbxl_more_training_records(shared_dat
             avb.append(meas.pr_ms)
             if meas.pr_ms is not None:
                 # (a beat whose P onset would lie before the record's start has none)
-                used = [b for b in meas.beats if b.used and b.qrs_on_s >= meas.pr_ms / 1000.0]
+                # (premature beats keep their own P wave: v2.14 measures PR on the others)
+                used = [b for b in meas.beats if b.used and b.premature is None and b.qrs_on_s >= meas.pr_ms / 1000.0]
                 assert used and all(b.p_on_s is not None for b in used), record.record_id
                 implied = [1000.0 * (b.qrs_on_s - b.p_on_s) for b in used]
                 assert np.allclose(implied, meas.pr_ms, atol=1000.0 / catalog.read(record).fs_hz), record.record_id
@@ -221,7 +222,9 @@ def test_first_degree_av_block_pr_on_real_ptbxl_more_training_records(shared_dat
     norm_measured = [pr for pr in norm if pr is not None]
     assert len(avb) == 72 and len(norm) == 100
     assert len(avb_measured) >= 63  # coverage: 52 in v2.2, 57 in v2.3
-    assert sum(pr > 200.0 for pr in avb_measured) >= 0.83 * len(avb_measured)  # 81 % in v2.3, 91 % in v2.4
+    # 46 over 200 ms in v2.3, 59 in v2.4, 57 since v2.13; a share would fall with every PR newly measured under 200
+    # (v2.14: 57 of 69, ``ptbxl/20426``'s sinus beats at 181 ms, its atrial premature beats conducted at 250-260 ms)
+    assert sum(pr > 200.0 for pr in avb_measured) >= 57
     assert len(norm_measured) >= 95 and sum(pr > 200.0 for pr in norm_measured) <= NORM_OVER_200_OF_100
 
 
