@@ -22,7 +22,8 @@ A 12-lead machine reads a premature beat as *ventricular* when its QRS differs f
    premature beats is regular: in atrial fibrillation every beat comes at a random time, so "early" says nothing
    (intervals between dominant beats, leaving out the premature beats and their pauses, must not vary both overall
    and from beat to beat: coefficient of variation over :data:`UNDERLYING_CV` and median successive difference over
-   :data:`UNDERLYING_STEP` of the median).
+   :data:`UNDERLYING_STEP` of the median). :func:`core.measure.measurements.measurements_from_masks` withdraws the
+   count too where PR finds no P-wave rhythm before the dominant beats (v2.14, :func:`without_supraventricular`).
 
 Why not a library: neurokit2's ``signal_fixpeaks(method="Kubios")`` (Lipponen & Tarvainen 2019) finds ectopic
 intervals from RR alone, with thresholds set over a 91-beat window of long recordings; a 10-second ECG has 8-15

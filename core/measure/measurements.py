@@ -19,7 +19,8 @@ Definitions:
   (:func:`measure_ecg`), PR is instead measured on the multi-lead median beat from the P wave's onset on the signal,
   and is missing when too few leads show a P wave unless lead II or V1 shows it in most beats
   (:mod:`core.measure.p_onset`); each used beat's P onset is then
-  the one PR is measured from.
+  the one PR is measured from. PR is the dominant rhythm's: premature beats, whose P wave is ectopic or hidden, are
+  left out of it and keep their own P points (v2.14).
 * ``qtc_ms``: Bazett's correction QT / sqrt(RR in s); ``qtc_fridericia_ms``: QT / cbrt(RR in s).
 * ``axis_deg``, ``sokolow_lyon_mv``, ``limb_qrs_amplitude_mv``, ``precordial_qrs_amplitude_mv``, ``low_voltage``:
   see :mod:`core.measure.amplitude`. Missing, with the reason, when the file's amplitudes are not calibrated
@@ -27,8 +28,10 @@ Definitions:
   leads' relative sizes were restored (v2.9).
 * ``premature_ventricular``, ``premature_supraventricular``: premature beats with a QRS unlike, or like, the
   dominant beat's (:mod:`core.measure.ectopy`, v2.11); the supraventricular count is missing in an irregular rhythm
-  (an early beat means nothing in atrial fibrillation). Each beat's ``premature`` says which kind it is, and premature
-  ventricular beats are left out of the medians (v2.13), as a machine's median beat is the dominant one.
+  (an early beat means nothing in atrial fibrillation) and, since v2.14, where the dominant beats show no P wave or
+  none that repeats (no P-wave rhythm for an atrial beat to be early against). Each beat's ``premature`` says which
+  kind it is, and premature ventricular beats are left out of the medians (v2.13), as a machine's median beat is the
+  dominant one.
 
 Every value is an automated measurement: ``quality`` gives the confidence of each value given and ``missing`` the
 reason for each value that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader
@@ -115,7 +118,8 @@ class Measurements:
         precordial_qrs_amplitude_mv: largest QRS peak-to-peak amplitude of the precordial leads.
         low_voltage: QRS < 0.5 mV in every limb lead or < 1.0 mV in every precordial lead.
         premature_ventricular: premature beats whose QRS is unlike the dominant beat's (:mod:`core.measure.ectopy`).
-        premature_supraventricular: premature beats with the dominant QRS; None in an irregular rhythm.
+        premature_supraventricular: premature beats with the dominant QRS; None in an irregular rhythm or
+            without a P-wave rhythm (v2.14).
         n_beats: QRS complexes found.
         beat_consistency: share of the used beats whose QRS resembles the most common one
             (:func:`core.measure.beat_consistency.qrs_consistency`; None under three beats); under
@@ -382,7 +386,7 @@ def measurements_from_masks(
             # none that repeats (atrial fibrillation or flutter with an even ventricular response), "early with
             # the dominant QRS" says nothing about the atria (v2.14). P waves found but moving against the QRS
             # still count as a P-wave rhythm: that is how atrial premature beats left PR missing before v2.14.
-            why = f"not judged without a P-wave rhythm ({est['pr_ms'].reason})"
+            why = f"no P-wave rhythm to be early against ({est['pr_ms'].reason})"
             ectopy = without_supraventricular(ectopy, why)
     qt = est["qt_ms"].value
     # A confidence belongs to a value given: beside a missing PR it read as the PR's (0.32 on an AF record).

@@ -5,6 +5,9 @@ ECGs over 200 ms while a tenth of 1AVB records measured under 189 ms (folds 1-8)
 onset, and one lead starting early moves the global onset. The P wave's *location* is reliable; its onset is
 measured here on the signal instead, the way 12-lead machines measure on a median complex:
 
+The beats read are the used beats that are not premature (:mod:`core.measure.ectopy`; v2.14): a premature beat's
+P wave is ectopic or hidden in the T wave, and its PR is not the rhythm's.
+
 1. **Enough leads see the P wave.** Per beat, the leads with a P run between the previous QRS and their own QRS
    onset; the median over the used beats must reach :data:`MIN_P_LEADS` of 12 (scaled to the leads present), else PR
    is missing. A P wave found in a few leads only is usually a bump in the T wave or the PR segment (a P hidden in

@@ -196,7 +196,7 @@ def test_atrial_fibrillation_with_an_even_response_states_no_supraventricular_be
     assert meas.pr_ms is None and "no P wave repeats" in meas.missing["pr_ms"]
     assert meas.premature_supraventricular is None
     why = meas.missing["premature_supraventricular"]
-    assert why.startswith("not judged without a P-wave rhythm (PR not measurable")
+    assert why.startswith("no P-wave rhythm to be early against (PR not measurable: no P wave repeats")
     assert not any(b.premature == SUPRAVENTRICULAR for b in meas.beats)
 
 
