@@ -394,17 +394,29 @@ def measurement_summary(m: Any) -> str:
     return " · ".join(parts)
 
 
-def thumbnails_html(hits: Sequence[Neighbour], what: str, examples: Collection[str] = ()) -> str:
+# Under a row's measurements, whether they meet the query's measured criteria (core.search.criteria).
+CRITERIA_TAGS = {True: "✓ meets the criteria", False: "✗ does not meet them", None: "? not measured"}
+
+
+def thumbnails_html(
+    hits: Sequence[Neighbour], what: str, examples: Collection[str] = (), criteria_met: Sequence[bool | None] = ()
+) -> str:
     """An HTML table of neighbours with a lead II thumbnail of each one's ECG; each row carries its record id in
     ``data-ecg`` (a click opens it, see :mod:`app.views.retrieve`). Rows whose record id is in ``examples`` say
-    "example" under it (a by-example search: that ECG's report states the query)."""
+    "example" under it (a by-example search: that ECG's report states the query); with ``criteria_met`` (one per
+    hit), each row's measurements say whether they meet the query's measured criteria."""
     measured = any(n.measurements is not None for n in hits)
     rows = []
     for rank, n in enumerate(hits, start=1):
         info = n.record
         rid = html.escape(info.record_id)
         tag = "<br><small class='example-tag'>example</small>" if info.record_id in examples else ""
-        values = f"<td class='measured'>{html.escape(measurement_summary(n.measurements))}</td>" if measured else ""
+        met = ""
+        if criteria_met:
+            verdict = criteria_met[rank - 1]
+            met = f"<br><small class='criteria-tag' data-met='{verdict}'>{CRITERIA_TAGS[verdict]}</small>"
+        summary = html.escape(measurement_summary(n.measurements))
+        values = f"<td class='measured'>{summary}{met}</td>" if measured else ""
         rows.append(
             f"<tr data-ecg='{rid}' title='open {rid}' style='cursor: pointer'><td>{rank}</td><td><code>{rid}</code>"
             f"{tag}</td><td>{n.similarity:.3f}</td><td>{n.thumbnail_svg}</td>{values}"

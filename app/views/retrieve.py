@@ -4,6 +4,8 @@ thumbnail opens that ECG."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import gradio as gr
 import pandas as pd
 
@@ -73,19 +75,29 @@ def search_text(
     label: str = "",
     exclude: str = "",
     by_example: bool = True,
+    by_measurement: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Free text -> the ``k`` nearest indexed ECGs and the ``k`` best distinct reports (hybrid search).
 
     ``dataset`` and ``label`` keep only matching records (``"all"``/empty: no filter); ``exclude`` (comma-separated)
     and "..., not X" in the query drop records with label X and reports that say X. ``by_example``: rank the ECGs
-    like the indexed ECGs whose reports state the query, where enough do. A request the user can fix (an empty
-    query) gives empty tables and the reason in the HTML, not an error on every output.
+    like the indexed ECGs whose reports state the query, where enough do. ``by_measurement``: where the query names
+    a finding a measurement defines (PR > 200 ms for first-degree AV block), the ECGs whose automated measurements
+    meet it come first. A request the user can fix (an empty query) gives empty tables and the reason in the HTML,
+    not an error on every output.
     """
     by_example = flag(by_example, "by_example (rank the ECGs by example)")
+    by_measurement = flag(by_measurement, "by_measurement (measured criteria first)")
     try:
         with user_errors():
             found = services.search_text(
-                query, int(k), dataset=dataset, label=label, exclude=split_terms(exclude), by_example=by_example
+                query,
+                int(k),
+                dataset=dataset,
+                label=label,
+                exclude=split_terms(exclude),
+                by_example=by_example,
+                by_measurement=by_measurement,
             )
     except gr.Error as exc:
         if not isinstance(exc.__cause__, USER_FACING):
@@ -96,8 +108,20 @@ def search_text(
     # The examples are answers too (they state the query); a tag tells them from the look-alikes.
     if found.example_hits:
         what += "; rows tagged “example” are among them"
-    html = thumbnails_html(found.ecgs, what, found.example_hits)
+    if found.criteria:
+        what += "; " + criteria_note(found.criteria, found.criteria_met, found.criteria_pool)
+    html = thumbnails_html(found.ecgs, what, found.example_hits, found.criteria_met)
     return neighbours_frame(found.ecgs), reports_frame(found.reports), html
+
+
+def criteria_note(criteria: Sequence[str], met: Sequence[bool | None], pool: int) -> str:
+    """What the measured criteria did to the list, for its heading."""
+    n_met = sum(v is True for v in met)
+    return (
+        f"then re-ordered by what the query names that a measurement defines, {'; '.join(criteria)}: of the {pool} "
+        f"nearest, those whose automated measurements meet it come first ({n_met} of the {len(met)} shown; each row "
+        "says)"
+    )
 
 
 def ranking_note(examples: int, by_example: bool, opposites: int = 0, counterpart: str = "") -> str:
@@ -186,6 +210,15 @@ def build(ctx: Context) -> None:
         ),
         elem_id="search-by-example",
     )
+    by_measurement = gr.Checkbox(
+        value=True,
+        label=(
+            "Measured criteria first: where the query names a finding a measurement defines (first-degree AV block: "
+            "PR > 200 ms; bradycardia: HR < 60; complete bundle branch block: QRS ≥ 120 ms; ...), the ECGs whose "
+            "automated measurements meet it come first"
+        ),
+        elem_id="search-by-measurement",
+    )
     # Stacked, not side by side: each table gets the page width, so the report column is readable at 1440 px.
     ecg_notice = gr.HTML(elem_id="search-ecg-notice")
     text_ecgs = gr.Dataframe(
@@ -224,8 +257,10 @@ def build(ctx: Context) -> None:
     def run_negation_notice(q: str, by_ex: bool):
         return negation_notice(q, services.example_count(q) if by_ex else 0)
 
-    def run_text(q: str, kk: int, ds: str = ALL, lab: str = "", exc: str = "", by_ex: bool = True):
-        return search_text(services, q, kk, ds, lab, exc, by_ex)
+    def run_text(
+        q: str, kk: int, ds: str = ALL, lab: str = "", exc: str = "", by_ex: bool = True, by_meas: bool = True
+    ):
+        return search_text(services, q, kk, ds, lab, exc, by_ex, by_meas)
 
     ecg_btn.click(run_ecg, [ctx.ecg_key, k], [ecg_table, ecg_html], api_name="retrieve_reports", queue=False)
     ctx.ecg_key.change(
@@ -236,7 +271,7 @@ def build(ctx: Context) -> None:
         api_visibility="private",
     )
     # The filter inputs come last with defaults, so `/search_text` called with (query, k) works as before.
-    inputs = [query, k, dataset, label, exclude, by_example]
+    inputs = [query, k, dataset, label, exclude, by_example, by_measurement]
     outputs = [text_ecgs, text_reports, text_html]
     for event in (
         text_btn.click(run_text, inputs, outputs, api_name="search_text"),

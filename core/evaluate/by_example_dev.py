@@ -22,7 +22,7 @@ from core.data.catalogs.base import Record
 from core.embed import Embedder
 from core.evaluate.contrast import CONTRAST_SET, ReportSet, load_contrast_set, text_to_ecg, text_to_report
 from core.evaluate.data import EvalData, load_eval_data
-from core.evaluate.precision import QUERIES, load_queries, precision_at_k
+from core.evaluate.precision import QUERIES, load_queries, precision_at_k, record_measurer
 from core.evaluate.ranking import make_report_ranker
 from core.search.examples import MIN_EXAMPLES, ExampleSource
 
@@ -50,11 +50,13 @@ def compare(
     embedder = Embedder.from_checkpoint(checkpoint)
     records: list[Record] = []
     emb: list[np.ndarray] = []
+    catalogs: dict = {}
     for spec in specs:
         data = load_eval_data(spec)
         data.drop_unreadable(embedder.preprocess_cfg)
         signals, masks = data.signals(data.train, embedder.preprocess_cfg)
         records += data.train
+        catalogs.update({r.dataset: data.catalog for r in data.train})
         emb.append(embedder.encode_signals(signals, masks))
     all_emb = np.concatenate(emb)
     examples = np.array([is_example(r) for r in records])
@@ -71,6 +73,9 @@ def compare(
         "by_example": text_to_ecg(pairs, scored, all_emb[~examples], encode, n_bootstrap=0, examples=source),
         "precision_text": precision_at_k(wanted, scored, all_emb[~examples], encode),
         "precision_by_example": precision_at_k(wanted, scored, all_emb[~examples], encode, examples=source),
+        "precision_by_example_measured": precision_at_k(
+            wanted, scored, all_emb[~examples], encode, examples=source, measure=record_measurer(catalogs)
+        ),
         "report": _text_to_report(pairs, records, encode),
     }
 
@@ -107,20 +112,24 @@ def main() -> None:
         if pair.get("status", "ok") == "ok" and "auc" in pair:
             print(f"| {pair['id']} | {pair['auc']:.3f} | {pair['right_first']:.0%} |")
     print(f"| **mean** | {report['mean_auc']:.3f} | {report['right_first_share']:.1%} |")
-    text, example = out["precision_text"], out["precision_by_example"]
-    print("\n| query | examples | relevant / pool | p@10 text | p@10 by example |\n|---|---|---|---|---|")
-    for by_text, by_example in zip(text["queries"], example["queries"], strict=True):
+    text, example, measured = out["precision_text"], out["precision_by_example"], out["precision_by_example_measured"]
+    print(
+        "\n| query | examples | relevant / pool | p@10 text | p@10 by example | + measured criteria |"
+        "\n|---|---|---|---|---|---|"
+    )
+    for by_text, by_example, by_both in zip(text["queries"], example["queries"], measured["queries"], strict=True):
         if by_text["status"] != "ok":
-            print(f"| {by_text['query']} | {by_example['examples']} | too few | | |")
+            print(f"| {by_text['query']} | {by_example['examples']} | too few | | | |")
             continue
+        said = f" ({'; '.join(by_both['criteria'])})" if by_both.get("criteria") else ""
         print(
             f"| {by_text['query']} | {by_example['examples']} | {by_text['n_relevant']} / {by_text['n_pool']} "
-            f"| {by_text['precision']:.1f} | {by_example['precision']:.1f} |"
+            f"| {by_text['precision']:.1f} | {by_example['precision']:.1f} | {by_both['precision']:.1f}{said} |"
         )
     if text["mean_precision"] is not None:
         print(
             f"| **mean** ({text['n_scored']} queries) | | | {text['mean_precision']:.3f} "
-            f"| {example['mean_precision']:.3f} |"
+            f"| {example['mean_precision']:.3f} | {measured['mean_precision']:.3f} |"
         )
 
 

@@ -127,6 +127,31 @@ def precision_table(runs: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+def measured_criteria_table(runs: Sequence[dict]) -> str:
+    """Precision@10 by example, before and after the measured criteria a query names re-order the list
+    (:mod:`core.search.criteria`), for the queries that name some, per checkpoint."""
+    with_m = [r for r in runs if "precision_at_10_by_example_measured" in r]
+    if not with_m:
+        return "–"
+    header = " | ".join(f"{_label(r)} by example | {_label(r)} + criteria" for r in with_m)
+    lines = [f"| query | criteria | {header} |", "|---|---|" + "---|---|" * len(with_m)]
+    first = with_m[0]["precision_at_10_by_example_measured"]
+    for i, q in enumerate(first["queries"]):
+        if not q.get("criteria"):
+            continue
+        cells = []
+        for r in with_m:
+            cells += [_fmt(r["precision_at_10_by_example"]["queries"][i].get("precision"))]
+            cells += [_fmt(r["precision_at_10_by_example_measured"]["queries"][i].get("precision"))]
+        lines.append(f"| {q['query']} | {'; '.join(q['criteria'])} | " + " | ".join(cells) + " |")
+    cells = []
+    for r in with_m:
+        cells += [_fmt(r["precision_at_10_by_example"]["mean_precision"])]
+        cells += [_fmt(r["precision_at_10_by_example_measured"]["mean_precision"])]
+    lines.append("| **mean over all queries** | | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def by_example_table(runs: Sequence[dict]) -> str:
     """Text→ECG ranked by the query's text embedding vs by example (:mod:`core.search.examples`; the examples are
     training ECGs whose reports state the query): contrast pair AUCs and precision@10, per checkpoint."""
@@ -213,7 +238,11 @@ def goal_checks(run: dict) -> list[tuple[str, str, bool | None]]:
             None if first is None else first >= GOALS["report_right_first"],
         )
     )
-    for key, how in (("precision_at_10", ""), ("precision_at_10_by_example", ", by example")):
+    for key, how in (
+        ("precision_at_10", ""),
+        ("precision_at_10_by_example", ", by example"),
+        ("precision_at_10_by_example_measured", ", by example + measured criteria (the app's ranking)"),
+    ):
         p10 = run.get(key, {})
         if key != "precision_at_10" and not p10:
             continue
@@ -258,6 +287,12 @@ def markdown_report(runs: Sequence[dict], command: str | None = None) -> str:
         parts += [
             "#### Text→ECG by example (training ECGs whose reports state the query) vs by the text embedding",
             by_example_table(runs),
+        ]
+    if any("precision_at_10_by_example_measured" in r for r in runs):
+        parts += [
+            "#### Text→ECG precision@10 by example, then re-ordered by the measured criteria a query names "
+            "(the 50 nearest measured; held-out ECGs)",
+            measured_criteria_table(runs),
         ]
     parts.append("#### Goals")
     for r in runs:

@@ -16,7 +16,7 @@ from core.evaluate.contrast import CONTRAST_SET, ReportSet, load_contrast_set, t
 from core.evaluate.data import EvalData, load_eval_data
 from core.evaluate.leakage import leakage_audit
 from core.evaluate.metrics import auc_report
-from core.evaluate.precision import QUERIES, load_queries, precision_at_k
+from core.evaluate.precision import QUERIES, load_queries, precision_at_k, record_measurer
 from core.evaluate.ranking import make_report_ranker
 from core.evaluate.tasks import linear_probe, retrieval, zero_shot
 from core.search.examples import ExampleSource
@@ -70,6 +70,7 @@ def evaluate_checkpoint(
     encode_text = embedder.encode_texts
     pooled_records: list[Record] = []
     pooled_emb: list[np.ndarray] = []
+    catalogs: dict = {}  # dataset -> catalog reading its records (measured criteria of precision@10)
     # Training reports and ECGs: the examples of "by example" text -> ECG ranking (never held-out ones).
     example_texts: list[str] = []
     example_emb: list[np.ndarray] = []
@@ -84,6 +85,7 @@ def evaluate_checkpoint(
         test_emb = embedder.encode_signals(test_sig, test_mask)
         pooled_records += data.held_out
         pooled_emb.append(test_emb)
+        catalogs.update({r.dataset: data.catalog for r in data.held_out})
         out: dict = {"n_held_out": len(data.held_out), "n_train": len(data.train)}
         train_sig = train_mask = train_emb = None
         if data.train and (wants_examples or "probe" in tasks):
@@ -133,6 +135,11 @@ def evaluate_checkpoint(
         if examples is not None:
             results["precision_at_10_by_example"] = precision_at_k(
                 load_queries(queries), pooled_records, emb, encode_text, examples=examples
+            )
+            # As the app ranks by default: by example, then the measured criteria a query names.
+            measure = record_measurer(catalogs)
+            results["precision_at_10_by_example_measured"] = precision_at_k(
+                load_queries(queries), pooled_records, emb, encode_text, examples=examples, measure=measure
             )
     results["wall_s"] = round(time.perf_counter() - started, 1)
     return results

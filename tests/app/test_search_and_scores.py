@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import gradio as gr
 import pandas as pd
@@ -214,3 +215,16 @@ def test_the_by_example_switch_takes_booleans_only(services):
     assert "ranked by example" in as_number
     with pytest.raises(gr.Error, match="by_example .* must be true or false, not 'maybe'"):
         search_text(services, "sinus rhythm", 5, by_example="maybe")
+
+
+def test_search_text_says_which_ecgs_meet_the_measured_criteria(client):
+    """ "sinus bradycardia" names a heart rate under 60: the heading says so and every row whether it meets it; the
+    seventh argument turns the re-ordering off."""
+    _, _, page = client.predict("sinus bradycardia", 5, api_name="/search_text")
+    assert "a measurement defines, HR &lt; 60 bpm (bradycardia): of the" in page
+    tags = re.findall(r"class='criteria-tag' data-met='(True|None|False)'>([^<]+)<", page)
+    assert len(tags) == 5 and tags[0] == ("True", "✓ meets the criteria")
+    order = [{"True": 0, "None": 1, "False": 2}[met] for met, _ in tags]
+    assert order == sorted(order)
+    _, _, off = client.predict("sinus bradycardia", 5, "all", "", "", True, False, api_name="/search_text")
+    assert "criteria-tag" not in off and "a measurement defines" not in off

@@ -1,4 +1,5 @@
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -172,3 +173,22 @@ def test_the_by_example_choice_split_uses_training_folds_only():
     assert [is_example(record("ptbxl", i, fold)) for i, fold in enumerate(range(1, 9))] == [True] * 6 + [False] * 2
     share = np.mean([is_example(record("ludb", i)) for i in range(300)])
     assert 0.55 < share < 0.78  # about two thirds give examples, the rest are scored
+
+
+def test_precision_with_measured_criteria_reorders_the_nearest_by_their_measurements():
+    """A text model that points "left bundle branch block" at the RBBB records, and measurements that say which QRS
+    complexes are wide: the criterion (QRS ≥ 120 ms) puts the LBBB records first, as the app's search does."""
+    records = _records([["LBBB"]] * 10 + [["RBBB"]] * 30)
+    query = Query("left bundle branch block", LabelDefinition.from_dict({"toy": {"dx": ["LBBB"]}}))
+
+    def pointed_at_rbbb(texts: list[str]) -> np.ndarray:
+        return _encode(["right bundle branch block" for _ in texts])
+
+    def measure(record: Record) -> SimpleNamespace:
+        return SimpleNamespace(qrs_ms=150.0 if "LBBB" in record.labels["dx"] else 100.0)
+
+    plain = precision_at_k([query], records, _ecgs(records), pointed_at_rbbb)
+    assert plain["mean_precision"] == 0.0 and "criteria" not in plain["queries"][0]
+    measured = precision_at_k([query], records, _ecgs(records), pointed_at_rbbb, measure=measure)
+    assert measured["mean_precision"] == 1.0
+    assert measured["queries"][0]["criteria"] == ["QRS ≥ 120 ms (complete bundle branch block / wide QRS)"]

@@ -21,6 +21,7 @@ from core.explorer import (
     ZeroShot,
 )
 from core.explorer import service as service_module
+from core.search.criteria import CRITERIA_POOL
 from core.search.examples import OPPOSITE_WEIGHT
 
 LBBB = {"CLBBB", "ILBBB"}
@@ -162,7 +163,8 @@ def test_text_search_ranks_ecgs_by_the_indexed_ecgs_whose_reports_state_the_quer
     phrase = "left bundle branch block"
     stating = [i for i, r in enumerate(explorer.records) if phrase in r.text_en.lower()]
     assert len(stating) >= 3, "the demo index should hold a few LBBB reports"
-    found = ptbxl_service.search_text(phrase, 5)
+    # (the measured criterion the phrase names, QRS >= 120 ms, would re-order the list: its own test is below)
+    found = ptbxl_service.search_text(phrase, 5, by_measurement=False)
     assert found.examples == len(stating) == ptbxl_service.example_count(phrase)
     # Counter-examples: the reports that state the counterpart (a complete RBBB, an incomplete LBBB) and not LBBB.
     counterpart = re.compile(r"(?<!incomplete )right bundle branch block|incomplete left bundle branch block")
@@ -180,10 +182,36 @@ def test_text_search_ranks_ecgs_by_the_indexed_ecgs_whose_reports_state_the_quer
     stating_ids = {explorer.records[i].record_id for i in stating}
     assert found.example_hits == {n.record.record_id for n in found.ecgs} & stating_ids
     # Off, or with too few reports stating the query: the text embedding ranks them (examples 0).
-    by_text = ptbxl_service.search_text(phrase, 5, by_example=False)
+    measured = ptbxl_service.search_text(phrase, 5)
+    assert measured.example_hits == {n.record.record_id for n in measured.ecgs} & stating_ids
+    by_text = ptbxl_service.search_text(phrase, 5, by_example=False, by_measurement=False)
     assert (
         by_text.examples == 0
         and not by_text.example_hits
         and [n.similarity for n in by_text.ecgs] != [n.similarity for n in found.ecgs]
     )
     assert ptbxl_service.search_text("xylophone rhythm", 5).examples == 0 == ptbxl_service.example_count("xylophone")
+
+
+def test_a_query_naming_a_measured_finding_lists_the_ecgs_that_meet_it_first(ptbxl_service):
+    """ "sinus bradycardia" is a heart rate under 60: of the 50 nearest ECGs, those measured under 60 bpm come first,
+    in the model's order, then those not measured, then the rest; the reports are the same either way."""
+    query = "sinus bradycardia"
+    found = ptbxl_service.search_text(query, 8)
+    plain = ptbxl_service.search_text(query, CRITERIA_POOL, by_measurement=False)
+    assert found.criteria == ("HR < 60 bpm (bradycardia)",) and found.criteria_pool == CRITERIA_POOL
+    assert plain.criteria == () and plain.criteria_met == () and plain.criteria_pool == 0
+    met = list(found.criteria_met)
+    assert len(met) == len(found.ecgs) == 8
+    assert met == sorted(met, key=lambda v: {True: 0, None: 1, False: 2}[v])
+    assert met.count(True) >= 3  # the index holds bradycardic ECGs among the nearest
+    for n, ok in zip(found.ecgs, met, strict=True):
+        hr = n.measurements.hr_bpm if n.measurements is not None else None
+        assert (hr is None) if ok is None else ((hr < 60.0) is ok), (n.record.record_id, hr, ok)
+    pool = [r.record.record_id for r in plain.ecgs]
+    meeting = [n.record.record_id for n, ok in zip(found.ecgs, met, strict=True) if ok]
+    assert meeting == [i for i in pool if i in meeting]  # the model's order kept among them
+    assert [m.record_ids for m in found.reports] == [m.record_ids for m in plain.reports[:8]]
+    # A query with no measured finding is the model's list, untouched.
+    normal = ptbxl_service.search_text("inferior myocardial infarction", 5)
+    assert normal.criteria == () and normal.criteria_met == () and normal.criteria_pool == 0

@@ -1,0 +1,158 @@
+"""Measured criteria a free-text query names: findings that a waveform measurement defines.
+
+First-degree AV block *is* a PR over 200 ms; sinus bradycardia a rate under 60; a complete bundle branch block has a
+QRS of 120 ms or more. The ECG encoders place an ECG by its overall shape, in which a PR of 240 ms against 160 ms is a
+small part: the Retrieve list for "first degree AV block" (METS, the demo index, 2026-12-04) held one ECG with a PR
+over 200 ms among its ten nearest, the other nine normal ECGs with PRs of 125-176 ms. Where a query names such a
+finding, the list is re-ordered by the automated measurements (:mod:`core.measure`): the ECGs that meet every
+criterion first, then those where a value was not measured, then those that contradict one, each group in the
+model's order (:func:`order_by_verdict`).
+
+Only findings with a one-number definition are read, by whole phrases (no abbreviation that names something else as
+well, such as LAD for the artery); a finding negated in the query ("no ...") gives no criterion, and a query naming
+both bradycardia and tachycardia gives no rate criterion. An incomplete bundle branch block (QRS under 120 ms) gives
+none: nearly every ECG meets that bound, and on training records (``core.evaluate.by_example_dev``, METS) it only
+pushed out IRBBB-labelled ECGs in the label's gray zone (precision@10 0.6 -> 0.5), so it was dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# How many of the model's nearest ECGs are measured and re-ordered: the answers a clinician wants must be among them,
+# and each costs a measurement (about 40 ms on one core, then cached). Fixed before any figure was seen.
+CRITERIA_POOL = 50
+
+_OPERATORS = {
+    ">": lambda v, t: v > t,
+    "<": lambda v, t: v < t,
+    ">=": lambda v, t: v >= t,
+    "is": lambda v, t: bool(v) is t,
+}
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One measured criterion.
+
+    Attributes:
+        finding: the finding it stands for, as shown ("first-degree AV block").
+        field: the :class:`core.measure.Measurements` attribute it reads.
+        op: ``">"``, ``"<"``, ``">="`` or ``"is"`` (a yes/no value).
+        threshold: the number (or True) it is compared with.
+        label: how the value is written ("PR", "HR").
+        unit: its unit ("ms", "bpm", "°", "").
+    """
+
+    finding: str
+    field: str
+    op: str
+    threshold: float | bool
+    label: str
+    unit: str = ""
+
+    def describe(self) -> str:
+        """``"PR > 200 ms (first-degree AV block)"``."""
+        said = "" if self.finding == self.label else f" ({self.finding})"
+        if self.op == "is":
+            return f"{self.label}{said}"
+        unit = self.unit if self.unit in ("°", "") else f" {self.unit}"
+        op = "≥" if self.op == ">=" else self.op
+        return f"{self.label} {op} {self.threshold:g}{unit}{said}"
+
+    def verdict(self, measurements: Any) -> bool | None:
+        """Whether the measurements meet it; None when the value was not measured."""
+        value = getattr(measurements, self.field, None) if measurements is not None else None
+        if value is None:
+            return None
+        return bool(_OPERATORS[self.op](value, self.threshold))
+
+
+_PR_LONG = Criterion("first-degree AV block", "pr_ms", ">", 200.0, "PR", "ms")
+_SLOW = Criterion("bradycardia", "hr_bpm", "<", 60.0, "HR", "bpm")
+_FAST = Criterion("tachycardia", "hr_bpm", ">", 100.0, "HR", "bpm")
+_LEFT_AXIS = Criterion("left axis deviation", "axis_deg", "<", -30.0, "axis", "°")
+_RIGHT_AXIS = Criterion("right axis deviation", "axis_deg", ">", 90.0, "axis", "°")
+_LOW_VOLTAGE = Criterion("low QRS voltage", "low_voltage", "is", True, "low QRS voltage")
+_LONG_QT = Criterion("long QT", "qtc_ms", ">", 460.0, "QTc (Bazett)", "ms")
+_WIDE_QRS = Criterion("complete bundle branch block / wide QRS", "qrs_ms", ">=", 120.0, "QRS", "ms")
+_PVC = Criterion("premature ventricular beats", "premature_ventricular", ">=", 1.0, "premature ventricular beats")
+_PAC = Criterion("premature atrial beats", "premature_supraventricular", ">=", 1.0, "premature supraventricular beats")
+
+_AV = r"(?:av|a-v|atrioventricular|atrio-ventricular)"
+_RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), criterion)
+    for pattern, criterion in (
+        (rf"\b(?:first|1st|1\.?)[- ]?degree {_AV} block\b|\b{_AV} block (?:i|1|first degree)\b|\b1avb\b", _PR_LONG),
+        (r"\b(?:long|prolonged|lengthened) pr\b|\bpr (?:interval )?prolongation\b", _PR_LONG),
+        (r"\bbradycardi[ac]\b|\bslow ventricular response\b", _SLOW),
+        (r"\btachycardi[ac]\b|\b(?:rapid|fast) ventricular (?:response|rate)\b", _FAST),
+        (r"\bleft axis deviation\b", _LEFT_AXIS),
+        (r"\bright axis deviation\b", _RIGHT_AXIS),
+        (r"\blow (?:qrs |limb[- ]lead |precordial )?voltage\b", _LOW_VOLTAGE),
+        (r"\b(?:long|prolonged) qtc?\b|\bqtc? (?:interval )?prolongation\b", _LONG_QT),
+        (r"(?<!incomplete )\b(?:complete )?(?:left|right) bundle branch block\b|\bwide qrs\b", _WIDE_QRS),
+        (
+            r"\b(?:premature ventricular|ventricular premature|ventricular extrasystol\w*|ventricular ectop\w*)"
+            r"|\bventricular (?:bigeminy|trigeminy)\b",
+            _PVC,
+        ),
+        (
+            r"\b(?:premature (?:atrial|supraventricular)|(?:atrial|supraventricular) premature"
+            r"|(?:atrial|supraventricular) extrasystol\w*)",
+            _PAC,
+        ),
+    )
+)
+# "no first degree AV block", "no sign of bradycardia": the finding is denied, so it is no criterion.
+# Up to two words may stand between ("no sign of ..."), not a comma ("no ST change, first-degree AV block").
+_DENIED = re.compile(r"\b(?:no|non|not|without|absent)\b(?:[ \t-]+\w+){0,2}[ \t-]*$", re.IGNORECASE)
+
+
+def criteria_for(query: str) -> tuple[Criterion, ...]:
+    """The measured criteria a query names, in the order of :data:`_RULES` (each once)."""
+    text = query or ""
+    found: list[Criterion] = []
+    for pattern, criterion in _RULES:
+        for match in pattern.finditer(text):
+            if not _DENIED.search(text[: match.start()]) and criterion not in found:
+                found.append(criterion)
+    if _SLOW in found and _FAST in found:  # "tachycardia-bradycardia syndrome": no one rate says it
+        found = [c for c in found if c not in (_SLOW, _FAST)]
+    return tuple(found)
+
+
+def verdict(criteria: tuple[Criterion, ...], measurements: Any) -> bool | None:
+    """True when every criterion is met, False when one is contradicted, else None (a value not measured)."""
+    verdicts = [c.verdict(measurements) for c in criteria]
+    if any(v is False for v in verdicts):
+        return False
+    return True if verdicts and all(verdicts) else None
+
+
+def order_by_verdict(verdicts: list[bool | None]) -> list[int]:
+    """Positions in the new order: met, then not measured, then contradicted, each group keeping its order."""
+    rank = {True: 0, None: 1, False: 2}
+    return sorted(range(len(verdicts)), key=lambda i: (rank[verdicts[i]], i))
+
+
+def reorder(
+    criteria: tuple[Criterion, ...],
+    ranked: Sequence[T],
+    measurements_of: Callable[[T], Any],
+    pool: int = CRITERIA_POOL,
+) -> tuple[list[T], list[bool | None]]:
+    """A ranked list with its first ``pool`` items re-ordered by their verdicts (:func:`order_by_verdict`) and the
+    rest after them, unmeasured (verdict None), with the verdicts in the new order; the list as it is, without
+    verdicts, when there are no criteria."""
+    if not criteria:
+        return list(ranked), []
+    head, rest = list(ranked[:pool]), list(ranked[pool:])
+    verdicts = [verdict(criteria, measurements_of(item)) for item in head]
+    order = order_by_verdict(verdicts)
+    return [head[i] for i in order] + rest, [verdicts[i] for i in order] + [None] * len(rest)

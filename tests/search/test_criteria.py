@@ -1,0 +1,81 @@
+"""Measured criteria read from free-text queries (core/search/criteria.py) and the order they give a list."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from core.search.criteria import criteria_for, order_by_verdict, reorder, verdict
+
+
+@pytest.mark.parametrize(
+    ("query", "described"),
+    [
+        ("first degree AV block", ["PR > 200 ms (first-degree AV block)"]),
+        ("sinus rhythm with 1st-degree atrioventricular block", ["PR > 200 ms (first-degree AV block)"]),
+        ("1AVB", ["PR > 200 ms (first-degree AV block)"]),
+        ("prolonged PR interval", ["PR > 200 ms (first-degree AV block)"]),
+        ("atrial fibrillation with rapid ventricular response", ["HR > 100 bpm (tachycardia)"]),
+        ("sinus bradycardia", ["HR < 60 bpm (bradycardia)"]),
+        ("complete left bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block / wide QRS)"]),
+        ("right bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block / wide QRS)"]),
+        ("left axis deviation with low QRS voltage", ["axis < -30° (left axis deviation)", "low QRS voltage"]),
+        ("right axis deviation", ["axis > 90° (right axis deviation)"]),
+        ("long QT", ["QTc (Bazett) > 460 ms (long QT)"]),
+        ("frequent ventricular ectopic beats", ["premature ventricular beats ≥ 1"]),
+        ("premature atrial contractions", ["premature supraventricular beats ≥ 1 (premature atrial beats)"]),
+        ("no ST change, first-degree AV block", ["PR > 200 ms (first-degree AV block)"]),
+        # no criterion: denied, both rates named, or nothing a single number defines
+        ("no first degree AV block", []),
+        ("no sign of bradycardia", []),
+        ("tachycardia-bradycardia syndrome", []),
+        ("anteroseptal infarction with Q waves in V1-V3", []),
+        ("left anterior fascicular block", []),
+        ("incomplete right bundle branch block", []),
+        ("second degree AV block", []),
+        ("", []),
+    ],
+)
+def test_criteria_read_from_queries(query: str, described: list[str]):
+    assert [c.describe() for c in criteria_for(query)] == described
+
+
+def _measured(**values) -> SimpleNamespace:
+    fields = ("hr_bpm", "pr_ms", "qrs_ms", "qtc_ms", "axis_deg", "low_voltage", "premature_ventricular")
+    return SimpleNamespace(**{name: values.get(name) for name in fields})
+
+
+def test_a_verdict_needs_every_criterion_met_and_any_contradiction_fails_it():
+    both = criteria_for("left axis deviation with low QRS voltage")
+    assert verdict(both, _measured(axis_deg=-45.0, low_voltage=True)) is True
+    assert verdict(both, _measured(axis_deg=-45.0, low_voltage=False)) is False
+    assert verdict(both, _measured(axis_deg=-45.0)) is None  # voltage not measured (uncalibrated file)
+    assert verdict(both, _measured(axis_deg=10.0)) is False  # one contradiction is enough
+    assert verdict(both, None) is None  # no measurements at all
+    pr = criteria_for("first degree AV block")
+    assert verdict(pr, _measured(pr_ms=200.0)) is False and verdict(pr, _measured(pr_ms=201.0)) is True
+    pvc = criteria_for("premature ventricular contractions")
+    assert verdict(pvc, _measured(premature_ventricular=0)) is False
+    assert verdict(pvc, _measured(premature_ventricular=2)) is True
+
+
+def test_the_order_puts_met_first_then_unmeasured_then_contradicted_each_keeping_its_order():
+    verdicts = [False, None, True, False, True, None]
+    assert order_by_verdict(verdicts) == [2, 4, 1, 5, 0, 3]
+    assert order_by_verdict([]) == []
+
+
+def test_reorder_measures_only_the_pool_and_keeps_the_rest_after_it():
+    criteria = criteria_for("sinus bradycardia")
+    rates = {"a": 80.0, "b": 50.0, "c": None, "d": 55.0, "e": 40.0}
+    asked = []
+
+    def measured(item: str) -> SimpleNamespace:
+        asked.append(item)
+        return _measured(hr_bpm=rates[item])
+
+    items, verdicts = reorder(criteria, list("abcde"), measured, pool=4)
+    assert items == ["b", "d", "c", "a", "e"] and verdicts == [True, True, None, False, None]
+    assert asked == list("abcd")  # "e" lies beyond the pool: not measured
+    assert reorder((), list("abc"), measured) == (["a", "b", "c"], [])
