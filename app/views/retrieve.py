@@ -213,7 +213,7 @@ def build(ctx: Context) -> None:
     by_measurement = gr.Checkbox(
         value=True,
         label=(
-            "Measured criteria first: where the query names a finding a measurement defines (first-degree AV block: "
+            "Measured criteria first: where the search names a finding a measurement defines (first-degree AV block: "
             "PR > 200 ms; bradycardia: HR < 60; complete bundle branch block: QRS ≥ 120 ms; ...), the ECGs whose "
             "automated measurements meet it come first"
         ),

@@ -203,6 +203,19 @@ def test_a_retrieve_result_and_its_thumbnail_open_the_ecg(live_app: str, browser
     page.locator("#search-btn").click()
     expect(thumbs_box).to_contain_text("ranked by the model's embedding of the text (sim.", timeout=60_000)
     page.locator("#search-by-example input[type=checkbox]").check()
+    # A finding a measurement defines: the heading names the criterion and every row says whether its automated
+    # measurements meet it; unticked, the model's order stands and no row is marked.
+    page.get_by_label("Query").fill("sinus bradycardia")
+    page.locator("#search-btn").click()
+    expect(thumbs_box).to_contain_text("HR < 60 bpm (bradycardia)", timeout=60_000)
+    rows = page.locator("#search-thumbs tr[data-ecg]")
+    expect(rows.first.locator(".criteria-tag")).to_have_text("✓ meets the criteria")
+    assert page.locator("#search-thumbs .criteria-tag").count() == rows.count()
+    _shot(page, tmp_path, "retrieve_criteria.png", "#search-thumbs", "#search-reports")
+    page.locator("#search-by-measurement input[type=checkbox]").uncheck()
+    page.locator("#search-btn").click()
+    expect(thumbs_box).not_to_contain_text("a measurement defines", timeout=60_000)
+    assert page.locator("#search-thumbs .criteria-tag").count() == 0
 
 
 @pytest.mark.browser
