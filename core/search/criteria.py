@@ -2,8 +2,9 @@
 
 First-degree AV block *is* a PR over 200 ms; sinus bradycardia a rate under 60; a complete bundle branch block has a
 QRS of 120 ms or more. The ECG encoders place an ECG by its overall shape, in which a PR of 240 ms against 160 ms is a
-small part: the Retrieve list for "first degree AV block" (METS, the demo index, 2026-12-04) held one ECG with a PR
-over 200 ms among its ten nearest, the other nine normal ECGs with PRs of 125-176 ms. Where a query names such a
+small part: the Retrieve list for "first degree AV block" (METS, the demo index, 2026-12-04) held two ECGs with a PR
+over 200 ms among its ten nearest (301 and 203 ms, first and eighth), the other eight at 125-176 ms, seven of them
+normal ECGs. Where a query names such a
 finding, the list is re-ordered by the automated measurements (:mod:`core.measure`): the ECGs that meet every
 criterion first, then those where a value was not measured, then those that contradict one, each group in the
 model's order (:func:`order_by_verdict`).
