@@ -13,6 +13,7 @@ from app.views.follow import openable
 from core import zeroshot
 from core.explorer import UPLOAD_PREFIX, QueryService
 from core.plotting import compare_bar_figure, score_bar_figure
+from core.search.criteria import criteria_for
 
 PROMPT_COLUMNS = ["class", "prompts (separated by |)"]
 DEFAULT_SET = "ptbxl_superclass"
@@ -58,6 +59,9 @@ def zero_shot(
         second = services.zero_shot(key, classes, compare) if compare else None
     s = first.scores
     frame = pd.DataFrame([[n, round(a, 4), round(p, 4)] for n, a, p in s.rows()], columns=SCORE_COLUMNS)
+    measured = measured_readings(services, key, classes)
+    if measured:
+        frame[MEASURED_COLUMN] = [measured.get(n, "") for n in frame["class"]]
     if second is None:
         title = f"{key} · {first.checkpoint} · {s.label}"
         return score_bar_figure(list(zip(s.names, s.similarity, strict=True)), title=title), frame
@@ -65,6 +69,21 @@ def zero_shot(
     fig = compare_bar_figure(s.names, {first.checkpoint: s.similarity, compare: [sim[n] for n in s.names]})
     frame[f"similarity ({compare})"] = [round(sim[n], 4) for n in s.names]
     return fig, frame
+
+
+MEASURED_COLUMN = "measured (automated)"
+
+
+def measured_readings(services: QueryService, key: str, classes: dict[str, list[str]]) -> dict[str, str]:
+    """Per class whose name or prompts name a finding a measurement defines (:mod:`core.search.criteria`: "first
+    degree AV block" is PR > 200 ms), the ECG's automated value beside it, so a score can be checked against the
+    tracing's numbers; empty when no class names one."""
+    wanted = {name: criteria_for(". ".join([name, *prompts])) for name, prompts in classes.items()}
+    wanted = {name: found for name, found in wanted.items() if found}
+    if not wanted:
+        return {}
+    measurements, _ = services.measured_or_reason(key)
+    return {name: "; ".join(c.reading(measurements) for c in found) for name, found in wanted.items()}
 
 
 def reference_markdown(services: QueryService, key: str) -> str:
@@ -120,7 +139,15 @@ def build(ctx: Context) -> None:
     with gr.Row():
         plot = gr.Plot(label="Scores (cosine similarity of the ECG to each class)", elem_id="zeroshot-plot")
         label = score_label(services, default) if default else "Scores"
-        scores = gr.Dataframe(headers=SCORE_COLUMNS, interactive=False, elem_id="zeroshot-scores", label=label)
+        # Wrapped: the measured column's readings ("QRS 168 ms (≥ 120 ms: met)") stay in view beside the scores.
+        scores = gr.Dataframe(
+            headers=SCORE_COLUMNS,
+            interactive=False,
+            wrap=True,
+            column_widths=["34%", "15%", "15%", "36%"],
+            elem_id="zeroshot-scores",
+            label=label,
+        )
 
     def run(key: str, tab, ckpt: str, other: str):
         return zero_shot(services, key, tab, ckpt, other)

@@ -523,10 +523,10 @@ class QueryService:
         record = None if key.startswith(UPLOAD_PREFIX) else self.explorer().record(key)
         if not measure:
             return OpenedRecord(key, ecg, record)
-        measurements, error = self._measured_or_reason(key)
+        measurements, error = self.measured_or_reason(key)
         return OpenedRecord(key, ecg, record, measurements=measurements, measure_error=error)
 
-    def _measured_or_reason(self, key: str) -> tuple[Any, str | None]:
+    def measured_or_reason(self, key: str) -> tuple[Any, str | None]:
         """(:meth:`measurements`, None), or (None, the exception type) when they fail: an opened ECG or a list of
         hits still shows without them (the failure is logged)."""
         try:
@@ -827,7 +827,7 @@ class QueryService:
                     (explorer.key, r.record_id),
                     lambda r=r: thumbnail_svg(explorer.thumbnail(r.record_id)),
                 ),
-                self._measured_or_reason(r.record_id)[0] if measured else None,
+                self.measured_or_reason(r.record_id)[0] if measured else None,
             )
             for r, s in hits
         ]
@@ -884,7 +884,7 @@ class QueryService:
             by_example=by_example,
         )
         # Measured once per ECG (cached): a pool of 50 took 1.3-2.8 s the first time on the 2-core machine.
-        hits, met = reorder(criteria, found.ecgs, lambda hit: self._measured_or_reason(hit[0].record_id)[0])
+        hits, met = reorder(criteria, found.ecgs, lambda hit: self.measured_or_reason(hit[0].record_id)[0])
         hits, met = hits[:k], tuple(met[:k])
         shown = {r.record_id for r, _ in hits}
         return TextSearch(

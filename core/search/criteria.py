@@ -66,6 +66,20 @@ class Criterion:
         op = "≥" if self.op == ">=" else self.op
         return f"{self.label} {op} {self.threshold:g}{unit}{said}"
 
+    def reading(self, measurements: Any) -> str:
+        """The measured value beside the criterion: ``"PR 240 ms (> 200 ms: met)"``, ``"QRS 96 ms (≥ 120 ms: not
+        met)"``, ``"PR not measured"``."""
+        met = self.verdict(measurements)
+        if met is None:
+            return f"{self.label} not measured"
+        value = getattr(measurements, self.field)
+        outcome = "met" if met else "not met"
+        if self.op == "is":
+            return f"{self.label}: {'yes' if value else 'no'} ({outcome})"
+        unit = self.unit if self.unit in ("°", "") else f" {self.unit}"
+        op = "≥" if self.op == ">=" else self.op
+        return f"{self.label} {value:.0f}{unit} ({op} {self.threshold:g}{unit}: {outcome})"
+
     def verdict(self, measurements: Any) -> bool | None:
         """Whether the measurements meet it; None when the value was not measured."""
         value = getattr(measurements, self.field, None) if measurements is not None else None

@@ -79,3 +79,17 @@ def test_reorder_measures_only_the_pool_and_keeps_the_rest_after_it():
     assert items == ["b", "d", "c", "a", "e"] and verdicts == [True, True, None, False, None]
     assert asked == list("abcd")  # "e" lies beyond the pool: not measured
     assert reorder((), list("abc"), measured) == (["a", "b", "c"], [])
+
+
+def test_a_reading_puts_the_measured_value_beside_the_criterion():
+    measured = _measured(pr_ms=240.4, hr_bpm=55.0, qrs_ms=96.0, low_voltage=False, premature_ventricular=2)
+    readings = {q: [c.reading(measured) for c in criteria_for(q)] for q in ("first degree AV block", "long QT")}
+    assert readings == {
+        "first degree AV block": ["PR 240 ms (> 200 ms: met)"],
+        "long QT": ["QTc (Bazett) not measured"],
+    }
+    assert criteria_for("complete left bundle branch block")[0].reading(measured) == "QRS 96 ms (≥ 120 ms: not met)"
+    assert criteria_for("low QRS voltage")[0].reading(measured) == "low QRS voltage: no (not met)"
+    assert criteria_for("frequent PVCs, ventricular bigeminy")[0].reading(measured) == (
+        "premature ventricular beats 2 (≥ 1: met)"
+    )
