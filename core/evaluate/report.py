@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.evaluate.runner import mean_or_none
+from core.search.criteria import CRITERIA_POOL
 
 # Goals of issue 12 ("Models that tell left from right"), checked for each checkpoint on held-out records.
 GOALS = {
@@ -291,7 +292,7 @@ def markdown_report(runs: Sequence[dict], command: str | None = None) -> str:
     if any("precision_at_10_by_example_measured" in r for r in runs):
         parts += [
             "#### Text→ECG precision@10 by example, then re-ordered by the measured criteria a query names "
-            "(the 50 nearest measured; held-out ECGs)",
+            f"(the {CRITERIA_POOL} nearest measured; held-out ECGs)",
             measured_criteria_table(runs),
         ]
     parts.append("#### Goals")

@@ -360,13 +360,16 @@ def measurements_from_masks(
     rmssd = float(np.sqrt(np.mean(np.diff(rr) ** 2))) if rr.size >= 2 else None
 
     values = interval_values(beats, used, fs_hz)
-    est: dict[str, Estimate] = {name: estimate(name, values[name], n_used) for name in _INTERVALS}
-    est["qt_ms"] = check_qt(est["qt_ms"], rr_ms)
     # PR is the dominant rhythm's: a premature beat's P wave is ectopic or hidden, and its PR differs; counted, a
     # few atrial premature beats spread the PRs past the coupling gate and left PR missing on such records (v2.14).
     pr_used = used if ectopy is None else [ok and kind is None for ok, kind in zip(used, ectopy.kinds, strict=True)]
-    pr_values = interval_values(beats, pr_used, fs_hz)["pr_ms"]
-    est["pr_ms"] = estimate("pr_ms", pr_values, sum(pr_used))
+    pr_values = interval_values(beats, pr_used, fs_hz)["pr_ms"] if pr_used != used else values["pr_ms"]
+    est: dict[str, Estimate] = {
+        name: estimate(name, pr_values, sum(pr_used)) if name == "pr_ms" else estimate(name, values[name], n_used)
+        for name in _INTERVALS
+    }
+    est["qt_ms"] = check_qt(est["qt_ms"], rr_ms)
+    irregular = is_irregular(cv, step)
     if signal is not None and lead_labels is not None:
         est["pr_ms"] = pr_on_median_beat(
             est["pr_ms"],
@@ -376,11 +379,11 @@ def measurements_from_masks(
             pr_used,
             fs_hz,
             beat_pr_ms=pr_values,
-            irregular=is_irregular(cv, step),
+            irregular=irregular,
             lead_names=ecg.present_leads,
         )
         beats = _with_p_onset(beats, pr_used, est["pr_ms"].value, fs_hz)
-        no_p_rhythm = est["pr_ms"].value is None and uncoupled_reason(pr_values, is_irregular(cv, step)) is None
+        no_p_rhythm = est["pr_ms"].value is None and uncoupled_reason(pr_values, irregular) is None
         if ectopy is not None and ectopy.supraventricular is not None and no_p_rhythm:
             # An atrial premature beat is early against a P-wave rhythm. Where the dominant beats show no P wave, or
             # none that repeats (atrial fibrillation or flutter with an even ventricular response), "early with
@@ -424,7 +427,7 @@ def measurements_from_masks(
         hr_bpm=hr.value,
         rr_irregularity=cv,
         rr_step_irregularity=step,
-        irregular=is_irregular(cv, step),
+        irregular=irregular,
         rmssd_ms=rmssd,
         pr_ms=est["pr_ms"].value,
         qrs_ms=est["qrs_ms"].value,
