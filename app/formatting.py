@@ -216,7 +216,20 @@ def measurement_lines(m: Any) -> list[str]:
             lines.append(_qualified(f"{label}: {yes if value else no}", name, quality) + _irregular_by_ectopy(m, name))
     if hasattr(m, "premature_ventricular"):
         lines.append(premature_line(m, missing))
+    if hasattr(m, "paced_beats"):
+        lines.append(pacing_line(m, missing))
     return [*lines, *_summary_lines(m)]
+
+
+def pacing_line(m: Any, missing: dict) -> str:
+    """``"Ventricular pacing: pacemaker spikes before 12 of 12 QRS complexes"``; with none found, that a bipolar
+    pacemaker's spikes may be too small to see (core.measure.pacing), so "none" is not read as "no pacemaker"."""
+    count = getattr(m, "paced_beats", None)
+    if count is None:
+        return _not_measured("Ventricular pacing", "paced_beats", missing).replace(": not measured:", " not judged:")
+    if not count:
+        return "Ventricular pacing: no pacemaker spikes found (a bipolar pacemaker's spikes may be too small to see)"
+    return f"Ventricular pacing: pacemaker spikes before {count} of {getattr(m, 'n_beats', count)} QRS complexes"
 
 
 # Which kind each count stands for, as a reader needs it (core.measure.ectopy): the ECG alone cannot always tell a
@@ -225,6 +238,10 @@ PREMATURE_KINDS: tuple[tuple[str, str, str], ...] = (
     ("ventricular", "premature_ventricular", "QRS unlike the dominant beat: ventricular, or aberrantly conducted"),
     ("supraventricular", "premature_supraventricular", "dominant QRS: atrial or junctional"),
 )
+
+# Among paced beats an early beat without a spike may be the patient's own conducted one (``ludb/8``: atrial
+# fibrillation with ventricular pacing, one conducted beat read as premature).
+PACED_VENTRICULAR_MEANING = "QRS unlike the paced beat: ventricular, or the patient's own conducted beat"
 
 
 def _irregular_by_ectopy(m: Any, name: str) -> str:
@@ -242,6 +259,8 @@ def premature_line(m: Any, missing: dict) -> str:
     not be judged with its reason."""
     parts = []
     for kind, name, meaning in PREMATURE_KINDS:
+        if kind == "ventricular" and getattr(m, "paced_beats", None):
+            meaning = PACED_VENTRICULAR_MEANING
         count = getattr(m, name, None)
         if count is None:
             parts.append(_not_measured(kind, name, missing).replace(": not measured:", " not judged:", 1))
@@ -377,8 +396,8 @@ SUMMARY_VALUES: tuple[tuple[str, str, str, str], ...] = (
 
 def measurement_summary(m: Any) -> str:
     """One short line of the automated measurements for a list of ECGs: ``"HR 62 · PR 218 · QRS 96 · QTc 430 ·
-    axis -45° · regular"`` (rate in bpm, intervals in ms, QTc by Bazett as 12-lead machines print it; ``PR –``
-    where not measured). Empty when ``m`` is None."""
+    axis -45° · regular"``, then premature beats and "paced" where found (rate in bpm, intervals in ms, QTc by
+    Bazett as 12-lead machines print it; ``PR –`` where not measured). Empty when ``m`` is None."""
     if m is None:
         return ""
     parts = []
@@ -391,6 +410,8 @@ def measurement_summary(m: Any) -> str:
     for kind, name, _ in PREMATURE_KINDS:
         if count := getattr(m, name, None):
             parts.append(f"{count} premature {kind}")
+    if getattr(m, "paced_beats", None):
+        parts.append("paced")
     return " · ".join(parts)
 
 

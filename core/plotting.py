@@ -69,6 +69,8 @@ PREMATURE_MARKS: tuple[tuple[str, str, str, str], ...] = (
     ("ventricular", "V", "premature ventricular beat (V)", "#c0392b"),
     ("supraventricular", "S", "premature supraventricular beat (S)", "#1f4fd1"),
 )
+# Pacemaker spikes (``pace_s`` of a beat, core.measure.pacing): a small mark above the spike, as machines print them.
+PACING_MARK = ("pacemaker spike", "#d35400")
 FIDUCIAL_LEGEND = "Automated fiducial points (unconfirmed)"
 
 # Rows are sized by the signal they hold (no trace crosses into its neighbour's row), in whole 5 mm squares so
@@ -453,8 +455,9 @@ def fiducial_traces(beats: Iterable[Any], panels: Sequence[Panel]) -> list[go.Sc
 
     Returns:
         One trace per fiducial kind over the beats used in the medians, plus one grey trace for the excluded
-        beats, plus one text trace per kind of premature beat (its letter above the QRS); kinds with no point are
-        left out. Each line is a ``[x, x, None]`` triple in the trace's data and spans the middle 80 % of its row.
+        beats, plus one text trace per kind of premature beat (its letter above the QRS) and one marking pacemaker
+        spikes; kinds with no point are left out. Each line is a ``[x, x, None]`` triple in the trace's data and
+        spans the middle 80 % of its row.
     """
     beats = list(beats)
     used: dict[str, tuple[list, list]] = {key: ([], []) for key, *_ in FIDUCIALS}
@@ -501,7 +504,25 @@ def fiducial_traces(beats: Iterable[Any], panels: Sequence[Panel]) -> list[go.Sc
                 legendgroup="excluded",
             )
         )
-    return traces + _premature_traces(beats, panels)
+    return traces + _premature_traces(beats, panels) + _pacing_traces(beats, panels)
+
+
+def _pacing_traces(beats: Sequence[Any], panels: Sequence[Panel]) -> list[go.Scatter]:
+    """A downward triangle above each pacemaker spike, on every panel that shows it (none when there is none)."""
+    xs, ys = [], []
+    for beat in beats:
+        t = beat_field(beat, "pace_s")
+        if t is None or not np.isfinite(t):
+            continue
+        for p in panels:
+            if p.t0_s <= t < p.t1_s:
+                xs.append(round(float(t), 4))
+                ys.append(round(p.top - 0.12 * (p.top - p.bottom), 5))
+    if not xs:
+        return []
+    name, color = PACING_MARK
+    marker = dict(symbol="triangle-down", size=8, color=color)
+    return [go.Scatter(x=xs, y=ys, mode="markers", marker=marker, name=name, hoverinfo="skip", showlegend=True)]
 
 
 def _premature_traces(beats: Sequence[Any], panels: Sequence[Panel]) -> list[go.Scatter]:

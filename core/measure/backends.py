@@ -50,10 +50,6 @@ def get_backend(name: str) -> Callable[[ECG], Measurements]:
     if name == "neurokit":
         return measure_neurokit
     if name == "openecg":
-        try:
-            import openecg  # noqa: F401  (a development dependency: the benchmark's comparison only)
-        except ImportError as exc:
-            raise RuntimeError("the openecg backend needs `pip install openecg==0.11.0` (dev requirements)") from exc
         return measure_openecg
     raise ValueError(f"unknown backend {name!r}; use one of {BACKENDS}")
 

@@ -32,6 +32,8 @@ Definitions:
   none that repeats (no P-wave rhythm for an atrial beat to be early against). Each beat's ``premature`` says which
   kind it is, and premature ventricular beats are left out of the medians (v2.13), as a machine's median beat is the
   dominant one.
+* ``paced_beats``: QRS complexes preceded by a pacemaker spike seen on most leads (:mod:`core.measure.pacing`,
+  v2.15); stated from three on, missing under 500 Hz. Each beat's ``pace_s`` is its spike's time.
 
 Every value is an automated measurement: ``quality`` gives the confidence of each value given and ``missing`` the
 reason for each value that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader
@@ -53,12 +55,13 @@ from core.measure.beat_consistency import MIN_CONSISTENCY, qrs_consistency
 from core.measure.delineator import bandpass_leads_mv
 from core.measure.ectopy import VENTRICULAR, premature_beats, without_supraventricular
 from core.measure.p_onset import pr_on_median_beat, uncoupled_reason
+from core.measure.pacing import not_judged, ventricular_pacing
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
 from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
 # Bumped whenever a definition or the delineator changes, so cached sentences (FG-CLEP) are never reused stale.
-MEASURE_VERSION = "2.14"
+MEASURE_VERSION = "2.15"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
 _INTERVALS = ("pr_ms", "qrs_ms", "qt_ms")
@@ -77,9 +80,12 @@ class BeatFiducials:
     t_off_s: float | None = None
     used: bool = True
     premature: str | None = None
+    pace_s: float | None = None
 
     @classmethod
-    def from_beat(cls, beat: Beat, fs_hz: float, used: bool, premature: str | None = None) -> BeatFiducials:
+    def from_beat(
+        cls, beat: Beat, fs_hz: float, used: bool, premature: str | None = None, pace_s: float | None = None
+    ) -> BeatFiducials:
         def sec(sample: int | None) -> float | None:
             return None if sample is None or sample < 0 else round(sample / fs_hz, 4)
 
@@ -92,6 +98,7 @@ class BeatFiducials:
             t_off_s=sec(beat.t_off),
             used=used,
             premature=premature,
+            pace_s=pace_s,
         )
 
 
@@ -120,6 +127,8 @@ class Measurements:
         premature_ventricular: premature beats whose QRS is unlike the dominant beat's (:mod:`core.measure.ectopy`).
         premature_supraventricular: premature beats with the dominant QRS; None in an irregular rhythm or
             without a P-wave rhythm (v2.14).
+        paced_beats: QRS complexes preceded by a pacemaker spike (:mod:`core.measure.pacing`, v2.15); 0 when
+            fewer than three (not stated), None under 500 Hz (a spike is not visible there).
         n_beats: QRS complexes found.
         beat_consistency: share of the used beats whose QRS resembles the most common one
             (:func:`core.measure.beat_consistency.qrs_consistency`; None under three beats); under
@@ -150,6 +159,7 @@ class Measurements:
     low_voltage: bool | None = None
     premature_ventricular: int | None = None
     premature_supraventricular: int | None = None
+    paced_beats: int | None = None
     n_beats: int = 0
     beat_consistency: float | None = None
     leads_used: tuple[str, ...] = ()
@@ -174,8 +184,10 @@ class Measurements:
         frontal QRS axis +45° (normal)."``  Values that could not be measured reliably are left out.
         """
         first = []
+        if self.paced_beats:
+            first.append(f"Ventricular pacing (pacemaker spikes before {self.paced_beats} QRS complexes)")
         if self.hr_bpm is not None:
-            first.append(f"Heart rate {self.hr_bpm:.0f} bpm")
+            first.append(f"heart rate {self.hr_bpm:.0f} bpm")
         if self.irregular is not None:
             first.append("irregular rhythm" if self.irregular else "regular rhythm")
         for count, kind in (
@@ -355,6 +367,11 @@ def measurements_from_masks(
         # the axis). Supraventricular ones keep the dominant QRS and stay.
         used = [ok and kind != VENTRICULAR for ok, kind in zip(used, ectopy.kinds, strict=True)]
         n_used = sum(used)
+    pacing = (
+        ventricular_pacing(ecg, [b.qrs_on / fs_hz if b.qrs_on is not None and b.qrs_on >= 0 else None for b in beats])
+        if ecg is not None
+        else not_judged(len(beats), "needs the ECG's signal")
+    )
     cv = float(rr.std() / rr.mean()) if rr.size >= 2 else None
     step = rr_step_irregularity(rr)
     rmssd = float(np.sqrt(np.mean(np.diff(rr) ** 2))) if rr.size >= 2 else None
@@ -403,6 +420,7 @@ def measurements_from_masks(
         missing.update(ectopy.missing)
     else:
         missing |= dict.fromkeys(("premature_ventricular", "premature_supraventricular"), "needs the ECG's signal")
+    missing.update(pacing.missing)
 
     windows = [(b.qrs_on / fs_hz, b.qrs_off / fs_hz) for b, ok in zip(beats, used, strict=True) if ok]
     axis, voltages, per_lead = None, {}, {}
@@ -442,13 +460,14 @@ def measurements_from_masks(
         low_voltage=voltages.get("low_voltage"),
         premature_ventricular=ectopy.ventricular if ectopy else None,
         premature_supraventricular=ectopy.supraventricular if ectopy else None,
+        paced_beats=pacing.paced_beats,
         n_beats=len(beats),
         beat_consistency=alike,
         leads_used=ecg.present_leads if ecg is not None else (),
         quality=quality,
         missing=missing,
         beats=tuple(
-            BeatFiducials.from_beat(b, fs_hz, ok, ectopy.kinds[i] if ectopy else None)
+            BeatFiducials.from_beat(b, fs_hz, ok, ectopy.kinds[i] if ectopy else None, pacing.spike_s[i])
             for i, (b, ok) in enumerate(zip(beats, used, strict=True))
         ),
         per_lead=per_lead,

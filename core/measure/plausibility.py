@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
     "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
-    "premature_supraventricular",
+    "premature_supraventricular", "paced_beats",
 )  # fmt: skip
 LUDB_COMPARED: tuple[str, ...] = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
 LUDB_GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}
@@ -180,6 +180,17 @@ CHECKS: tuple[Check, ...] = (
         "AFIB",
         "premature_supraventricular",
         coverage=True,
+    ),
+    # Pacemaker spikes (measure v2.15, core.measure.pacing): before the QRS complexes of records labelled paced (a
+    # bipolar pacemaker's may be too small to see), and on no record that states no pacemaker. Missing under 500 Hz.
+    Check("paced_pace", "ventricular pacing spikes, PACE", "PACE", "paced_beats", lambda v, s: v > 0),
+    Check(
+        "paced_sr",
+        "ventricular pacing spikes, SR (no pacing stated)",
+        "SR",
+        "paced_beats",
+        lambda v, s: v > 0,
+        exclude=("PACE",),
     ),
     Check("qtc_long_lngqt", "QTc (Bazett) > 460/470 ms, long QT", "LNGQT", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
     Check("qtc_long_norm", "QTc (Bazett) > 460/470 ms, NORM", "NORM", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),

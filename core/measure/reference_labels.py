@@ -42,6 +42,7 @@ ECTOPY     PVC, PAC, PRC(S), BIGU, TRIGU,      any of PVC's or PAC's codes      
            trigeminy or a couplet
 1AVB_TEXT  the report states a first-degree    -                                -
            AV block or a prolonged PR
+PACE       PACE                                PR 10370003 (pacing rhythm)      any cardiac pacing line
 =========  ==================================  ==============================  =================================
 
 Why these choices: the Challenge scores LBBB/CLBBB and RBBB/CRBBB as one class each (``dx_mapping_scored.csv``), so
@@ -75,7 +76,7 @@ from core.paths import local_mirror_dir
 LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
     "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
-    "1AVB_TEXT",
+    "1AVB_TEXT", "PACE",
 )  # fmt: skip
 
 # A first-degree AV block or a long PR stated in an English report. A bare "av block" counts (German "av-block" with
@@ -133,6 +134,7 @@ SNOMED_LABELS: dict[str, str] = {
     "251180001": "PVC",
     "284470004": "PAC",
     "63593006": "PAC",
+    "10370003": "PACE",
 }
 
 LUDB_LABELS: dict[tuple[str, str], str] = {
@@ -200,6 +202,8 @@ def ludb_labels(labels: Mapping[str, Iterable[str]]) -> frozenset[str]:
     out = {LUDB_LABELS[(ls, v)] for ls, values in labels.items() for v in values if (ls, v) in LUDB_LABELS}
     if labels.get("extrasystole"):
         out.add("ECTOPY")
+    if labels.get("pacing"):
+        out.add("PACE")
     rhythm, axis = set(labels.get("rhythm", [])), set(labels.get("axis", []))
     if rhythm == {"sinus rhythm"} and axis <= _LUDB_NORMAL_AXES and not any(labels.get(s) for s in _LUDB_FINDING_SETS):
         out.add("NORM")

@@ -48,6 +48,8 @@ class Criterion:
         threshold: the number (or True) it is compared with.
         label: how the value is written ("PR", "HR").
         unit: its unit ("ms", "bpm", "°", "").
+        unless: a Measurements attribute that, when set, contradicts the finding whatever the value
+            (``paced_beats``: a pacemaker's QRS is wide without any bundle branch block).
     """
 
     finding: str
@@ -56,6 +58,7 @@ class Criterion:
     threshold: float | bool
     label: str
     unit: str = ""
+    unless: str = ""
 
     def describe(self) -> str:
         """``"PR > 200 ms (first-degree AV block)"``."""
@@ -64,7 +67,7 @@ class Criterion:
             return f"{self.label}{said}"
         unit = self.unit if self.unit in ("°", "") else f" {self.unit}"
         op = "≥" if self.op == ">=" else self.op
-        return f"{self.label} {op} {self.threshold:g}{unit}{said}"
+        return f"{self.label} {op} {self.threshold:g}{unit}{said}{_UNLESS_SAID.get(self.unless, '')}"
 
     def reading(self, measurements: Any) -> str:
         """The measured value beside the criterion: ``"PR 240 ms (> 200 ms: met)"``, ``"QRS 96 ms (≥ 120 ms: not
@@ -77,6 +80,8 @@ class Criterion:
         if self.op == "is":
             return f"{self.label}: {'yes' if value else 'no'} ({outcome})"
         unit = self.unit if self.unit in ("°", "") else f" {self.unit}"
+        if self.unless and getattr(measurements, self.unless, None):
+            return f"{self.label} {value:.0f}{unit} ({_UNLESS_READ[self.unless]})"
         op = "≥" if self.op == ">=" else self.op
         return f"{self.label} {value:.0f}{unit} ({op} {self.threshold:g}{unit}: {outcome})"
 
@@ -85,7 +90,14 @@ class Criterion:
         value = getattr(measurements, self.field, None) if measurements is not None else None
         if value is None:
             return None
+        if self.unless and getattr(measurements, self.unless, None):
+            return False
         return bool(_OPERATORS[self.op](value, self.threshold))
+
+
+# How an ``unless`` attribute is named in a criterion and in a reading.
+_UNLESS_SAID = {"paced_beats": ", not paced"}
+_UNLESS_READ = {"paced_beats": "paced: a pacemaker's QRS, not a bundle branch block"}
 
 
 _PR_LONG = Criterion("first-degree AV block", "pr_ms", ">", 200.0, "PR", "ms")
@@ -95,7 +107,9 @@ _LEFT_AXIS = Criterion("left axis deviation", "axis_deg", "<", -30.0, "axis", "�
 _RIGHT_AXIS = Criterion("right axis deviation", "axis_deg", ">", 90.0, "axis", "°")
 _LOW_VOLTAGE = Criterion("low QRS voltage", "low_voltage", "is", True, "low QRS voltage")
 _LONG_QT = Criterion("long QT", "qtc_ms", ">", 460.0, "QTc (Bazett)", "ms")
-_WIDE_QRS = Criterion("complete bundle branch block / wide QRS", "qrs_ms", ">=", 120.0, "QRS", "ms")
+_BBB_QRS = Criterion("complete bundle branch block", "qrs_ms", ">=", 120.0, "QRS", "ms", unless="paced_beats")
+_WIDE_QRS = Criterion("wide QRS", "qrs_ms", ">=", 120.0, "QRS", "ms")
+_PACED = Criterion("ventricular pacing", "paced_beats", ">=", 1.0, "paced QRS complexes")
 _PVC = Criterion("premature ventricular beats", "premature_ventricular", ">=", 1.0, "premature ventricular beats")
 _PAC = Criterion("premature atrial beats", "premature_supraventricular", ">=", 1.0, "premature supraventricular beats")
 
@@ -111,7 +125,13 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
         (r"\bright axis deviation\b", _RIGHT_AXIS),
         (r"\blow (?:qrs |limb[- ]lead |precordial )?voltage\b", _LOW_VOLTAGE),
         (r"\b(?:long|prolonged) qtc?\b|\bqtc? (?:interval )?prolongation\b", _LONG_QT),
-        (r"(?<!incomplete )\b(?:complete )?(?:left|right) bundle branch block\b|\bwide qrs\b", _WIDE_QRS),
+        (r"(?<!incomplete )\b(?:complete )?(?:left|right) bundle branch block\b", _BBB_QRS),
+        (r"\bwide qrs\b", _WIDE_QRS),
+        (
+            r"\bpac(?:ed|ing) rhythm\b|\b(?:ventricular|cardiac) pacing\b|\bpaced\b"
+            r"|(?<!wandering )(?<!atrial )\bpacemaker\b",  # "wandering atrial pacemaker" is a rhythm, not a device
+            _PACED,
+        ),
         (
             r"\b(?:premature ventricular|ventricular premature|ventricular extrasystol\w*|ventricular ectop\w*)"
             r"|\bventricular (?:bigeminy|trigeminy)\b",

@@ -312,3 +312,38 @@ def test_an_irregular_rhythm_explained_by_premature_beats_says_it_is_regular_bet
     assert "Rhythm: irregular" in af
     regular = measurement_lines(_measurements(irregular=False, premature_ventricular=1, premature_supraventricular=0))
     assert "Rhythm: regular" in regular
+
+
+def test_a_paced_record_shows_its_pacemaker_spikes_in_details_summary_and_plot(shared_data):
+    """``ptbxl/00385`` (training fold 1, "pacemaker ecg."): a spike before each QRS at 500 Hz; none claimed at
+    100 Hz."""
+    from core.data.readers import read_ecg
+    from core.measure import measure_ecg
+    from core.plotting import PACING_MARK
+
+    folder = shared_data / "ptb-xl" / "1.0.3"
+    ecg = read_ecg(folder / "records500" / "00000" / "00385_hr")
+    m = measure_ecg(ecg)
+    line = next(x for x in measurement_lines(m) if x.startswith("Ventricular pacing"))
+    assert line == f"Ventricular pacing: pacemaker spikes before {m.paced_beats} of {m.n_beats} QRS complexes"
+    assert m.paced_beats >= 10 and measurement_summary(m).endswith(" · paced")
+    marks = _by_name(ecg_figure(ecg.signal_mv, ecg.fs_hz, fiducials=m.beats))[PACING_MARK[0]]
+    spikes = {b.pace_s for b in m.beats if b.pace_s is not None}
+    assert set(marks.x) == spikes  # each spike marked, on every panel that shows it
+    low = measure_ecg(read_ecg(folder / "records100" / "00000" / "00385_lr"))
+    line = next(x for x in measurement_lines(low) if x.startswith("Ventricular pacing"))
+    assert line.startswith("Ventricular pacing not judged: pacemaker spikes (under 2 ms wide) are not visible at 100")
+    assert "paced" not in measurement_summary(low)
+    normal = measure_ecg(read_ecg(folder / "records500" / "00000" / "00029_hr"))
+    assert "Ventricular pacing: no pacemaker spikes found (a bipolar pacemaker's" in "\n".join(
+        measurement_lines(normal)
+    )
+    assert PACING_MARK[0] not in _by_name(ecg_figure(ecg.signal_mv, ecg.fs_hz, fiducials=normal.beats))
+
+
+def test_among_paced_beats_an_unlike_beat_may_be_a_conducted_one():
+    paced = measurement_lines(
+        _measurements(premature_ventricular=1, premature_supraventricular=0, paced_beats=9, n_beats=11)
+    )
+    assert any("QRS unlike the paced beat: ventricular, or the patient's own conducted beat" in x for x in paced)
+    assert "Ventricular pacing: pacemaker spikes before 9 of 11 QRS complexes" in paced

@@ -191,4 +191,4 @@ def test_precision_with_measured_criteria_reorders_the_nearest_by_their_measurem
     assert plain["mean_precision"] == 0.0 and "criteria" not in plain["queries"][0]
     measured = precision_at_k([query], records, _ecgs(records), pointed_at_rbbb, measure=measure)
     assert measured["mean_precision"] == 1.0
-    assert measured["queries"][0]["criteria"] == ["QRS ≥ 120 ms (complete bundle branch block / wide QRS)"]
+    assert measured["queries"][0]["criteria"] == ["QRS ≥ 120 ms (complete bundle branch block), not paced"]

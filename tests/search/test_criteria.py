@@ -18,8 +18,11 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("prolonged PR interval", ["PR > 200 ms (first-degree AV block)"]),
         ("atrial fibrillation with rapid ventricular response", ["HR > 100 bpm (tachycardia)"]),
         ("sinus bradycardia", ["HR < 60 bpm (bradycardia)"]),
-        ("complete left bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block / wide QRS)"]),
-        ("right bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block / wide QRS)"]),
+        ("complete left bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block), not paced"]),
+        ("right bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block), not paced"]),
+        ("wide QRS tachycardia", ["HR > 100 bpm (tachycardia)", "QRS ≥ 120 ms (wide QRS)"]),
+        ("paced rhythm", ["paced QRS complexes ≥ 1 (ventricular pacing)"]),
+        ("ventricular pacing", ["paced QRS complexes ≥ 1 (ventricular pacing)"]),
         ("left axis deviation with low QRS voltage", ["axis < -30° (left axis deviation)", "low QRS voltage"]),
         ("right axis deviation", ["axis > 90° (right axis deviation)"]),
         ("long QT", ["QTc (Bazett) > 460 ms (long QT)"]),
@@ -34,6 +37,8 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("left anterior fascicular block", []),
         ("incomplete right bundle branch block", []),
         ("second degree AV block", []),
+        ("wandering atrial pacemaker", []),  # a rhythm, not a device
+        ("no pacemaker", []),
         ("", []),
     ],
 )
@@ -42,7 +47,9 @@ def test_criteria_read_from_queries(query: str, described: list[str]):
 
 
 def _measured(**values) -> SimpleNamespace:
-    fields = ("hr_bpm", "pr_ms", "qrs_ms", "qtc_ms", "axis_deg", "low_voltage", "premature_ventricular")
+    fields = (
+        "hr_bpm", "pr_ms", "qrs_ms", "qtc_ms", "axis_deg", "low_voltage", "premature_ventricular", "paced_beats",
+    )  # fmt: skip
     return SimpleNamespace(**{name: values.get(name) for name in fields})
 
 
@@ -58,6 +65,18 @@ def test_a_verdict_needs_every_criterion_met_and_any_contradiction_fails_it():
     pvc = criteria_for("premature ventricular contractions")
     assert verdict(pvc, _measured(premature_ventricular=0)) is False
     assert verdict(pvc, _measured(premature_ventricular=2)) is True
+
+
+def test_a_paced_qrs_contradicts_a_bundle_branch_block_but_not_a_wide_qrs():
+    # A pacemaker's QRS is wide whatever the bundle branches do (ptbxl/00385: 168 ms, spikes before 12 of 12).
+    bbb, wide = criteria_for("complete left bundle branch block"), criteria_for("wide QRS")
+    paced = _measured(qrs_ms=168.0, paced_beats=12)
+    assert verdict(bbb, paced) is False and verdict(wide, paced) is True
+    assert verdict(bbb, _measured(qrs_ms=168.0, paced_beats=0)) is True
+    assert verdict(bbb, _measured(qrs_ms=168.0)) is True  # 100 Hz: pacing not judged, the QRS alone decides
+    assert bbb[0].reading(paced) == "QRS 168 ms (paced: a pacemaker's QRS, not a bundle branch block)"
+    assert criteria_for("paced rhythm")[0].reading(paced) == "paced QRS complexes 12 (≥ 1: met)"
+    assert criteria_for("paced rhythm")[0].reading(_measured(qrs_ms=168.0)) == "paced QRS complexes not measured"
 
 
 def test_the_order_puts_met_first_then_unmeasured_then_contradicted_each_keeping_its_order():
