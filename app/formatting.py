@@ -216,7 +216,9 @@ def measurement_lines(m: Any) -> list[str]:
             lines.append(_qualified(f"{label}: {yes if value else no}", name, quality) + _irregular_by_ectopy(m, name))
     if hasattr(m, "premature_ventricular"):
         lines.append(premature_line(m, missing))
-    if hasattr(m, "paced_beats"):
+    if getattr(m, "paced_beats", None):
+        lines.insert(0, pacing_line(m, missing))  # a paced rhythm is read first, as a machine prints it
+    elif hasattr(m, "paced_beats"):
         lines.append(pacing_line(m, missing))
     return [*lines, *_summary_lines(m)]
 
