@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.data.readers import read_ecg
 from core.measure import measure_ecg
@@ -87,6 +89,30 @@ def test_spikes_away_from_the_qrs_are_not_ventricular_pacing(shared_data: Path):
     onsets = _qrs_onsets(measure_ecg(ecg))
     mid = [(a + b) / 2 for a, b in zip(onsets[:-1], onsets[1:], strict=True)]  # in diastole
     assert ventricular_pacing(_with_spikes(ecg, mid, PACING_LEADS), onsets).paced_beats == 0
+
+
+@pytest.fixture(scope="module")
+def normal_ecg_and_onsets(shared_data: Path):
+    ecg = _ptbxl(shared_data, "00029")
+    return ecg, _qrs_onsets(measure_ecg(ecg))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lag_ms=st.integers(-60, 60),
+    leads=st.sets(st.sampled_from(PACING_LEADS), min_size=1),
+    mv=st.sampled_from([1.0, 2.0, 4.0]),
+)
+def test_a_spike_counts_only_on_enough_leads_and_near_the_qrs_onset(normal_ecg_and_onsets, lag_ms, leads, mv):
+    # Spikes lag_ms before each inner QRS onset of a normal ECG, on the drawn leads: paced exactly when the vote and
+    # the timing window both hold (a spike 1-2 ms off the window's edge may fall either side: left undrawn).
+    ecg, onsets = normal_ecg_and_onsets
+    if abs(lag_ms - BEFORE_QRS_MS) <= 2 or abs(lag_ms + AFTER_QRS_ONSET_MS) <= 2:
+        return
+    spikes = [t - lag_ms / 1000 for t in onsets[1:-1]]
+    found = ventricular_pacing(_with_spikes(ecg, spikes, tuple(sorted(leads)), mv), onsets)
+    expected = len(leads) >= MIN_LEADS and -AFTER_QRS_ONSET_MS < lag_ms < BEFORE_QRS_MS
+    assert (found.paced_beats == len(spikes)) if expected else (found.paced_beats == 0)
 
 
 def test_too_few_independent_leads_are_not_judged(shared_data: Path):
