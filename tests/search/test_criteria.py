@@ -16,7 +16,11 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("sinus rhythm with 1st-degree atrioventricular block", ["PR > 200 ms (first-degree AV block)"]),
         ("1AVB", ["PR > 200 ms (first-degree AV block)"]),
         ("prolonged PR interval", ["PR > 200 ms (first-degree AV block)"]),
-        ("atrial fibrillation with rapid ventricular response", ["HR > 100 bpm (tachycardia)"]),
+        (
+            "atrial fibrillation with rapid ventricular response",
+            ["HR > 100 bpm (tachycardia)", "irregular rhythm (atrial fibrillation)"],
+        ),
+        ("no atrial fibrillation", []),
         ("sinus bradycardia", ["HR < 60 bpm (bradycardia)"]),
         ("complete left bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block), not paced"]),
         ("right bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block), not paced"]),
@@ -49,6 +53,7 @@ def test_criteria_read_from_queries(query: str, described: list[str]):
 def _measured(**values) -> SimpleNamespace:
     fields = (
         "hr_bpm", "pr_ms", "qrs_ms", "qtc_ms", "axis_deg", "low_voltage", "premature_ventricular", "paced_beats",
+        "irregular",
     )  # fmt: skip
     return SimpleNamespace(**{name: values.get(name) for name in fields})
 
@@ -65,6 +70,14 @@ def test_a_verdict_needs_every_criterion_met_and_any_contradiction_fails_it():
     pvc = criteria_for("premature ventricular contractions")
     assert verdict(pvc, _measured(premature_ventricular=0)) is False
     assert verdict(pvc, _measured(premature_ventricular=2)) is True
+
+
+def test_atrial_fibrillation_needs_an_irregular_rhythm():
+    af = criteria_for("atrial fibrillation with rapid ventricular response")
+    assert verdict(af, _measured(hr_bpm=130.0, irregular=True)) is True
+    assert verdict(af, _measured(hr_bpm=130.0, irregular=False)) is False  # a sinus tachycardia, or 2:1 flutter
+    assert verdict(af, _measured(hr_bpm=80.0, irregular=True)) is False  # AF, but no rapid response
+    assert af[1].reading(_measured(irregular=True)) == "irregular rhythm: yes (met)"
 
 
 def test_a_paced_qrs_contradicts_a_bundle_branch_block_but_not_a_wide_qrs():
