@@ -55,6 +55,8 @@ class Criterion:
         unit: its unit ("ms", "bpm", "°", "").
         unless: a Measurements attribute that, when set, contradicts the finding whatever the value
             (``paced_beats``: a pacemaker's QRS is wide without any bundle branch block).
+        unless_said: how the criterion names that exception (", not paced").
+        unless_why: what a reading says when the exception holds.
     """
 
     finding: str
@@ -64,15 +66,22 @@ class Criterion:
     label: str
     unit: str = ""
     unless: str = ""
+    unless_said: str = ""
+    unless_why: str = ""
+
+    def _unit(self) -> str:
+        return self.unit if self.unit in ("°", "") else f" {self.unit}"
+
+    def _bound(self) -> str:
+        """``"≥ 120 ms"``."""
+        return f"{'≥' if self.op == '>=' else self.op} {self.threshold:g}{self._unit()}"
 
     def describe(self) -> str:
         """``"PR > 200 ms (first-degree AV block)"``."""
         said = "" if self.finding == self.label else f" ({self.finding})"
         if self.op == "is":
             return f"{self.label}{said}"
-        unit = self.unit if self.unit in ("°", "") else f" {self.unit}"
-        op = "≥" if self.op == ">=" else self.op
-        return f"{self.label} {op} {self.threshold:g}{unit}{said}{_UNLESS_SAID.get(self.unless, '')}"
+        return f"{self.label} {self._bound()}{said}{self.unless_said}"
 
     def reading(self, measurements: Any) -> str:
         """The measured value beside the criterion: ``"PR 240 ms (> 200 ms: met)"``, ``"QRS 96 ms (≥ 120 ms: not
@@ -84,11 +93,9 @@ class Criterion:
         outcome = "met" if met else "not met"
         if self.op == "is":
             return f"{self.label}: {'yes' if value else 'no'} ({outcome})"
-        unit = self.unit if self.unit in ("°", "") else f" {self.unit}"
         if self.unless and getattr(measurements, self.unless, None):
-            return f"{self.label} {value:.0f}{unit} ({_UNLESS_READ[self.unless]})"
-        op = "≥" if self.op == ">=" else self.op
-        return f"{self.label} {value:.0f}{unit} ({op} {self.threshold:g}{unit}: {outcome})"
+            return f"{self.label} {value:.0f}{self._unit()} ({self.unless_why})"
+        return f"{self.label} {value:.0f}{self._unit()} ({self._bound()}: {outcome})"
 
     def verdict(self, measurements: Any) -> bool | None:
         """Whether the measurements meet it; None when the value was not measured."""
@@ -100,11 +107,6 @@ class Criterion:
         return bool(_OPERATORS[self.op](value, self.threshold))
 
 
-# How an ``unless`` attribute is named in a criterion and in a reading.
-_UNLESS_SAID = {"paced_beats": ", not paced"}
-_UNLESS_READ = {"paced_beats": "paced: a pacemaker's QRS, not a bundle branch block"}
-
-
 _PR_LONG = Criterion("first-degree AV block", "pr_ms", ">", 200.0, "PR", "ms")
 _SLOW = Criterion("bradycardia", "hr_bpm", "<", 60.0, "HR", "bpm")
 _FAST = Criterion("tachycardia", "hr_bpm", ">", 100.0, "HR", "bpm")
@@ -112,7 +114,17 @@ _LEFT_AXIS = Criterion("left axis deviation", "axis_deg", "<", -30.0, "axis", "�
 _RIGHT_AXIS = Criterion("right axis deviation", "axis_deg", ">", 90.0, "axis", "°")
 _LOW_VOLTAGE = Criterion("low QRS voltage", "low_voltage", "is", True, "low QRS voltage")
 _LONG_QT = Criterion("long QT", "qtc_ms", ">", 460.0, "QTc (Bazett)", "ms")
-_BBB_QRS = Criterion("complete bundle branch block", "qrs_ms", ">=", 120.0, "QRS", "ms", unless="paced_beats")
+_BBB_QRS = Criterion(
+    "complete bundle branch block",
+    "qrs_ms",
+    ">=",
+    120.0,
+    "QRS",
+    "ms",
+    unless="paced_beats",
+    unless_said=", not paced",
+    unless_why="paced: a pacemaker's QRS, not a bundle branch block",
+)
 _WIDE_QRS = Criterion("wide QRS", "qrs_ms", ">=", 120.0, "QRS", "ms")
 _PACED = Criterion("ventricular pacing", "paced_beats", ">=", 1.0, "paced QRS complexes")
 _IRREGULAR = Criterion("atrial fibrillation", "irregular", "is", True, "irregular rhythm")
