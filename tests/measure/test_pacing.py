@@ -126,3 +126,18 @@ def test_pacing_labels():
     assert "PACE" in cinc_labels(["10370003", "426783006"])
     assert "PACE" in ludb_labels({"rhythm": ["sinus rhythm"], "pacing": ["unipolar ventricular pacing"]})
     assert "PACE" not in ludb_labels({"rhythm": ["sinus rhythm"]})
+
+
+def test_the_rules_compared_when_choosing(shared_data: Path):
+    """core.measure.pacing_dev: on the sharp-R normal ECG only openecg's single-lead detector reads paced; on the paced
+    record every rule does."""
+    from core.measure.pacing_dev import rule_reads
+
+    normal = rule_reads(_ptbxl(shared_data, "00029"))
+    assert normal == {
+        "openecg, lead II alone": True,
+        "openecg, 8-lead vote": True,
+        "openecg, vote + QRS timing (shipped)": False,
+        "hand-written, 4 leads + QRS timing": False,
+    }
+    assert all(rule_reads(_ptbxl(shared_data, "00385")).values())
