@@ -24,11 +24,11 @@ no proof that there is no pacemaker. Under 500 Hz the spike is averaged away (PT
 missing there, with that reason.
 
 Chosen on training records only (PTB-XL folds 1-8 of the 500-record folder at 500 Hz, the CinC-2021 and LUDB
-training parts: 6 paced of 562, in a one-off script): openecg's detector alone on lead II put 3 or more spikes on 9
-non-paced records (sharp narrow R waves, ``ptbxl/00029``: 15), with the 8-lead vote on 1 (that one, its "spikes"
-40-44 ms after the QRS onset: the R peaks); with the vote and the QRS timing on none, and 3 or more paced complexes
-on all 6 paced ones. A hand-written rule (a second difference over 0.3 of the lead's 1st-99th percentile range on 4 of
-8 leads, at the QRS) found 5 of 6, missing the bipolar one.
+training parts: 6 paced of 562; ``python -m core.measure.pacing_dev``): openecg's detector alone on lead II put 3 or
+more spikes on 9 non-paced records (sharp narrow R waves, ``ptbxl/00029``: 15), with the 8-lead vote on 1 (that one,
+its "spikes" 40-44 ms after the QRS onset: the R peaks); with the vote and the QRS timing on none, and 3 or more paced
+complexes on all 6 paced ones. A hand-written rule (a second difference over 0.3 of the lead's 1st-99th percentile
+range on 4 of 8 leads, at the QRS) found 5 of 6, missing the bipolar one.
 """
 
 from __future__ import annotations

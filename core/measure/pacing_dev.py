@@ -69,7 +69,7 @@ def rule_reads(ecg: ECG) -> dict[str, bool]:
     lead_ii = ecg.lead_names.index("II")
     voted = spike_times(ecg)
     return {
-        "openecg, lead II alone": len(detect_pacings(ecg.signal_mv[lead_ii].astype(np.float64), 500)) >= 3,
+        "openecg, lead II alone": len(detect_pacings(ecg.signal_mv[lead_ii].astype(np.float64), round(ecg.fs_hz))) >= 3,
         "openecg, 8-lead vote": voted is not None and len(voted) >= 3,
         "openecg, vote + QRS timing (shipped)": bool(meas.paced_beats),
         "hand-written, 4 leads + QRS timing": timed(hand_written_spikes(ecg) / ecg.fs_hz, onsets) >= MIN_PACED_BEATS,
