@@ -418,16 +418,22 @@ def measurement_summary(m: Any) -> str:
 
 
 # Under a row's measurements, whether they meet the query's measured criteria (core.search.criteria).
-CRITERIA_TAGS = {True: "✓ meets the criteria", False: "✗ does not meet them", None: "? not measured"}
+# The readings behind the tag follow it: a reader must see which value decided, and why one is undecided.
+CRITERIA_TAGS = {True: "✓ meets the criteria", False: "✗ does not meet them", None: "? undecided"}
 
 
 def thumbnails_html(
-    hits: Sequence[Neighbour], what: str, examples: Collection[str] = (), criteria_met: Sequence[bool | None] = ()
+    hits: Sequence[Neighbour],
+    what: str,
+    examples: Collection[str] = (),
+    criteria_met: Sequence[bool | None] = (),
+    criteria_why: Sequence[str] = (),
 ) -> str:
     """An HTML table of neighbours with a lead II thumbnail of each one's ECG; each row carries its record id in
     ``data-ecg`` (a click opens it, see :mod:`app.views.retrieve`). Rows whose record id is in ``examples`` say
     "example" under it (a by-example search: that ECG's report states the query); with ``criteria_met`` (one per
-    hit), each row's measurements say whether they meet the query's measured criteria."""
+    hit), each row's measurements say whether they meet the query's measured criteria, followed by the readings
+    behind that (``criteria_why``) where given."""
     measured = any(n.measurements is not None for n in hits)
     rows = []
     for rank, n in enumerate(hits, start=1):
@@ -437,7 +443,9 @@ def thumbnails_html(
         met = ""
         if criteria_met:
             verdict = criteria_met[rank - 1]
-            met = f"<br><small class='criteria-tag' data-met='{verdict}'>{CRITERIA_TAGS[verdict]}</small>"
+            reason = criteria_why[rank - 1] if criteria_why else ""
+            said = CRITERIA_TAGS[verdict] + (f": {reason}" if reason else "")
+            met = f"<br><small class='criteria-tag' data-met='{verdict}'>{html.escape(said)}</small>"
         summary = html.escape(measurement_summary(n.measurements))
         values = f"<td class='measured'>{summary}{met}</td>" if measured else ""
         rows.append(

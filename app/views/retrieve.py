@@ -110,7 +110,7 @@ def search_text(
         what += "; rows tagged “example” are among them"
     if found.criteria:
         what += "; " + criteria_note(found.criteria, found.criteria_met, found.criteria_pool)
-    html = thumbnails_html(found.ecgs, what, found.example_hits, found.criteria_met)
+    html = thumbnails_html(found.ecgs, what, found.example_hits, found.criteria_met, found.criteria_why)
     return neighbours_frame(found.ecgs), reports_frame(found.reports), html
 
 

@@ -47,7 +47,7 @@ from core.paths import data_dir
 from core.plotting import thumbnail_svg
 from core.saliency import Saliency, occlusion_saliency
 from core.search import parse_query
-from core.search.criteria import CRITERIA_POOL, criteria_for, reorder
+from core.search.criteria import CRITERIA_POOL, criteria_for, reorder, why
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class TextSearch:
         criteria_met: per ECG of ``ecgs``, whether its automated measurements meet them all (True), contradict one
             (False) or lack a value (None); the ECGs were re-ordered so.
         criteria_pool: how many of the nearest ECGs were measured and re-ordered (0: none).
+        criteria_why: per ECG of ``ecgs``, the readings behind its verdict (:func:`core.search.criteria.why`).
     """
 
     query: str
@@ -130,6 +131,7 @@ class TextSearch:
     criteria: tuple[str, ...] = ()
     criteria_met: tuple[bool | None, ...] = ()
     criteria_pool: int = 0
+    criteria_why: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -884,8 +886,10 @@ class QueryService:
             by_example=by_example,
         )
         # Measured once per ECG (cached): a pool of 50 took 1.3-2.8 s the first time on the 2-core machine.
-        hits, met = reorder(criteria, found.ecgs, lambda hit: self.measured_or_reason(hit[0].record_id)[0])
+        measured = lambda hit: self.measured_or_reason(hit[0].record_id)[0]  # noqa: E731
+        hits, met = reorder(criteria, found.ecgs, measured)
         hits, met = hits[:k], tuple(met[:k])
+        reasons = tuple(why(criteria, measured(hit)) for hit in hits) if criteria else ()
         shown = {r.record_id for r, _ in hits}
         return TextSearch(
             found.query,
@@ -899,6 +903,7 @@ class QueryService:
             tuple(c.describe() for c in criteria),
             met,
             min(len(found.ecgs), CRITERIA_POOL) if criteria else 0,
+            reasons,
         )
 
     def analyze(

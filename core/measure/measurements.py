@@ -170,11 +170,41 @@ class Measurements:
     version: str = MEASURE_VERSION
     automated: bool = True
 
+    @property
+    def irregularly_irregular(self) -> bool | None:
+        """Atrial fibrillation's rhythm: irregular, and not from premature beats alone. True when irregular and no
+        supraventricular count could be given (the rhythm between the premature beats is irregular too, or there is
+        no P-wave rhythm); False when regular; None when irregular with a supraventricular count (premature beats
+        on a regular rhythm may explain it, or an atrial fibrillation's early beats were counted) or when
+        regularity was not measured (:meth:`undecided` says which)."""
+        if self.irregular is None:
+            return None
+        if not self.irregular:
+            return False
+        # A supraventricular count is given only where the rhythm between the premature beats is regular.
+        return True if self.premature_supraventricular is None else None
+
+    def undecided(self, name: str) -> str | None:
+        """Why a value derived from others (:attr:`irregularly_irregular`) is None; None for any other value (its
+        reason is in ``missing``)."""
+        if name != "irregularly_irregular" or self.irregularly_irregular is not None:
+            return None
+        if self.irregular is None:
+            return "regularity not measured"
+        sv, v = self.premature_supraventricular, self.premature_ventricular or 0
+        if not (sv or v):
+            return "irregular overall, but regular from beat to beat between the dominant beats"
+        return f"irregular, but regular between the premature beats ({sv} supraventricular, {v} ventricular)"
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (lead names and beats as lists)."""
+        """Plain JSON-able dict (lead names and beats as lists), with the derived ``irregularly_irregular`` and, where
+        it is None, ``undecided`` saying why."""
         out = asdict(self)
         out["leads_used"] = list(self.leads_used)
         out["beats"] = [asdict(b) for b in self.beats]
+        out["irregularly_irregular"] = self.irregularly_irregular
+        if why := self.undecided("irregularly_irregular"):
+            out["undecided"] = {"irregularly_irregular": why}
         return out
 
     def to_sentence(self) -> str:

@@ -200,14 +200,16 @@ def test_a_query_naming_a_measured_finding_lists_the_ecgs_that_meet_it_first(ptb
     found = ptbxl_service.search_text(query, 8)
     plain = ptbxl_service.search_text(query, CRITERIA_POOL, by_measurement=False)
     assert found.criteria == ("HR < 60 bpm (bradycardia)",) and found.criteria_pool == CRITERIA_POOL
-    assert plain.criteria == () and plain.criteria_met == () and plain.criteria_pool == 0
+    assert plain.criteria == () and plain.criteria_met == () and plain.criteria_pool == 0 and plain.criteria_why == ()
     met = list(found.criteria_met)
     assert len(met) == len(found.ecgs) == 8
     assert met == sorted(met, key=lambda v: {True: 0, None: 1, False: 2}[v])
     assert met.count(True) >= 3  # the index holds bradycardic ECGs among the nearest
-    for n, ok in zip(found.ecgs, met, strict=True):
+    for n, ok, why in zip(found.ecgs, met, found.criteria_why, strict=True):
         hr = n.measurements.hr_bpm if n.measurements is not None else None
         assert (hr is None) if ok is None else ((hr < 60.0) is ok), (n.record.record_id, hr, ok)
+        said = "HR not measured" if hr is None else f"HR {hr:.0f} bpm (< 60 bpm: {'met' if ok else 'not met'})"
+        assert why == said
     pool = [r.record.record_id for r in plain.ecgs]
     meeting = [n.record.record_id for n, ok in zip(found.ecgs, met, strict=True) if ok]
     assert meeting == [i for i in pool if i in meeting]  # the model's order kept among them

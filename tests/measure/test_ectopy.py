@@ -189,6 +189,26 @@ def test_atrial_fibrillation_states_no_supraventricular_beats(shared_data: Path)
     assert meas.premature_ventricular == 2
 
 
+def test_irregularly_irregular_tells_atrial_fibrillation_from_premature_beats(shared_data: Path):
+    """Retrieve's atrial-fibrillation criterion: AF (``ptbxl/01017``) is irregular between its premature beats too;
+    sinus rhythm with a PVC and a PAC (``ptbxl/01036``) is irregular, but regular between them: undecided, with
+    why; two PVCs in a sinus rhythm read regular overall (``ptbxl/02536``): not met."""
+    af = measure_ecg(_read(shared_data, "ptbxl/01017"))
+    assert af.irregular is True and af.irregularly_irregular is True and af.undecided("irregularly_irregular") is None
+    ectopic = measure_ecg(_read(shared_data, "ptbxl/01036"))
+    assert ectopic.irregular is True and ectopic.irregularly_irregular is None
+    assert ectopic.undecided("irregularly_irregular") == (
+        "irregular, but regular between the premature beats (1 supraventricular, 1 ventricular)"
+    )
+    assert ectopic.undecided("pr_ms") is None  # only derived values are undecided; the others say why in missing
+    as_json = ectopic.to_dict()
+    assert as_json["irregularly_irregular"] is None and as_json["undecided"] == {
+        "irregularly_irregular": ectopic.undecided("irregularly_irregular")
+    }
+    assert af.to_dict()["irregularly_irregular"] is True and "undecided" not in af.to_dict()
+    assert measure_ecg(_read(shared_data, "ptbxl/02536")).irregularly_irregular is False
+
+
 def test_atrial_fibrillation_with_an_even_response_states_no_supraventricular_beats(shared_data: Path):
     """``ptbxl/12150``, "atrial fibrillation." at 77 bpm: even enough between two early beats for v2.13 to call one
     supraventricular. No P wave repeats before its QRS complexes, so there is no P-wave rhythm to be early against."""

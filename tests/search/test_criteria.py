@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.search.criteria import criteria_for, order_by_verdict, reorder, verdict
+from core.measure import Measurements
+from core.search.criteria import criteria_for, order_by_verdict, reorder, verdict, why
 
 
 @pytest.mark.parametrize(
@@ -18,7 +19,7 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("prolonged PR interval", ["PR > 200 ms (first-degree AV block)"]),
         (
             "atrial fibrillation with rapid ventricular response",
-            ["HR > 100 bpm (tachycardia)", "irregular rhythm (atrial fibrillation)"],
+            ["HR > 100 bpm (tachycardia)", "irregularly irregular rhythm (atrial fibrillation)"],
         ),
         ("no atrial fibrillation", []),
         ("sinus bradycardia", ["HR < 60 bpm (bradycardia)"]),
@@ -72,12 +73,32 @@ def test_a_verdict_needs_every_criterion_met_and_any_contradiction_fails_it():
     assert verdict(pvc, _measured(premature_ventricular=2)) is True
 
 
-def test_atrial_fibrillation_needs_an_irregular_rhythm():
+def _rhythm(irregular: bool | None, sv: int | None, v: int | None = 0, hr: float = 130.0) -> Measurements:
+    return Measurements(hr_bpm=hr, irregular=irregular, premature_supraventricular=sv, premature_ventricular=v)
+
+
+def test_atrial_fibrillation_needs_an_irregularly_irregular_rhythm():
     af = criteria_for("atrial fibrillation with rapid ventricular response")
-    assert verdict(af, _measured(hr_bpm=130.0, irregular=True)) is True
-    assert verdict(af, _measured(hr_bpm=130.0, irregular=False)) is False  # a sinus tachycardia, or 2:1 flutter
-    assert verdict(af, _measured(hr_bpm=80.0, irregular=True)) is False  # AF, but no rapid response
-    assert af[1].reading(_measured(irregular=True)) == "irregular rhythm: yes (met)"
+    # Irregular with no supraventricular count (the rhythm between the premature beats is irregular too): met.
+    assert verdict(af, _rhythm(True, None)) is True
+    assert verdict(af, _rhythm(False, 0)) is False  # a sinus tachycardia, or 2:1 flutter
+    assert verdict(af, _rhythm(True, None, hr=80.0)) is False  # AF, but no rapid response
+    # Irregular, but regular between its premature beats: sinus rhythm with early beats, or AF whose early beats
+    # were counted (ptbxl/05800): undecided, between the met and the contradicted.
+    assert verdict(af, _rhythm(True, 3)) is None
+    assert verdict(af, _rhythm(None, None)) is None
+    assert af[1].reading(_rhythm(True, None)) == "irregularly irregular rhythm: yes (met)"
+    assert af[1].reading(_rhythm(False, 0)) == "irregularly irregular rhythm: no (not met)"
+    assert af[1].reading(_rhythm(True, 3, v=1)) == (
+        "irregularly irregular rhythm: irregular, but regular between the premature beats (3 supraventricular, "
+        "1 ventricular)"
+    )
+    assert af[1].reading(_rhythm(True, 0, v=0)) == (
+        "irregularly irregular rhythm: irregular overall, but regular from beat to beat between the dominant beats"
+    )
+    assert af[1].reading(_rhythm(None, None)) == "irregularly irregular rhythm: regularity not measured"
+    # A value that is simply missing keeps its plain reading.
+    assert criteria_for("first degree AV block")[0].reading(_rhythm(True, None)) == "PR not measured"
 
 
 def test_a_paced_qrs_contradicts_a_bundle_branch_block_but_not_a_wide_qrs():
@@ -125,3 +146,16 @@ def test_a_reading_puts_the_measured_value_beside_the_criterion():
     assert criteria_for("frequent PVCs, ventricular bigeminy")[0].reading(measured) == (
         "premature ventricular beats 2 (≥ 1: met)"
     )
+
+
+def test_why_gives_the_readings_that_decided_the_verdict():
+    af = criteria_for("atrial fibrillation with rapid ventricular response")
+    # Contradicted: only the reading that contradicts; undecided: only the undecided one; met: every reading.
+    assert why(af, _rhythm(False, 0)) == "irregularly irregular rhythm: no (not met)"
+    assert why(af, _rhythm(True, None, hr=80.0)) == "HR 80 bpm (> 100 bpm: not met)"
+    assert why(af, _rhythm(True, 2, v=0)) == (
+        "irregularly irregular rhythm: irregular, but regular between the premature beats (2 supraventricular, "
+        "0 ventricular)"
+    )
+    assert why(af, _rhythm(True, None)) == "HR 130 bpm (> 100 bpm: met); irregularly irregular rhythm: yes (met)"
+    assert why(af, None) == "HR not measured; irregularly irregular rhythm not measured"
