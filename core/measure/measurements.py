@@ -171,40 +171,42 @@ class Measurements:
     automated: bool = True
 
     @property
-    def irregularly_irregular(self) -> bool | None:
-        """Atrial fibrillation's rhythm: irregular, and not from premature beats alone. True when irregular and no
-        supraventricular count could be given (the rhythm between the premature beats is irregular too, or there is
-        no P-wave rhythm); False when regular; None when irregular with a supraventricular count (premature beats
-        on a regular rhythm may explain it, or an atrial fibrillation's early beats were counted) or when
-        regularity was not measured (:meth:`undecided` says which)."""
+    def irregular_without_p(self) -> bool | None:
+        """Atrial fibrillation's pattern: an irregular rhythm that premature beats do not explain, with no P-wave
+        rhythm. True when irregular, with no supraventricular count (one is given only where the rhythm between
+        the premature beats is regular) and no PR (no P wave repeats before the QRS complexes); False when regular;
+        None when irregular but regular between its premature beats, or with a PR (sinus rhythm with premature
+        beats, or an AF whose early beats were counted or whose f waves read as P waves), or when regularity was not
+        measured (:meth:`undecided` says which)."""
         if self.irregular is None:
             return None
         if not self.irregular:
             return False
-        # A supraventricular count is given only where the rhythm between the premature beats is regular.
-        return True if self.premature_supraventricular is None else None
+        return True if self.premature_supraventricular is None and self.pr_ms is None else None
 
     def undecided(self, name: str) -> str | None:
-        """Why a value derived from others (:attr:`irregularly_irregular`) is None; None for any other value (its
+        """Why a value derived from others (:attr:`irregular_without_p`) is None; None for any other value (its
         reason is in ``missing``)."""
-        if name != "irregularly_irregular" or self.irregularly_irregular is not None:
+        if name != "irregular_without_p" or self.irregular_without_p is not None:
             return None
         if self.irregular is None:
             return "regularity not measured"
         sv, v = self.premature_supraventricular, self.premature_ventricular or 0
+        if sv is None:
+            return f"irregular, but P waves precede the QRS complexes (PR {self.pr_ms:.0f} ms)"
         if not (sv or v):
             return "irregular overall, but regular from beat to beat between the dominant beats"
         return f"irregular, but regular between the premature beats ({sv} supraventricular, {v} ventricular)"
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (lead names and beats as lists), with the derived ``irregularly_irregular`` and, where
+        """Plain JSON-able dict (lead names and beats as lists), with the derived ``irregular_without_p`` and, where
         it is None, ``undecided`` saying why."""
         out = asdict(self)
         out["leads_used"] = list(self.leads_used)
         out["beats"] = [asdict(b) for b in self.beats]
-        out["irregularly_irregular"] = self.irregularly_irregular
-        if why := self.undecided("irregularly_irregular"):
-            out["undecided"] = {"irregularly_irregular": why}
+        out["irregular_without_p"] = self.irregular_without_p
+        if why := self.undecided("irregular_without_p"):
+            out["undecided"] = {"irregular_without_p": why}
         return out
 
     def to_sentence(self) -> str:

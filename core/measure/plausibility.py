@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
     "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
-    "premature_supraventricular", "paced_beats", "irregularly_irregular",
+    "premature_supraventricular", "paced_beats", "irregular_without_p",
 )  # fmt: skip
 LUDB_COMPARED: tuple[str, ...] = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
 LUDB_GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}
@@ -148,16 +148,10 @@ CHECKS: tuple[Check, ...] = (
         lambda v, s: bool(v),
         exclude=("ECTOPY",),
     ),
-    # Atrial fibrillation's rhythm as Retrieve's criterion reads it (Measurements.irregularly_irregular): irregular
-    # and not regular between its premature beats. An undecided record (regular between them) is counted apart (f=).
-    Check(
-        "irregularly_irregular_afib",
-        "irregularly irregular, AFIB",
-        "AFIB",
-        "irregularly_irregular",
-        lambda v, s: bool(v),
-    ),
-    Check("irregularly_irregular_sr", "irregularly irregular, SR", "SR", "irregularly_irregular", lambda v, s: bool(v)),
+    # Atrial fibrillation's pattern as Retrieve's criterion reads it (Measurements.irregular_without_p): irregular,
+    # not regular between its premature beats, and no PR. An undecided record is counted apart (f=).
+    Check("irregular_without_p_afib", "irregular without P waves, AFIB", "AFIB", "irregular_without_p", lambda v, s: v),
+    Check("irregular_without_p_sr", "irregular without P waves, SR", "SR", "irregular_without_p", lambda v, s: v),
     # Premature beats (measure v2.11, core.measure.ectopy): found where the cardiologist (codes or report) states
     # them, rarely on normal ECGs that state none, and not stated as supraventricular in atrial fibrillation.
     Check("premature_v_pvc", "premature ventricular beat, PVC", "PVC", "premature_ventricular", lambda v, s: v > 0),

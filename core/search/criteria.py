@@ -12,13 +12,22 @@ model's order (:func:`order_by_verdict`).
 Atrial fibrillation is read as an irregular rhythm, so "atrial fibrillation with rapid ventricular response" asks for
 an irregular rhythm over 100 bpm, not any ECG over 100 bpm: on training records (``by_example_dev``) its precision@10
 rose 0.7 -> 0.8 (METS), 0.1 -> 0.2 (D-BETA), 0.2 -> 0.4 (FG-CLEP), where HR > 100 alone had lifted sinus tachycardias
-and flutters above slower AF. Since 2026-12-04 the rhythm must be *irregularly* irregular
-(:attr:`core.measure.Measurements.irregularly_irregular`): an irregular rhythm that is regular between its premature
-beats is undecided (the middle group), not met. On the training parts of the plausibility benchmark (PTB-XL folds
-1-8, LUDB and CinC training, both PTB-XL rates counted) it is met on 162 of the 179 AFIB records where irregular was
-on 165 (3 undecided), and on 31 of the 2,404 sinus rhythms where irregular was on 100 (69 undecided); precision@10 on
-the training records stayed 0.8 / 0.2 / 0.4 (a stricter "contradicted" put FG-CLEP's `ptbxl/05800`, AF at 108 bpm
-with 3 early beats counted, out of its ten: 0.3).
+and flutters above slower AF. Since 2026-12-04 night the criterion is AF's textbook pattern, an irregular rhythm
+without P waves (:attr:`core.measure.Measurements.irregular_without_p`): irregular, not regular between its premature
+beats, and no PR. An irregular rhythm with a supraventricular count or a PR is undecided (the middle group), not met.
+On the training parts of the plausibility benchmark (PTB-XL folds 1-8, LUDB and CinC training; the 500-record folder
+at both rates) it is met on 161 of the 179 AFIB records where "irregular" was on 165, and on 17 of the 2,404 sinus
+rhythms where "irregular" was on 100 (the premature-beat test alone: 162 and 31; the 17 still met all state
+premature beats, among which no PR was measured). Precision@10 on the training records stayed 0.8 / 0.2 / 0.4
+(METS / D-BETA / FG-CLEP); "contradicted" instead of "undecided" was tried and dropped: it put FG-CLEP's
+``ptbxl/05800`` (AF at 108 bpm with 3 early beats counted) out of its ten (0.3).
+
+A long QT is a QTc over 460 ms by Bazett's correction *and* by Fridericia's: Bazett's over-corrects at fast rates, so
+on its own it lifted sinus tachycardias. On the training parts of the plausibility benchmark (2026-12-04 night; the
+500-record folder at both rates) Bazett's alone is over 460 ms on 84 of 102 sinus tachycardias and 174 of 1,388
+normal ECGs, both on 24 and 35; among the 12 records labelled long QT Bazett's alone on 9, both on 7. Where only one
+is over the bound (142 normal ECGs, 2 long QT) the finding is undecided, the middle group, saying "the two
+disagree".
 
 Only findings with a one-number definition are read, by whole phrases (no abbreviation that names something else as
 well, such as LAD for the artery); a finding negated in the query ("no ...") gives no criterion, and a query naming
@@ -63,6 +72,9 @@ class Criterion:
             (``paced_beats``: a pacemaker's QRS is wide without any bundle branch block).
         unless_said: how the criterion names that exception (", not paced").
         unless_why: what a reading says when the exception holds.
+        agree: a second Measurements attribute held to the same bound (Fridericia's QTc beside Bazett's): where
+            both are measured and only one meets the bound, the finding is undecided.
+        agree_label: how that second value is named ("Fridericia").
     """
 
     finding: str
@@ -74,6 +86,8 @@ class Criterion:
     unless: str = ""
     unless_said: str = ""
     unless_why: str = ""
+    agree: str = ""
+    agree_label: str = ""
 
     def _unit(self) -> str:
         return self.unit if self.unit in ("°", "") else f" {self.unit}"
@@ -87,14 +101,21 @@ class Criterion:
         said = "" if self.finding == self.label else f" ({self.finding})"
         if self.op == "is":
             return f"{self.label}{said}"
-        return f"{self.label} {self._bound()}{said}{self.unless_said}"
+        agreeing = f", {self.agree_label}'s too" if self.agree else ""
+        return f"{self.label} {self._bound()}{said}{self.unless_said}{agreeing}"
 
     def reading(self, measurements: Any) -> str:
         """The measured value beside the criterion: ``"PR 240 ms (> 200 ms: met)"``, ``"QRS 96 ms (≥ 120 ms: not
-        met)"``, ``"PR not measured"``; a derived value left undecided says why (``"irregularly irregular rhythm:
-        irregular, but regular between the premature beats (3 supraventricular, 0 ventricular)"``)."""
+        met)"``, ``"PR not measured"``; a derived value left undecided says why (``"irregular rhythm without P
+        waves: irregular, but regular between the premature beats (3 supraventricular, 0 ventricular)"``)."""
         met = self.verdict(measurements)
         if met is None:
+            value, second = getattr(measurements, self.field, None), self._second(measurements)
+            if value is not None and second is not None:  # measured, but the two values disagree
+                return (
+                    f"{self.label} {value:.0f}{self._unit()}, {self.agree_label} {second:.0f}{self._unit()} "
+                    f"({self._bound()}: the two disagree)"
+                )
             undecided = getattr(measurements, "undecided", None)
             why = undecided(self.field) if undecided is not None else None
             return f"{self.label}: {why}" if why else f"{self.label} not measured"
@@ -104,7 +125,15 @@ class Criterion:
             return f"{self.label}: {'yes' if value else 'no'} ({outcome})"
         if self.unless and getattr(measurements, self.unless, None):
             return f"{self.label} {value:.0f}{self._unit()} ({self.unless_why})"
+        second = self._second(measurements)
+        if second is not None:
+            shown = f"{self.label} {value:.0f}{self._unit()}, {self.agree_label} {second:.0f}{self._unit()}"
+            return f"{shown} ({self._bound()}: {outcome})"
         return f"{self.label} {value:.0f}{self._unit()} ({self._bound()}: {outcome})"
+
+    def _second(self, measurements: Any) -> float | None:
+        """The ``agree`` value, where there is one."""
+        return getattr(measurements, self.agree, None) if self.agree and measurements is not None else None
 
     def verdict(self, measurements: Any) -> bool | None:
         """Whether the measurements meet it; None when the value was not measured."""
@@ -113,7 +142,11 @@ class Criterion:
             return None
         if self.unless and getattr(measurements, self.unless, None):
             return False
-        return bool(_OPERATORS[self.op](value, self.threshold))
+        met = bool(_OPERATORS[self.op](value, self.threshold))
+        second = self._second(measurements)
+        if second is not None and bool(_OPERATORS[self.op](second, self.threshold)) is not met:
+            return None
+        return met
 
 
 _PR_LONG = Criterion("first-degree AV block", "pr_ms", ">", 200.0, "PR", "ms")
@@ -122,7 +155,11 @@ _FAST = Criterion("tachycardia", "hr_bpm", ">", 100.0, "HR", "bpm")
 _LEFT_AXIS = Criterion("left axis deviation", "axis_deg", "<", -30.0, "axis", "°")
 _RIGHT_AXIS = Criterion("right axis deviation", "axis_deg", ">", 90.0, "axis", "°")
 _LOW_VOLTAGE = Criterion("low QRS voltage", "low_voltage", "is", True, "low QRS voltage")
-_LONG_QT = Criterion("long QT", "qtc_ms", ">", 460.0, "QTc (Bazett)", "ms")
+# Bazett's correction over-corrects at fast rates (and under-corrects at slow ones): a long QT is met where
+# Fridericia's agrees, and undecided where only one of them is over the bound (module docstring).
+_LONG_QT = Criterion(
+    "long QT", "qtc_ms", ">", 460.0, "QTc (Bazett)", "ms", agree="qtc_fridericia_ms", agree_label="Fridericia"
+)
 _BBB_QRS = Criterion(
     "complete bundle branch block",
     "qrs_ms",
@@ -136,7 +173,7 @@ _BBB_QRS = Criterion(
 )
 _WIDE_QRS = Criterion("wide QRS", "qrs_ms", ">=", 120.0, "QRS", "ms")
 _PACED = Criterion("ventricular pacing", "paced_beats", ">=", 1.0, "paced QRS complexes")
-_IRREGULAR = Criterion("atrial fibrillation", "irregularly_irregular", "is", True, "irregularly irregular rhythm")
+_IRREGULAR = Criterion("atrial fibrillation", "irregular_without_p", "is", True, "irregular rhythm without P waves")
 _PVC = Criterion("premature ventricular beats", "premature_ventricular", ">=", 1.0, "premature ventricular beats")
 _PAC = Criterion("premature atrial beats", "premature_supraventricular", ">=", 1.0, "premature supraventricular beats")
 
@@ -200,7 +237,7 @@ def verdict(criteria: tuple[Criterion, ...], measurements: Any) -> bool | None:
 
 def why(criteria: tuple[Criterion, ...], measurements: Any) -> str:
     """The readings behind the verdict, for a reader: those that contradict when one does, else those not decided
-    when one is not, else all (met): ``"irregularly irregular rhythm: no (not met)"``."""
+    when one is not, else all (met): ``"irregular rhythm without P waves: no (not met)"``."""
     verdicts = [c.verdict(measurements) for c in criteria]
     deciding = False if False in verdicts else None if None in verdicts else True
     return "; ".join(c.reading(measurements) for c, v in zip(criteria, verdicts, strict=True) if v is deciding)

@@ -285,14 +285,14 @@ def test_browse_filters_by_review_status_and_annotated_label(client, services):
 
 
 def test_zero_shot_sets_each_measured_finding_beside_the_ecgs_value(client, services):
-    """A class naming a finding a measurement defines (LBBB, RBBB: QRS >= 120 ms; AFIB: an irregularly irregular
-    rhythm) shows the ECG's automated value beside its score; the others show nothing there."""
+    """A class naming a finding a measurement defines (LBBB, RBBB: QRS >= 120 ms; AFIB: an irregular rhythm
+    without P waves) shows the ECG's automated value beside its score; the others show nothing there."""
     frame = _frame(client.predict("ptbxl/00002", PROMPTS, "tiny-a", "none", api_name="/zeroshot")[1])
     measured = services.measurements("ptbxl/00002")
     qrs = measured.qrs_ms
     expected = f"QRS {qrs:.0f} ms (≥ 120 ms: {'met' if qrs >= 120 else 'not met'})"
     assert measured.irregular is False  # a regular sinus rhythm
-    rhythm = "irregularly irregular rhythm: no (not met)"
+    rhythm = "irregular rhythm without P waves: no (not met)"
     readings = dict(zip(frame["class"], frame["measured (automated)"], strict=True))
     assert readings == {"LBBB": expected, "RBBB": expected, "NORM": "", "AFIB": rhythm}
     # No class names one: no column.

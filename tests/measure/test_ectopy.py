@@ -189,24 +189,31 @@ def test_atrial_fibrillation_states_no_supraventricular_beats(shared_data: Path)
     assert meas.premature_ventricular == 2
 
 
-def test_irregularly_irregular_tells_atrial_fibrillation_from_premature_beats(shared_data: Path):
-    """Retrieve's atrial-fibrillation criterion: AF (``ptbxl/01017``) is irregular between its premature beats too;
-    sinus rhythm with a PVC and a PAC (``ptbxl/01036``) is irregular, but regular between them: undecided, with
-    why; two PVCs in a sinus rhythm read regular overall (``ptbxl/02536``): not met."""
+def test_irregular_without_p_tells_atrial_fibrillation_from_premature_beats(shared_data: Path):
+    """Retrieve's atrial-fibrillation criterion: AF (``ptbxl/01017``) is irregular between its premature beats too and
+    has no PR; sinus rhythm with a PVC and a PAC (``ptbxl/01036``) is irregular, but regular between them, and a
+    sinus rhythm with premature atrial beats (``ptbxl/14241``) irregular, but with a PR: both undecided, saying why;
+    two PVCs in a sinus rhythm read regular overall (``ptbxl/02536``): not met."""
     af = measure_ecg(_read(shared_data, "ptbxl/01017"))
-    assert af.irregular is True and af.irregularly_irregular is True and af.undecided("irregularly_irregular") is None
+    assert af.irregular is True and af.irregular_without_p is True and af.undecided("irregular_without_p") is None
     ectopic = measure_ecg(_read(shared_data, "ptbxl/01036"))
-    assert ectopic.irregular is True and ectopic.irregularly_irregular is None
-    assert ectopic.undecided("irregularly_irregular") == (
+    assert ectopic.irregular is True and ectopic.irregular_without_p is None
+    assert ectopic.undecided("irregular_without_p") == (
         "irregular, but regular between the premature beats (1 supraventricular, 1 ventricular)"
+    )
+    with_p = measure_ecg(_read(shared_data, "ptbxl/14241"))
+    assert with_p.irregular is True and with_p.premature_supraventricular is None and with_p.pr_ms is not None
+    assert with_p.irregular_without_p is None
+    assert with_p.undecided("irregular_without_p") == (
+        f"irregular, but P waves precede the QRS complexes (PR {with_p.pr_ms:.0f} ms)"
     )
     assert ectopic.undecided("pr_ms") is None  # only derived values are undecided; the others say why in missing
     as_json = ectopic.to_dict()
-    assert as_json["irregularly_irregular"] is None and as_json["undecided"] == {
-        "irregularly_irregular": ectopic.undecided("irregularly_irregular")
+    assert as_json["irregular_without_p"] is None and as_json["undecided"] == {
+        "irregular_without_p": ectopic.undecided("irregular_without_p")
     }
-    assert af.to_dict()["irregularly_irregular"] is True and "undecided" not in af.to_dict()
-    assert measure_ecg(_read(shared_data, "ptbxl/02536")).irregularly_irregular is False
+    assert af.to_dict()["irregular_without_p"] is True and "undecided" not in af.to_dict()
+    assert measure_ecg(_read(shared_data, "ptbxl/02536")).irregular_without_p is False
 
 
 def test_atrial_fibrillation_with_an_even_response_states_no_supraventricular_beats(shared_data: Path):

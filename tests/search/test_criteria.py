@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from core.measure import Measurements
+from core.data.catalogs import load_catalog
+from core.measure import Measurements, measure_ecg
 from core.search.criteria import criteria_for, order_by_verdict, reorder, verdict, why
 
 
@@ -19,7 +21,7 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("prolonged PR interval", ["PR > 200 ms (first-degree AV block)"]),
         (
             "atrial fibrillation with rapid ventricular response",
-            ["HR > 100 bpm (tachycardia)", "irregularly irregular rhythm (atrial fibrillation)"],
+            ["HR > 100 bpm (tachycardia)", "irregular rhythm without P waves (atrial fibrillation)"],
         ),
         ("no atrial fibrillation", []),
         ("sinus bradycardia", ["HR < 60 bpm (bradycardia)"]),
@@ -30,7 +32,7 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("ventricular pacing", ["paced QRS complexes ≥ 1 (ventricular pacing)"]),
         ("left axis deviation with low QRS voltage", ["axis < -30° (left axis deviation)", "low QRS voltage"]),
         ("right axis deviation", ["axis > 90° (right axis deviation)"]),
-        ("long QT", ["QTc (Bazett) > 460 ms (long QT)"]),
+        ("long QT", ["QTc (Bazett) > 460 ms (long QT), Fridericia's too"]),
         ("frequent ventricular ectopic beats", ["premature ventricular beats ≥ 1"]),
         ("premature atrial contractions", ["premature supraventricular beats ≥ 1 (premature atrial beats)"]),
         ("no ST change, first-degree AV block", ["PR > 200 ms (first-degree AV block)"]),
@@ -53,8 +55,8 @@ def test_criteria_read_from_queries(query: str, described: list[str]):
 
 def _measured(**values) -> SimpleNamespace:
     fields = (
-        "hr_bpm", "pr_ms", "qrs_ms", "qtc_ms", "axis_deg", "low_voltage", "premature_ventricular", "paced_beats",
-        "irregular",
+        "hr_bpm", "pr_ms", "qrs_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg", "low_voltage", "premature_ventricular",
+        "paced_beats", "irregular",
     )  # fmt: skip
     return SimpleNamespace(**{name: values.get(name) for name in fields})
 
@@ -73,30 +75,38 @@ def test_a_verdict_needs_every_criterion_met_and_any_contradiction_fails_it():
     assert verdict(pvc, _measured(premature_ventricular=2)) is True
 
 
-def _rhythm(irregular: bool | None, sv: int | None, v: int | None = 0, hr: float = 130.0) -> Measurements:
-    return Measurements(hr_bpm=hr, irregular=irregular, premature_supraventricular=sv, premature_ventricular=v)
+def _rhythm(
+    irregular: bool | None, sv: int | None, v: int | None = 0, hr: float = 130.0, pr: float | None = None
+) -> Measurements:
+    return Measurements(
+        hr_bpm=hr, irregular=irregular, premature_supraventricular=sv, premature_ventricular=v, pr_ms=pr
+    )
 
 
-def test_atrial_fibrillation_needs_an_irregularly_irregular_rhythm():
+def test_atrial_fibrillation_needs_an_irregular_rhythm_without_p_waves():
     af = criteria_for("atrial fibrillation with rapid ventricular response")
-    # Irregular with no supraventricular count (the rhythm between the premature beats is irregular too): met.
+    # Irregular, no supraventricular count (irregular between the premature beats too) and no PR: met.
     assert verdict(af, _rhythm(True, None)) is True
     assert verdict(af, _rhythm(False, 0)) is False  # a sinus tachycardia, or 2:1 flutter
     assert verdict(af, _rhythm(True, None, hr=80.0)) is False  # AF, but no rapid response
-    # Irregular, but regular between its premature beats: sinus rhythm with early beats, or AF whose early beats
-    # were counted (ptbxl/05800): undecided, between the met and the contradicted.
+    # Irregular, but regular between its premature beats (sinus rhythm with early beats, or AF whose early beats were
+    # counted: ptbxl/05800), or with P waves before the QRS: undecided, between the met and the contradicted.
     assert verdict(af, _rhythm(True, 3)) is None
+    assert verdict(af, _rhythm(True, None, pr=160.0)) is None
     assert verdict(af, _rhythm(None, None)) is None
-    assert af[1].reading(_rhythm(True, None)) == "irregularly irregular rhythm: yes (met)"
-    assert af[1].reading(_rhythm(False, 0)) == "irregularly irregular rhythm: no (not met)"
+    assert af[1].reading(_rhythm(True, None)) == "irregular rhythm without P waves: yes (met)"
+    assert af[1].reading(_rhythm(False, 0)) == "irregular rhythm without P waves: no (not met)"
     assert af[1].reading(_rhythm(True, 3, v=1)) == (
-        "irregularly irregular rhythm: irregular, but regular between the premature beats (3 supraventricular, "
+        "irregular rhythm without P waves: irregular, but regular between the premature beats (3 supraventricular, "
         "1 ventricular)"
     )
-    assert af[1].reading(_rhythm(True, 0, v=0)) == (
-        "irregularly irregular rhythm: irregular overall, but regular from beat to beat between the dominant beats"
+    assert af[1].reading(_rhythm(True, None, pr=160.0)) == (
+        "irregular rhythm without P waves: irregular, but P waves precede the QRS complexes (PR 160 ms)"
     )
-    assert af[1].reading(_rhythm(None, None)) == "irregularly irregular rhythm: regularity not measured"
+    assert af[1].reading(_rhythm(True, 0, v=0)) == (
+        "irregular rhythm without P waves: irregular overall, but regular from beat to beat between the dominant beats"
+    )
+    assert af[1].reading(_rhythm(None, None)) == "irregular rhythm without P waves: regularity not measured"
     # A value that is simply missing keeps its plain reading.
     assert criteria_for("first degree AV block")[0].reading(_rhythm(True, None)) == "PR not measured"
 
@@ -111,6 +121,26 @@ def test_a_paced_qrs_contradicts_a_bundle_branch_block_but_not_a_wide_qrs():
     assert bbb[0].reading(paced) == "QRS 168 ms (paced: a pacemaker's QRS, not a bundle branch block)"
     assert criteria_for("paced rhythm")[0].reading(paced) == "paced QRS complexes 12 (≥ 1: met)"
     assert criteria_for("paced rhythm")[0].reading(_measured(qrs_ms=168.0)) == "paced QRS complexes not measured"
+
+
+def test_a_long_qt_needs_bazett_and_fridericia_to_agree():
+    """Bazett's QTc over-corrects at fast rates: a sinus tachycardia with Bazett 480 and Fridericia 440 ms is
+    undecided, not a long QT; both over 460 ms meet it, both under contradict it."""
+    long_qt = criteria_for("prolonged QT interval")
+    assert verdict(long_qt, _measured(qtc_ms=500.0, qtc_fridericia_ms=480.0)) is True
+    assert verdict(long_qt, _measured(qtc_ms=430.0, qtc_fridericia_ms=420.0)) is False
+    assert verdict(long_qt, _measured(qtc_ms=480.0, qtc_fridericia_ms=440.0)) is None
+    assert verdict(long_qt, _measured(qtc_ms=450.0, qtc_fridericia_ms=470.0)) is None  # a slow rate: the other way
+    assert verdict(long_qt, _measured(qtc_ms=480.0)) is True  # Fridericia's not given: Bazett's decides
+    assert long_qt[0].reading(_measured(qtc_ms=500.4, qtc_fridericia_ms=480.0)) == (
+        "QTc (Bazett) 500 ms, Fridericia 480 ms (> 460 ms: met)"
+    )
+    assert long_qt[0].reading(_measured(qtc_ms=480.0, qtc_fridericia_ms=440.0)) == (
+        "QTc (Bazett) 480 ms, Fridericia 440 ms (> 460 ms: the two disagree)"
+    )
+    assert why(long_qt, _measured(qtc_ms=480.0, qtc_fridericia_ms=440.0)) == long_qt[0].reading(
+        _measured(qtc_ms=480.0, qtc_fridericia_ms=440.0)
+    )
 
 
 def test_the_order_puts_met_first_then_unmeasured_then_contradicted_each_keeping_its_order():
@@ -151,11 +181,23 @@ def test_a_reading_puts_the_measured_value_beside_the_criterion():
 def test_why_gives_the_readings_that_decided_the_verdict():
     af = criteria_for("atrial fibrillation with rapid ventricular response")
     # Contradicted: only the reading that contradicts; undecided: only the undecided one; met: every reading.
-    assert why(af, _rhythm(False, 0)) == "irregularly irregular rhythm: no (not met)"
+    assert why(af, _rhythm(False, 0)) == "irregular rhythm without P waves: no (not met)"
     assert why(af, _rhythm(True, None, hr=80.0)) == "HR 80 bpm (> 100 bpm: not met)"
     assert why(af, _rhythm(True, 2, v=0)) == (
-        "irregularly irregular rhythm: irregular, but regular between the premature beats (2 supraventricular, "
+        "irregular rhythm without P waves: irregular, but regular between the premature beats (2 supraventricular, "
         "0 ventricular)"
     )
-    assert why(af, _rhythm(True, None)) == "HR 130 bpm (> 100 bpm: met); irregularly irregular rhythm: yes (met)"
-    assert why(af, None) == "HR not measured; irregularly irregular rhythm not measured"
+    assert why(af, _rhythm(True, None)) == "HR 130 bpm (> 100 bpm: met); irregular rhythm without P waves: yes (met)"
+    assert why(af, None) == "HR not measured; irregular rhythm without P waves not measured"
+
+
+def test_a_long_qt_on_real_records(shared_data: Path):
+    """``ptbxl/00103`` (training folds, sinus tachycardia at 105 bpm, no long QT stated): Bazett's QTc is over 460 ms,
+    Fridericia's under, so the long QT is undecided; ``ptbxl/00320`` (labelled long QT, 55 bpm): both over, met."""
+    catalog = load_catalog("ptbxl", root=shared_data / "ptb-xl" / "1.0.3", download=False, rate_hz=500)
+    long_qt = criteria_for("long QT")
+    fast = measure_ecg(catalog.read("ptbxl/00103"))
+    assert fast.hr_bpm > 100 and fast.qtc_ms > 460 >= fast.qtc_fridericia_ms
+    assert verdict(long_qt, fast) is None and "the two disagree" in long_qt[0].reading(fast)
+    labelled = measure_ecg(catalog.read("ptbxl/00320"))
+    assert verdict(long_qt, labelled) is True
