@@ -184,9 +184,21 @@ class Measurements:
             return False
         return True if self.premature_supraventricular is None and self.pr_ms is None else None
 
+    @property
+    def p_waves_before_qrs(self) -> bool | None:
+        """A sinus (or other P-wave) rhythm: True where a PR was measured (a P wave repeats before the QRS
+        complexes at a fixed distance), False on atrial fibrillation's pattern (:attr:`irregular_without_p`), else
+        None: no PR, but not that pattern either (flutter, a junctional rhythm, or P waves hidden in the T waves at
+        a fast rate; :meth:`undecided` gives the PR's reason)."""
+        if self.pr_ms is not None:
+            return True
+        return False if self.irregular_without_p else None
+
     def undecided(self, name: str) -> str | None:
-        """Why a value derived from others (:attr:`irregular_without_p`) is None; None for any other value (its
-        reason is in ``missing``)."""
+        """Why a value derived from others (:attr:`irregular_without_p`, :attr:`p_waves_before_qrs`) is None; None
+        for any other value (its reason is in ``missing``)."""
+        if name == "p_waves_before_qrs" and self.p_waves_before_qrs is None:
+            return f"no PR ({self.missing.get('pr_ms', 'not measured')})"
         if name != "irregular_without_p" or self.irregular_without_p is not None:
             return None
         if self.irregular is None:
@@ -199,14 +211,15 @@ class Measurements:
         return f"irregular, but regular between the premature beats ({sv} supraventricular, {v} ventricular)"
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (lead names and beats as lists), with the derived ``irregular_without_p`` and, where
-        it is None, ``undecided`` saying why."""
+        """Plain JSON-able dict (lead names and beats as lists), with the derived ``irregular_without_p`` and
+        ``p_waves_before_qrs`` and, where one is None, ``undecided`` saying why."""
         out = asdict(self)
         out["leads_used"] = list(self.leads_used)
         out["beats"] = [asdict(b) for b in self.beats]
-        out["irregular_without_p"] = self.irregular_without_p
-        if why := self.undecided("irregular_without_p"):
-            out["undecided"] = {"irregular_without_p": why}
+        derived = ("irregular_without_p", "p_waves_before_qrs")
+        out.update({name: getattr(self, name) for name in derived})
+        if undecided := {name: why for name in derived if (why := self.undecided(name))}:
+            out["undecided"] = undecided
         return out
 
     def to_sentence(self) -> str:

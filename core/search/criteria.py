@@ -29,6 +29,13 @@ normal ECGs, both on 24 and 35; among the 12 records labelled long QT Bazett's a
 is over the bound (142 normal ECGs, 2 long QT) the finding is undecided, the middle group, saying "the two
 disagree".
 
+A sinus rhythm, tachycardia or bradycardia asks for P waves before the QRS complexes
+(:attr:`core.measure.Measurements.p_waves_before_qrs`: a PR was measured); atrial fibrillation's pattern contradicts
+it, and no PR otherwise (flutter, or P waves hidden in the T waves) leaves it undecided. On training records
+(``by_example_dev``, + measured criteria, 2026-12-04 night) "sinus tachycardia" rose 0.6 -> 0.9 (METS) and 0.4 -> 0.6
+(FG-CLEP), where the rate alone had lifted atrial fibrillation and flutter; nothing else moved (D-BETA unchanged;
+means 0.625 -> 0.644, 0.375, 0.263 -> 0.275).
+
 Only findings with a one-number definition are read, by whole phrases (no abbreviation that names something else as
 well, such as LAD for the artery); a finding negated in the query ("no ...") gives no criterion, and a query naming
 both bradycardia and tachycardia gives no rate criterion. An incomplete bundle branch block (QRS under 120 ms) gives
@@ -174,6 +181,7 @@ _BBB_QRS = Criterion(
 _WIDE_QRS = Criterion("wide QRS", "qrs_ms", ">=", 120.0, "QRS", "ms")
 _PACED = Criterion("ventricular pacing", "paced_beats", ">=", 1.0, "paced QRS complexes")
 _IRREGULAR = Criterion("atrial fibrillation", "irregular_without_p", "is", True, "irregular rhythm without P waves")
+_SINUS = Criterion("sinus rhythm", "p_waves_before_qrs", "is", True, "P waves before the QRS")
 _PVC = Criterion("premature ventricular beats", "premature_ventricular", ">=", 1.0, "premature ventricular beats")
 _PAC = Criterion("premature atrial beats", "premature_supraventricular", ">=", 1.0, "premature supraventricular beats")
 
@@ -192,6 +200,7 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
         (r"(?<!incomplete )\b(?:complete )?(?:left|right) bundle branch block\b", _BBB_QRS),
         (r"\bwide qrs\b", _WIDE_QRS),
         (r"\batrial fibrillation\b", _IRREGULAR),
+        (r"\bsinus (?:rhythm|tachycardia|bradycardia)\b", _SINUS),
         (
             r"\bpac(?:ed|ing) rhythm\b|\b(?:ventricular|cardiac) pacing\b|\bpaced\b"
             r"|(?<!wandering )(?<!atrial )\bpacemaker\b",  # "wandering atrial pacemaker" is a rhythm, not a device

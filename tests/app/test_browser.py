@@ -209,7 +209,7 @@ def test_a_retrieve_result_and_its_thumbnail_open_the_ecg(live_app: str, browser
     page.locator("#search-btn").click()
     expect(thumbs_box).to_contain_text("HR < 60 bpm (bradycardia)", timeout=60_000)
     rows = page.locator("#search-thumbs tr[data-ecg]")
-    met = re.compile(r"^✓ meets the criteria: HR \d+ bpm \(< 60 bpm: met\)$")
+    met = re.compile(r"^✓ meets the criteria: HR \d+ bpm \(< 60 bpm: met\); P waves before the QRS: yes \(met\)$")
     expect(rows.first.locator(".criteria-tag")).to_have_text(met)
     assert page.locator("#search-thumbs .criteria-tag").count() == rows.count()
     _shot(page, tmp_path, "retrieve_criteria.png", "#search-thumbs", "#search-reports")

@@ -221,11 +221,12 @@ def test_search_text_says_which_ecgs_meet_the_measured_criteria(client):
     """ "sinus bradycardia" names a heart rate under 60: the heading says so and every row whether it meets it; the
     seventh argument turns the re-ordering off."""
     _, _, page = client.predict("sinus bradycardia", 5, api_name="/search_text")
-    assert "a measurement defines, HR &lt; 60 bpm (bradycardia): of the" in page
+    assert "a measurement defines, HR &lt; 60 bpm (bradycardia); P waves before the QRS (sinus rhythm): of the" in page
     tags = re.findall(r"class='criteria-tag' data-met='(True|None|False)'>([^<]+)<", page)
     assert len(tags) == 5 and tags[0][0] == "True"
     # Each tag is followed by the reading behind it.
-    assert re.fullmatch(r"✓ meets the criteria: HR \d+ bpm \(&lt; 60 bpm: met\)", tags[0][1]), tags[0]
+    met = r"✓ meets the criteria: HR \d+ bpm \(&lt; 60 bpm: met\); P waves before the QRS: yes \(met\)"
+    assert re.fullmatch(met, tags[0][1]), tags[0]
     order = [{"True": 0, "None": 1, "False": 2}[met] for met, _ in tags]
     assert order == sorted(order)
     _, _, off = client.predict("sinus bradycardia", 5, "all", "", "", True, False, api_name="/search_text")

@@ -194,22 +194,29 @@ def test_text_search_ranks_ecgs_by_the_indexed_ecgs_whose_reports_state_the_quer
 
 
 def test_a_query_naming_a_measured_finding_lists_the_ecgs_that_meet_it_first(ptbxl_service):
-    """ "sinus bradycardia" is a heart rate under 60: of the 50 nearest ECGs, those measured under 60 bpm come first,
-    in the model's order, then those not measured, then the rest; the reports are the same either way."""
+    """ "sinus bradycardia" is a heart rate under 60 with P waves before the QRS: of the 50 nearest ECGs, those
+    measured so come first, in the model's order, then those undecided, then the rest; the reports are the same
+    either way."""
     query = "sinus bradycardia"
     found = ptbxl_service.search_text(query, 8)
     plain = ptbxl_service.search_text(query, CRITERIA_POOL, by_measurement=False)
-    assert found.criteria == ("HR < 60 bpm (bradycardia)",) and found.criteria_pool == CRITERIA_POOL
+    assert found.criteria == ("HR < 60 bpm (bradycardia)", "P waves before the QRS (sinus rhythm)")
+    assert found.criteria_pool == CRITERIA_POOL
     assert plain.criteria == () and plain.criteria_met == () and plain.criteria_pool == 0 and plain.criteria_why == ()
     met = list(found.criteria_met)
     assert len(met) == len(found.ecgs) == 8
     assert met == sorted(met, key=lambda v: {True: 0, None: 1, False: 2}[v])
     assert met.count(True) >= 3  # the index holds bradycardic ECGs among the nearest
     for n, ok, why in zip(found.ecgs, met, found.criteria_why, strict=True):
-        hr = n.measurements.hr_bpm if n.measurements is not None else None
-        assert (hr is None) if ok is None else ((hr < 60.0) is ok), (n.record.record_id, hr, ok)
-        said = "HR not measured" if hr is None else f"HR {hr:.0f} bpm (< 60 bpm: {'met' if ok else 'not met'})"
-        assert why == said
+        m = n.measurements
+        hr, pr = (m.hr_bpm, m.pr_ms) if m is not None else (None, None)
+        slow = None if hr is None else hr < 60.0
+        p_waves = True if pr is not None else (False if m is not None and m.irregular_without_p else None)
+        expected = False if False in (slow, p_waves) else None if None in (slow, p_waves) else True
+        assert ok is expected, (n.record.record_id, hr, pr, ok)
+        rate = "HR not measured" if hr is None else f"HR {hr:.0f} bpm (< 60 bpm: {'met' if slow else 'not met'})"
+        if ok or (ok is False and slow is False) or (ok is None and slow is None):
+            assert why.startswith(rate), (why, rate)
     pool = [r.record.record_id for r in plain.ecgs]
     meeting = [n.record.record_id for n, ok in zip(found.ecgs, met, strict=True) if ok]
     assert meeting == [i for i in pool if i in meeting]  # the model's order kept among them

@@ -16,7 +16,10 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
     ("query", "described"),
     [
         ("first degree AV block", ["PR > 200 ms (first-degree AV block)"]),
-        ("sinus rhythm with 1st-degree atrioventricular block", ["PR > 200 ms (first-degree AV block)"]),
+        (
+            "sinus rhythm with 1st-degree atrioventricular block",
+            ["PR > 200 ms (first-degree AV block)", "P waves before the QRS (sinus rhythm)"],
+        ),
         ("1AVB", ["PR > 200 ms (first-degree AV block)"]),
         ("prolonged PR interval", ["PR > 200 ms (first-degree AV block)"]),
         (
@@ -24,7 +27,8 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
             ["HR > 100 bpm (tachycardia)", "irregular rhythm without P waves (atrial fibrillation)"],
         ),
         ("no atrial fibrillation", []),
-        ("sinus bradycardia", ["HR < 60 bpm (bradycardia)"]),
+        ("sinus bradycardia", ["HR < 60 bpm (bradycardia)", "P waves before the QRS (sinus rhythm)"]),
+        ("no sinus rhythm", []),
         ("complete left bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block), not paced"]),
         ("right bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block), not paced"]),
         ("wide QRS tachycardia", ["HR > 100 bpm (tachycardia)", "QRS ≥ 120 ms (wide QRS)"]),
@@ -143,6 +147,19 @@ def test_a_long_qt_needs_bazett_and_fridericia_to_agree():
     )
 
 
+def test_a_sinus_rhythm_needs_p_waves_before_the_qrs():
+    """A PR measured meets it, atrial fibrillation's pattern contradicts it, and no PR otherwise (a flutter, or P waves
+    hidden in the T waves at a fast rate) leaves it undecided with the PR's reason."""
+    tachycardia = criteria_for("sinus tachycardia")
+    sinus = Measurements(hr_bpm=120.0, irregular=False, premature_supraventricular=0, pr_ms=150.0)
+    fibrillation = Measurements(hr_bpm=130.0, irregular=True, premature_supraventricular=None, pr_ms=None)
+    flutter = Measurements(hr_bpm=150.0, irregular=False, premature_supraventricular=None, missing={"pr_ms": "no P"})
+    assert [verdict(tachycardia, m) for m in (sinus, fibrillation, flutter)] == [True, False, None]
+    assert why(tachycardia, fibrillation) == "P waves before the QRS: no (not met)"
+    assert why(tachycardia, flutter) == "P waves before the QRS: no PR (no P)"
+    assert flutter.to_dict()["undecided"] == {"p_waves_before_qrs": "no PR (no P)"}
+
+
 def test_the_order_puts_met_first_then_unmeasured_then_contradicted_each_keeping_its_order():
     verdicts = [False, None, True, False, True, None]
     assert order_by_verdict(verdicts) == [2, 4, 1, 5, 0, 3]
@@ -150,7 +167,7 @@ def test_the_order_puts_met_first_then_unmeasured_then_contradicted_each_keeping
 
 
 def test_reorder_measures_only_the_pool_and_keeps_the_rest_after_it():
-    criteria = criteria_for("sinus bradycardia")
+    criteria = criteria_for("bradycardia")
     rates = {"a": 80.0, "b": 50.0, "c": None, "d": 55.0, "e": 40.0}
     asked = []
 
