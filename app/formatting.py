@@ -213,7 +213,7 @@ def measurement_lines(m: Any) -> list[str]:
         if value is None:
             lines.append(_not_measured(label, name, missing))
         else:
-            lines.append(_qualified(f"{label}: {yes if value else no}", name, quality) + _irregular_by_ectopy(m, name))
+            lines.append(_qualified(f"{label}: {yes if value else no}", name, quality) + _rhythm_note(m, name))
     if hasattr(m, "premature_ventricular"):
         lines.append(premature_line(m, missing))
     if getattr(m, "paced_beats", None):
@@ -246,14 +246,18 @@ PREMATURE_KINDS: tuple[tuple[str, str, str], ...] = (
 PACED_VENTRICULAR_MEANING = "QRS unlike the paced beat: ventricular, or the patient's own conducted beat"
 
 
-def _irregular_by_ectopy(m: Any, name: str) -> str:
-    """For an irregular rhythm made so by premature beats, that its rhythm between them is regular: a supraventricular
-    count is given only then (:mod:`core.measure.ectopy`), and a reader would otherwise take "irregular" for atrial
-    fibrillation."""
-    v, sv = getattr(m, "premature_ventricular", None), getattr(m, "premature_supraventricular", None)
-    if name != "irregular" or not getattr(m, name, None) or sv is None or not (v or sv):
+def _rhythm_note(m: Any, name: str) -> str:
+    """What an irregular rhythm is made of, so that a reader does not take every "irregular" for atrial fibrillation:
+    regular between its premature beats (a supraventricular count is given only then, :mod:`core.measure.ectopy`),
+    or without P waves (atrial fibrillation's pattern, ``irregular_without_p``), or with P waves before the QRS."""
+    if name != "irregular" or not getattr(m, name, None):
         return ""
-    return "; regular between the premature beats"
+    v, sv = getattr(m, "premature_ventricular", None), getattr(m, "premature_supraventricular", None)
+    if sv is not None:
+        return "; regular between the premature beats" if (v or sv) else ""
+    if getattr(m, "irregular_without_p", None):
+        return "; no P waves before the QRS (atrial fibrillation's pattern)"
+    return "; P waves before the QRS" if getattr(m, "pr_ms", None) is not None else ""
 
 
 def premature_line(m: Any, missing: dict) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,6 +19,7 @@ from app.formatting import (
     measurements_markdown,
 )
 from core.leads import CANONICAL_LEADS
+from core.measure import Measurements
 from core.plotting import EXCLUDED_COLOR, FIDUCIALS, PREMATURE_MARKS, ecg_figure
 
 FS_HZ = 500.0
@@ -309,9 +311,13 @@ def test_a_real_record_with_ventricular_premature_beats_shows_them(shared_data):
 def test_an_irregular_rhythm_explained_by_premature_beats_says_it_is_regular_between_them():
     lines = measurement_lines(_measurements(irregular=True, premature_ventricular=2, premature_supraventricular=0))
     assert "Rhythm: irregular; regular between the premature beats" in lines
-    # In atrial fibrillation no supraventricular count is given: "irregular" stands alone.
+    # In atrial fibrillation no supraventricular count and no PR are given: its pattern is named.
     af = measurement_lines(_measurements(irregular=True, premature_ventricular=1, premature_supraventricular=None))
-    assert "Rhythm: irregular" in af
+    assert "Rhythm: irregular" in af  # a stand-in without the derived value: nothing added
+    real_af = Measurements(hr_bpm=120.0, irregular=True, premature_ventricular=1)
+    assert "Rhythm: irregular; no P waves before the QRS (atrial fibrillation's pattern)" in measurement_lines(real_af)
+    with_p = replace(real_af, pr_ms=150.0)
+    assert "Rhythm: irregular; P waves before the QRS" in measurement_lines(with_p)
     regular = measurement_lines(_measurements(irregular=False, premature_ventricular=1, premature_supraventricular=0))
     assert "Rhythm: regular" in regular
 
