@@ -36,11 +36,12 @@ it, and no PR otherwise (flutter, or P waves hidden in the T waves) leaves it un
 (FG-CLEP), where the rate alone had lifted atrial fibrillation and flutter; nothing else moved (D-BETA unchanged;
 means 0.625 -> 0.644, 0.375, 0.263 -> 0.275).
 
-Only findings with a one-number definition are read, by whole phrases (no abbreviation that names something else as
-well, such as LAD for the artery); a finding negated in the query ("no ...") gives no criterion, and a query naming
-both bradycardia and tachycardia gives no rate criterion. An incomplete bundle branch block (QRS under 120 ms) gives
-none: nearly every ECG meets that bound, and on training records (``core.evaluate.by_example_dev``, METS) it only
-pushed out IRBBB-labelled ECGs in the label's gray zone (precision@10 0.6 -> 0.5), so it was dropped.
+Only findings a measurement defines (a number, or a pattern such as P waves before the QRS) are read, by whole phrases
+(no abbreviation that names something else as well, such as LAD for the artery); a finding negated in the query ("no
+...") gives no criterion, and a query naming both bradycardia and tachycardia gives no rate criterion. An incomplete
+bundle branch block (QRS under 120 ms) gives none: nearly every ECG meets that bound, and on training records
+(``core.evaluate.by_example_dev``, METS) it only pushed out IRBBB-labelled ECGs in the label's gray zone (precision@10
+0.6 -> 0.5), so it was dropped.
 """
 
 from __future__ import annotations
