@@ -96,6 +96,23 @@ def voltage_summary(per_lead: dict[str, dict[str, float]]) -> dict[str, float | 
     }
 
 
+# Below this, V1's QRS is too small for its R/S ratio to mean anything; S is floored so a pure R gives a number.
+V1_MIN_QRS_MV = 0.05
+V1_S_FLOOR_MV = 0.02
+
+
+def v1_r_to_s(per_lead: dict[str, dict[str, float]]) -> tuple[float | None, str | None]:
+    """V1's R/S amplitude ratio (largest upward over largest downward QRS deflection), with the reason when there is
+    none. A ratio of two deflections of one lead, so it holds where the file's millivolts do not (LUDB)."""
+    v1 = per_lead.get("V1")
+    if not v1 or v1.get("r_mv") is None or v1.get("s_mv") is None:
+        return None, "needs lead V1 and a delineated QRS"
+    r, s = v1["r_mv"], v1["s_mv"]
+    if max(r, s) < V1_MIN_QRS_MV:
+        return None, f"V1's QRS is under {V1_MIN_QRS_MV} mV either way"
+    return round(r / max(s, V1_S_FLOOR_MV), 2), None
+
+
 def _frontal_leads(ecg: ECG) -> tuple[np.ndarray, np.ndarray] | None:
     """Leads I and aVF (mV), derived from II and III when missing; None when neither way works."""
     has = {name: bool(ecg.lead_mask[LEAD_INDEX[name]]) for name in ("I", "II", "III", "aVF")}

@@ -34,6 +34,10 @@ Definitions:
   dominant one.
 * ``paced_beats``: QRS complexes preceded by a pacemaker spike seen on most leads (:mod:`core.measure.pacing`,
   v2.15); stated from three on, missing under 500 Hz. Each beat's ``pace_s`` is its spike's time.
+* ``v1_r_to_s``: V1's R/S amplitude ratio (:func:`core.measure.amplitude.v1_r_to_s`): under 0.5 in every complete
+  left and from 0.79 in every complete right bundle branch block of the calibrated training records (49 and 51).
+  A ratio within one lead, so kept where the millivolts are not (LUDB). Added 2026-12-04 without a version change:
+  the sentence does not use it, so FG-CLEP's sentences are the same.
 
 Every value is an automated measurement: ``quality`` gives the confidence of each value given and ``missing`` the
 reason for each value that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader
@@ -50,7 +54,7 @@ import numpy as np
 
 from core.data.lead_scaling import RESTORED_KEY, UNCALIBRATED_KEY
 from core.ecg import ECG
-from core.measure.amplitude import WIDE_QRS_MS, frontal_axis_deg, qrs_amplitudes, voltage_summary
+from core.measure.amplitude import WIDE_QRS_MS, frontal_axis_deg, qrs_amplitudes, v1_r_to_s, voltage_summary
 from core.measure.beat_consistency import MIN_CONSISTENCY, qrs_consistency
 from core.measure.delineator import bandpass_leads_mv
 from core.measure.ectopy import VENTRICULAR, premature_beats, without_supraventricular
@@ -127,6 +131,7 @@ class Measurements:
         premature_ventricular: premature beats whose QRS is unlike the dominant beat's (:mod:`core.measure.ectopy`).
         premature_supraventricular: premature beats with the dominant QRS; None in an irregular rhythm or
             without a P-wave rhythm (v2.14).
+        v1_r_to_s: V1's R/S amplitude ratio (module docstring).
         paced_beats: QRS complexes preceded by a pacemaker spike (:mod:`core.measure.pacing`, v2.15); 0 when
             fewer than three (not stated), None under 500 Hz (a spike is not visible there).
         n_beats: QRS complexes found.
@@ -160,6 +165,7 @@ class Measurements:
     premature_ventricular: int | None = None
     premature_supraventricular: int | None = None
     paced_beats: int | None = None
+    v1_r_to_s: float | None = None
     n_beats: int = 0
     beat_consistency: float | None = None
     leads_used: tuple[str, ...] = ()
@@ -468,11 +474,14 @@ def measurements_from_masks(
     missing.update(pacing.missing)
 
     windows = [(b.qrs_on / fs_hz, b.qrs_off / fs_hz) for b, ok in zip(beats, used, strict=True) if ok]
-    axis, voltages, per_lead = None, {}, {}
+    axis, voltages, per_lead, v1_ratio = None, {}, {}, None
     if ecg is not None:
         axis = frontal_axis_deg(ecg, windows)
         amplitudes = qrs_amplitudes(ecg, windows)
         voltages = voltage_summary(amplitudes)
+        v1_ratio, why_no_ratio = v1_r_to_s(amplitudes)
+        if why_no_ratio:
+            missing["v1_r_to_s"] = why_no_ratio
         per_lead = {name: dict(values) for name, values in amplitudes.items()}
         if lead_labels is not None:
             for name, qrs in zip(ecg.present_leads, _per_lead_qrs_ms(lead_labels, beats, used, fs_hz), strict=True):
@@ -506,6 +515,7 @@ def measurements_from_masks(
         premature_ventricular=ectopy.ventricular if ectopy else None,
         premature_supraventricular=ectopy.supraventricular if ectopy else None,
         paced_beats=pacing.paced_beats,
+        v1_r_to_s=v1_ratio,
         n_beats=len(beats),
         beat_consistency=alike,
         leads_used=ecg.present_leads if ecg is not None else (),

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
     "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
-    "premature_supraventricular", "paced_beats", "irregular_without_p",
+    "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s",
 )  # fmt: skip
 LUDB_COMPARED: tuple[str, ...] = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
 LUDB_GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}
@@ -90,6 +90,9 @@ CHECKS: tuple[Check, ...] = (
     Check("qrs_wide_norm", "QRS >= 120 ms, NORM", "NORM", "qrs_ms", lambda v, s: v >= 120.0, "<= 5 %"),
     Check("qrs_wide_clbbb", "QRS >= 120 ms, CLBBB", "CLBBB", "qrs_ms", lambda v, s: v >= 120.0, ">= 90 %"),
     Check("qrs_wide_crbbb", "QRS >= 120 ms, CRBBB", "CRBBB", "qrs_ms", lambda v, s: v >= 120.0, ">= 90 %"),
+    # Which side (Retrieve's criteria): V1 mostly downward in a left bundle branch block, upward in a right one.
+    Check("v1_down_clbbb", "V1 R/S < 0.5, CLBBB", "CLBBB", "v1_r_to_s", lambda v, s: v < 0.5),
+    Check("v1_down_crbbb", "V1 R/S < 0.5, CRBBB", "CRBBB", "v1_r_to_s", lambda v, s: v < 0.5),
     # Incomplete RBBB is an rSR' pattern with a QRS under 120 ms by definition (110-119 ms in adults): a share here
     # is either the labels' gray zone or a QRS offset read late on the terminal R'.
     Check(

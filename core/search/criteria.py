@@ -83,6 +83,7 @@ class Criterion:
         agree: a second Measurements attribute held to the same bound (Fridericia's QTc beside Bazett's): where
             both are measured and only one meets the bound, the finding is undecided.
         agree_label: how that second value is named ("Fridericia").
+        decimals: digits after the point in a reading (a ratio needs two).
     """
 
     finding: str
@@ -96,6 +97,7 @@ class Criterion:
     unless_why: str = ""
     agree: str = ""
     agree_label: str = ""
+    decimals: int = 0
 
     def _unit(self) -> str:
         return self.unit if self.unit in ("°", "") else f" {self.unit}"
@@ -117,27 +119,24 @@ class Criterion:
         met)"``, ``"PR not measured"``; a derived value left undecided says why (``"irregular rhythm without P
         waves: irregular, but regular between the premature beats (3 supraventricular, 0 ventricular)"``)."""
         met = self.verdict(measurements)
+        value, second = getattr(measurements, self.field, None), self._second(measurements)
         if met is None:
-            value, second = getattr(measurements, self.field, None), self._second(measurements)
             if value is not None and second is not None:  # measured, but the two values disagree
-                return (
-                    f"{self.label} {value:.0f}{self._unit()}, {self.agree_label} {second:.0f}{self._unit()} "
-                    f"({self._bound()}: the two disagree)"
-                )
+                return f"{self._shown(value, second)} ({self._bound()}: the two disagree)"
             undecided = getattr(measurements, "undecided", None)
             why = undecided(self.field) if undecided is not None else None
             return f"{self.label}: {why}" if why else f"{self.label} not measured"
-        value = getattr(measurements, self.field)
         outcome = "met" if met else "not met"
         if self.op == "is":
             return f"{self.label}: {'yes' if value else 'no'} ({outcome})"
         if self.unless and getattr(measurements, self.unless, None):
-            return f"{self.label} {value:.0f}{self._unit()} ({self.unless_why})"
-        second = self._second(measurements)
-        if second is not None:
-            shown = f"{self.label} {value:.0f}{self._unit()}, {self.agree_label} {second:.0f}{self._unit()}"
-            return f"{shown} ({self._bound()}: {outcome})"
-        return f"{self.label} {value:.0f}{self._unit()} ({self._bound()}: {outcome})"
+            return f"{self._shown(value, None)} ({self.unless_why})"
+        return f"{self._shown(value, second)} ({self._bound()}: {outcome})"
+
+    def _shown(self, value: float, second: float | None) -> str:
+        """``"QRS 96 ms"``, ``"V1 R/S 0.09"``, ``"QTc (Bazett) 480 ms, Fridericia 440 ms"``."""
+        shown = f"{self.label} {value:.{self.decimals}f}{self._unit()}"
+        return shown if second is None else f"{shown}, {self.agree_label} {second:.{self.decimals}f}{self._unit()}"
 
     def _second(self, measurements: Any) -> float | None:
         """The ``agree`` value, where there is one."""
@@ -179,6 +178,10 @@ _BBB_QRS = Criterion(
     unless_said=", not paced",
     unless_why="paced: a pacemaker's QRS, not a bundle branch block",
 )
+# Which bundle branch: V1's QRS is mostly downward in a left bundle branch block (rS or QS) and mostly upward in a right
+# one (rsR'). Every calibrated training record separates at 0.5 (module docstring).
+_LEFT_V1 = Criterion("left bundle branch block", "v1_r_to_s", "<", 0.5, "V1 R/S", decimals=2)
+_RIGHT_V1 = Criterion("right bundle branch block", "v1_r_to_s", ">=", 0.5, "V1 R/S", decimals=2)
 _WIDE_QRS = Criterion("wide QRS", "qrs_ms", ">=", 120.0, "QRS", "ms")
 _PACED = Criterion("ventricular pacing", "paced_beats", ">=", 1.0, "paced QRS complexes")
 _IRREGULAR = Criterion("atrial fibrillation", "irregular_without_p", "is", True, "irregular rhythm without P waves")
@@ -199,6 +202,8 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
         (r"\blow (?:qrs |limb[- ]lead |precordial )?voltage\b", _LOW_VOLTAGE),
         (r"\b(?:long|prolonged) qtc?\b|\bqtc? (?:interval )?prolongation\b", _LONG_QT),
         (r"(?<!incomplete )\b(?:complete )?(?:left|right) bundle branch block\b", _BBB_QRS),
+        (r"(?<!incomplete )\b(?:complete )?left bundle branch block\b", _LEFT_V1),
+        (r"(?<!incomplete )\b(?:complete )?right bundle branch block\b", _RIGHT_V1),
         (r"\bwide qrs\b", _WIDE_QRS),
         (r"\batrial fibrillation\b", _IRREGULAR),
         (r"\bsinus (?:rhythm|tachycardia|bradycardia)\b", _SINUS),

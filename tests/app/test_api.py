@@ -285,18 +285,21 @@ def test_browse_filters_by_review_status_and_annotated_label(client, services):
 
 
 def test_zero_shot_sets_each_measured_finding_beside_the_ecgs_value(client, services):
-    """A class naming a finding a measurement defines (LBBB, RBBB: QRS >= 120 ms; AFIB: an irregular rhythm
+    """A class naming a finding a measurement defines (LBBB, RBBB: QRS >= 120 ms and V1's R/S; AFIB: an irregular rhythm
     without P waves; NORM's "sinus rhythm": P waves before the QRS) shows the ECG's automated value beside its score;
     the others show nothing there."""
     frame = _frame(client.predict("ptbxl/00002", PROMPTS, "tiny-a", "none", api_name="/zeroshot")[1])
     measured = services.measurements("ptbxl/00002")
     qrs = measured.qrs_ms
-    expected = f"QRS {qrs:.0f} ms (≥ 120 ms: {'met' if qrs >= 120 else 'not met'})"
+    wide = f"QRS {qrs:.0f} ms (≥ 120 ms: {'met' if qrs >= 120 else 'not met'})"
+    ratio = measured.v1_r_to_s
+    left = f"{wide}; V1 R/S {ratio:.2f} (< 0.5: {'met' if ratio < 0.5 else 'not met'})"
+    right = f"{wide}; V1 R/S {ratio:.2f} (≥ 0.5: {'met' if ratio >= 0.5 else 'not met'})"
     assert measured.irregular is False and measured.pr_ms is not None  # a regular sinus rhythm
     rhythm = "irregular rhythm without P waves: no (not met)"
     sinus = "P waves before the QRS: yes (met)"
     readings = dict(zip(frame["class"], frame["measured (automated)"], strict=True))
-    assert readings == {"LBBB": expected, "RBBB": expected, "NORM": sinus, "AFIB": rhythm}
+    assert readings == {"LBBB": left, "RBBB": right, "NORM": sinus, "AFIB": rhythm}
     # No class names one: no column.
     plain = {"headers": ["class", "prompts"], "data": [["NORM", "normal ECG"], ["MI", "myocardial infarction"]]}
     frame = _frame(client.predict("ptbxl/00002", plain, "tiny-a", "none", api_name="/zeroshot")[1])

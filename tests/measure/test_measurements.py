@@ -82,3 +82,27 @@ def test_sentence_and_dict():
 )
 def test_axis_category(deg: float, name: str):
     assert axis_category(deg) == name
+
+
+def test_v1_r_to_s_tells_the_two_bundle_branch_blocks_apart(shared_data):
+    """V1 is mostly downward in a left bundle branch block (``ptbxl/00286``, training folds) and mostly upward in a
+    right one (``ptbxl/00310``); a ratio within one lead, so LUDB, whose millivolts mean nothing, keeps it."""
+    from core.data.catalogs import load_catalog
+
+    ptbxl = load_catalog("ptbxl", root=shared_data / "ptb-xl" / "1.0.3", download=False, rate_hz=500)
+    left, right = measure_ecg(ptbxl.read("ptbxl/00286")), measure_ecg(ptbxl.read("ptbxl/00310"))
+    assert left.qrs_ms >= 120 and right.qrs_ms >= 120
+    assert left.v1_r_to_s < 0.5 <= right.v1_r_to_s
+    ludb = measure_ecg(load_catalog("ludb", root=shared_data / "ludb" / "1.0.1", download=False).read("ludb/24"))
+    assert ludb.sokolow_lyon_mv is None and "not calibrated" in ludb.missing["sokolow_lyon_mv"]
+    assert ludb.v1_r_to_s < 0.5  # LUDB's complete left bundle branch block
+    assert "v1_r_to_s" in ludb.to_dict()
+
+
+def test_v1_r_to_s_needs_a_v1_qrs():
+    from core.measure.amplitude import v1_r_to_s
+
+    assert v1_r_to_s({}) == (None, "needs lead V1 and a delineated QRS")
+    assert v1_r_to_s({"V1": {"r_mv": 0.02, "s_mv": 0.03}})[0] is None  # too small either way
+    assert v1_r_to_s({"V1": {"r_mv": 0.9, "s_mv": 0.0}}) == (45.0, None)  # a pure R: S floored at 0.02 mV
+    assert v1_r_to_s({"V1": {"r_mv": 0.2, "s_mv": 1.6}}) == (0.12, None)

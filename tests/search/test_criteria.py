@@ -29,8 +29,14 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("no atrial fibrillation", []),
         ("sinus bradycardia", ["HR < 60 bpm (bradycardia)", "P waves before the QRS (sinus rhythm)"]),
         ("no sinus rhythm", []),
-        ("complete left bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block), not paced"]),
-        ("right bundle branch block", ["QRS ≥ 120 ms (complete bundle branch block), not paced"]),
+        (
+            "complete left bundle branch block",
+            ["QRS ≥ 120 ms (complete bundle branch block), not paced", "V1 R/S < 0.5 (left bundle branch block)"],
+        ),
+        (
+            "right bundle branch block",
+            ["QRS ≥ 120 ms (complete bundle branch block), not paced", "V1 R/S ≥ 0.5 (right bundle branch block)"],
+        ),
         ("wide QRS tachycardia", ["HR > 100 bpm (tachycardia)", "QRS ≥ 120 ms (wide QRS)"]),
         ("paced rhythm", ["paced QRS complexes ≥ 1 (ventricular pacing)"]),
         ("ventricular pacing", ["paced QRS complexes ≥ 1 (ventricular pacing)"]),
@@ -60,7 +66,7 @@ def test_criteria_read_from_queries(query: str, described: list[str]):
 def _measured(**values) -> SimpleNamespace:
     fields = (
         "hr_bpm", "pr_ms", "qrs_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg", "low_voltage", "premature_ventricular",
-        "paced_beats", "irregular",
+        "paced_beats", "irregular", "v1_r_to_s",
     )  # fmt: skip
     return SimpleNamespace(**{name: values.get(name) for name in fields})
 
@@ -118,13 +124,25 @@ def test_atrial_fibrillation_needs_an_irregular_rhythm_without_p_waves():
 def test_a_paced_qrs_contradicts_a_bundle_branch_block_but_not_a_wide_qrs():
     # A pacemaker's QRS is wide whatever the bundle branches do (ptbxl/00385: 168 ms, spikes before 12 of 12).
     bbb, wide = criteria_for("complete left bundle branch block"), criteria_for("wide QRS")
-    paced = _measured(qrs_ms=168.0, paced_beats=12)
+    paced = _measured(qrs_ms=168.0, paced_beats=12, v1_r_to_s=0.05)
     assert verdict(bbb, paced) is False and verdict(wide, paced) is True
-    assert verdict(bbb, _measured(qrs_ms=168.0, paced_beats=0)) is True
-    assert verdict(bbb, _measured(qrs_ms=168.0)) is True  # 100 Hz: pacing not judged, the QRS alone decides
+    assert verdict(bbb, _measured(qrs_ms=168.0, paced_beats=0, v1_r_to_s=0.05)) is True
+    # 100 Hz: pacing not judged, the QRS and V1 decide
+    assert verdict(bbb, _measured(qrs_ms=168.0, v1_r_to_s=0.05)) is True
     assert bbb[0].reading(paced) == "QRS 168 ms (paced: a pacemaker's QRS, not a bundle branch block)"
     assert criteria_for("paced rhythm")[0].reading(paced) == "paced QRS complexes 12 (≥ 1: met)"
     assert criteria_for("paced rhythm")[0].reading(_measured(qrs_ms=168.0)) == "paced QRS complexes not measured"
+
+
+def test_left_and_right_bundle_branch_block_are_told_apart_by_v1():
+    """A wide QRS meets both sides; V1's R/S tells them apart: an rS or QS (R/S under 0.5) is left, an rsR' right."""
+    left, right = criteria_for("complete left bundle branch block"), criteria_for("complete right bundle branch block")
+    lbbb, rbbb = _measured(qrs_ms=160.0, v1_r_to_s=0.09), _measured(qrs_ms=140.0, v1_r_to_s=3.2)
+    assert (verdict(left, lbbb), verdict(left, rbbb)) == (True, False)
+    assert (verdict(right, lbbb), verdict(right, rbbb)) == (False, True)
+    assert why(left, rbbb) == "V1 R/S 3.20 (< 0.5: not met)"
+    assert verdict(left, _measured(qrs_ms=160.0)) is None  # no V1: the side undecided
+    assert criteria_for("incomplete right bundle branch block") == ()
 
 
 def test_a_long_qt_needs_bazett_and_fridericia_to_agree():
