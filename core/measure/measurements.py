@@ -177,6 +177,11 @@ class Measurements:
     automated: bool = True
 
     @property
+    def wide_qrs(self) -> bool | None:
+        """QRS of :data:`~core.measure.amplitude.WIDE_QRS_MS` (120 ms) or more; None when not measured."""
+        return None if self.qrs_ms is None else self.qrs_ms >= WIDE_QRS_MS
+
+    @property
     def irregular_without_p(self) -> bool | None:
         """Atrial fibrillation's pattern: an irregular rhythm that premature beats do not explain, with no P-wave
         rhythm. True when irregular, with no supraventricular count (one is given only where the rhythm between

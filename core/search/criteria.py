@@ -27,7 +27,10 @@ on its own it lifted sinus tachycardias. On the training parts of the plausibili
 500-record folder at both rates) Bazett's alone is over 460 ms on 84 of 102 sinus tachycardias and 174 of 1,388
 normal ECGs, both on 24 and 35; among the 12 records labelled long QT Bazett's alone on 9, both on 7. Where only one
 is over the bound (142 normal ECGs, 2 long QT) the finding is undecided, the middle group, saying "the two
-disagree".
+disagree". A QRS of 120 ms or more lengthens the QT without any repolarisation disorder, so there the long QT is
+undecided too ("lengthened by the wide QRS"): both corrections were over 460 ms on 47 of the 57 complete LBBB, 33 of
+the 60 complete RBBB and 23 of the 31 paced training records, 46, 33 and 21 of them with a wide QRS, and on none of
+the 7 long QT records they find.
 
 A sinus rhythm, tachycardia or bradycardia asks for P waves before the QRS complexes
 (:attr:`core.measure.Measurements.p_waves_before_qrs`: a PR was measured); atrial fibrillation's pattern contradicts
@@ -84,6 +87,9 @@ class Criterion:
             both are measured and only one meets the bound, the finding is undecided.
         agree_label: how that second value is named ("Fridericia").
         decimals: digits after the point in a reading (a ratio needs two).
+        doubt: a Measurements attribute that, when set, leaves the finding undecided whatever the value
+            (``wide_qrs``: a wide QRS lengthens the QT without any repolarisation disorder).
+        doubt_why: what a reading says then.
     """
 
     finding: str
@@ -98,6 +104,8 @@ class Criterion:
     agree: str = ""
     agree_label: str = ""
     decimals: int = 0
+    doubt: str = ""
+    doubt_why: str = ""
 
     def _unit(self) -> str:
         return self.unit if self.unit in ("°", "") else f" {self.unit}"
@@ -121,6 +129,8 @@ class Criterion:
         met = self.verdict(measurements)
         value, second = getattr(measurements, self.field, None), self._second(measurements)
         if met is None:
+            if value is not None and self._doubted(measurements):
+                return f"{self._shown(value, second)} ({self._bound()}: {self.doubt_why}, undecided)"
             if value is not None and second is not None:  # measured, but the two values disagree
                 return f"{self._shown(value, second)} ({self._bound()}: the two disagree)"
             undecided = getattr(measurements, "undecided", None)
@@ -138,6 +148,9 @@ class Criterion:
         shown = f"{self.label} {value:.{self.decimals}f}{self._unit()}"
         return shown if second is None else f"{shown}, {self.agree_label} {second:.{self.decimals}f}{self._unit()}"
 
+    def _doubted(self, measurements: Any) -> bool:
+        return bool(self.doubt and getattr(measurements, self.doubt, None))
+
     def _second(self, measurements: Any) -> float | None:
         """The ``agree`` value, where there is one."""
         return getattr(measurements, self.agree, None) if self.agree and measurements is not None else None
@@ -149,6 +162,8 @@ class Criterion:
             return None
         if self.unless and getattr(measurements, self.unless, None):
             return False
+        if self._doubted(measurements):
+            return None
         met = bool(_OPERATORS[self.op](value, self.threshold))
         second = self._second(measurements)
         if second is not None and bool(_OPERATORS[self.op](second, self.threshold)) is not met:
@@ -165,7 +180,16 @@ _LOW_VOLTAGE = Criterion("low QRS voltage", "low_voltage", "is", True, "low QRS 
 # Bazett's correction over-corrects at fast rates (and under-corrects at slow ones): a long QT is met where
 # Fridericia's agrees, and undecided where only one of them is over the bound (module docstring).
 _LONG_QT = Criterion(
-    "long QT", "qtc_ms", ">", 460.0, "QTc (Bazett)", "ms", agree="qtc_fridericia_ms", agree_label="Fridericia"
+    "long QT",
+    "qtc_ms",
+    ">",
+    460.0,
+    "QTc (Bazett)",
+    "ms",
+    agree="qtc_fridericia_ms",
+    agree_label="Fridericia",
+    doubt="wide_qrs",
+    doubt_why="lengthened by the wide QRS",
 )
 _BBB_QRS = Criterion(
     "complete bundle branch block",

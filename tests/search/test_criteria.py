@@ -66,7 +66,7 @@ def test_criteria_read_from_queries(query: str, described: list[str]):
 def _measured(**values) -> SimpleNamespace:
     fields = (
         "hr_bpm", "pr_ms", "qrs_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg", "low_voltage", "premature_ventricular",
-        "paced_beats", "irregular", "v1_r_to_s",
+        "paced_beats", "irregular", "v1_r_to_s", "wide_qrs",
     )  # fmt: skip
     return SimpleNamespace(**{name: values.get(name) for name in fields})
 
@@ -163,6 +163,13 @@ def test_a_long_qt_needs_bazett_and_fridericia_to_agree():
     assert why(long_qt, _measured(qtc_ms=480.0, qtc_fridericia_ms=440.0)) == long_qt[0].reading(
         _measured(qtc_ms=480.0, qtc_fridericia_ms=440.0)
     )
+    # A wide QRS lengthens the QT by itself (bundle branch blocks, paced beats): undecided, saying so.
+    wide = _measured(qtc_ms=500.0, qtc_fridericia_ms=480.0, wide_qrs=True)
+    assert verdict(long_qt, wide) is None
+    assert long_qt[0].reading(wide) == (
+        "QTc (Bazett) 500 ms, Fridericia 480 ms (> 460 ms: lengthened by the wide QRS, undecided)"
+    )
+    assert verdict(long_qt, _measured(qtc_ms=500.0, qtc_fridericia_ms=480.0, wide_qrs=False)) is True
 
 
 def test_a_sinus_rhythm_needs_p_waves_before_the_qrs():
