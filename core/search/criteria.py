@@ -4,10 +4,9 @@ First-degree AV block *is* a PR over 200 ms; sinus bradycardia a rate under 60; 
 QRS of 120 ms or more. The ECG encoders place an ECG by its overall shape, in which a PR of 240 ms against 160 ms is a
 small part: the Retrieve list for "first degree AV block" (METS, the demo index, 2026-12-04) held two ECGs with a PR
 over 200 ms among its ten nearest (301 and 203 ms, first and eighth), the other eight at 125-176 ms, seven of them
-normal ECGs. Where a query names such a
-finding, the list is re-ordered by the automated measurements (:mod:`core.measure`): the ECGs that meet every
-criterion first, then those where a value was not measured, then those that contradict one, each group in the
-model's order (:func:`order_by_verdict`).
+normal ECGs. Where a query names such a finding, the list is re-ordered by the automated measurements
+(:mod:`core.measure`): the ECGs that meet every criterion first, then the undecided (a value not measured, or left
+open), then those that contradict one, each group in the model's order (:func:`order_by_verdict`).
 
 Atrial fibrillation is read as an irregular rhythm, so "atrial fibrillation with rapid ventricular response" asks for
 an irregular rhythm over 100 bpm, not any ECG over 100 bpm: on training records (``by_example_dev``) its precision@10
