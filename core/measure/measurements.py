@@ -34,6 +34,9 @@ Definitions:
   dominant one.
 * ``paced_beats``: QRS complexes preceded by a pacemaker spike seen on most leads (:mod:`core.measure.pacing`,
   v2.15); stated from three on, missing under 500 Hz. Each beat's ``pace_s`` is its spike's time.
+* ``st_depression_mv``: the deepest ST depression (J + 60 ms against the PR segment) that two contiguous leads share
+  (:mod:`core.measure.st_segment`; each lead's level is ``per_lead[lead]["st_mv"]``). Added 2026-12-04 without a
+  version change, as ``v1_r_to_s`` below; missing where the millivolts are not calibrated.
 * ``v1_r_to_s``: V1's R/S amplitude ratio (:func:`core.measure.amplitude.v1_r_to_s`): under 0.5 in every complete
   left and from 0.79 in every complete right bundle branch block of the calibrated training records (49 and 51).
   A ratio within one lead, so kept where the millivolts are not (LUDB). Added 2026-12-04 without a version change:
@@ -61,6 +64,7 @@ from core.measure.ectopy import VENTRICULAR, premature_beats, without_supraventr
 from core.measure.p_onset import pr_on_median_beat, uncoupled_reason
 from core.measure.pacing import not_judged, ventricular_pacing
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
+from core.measure.st_segment import st_depression_mv, st_levels
 from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
@@ -131,6 +135,7 @@ class Measurements:
         premature_ventricular: premature beats whose QRS is unlike the dominant beat's (:mod:`core.measure.ectopy`).
         premature_supraventricular: premature beats with the dominant QRS; None in an irregular rhythm or
             without a P-wave rhythm (v2.14).
+        st_depression_mv: deepest ST depression two contiguous leads share, in mV (module docstring).
         v1_r_to_s: V1's R/S amplitude ratio (module docstring).
         paced_beats: QRS complexes preceded by a pacemaker spike (:mod:`core.measure.pacing`, v2.15); 0 when
             fewer than three (not stated), None under 500 Hz (a spike is not visible there).
@@ -166,6 +171,7 @@ class Measurements:
     premature_supraventricular: int | None = None
     paced_beats: int | None = None
     v1_r_to_s: float | None = None
+    st_depression_mv: float | None = None
     n_beats: int = 0
     beat_consistency: float | None = None
     leads_used: tuple[str, ...] = ()
@@ -488,6 +494,12 @@ def measurements_from_masks(
         if why_no_ratio:
             missing["v1_r_to_s"] = why_no_ratio
         per_lead = {name: dict(values) for name, values in amplitudes.items()}
+        st = st_levels(ecg, windows)
+        for name, level in st.items():
+            per_lead.setdefault(name, {})["st_mv"] = level
+        voltages["st_depression_mv"] = st_depression_mv(st)
+        if voltages["st_depression_mv"] is None:
+            missing["st_depression_mv"] = "needs two whole beats and two leads of one wall"
         if lead_labels is not None:
             for name, qrs in zip(ecg.present_leads, _per_lead_qrs_ms(lead_labels, beats, used, fs_hz), strict=True):
                 per_lead.setdefault(name, {})["qrs_ms"] = qrs
@@ -521,6 +533,7 @@ def measurements_from_masks(
         premature_supraventricular=ectopy.supraventricular if ectopy else None,
         paced_beats=pacing.paced_beats,
         v1_r_to_s=v1_ratio,
+        st_depression_mv=voltages.get("st_depression_mv"),
         n_beats=len(beats),
         beat_consistency=alike,
         leads_used=ecg.present_leads if ecg is not None else (),
@@ -534,8 +547,14 @@ def measurements_from_masks(
     )
 
 
-_VOLTAGES = ("sokolow_lyon_mv", "limb_qrs_amplitude_mv", "precordial_qrs_amplitude_mv", "low_voltage")
-_PER_LEAD_VOLTAGES = ("r_mv", "s_mv", "p2p_mv")
+_VOLTAGES = (
+    "sokolow_lyon_mv",
+    "limb_qrs_amplitude_mv",
+    "precordial_qrs_amplitude_mv",
+    "low_voltage",
+    "st_depression_mv",
+)
+_PER_LEAD_VOLTAGES = ("r_mv", "s_mv", "p2p_mv", "st_mv")
 UNCALIBRATED_REASON = "amplitudes not calibrated: the file does not keep the leads' sizes in millivolts"
 
 

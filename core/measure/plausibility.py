@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
     "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
-    "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s",
+    "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s", "st_depression_mv",
 )  # fmt: skip
 LUDB_COMPARED: tuple[str, ...] = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
 LUDB_GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}
@@ -198,6 +198,21 @@ CHECKS: tuple[Check, ...] = (
         "paced_beats",
         lambda v, s: v > 0,
         exclude=("PACE",),
+    ),
+    # ST depression (core.measure.st_segment): where the cardiologist coded it, and rarely on normal ECGs.
+    Check(
+        "st_depression_std",
+        "ST depression >= 0.05 mV (2 contiguous leads), STD",
+        "STD",
+        "st_depression_mv",
+        lambda v, s: v >= 0.05,
+    ),
+    Check(
+        "st_depression_norm",
+        "ST depression >= 0.05 mV (2 contiguous leads), NORM",
+        "NORM",
+        "st_depression_mv",
+        lambda v, s: v >= 0.05,
     ),
     Check("qtc_long_lngqt", "QTc (Bazett) > 460/470 ms, long QT", "LNGQT", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
     Check("qtc_long_norm", "QTc (Bazett) > 460/470 ms, NORM", "NORM", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),

@@ -43,6 +43,7 @@ ECTOPY     PVC, PAC, PRC(S), BIGU, TRIGU,      any of PVC's or PAC's codes      
 1AVB_TEXT  the report states a first-degree    -                                -
            AV block or a prolonged PR
 PACE       PACE                                PR 10370003 (pacing rhythm)      any cardiac pacing line
+STD        STD_ (ST depression)                STD 429622005                    -
 =========  ==================================  ==============================  =================================
 
 Why these choices: the Challenge scores LBBB/CLBBB and RBBB/CRBBB as one class each (``dx_mapping_scored.csv``), so
@@ -76,7 +77,7 @@ from core.paths import local_mirror_dir
 LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
     "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
-    "1AVB_TEXT", "PACE",
+    "1AVB_TEXT", "PACE", "STD",
 )  # fmt: skip
 
 # A first-degree AV block or a long PR stated in an English report. A bare "av block" counts (German "av-block" with
@@ -100,7 +101,7 @@ _ATRIAL_TEXT = re.compile(
 _ECTOPY_TEXT = re.compile(r"\bpremature (?:beat|contraction|complex)|extrasystol|\bbigeminy\b|\btrigeminy\b|\bcouplet")
 _PTBXL_ECTOPY_CODES = frozenset({"PVC", "PAC", "PRC(S)", "BIGU", "TRIGU", "SVARR"})
 
-_PTBXL_CODES = frozenset(LABELS) - {"LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY"}
+_PTBXL_CODES = frozenset(LABELS) - {"LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY", "STD"}
 _PTBXL_AXIS = {"ALAD": "LAD", "RAD": "RAD", "ARAD": "RAD"}
 
 NSR_SNOMED = "426783006"
@@ -135,6 +136,7 @@ SNOMED_LABELS: dict[str, str] = {
     "284470004": "PAC",
     "63593006": "PAC",
     "10370003": "PACE",
+    "429622005": "STD",
 }
 
 LUDB_LABELS: dict[tuple[str, str], str] = {
@@ -176,6 +178,8 @@ def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report
     """Benchmark labels of a PTB-XL record from its SCP codes (any likelihood), ``heart_axis`` and English report."""
     codes = set(scp_codes)
     out = {code for code in codes if code in _PTBXL_CODES}
+    if "STD_" in codes:
+        out.add("STD")
     if heart_axis in _PTBXL_AXIS:
         out.add(_PTBXL_AXIS[heart_axis])
     if states_first_degree_block(report_en):

@@ -38,6 +38,11 @@ it, and no PR otherwise (flutter, or P waves hidden in the T waves) leaves it un
 (FG-CLEP), where the rate alone had lifted atrial fibrillation and flutter; nothing else moved (D-BETA unchanged;
 means 0.625 -> 0.644, 0.375, 0.263 -> 0.275).
 
+ST depression (:attr:`core.measure.Measurements.st_depression_mv`, 0.05 mV in two contiguous leads, undecided with a
+wide QRS) was tried as a criterion on training records (``by_example_dev``, 2026-12-04 night) and dropped: "ST
+depression in lateral leads" fell 0.5 -> 0.4 (METS), where it lifted ECGs with ST depression from LVH or ischaemia that
+the query's labels do not count, though FG-CLEP rose 0.0 -> 0.2.
+
 Only findings a measurement defines (a number, or a pattern such as P waves before the QRS) are read, by whole phrases
 (no abbreviation that names something else as well, such as LAD for the artery); a finding negated in the query ("no
 ...") gives no criterion, and a query naming both bradycardia and tachycardia gives no rate criterion. An incomplete

@@ -177,7 +177,8 @@ def test_the_by_example_choice_split_uses_training_folds_only():
 
 def test_precision_with_measured_criteria_reorders_the_nearest_by_their_measurements():
     """A text model that points "left bundle branch block" at the RBBB records, and measurements that say which QRS
-    complexes are wide: the criterion (QRS ≥ 120 ms) puts the LBBB records first, as the app's search does."""
+    complexes are wide and which V1s mostly downward: the criteria (QRS ≥ 120 ms, V1 R/S < 0.5) put the LBBB records
+    first, as the app's search does."""
     records = _records([["LBBB"]] * 10 + [["RBBB"]] * 30)
     query = Query("left bundle branch block", LabelDefinition.from_dict({"toy": {"dx": ["LBBB"]}}))
 
@@ -185,10 +186,14 @@ def test_precision_with_measured_criteria_reorders_the_nearest_by_their_measurem
         return _encode(["right bundle branch block" for _ in texts])
 
     def measure(record: Record) -> SimpleNamespace:
-        return SimpleNamespace(qrs_ms=150.0 if "LBBB" in record.labels["dx"] else 100.0)
+        left = "LBBB" in record.labels["dx"]
+        return SimpleNamespace(qrs_ms=150.0 if left else 100.0, v1_r_to_s=0.1 if left else 2.0)
 
     plain = precision_at_k([query], records, _ecgs(records), pointed_at_rbbb)
     assert plain["mean_precision"] == 0.0 and "criteria" not in plain["queries"][0]
     measured = precision_at_k([query], records, _ecgs(records), pointed_at_rbbb, measure=measure)
     assert measured["mean_precision"] == 1.0
-    assert measured["queries"][0]["criteria"] == ["QRS ≥ 120 ms (complete bundle branch block), not paced"]
+    assert measured["queries"][0]["criteria"] == [
+        "QRS ≥ 120 ms (complete bundle branch block), not paced",
+        "V1 R/S < 0.5 (left bundle branch block)",
+    ]

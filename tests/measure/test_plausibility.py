@@ -404,3 +404,10 @@ def test_both_parts_of_one_method_are_also_shown_pooled(shared_data: Path, tmp_p
     assert "| check | goal | own train | own held-out | own all (train + held-out) |" in lines
     records = next(line for line in lines if line.startswith("| records |"))
     assert records.endswith("| 2 (0 unreadable) | 2 (0 unreadable) | 4 (0 unreadable) |")
+
+
+def test_st_depression_codes_of_ptbxl_and_cinc_map_to_std():
+    from core.measure.reference_labels import cinc_labels, ptbxl_labels
+
+    assert "STD" in ptbxl_labels({"STD_": 100.0, "SR": 0.0}) and "STD" not in ptbxl_labels({"NORM": 100.0})
+    assert "STD" in cinc_labels(["429622005", "426783006"])
