@@ -53,6 +53,8 @@ MEASUREMENT_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("sokolow_lyon_mv", "Sokolow-Lyon index", " mV", "{:.2f}"),
     ("limb_qrs_amplitude_mv", "Largest limb-lead QRS amplitude", " mV", "{:.2f}"),
     ("precordial_qrs_amplitude_mv", "Largest precordial QRS amplitude", " mV", "{:.2f}"),
+    ("st_depression_mv", "ST depression in 2 contiguous leads (J+60 ms)", " mV", "{:.2f}"),
+    ("v1_r_to_s", "V1 R/S ratio", "", "{:.2f}"),
 )
 # Values computed from others: their confidence is the lowest of their sources', and a missing one gives its
 # source's reason when it has none of its own.
@@ -64,6 +66,8 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
 # Values that contain the QRS: with a bundle branch block they are long because the QRS is, which a QTc read alone
 # would call a long-QT finding.
 WIDENED_BY_QRS = frozenset({"qt_ms", "qtc_ms", "qtc_fridericia_ms"})
+# A bundle branch block's ST segment moves opposite to its QRS; ischaemia can still add to it (Sgarbossa).
+SECONDARY_ST = "secondary, not by itself a sign of ischaemia"
 # Yes/no findings: (attribute, label, text when True, text when False).
 MEASUREMENT_FLAGS: tuple[tuple[str, str, str, str], ...] = (
     ("irregular", "Rhythm", "irregular", "regular"),
@@ -205,6 +209,8 @@ def measurement_lines(m: Any) -> list[str]:
         text = _qualified(text, name, quality)
         if name in WIDENED_BY_QRS and qrs is not None and qrs >= WIDE_QRS_MS:
             text += f"; lengthened by the wide QRS ({qrs:.0f} ms): read the JT interval"
+        if name == "st_depression_mv" and value and qrs is not None and qrs >= WIDE_QRS_MS:
+            text += f"; with a wide QRS ({qrs:.0f} ms) the ST segment moves opposite to it: {SECONDARY_ST}"
         lines.append(text)
     for name, label, yes, no in MEASUREMENT_FLAGS:
         if not hasattr(m, name):

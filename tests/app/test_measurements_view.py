@@ -355,3 +355,16 @@ def test_among_paced_beats_an_unlike_beat_may_be_a_conducted_one():
     )
     assert any("QRS unlike the paced beat: ventricular, or the patient's own conducted beat" in x for x in paced)
     assert "Ventricular pacing: pacemaker spikes before 9 of 11 QRS complexes" in paced
+
+
+def test_the_details_show_st_depression_and_v1s_r_to_s_or_why_not():
+    m = Measurements(hr_bpm=70.0, st_depression_mv=0.14, v1_r_to_s=0.1)
+    lines = measurement_lines(m)
+    assert "ST depression in 2 contiguous leads (J+60 ms): 0.14 mV" in lines and "V1 R/S ratio: 0.10" in lines
+    wide = measurement_lines(Measurements(qrs_ms=156.0, st_depression_mv=0.14))
+    secondary = "0.14 mV; with a wide QRS (156 ms) the ST segment moves opposite to it: secondary, not by itself a sign of"
+    secondary += " ischaemia"
+    assert any(line.endswith(secondary) for line in wide), wide
+    uncalibrated = Measurements(hr_bpm=70.0, missing={"st_depression_mv": "amplitudes not calibrated"})
+    said = "ST depression in 2 contiguous leads (J+60 ms): not measured: amplitudes not calibrated"
+    assert said in measurement_lines(uncalibrated)
