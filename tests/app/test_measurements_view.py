@@ -13,6 +13,7 @@ from gradio_client.exceptions import AppError
 
 from app.formatting import (
     MEASUREMENTS_HEADING,
+    SECONDARY_ST,
     escape_markdown,
     measurement_lines,
     measurement_summary,
@@ -362,8 +363,7 @@ def test_the_details_show_st_depression_and_v1s_r_to_s_or_why_not():
     lines = measurement_lines(m)
     assert "ST depression in 2 contiguous leads (J+60 ms): 0.14 mV" in lines and "V1 R/S ratio: 0.10" in lines
     wide = measurement_lines(Measurements(qrs_ms=156.0, st_depression_mv=0.14))
-    secondary = "0.14 mV; with a wide QRS (156 ms) the ST segment moves opposite to it: secondary, not by itself a sign of"
-    secondary += " ischaemia"
+    secondary = f"0.14 mV; with a wide QRS (156 ms) the ST segment moves opposite to it: {SECONDARY_ST}"
     assert any(line.endswith(secondary) for line in wide), wide
     uncalibrated = Measurements(hr_bpm=70.0, missing={"st_depression_mv": "amplitudes not calibrated"})
     said = "ST depression in 2 contiguous leads (J+60 ms): not measured: amplitudes not calibrated"
