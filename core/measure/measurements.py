@@ -37,10 +37,10 @@ Definitions:
 * ``st_depression_mv``: the deepest ST depression (J + 60 ms against the PR segment) that two contiguous leads share
   (:mod:`core.measure.st_segment`; each lead's level is ``per_lead[lead]["st_mv"]``). Added 2026-12-04 without a
   version change, as ``v1_r_to_s`` below; missing where the millivolts are not calibrated.
-* ``v1_r_to_s``: V1's R/S amplitude ratio (:func:`core.measure.amplitude.v1_r_to_s`): under 0.5 in every complete
-  left and from 0.79 in every complete right bundle branch block of the calibrated training records (49 and 52, SPH
-  counted). A ratio within one lead, so kept where the millivolts are not (LUDB). Added 2026-12-04 without a version change:
-  the sentence does not use it, so FG-CLEP's sentences are the same.
+* ``v1_r_to_s``: V1's R/S amplitude ratio (:func:`core.measure.amplitude.v1_r_to_s`): under 0.5 in every complete left
+  and from 0.79 in every complete right bundle branch block of the calibrated training records (49 and 52, SPH
+  counted). A ratio within one lead, so kept where the millivolts are not (LUDB). Added 2026-12-04 without a version
+  change: the sentence does not use it, so FG-CLEP's sentences are the same.
 
 Every value is an automated measurement: ``quality`` gives the confidence of each value given and ``missing`` the
 reason for each value that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader
