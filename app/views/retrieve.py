@@ -214,8 +214,9 @@ def build(ctx: Context) -> None:
         value=True,
         label=(
             "Measured criteria first: where the search names a finding a measurement defines (first-degree AV block: "
-            "PR > 200 ms; bradycardia: HR < 60; complete bundle branch block: QRS ≥ 120 ms; ...), the ECGs whose "
-            "automated measurements meet it come first"
+            "PR > 200 ms; bradycardia: HR < 60; left bundle branch block: QRS ≥ 120 ms and V1 R/S < 0.5; atrial "
+            "fibrillation: irregular without P waves; ...), the ECGs whose automated measurements meet it come first, "
+            "then the undecided"
         ),
         elem_id="search-by-measurement",
     )
