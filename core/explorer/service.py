@@ -886,7 +886,9 @@ class QueryService:
             by_example=by_example,
         )
         # Measured once per ECG (cached): a pool of 50 took 1.4-2.4 s the first time on the 2-core machine (v2.15).
-        measured = lambda hit: self.measured_or_reason(hit[0].record_id)[0]  # noqa: E731
+        def measured(hit: tuple) -> Any:
+            return self.measured_or_reason(hit[0].record_id)[0]
+
         hits, met = reorder(criteria, found.ecgs, measured)
         hits, met = hits[:k], tuple(met[:k])
         reasons = tuple(why(criteria, measured(hit)) for hit in hits) if criteria else ()

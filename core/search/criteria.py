@@ -15,17 +15,17 @@ and flutters above slower AF. Since 2026-12-04 night the criterion is AF's textb
 without P waves (:attr:`core.measure.Measurements.irregular_without_p`): irregular, not regular between its premature
 beats, and no PR. An irregular rhythm with a supraventricular count or a PR is undecided (the middle group), not met.
 On the training parts of the plausibility benchmark (PTB-XL folds 1-8, LUDB and CinC training; the 500-record folder
-at both rates) it is met on 161 of the 179 AFIB records where "irregular" was on 165, and on 17 of the 2,404 sinus
-rhythms where "irregular" was on 100 (the premature-beat test alone: 162 and 31; the 17 still met all state
-premature beats, among which no PR was measured). Precision@10 on the training records stayed 0.8 / 0.2 / 0.4
-(METS / D-BETA / FG-CLEP); "contradicted" instead of "undecided" was tried and dropped: it put FG-CLEP's
-``ptbxl/05800`` (AF at 108 bpm with 3 early beats counted) out of its ten (0.3).
+at both rates; counted by :mod:`core.search.criteria_dev`) it is met on 161 of the 179 AFIB records where "irregular"
+was on 165, and on 17 of the 2,404 sinus rhythms where "irregular" was on 100 (the premature-beat test alone: 162 and
+31; the 17 still met all state premature beats, among which no PR was measured). Precision@10 on the training records
+stayed 0.8 / 0.2 / 0.4 (METS / D-BETA / FG-CLEP); "contradicted" instead of "undecided" was tried and dropped: it put
+FG-CLEP's ``ptbxl/05800`` (AF at 108 bpm with 3 early beats counted) out of its ten (0.3).
 
 A long QT is a QTc over 460 ms by Bazett's correction *and* by Fridericia's: Bazett's over-corrects at fast rates, so
-on its own it lifted sinus tachycardias. On the training parts of the plausibility benchmark (2026-12-04 night; the
-500-record folder at both rates) Bazett's alone is over 460 ms on 84 of 102 sinus tachycardias and 174 of 1,388
-normal ECGs, both on 24 and 35; among the 12 records labelled long QT Bazett's alone on 9, both on 7. Where only one
-is over the bound (142 normal ECGs, 2 long QT) the finding is undecided, the middle group, saying "the two
+on its own it lifted sinus tachycardias. On the training parts of the plausibility benchmark (criteria_dev; the
+500-record folder at both rates) Bazett's alone is over 460 ms on 84 of 102 sinus tachycardias and 174 of 1,388 normal
+ECGs, both on 24 and 35; among the 12 records labelled long QT Bazett's alone on 9, both on 7. Where only one is over
+the bound (Bazett's alone: 139 normal ECGs, 2 long QT) the finding is undecided, the middle group, saying "the two
 disagree". A QRS of 120 ms or more lengthens the QT without any repolarisation disorder, so there the long QT is
 undecided too ("lengthened by the wide QRS"): both corrections were over 460 ms on 47 of the 57 complete LBBB, 33 of
 the 60 complete RBBB and 23 of the 31 paced training records, 46, 33 and 21 of them with a wide QRS, and on none of

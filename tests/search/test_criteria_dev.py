@@ -1,0 +1,40 @@
+"""The training-record counts behind the measured criteria (core/search/criteria_dev.py) and the ST rule's choice
+(core/measure/st_dev.py)."""
+
+from __future__ import annotations
+
+from core.measure.st_dev import elevated, group_of
+from core.search.criteria_dev import long_qt_counts, rhythm_counts, training_rows, v1_ratios
+
+
+def _row(labels, split="train", record_id="ptbxl/1", **meas):
+    return {"labels": labels, "split": split, "record_id": record_id, "method": "own", "meas": meas}
+
+
+def test_counts_read_training_rows_only_and_each_finding_as_the_criteria_do():
+    rows = training_rows(
+        [
+            _row(["AFIB"], irregular=True, irregular_without_p=True),
+            _row(["SR", "PAC"], irregular=True, irregular_without_p=None),
+            _row(["SR"], split="test", irregular=True, irregular_without_p=True),  # held out: not counted
+            _row(["STACH"], qtc_ms=480.0, qtc_fridericia_ms=440.0, qrs_ms=90.0),
+            _row(["CLBBB"], record_id="ptbxl/2", qtc_ms=500.0, qtc_fridericia_ms=490.0, qrs_ms=150.0, v1_r_to_s=0.1),
+            _row(["CLBBB"], record_id="ptbxl/2", v1_r_to_s=0.12),  # the same record at another rate: once
+            _row(["CRBBB"], record_id="ptbxl/3", v1_r_to_s=2.0),
+        ]
+    )
+    rhythm = rhythm_counts(rows)
+    assert (rhythm[("AFIB", "without_p")], rhythm[("sinus", "n")], rhythm[("sinus", "irregular")]) == (1, 2, 1)
+    assert rhythm[("sinus", "without_p")] == 0
+    qt = long_qt_counts(rows)
+    assert (qt[("STACH", "bazett")], qt[("STACH", "both")]) == (1, 0)
+    assert (qt[("CLBBB", "both")], qt[("CLBBB", "both_wide")]) == (1, 1)
+    assert v1_ratios(rows) == {"CLBBB": [(0.1, "ptbxl/2")], "CRBBB": [(2.0, "ptbxl/3")]}
+
+
+def test_st_dev_groups_and_elevation_rule():
+    assert group_of({"STD_": 100.0, "ISC_": 50.0}) == "STD"
+    assert group_of({"INJAS": 100.0}) == "STE"
+    assert group_of({"NORM": 100.0, "SR": 0.0}) == "NORM" and group_of({"NORM": 100.0, "SR": 0.0, "LVH": 0.0}) is None
+    assert elevated({"V2": 0.25, "V3": 0.22}) and not elevated({"V2": 0.15, "V3": 0.15})  # V2-V3 need 0.2 mV
+    assert elevated({"II": 0.12, "aVF": 0.11}) and not elevated({"II": 0.12, "V5": 0.12})  # two leads of one wall
