@@ -22,6 +22,8 @@ TABLE_COLUMNS = ["record_id", "dataset", "labels", "report (English)", "report"]
 # Labels shown per Browse row before "+N more": a row stays one or two lines high (all labels are in the details).
 TABLE_MAX_LABELS = 4
 RESULT_COLUMNS = ["rank", "record_id", "similarity", "labels", "report (English)"]
+ST_DEPRESSION_LABEL = "ST depression in 2 contiguous leads (J+60 ms)"
+ST_ELEVATION_LABEL = "ST elevation at J in 2 contiguous leads (0.1 mV; V2-V3 0.2 mV)"
 # One row per distinct report text: record_id is the first record with it, record_ids all of them.
 # "hedged": the report states the query's finding only hedged ("possible ..."), so its lexical part was lowered;
 # "counterpart": it states the query's counterpart finding ("right bundle branch block" for "LBBB", ST depression for
@@ -53,7 +55,7 @@ MEASUREMENT_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("sokolow_lyon_mv", "Sokolow-Lyon index", " mV", "{:.2f}"),
     ("limb_qrs_amplitude_mv", "Largest limb-lead QRS amplitude", " mV", "{:.2f}"),
     ("precordial_qrs_amplitude_mv", "Largest precordial QRS amplitude", " mV", "{:.2f}"),
-    ("st_depression_mv", "ST depression in 2 contiguous leads (J+60 ms)", " mV", "{:.2f}"),
+    ("st_depression_mv", ST_DEPRESSION_LABEL, " mV", "{:.2f}"),
     ("v1_r_to_s", "V1 R/S ratio", "", "{:.2f}"),
 )
 # Values computed from others: their confidence is the lowest of their sources', and a missing one gives its
@@ -212,6 +214,9 @@ def measurement_lines(m: Any) -> list[str]:
         if name == "st_depression_mv" and value and qrs is not None and qrs >= WIDE_QRS_MS:
             text += f"; with a wide QRS ({qrs:.0f} ms) the ST segment moves opposite to it: {SECONDARY_ST}"
         lines.append(text)
+    if hasattr(m, "st_elevation_leads"):
+        after = next((i + 1 for i, line in enumerate(lines) if line.startswith(ST_DEPRESSION_LABEL)), len(lines))
+        lines.insert(after, st_elevation_line(m, missing))
     for name, label, yes, no in MEASUREMENT_FLAGS:
         if not hasattr(m, name):
             continue
@@ -227,6 +232,30 @@ def measurement_lines(m: Any) -> list[str]:
     elif hasattr(m, "paced_beats"):
         lines.append(pacing_line(m, missing))
     return [*lines, *_summary_lines(m)]
+
+
+def st_elevation_line(m: Any, missing: dict) -> str:
+    """``"ST elevation at J in 2 contiguous leads (...): V2 0.25, V3 0.22 mV (anterior)"``, ``": none"``, or not
+    measured with the reason; with a wide QRS, that the elevation is the block's secondary change."""
+    from core.measure import WIDE_QRS_MS
+    from core.measure.st_segment import ST_GROUPS
+
+    leads = getattr(m, "st_elevation_leads", None)
+    if leads is None:
+        return _not_measured(ST_ELEVATION_LABEL, "st_elevation_leads", missing)
+    if not leads:
+        return f"{ST_ELEVATION_LABEL}: none"
+    per_lead = getattr(m, "per_lead", None) or {}
+    levels = ", ".join(
+        f"{lead} {level:.2f}" if (level := _number(per_lead.get(lead, {}).get("st_j_mv"))) is not None else lead
+        for lead in leads
+    )
+    walls = [wall for wall, group in ST_GROUPS.items() if set(group) & set(leads)]
+    text = f"{ST_ELEVATION_LABEL}: {levels} mV ({', '.join(walls)})"
+    qrs = _number(getattr(m, "qrs_ms", None))
+    if qrs is not None and qrs >= WIDE_QRS_MS:
+        text += f"; with a wide QRS ({qrs:.0f} ms) the ST segment moves opposite to it: {SECONDARY_ST}"
+    return text
 
 
 def pacing_line(m: Any, missing: dict) -> str:

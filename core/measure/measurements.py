@@ -37,6 +37,10 @@ Definitions:
 * ``st_depression_mv``: the deepest ST depression (J + 60 ms against the PR segment) that two contiguous leads share
   (:mod:`core.measure.st_segment`; each lead's level is ``per_lead[lead]["st_mv"]``). Added 2026-12-04 without a
   version change, as ``v1_r_to_s`` below; missing where the millivolts are not calibrated.
+* ``st_elevation_leads``: the leads with ST elevation at J over the universal definition's voltage limits, in walls
+  where two contiguous leads show it (:func:`core.measure.st_segment.st_elevation_leads`; each lead's level at J is
+  ``per_lead[lead]["st_j_mv"]``); empty where none, missing where the millivolts are not calibrated. Added
+  2026-12-04 without a version change (not in the sentence).
 * ``v1_r_to_s``: V1's R/S amplitude ratio (:func:`core.measure.amplitude.v1_r_to_s`): under 0.5 in every complete left
   and from 0.79 in every complete right bundle branch block of the calibrated training records (49 and 52, SPH
   counted). A ratio within one lead, so kept where the millivolts are not (LUDB). Added 2026-12-04 without a version
@@ -64,7 +68,7 @@ from core.measure.ectopy import VENTRICULAR, premature_beats, without_supraventr
 from core.measure.p_onset import pr_on_median_beat, uncoupled_reason
 from core.measure.pacing import not_judged, ventricular_pacing
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
-from core.measure.st_segment import st_depression_mv, st_levels
+from core.measure.st_segment import st_depression_mv, st_elevation_leads, st_levels
 from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
@@ -136,6 +140,8 @@ class Measurements:
         premature_supraventricular: premature beats with the dominant QRS; None in an irregular rhythm or
             without a P-wave rhythm (v2.14).
         st_depression_mv: deepest ST depression two contiguous leads share, in mV (module docstring).
+        st_elevation_leads: leads with ST elevation at J in walls where two contiguous leads show it (module
+            docstring); empty where none.
         v1_r_to_s: V1's R/S amplitude ratio (module docstring).
         paced_beats: QRS complexes preceded by a pacemaker spike (:mod:`core.measure.pacing`, v2.15); 0 when
             fewer than three (not stated), None under 500 Hz (a spike is not visible there).
@@ -147,7 +153,8 @@ class Measurements:
         quality: measurement name -> confidence in [0, 1], for the values given (a missing one has its reason).
         missing: measurement name -> why it is ``None``.
         beats: per-beat fiducial points.
-        per_lead: lead -> per-lead values (``qrs_ms``, ``r_mv``, ``s_mv``, ``p2p_mv``).
+        per_lead: lead -> per-lead values (``qrs_ms``, ``r_mv``, ``s_mv``, ``p2p_mv``, ``st_mv`` at J+60 ms,
+            ``st_j_mv`` at J).
         version: :data:`MEASURE_VERSION`.
     """
 
@@ -172,6 +179,7 @@ class Measurements:
     paced_beats: int | None = None
     v1_r_to_s: float | None = None
     st_depression_mv: float | None = None
+    st_elevation_leads: tuple[str, ...] | None = None
     n_beats: int = 0
     beat_consistency: float | None = None
     leads_used: tuple[str, ...] = ()
@@ -186,6 +194,11 @@ class Measurements:
     def wide_qrs(self) -> bool | None:
         """QRS of :data:`~core.measure.amplitude.WIDE_QRS_MS` (120 ms) or more; None when not measured."""
         return None if self.qrs_ms is None else self.qrs_ms >= WIDE_QRS_MS
+
+    @property
+    def st_elevation(self) -> bool | None:
+        """ST elevation at J in two contiguous leads (:attr:`st_elevation_leads` not empty); None when not measured."""
+        return None if self.st_elevation_leads is None else bool(self.st_elevation_leads)
 
     @property
     def irregular_without_p(self) -> bool | None:
@@ -232,6 +245,8 @@ class Measurements:
         ``p_waves_before_qrs`` and, where one is None, ``undecided`` saying why."""
         out = asdict(self)
         out["leads_used"] = list(self.leads_used)
+        if self.st_elevation_leads is not None:
+            out["st_elevation_leads"] = list(self.st_elevation_leads)
         out["beats"] = [asdict(b) for b in self.beats]
         derived = ("irregular_without_p", "p_waves_before_qrs")
         out.update({name: getattr(self, name) for name in derived})
@@ -498,8 +513,13 @@ def measurements_from_masks(
         for name, level in st.items():
             per_lead.setdefault(name, {})["st_mv"] = level
         voltages["st_depression_mv"] = st_depression_mv(st)
-        if voltages["st_depression_mv"] is None:
-            missing["st_depression_mv"] = "needs two whole beats and two leads of one wall"
+        st_j = st_levels(ecg, windows, after_s=0.0)
+        for name, level in st_j.items():
+            per_lead.setdefault(name, {})["st_j_mv"] = level
+        voltages["st_elevation_leads"] = st_elevation_leads(st_j)
+        for name in ("st_depression_mv", "st_elevation_leads"):
+            if voltages[name] is None:
+                missing[name] = "needs two whole beats and two leads of one wall"
         if lead_labels is not None:
             for name, qrs in zip(ecg.present_leads, _per_lead_qrs_ms(lead_labels, beats, used, fs_hz), strict=True):
                 per_lead.setdefault(name, {})["qrs_ms"] = qrs
@@ -534,6 +554,7 @@ def measurements_from_masks(
         paced_beats=pacing.paced_beats,
         v1_r_to_s=v1_ratio,
         st_depression_mv=voltages.get("st_depression_mv"),
+        st_elevation_leads=voltages.get("st_elevation_leads"),
         n_beats=len(beats),
         beat_consistency=alike,
         leads_used=ecg.present_leads if ecg is not None else (),
@@ -553,8 +574,9 @@ _VOLTAGES = (
     "precordial_qrs_amplitude_mv",
     "low_voltage",
     "st_depression_mv",
+    "st_elevation_leads",
 )
-_PER_LEAD_VOLTAGES = ("r_mv", "s_mv", "p2p_mv", "st_mv")
+_PER_LEAD_VOLTAGES = ("r_mv", "s_mv", "p2p_mv", "st_mv", "st_j_mv")
 UNCALIBRATED_REASON = "amplitudes not calibrated: the file does not keep the leads' sizes in millivolts"
 
 

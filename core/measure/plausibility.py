@@ -34,7 +34,10 @@ MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
     "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
     "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s", "st_depression_mv",
+    "st_elevation",
 )  # fmt: skip
+# Per-lead values read from ``Measurements.per_lead`` (lead -> value), for the checks a report makes lead by lead.
+PER_LEAD_FIELDS: tuple[str, ...] = ("st_j_mv", "st_mv")
 LUDB_COMPARED: tuple[str, ...] = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
 LUDB_GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}
 SPLIT_GROUPS: tuple[str, ...] = ("train", "held_out")
@@ -69,6 +72,9 @@ class Check:
         exclude: records that also carry any of these labels are left out (a normal ECG the cardiologist also read
             as first-degree AV block, or whose report states a long PR, is not a false long PR).
         also: only records that also carry this label (first-degree AV block that the report states too).
+        named: ``"elevation"`` or ``"depression"``: a per-lead check. ``field`` is then one of
+            :data:`PER_LEAD_FIELDS`, and the share is over the leads the record's report names that way (the row's
+            ``st_named``), not over records.
         coverage: the share of the records where the field was measured at all (``test`` unused): a sinus rhythm
             has a P wave before every QRS, so a PR missing on many sinus tachycardias is a delineation failure;
             atrial fibrillation has none, so there every PR measured is one too many.
@@ -83,6 +89,7 @@ class Check:
     exclude: tuple[str, ...] = ()
     coverage: bool = False
     also: str = ""
+    named: str = ""
 
 
 CHECKS: tuple[Check, ...] = (
@@ -199,7 +206,8 @@ CHECKS: tuple[Check, ...] = (
         lambda v, s: v > 0,
         exclude=("PACE",),
     ),
-    # ST depression (core.measure.st_segment): where the cardiologist coded it, and rarely on normal ECGs.
+    # ST depression and elevation (core.measure.st_segment): where the cardiologist coded or wrote them, against the
+    # opposite finding, and on normal ECGs; then lead by lead, the sign of each lead the report names.
     Check(
         "st_depression_std",
         "ST depression >= 0.05 mV (2 contiguous leads), STD",
@@ -208,11 +216,64 @@ CHECKS: tuple[Check, ...] = (
         lambda v, s: v >= 0.05,
     ),
     Check(
+        "st_depression_std_text",
+        "ST depression >= 0.05 mV (2 contiguous leads), ST depression in the report",
+        "STD_TEXT",
+        "st_depression_mv",
+        lambda v, s: v >= 0.05,
+    ),
+    Check(
+        "st_depression_ste_text",
+        "ST depression >= 0.05 mV (2 contiguous leads), only ST elevation in the report",
+        "STE_TEXT",
+        "st_depression_mv",
+        lambda v, s: v >= 0.05,
+        exclude=("STD_TEXT",),
+    ),
+    Check(
         "st_depression_norm",
         "ST depression >= 0.05 mV (2 contiguous leads), NORM",
         "NORM",
         "st_depression_mv",
         lambda v, s: v >= 0.05,
+    ),
+    Check(
+        "st_elevation_ste_text",
+        "ST elevation at J (0.1 mV, V2-V3 0.2 mV; 2 contiguous leads), ST elevation in the report",
+        "STE_TEXT",
+        "st_elevation",
+        lambda v, s: bool(v),
+    ),
+    Check(
+        "st_elevation_std_text",
+        "ST elevation at J (0.1 mV, V2-V3 0.2 mV; 2 contiguous leads), only ST depression in the report",
+        "STD_TEXT",
+        "st_elevation",
+        lambda v, s: bool(v),
+        exclude=("STE_TEXT",),
+    ),
+    Check(
+        "st_elevation_norm",
+        "ST elevation at J (0.1 mV, V2-V3 0.2 mV; 2 contiguous leads), NORM",
+        "NORM",
+        "st_elevation",
+        lambda v, s: bool(v),
+    ),
+    Check(
+        "st_up_named_elevated",
+        "ST level at J above the baseline, leads the report names ST-elevated (share of leads)",
+        "STE_TEXT",
+        "st_j_mv",
+        lambda v, s: v > 0.0,
+        named="elevation",
+    ),
+    Check(
+        "st_down_named_depressed",
+        "ST level at J+60 ms below the baseline, leads the report names ST-depressed (share of leads)",
+        "STD_TEXT",
+        "st_mv",
+        lambda v, s: v < 0.0,
+        named="depression",
     ),
     Check("qtc_long_lngqt", "QTc (Bazett) > 460/470 ms, long QT", "LNGQT", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
     Check("qtc_long_norm", "QTc (Bazett) > 460/470 ms, NORM", "NORM", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
@@ -266,7 +327,14 @@ def check_cell(rows: Iterable[dict], check: Check) -> dict[str, Any]:
         and not any(label in r["labels"] for label in check.exclude)
         and r["status"] != "unreadable"
     ]
-    values = [(r["meas"].get(check.field), r.get("sex")) for r in selected]
+    if check.named:
+        values = [
+            (r["meas"].get(check.field, {}).get(lead) if r["meas"].get(check.field) else None, r.get("sex"))
+            for r in selected
+            for lead in r.get("st_named", {}).get(check.named, [])
+        ]
+    else:
+        values = [(r["meas"].get(check.field), r.get("sex")) for r in selected]
     measured = [(v, s) for v, s in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if check.coverage:
         n = len(selected)
@@ -274,7 +342,7 @@ def check_cell(rows: Iterable[dict], check: Check) -> dict[str, Any]:
         if n:
             cell["n_positive"], cell["ci"] = len(measured), share_interval(len(measured), n)
         return cell
-    cell = {"n": len(selected), "n_measured": len(measured), "n_failed": len(selected) - len(measured), "value": None}
+    cell = {"n": len(values), "n_measured": len(measured), "n_failed": len(values) - len(measured), "value": None}
     if measured and check.test is None:
         cell["value"] = float(np.median([v for v, _ in measured]))
     elif measured:
@@ -317,7 +385,11 @@ def summarize(rows: Sequence[dict], checks: Sequence[Check] = CHECKS) -> dict[st
     out: dict[str, dict[str, dict[str, dict]]] = {}
     # A field a method never gives on any record (e.g. the axis of a one-lead method) is "not provided", not failed.
     provided = {
-        m: {f for f in MEAS_FIELDS if any(r["meas"].get(f) is not None for r in rows if r["method"] == m)}
+        m: {
+            f
+            for f in (*MEAS_FIELDS, *PER_LEAD_FIELDS)
+            if any(r["meas"].get(f) is not None for r in rows if r["method"] == m)
+        }
         for m in dict.fromkeys(r["method"] for r in rows)
     }
     for source in dict.fromkeys(r["source"] for r in rows):
@@ -357,11 +429,16 @@ def split_group(split: str) -> str:
 
 
 def measurement_dict(meas: Any) -> dict[str, Any]:
-    """The benchmark's fields of a Measurements object (None where absent), as plain JSON values."""
+    """The benchmark's fields of a Measurements object (None where absent), as plain JSON values; the
+    :data:`PER_LEAD_FIELDS` as lead -> value."""
     out = {}
     for name in MEAS_FIELDS:
         value = getattr(meas, name, None)
         out[name] = bool(value) if isinstance(value, bool | np.bool_) else (None if value is None else float(value))
+    per_lead = getattr(meas, "per_lead", None) or {}
+    for name in PER_LEAD_FIELDS:
+        levels = {lead: float(v[name]) for lead, v in per_lead.items() if v.get(name) is not None}
+        out[name] = levels or None
     return out
 
 
@@ -386,7 +463,7 @@ def cache_key(method: str) -> str | None:
     readers = (lead_scaling, wfdb_format)
     code = (backends, measurements, waves, *readers) if method == "neurokit" else (backends, *readers)
     # The fields too: an entry cached before a field was added would read as "not measured" in its rows.
-    fields = hashlib.sha256(",".join(MEAS_FIELDS).encode()).hexdigest()[:6]
+    fields = hashlib.sha256(",".join((*MEAS_FIELDS, *PER_LEAD_FIELDS)).encode()).hexdigest()[:6]
     return f"{backend_version(method)}-{_source_hash(code)}-{fields}"
 
 
@@ -471,14 +548,15 @@ def run_benchmark(
             all. Training records labelled the way the held-out ones were show what the held-out figures can be.
 
     Returns:
-        Rows: ``source``, ``record_id``, ``split`` (group), ``labels``, ``sex``, ``method``, ``status`` (``ok``,
+        Rows: ``source``, ``record_id``, ``split`` (group), ``labels``, ``sex``, ``st_named`` (the leads the report
+        names ST-elevated or -depressed), ``method``, ``status`` (``ok``,
         ``unreadable``: the file could not be read, ``error``: the backend raised), ``meas`` (:data:`MEAS_FIELDS`),
         ``ms`` (measuring time; None when taken from the cache), ``cached``, ``ref`` (LUDB: manual-annotation
         reference), ``detail`` (error text).
     """
     from core.errors import ECGReadError
     from core.measure.backends import get_backend
-    from core.measure.reference_labels import SOURCES, reference_labels, source_records
+    from core.measure.reference_labels import SOURCES, reference_labels, reference_st_leads, source_records
 
     cache = MeasurementCache(cache_dir)
     keys = {m: cache_key(m) for m in methods}
@@ -513,6 +591,7 @@ def run_benchmark(
                 "split": group,
                 "labels": sorted(reference_labels(record)),
                 "sex": record.meta.get("sex"),
+                "st_named": reference_st_leads(record),
             }
             ref, weights = _ludb_reference(record) if record.dataset == "ludb" else (None, "")
             ecg, detail = None, ""

@@ -44,6 +44,10 @@ ECTOPY     PVC, PAC, PRC(S), BIGU, TRIGU,      any of PVC's or PAC's codes      
            AV block or a prolonged PR
 PACE       PACE                                PR 10370003 (pacing rhythm)      any cardiac pacing line
 STD        STD_ (ST depression)                STD 429622005                    -
+STE_TEXT   the report states ST elevation in   -                                -
+           named leads
+STD_TEXT   the report states ST depression in  -                                -
+           named leads
 =========  ==================================  ==============================  =================================
 
 Why these choices: the Challenge scores LBBB/CLBBB and RBBB/CRBBB as one class each (``dx_mapping_scored.csv``), so
@@ -59,6 +63,12 @@ the codes and the report were not always written from one reading. Of the 79 tra
 bundle branch block.", coded 1AVB, IVCD and IMI), and four coded NORM have one that does (``ptbxl/15014``: "grossly
 prolonged pr interval"). A PR check can then tell a label its own report contradicts from a measurement error.
 
+``STE_TEXT`` and ``STD_TEXT`` read the leads a PTB-XL report names as showing ST elevation or depression
+(:func:`st_shift_leads`: "st segments are elevated in v2,3", "st-senkung in i,ii,avl,v4-v6"), so the ST levels can be
+checked lead by lead, each against its own report. PTB-XL's codes do not say it: its ``INJ*`` codes are
+*subendocardial* injury (ST depression or T inversion, not elevation), and ``STE_`` marks 5 of the 42 reports of
+``ptbxl_more`` that state an elevation.
+
 SPH (Shandong Provincial Hospital) states AHA codes and lists their SNOMED-CT codes beside them; those are read
 with the CinC-2021 column. Its AHA code 1, "normal ECG", is listed as 426783006 alone, so NORM there is the
 cardiologist's "normal ECG" statement.
@@ -73,11 +83,12 @@ from pathlib import Path
 
 from core.data.catalogs.base import Record
 from core.paths import local_mirror_dir
+from core.search.territory import lead_lists
 
 LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
     "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
-    "1AVB_TEXT", "PACE", "STD",
+    "1AVB_TEXT", "PACE", "STD", "STE_TEXT", "STD_TEXT",
 )  # fmt: skip
 
 # A first-degree AV block or a long PR stated in an English report. A bare "av block" counts (German "av-block" with
@@ -101,7 +112,16 @@ _ATRIAL_TEXT = re.compile(
 _ECTOPY_TEXT = re.compile(r"\bpremature (?:beat|contraction|complex)|extrasystol|\bbigeminy\b|\btrigeminy\b|\bcouplet")
 _PTBXL_ECTOPY_CODES = frozenset({"PVC", "PAC", "PRC(S)", "BIGU", "TRIGU", "SVARR"})
 
-_PTBXL_CODES = frozenset(LABELS) - {"LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY", "STD"}
+# ST elevation or depression stated in an English report, and the leads it names: "st elevation in v1-3", "st
+# segments are slightly elevated in ii, iii, avf", "st segments are elevated and t waves inverted in v2-5". The leads
+# must follow within a few words of the same sentence; "no st elevation" states none.
+_ST_SHIFT_TEXT = re.compile(
+    r"(?<!\bno )(?<!\bwithout )\bst(?:[- ]segments?)?\s+(?:(?:is|are|was|were|slightly|markedly|very|minimally|"
+    r"mildly|minor|significantly)\s+)*(?P<way>elevat|depress)\w*"
+)
+_ST_LEADS_WITHIN = re.compile(r"[^.]{0,40}?\b(?:in|over)\s", re.DOTALL)
+
+_PTBXL_CODES = frozenset(LABELS) - {"LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY", "STD", "STE_TEXT", "STD_TEXT"}
 _PTBXL_AXIS = {"ALAD": "LAD", "RAD": "RAD", "ARAD": "RAD"}
 
 NSR_SNOMED = "426783006"
@@ -174,6 +194,26 @@ def premature_beat_labels(report_en: str) -> set[str]:
     return out | {"ECTOPY"} if (out or _ECTOPY_TEXT.search(text)) else out
 
 
+def st_shift_leads(report_en: str) -> dict[str, frozenset[str]]:
+    """The leads an English report names as showing ST ``"elevation"`` and ``"depression"`` (each key only where some
+    lead is named): "st elevation in v1-3. st depression v5" gives V1-V3 and V5. A lead named both ways (two
+    readings of one report) is left out of both."""
+    text = report_en.lower()
+    found: dict[str, set[str]] = {}
+    for match in _ST_SHIFT_TEXT.finditer(text):
+        after = _ST_LEADS_WITHIN.match(text, match.end())
+        starts = [match.end(), after.end()] if after else [match.end()]
+        for start in starts:
+            rest = text[start:]
+            lists = [ll for ll in lead_lists(rest) if ll.start == len(rest) - len(rest.lstrip())]
+            if lists:
+                way = "elevation" if match.group("way") == "elevat" else "depression"
+                found.setdefault(way, set()).update(lists[0].leads)
+                break
+    both = found.get("elevation", set()) & found.get("depression", set())
+    return {way: frozenset(leads - both) for way, leads in found.items() if leads - both}
+
+
 def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report_en: str = "") -> frozenset[str]:
     """Benchmark labels of a PTB-XL record from its SCP codes (any likelihood), ``heart_axis`` and English report."""
     codes = set(scp_codes)
@@ -185,6 +225,8 @@ def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report
     if states_first_degree_block(report_en):
         out.add("1AVB_TEXT")
     out |= premature_beat_labels(report_en)
+    named = st_shift_leads(report_en)
+    out |= {label for way, label in (("elevation", "STE_TEXT"), ("depression", "STD_TEXT")) if way in named}
     if codes & _PTBXL_ECTOPY_CODES:
         out.add("ECTOPY")
     return frozenset(out)
@@ -212,6 +254,14 @@ def ludb_labels(labels: Mapping[str, Iterable[str]]) -> frozenset[str]:
     if rhythm == {"sinus rhythm"} and axis <= _LUDB_NORMAL_AXES and not any(labels.get(s) for s in _LUDB_FINDING_SETS):
         out.add("NORM")
     return frozenset(out)
+
+
+def reference_st_leads(record: Record) -> dict[str, list[str]]:
+    """The leads a record's report names as showing ST ``"elevation"`` or ``"depression"`` (PTB-XL; empty for the
+    datasets whose labels name no leads), as sorted lists for JSON."""
+    if record.dataset != "ptbxl":
+        return {}
+    return {way: sorted(leads) for way, leads in st_shift_leads(record.text_en).items()}
 
 
 def reference_labels(record: Record) -> frozenset[str]:

@@ -8,8 +8,8 @@ elevation" because both say "ST elevation". The lead groups are the usual ones o
 * lateral: I, aVL, V5, V6 (two of them);
 * septal: V1, V2; anterior: V3, V4 (one is enough: chest leads are named one by one or as a range).
 
-Lead lists are parsed as reports write them: commas, "and", slashes, ranges ("v1-3", "v1-v6", "v2 - v4") and bare
-digits continuing a chest-lead list ("v2,3,4").
+Lead lists are parsed as reports write them: commas, "and", slashes, ranges ("v1-3", "v1-v6", "v2 - v4"), bare
+digits continuing a chest-lead list ("v2,3,4") and German reports' "f" for aVF inside a list ("v2,3,f").
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def lead_lists(text: str) -> list[LeadList]:
     for match in _TOKEN.finditer(text.lower()):
         tok = match.group()
         lead = _LIMB.get(tok) or (f"V{tok[1]}" if _CHEST.fullmatch(tok) else None)
+        if tok == "f" and start >= 0:
+            lead = "aVF"  # German reports' short name, inside a list only ("st-hebung in v2,3,f")
         digit = len(tok) == 1 and tok in "123456" and last_chest is not None
         if lead or digit:
             number = int(tok[-1]) if (digit or lead.startswith("V")) else None

@@ -411,3 +411,47 @@ def test_st_depression_codes_of_ptbxl_and_cinc_map_to_std():
 
     assert "STD" in ptbxl_labels({"STD_": 100.0, "SR": 0.0}) and "STD" not in ptbxl_labels({"NORM": 100.0})
     assert "STD" in cinc_labels(["429622005", "426783006"])
+
+
+@pytest.mark.parametrize(
+    ("report_en", "named"),
+    [
+        ("sinus rhythm. st segments are elevated in v2,3. st segments are depressed in i, avl, v5,6.",
+         {"elevation": {"V2", "V3"}, "depression": {"I", "aVL", "V5", "V6"}}),
+        ("sinus bradycardia. normal axis. st elevation in v2,3,f. u wave in v2,3.", {"elevation": {"V2", "V3", "aVF"}}),
+        ("complete left bundle branch block. st elevation v1-v3. abnormal ecg.", {"elevation": {"V1", "V2", "V3"}}),
+        ("q waves, st segment elevation in ii, iii, avf. terminal t wave inversion in iii, avf.",
+         {"elevation": {"II", "III", "aVF"}}),
+        ("st segments are depressed and t waves inverted in i, ii, avl, v4,5,6.",
+         {"depression": {"I", "II", "aVL", "V4", "V5", "V6"}}),
+        ("st depression downsloping in v5, sagging in v6.", {"depression": {"V5"}}),
+        ("st segments are slightly elevated in these leads.", {}),  # no lead named
+        ("non-specific st depression. no st elevation in v2, v3.", {}),  # negated; no leads for the depression
+        ("st-t depression, as in anterior ischemia or left ventricular strain.", {}),  # ST-T change, no leads
+        ("st elevation in v2. st depression in v2.", {}),  # one lead read both ways: neither
+    ],
+)  # fmt: skip
+def test_the_leads_a_report_names_st_elevated_or_depressed(report_en: str, named: dict):
+    from core.measure.reference_labels import ptbxl_labels, st_shift_leads
+
+    assert st_shift_leads(report_en) == named
+    labels = ptbxl_labels({"SR": 0.0}, report_en=report_en)
+    assert ("STE_TEXT" in labels) == ("elevation" in named) and ("STD_TEXT" in labels) == ("depression" in named)
+
+
+def test_st_rows_compare_each_named_lead_with_its_own_report():
+    """The per-lead rows count leads, not records: a lead named elevated passes with a level above the baseline at
+    J, a lead named depressed with one below it at J+60; a lead without a level is a failure."""
+    rows = [
+        {**_row({"STE_TEXT", "STD_TEXT"}, st_j_mv={"II": 0.2, "III": 0.15, "aVF": -0.02}, st_mv={"I": -0.1}),
+         "st_named": {"elevation": ["II", "III", "aVF"], "depression": ["I", "aVL"]}},
+        {**_row({"STE_TEXT"}, st_j_mv={"V2": 0.3}, st_elevation=True), "st_named": {"elevation": ["V2"]}},
+        {**_row({"NORM"}, st_j_mv={"V2": 0.3}, st_elevation=False), "st_named": {}},
+    ]  # fmt: skip
+    up = check_cell(rows, CHECK["st_up_named_elevated"])
+    assert (up["n"], up["n_measured"], up["n_positive"]) == (4, 4, 3)
+    down = check_cell(rows, CHECK["st_down_named_depressed"])
+    assert (down["n"], down["n_measured"], down["n_failed"], down["n_positive"]) == (2, 1, 1, 1)
+    assert check_cell(rows, CHECK["st_elevation_norm"])["value"] == 0.0
+    # The opposite finding: a record that names only elevation is not among "only ST depression in the report".
+    assert check_cell(rows, CHECK["st_elevation_std_text"])["n"] == 0

@@ -9,7 +9,7 @@ from core.data.catalogs import load_catalog
 from core.ecg import ECG
 from core.leads import CANONICAL_LEADS
 from core.measure import measure_ecg
-from core.measure.st_segment import st_depression_mv, st_levels
+from core.measure.st_segment import st_depression_mv, st_elevation_leads, st_levels
 
 
 def test_the_depression_two_contiguous_leads_share_counts_not_one_lead_alone():
@@ -22,6 +22,17 @@ def test_the_depression_two_contiguous_leads_share_counts_not_one_lead_alone():
     apart = flat | {"V5": -0.3, "II": -0.2}  # two leads, but of two walls
     assert st_depression_mv(apart) == 0.0
     assert st_depression_mv({"V1": -0.2}) is None  # no wall with two leads
+
+
+def test_st_elevation_needs_two_leads_of_one_wall_over_the_universal_definitions_limits():
+    flat = dict.fromkeys(CANONICAL_LEADS, 0.0)
+    assert st_elevation_leads(flat) == ()
+    assert st_elevation_leads(flat | {"II": 0.2}) == ()  # one inferior lead
+    assert st_elevation_leads(flat | {"III": 0.12, "II": 0.3, "V5": 0.2}) == ("II", "III")  # lead order, one wall
+    # V2 and V3 need 0.2 mV: 0.15 there is within what healthy men show.
+    assert st_elevation_leads(flat | {"V2": 0.15, "V3": 0.19}) == ()
+    assert st_elevation_leads(flat | {"V2": 0.25, "V3": 0.15, "V4": 0.11}) == ("V2", "V4")
+    assert st_elevation_leads({"V1": 0.3}) is None  # no wall with two leads
 
 
 def test_st_levels_read_60_ms_after_the_j_point_against_the_pr_segment():
@@ -45,7 +56,10 @@ def test_real_records(shared_data):
     lbbb = measure_ecg(ptbxl.read("ptbxl/00286"))
     assert lbbb.st_depression_mv >= 0.1
     assert lbbb.per_lead["V6"]["st_mv"] < -0.05 < 0.05 < lbbb.per_lead["V2"]["st_mv"]
-    assert measure_ecg(ptbxl.read("ptbxl/00001")).st_depression_mv == 0.0
+    assert lbbb.per_lead["V2"]["st_j_mv"] > 0.1  # discordant elevation where the QRS is mostly negative
+    normal = measure_ecg(ptbxl.read("ptbxl/00001"))
+    assert normal.st_depression_mv == 0.0 and normal.st_elevation_leads == ()
     ludb = measure_ecg(load_catalog("ludb", root=shared_data / "ludb" / "1.0.1", download=False).read("ludb/24"))
     assert ludb.st_depression_mv is None and "not calibrated" in ludb.missing["st_depression_mv"]
     assert all("st_mv" not in values for values in ludb.per_lead.values())
+    assert ludb.st_elevation_leads is None and "not calibrated" in ludb.missing["st_elevation_leads"]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from core.measure.st_dev import elevated, group_of
+from core.measure.st_dev import group_of
 from core.search.criteria_dev import long_qt_counts, rhythm_counts, training_rows, v1_ratios
 
 
@@ -32,9 +32,13 @@ def test_counts_read_training_rows_only_and_each_finding_as_the_criteria_do():
     assert v1_ratios(rows) == {"CLBBB": [(0.1, "ptbxl/2")], "CRBBB": [(2.0, "ptbxl/3")]}
 
 
-def test_st_dev_groups_and_elevation_rule():
-    assert group_of({"STD_": 100.0, "ISC_": 50.0}) == "STD"
-    assert group_of({"INJAS": 100.0}) == "STE"
-    assert group_of({"NORM": 100.0, "SR": 0.0}) == "NORM" and group_of({"NORM": 100.0, "SR": 0.0, "LVH": 0.0}) is None
-    assert elevated({"V2": 0.25, "V3": 0.22}) and not elevated({"V2": 0.15, "V3": 0.15})  # V2-V3 need 0.2 mV
-    assert elevated({"II": 0.12, "aVF": 0.11}) and not elevated({"II": 0.12, "V5": 0.12})  # two leads of one wall
+def test_st_dev_groups_by_what_the_report_names():
+    named = {"elevation": frozenset({"II", "III", "aVF"}), "depression": frozenset({"I", "aVL"})}
+    assert group_of({"IMI": 100.0}, named) == "ST elevation named"  # elevation with its reciprocal depression
+    assert group_of({"STD_": 100.0}, {"depression": frozenset({"V5"})}) == "only ST depression named"
+    assert (
+        group_of({"NORM": 100.0, "SR": 0.0}, {}) == "NORM"
+        and group_of({"NORM": 100.0, "SR": 0.0, "LVH": 0.0}, {}) is None
+    )
+    # PTB-XL's INJ codes are subendocardial injury: without a named elevation they are not an elevation group.
+    assert group_of({"INJAS": 100.0}, {}) is None

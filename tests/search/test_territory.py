@@ -19,6 +19,7 @@ from core.search.territory import lead_lists
         ("st depression in i,ii,avl,v4-v6.", {"I", "II", "aVL", "V4", "V5", "V6"}, ["lateral", "anterior"]),
         ("t waves are inverted in i, avl and low in v6", {"I", "aVL"}, ["lateral"]),  # "low" ends the list
         ("q waves in iii", {"III"}, []),  # one inferior lead is not an inferior wall
+        ("st-hebung in v2,3,f. u-welle", {"V2", "V3", "aVF"}, ["septal", "anterior"]),  # German "f" is aVF
     ],
 )
 def test_a_lead_list_names_its_leads_and_walls(text: str, leads: set[str], walls: list[str]):
@@ -36,6 +37,7 @@ def test_words_are_not_leads_and_lists_are_apart():
     ]
     # A bare digit continues a chest-lead list only: "ii, 3" is not V3.
     assert lead_lists("second degree av block type ii, 3 beats")[0].leads == frozenset({"II"})
+    assert lead_lists("type f") == []  # "f" is aVF only inside a list
 
 
 def test_wall_tokens_tie_the_wall_to_the_finding_not_to_st_alone():
