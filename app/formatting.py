@@ -23,7 +23,7 @@ TABLE_COLUMNS = ["record_id", "dataset", "labels", "report (English)", "report"]
 TABLE_MAX_LABELS = 4
 RESULT_COLUMNS = ["rank", "record_id", "similarity", "labels", "report (English)"]
 ST_DEPRESSION_LABEL = "ST depression in 2 contiguous leads (J+60 ms)"
-ST_ELEVATION_LABEL = "ST elevation at J in 2 contiguous leads (0.1 mV; V2-V3 0.2 mV)"
+ST_ELEVATION_LABEL = "ST elevation at J in 2 contiguous leads (≥ 0.1 mV, in V2-V3 ≥ 0.2 mV)"
 # One row per distinct report text: record_id is the first record with it, record_ids all of them.
 # "hedged": the report states the query's finding only hedged ("possible ..."), so its lexical part was lowered;
 # "counterpart": it states the query's counterpart finding ("right bundle branch block" for "LBBB", ST depression for

@@ -14,6 +14,7 @@ from gradio_client.exceptions import AppError
 from app.formatting import (
     MEASUREMENTS_HEADING,
     SECONDARY_ST,
+    ST_ELEVATION_LABEL,
     escape_markdown,
     measurement_lines,
     measurement_summary,
@@ -374,10 +375,11 @@ def test_the_details_show_st_depression_and_v1s_r_to_s_or_why_not():
     st_lines = [line for line in lines if line.startswith("ST ")]
     assert st_lines == [  # beside the depression row, each lead with its level
         "ST depression in 2 contiguous leads (J+60 ms): not measured: no reason given",
-        "ST elevation at J in 2 contiguous leads (0.1 mV; V2-V3 0.2 mV): II 0.18, III 0.30, aVF 0.25 mV (inferior)",
+        f"{ST_ELEVATION_LABEL}: II 0.18, III 0.30, aVF 0.25 mV (inferior)",
     ]
     none = measurement_lines(Measurements(hr_bpm=70.0, st_depression_mv=0.0, st_elevation_leads=()))
-    assert "ST elevation at J in 2 contiguous leads (0.1 mV; V2-V3 0.2 mV): none" in none
+    assert ST_ELEVATION_LABEL == "ST elevation at J in 2 contiguous leads (≥ 0.1 mV, in V2-V3 ≥ 0.2 mV)"
+    assert f"{ST_ELEVATION_LABEL}: none" in none
     wide = measurement_lines(Measurements(qrs_ms=150.0, st_elevation_leads=("V1", "V2"), per_lead={}))
     assert any(line.startswith("ST elevation") and line.endswith(SECONDARY_ST) for line in wide), wide
     uncalibrated = Measurements(hr_bpm=70.0, missing={"st_depression_mv": "amplitudes not calibrated"})

@@ -57,6 +57,7 @@ def test_real_records(shared_data):
     assert lbbb.st_depression_mv >= 0.1
     assert lbbb.per_lead["V6"]["st_mv"] < -0.05 < 0.05 < lbbb.per_lead["V2"]["st_mv"]
     assert lbbb.per_lead["V2"]["st_j_mv"] > 0.1  # discordant elevation where the QRS is mostly negative
+    assert {"V2", "V3"} <= set(lbbb.to_dict()["st_elevation_leads"])  # a list in /measurements' JSON
     normal = measure_ecg(ptbxl.read("ptbxl/00001"))
     assert normal.st_depression_mv == 0.0 and normal.st_elevation_leads == ()
     ludb = measure_ecg(load_catalog("ludb", root=shared_data / "ludb" / "1.0.1", download=False).read("ludb/24"))
