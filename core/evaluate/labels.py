@@ -5,7 +5,8 @@ A definition maps a dataset name to a rule over that dataset's label sets (see `
     {"ptbxl": {"diagnostic": ["CLBBB"]}, "cinc2021": {"dx": ["sinus rhythm"], "only": true},
      "ptbxl_axis_example": {"meta:heart_axis": ["LAD", "ALAD"]}}
 
-A record is positive if any of its labels in a named label set is listed (``meta:KEY`` reads ``record.meta[KEY]``).
+A record is positive if any of its labels in a named label set is listed (``meta:KEY`` reads ``record.meta[KEY]``;
+``report:st`` reads the ST shifts its English report names, :func:`report_st_labels`).
 With ``"only": true`` it must also have no other label in those sets ("sinus rhythm and nothing else" = a normal
 CinC ECG, which has no "normal" code). A dataset the definition does not name has no positives and is not searched.
 """
@@ -20,6 +21,7 @@ import numpy as np
 from core.data.catalogs.base import Record
 
 META_PREFIX = "meta:"
+REPORT_ST = "report:st"
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,22 @@ class LabelDefinition:
         return np.array([r.dataset in self.rules for r in records], dtype=bool).reshape(len(records))
 
 
+def report_st_labels(report_en: str) -> list[str]:
+    """``"elevation"`` / ``"depression"`` where an English report names leads with that ST shift, and
+    ``"elevation:inferior"`` etc. for each wall those leads point at (:data:`core.search.territory.TERRITORIES`)."""
+    from core.measure.reference_labels import st_shift_leads
+    from core.search.territory import TERRITORIES
+
+    out = []
+    for way, leads in st_shift_leads(report_en).items():
+        out.append(way)
+        out += [f"{way}:{wall}" for wall, (group, need) in TERRITORIES.items() if len(leads & group) >= need]
+    return out
+
+
 def _labels_of(record: Record, key: str) -> list[str]:
+    if key == REPORT_ST:
+        return report_st_labels(record.text_en)
     if key.startswith(META_PREFIX):
         value = record.meta.get(key[len(META_PREFIX) :])
         if value is None:

@@ -225,10 +225,12 @@ class Measurements:
         return False if self.irregular_without_p else None
 
     def undecided(self, name: str) -> str | None:
-        """Why a value derived from others (:attr:`irregular_without_p`, :attr:`p_waves_before_qrs`) is None; None
-        for any other value (its reason is in ``missing``)."""
+        """Why a value derived from others (:attr:`irregular_without_p`, :attr:`p_waves_before_qrs`,
+        :attr:`st_elevation`) is None; None for any other value (its reason is in ``missing``)."""
         if name == "p_waves_before_qrs" and self.p_waves_before_qrs is None:
             return f"no PR ({self.missing.get('pr_ms', 'not measured')})"
+        if name == "st_elevation" and self.st_elevation is None:
+            return f"not measured ({self.missing.get('st_elevation_leads', 'no reason given')})"
         if name != "irregular_without_p" or self.irregular_without_p is not None:
             return None
         if self.irregular is None:

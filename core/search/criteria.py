@@ -26,10 +26,10 @@ on its own it lifted sinus tachycardias. On the training parts of the plausibili
 500-record folder at both rates) Bazett's alone is over 460 ms on 84 of 102 sinus tachycardias and 174 of 1,388 normal
 ECGs, both on 24 and 35; among the 12 records labelled long QT Bazett's alone on 9, both on 7. Where only one is over
 the bound (Bazett's alone: 139 normal ECGs, 2 long QT) the finding is undecided, the middle group, saying "the two
-disagree". A QRS of 120 ms or more lengthens the QT without any repolarisation disorder, so there the long QT is
-undecided too ("lengthened by the wide QRS"): both corrections were over 460 ms on 47 of the 57 complete LBBB, 33 of
-the 60 complete RBBB and 23 of the 31 paced training records, 46, 33 and 21 of them with a wide QRS, and on none of
-the 7 long QT records they find.
+disagree". A QRS of 120 ms or more lengthens the QT without any repolarisation disorder, so there a long QT is
+undecided too ("lengthened by the wide QRS"; a QT not long even so contradicts it, since 2026-12-04 late): both
+corrections were over 460 ms on 47 of the 57 complete LBBB, 33 of the 60 complete RBBB and 23 of the 31 paced
+training records, 46, 33 and 21 of them with a wide QRS, and on none of the 7 long QT records they find.
 
 A sinus rhythm, tachycardia or bradycardia asks for P waves before the QRS complexes
 (:attr:`core.measure.Measurements.p_waves_before_qrs`: a PR was measured); atrial fibrillation's pattern contradicts
@@ -37,6 +37,15 @@ it, and no PR otherwise (flutter, or P waves hidden in the T waves) leaves it un
 (``by_example_dev``, + measured criteria, 2026-12-04 night) "sinus tachycardia" rose 0.6 -> 0.9 (METS) and 0.4 -> 0.6
 (FG-CLEP), where the rate alone had lifted atrial fibrillation and flutter; nothing else moved (D-BETA unchanged;
 means 0.625 -> 0.644, 0.375, 0.263 -> 0.275).
+
+ST elevation (:attr:`core.measure.Measurements.st_elevation`: at J, over 0.1 mV, 0.2 mV in V2-V3, in two contiguous
+leads; :mod:`core.measure.st_segment`) is read from "ST elevation", "ST-segment elevation" and "STEMI", not from "non-ST
+elevation" or "NSTEMI"; a QRS of 120 ms or more leaves it undecided, as there the ST segment moves opposite to the QRS
+whatever the blood supply. On training records, with the reports' own ST statements as relevance
+(``python -m core.evaluate.by_example_dev --queries eval/dev_st_queries.json``: "ST elevation", "ST segment elevation",
+"ST elevation myocardial infarction", "inferior ST elevation", "anterior ST elevation"; 8-10 relevant of 553 scored),
+precision@10 went 0.100 -> 0.120 (METS), 0.080 -> 0.080 (D-BETA), 0.000 -> 0.080 (FG-CLEP), no query lower. The
+criterion asks for an elevation on any wall; a wall the query names is not checked.
 
 ST depression (:attr:`core.measure.Measurements.st_depression_mv`, 0.05 mV in two contiguous leads, undecided with a
 wide QRS) was tried as a criterion on training records (``by_example_dev``, 2026-12-04 night) and dropped: "ST
@@ -91,8 +100,9 @@ class Criterion:
             both are measured and only one meets the bound, the finding is undecided.
         agree_label: how that second value is named ("Fridericia").
         decimals: digits after the point in a reading (a ratio needs two).
-        doubt: a Measurements attribute that, when set, leaves the finding undecided whatever the value
-            (``wide_qrs``: a wide QRS lengthens the QT without any repolarisation disorder).
+        doubt: a Measurements attribute that, when set, leaves a finding the value meets undecided, as the value
+            may be its effect (``wide_qrs``: a wide QRS lengthens the QT without any repolarisation disorder); a
+            value that does not meet it still contradicts it.
         doubt_why: what a reading says then.
     """
 
@@ -133,10 +143,12 @@ class Criterion:
         met = self.verdict(measurements)
         value, second = getattr(measurements, self.field, None), self._second(measurements)
         if met is None:
+            if value is not None and second is not None and self._disagree(value, second):  # measured twice
+                return f"{self._shown(value, second)} ({self._bound()}: the two disagree)"
+            if value is not None and self._doubted(measurements) and self.op == "is":
+                return f"{self.label}: {'yes' if value else 'no'} ({self.doubt_why}, undecided)"
             if value is not None and self._doubted(measurements):
                 return f"{self._shown(value, second)} ({self._bound()}: {self.doubt_why}, undecided)"
-            if value is not None and second is not None:  # measured, but the two values disagree
-                return f"{self._shown(value, second)} ({self._bound()}: the two disagree)"
             undecided = getattr(measurements, "undecided", None)
             why = undecided(self.field) if undecided is not None else None
             return f"{self.label}: {why}" if why else f"{self.label} not measured"
@@ -152,6 +164,9 @@ class Criterion:
         shown = f"{self.label} {value:.{self.decimals}f}{self._unit()}"
         return shown if second is None else f"{shown}, {self.agree_label} {second:.{self.decimals}f}{self._unit()}"
 
+    def _disagree(self, value: Any, second: Any) -> bool:
+        return bool(_OPERATORS[self.op](value, self.threshold)) is not bool(_OPERATORS[self.op](second, self.threshold))
+
     def _doubted(self, measurements: Any) -> bool:
         return bool(self.doubt and getattr(measurements, self.doubt, None))
 
@@ -166,13 +181,11 @@ class Criterion:
             return None
         if self.unless and getattr(measurements, self.unless, None):
             return False
-        if self._doubted(measurements):
-            return None
         met = bool(_OPERATORS[self.op](value, self.threshold))
         second = self._second(measurements)
         if second is not None and bool(_OPERATORS[self.op](second, self.threshold)) is not met:
             return None
-        return met
+        return None if (met and self._doubted(measurements)) else met
 
 
 _PR_LONG = Criterion("first-degree AV block", "pr_ms", ">", 200.0, "PR", "ms")
@@ -216,6 +229,15 @@ _IRREGULAR = Criterion("atrial fibrillation", "irregular_without_p", "is", True,
 _SINUS = Criterion("sinus rhythm", "p_waves_before_qrs", "is", True, "P waves before the QRS")
 _PVC = Criterion("premature ventricular beats", "premature_ventricular", ">=", 1.0, "premature ventricular beats")
 _PAC = Criterion("premature atrial beats", "premature_supraventricular", ">=", 1.0, "premature supraventricular beats")
+_ST_ELEVATION = Criterion(
+    "ST elevation at J in 2 contiguous leads",
+    "st_elevation",
+    "is",
+    True,
+    "ST elevation at J in 2 contiguous leads",
+    doubt="wide_qrs",
+    doubt_why="a wide QRS moves the ST segment opposite to it",
+)
 
 _AV = r"(?:av|a-v|atrioventricular|atrio-ventricular)"
 _RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
@@ -250,6 +272,7 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
             r"|(?:atrial|supraventricular) extrasystol\w*)",
             _PAC,
         ),
+        (r"\bst[- ](?:segment )?elevation\b|\bstemi\b", _ST_ELEVATION),
     )
 )
 # "no first degree AV block", "no sign of bradycardia": the finding is denied, so it is no criterion.

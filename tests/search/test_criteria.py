@@ -46,6 +46,11 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("frequent ventricular ectopic beats", ["premature ventricular beats ≥ 1"]),
         ("premature atrial contractions", ["premature supraventricular beats ≥ 1 (premature atrial beats)"]),
         ("no ST change, first-degree AV block", ["PR > 200 ms (first-degree AV block)"]),
+        ("inferior ST elevation", ["ST elevation at J in 2 contiguous leads"]),
+        ("ST-segment elevation in V1-V3", ["ST elevation at J in 2 contiguous leads"]),
+        ("anterior STEMI", ["ST elevation at J in 2 contiguous leads"]),
+        ("non-ST elevation myocardial infarction", []),  # NSTEMI: denied
+        ("NSTEMI", []),
         # no criterion: denied, both rates named, or nothing a single number defines
         ("no first degree AV block", []),
         ("no sign of bradycardia", []),
@@ -166,6 +171,8 @@ def test_a_long_qt_needs_bazett_and_fridericia_to_agree():
     # A wide QRS lengthens the QT by itself (bundle branch blocks, paced beats): undecided, saying so.
     wide = _measured(qtc_ms=500.0, qtc_fridericia_ms=480.0, wide_qrs=True)
     assert verdict(long_qt, wide) is None
+    # ... but a QT that is not long even so contradicts it.
+    assert verdict(long_qt, _measured(qtc_ms=430.0, qtc_fridericia_ms=420.0, wide_qrs=True)) is False
     assert long_qt[0].reading(wide) == (
         "QTc (Bazett) 500 ms, Fridericia 480 ms (> 460 ms: lengthened by the wide QRS, undecided)"
     )
@@ -183,6 +190,25 @@ def test_a_sinus_rhythm_needs_p_waves_before_the_qrs():
     assert why(tachycardia, fibrillation) == "P waves before the QRS: no (not met)"
     assert why(tachycardia, flutter) == "P waves before the QRS: no PR (no P)"
     assert flutter.to_dict()["undecided"] == {"p_waves_before_qrs": "no PR (no P)"}
+
+
+def test_st_elevation_is_met_by_two_contiguous_leads_and_undecided_with_a_wide_qrs():
+    stemi = criteria_for("inferior STEMI")
+    inferior = Measurements(qrs_ms=96.0, st_elevation_leads=("II", "III", "aVF"))
+    early = Measurements(qrs_ms=96.0, st_elevation_leads=())
+    block = Measurements(qrs_ms=156.0, st_elevation_leads=("V1", "V2", "V3"))
+    uncalibrated = Measurements(qrs_ms=96.0, missing={"st_elevation_leads": "amplitudes not calibrated"})
+    flat_block = Measurements(qrs_ms=156.0, st_elevation_leads=())  # a wide QRS explains an elevation, not its absence
+    assert [verdict(stemi, m) for m in (inferior, early, block, flat_block, uncalibrated)] == [
+        True, False, None, False, None
+    ]  # fmt: skip
+    assert why(stemi, inferior) == "ST elevation at J in 2 contiguous leads: yes (met)"
+    undecided = (
+        "ST elevation at J in 2 contiguous leads: yes (a wide QRS moves the ST segment opposite to it, undecided)"
+    )
+    assert why(stemi, block) == undecided
+    said = "ST elevation at J in 2 contiguous leads: not measured (amplitudes not calibrated)"
+    assert why(stemi, uncalibrated) == said
 
 
 def test_the_order_puts_met_first_then_unmeasured_then_contradicted_each_keeping_its_order():

@@ -1,0 +1,33 @@
+"""Label definitions over records (core/evaluate/labels.py): ``report:st`` reads the ST shifts a report names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.data.catalogs.base import Record
+from core.evaluate.labels import LabelDefinition, report_st_labels
+from core.evaluate.precision import load_queries
+
+
+def _ptbxl(report: str) -> Record:
+    return Record(
+        record_id="ptbxl/x", dataset="ptbxl", path=Path("x"), text=report, text_en=report, labels={}, split="train"
+    )
+
+
+def test_report_st_names_the_shift_and_the_walls_its_leads_point_at():
+    inferior = "q waves, st segment elevation in ii, iii, avf. st segments are depressed in i, avl, v5,6."
+    assert report_st_labels(inferior) == ["elevation", "elevation:inferior", "depression", "depression:lateral"]
+    assert report_st_labels("sinus rhythm. normal ecg.") == []
+    definition = LabelDefinition.from_dict({"ptbxl": {"report:st": ["elevation:inferior"]}})
+    records = [_ptbxl(inferior), _ptbxl("st elevation in v1-3."), _ptbxl("sinus rhythm.")]
+    assert definition.positives(records).tolist() == [True, False, False]
+
+
+def test_the_st_dev_queries_load_and_are_kept_apart_from_the_held_out_ones():
+    dev = Path(__file__).parents[2] / "eval" / "dev_st_queries.json"
+    queries = load_queries(dev)
+    assert [q.text for q in queries][:2] == ["ST elevation", "ST segment elevation"]
+    held_out = json.loads((dev.parent / "queries.json").read_text())["queries"]
+    assert not {q.text for q in queries} & {q["query"] for q in held_out}
