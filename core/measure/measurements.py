@@ -68,7 +68,7 @@ from core.measure.ectopy import VENTRICULAR, premature_beats, without_supraventr
 from core.measure.p_onset import pr_on_median_beat, uncoupled_reason
 from core.measure.pacing import not_judged, ventricular_pacing
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
-from core.measure.st_segment import st_depression_mv, st_elevation_leads, st_levels
+from core.measure.st_segment import ST_GROUPS, st_depression_mv, st_elevation_leads, st_levels
 from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
@@ -201,6 +201,13 @@ class Measurements:
         return None if self.st_elevation_leads is None else bool(self.st_elevation_leads)
 
     @property
+    def st_elevation_walls(self) -> tuple[str, ...] | None:
+        """The walls (:data:`~core.measure.st_segment.ST_GROUPS`) whose leads carry :attr:`st_elevation_leads`."""
+        if self.st_elevation_leads is None:
+            return None
+        return tuple(wall for wall, leads in ST_GROUPS.items() if len(set(leads) & set(self.st_elevation_leads)) >= 2)
+
+    @property
     def irregular_without_p(self) -> bool | None:
         """Atrial fibrillation's pattern: an irregular rhythm that premature beats do not explain, with no P-wave
         rhythm. True when irregular, with no supraventricular count (one is given only where the rhythm between
@@ -226,10 +233,11 @@ class Measurements:
 
     def undecided(self, name: str) -> str | None:
         """Why a value derived from others (:attr:`irregular_without_p`, :attr:`p_waves_before_qrs`,
-        :attr:`st_elevation`) is None; None for any other value (its reason is in ``missing``)."""
+        :attr:`st_elevation`, :attr:`st_elevation_walls`) is None; None for any other value (its reason is in
+        ``missing``)."""
         if name == "p_waves_before_qrs" and self.p_waves_before_qrs is None:
             return f"no PR ({self.missing.get('pr_ms', 'not measured')})"
-        if name == "st_elevation" and self.st_elevation is None:
+        if name in ("st_elevation", "st_elevation_walls") and self.st_elevation_leads is None:
             return f"not measured ({self.missing.get('st_elevation_leads', 'no reason given')})"
         if name != "irregular_without_p" or self.irregular_without_p is not None:
             return None

@@ -44,8 +44,10 @@ elevation" or "NSTEMI"; a QRS of 120 ms or more leaves it undecided, as there th
 whatever the blood supply. On training records, with the reports' own ST statements as relevance
 (``python -m core.evaluate.by_example_dev --queries eval/dev_st_queries.json``: "ST elevation", "ST segment elevation",
 "ST elevation myocardial infarction", "inferior ST elevation", "anterior ST elevation"; 8-10 relevant of 553 scored),
-precision@10 went 0.100 -> 0.120 (METS), 0.080 -> 0.080 (D-BETA), 0.000 -> 0.080 (FG-CLEP), no query lower. The
-criterion asks for an elevation on any wall; a wall the query names is not checked.
+precision@10 went 0.100 -> 0.120 (METS), 0.080 -> 0.080 (D-BETA), 0.000 -> 0.080 (FG-CLEP), no query lower. A
+wall the query names (:func:`st_elevation_walls_named`: "inferior STEMI", "ST elevation in the lateral leads", "ST
+elevation in II, III and aVF") must carry the elevation (:attr:`core.measure.Measurements.st_elevation_walls`); the
+same figures, as the relevant records of those queries have it on the named wall where they have it at all.
 
 ST depression (:attr:`core.measure.Measurements.st_depression_mv`, 0.05 mV in two contiguous leads, undecided with a
 wide QRS) was tried as a criterion on training records (``by_example_dev``, 2026-12-04 night) and dropped: "ST
@@ -78,6 +80,7 @@ _OPERATORS = {
     "<": lambda v, t: v < t,
     ">=": lambda v, t: v >= t,
     "is": lambda v, t: bool(v) is t,
+    "has": lambda v, t: t in v,
 }
 
 
@@ -88,8 +91,9 @@ class Criterion:
     Attributes:
         finding: the finding it stands for, as shown ("first-degree AV block").
         field: the :class:`core.measure.Measurements` attribute it reads.
-        op: ``">"``, ``"<"``, ``">="`` or ``"is"`` (a yes/no value).
-        threshold: the number (or True) it is compared with.
+        op: ``">"``, ``"<"``, ``">="``, ``"is"`` (a yes/no value) or ``"has"`` (the value, a tuple, holds the
+            threshold: the walls with ST elevation hold ``"inferior"``).
+        threshold: the number (True, or the item) it is compared with.
         label: how the value is written ("PR", "HR").
         unit: its unit ("ms", "bpm", "°", "").
         unless: a Measurements attribute that, when set, contradicts the finding whatever the value
@@ -109,7 +113,7 @@ class Criterion:
     finding: str
     field: str
     op: str
-    threshold: float | bool
+    threshold: float | bool | str
     label: str
     unit: str = ""
     unless: str = ""
@@ -133,6 +137,8 @@ class Criterion:
         said = "" if self.finding == self.label else f" ({self.finding})"
         if self.op == "is":
             return f"{self.label}{said}"
+        if self.op == "has":
+            return f"{self.label}: {self.threshold} wall"
         agreeing = f", {self.agree_label}'s too" if self.agree else ""
         return f"{self.label} {self._bound()}{said}{self.unless_said}{agreeing}"
 
@@ -145,6 +151,8 @@ class Criterion:
         if met is None:
             if value is not None and second is not None and self._disagree(value, second):  # measured twice
                 return f"{self._shown(value, second)} ({self._bound()}: the two disagree)"
+            if value is not None and self._doubted(measurements) and self.op == "has":
+                return f"{self.label}: {', '.join(value)} ({self.doubt_why}, undecided)"
             if value is not None and self._doubted(measurements) and self.op == "is":
                 return f"{self.label}: {'yes' if value else 'no'} ({self.doubt_why}, undecided)"
             if value is not None and self._doubted(measurements):
@@ -155,6 +163,8 @@ class Criterion:
         outcome = "met" if met else "not met"
         if self.op == "is":
             return f"{self.label}: {'yes' if value else 'no'} ({outcome})"
+        if self.op == "has":
+            return f"{self.label}: {', '.join(value) or 'none'} ({self.threshold} wall: {outcome})"
         if self.unless and getattr(measurements, self.unless, None):
             return f"{self._shown(value, None)} ({self.unless_why})"
         return f"{self._shown(value, second)} ({self._bound()}: {outcome})"
@@ -238,6 +248,23 @@ _ST_ELEVATION = Criterion(
     doubt="wide_qrs",
     doubt_why="a wide QRS moves the ST segment opposite to it",
 )
+# A wall the query names ("inferior STEMI", "ST elevation in II, III, aVF"): the elevation must be there. The walls
+# are core.measure.st_segment.ST_GROUPS's, named here so that reading a query does not import core.measure (torch).
+ST_WALLS = ("inferior", "lateral", "anterior")
+_ST_ELEVATION_ON = {
+    wall: Criterion(
+        f"{wall} ST elevation",
+        "st_elevation_walls",
+        "has",
+        wall,
+        "ST elevation at J in 2 contiguous leads",
+        doubt="wide_qrs",
+        doubt_why="a wide QRS moves the ST segment opposite to it",
+    )
+    for wall in ST_WALLS
+}
+_ST_UP = re.compile(r"\bst[- ](?:segment )?elevation\b|\bstemi\b", re.IGNORECASE)
+_WALL_WORDS = {"inferior": r"\binfer(?:ior|o)", "lateral": r"lateral", "anterior": r"\bantero|\banterior|\bseptal"}
 
 _AV = r"(?:av|a-v|atrioventricular|atrio-ventricular)"
 _RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
@@ -272,7 +299,7 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
             r"|(?:atrial|supraventricular) extrasystol\w*)",
             _PAC,
         ),
-        (r"\bst[- ](?:segment )?elevation\b|\bstemi\b", _ST_ELEVATION),
+        (_ST_UP.pattern, _ST_ELEVATION),
     )
 )
 # "no first degree AV block", "no sign of bradycardia": the finding is denied, so it is no criterion.
@@ -290,7 +317,34 @@ def criteria_for(query: str) -> tuple[Criterion, ...]:
                 found.append(criterion)
     if _SLOW in found and _FAST in found:  # "tachycardia-bradycardia syndrome": no one rate says it
         found = [c for c in found if c not in (_SLOW, _FAST)]
+    if _ST_ELEVATION in found and (walls := st_elevation_walls_named(text)):
+        at = found.index(_ST_ELEVATION)
+        found[at : at + 1] = [_ST_ELEVATION_ON[wall] for wall in walls]
     return tuple(found)
+
+
+def st_elevation_walls_named(query: str) -> list[str]:
+    """The walls (:data:`core.measure.st_segment.ST_GROUPS`) a query puts its ST elevation on: by name just before it
+    ("inferior ST elevation", "inferolateral STEMI", "anterior wall STEMI") or after it ("ST elevation in the lateral
+    leads"), or by a lead list after it naming two of a wall's leads ("ST elevation in II, III and aVF")."""
+    from core.measure.reference_labels import st_shift_leads
+    from core.measure.st_segment import ST_GROUPS
+
+    walls: list[str] = []
+    for match in _ST_UP.finditer(query):
+        if _DENIED.search(query[: match.start()]):
+            continue
+        before, after = query[: match.start()], query[match.end() :]
+        for wall, word in _WALL_WORDS.items():
+            named_before = re.search(rf"(?:{word})\w*(?:[ -]wall)?[ -]+$", before, re.IGNORECASE)
+            named_after = re.match(
+                rf"\s*(?:myocardial infarction\s*)?(?:in|of|over|on)\s+(?:the\s+)?\w*?(?:{word})", after, re.IGNORECASE
+            )
+            if named_before or named_after:
+                walls.append(wall)
+        named = st_shift_leads(query[match.start() :].lower()).get("elevation", frozenset())
+        walls += [wall for wall, leads in ST_GROUPS.items() if len(named & set(leads)) >= 2]
+    return [wall for wall in ST_WALLS if wall in walls]
 
 
 def verdict(criteria: tuple[Criterion, ...], measurements: Any) -> bool | None:

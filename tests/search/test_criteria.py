@@ -46,9 +46,24 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("frequent ventricular ectopic beats", ["premature ventricular beats ≥ 1"]),
         ("premature atrial contractions", ["premature supraventricular beats ≥ 1 (premature atrial beats)"]),
         ("no ST change, first-degree AV block", ["PR > 200 ms (first-degree AV block)"]),
-        ("inferior ST elevation", ["ST elevation at J in 2 contiguous leads"]),
-        ("ST-segment elevation in V1-V3", ["ST elevation at J in 2 contiguous leads"]),
-        ("anterior STEMI", ["ST elevation at J in 2 contiguous leads"]),
+        ("ST elevation", ["ST elevation at J in 2 contiguous leads"]),
+        ("inferior ST elevation", ["ST elevation at J in 2 contiguous leads: inferior wall"]),
+        ("ST-segment elevation in V1-V3", ["ST elevation at J in 2 contiguous leads: anterior wall"]),
+        ("anteroseptal STEMI", ["ST elevation at J in 2 contiguous leads: anterior wall"]),
+        (
+            "inferolateral ST elevation",
+            [
+                "ST elevation at J in 2 contiguous leads: inferior wall",
+                "ST elevation at J in 2 contiguous leads: lateral wall",
+            ],
+        ),
+        ("ST elevation in II, III and aVF", ["ST elevation at J in 2 contiguous leads: inferior wall"]),
+        ("STEMI of the lateral wall", ["ST elevation at J in 2 contiguous leads: lateral wall"]),
+        # the reciprocal depression's wall is not the elevation's
+        (
+            "inferior STEMI with ST depression in lateral leads",
+            ["ST elevation at J in 2 contiguous leads: inferior wall"],
+        ),
         ("non-ST elevation myocardial infarction", []),  # NSTEMI: denied
         ("NSTEMI", []),
         # no criterion: denied, both rates named, or nothing a single number defines
@@ -193,7 +208,7 @@ def test_a_sinus_rhythm_needs_p_waves_before_the_qrs():
 
 
 def test_st_elevation_is_met_by_two_contiguous_leads_and_undecided_with_a_wide_qrs():
-    stemi = criteria_for("inferior STEMI")
+    stemi = criteria_for("STEMI")
     inferior = Measurements(qrs_ms=96.0, st_elevation_leads=("II", "III", "aVF"))
     early = Measurements(qrs_ms=96.0, st_elevation_leads=())
     block = Measurements(qrs_ms=156.0, st_elevation_leads=("V1", "V2", "V3"))
@@ -209,6 +224,20 @@ def test_st_elevation_is_met_by_two_contiguous_leads_and_undecided_with_a_wide_q
     assert why(stemi, block) == undecided
     said = "ST elevation at J in 2 contiguous leads: not measured (amplitudes not calibrated)"
     assert why(stemi, uncalibrated) == said
+    assert why(criteria_for("ST elevation"), inferior) == "ST elevation at J in 2 contiguous leads: yes (met)"
+
+
+def test_a_wall_the_query_names_must_carry_the_st_elevation():
+    from core.measure.st_segment import ST_GROUPS
+    from core.search.criteria import ST_WALLS
+
+    assert tuple(ST_GROUPS) == ST_WALLS  # named apart so that reading a query does not import torch
+    inferior = criteria_for("inferior STEMI")
+    on_the_wall = Measurements(qrs_ms=96.0, st_elevation_leads=("II", "III", "aVF"))
+    anterior = Measurements(qrs_ms=96.0, st_elevation_leads=("V2", "V3", "V4"))
+    assert on_the_wall.st_elevation_walls == ("inferior",) and anterior.st_elevation_walls == ("anterior",)
+    assert [verdict(inferior, m) for m in (on_the_wall, anterior)] == [True, False]
+    assert why(inferior, anterior) == "ST elevation at J in 2 contiguous leads: anterior (inferior wall: not met)"
 
 
 def test_the_order_puts_met_first_then_unmeasured_then_contradicted_each_keeping_its_order():
