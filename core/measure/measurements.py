@@ -251,15 +251,17 @@ class Measurements:
         return f"irregular, but regular between the premature beats ({sv} supraventricular, {v} ventricular)"
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (lead names and beats as lists), with the derived ``irregular_without_p`` and
-        ``p_waves_before_qrs`` and, where one is None, ``undecided`` saying why."""
+        """Plain JSON-able dict (lead names and beats as lists), with the derived ``irregular_without_p``,
+        ``p_waves_before_qrs`` and ``st_elevation_walls`` and, where one is None, ``undecided`` saying why."""
         out = asdict(self)
         out["leads_used"] = list(self.leads_used)
         if self.st_elevation_leads is not None:
             out["st_elevation_leads"] = list(self.st_elevation_leads)
         out["beats"] = [asdict(b) for b in self.beats]
-        derived = ("irregular_without_p", "p_waves_before_qrs")
+        derived = ("irregular_without_p", "p_waves_before_qrs", "st_elevation_walls")
         out.update({name: getattr(self, name) for name in derived})
+        if self.st_elevation_walls is not None:
+            out["st_elevation_walls"] = list(self.st_elevation_walls)
         if undecided := {name: why for name in derived if (why := self.undecided(name))}:
             out["undecided"] = undecided
         return out
