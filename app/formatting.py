@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import pandas as pd
@@ -24,6 +24,7 @@ TABLE_MAX_LABELS = 4
 RESULT_COLUMNS = ["rank", "record_id", "similarity", "labels", "report (English)"]
 ST_DEPRESSION_LABEL = "ST depression in 2 contiguous leads (J+60 ms)"
 ST_ELEVATION_LABEL = "ST elevation at J in 2 contiguous leads (≥ 0.1 mV, in V2-V3 ≥ 0.2 mV)"
+Q_WAVE_LABEL = "Pathological Q waves in 2 contiguous leads (≥ 30 ms and 0.1 mV, in V2-V3 ≥ 20 ms, or QS)"
 # One row per distinct report text: record_id is the first record with it, record_ids all of them.
 # "hedged": the report states the query's finding only hedged ("possible ..."), so its lexical part was lowered;
 # "counterpart": it states the query's counterpart finding ("right bundle branch block" for "LBBB", ST depression for
@@ -217,6 +218,8 @@ def measurement_lines(m: Any) -> list[str]:
     if hasattr(m, "st_elevation_leads"):
         after = next((i + 1 for i, line in enumerate(lines) if line.startswith(ST_DEPRESSION_LABEL)), len(lines))
         lines.insert(after, st_elevation_line(m, missing))
+        if hasattr(m, "q_wave_leads"):
+            lines.insert(after + 1, q_wave_line(m, missing))
     for name, label, yes, no in MEASUREMENT_FLAGS:
         if not hasattr(m, name):
             continue
@@ -237,24 +240,50 @@ def measurement_lines(m: Any) -> list[str]:
 def st_elevation_line(m: Any, missing: dict) -> str:
     """``"ST elevation at J in 2 contiguous leads (...): V2 0.25, V3 0.22 mV (anterior)"``, ``": none"``, or not
     measured with the reason; with a wide QRS, that the elevation is the block's secondary change."""
+    per_lead = getattr(m, "per_lead", None) or {}
+
+    def level(lead: str) -> str:
+        value = _number(per_lead.get(lead, {}).get("st_j_mv"))
+        return lead if value is None else f"{lead} {value:.2f}"
+
+    wide = f"the ST segment moves opposite to it: {SECONDARY_ST}"
+    return _wall_line(m, missing, "st_elevation_leads", ST_ELEVATION_LABEL, level, " mV", wide)
+
+
+def q_wave_line(m: Any, missing: dict) -> str:
+    """``"Pathological Q waves in 2 contiguous leads (...): III 42 ms, aVF 35 ms (inferior)"`` (``QS`` for a QS
+    complex), ``": none"``, or not measured with the reason; with a wide QRS, that a bundle branch block or paced
+    beats can make Q waves (QS in V1-V3) without an infarction."""
+    per_lead = getattr(m, "per_lead", None) or {}
+
+    def width(lead: str) -> str:
+        values = per_lead.get(lead, {})
+        if values.get("qs"):
+            return f"{lead} QS"
+        value = _number(values.get("q_ms"))
+        return lead if value is None else f"{lead} {value:.0f} ms"
+
+    wide = "a bundle branch block or paced beats can make Q waves without an infarction"
+    return _wall_line(m, missing, "q_wave_leads", Q_WAVE_LABEL, width, "", wide)
+
+
+def _wall_line(
+    m: Any, missing: dict, name: str, label: str, shown: Callable[[str], str], unit: str, wide_note: str
+) -> str:
+    """A finding measured in two contiguous leads: its leads, each ``shown``, and walls; ``none``; or why not."""
     from core.measure import WIDE_QRS_MS
     from core.measure.st_segment import ST_GROUPS
 
-    leads = getattr(m, "st_elevation_leads", None)
+    leads = getattr(m, name, None)
     if leads is None:
-        return _not_measured(ST_ELEVATION_LABEL, "st_elevation_leads", missing)
+        return _not_measured(label, name, missing)
     if not leads:
-        return f"{ST_ELEVATION_LABEL}: none"
-    per_lead = getattr(m, "per_lead", None) or {}
-    levels = ", ".join(
-        f"{lead} {level:.2f}" if (level := _number(per_lead.get(lead, {}).get("st_j_mv"))) is not None else lead
-        for lead in leads
-    )
-    walls = [wall for wall, group in ST_GROUPS.items() if set(group) & set(leads)]
-    text = f"{ST_ELEVATION_LABEL}: {levels} mV ({', '.join(walls)})"
+        return f"{label}: none"
+    walls = [wall for wall, group in ST_GROUPS.items() if len(set(group) & set(leads)) >= 2]
+    text = f"{label}: {', '.join(shown(lead) for lead in leads)}{unit} ({', '.join(walls)})"
     qrs = _number(getattr(m, "qrs_ms", None))
     if qrs is not None and qrs >= WIDE_QRS_MS:
-        text += f"; with a wide QRS ({qrs:.0f} ms) the ST segment moves opposite to it: {SECONDARY_ST}"
+        text += f"; with a wide QRS ({qrs:.0f} ms) {wide_note}"
     return text
 
 

@@ -43,7 +43,7 @@ _BASELINE_S = 0.02
 _AVF_SCALE = 2.0 / math.sqrt(3.0)  # aVF = (sqrt(3)/2) |frontal vector| sin(angle), lead I = |vector| cos(angle)
 
 
-def _highpassed(ecg: ECG) -> np.ndarray:
+def highpassed(ecg: ECG) -> np.ndarray:
     """Signal (12, samples) with baseline wander removed (0.5 Hz zero-phase high-pass); NaN -> 0."""
     x = np.nan_to_num(np.asarray(ecg.signal_mv, dtype=np.float64))
     return sps.sosfiltfilt(butter_sos(2, 0.5, ecg.fs_hz, "high"), x, axis=-1) if x.shape[-1] > 15 else x
@@ -52,7 +52,7 @@ def _highpassed(ecg: ECG) -> np.ndarray:
 def qrs_amplitudes(ecg: ECG, windows_s: list[tuple[float, float]]) -> dict[str, dict[str, float]]:
     """Per present lead: median ``r_mv``, ``s_mv`` and ``p2p_mv`` over the QRS windows (seconds)."""
     present = [LEAD_INDEX[name] for name in ecg.present_leads]
-    x = _highpassed(ecg)[present]
+    x = highpassed(ecg)[present]
     fs = ecg.fs_hz
     pre = max(1, int(round(_BASELINE_S * fs)))
     r, s = [], []

@@ -41,6 +41,10 @@ Definitions:
   where two contiguous leads show it (:func:`core.measure.st_segment.st_elevation_leads`; each lead's level at J is
   ``per_lead[lead]["st_j_mv"]``); empty where none, missing where the millivolts are not calibrated. Added
   2026-12-04 without a version change (not in the sentence).
+* ``q_wave_leads``: the leads with a pathological Q wave (the universal definition: 30 ms and 0.1 mV, or QS; V2-V3
+  20 ms) in walls where two contiguous leads have one (:mod:`core.measure.q_waves`; each lead's ``q_ms``, ``q_mv``,
+  ``qs`` in ``per_lead``); empty where none, missing where the millivolts are not calibrated. Added 2026-12-04 without
+  a version change (not in the sentence).
 * ``v1_r_to_s``: V1's R/S amplitude ratio (:func:`core.measure.amplitude.v1_r_to_s`): under 0.5 in every complete left
   and from 0.79 in every complete right bundle branch block of the calibrated training records (49 and 52, SPH
   counted). A ratio within one lead, so kept where the millivolts are not (LUDB). Added 2026-12-04 without a version
@@ -67,6 +71,7 @@ from core.measure.delineator import bandpass_leads_mv
 from core.measure.ectopy import VENTRICULAR, premature_beats, without_supraventricular
 from core.measure.p_onset import pr_on_median_beat, uncoupled_reason
 from core.measure.pacing import not_judged, ventricular_pacing
+from core.measure.q_waves import lead_q_waves, pathological_q_leads
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
 from core.measure.st_segment import ST_GROUPS, st_depression_mv, st_elevation_leads, st_levels
 from core.measure.unet import QRS
@@ -142,6 +147,8 @@ class Measurements:
         st_depression_mv: deepest ST depression two contiguous leads share, in mV (module docstring).
         st_elevation_leads: leads with ST elevation at J in walls where two contiguous leads show it (module
             docstring); empty where none.
+        q_wave_leads: leads with a pathological Q wave in walls where two contiguous leads have one (module
+            docstring); empty where none.
         v1_r_to_s: V1's R/S amplitude ratio (module docstring).
         paced_beats: QRS complexes preceded by a pacemaker spike (:mod:`core.measure.pacing`, v2.15); 0 when
             fewer than three (not stated), None under 500 Hz (a spike is not visible there).
@@ -154,7 +161,7 @@ class Measurements:
         missing: measurement name -> why it is ``None``.
         beats: per-beat fiducial points.
         per_lead: lead -> per-lead values (``qrs_ms``, ``r_mv``, ``s_mv``, ``p2p_mv``, ``st_mv`` at J+60 ms,
-            ``st_j_mv`` at J).
+            ``st_j_mv`` at J, ``q_ms``, ``q_mv``, ``qs``).
         version: :data:`MEASURE_VERSION`.
     """
 
@@ -180,6 +187,7 @@ class Measurements:
     v1_r_to_s: float | None = None
     st_depression_mv: float | None = None
     st_elevation_leads: tuple[str, ...] | None = None
+    q_wave_leads: tuple[str, ...] | None = None
     n_beats: int = 0
     beat_consistency: float | None = None
     leads_used: tuple[str, ...] = ()
@@ -203,9 +211,12 @@ class Measurements:
     @property
     def st_elevation_walls(self) -> tuple[str, ...] | None:
         """The walls (:data:`~core.measure.st_segment.ST_GROUPS`) whose leads carry :attr:`st_elevation_leads`."""
-        if self.st_elevation_leads is None:
-            return None
-        return tuple(wall for wall, leads in ST_GROUPS.items() if len(set(leads) & set(self.st_elevation_leads)) >= 2)
+        return _walls_of(self.st_elevation_leads)
+
+    @property
+    def q_wave_walls(self) -> tuple[str, ...] | None:
+        """The walls whose leads carry :attr:`q_wave_leads`."""
+        return _walls_of(self.q_wave_leads)
 
     @property
     def irregular_without_p(self) -> bool | None:
@@ -239,6 +250,8 @@ class Measurements:
             return f"no PR ({self.missing.get('pr_ms', 'not measured')})"
         if name in ("st_elevation", "st_elevation_walls") and self.st_elevation_leads is None:
             return f"not measured ({self.missing.get('st_elevation_leads', 'no reason given')})"
+        if name == "q_wave_walls" and self.q_wave_leads is None:
+            return f"not measured ({self.missing.get('q_wave_leads', 'no reason given')})"
         if name != "irregular_without_p" or self.irregular_without_p is not None:
             return None
         if self.irregular is None:
@@ -258,10 +271,11 @@ class Measurements:
         if self.st_elevation_leads is not None:
             out["st_elevation_leads"] = list(self.st_elevation_leads)
         out["beats"] = [asdict(b) for b in self.beats]
-        derived = ("irregular_without_p", "p_waves_before_qrs", "st_elevation_walls")
+        derived = ("irregular_without_p", "p_waves_before_qrs", "st_elevation_walls", "q_wave_walls")
         out.update({name: getattr(self, name) for name in derived})
-        if self.st_elevation_walls is not None:
-            out["st_elevation_walls"] = list(self.st_elevation_walls)
+        for name in ("st_elevation_walls", "q_wave_walls", "q_wave_leads"):
+            if (value := getattr(self, name)) is not None:
+                out[name] = list(value)
         if undecided := {name: why for name in derived if (why := self.undecided(name))}:
             out["undecided"] = undecided
         return out
@@ -529,7 +543,10 @@ def measurements_from_masks(
         for name, level in st_j.items():
             per_lead.setdefault(name, {})["st_j_mv"] = level
         voltages["st_elevation_leads"] = st_elevation_leads(st_j)
-        for name in ("st_depression_mv", "st_elevation_leads"):
+        for name, values in lead_q_waves(ecg, windows).items():
+            per_lead.setdefault(name, {}).update(values)
+        voltages["q_wave_leads"] = pathological_q_leads(per_lead)
+        for name in ("st_depression_mv", "st_elevation_leads", "q_wave_leads"):
             if voltages[name] is None:
                 missing[name] = "needs two whole beats and two leads of one wall"
         if lead_labels is not None:
@@ -567,6 +584,7 @@ def measurements_from_masks(
         v1_r_to_s=v1_ratio,
         st_depression_mv=voltages.get("st_depression_mv"),
         st_elevation_leads=voltages.get("st_elevation_leads"),
+        q_wave_leads=voltages.get("q_wave_leads"),
         n_beats=len(beats),
         beat_consistency=alike,
         leads_used=ecg.present_leads if ecg is not None else (),
@@ -580,6 +598,13 @@ def measurements_from_masks(
     )
 
 
+def _walls_of(leads: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The walls (:data:`~core.measure.st_segment.ST_GROUPS`) two of whose leads are among ``leads``."""
+    if leads is None:
+        return None
+    return tuple(wall for wall, group in ST_GROUPS.items() if len(set(group) & set(leads)) >= 2)
+
+
 _VOLTAGES = (
     "sokolow_lyon_mv",
     "limb_qrs_amplitude_mv",
@@ -587,8 +612,9 @@ _VOLTAGES = (
     "low_voltage",
     "st_depression_mv",
     "st_elevation_leads",
+    "q_wave_leads",
 )
-_PER_LEAD_VOLTAGES = ("r_mv", "s_mv", "p2p_mv", "st_mv", "st_j_mv")
+_PER_LEAD_VOLTAGES = ("r_mv", "s_mv", "p2p_mv", "st_mv", "st_j_mv", "q_mv")
 UNCALIBRATED_REASON = "amplitudes not calibrated: the file does not keep the leads' sizes in millivolts"
 
 

@@ -34,10 +34,11 @@ MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
     "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
     "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s", "st_depression_mv",
-    "st_elevation",
+    "st_elevation", "q_wave_walls",
 )  # fmt: skip
-# Per-lead values read from ``Measurements.per_lead`` (lead -> value), for the checks a report makes lead by lead.
-PER_LEAD_FIELDS: tuple[str, ...] = ("st_j_mv", "st_mv")
+# Per-lead values read from ``Measurements.per_lead`` (lead -> value), for the checks a report makes lead by lead;
+# ``q_pathological`` is each lead's reading by core.measure.q_waves.pathological.
+PER_LEAD_FIELDS: tuple[str, ...] = ("st_j_mv", "st_mv", "q_pathological")
 LUDB_COMPARED: tuple[str, ...] = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
 LUDB_GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}
 SPLIT_GROUPS: tuple[str, ...] = ("train", "held_out")
@@ -72,9 +73,9 @@ class Check:
         exclude: records that also carry any of these labels are left out (a normal ECG the cardiologist also read
             as first-degree AV block, or whose report states a long PR, is not a false long PR).
         also: only records that also carry this label (first-degree AV block that the report states too).
-        named: ``"elevation"`` or ``"depression"``: a per-lead check. ``field`` is then one of
+        named: ``"elevation"``, ``"depression"`` or ``"q"``: a per-lead check. ``field`` is then one of
             :data:`PER_LEAD_FIELDS`, and the share is over the leads the record's report names that way (the row's
-            ``st_named``), not over records.
+            ``named_leads``), not over records.
         coverage: the share of the records where the field was measured at all (``test`` unused): a sinus rhythm
             has a P wave before every QRS, so a PR missing on many sinus tachycardias is a delineation failure;
             atrial fibrillation has none, so there every PR measured is one too many.
@@ -275,6 +276,61 @@ CHECKS: tuple[Check, ...] = (
         lambda v, s: v < 0.0,
         named="depression",
     ),
+    # Q waves (core.measure.q_waves): where the cardiologists coded an infarction, on its wall and not on the other
+    # one, in the leads the report names, and rarely on normal ECGs.
+    Check(
+        "q_wave_imi",
+        "pathological Q (2 contiguous leads), inferior infarction",
+        "IMI",
+        "q_wave_walls",
+        lambda v, s: bool(v),
+    ),
+    Check(
+        "q_wave_inferior_imi",
+        "pathological Q on the inferior wall, inferior infarction",
+        "IMI",
+        "q_wave_walls",
+        lambda v, s: "inferior" in v,
+    ),
+    Check(
+        "q_wave_anterior_imi",
+        "pathological Q on the anterior wall, inferior infarction (not anterior)",
+        "IMI",
+        "q_wave_walls",
+        lambda v, s: "anterior" in v,
+        exclude=("AMI",),
+    ),
+    Check(
+        "q_wave_ami",
+        "pathological Q (2 contiguous leads), anterior infarction",
+        "AMI",
+        "q_wave_walls",
+        lambda v, s: bool(v),
+    ),
+    Check(
+        "q_wave_anterior_ami",
+        "pathological Q on the anterior wall, anterior infarction",
+        "AMI",
+        "q_wave_walls",
+        lambda v, s: "anterior" in v,
+    ),
+    Check(
+        "q_wave_inferior_ami",
+        "pathological Q on the inferior wall, anterior infarction (not inferior)",
+        "AMI",
+        "q_wave_walls",
+        lambda v, s: "inferior" in v,
+        exclude=("IMI",),
+    ),
+    Check("q_wave_norm", "pathological Q (2 contiguous leads), NORM", "NORM", "q_wave_walls", lambda v, s: bool(v)),
+    Check(
+        "q_named",
+        "pathological Q, leads the report names Q waves in (share of leads; V1 and aVR not read)",
+        "Q_TEXT",
+        "q_pathological",
+        lambda v, s: bool(v),
+        named="q",
+    ),
     Check("qtc_long_lngqt", "QTc (Bazett) > 460/470 ms, long QT", "LNGQT", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
     Check("qtc_long_norm", "QTc (Bazett) > 460/470 ms, NORM", "NORM", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
     # Bazett over-corrects above about 80 bpm, so a normal ECG at a fast rate reads long; Fridericia's cube root
@@ -331,7 +387,7 @@ def check_cell(rows: Iterable[dict], check: Check) -> dict[str, Any]:
         values = [
             (r["meas"].get(check.field, {}).get(lead) if r["meas"].get(check.field) else None, r.get("sex"))
             for r in selected
-            for lead in r.get("st_named", {}).get(check.named, [])
+            for lead in r.get("named_leads", {}).get(check.named, [])
         ]
     else:
         values = [(r["meas"].get(check.field), r.get("sex")) for r in selected]
@@ -434,10 +490,23 @@ def measurement_dict(meas: Any) -> dict[str, Any]:
     out = {}
     for name in MEAS_FIELDS:
         value = getattr(meas, name, None)
-        out[name] = bool(value) if isinstance(value, bool | np.bool_) else (None if value is None else float(value))
-    per_lead = getattr(meas, "per_lead", None) or {}
+        if isinstance(value, tuple):
+            out[name] = list(value)
+        else:
+            out[name] = bool(value) if isinstance(value, bool | np.bool_) else (None if value is None else float(value))
+    from core.measure.q_waves import NOT_READ, pathological
+
+    per_lead = {lead: dict(v) for lead, v in (getattr(meas, "per_lead", None) or {}).items()}
+    for lead, values in per_lead.items():
+        # The depth needs calibrated millivolts; V1 and aVR are not read (a record naming them counts f=).
+        if values.get("q_ms") is not None and values.get("q_mv") is not None and lead not in NOT_READ:
+            values["q_pathological"] = pathological(lead, values)
     for name in PER_LEAD_FIELDS:
-        levels = {lead: float(v[name]) for lead, v in per_lead.items() if v.get(name) is not None}
+        levels = {
+            lead: v[name] if isinstance(v[name], bool) else float(v[name])
+            for lead, v in per_lead.items()
+            if v.get(name) is not None
+        }
         out[name] = levels or None
     return out
 
@@ -548,7 +617,7 @@ def run_benchmark(
             all. Training records labelled the way the held-out ones were show what the held-out figures can be.
 
     Returns:
-        Rows: ``source``, ``record_id``, ``split`` (group), ``labels``, ``sex``, ``st_named`` (the leads the report
+        Rows: ``source``, ``record_id``, ``split`` (group), ``labels``, ``sex``, ``named_leads`` (the leads the report
         names ST-elevated or -depressed), ``method``, ``status`` (``ok``,
         ``unreadable``: the file could not be read, ``error``: the backend raised), ``meas`` (:data:`MEAS_FIELDS`),
         ``ms`` (measuring time; None when taken from the cache), ``cached``, ``ref`` (LUDB: manual-annotation
@@ -556,7 +625,7 @@ def run_benchmark(
     """
     from core.errors import ECGReadError
     from core.measure.backends import get_backend
-    from core.measure.reference_labels import SOURCES, reference_labels, reference_st_leads, source_records
+    from core.measure.reference_labels import SOURCES, reference_labels, reference_named_leads, source_records
 
     cache = MeasurementCache(cache_dir)
     keys = {m: cache_key(m) for m in methods}
@@ -591,7 +660,7 @@ def run_benchmark(
                 "split": group,
                 "labels": sorted(reference_labels(record)),
                 "sex": record.meta.get("sex"),
-                "st_named": reference_st_leads(record),
+                "named_leads": reference_named_leads(record),
             }
             ref, weights = _ludb_reference(record) if record.dataset == "ludb" else (None, "")
             ecg, detail = None, ""

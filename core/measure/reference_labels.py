@@ -48,6 +48,12 @@ STE_TEXT   the report states ST elevation in   -                                
            named leads
 STD_TEXT   the report states ST depression in  -                                -
            named leads
+IMI        IMI, ILMI, IPLMI, IPMI (inferior    -                                -
+           infarction)
+AMI        ASMI, AMI, ALMI (anterior           -                                -
+           infarction)
+Q_TEXT     the report states Q waves in named  -                                -
+           leads
 =========  ==================================  ==============================  =================================
 
 Why these choices: the Challenge scores LBBB/CLBBB and RBBB/CRBBB as one class each (``dx_mapping_scored.csv``), so
@@ -88,7 +94,7 @@ from core.search.territory import lead_lists
 LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
     "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
-    "1AVB_TEXT", "PACE", "STD", "STE_TEXT", "STD_TEXT",
+    "1AVB_TEXT", "PACE", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT",
 )  # fmt: skip
 
 # A first-degree AV block or a long PR stated in an English report. A bare "av block" counts (German "av-block" with
@@ -119,9 +125,17 @@ _ST_SHIFT_TEXT = re.compile(
     r"(?<!\bno )(?<!\bwithout )\bst(?:[- ]segments?)?\s+(?:(?:is|are|was|were|slightly|markedly|very|minimally|"
     r"mildly|minor|significantly)\s+)*(?P<way>elevat|depress)\w*"
 )
+# Q waves or QS complexes stated with their leads; "no q waves" states none.
+_Q_WAVE_TEXT = re.compile(
+    r"(?<!\bno )\b(?:significant |pathologic(?:al)? )?qs?(?:[- ](?:waves?|complex(?:es)?))?(?=[ ,])"
+)
 _ST_LEADS_WITHIN = re.compile(r"[^.]{0,40}?\b(?:in|over)\s", re.DOTALL)
 
-_PTBXL_CODES = frozenset(LABELS) - {"LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY", "STD", "STE_TEXT", "STD_TEXT"}
+_PTBXL_CODES = frozenset(LABELS) - {
+    "LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT"
+}  # fmt: skip
+# Infarction codes by wall: PTB-XL codes inferior and anterior infarctions with the leads' extent.
+_PTBXL_WALL_CODES = {"IMI": frozenset({"IMI", "ILMI", "IPLMI", "IPMI"}), "AMI": frozenset({"ASMI", "AMI", "ALMI"})}
 _PTBXL_AXIS = {"ALAD": "LAD", "RAD": "RAD", "ARAD": "RAD"}
 
 NSR_SNOMED = "426783006"
@@ -194,24 +208,37 @@ def premature_beat_labels(report_en: str) -> set[str]:
     return out | {"ECTOPY"} if (out or _ECTOPY_TEXT.search(text)) else out
 
 
-def st_shift_leads(report_en: str) -> dict[str, frozenset[str]]:
-    """The leads an English report names as showing ST ``"elevation"`` and ``"depression"`` (each key only where some
-    lead is named): "st elevation in v1-3. st depression v5" gives V1-V3 and V5. A lead named both ways (two
-    readings of one report) is left out of both."""
-    text = report_en.lower()
+def _leads_named_after(text: str, cue: re.Pattern[str]) -> dict[str, set[str]]:
+    """Per matched cue (its ``way`` group, or ``"named"``), the leads of the lead list that follows it: right after it
+    or after an "in"/"over" within a few words of the same sentence."""
     found: dict[str, set[str]] = {}
-    for match in _ST_SHIFT_TEXT.finditer(text):
+    for match in cue.finditer(text):
         after = _ST_LEADS_WITHIN.match(text, match.end())
         starts = [match.end(), after.end()] if after else [match.end()]
         for start in starts:
             rest = text[start:]
             lists = [ll for ll in lead_lists(rest) if ll.start == len(rest) - len(rest.lstrip())]
             if lists:
-                way = "elevation" if match.group("way") == "elevat" else "depression"
+                way = match.groupdict().get("way") or "named"
                 found.setdefault(way, set()).update(lists[0].leads)
                 break
+    return found
+
+
+def st_shift_leads(report_en: str) -> dict[str, frozenset[str]]:
+    """The leads an English report names as showing ST ``"elevation"`` and ``"depression"`` (each key only where some
+    lead is named): "st elevation in v1-3. st depression v5" gives V1-V3 and V5. A lead named both ways (two
+    readings of one report) is left out of both."""
+    named = _leads_named_after(report_en.lower(), _ST_SHIFT_TEXT)
+    found = {"elevation" if way == "elevat" else "depression": leads for way, leads in named.items()}
     both = found.get("elevation", set()) & found.get("depression", set())
     return {way: frozenset(leads - both) for way, leads in found.items() if leads - both}
+
+
+def q_wave_leads(report_en: str) -> frozenset[str]:
+    """The leads an English report names Q waves or QS complexes in ("q waves in ii, iii, avf", "qs complexes in
+    v2,3", German "q in iii,avf"); empty where it names none."""
+    return frozenset(_leads_named_after(report_en.lower(), _Q_WAVE_TEXT).get("named", set()))
 
 
 def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report_en: str = "") -> frozenset[str]:
@@ -227,6 +254,9 @@ def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report
     out |= premature_beat_labels(report_en)
     named = st_shift_leads(report_en)
     out |= {label for way, label in (("elevation", "STE_TEXT"), ("depression", "STD_TEXT")) if way in named}
+    out |= {label for label, wall in _PTBXL_WALL_CODES.items() if codes & wall}
+    if q_wave_leads(report_en):
+        out.add("Q_TEXT")
     if codes & _PTBXL_ECTOPY_CODES:
         out.add("ECTOPY")
     return frozenset(out)
@@ -256,12 +286,15 @@ def ludb_labels(labels: Mapping[str, Iterable[str]]) -> frozenset[str]:
     return frozenset(out)
 
 
-def reference_st_leads(record: Record) -> dict[str, list[str]]:
-    """The leads a record's report names as showing ST ``"elevation"`` or ``"depression"`` (PTB-XL; empty for the
-    datasets whose labels name no leads), as sorted lists for JSON."""
+def reference_named_leads(record: Record) -> dict[str, list[str]]:
+    """The leads a record's report names as showing ST ``"elevation"`` or ``"depression"``, or ``"q"`` waves
+    (PTB-XL; empty for the datasets whose labels name no leads), as sorted lists for JSON."""
     if record.dataset != "ptbxl":
         return {}
-    return {way: sorted(leads) for way, leads in st_shift_leads(record.text_en).items()}
+    named = {way: sorted(leads) for way, leads in st_shift_leads(record.text_en).items()}
+    if q_leads := q_wave_leads(record.text_en):
+        named["q"] = sorted(q_leads)
+    return named
 
 
 def reference_labels(record: Record) -> frozenset[str]:

@@ -13,6 +13,7 @@ from gradio_client.exceptions import AppError
 
 from app.formatting import (
     MEASUREMENTS_HEADING,
+    Q_WAVE_LABEL,
     SECONDARY_ST,
     ST_ELEVATION_LABEL,
     escape_markdown,
@@ -382,6 +383,15 @@ def test_the_details_show_st_depression_and_v1s_r_to_s_or_why_not():
     assert f"{ST_ELEVATION_LABEL}: none" in none
     wide = measurement_lines(Measurements(qrs_ms=150.0, st_elevation_leads=("V1", "V2"), per_lead={}))
     assert any(line.startswith("ST elevation") and line.endswith(SECONDARY_ST) for line in wide), wide
+    q = Measurements(
+        qrs_ms=100.0,
+        st_elevation_leads=(),
+        q_wave_leads=("V2", "V3"),
+        per_lead={"V2": {"q_ms": 74.6, "qs": True}, "V3": {"q_ms": 46.8, "qs": False}},
+    )
+    assert f"{Q_WAVE_LABEL}: V2 QS, V3 47 ms (anterior)" in measurement_lines(q)
+    block = measurement_lines(Measurements(qrs_ms=150.0, st_elevation_leads=(), q_wave_leads=("V2", "V3")))
+    assert any(line.startswith(Q_WAVE_LABEL) and "can make Q waves without an infarction" in line for line in block)
     uncalibrated = Measurements(hr_bpm=70.0, missing={"st_depression_mv": "amplitudes not calibrated"})
     said = "ST depression in 2 contiguous leads (J+60 ms): not measured: amplitudes not calibrated"
     assert said in measurement_lines(uncalibrated)

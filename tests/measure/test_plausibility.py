@@ -444,9 +444,9 @@ def test_st_rows_compare_each_named_lead_with_its_own_report():
     J, a lead named depressed with one below it at J+60; a lead without a level is a failure."""
     rows = [
         {**_row({"STE_TEXT", "STD_TEXT"}, st_j_mv={"II": 0.2, "III": 0.15, "aVF": -0.02}, st_mv={"I": -0.1}),
-         "st_named": {"elevation": ["II", "III", "aVF"], "depression": ["I", "aVL"]}},
-        {**_row({"STE_TEXT"}, st_j_mv={"V2": 0.3}, st_elevation=True), "st_named": {"elevation": ["V2"]}},
-        {**_row({"NORM"}, st_j_mv={"V2": 0.3}, st_elevation=False), "st_named": {}},
+         "named_leads": {"elevation": ["II", "III", "aVF"], "depression": ["I", "aVL"]}},
+        {**_row({"STE_TEXT"}, st_j_mv={"V2": 0.3}, st_elevation=True), "named_leads": {"elevation": ["V2"]}},
+        {**_row({"NORM"}, st_j_mv={"V2": 0.3}, st_elevation=False), "named_leads": {}},
     ]  # fmt: skip
     up = check_cell(rows, CHECK["st_up_named_elevated"])
     assert (up["n"], up["n_measured"], up["n_positive"]) == (4, 4, 3)
@@ -455,3 +455,36 @@ def test_st_rows_compare_each_named_lead_with_its_own_report():
     assert check_cell(rows, CHECK["st_elevation_norm"])["value"] == 0.0
     # The opposite finding: a record that names only elevation is not among "only ST depression in the report".
     assert check_cell(rows, CHECK["st_elevation_std_text"])["n"] == 0
+
+
+@pytest.mark.parametrize(
+    ("report_en", "leads"),
+    [
+        ("sinus rhythm. q waves in ii, iii, avf consistent with old inferior infarction.", {"II", "III", "aVF"}),
+        ("qs complexes in v2 and tiny r waves in v3 consistent with old anteroseptal infarction", {"V2"}),
+        ("q in iii,avf,v1. r loss in v2,v3,v4.", {"III", "aVF", "V1"}),  # German "Q in"
+        ("q waves and t wave inversion in ii, iii, avf", {"II", "III", "aVF"}),
+        ("no q waves in v5, v6", set()),
+        ("left axis deviation. qrs(t) abnormal: inferior infarction, age undetermined.", set()),
+    ],
+)  # fmt: skip
+def test_the_leads_a_report_names_q_waves_in(report_en: str, leads: set):
+    from core.measure.reference_labels import ptbxl_labels, q_wave_leads
+
+    assert q_wave_leads(report_en) == leads
+    labels = ptbxl_labels({"IMI": 100.0, "SR": 0.0}, report_en=report_en)
+    assert "IMI" in labels and "AMI" not in labels and ("Q_TEXT" in labels) == bool(leads)
+
+
+def test_q_rows_check_the_infarctions_wall_against_the_other_one():
+    rows = [
+        {**_row({"IMI", "Q_TEXT"}, q_wave_walls=["inferior"], q_pathological={"III": True, "aVF": True, "II": False}),
+         "named_leads": {"q": ["II", "III", "aVF", "V1"]}},
+        {**_row({"IMI"}, q_wave_walls=["anterior"]), "named_leads": {}},
+        {**_row({"AMI"}, q_wave_walls=[]), "named_leads": {}},
+    ]  # fmt: skip
+    assert check_cell(rows, CHECK["q_wave_inferior_imi"])["value"] == 0.5
+    assert check_cell(rows, CHECK["q_wave_anterior_imi"])["value"] == 0.5  # the opposite wall, counted apart
+    assert check_cell(rows, CHECK["q_wave_ami"])["value"] == 0.0
+    named = check_cell(rows, CHECK["q_named"])  # V1 is not read: a failure, not a miss
+    assert (named["n"], named["n_measured"], named["n_positive"]) == (4, 3, 2)

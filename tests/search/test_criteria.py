@@ -65,12 +65,19 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
             ["ST elevation at J in 2 contiguous leads: inferior wall"],
         ),
         ("non-ST elevation myocardial infarction", []),  # NSTEMI: denied
+        (
+            "anteroseptal infarction with Q waves in V1-V3",
+            ["pathological Q waves in 2 contiguous leads: anterior wall"],
+        ),
+        ("inferior Q waves", ["pathological Q waves in 2 contiguous leads: inferior wall"]),
+        ("pathological Q waves", ["pathological Q waves in 2 contiguous leads"]),
+        ("inferior myocardial infarction", []),  # an infarction named without Q waves: many have none
+        ("no Q waves", []),
         ("NSTEMI", []),
         # no criterion: denied, both rates named, or nothing a single number defines
         ("no first degree AV block", []),
         ("no sign of bradycardia", []),
         ("tachycardia-bradycardia syndrome", []),
-        ("anteroseptal infarction with Q waves in V1-V3", []),
         ("left anterior fascicular block", []),
         ("incomplete right bundle branch block", []),
         ("second degree AV block", []),
@@ -225,6 +232,16 @@ def test_st_elevation_is_met_by_two_contiguous_leads_and_undecided_with_a_wide_q
     said = "ST elevation at J in 2 contiguous leads: not measured (amplitudes not calibrated)"
     assert why(stemi, uncalibrated) == said
     assert why(criteria_for("ST elevation"), inferior) == "ST elevation at J in 2 contiguous leads: yes (met)"
+
+
+def test_q_waves_on_the_named_wall_and_undecided_with_a_wide_qrs():
+    anterior = criteria_for("Q waves in V1-V3")
+    scar = Measurements(qrs_ms=100.0, q_wave_leads=("V2", "V3"))
+    inferior = Measurements(qrs_ms=100.0, q_wave_leads=("III", "aVF"))
+    block = Measurements(qrs_ms=160.0, q_wave_leads=("V2", "V3"))
+    assert [verdict(anterior, m) for m in (scar, inferior, block)] == [True, False, None]
+    assert why(anterior, inferior) == "pathological Q waves in 2 contiguous leads: inferior (anterior wall: not met)"
+    assert "can make Q waves, undecided" in why(anterior, block)
 
 
 def test_a_wall_the_query_names_must_carry_the_st_elevation():
