@@ -73,7 +73,9 @@ prolonged pr interval"). A PR check can then tell a label its own report contrad
 (:func:`st_shift_leads`: "st segments are elevated in v2,3", "st-senkung in i,ii,avl,v4-v6"), so the ST levels can be
 checked lead by lead, each against its own report. PTB-XL's codes do not say it: its ``INJ*`` codes are
 *subendocardial* injury (ST depression or T inversion, not elevation), and ``STE_`` marks 5 of the 42 reports of
-``ptbxl_more`` that state an elevation.
+``ptbxl_more`` that state an elevation. ``Q_TEXT`` reads the leads a report names Q waves or QS complexes in
+(:func:`q_wave_leads`), and ``IMI`` / ``AMI`` group PTB-XL's infarction codes by wall, so that Q waves can be checked
+on the infarction's wall and against the other one.
 
 SPH (Shandong Provincial Hospital) states AHA codes and lists their SNOMED-CT codes beside them; those are read
 with the CinC-2021 column. Its AHA code 1, "normal ECG", is listed as 426783006 alone, so NORM there is the
@@ -129,7 +131,7 @@ _ST_SHIFT_TEXT = re.compile(
 _Q_WAVE_TEXT = re.compile(
     r"(?<!\bno )\b(?:significant |pathologic(?:al)? )?qs?(?:[- ](?:waves?|complex(?:es)?))?(?=[ ,])"
 )
-_ST_LEADS_WITHIN = re.compile(r"[^.]{0,40}?\b(?:in|over)\s", re.DOTALL)
+_LEADS_WITHIN = re.compile(r"[^.]{0,40}?\b(?:in|over)\s", re.DOTALL)
 
 _PTBXL_CODES = frozenset(LABELS) - {
     "LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT"
@@ -213,7 +215,7 @@ def _leads_named_after(text: str, cue: re.Pattern[str]) -> dict[str, set[str]]:
     or after an "in"/"over" within a few words of the same sentence."""
     found: dict[str, set[str]] = {}
     for match in cue.finditer(text):
-        after = _ST_LEADS_WITHIN.match(text, match.end())
+        after = _LEADS_WITHIN.match(text, match.end())
         starts = [match.end(), after.end()] if after else [match.end()]
         for start in starts:
             rest = text[start:]
