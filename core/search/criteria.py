@@ -85,6 +85,14 @@ T = TypeVar("T")
 # and each costs a measurement (about 40 ms on one core, then cached). Fixed before any figure was seen.
 CRITERIA_POOL = 50
 
+def _yes_no(value: Any) -> str:
+    """A yes/no value as a reader wants it: the walls where a wall-read finding is ("inferior, lateral"; "none"), else
+    yes or no."""
+    if isinstance(value, tuple):
+        return ", ".join(value) or "none"
+    return "yes" if value else "no"
+
+
 _OPERATORS = {
     ">": lambda v, t: v > t,
     "<": lambda v, t: v < t,
@@ -164,7 +172,7 @@ class Criterion:
             if value is not None and self._doubted(measurements) and self.op == "has":
                 return f"{self.label}: {', '.join(value)} ({self.doubt_why}, undecided)"
             if value is not None and self._doubted(measurements) and self.op == "is":
-                return f"{self.label}: {'yes' if value else 'no'} ({self.doubt_why}, undecided)"
+                return f"{self.label}: {_yes_no(value)} ({self.doubt_why}, undecided)"
             if value is not None and self._doubted(measurements):
                 return f"{self._shown(value, second)} ({self._bound()}: {self.doubt_why}, undecided)"
             undecided = getattr(measurements, "undecided", None)
@@ -172,7 +180,7 @@ class Criterion:
             return f"{self.label}: {why}" if why else f"{self.label} not measured"
         outcome = "met" if met else "not met"
         if self.op == "is":
-            return f"{self.label}: {'yes' if value else 'no'} ({outcome})"
+            return f"{self.label}: {_yes_no(value)} ({outcome})"
         if self.op == "has":
             return f"{self.label}: {', '.join(value) or 'none'} ({self.threshold} wall: {outcome})"
         if self.unless and getattr(measurements, self.unless, None):

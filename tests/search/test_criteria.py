@@ -224,14 +224,15 @@ def test_st_elevation_is_met_by_two_contiguous_leads_and_undecided_with_a_wide_q
     assert [verdict(stemi, m) for m in (inferior, early, block, flat_block, uncalibrated)] == [
         True, False, None, False, None
     ]  # fmt: skip
-    assert why(stemi, inferior) == "ST elevation at J in 2 contiguous leads: yes (met)"
+    assert why(stemi, inferior) == "ST elevation at J in 2 contiguous leads: inferior (met)"  # where it is
+    assert why(stemi, early) == "ST elevation at J in 2 contiguous leads: none (not met)"
     undecided = (
-        "ST elevation at J in 2 contiguous leads: yes (a wide QRS moves the ST segment opposite to it, undecided)"
+        "ST elevation at J in 2 contiguous leads: anterior (a wide QRS moves the ST segment opposite to it, undecided)"
     )
     assert why(stemi, block) == undecided
     said = "ST elevation at J in 2 contiguous leads: not measured (amplitudes not calibrated)"
     assert why(stemi, uncalibrated) == said
-    assert why(criteria_for("ST elevation"), inferior) == "ST elevation at J in 2 contiguous leads: yes (met)"
+    assert why(criteria_for("ST elevation"), inferior) == "ST elevation at J in 2 contiguous leads: inferior (met)"
 
 
 def test_q_waves_on_the_named_wall_and_undecided_with_a_wide_qrs():
