@@ -85,6 +85,7 @@ T = TypeVar("T")
 # and each costs a measurement (about 40 ms on one core, then cached). Fixed before any figure was seen.
 CRITERIA_POOL = 50
 
+
 def _yes_no(value: Any) -> str:
     """A yes/no value as a reader wants it: the walls where a wall-read finding is ("inferior, lateral"; "none"), else
     yes or no."""
