@@ -75,18 +75,18 @@ def main(argv: list[str] | None = None) -> None:
         if not groups or split_group(record.split) != "train":
             continue
         per_lead = measure_ecg(catalog.read(record.record_id)).per_lead
+        lead_sets = {"named leads": sorted((named & set(per_lead)) - set(NOT_READ))}
+        if groups == ["NORM"]:
+            lead_sets["NORM leads"] = [n for n in per_lead if n not in NOT_READ]
         for group in groups:
             counts[(group, "n")] += 1
+        for kind, leads in lead_sets.items():
+            counts[(kind, "n")] += len(leads)
         for name, rule in RULES.items():
             for group in groups:
                 counts[(group, name)] += two_contiguous(rule, per_lead)
-            for lead in (named & set(per_lead)) - set(NOT_READ):
-                counts[("named leads", "n" if name == next(iter(RULES)) else "")] += 1
-                counts[("named leads", name)] += meets(rule, lead, per_lead[lead])
-            if groups == ["NORM"]:
-                for lead, values in per_lead.items():
-                    counts[("NORM leads", "n" if name == next(iter(RULES)) else "")] += lead not in NOT_READ
-                    counts[("NORM leads", name)] += meets(rule, lead, values)
+            for kind, leads in lead_sets.items():
+                counts[(kind, name)] += sum(meets(rule, lead, per_lead[lead]) for lead in leads)
     header = ["named leads", "NORM leads", *GROUPS]
     totals = [counts[("named leads", "n")], counts[("NORM leads", "n")], *(counts[(g, "n")] for g in GROUPS)]
     print("ptbxl_more training folds: leads and records with pathological Q waves (two contiguous leads)")

@@ -42,3 +42,19 @@ def test_st_dev_groups_by_what_the_report_names():
     )
     # PTB-XL's INJ codes are subendocardial injury: without a named elevation they are not an elevation group.
     assert group_of({"INJAS": 100.0}, {}) is None
+
+
+def test_q_dev_groups_and_rules():
+    from core.measure.q_dev import RULES, groups_of, meets, two_contiguous
+
+    assert groups_of({"IMI": 100.0, "ASMI": 50.0}, frozenset({"III"})) == [
+        "Q named", "inferior infarction", "anterior infarction"
+    ]  # fmt: skip
+    assert groups_of({"NORM": 100.0, "SR": 0.0}, frozenset()) == ["NORM"] and groups_of({"LVH": 1.0}, frozenset()) == []
+    shipped = RULES["universal definition (30 ms and 0.1 mV)"]
+    wide = {"q_ms": 35.0, "q_mv": 0.2, "qs": False, "r_mv": 1.0}
+    assert meets(shipped, "III", wide) and not meets(RULES["ratio (30 ms and a third of R)"], "III", wide)
+    assert not meets(shipped, "V1", {**wide, "qs": True})  # V1 is not read
+    assert two_contiguous(shipped, {"III": wide, "aVF": wide}) and not two_contiguous(
+        shipped, {"III": wide, "V5": wide}
+    )
