@@ -270,16 +270,16 @@ def q_wave_line(m: Any, missing: dict) -> str:
 def _wall_line(
     m: Any, missing: dict, name: str, label: str, shown: Callable[[str], str], unit: str, wide_note: str
 ) -> str:
-    """A finding measured in two contiguous leads: its leads, each ``shown``, and walls; ``none``; or why not."""
+    """A finding measured in two contiguous leads (``name``, ``..._leads``, beside its ``..._walls``): its leads, each
+    ``shown``, and walls; ``none``; or why not."""
     from core.measure import WIDE_QRS_MS
-    from core.measure.st_segment import ST_GROUPS
 
     leads = getattr(m, name, None)
     if leads is None:
         return _not_measured(label, name, missing)
     if not leads:
         return f"{label}: none"
-    walls = [wall for wall, group in ST_GROUPS.items() if len(set(group) & set(leads)) >= 2]
+    walls = getattr(m, name.replace("_leads", "_walls"), None) or ()  # Measurements.st_elevation_walls, q_wave_walls
     text = f"{label}: {', '.join(shown(lead) for lead in leads)}{unit} ({', '.join(walls)})"
     qrs = _number(getattr(m, "qrs_ms", None))
     if qrs is not None and qrs >= WIDE_QRS_MS:

@@ -1,7 +1,7 @@
 """How the pathological-Q rule was chosen (:mod:`core.measure.q_waves`), rerun on PTB-XL training records.
 
 ``python -m core.measure.q_dev --data-root ../shared/data`` measures the training folds (1-8) of ``ptbxl_more``
-records whose report names leads with Q waves (:func:`core.measure.reference_labels.q_wave_leads`), those coded
+records whose report names leads with Q waves (:func:`core.measure.reference_labels.stated_q_wave_leads`), those coded
 inferior (``IMI``, ``ILMI``, ``IPLMI``, ``IPMI``) or anterior (``ASMI``, ``AMI``, ``ALMI``) infarction, and the normal
 ECGs (``NORM``, at most one other code, no Q named), and prints for each candidate rule (:data:`RULES`; QS counts in
 every lead but V1 and aVR, and V2-V3 take any Q of 20 ms in all of them): how many named leads and normal leads it
@@ -20,7 +20,7 @@ from pathlib import Path
 from core.measure import measure_ecg
 from core.measure.plausibility import split_group
 from core.measure.q_waves import NOT_READ, SEPTAL_LEADS
-from core.measure.reference_labels import SOURCES, q_wave_leads, source_records
+from core.measure.reference_labels import SOURCES, source_records, stated_q_wave_leads
 from core.measure.st_segment import ST_GROUPS
 
 INFERIOR_CODES = frozenset({"IMI", "ILMI", "IPLMI", "IPMI"})
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     counts: Counter = Counter()
     for record, catalog in source_records(SOURCES["ptbxl_more@100"], args.data_root):
-        named = q_wave_leads(record.text_en)
+        named = stated_q_wave_leads(record.text_en)
         groups = groups_of(record.meta.get("scp_codes") or {}, named)
         if not groups or split_group(record.split) != "train":
             continue

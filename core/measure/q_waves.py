@@ -13,15 +13,15 @@ name it (the definition lists it apart). :func:`pathological_q_leads` names the 
 do (the walls of :mod:`core.measure.st_segment`). The depth is in millivolts, so an uncalibrated file (LUDB) gets
 none.
 
-Checked on the training folds of ``ptbxl_more`` (``python -m core.measure.q_dev --data-root ../shared/data``,
-2026-12-04 late) against the leads each report names Q waves in (:func:`core.measure.reference_labels.q_wave_leads`)
-and the records coded inferior or anterior infarction: met by 109 of 156 named leads, in two contiguous leads on 152
-of 277 inferior and 108 of 249 anterior infarctions and on 8 of 764 normal ECGs. Not reading III lost 48 inferior
-infarctions for 2 normal ECGs; a 40 ms limit, or a Q/R ratio (Minnesota code), did no better. Widths are interpolated
-between samples, and a recording over 100 Hz is first low-passed at 40 Hz (the band a 100 Hz one keeps): with whole
-samples, 100 Hz read about 10 ms wider than 500 Hz, and the universal definition had met 140 of the 764 normal ECGs.
-On the 500-record folder's training records, read at both rates, widths near 30 ms still differ by 2-3 ms, so a
-borderline Q can be pathological at one rate and not at the other (``ptbxl/00139``: aVF 31 and 28 ms).
+Checked on the training folds of ``ptbxl_more`` (``python -m core.measure.q_dev --data-root ../shared/data``, 2026-12-04
+late) against the leads each report names Q waves in (:func:`core.measure.reference_labels.stated_q_wave_leads`) and the
+records coded inferior or anterior infarction: met by 109 of 156 named leads, in two contiguous leads on 152 of 277
+inferior and 108 of 249 anterior infarctions and on 8 of 764 normal ECGs. Not reading III lost 48 inferior infarctions
+for 2 normal ECGs; a 40 ms limit, or a Q/R ratio (Minnesota code), did no better. Widths are interpolated between
+samples, and a recording over 100 Hz is first low-passed at 40 Hz (the band a 100 Hz one keeps): with whole samples, 100
+Hz read about 10 ms wider than 500 Hz, and the universal definition had met 140 of the 764 normal ECGs. On the
+500-record folder's training records, read at both rates, widths near 30 ms still differ by 2-3 ms, so a borderline Q
+can be pathological at one rate and not at the other (``ptbxl/00139``: aVF 31 and 28 ms).
 """
 
 from __future__ import annotations

@@ -74,8 +74,8 @@ prolonged pr interval"). A PR check can then tell a label its own report contrad
 checked lead by lead, each against its own report. PTB-XL's codes do not say it: its ``INJ*`` codes are
 *subendocardial* injury (ST depression or T inversion, not elevation), and ``STE_`` marks 5 of the 42 reports of
 ``ptbxl_more`` that state an elevation. ``Q_TEXT`` reads the leads a report names Q waves or QS complexes in
-(:func:`q_wave_leads`), and ``IMI`` / ``AMI`` group PTB-XL's infarction codes by wall, so that Q waves can be checked
-on the infarction's wall and against the other one.
+(:func:`stated_q_wave_leads`), and ``IMI`` / ``AMI`` group PTB-XL's infarction codes by wall, so that Q waves can be
+checked on the infarction's wall and against the other one.
 
 SPH (Shandong Provincial Hospital) states AHA codes and lists their SNOMED-CT codes beside them; those are read
 with the CinC-2021 column. Its AHA code 1, "normal ECG", is listed as 426783006 alone, so NORM there is the
@@ -237,7 +237,7 @@ def st_shift_leads(report_en: str) -> dict[str, frozenset[str]]:
     return {way: frozenset(leads - both) for way, leads in found.items() if leads - both}
 
 
-def q_wave_leads(report_en: str) -> frozenset[str]:
+def stated_q_wave_leads(report_en: str) -> frozenset[str]:
     """The leads an English report names Q waves or QS complexes in ("q waves in ii, iii, avf", "qs complexes in
     v2,3", German "q in iii,avf"); empty where it names none."""
     return frozenset(_leads_named_after(report_en.lower(), _Q_WAVE_TEXT).get("named", set()))
@@ -257,7 +257,7 @@ def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report
     named = st_shift_leads(report_en)
     out |= {label for way, label in (("elevation", "STE_TEXT"), ("depression", "STD_TEXT")) if way in named}
     out |= {label for label, wall in _PTBXL_WALL_CODES.items() if codes & wall}
-    if q_wave_leads(report_en):
+    if stated_q_wave_leads(report_en):
         out.add("Q_TEXT")
     if codes & _PTBXL_ECTOPY_CODES:
         out.add("ECTOPY")
@@ -294,7 +294,7 @@ def reference_named_leads(record: Record) -> dict[str, list[str]]:
     if record.dataset != "ptbxl":
         return {}
     named = {way: sorted(leads) for way, leads in st_shift_leads(record.text_en).items()}
-    if q_leads := q_wave_leads(record.text_en):
+    if q_leads := stated_q_wave_leads(record.text_en):
         named["q"] = sorted(q_leads)
     return named
 

@@ -348,7 +348,7 @@ def walls_named(query: str, cue: re.Pattern[str]) -> list[str]:
     on: by name just before it ("inferior ST elevation", "inferolateral STEMI", "anterior wall STEMI") or after it ("ST
     elevation in the lateral leads"), or by a lead list after it naming two of a wall's leads ("ST elevation in II,
     III and aVF", "Q waves in V1-V3")."""
-    from core.measure.reference_labels import q_wave_leads, st_shift_leads
+    from core.measure.reference_labels import st_shift_leads, stated_q_wave_leads
     from core.measure.st_segment import ST_GROUPS
 
     walls: list[str] = []
@@ -364,7 +364,7 @@ def walls_named(query: str, cue: re.Pattern[str]) -> list[str]:
             if named_before or named_after:
                 walls.append(wall)
         rest = query[match.start() :].lower()
-        named = q_wave_leads(rest) if cue is _Q_CUE else st_shift_leads(rest).get("elevation", frozenset())
+        named = stated_q_wave_leads(rest) if cue is _Q_CUE else st_shift_leads(rest).get("elevation", frozenset())
         walls += [wall for wall, leads in ST_GROUPS.items() if len(named & set(leads)) >= 2]
     return [wall for wall in ST_WALLS if wall in walls]
 

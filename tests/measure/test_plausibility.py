@@ -469,9 +469,9 @@ def test_st_rows_compare_each_named_lead_with_its_own_report():
     ],
 )  # fmt: skip
 def test_the_leads_a_report_names_q_waves_in(report_en: str, leads: set):
-    from core.measure.reference_labels import ptbxl_labels, q_wave_leads
+    from core.measure.reference_labels import ptbxl_labels, stated_q_wave_leads
 
-    assert q_wave_leads(report_en) == leads
+    assert stated_q_wave_leads(report_en) == leads
     labels = ptbxl_labels({"IMI": 100.0, "SR": 0.0}, report_en=report_en)
     assert "IMI" in labels and "AMI" not in labels and ("Q_TEXT" in labels) == bool(leads)
 
