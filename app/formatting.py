@@ -25,6 +25,7 @@ RESULT_COLUMNS = ["rank", "record_id", "similarity", "labels", "report (English)
 ST_DEPRESSION_LABEL = "ST depression in 2 contiguous leads (J+60 ms)"
 ST_ELEVATION_LABEL = "ST elevation at J in 2 contiguous leads (≥ 0.1 mV, in V2-V3 ≥ 0.2 mV)"
 Q_WAVE_LABEL = "Pathological Q waves in 2 contiguous leads (≥ 30 ms and 0.1 mV, in V2-V3 ≥ 20 ms, or QS)"
+T_INVERSION_LABEL = "T-wave inversion in 2 contiguous leads (≥ 0.1 mV; aVR, III, V1 not read)"
 # One row per distinct report text: record_id is the first record with it, record_ids all of them.
 # "hedged": the report states the query's finding only hedged ("possible ..."), so its lexical part was lowered;
 # "counterpart": it states the query's counterpart finding ("right bundle branch block" for "LBBB", ST depression for
@@ -220,6 +221,8 @@ def measurement_lines(m: Any) -> list[str]:
         lines.insert(after, st_elevation_line(m, missing))
         if hasattr(m, "q_wave_leads"):
             lines.insert(after + 1, q_wave_line(m, missing))
+        if hasattr(m, "t_inversion_leads"):
+            lines.insert(after + 2, t_inversion_line(m, missing))
     for name, label, yes, no in MEASUREMENT_FLAGS:
         if not hasattr(m, name):
             continue
@@ -267,6 +270,19 @@ def q_wave_line(m: Any, missing: dict) -> str:
     return _wall_line(m, missing, "q_wave_leads", Q_WAVE_LABEL, width, "", wide)
 
 
+def t_inversion_line(m: Any, missing: dict) -> str:
+    """``"T-wave inversion in 2 contiguous leads (...): V2 -0.45, V3 -0.60 mV (anterior)"``, ``": none"``, or not
+    measured with the reason; with a wide QRS, that the block inverts T waves by itself."""
+    per_lead = getattr(m, "per_lead", None) or {}
+
+    def depth(lead: str) -> str:
+        value = _number(per_lead.get(lead, {}).get("t_mv"))
+        return lead if value is None else f"{lead} {value:.2f}"
+
+    wide = f"the T wave turns opposite to the QRS: {SECONDARY_ST}"
+    return _wall_line(m, missing, "t_inversion_leads", T_INVERSION_LABEL, depth, " mV", wide)
+
+
 def _wall_line(
     m: Any, missing: dict, name: str, label: str, shown: Callable[[str], str], unit: str, wide_note: str
 ) -> str:
@@ -279,7 +295,7 @@ def _wall_line(
         return _not_measured(label, name, missing)
     if not leads:
         return f"{label}: none"
-    walls = getattr(m, name.replace("_leads", "_walls"), None) or ()  # Measurements.st_elevation_walls, q_wave_walls
+    walls = getattr(m, name.replace("_leads", "_walls"), None) or ()  # Measurements.st_elevation_walls, ...
     text = f"{label}: {', '.join(shown(lead) for lead in leads)}{unit} ({', '.join(walls)})"
     qrs = _number(getattr(m, "qrs_ms", None))
     if qrs is not None and qrs >= WIDE_QRS_MS:

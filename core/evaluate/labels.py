@@ -6,7 +6,8 @@ A definition maps a dataset name to a rule over that dataset's label sets (see `
      "ptbxl_axis_example": {"meta:heart_axis": ["LAD", "ALAD"]}}
 
 A record is positive if any of its labels in a named label set is listed (``meta:KEY`` reads ``record.meta[KEY]``;
-``report:st`` reads the ST shifts its English report names, :func:`report_st_labels`).
+``report:st`` reads the ST shifts its English report names, :func:`report_st_labels`; ``report:t`` the T waves it
+names inverted, :func:`report_t_labels`).
 With ``"only": true`` it must also have no other label in those sets ("sinus rhythm and nothing else" = a normal
 CinC ECG, which has no "normal" code). A dataset the definition does not name has no positives and is not searched.
 """
@@ -22,6 +23,7 @@ from core.data.catalogs.base import Record
 
 META_PREFIX = "meta:"
 REPORT_ST = "report:st"
+REPORT_T = "report:t"
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,24 @@ def report_st_labels(report_en: str) -> list[str]:
     return out
 
 
+def report_t_labels(report_en: str) -> list[str]:
+    """``"inverted"`` where an English report names leads with inverted or negative T waves, and ``"inverted:lateral"``
+    etc. for each wall those leads point at (:data:`core.search.territory.TERRITORIES`)."""
+    from core.measure.reference_labels import stated_t_inversion_leads
+    from core.search.territory import TERRITORIES
+
+    leads = stated_t_inversion_leads(report_en)
+    if not leads:
+        return []
+    walls = [wall for wall, (group, need) in TERRITORIES.items() if len(leads & group) >= need]
+    return ["inverted", *(f"inverted:{wall}" for wall in walls)]
+
+
 def _labels_of(record: Record, key: str) -> list[str]:
     if key == REPORT_ST:
         return report_st_labels(record.text_en)
+    if key == REPORT_T:
+        return report_t_labels(record.text_en)
     if key.startswith(META_PREFIX):
         value = record.meta.get(key[len(META_PREFIX) :])
         if value is None:

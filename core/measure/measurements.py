@@ -45,6 +45,10 @@ Definitions:
   20 ms) in walls where two contiguous leads have one (:mod:`core.measure.q_waves`; each lead's ``q_ms``, ``q_mv``,
   ``qs`` in ``per_lead``); empty where none, missing where the millivolts are not calibrated. Added 2026-12-04 without
   a version change (not in the sentence).
+* ``t_inversion_leads``: the leads whose T wave is inverted by 0.1 mV or more in walls where two contiguous leads show
+  it, aVR, III and V1 not read (:mod:`core.measure.t_waves`; each lead's signed T amplitude is
+  ``per_lead[lead]["t_mv"]``); empty where none, missing where the millivolts are not calibrated or no T wave was
+  delineated. Added 2026-12-05 without a version change (not in the sentence).
 * ``v1_r_to_s``: V1's R/S amplitude ratio (:func:`core.measure.amplitude.v1_r_to_s`): under 0.5 in every complete left
   and from 0.79 in every complete right bundle branch block of the calibrated training records (49 and 52, SPH
   counted). A ratio within one lead, so kept where the millivolts are not (LUDB). Added 2026-12-04 without a version
@@ -74,6 +78,7 @@ from core.measure.pacing import not_judged, ventricular_pacing
 from core.measure.q_waves import lead_q_waves, pathological_q_leads
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
 from core.measure.st_segment import ST_GROUPS, st_depression_mv, st_elevation_leads, st_levels
+from core.measure.t_waves import lead_t_amplitudes, t_inversion_leads, t_wave_windows
 from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
@@ -149,6 +154,8 @@ class Measurements:
             docstring); empty where none.
         q_wave_leads: leads with a pathological Q wave in walls where two contiguous leads have one (module
             docstring); empty where none.
+        t_inversion_leads: leads with an inverted T wave in walls where two contiguous leads have one (module
+            docstring); empty where none.
         v1_r_to_s: V1's R/S amplitude ratio (module docstring).
         paced_beats: QRS complexes preceded by a pacemaker spike (:mod:`core.measure.pacing`, v2.15); 0 when
             fewer than three (not stated), None under 500 Hz (a spike is not visible there).
@@ -161,7 +168,7 @@ class Measurements:
         missing: measurement name -> why it is ``None``.
         beats: per-beat fiducial points.
         per_lead: lead -> per-lead values (``qrs_ms``, ``r_mv``, ``s_mv``, ``p2p_mv``, ``st_mv`` at J+60 ms,
-            ``st_j_mv`` at J, ``q_ms``, ``q_mv``, ``qs``).
+            ``st_j_mv`` at J, ``q_ms``, ``q_mv``, ``qs``, ``t_mv``).
         version: :data:`MEASURE_VERSION`.
     """
 
@@ -188,6 +195,7 @@ class Measurements:
     st_depression_mv: float | None = None
     st_elevation_leads: tuple[str, ...] | None = None
     q_wave_leads: tuple[str, ...] | None = None
+    t_inversion_leads: tuple[str, ...] | None = None
     n_beats: int = 0
     beat_consistency: float | None = None
     leads_used: tuple[str, ...] = ()
@@ -217,6 +225,11 @@ class Measurements:
     def q_wave_walls(self) -> tuple[str, ...] | None:
         """The walls whose leads carry :attr:`q_wave_leads`."""
         return _walls_of(self.q_wave_leads)
+
+    @property
+    def t_inversion_walls(self) -> tuple[str, ...] | None:
+        """The walls whose leads carry :attr:`t_inversion_leads`."""
+        return _walls_of(self.t_inversion_leads)
 
     @property
     def irregular_without_p(self) -> bool | None:
@@ -252,6 +265,8 @@ class Measurements:
             return f"not measured ({self.missing.get('st_elevation_leads', 'no reason given')})"
         if name == "q_wave_walls" and self.q_wave_leads is None:
             return f"not measured ({self.missing.get('q_wave_leads', 'no reason given')})"
+        if name == "t_inversion_walls" and self.t_inversion_leads is None:
+            return f"not measured ({self.missing.get('t_inversion_leads', 'no reason given')})"
         if name != "irregular_without_p" or self.irregular_without_p is not None:
             return None
         if self.irregular is None:
@@ -271,9 +286,11 @@ class Measurements:
         if self.st_elevation_leads is not None:
             out["st_elevation_leads"] = list(self.st_elevation_leads)
         out["beats"] = [asdict(b) for b in self.beats]
-        derived = ("irregular_without_p", "p_waves_before_qrs", "st_elevation_walls", "q_wave_walls")
+        derived = (
+            "irregular_without_p", "p_waves_before_qrs", "st_elevation_walls", "q_wave_walls", "t_inversion_walls"
+        )  # fmt: skip
         out.update({name: getattr(self, name) for name in derived})
-        for name in ("st_elevation_walls", "q_wave_walls", "q_wave_leads"):
+        for name in ("st_elevation_walls", "q_wave_walls", "q_wave_leads", "t_inversion_walls", "t_inversion_leads"):
             if (value := getattr(self, name)) is not None:
                 out[name] = list(value)
         if undecided := {name: why for name in derived if (why := self.undecided(name))}:
@@ -525,6 +542,10 @@ def measurements_from_masks(
         missing |= dict.fromkeys(("premature_ventricular", "premature_supraventricular"), "needs the ECG's signal")
     missing.update(pacing.missing)
 
+    fiducials = tuple(
+        BeatFiducials.from_beat(b, fs_hz, ok, ectopy.kinds[i] if ectopy else None, pacing.spike_s[i])
+        for i, (b, ok) in enumerate(zip(beats, used, strict=True))
+    )
     windows = [(b.qrs_on / fs_hz, b.qrs_off / fs_hz) for b, ok in zip(beats, used, strict=True) if ok]
     axis, voltages, per_lead, v1_ratio = None, {}, {}, None
     if ecg is not None:
@@ -546,9 +567,17 @@ def measurements_from_masks(
         for name, values in lead_q_waves(ecg, windows).items():
             per_lead.setdefault(name, {}).update(values)
         voltages["q_wave_leads"] = pathological_q_leads(per_lead)
+        t_amplitudes = lead_t_amplitudes(ecg, t_wave_windows(fiducials))
+        for name, t_mv in t_amplitudes.items():
+            per_lead.setdefault(name, {})["t_mv"] = t_mv
+        voltages["t_inversion_leads"] = t_inversion_leads(t_amplitudes)
         for name in ("st_depression_mv", "st_elevation_leads", "q_wave_leads"):
             if voltages[name] is None:
                 missing[name] = "needs two whole beats and two leads of one wall"
+        if voltages["t_inversion_leads"] is None:
+            missing["t_inversion_leads"] = (
+                "needs two beats with a delineated T wave and a next QRS, and two leads of one wall"
+            )
         if lead_labels is not None:
             for name, qrs in zip(ecg.present_leads, _per_lead_qrs_ms(lead_labels, beats, used, fs_hz), strict=True):
                 per_lead.setdefault(name, {})["qrs_ms"] = qrs
@@ -585,15 +614,13 @@ def measurements_from_masks(
         st_depression_mv=voltages.get("st_depression_mv"),
         st_elevation_leads=voltages.get("st_elevation_leads"),
         q_wave_leads=voltages.get("q_wave_leads"),
+        t_inversion_leads=voltages.get("t_inversion_leads"),
         n_beats=len(beats),
         beat_consistency=alike,
         leads_used=ecg.present_leads if ecg is not None else (),
         quality=quality,
         missing=missing,
-        beats=tuple(
-            BeatFiducials.from_beat(b, fs_hz, ok, ectopy.kinds[i] if ectopy else None, pacing.spike_s[i])
-            for i, (b, ok) in enumerate(zip(beats, used, strict=True))
-        ),
+        beats=fiducials,
         per_lead=per_lead,
     )
 
@@ -613,8 +640,9 @@ _VOLTAGES = (
     "st_depression_mv",
     "st_elevation_leads",
     "q_wave_leads",
+    "t_inversion_leads",
 )
-_PER_LEAD_VOLTAGES = ("r_mv", "s_mv", "p2p_mv", "st_mv", "st_j_mv", "q_mv")
+_PER_LEAD_VOLTAGES = ("r_mv", "s_mv", "p2p_mv", "st_mv", "st_j_mv", "q_mv", "t_mv")
 UNCALIBRATED_REASON = "amplitudes not calibrated: the file does not keep the leads' sizes in millivolts"
 
 

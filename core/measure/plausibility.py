@@ -34,11 +34,11 @@ MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
     "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
     "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s", "st_depression_mv",
-    "st_elevation", "q_wave_walls",
+    "st_elevation", "q_wave_walls", "t_inversion_walls",
 )  # fmt: skip
 # Per-lead values read from ``Measurements.per_lead`` (lead -> value), for the checks a report makes lead by lead;
 # ``q_pathological`` is each lead's reading by core.measure.q_waves.pathological.
-PER_LEAD_FIELDS: tuple[str, ...] = ("st_j_mv", "st_mv", "q_pathological")
+PER_LEAD_FIELDS: tuple[str, ...] = ("st_j_mv", "st_mv", "q_pathological", "t_mv")
 LUDB_COMPARED: tuple[str, ...] = ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms")
 LUDB_GOALS = {"hr_bpm": 2.0, "pr_ms": 20.0, "qrs_ms": 15.0, "qt_ms": 30.0}
 SPLIT_GROUPS: tuple[str, ...] = ("train", "held_out")
@@ -73,9 +73,9 @@ class Check:
         exclude: records that also carry any of these labels are left out (a normal ECG the cardiologist also read
             as first-degree AV block, or whose report states a long PR, is not a false long PR).
         also: only records that also carry this label (first-degree AV block that the report states too).
-        named: ``"elevation"``, ``"depression"`` or ``"q"``: a per-lead check. ``field`` is then one of
-            :data:`PER_LEAD_FIELDS`, and the share is over the leads the record's report names that way (the row's
-            ``named_leads``), not over records.
+        named: ``"elevation"``, ``"depression"``, ``"q"`` or ``"t_inverted"``: a per-lead check. ``field`` is then
+            one of :data:`PER_LEAD_FIELDS`, and the share is over the leads the record's report names that way (the
+            row's ``named_leads``), not over records.
         coverage: the share of the records where the field was measured at all (``test`` unused): a sinus rhythm
             has a P wave before every QRS, so a PR missing on many sinus tachycardias is a delineation failure;
             atrial fibrillation has none, so there every PR measured is one too many.
@@ -330,6 +330,38 @@ CHECKS: tuple[Check, ...] = (
         "q_pathological",
         lambda v, s: bool(v),
         named="q",
+    ),
+    # T-wave inversion (core.measure.t_waves): where the cardiologists coded it (PTB-XL INVT, CinC-2021 TInv) or
+    # named its leads, rarely on normal ECGs that state none; then lead by lead, the sign of each lead named.
+    Check(
+        "t_inversion_tinv",
+        "T inversion >= 0.1 mV (2 contiguous leads; aVR, III, V1 not read), TINV (coded)",
+        "TINV",
+        "t_inversion_walls",
+        lambda v, s: bool(v),
+    ),
+    Check(
+        "t_inversion_tinv_text",
+        "T inversion >= 0.1 mV (2 contiguous leads; aVR, III, V1 not read), T inversion in the report",
+        "TINV_TEXT",
+        "t_inversion_walls",
+        lambda v, s: bool(v),
+    ),
+    Check(
+        "t_inversion_norm",
+        "T inversion >= 0.1 mV (2 contiguous leads; aVR, III, V1 not read), NORM (none coded or named)",
+        "NORM",
+        "t_inversion_walls",
+        lambda v, s: bool(v),
+        exclude=("TINV", "TINV_TEXT"),
+    ),
+    Check(
+        "t_negative_named",
+        "T wave below the baseline, leads the report names T waves inverted in (share of leads)",
+        "TINV_TEXT",
+        "t_mv",
+        lambda v, s: v < 0.0,
+        named="t_inverted",
     ),
     Check("qtc_long_lngqt", "QTc (Bazett) > 460/470 ms, long QT", "LNGQT", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
     Check("qtc_long_norm", "QTc (Bazett) > 460/470 ms, NORM", "NORM", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),

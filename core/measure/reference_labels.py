@@ -48,6 +48,9 @@ STE_TEXT   the report states ST elevation in   -                                
            named leads
 STD_TEXT   the report states ST depression in  -                                -
            named leads
+TINV       INVT (inverted T waves)             TInv 59931005                    -
+TINV_TEXT  the report states T waves inverted  -                                -
+           or negative in named leads
 IMI        IMI, ILMI, IPLMI, IPMI (inferior    -                                -
            infarction)
 AMI        ASMI, AMI, ALMI (anterior           -                                -
@@ -75,7 +78,9 @@ checked lead by lead, each against its own report. PTB-XL's codes do not say it:
 *subendocardial* injury (ST depression or T inversion, not elevation), and ``STE_`` marks 5 of the 42 reports of
 ``ptbxl_more`` that state an elevation. ``Q_TEXT`` reads the leads a report names Q waves or QS complexes in
 (:func:`stated_q_wave_leads`), and ``IMI`` / ``AMI`` group PTB-XL's infarction codes by wall, so that Q waves can be
-checked on the infarction's wall and against the other one.
+checked on the infarction's wall and against the other one. ``TINV_TEXT`` reads the leads a report names T waves
+inverted or negative in (:func:`stated_t_inversion_leads`: "t waves are low in ii, avf and inverted in iii" gives
+III only).
 
 SPH (Shandong Provincial Hospital) states AHA codes and lists their SNOMED-CT codes beside them; those are read
 with the CinC-2021 column. Its AHA code 1, "normal ECG", is listed as 426783006 alone, so NORM there is the
@@ -96,7 +101,7 @@ from core.search.territory import lead_lists
 LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
     "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
-    "1AVB_TEXT", "PACE", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT",
+    "1AVB_TEXT", "PACE", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT", "TINV", "TINV_TEXT",
 )  # fmt: skip
 
 # A first-degree AV block or a long PR stated in an English report. A bare "av block" counts (German "av-block" with
@@ -130,6 +135,14 @@ _ST_SHIFT_TEXT = re.compile(
 # Q waves or QS complexes stated with their leads; "no q waves" states none.
 _Q_WAVE_TEXT = re.compile(
     r"(?<!\bno )\b(?:significant |pathologic(?:al)? )?qs?(?:[- ](?:waves?|complex(?:es)?))?(?=[ ,])"
+)
+# T waves stated inverted or negative, with their leads: "t waves are low in ii, avf and inverted in iii" (the leads
+# after "inverted", not after "t waves"), "t wave inversion in ii, iii, avf", "negative t waves in v1-3", "t wave
+# changes ii, v1 / negative in iii, avf". The T wave must be named first in the sentence, or right after the cue;
+# "rather than inverted" states none.
+_T_INVERSION_TEXT = re.compile(
+    r"\bt[- ]?waves?\b[^.]{0,60}?(?<!rather than )\b(?:inverted|negative|inversions?)\b|"
+    r"(?<!rather than )\b(?:inverted|negative)\s+t[- ]?waves?\b"
 )
 _LEADS_WITHIN = re.compile(r"[^.]{0,40}?\b(?:in|over)\s", re.DOTALL)
 
@@ -173,6 +186,7 @@ SNOMED_LABELS: dict[str, str] = {
     "63593006": "PAC",
     "10370003": "PACE",
     "429622005": "STD",
+    "59931005": "TINV",
 }
 
 LUDB_LABELS: dict[tuple[str, str], str] = {
@@ -243,6 +257,12 @@ def stated_q_wave_leads(report_en: str) -> frozenset[str]:
     return frozenset(_leads_named_after(report_en.lower(), _Q_WAVE_TEXT).get("named", set()))
 
 
+def stated_t_inversion_leads(report_en: str) -> frozenset[str]:
+    """The leads an English report names T waves inverted or negative in ("t waves are inverted in v2,3,4", "negative
+    t waves in iii, avf", German "t-negativierung" as translated); empty where it names none."""
+    return frozenset(_leads_named_after(report_en.lower(), _T_INVERSION_TEXT).get("named", set()))
+
+
 def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report_en: str = "") -> frozenset[str]:
     """Benchmark labels of a PTB-XL record from its SCP codes (any likelihood), ``heart_axis`` and English report."""
     codes = set(scp_codes)
@@ -259,6 +279,10 @@ def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report
     out |= {label for label, wall in _PTBXL_WALL_CODES.items() if codes & wall}
     if stated_q_wave_leads(report_en):
         out.add("Q_TEXT")
+    if "INVT" in codes:
+        out.add("TINV")
+    if stated_t_inversion_leads(report_en):
+        out.add("TINV_TEXT")
     if codes & _PTBXL_ECTOPY_CODES:
         out.add("ECTOPY")
     return frozenset(out)
@@ -289,13 +313,15 @@ def ludb_labels(labels: Mapping[str, Iterable[str]]) -> frozenset[str]:
 
 
 def reference_named_leads(record: Record) -> dict[str, list[str]]:
-    """The leads a record's report names as showing ST ``"elevation"`` or ``"depression"``, or ``"q"`` waves
-    (PTB-XL; empty for the datasets whose labels name no leads), as sorted lists for JSON."""
+    """The leads a record's report names as showing ST ``"elevation"`` or ``"depression"``, ``"q"`` waves or
+    ``"t_inverted"`` T waves (PTB-XL; empty for the datasets whose labels name no leads), as sorted lists for JSON."""
     if record.dataset != "ptbxl":
         return {}
     named = {way: sorted(leads) for way, leads in st_shift_leads(record.text_en).items()}
     if q_leads := stated_q_wave_leads(record.text_en):
         named["q"] = sorted(q_leads)
+    if t_leads := stated_t_inversion_leads(record.text_en):
+        named["t_inverted"] = sorted(t_leads)
     return named
 
 

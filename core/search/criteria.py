@@ -57,6 +57,14 @@ named without its Q waves gives no criterion: many have none. On training record
 criteria, 2026-12-04 late) "anteroseptal infarction with Q waves in V1-V3" rose 0.6 -> 0.7 (METS), D-BETA (0.1) and
 FG-CLEP (0.0) unchanged, no other query moved (means 0.644 -> 0.650, 0.375, 0.287).
 
+T-wave inversion (:attr:`core.measure.Measurements.t_inversion_walls`: 0.1 mV in two contiguous leads, aVR, III and
+V1 not read; :mod:`core.measure.t_waves`) is read from "T wave inversion", "inverted T waves", "negative T waves", on
+the wall the query names; a wide QRS leaves a met one undecided (a bundle branch block inverts T waves by itself). On
+training records with the reports' T statements as relevance (``by_example_dev --queries eval/dev_t_queries.json``,
+2026-12-05; five queries) precision@10 by example rose 0.240 -> 0.300 (METS), 0.120 -> 0.160 (D-BETA), 0.020 ->
+0.160 (FG-CLEP); one query fell ("inverted T waves in the lateral leads", D-BETA 0.3 -> 0.2), where the ECGs lifted
+have lateral T-wave changes their reports state in words the relevance does not read (README).
+
 ST depression (:attr:`core.measure.Measurements.st_depression_mv`, 0.05 mV in two contiguous leads, undecided with a
 wide QRS) was tried as a criterion on training records (``by_example_dev``, 2026-12-04 night) and dropped: "ST
 depression in lateral leads" fell 0.5 -> 0.4 (METS), where it lifted ECGs with ST depression from LVH or ischaemia that
@@ -264,6 +272,7 @@ _PAC = Criterion("premature atrial beats", "premature_supraventricular", ">=", 1
 ST_WALLS = ("inferior", "lateral", "anterior")
 _WIDE_QRS_ST = "a wide QRS moves the ST segment opposite to it"
 _WIDE_QRS_Q = "a bundle branch block or paced beats can make Q waves"
+_WIDE_QRS_T = "a wide QRS turns the T wave opposite to it"
 
 
 def _on_walls(finding: str, field: str, label: str, doubt_why: str) -> tuple[Criterion, dict[str, Criterion]]:
@@ -280,8 +289,16 @@ _ST_ELEVATION, _ST_ELEVATION_ON = _on_walls(
     "ST elevation", "st_elevation_walls", "ST elevation at J in 2 contiguous leads", _WIDE_QRS_ST
 )
 _Q_WAVES, _Q_WAVES_ON = _on_walls("Q waves", "q_wave_walls", "pathological Q waves in 2 contiguous leads", _WIDE_QRS_Q)
+_T_INVERSION, _T_INVERSION_ON = _on_walls(
+    "T-wave inversion", "t_inversion_walls", "T-wave inversion in 2 contiguous leads", _WIDE_QRS_T
+)
 _ST_UP = re.compile(r"\bst[- ](?:segment )?elevation\b|\bstemi\b", re.IGNORECASE)
 _Q_CUE = re.compile(r"\b(?:pathologic(?:al)? )?q[- ]?waves?\b|\bqs[- ]complex(?:es)?\b", re.IGNORECASE)
+_T_DOWN = re.compile(
+    r"\bt[- ]?waves? inversions?\b|\b(?:inverted|negative) t[- ]?waves?\b"
+    r"|\bt[- ]?waves? (?:are )?(?:inverted|negative)\b",
+    re.IGNORECASE,
+)
 _WALL_WORDS = {"inferior": r"\binfer(?:ior|o)", "lateral": r"lateral", "anterior": r"\bantero|\banterior|\bseptal"}
 
 _AV = r"(?:av|a-v|atrioventricular|atrio-ventricular)"
@@ -319,6 +336,7 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
         ),
         (_ST_UP.pattern, _ST_ELEVATION),
         (_Q_CUE.pattern, _Q_WAVES),
+        (_T_DOWN.pattern, _T_INVERSION),
     )
 )
 # "no first degree AV block", "no sign of bradycardia": the finding is denied, so it is no criterion.
@@ -336,7 +354,11 @@ def criteria_for(query: str) -> tuple[Criterion, ...]:
                 found.append(criterion)
     if _SLOW in found and _FAST in found:  # "tachycardia-bradycardia syndrome": no one rate says it
         found = [c for c in found if c not in (_SLOW, _FAST)]
-    for anywhere, per_wall, cue in ((_ST_ELEVATION, _ST_ELEVATION_ON, _ST_UP), (_Q_WAVES, _Q_WAVES_ON, _Q_CUE)):
+    for anywhere, per_wall, cue in (
+        (_ST_ELEVATION, _ST_ELEVATION_ON, _ST_UP),
+        (_Q_WAVES, _Q_WAVES_ON, _Q_CUE),
+        (_T_INVERSION, _T_INVERSION_ON, _T_DOWN),
+    ):
         if anywhere in found and (walls := walls_named(text, cue)):
             at = found.index(anywhere)
             found[at : at + 1] = [per_wall[wall] for wall in walls]
@@ -348,8 +370,15 @@ def walls_named(query: str, cue: re.Pattern[str]) -> list[str]:
     on: by name just before it ("inferior ST elevation", "inferolateral STEMI", "anterior wall STEMI") or after it ("ST
     elevation in the lateral leads"), or by a lead list after it naming two of a wall's leads ("ST elevation in II,
     III and aVF", "Q waves in V1-V3")."""
-    from core.measure.reference_labels import st_shift_leads, stated_q_wave_leads
+    from core.measure.reference_labels import st_shift_leads, stated_q_wave_leads, stated_t_inversion_leads
     from core.measure.st_segment import ST_GROUPS
+
+    def leads_named(text: str) -> frozenset[str]:
+        if cue is _Q_CUE:
+            return stated_q_wave_leads(text)
+        if cue is _T_DOWN:
+            return stated_t_inversion_leads(text)
+        return st_shift_leads(text).get("elevation", frozenset())
 
     walls: list[str] = []
     for match in cue.finditer(query):
@@ -364,8 +393,7 @@ def walls_named(query: str, cue: re.Pattern[str]) -> list[str]:
             if named_before or named_after:
                 walls.append(wall)
         rest = query[match.start() :].lower()
-        named = stated_q_wave_leads(rest) if cue is _Q_CUE else st_shift_leads(rest).get("elevation", frozenset())
-        walls += [wall for wall, leads in ST_GROUPS.items() if len(named & set(leads)) >= 2]
+        walls += [wall for wall, leads in ST_GROUPS.items() if len(leads_named(rest) & set(leads)) >= 2]
     return [wall for wall in ST_WALLS if wall in walls]
 
 

@@ -16,6 +16,7 @@ from app.formatting import (
     Q_WAVE_LABEL,
     SECONDARY_ST,
     ST_ELEVATION_LABEL,
+    T_INVERSION_LABEL,
     escape_markdown,
     measurement_lines,
     measurement_summary,
@@ -392,6 +393,18 @@ def test_the_details_show_st_depression_and_v1s_r_to_s_or_why_not():
     assert f"{Q_WAVE_LABEL}: V2 QS, V3 47 ms (anterior)" in measurement_lines(q)
     block = measurement_lines(Measurements(qrs_ms=150.0, st_elevation_leads=(), q_wave_leads=("V2", "V3")))
     assert any(line.startswith(Q_WAVE_LABEL) and "can make Q waves without an infarction" in line for line in block)
+    strain = Measurements(
+        qrs_ms=100.0,
+        st_elevation_leads=(),
+        q_wave_leads=(),
+        t_inversion_leads=("I", "aVL", "V5", "V6"),
+        per_lead={"I": {"t_mv": -0.175}, "aVL": {"t_mv": -0.131}, "V5": {"t_mv": -0.359}, "V6": {"t_mv": -0.344}},
+    )
+    lines = measurement_lines(strain)
+    assert f"{T_INVERSION_LABEL}: I -0.17, aVL -0.13, V5 -0.36, V6 -0.34 mV (lateral)" in lines
+    assert lines.index(f"{Q_WAVE_LABEL}: none") + 1 == lines.index(next(x for x in lines if x.startswith("T-wave")))
+    lbbb = measurement_lines(Measurements(qrs_ms=150.0, st_elevation_leads=(), t_inversion_leads=("V5", "V6")))
+    assert any(line.startswith(T_INVERSION_LABEL) and SECONDARY_ST in line for line in lbbb)
     uncalibrated = Measurements(hr_bpm=70.0, missing={"st_depression_mv": "amplitudes not calibrated"})
     said = "ST depression in 2 contiguous leads (J+60 ms): not measured: amplitudes not calibrated"
     assert said in measurement_lines(uncalibrated)

@@ -488,3 +488,36 @@ def test_q_rows_check_the_infarctions_wall_against_the_other_one():
     assert check_cell(rows, CHECK["q_wave_ami"])["value"] == 0.0
     named = check_cell(rows, CHECK["q_named"])  # V1 is not read: a failure, not a miss
     assert (named["n"], named["n_measured"], named["n_positive"]) == (4, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("report_en", "leads"),
+    [
+        ("sinus rhythm. t waves are low in ii, avf and inverted in iii.", {"III"}),  # the leads after "inverted"
+        ("negative t waves in v1-3.", {"V1", "V2", "V3"}),
+        ("st segments are depressed and t waves inverted in i, avl, v5,6.", {"I", "aVL", "V5", "V6"}),
+        ("t wave changes ii,v1,v4-v6 / negative in iii,avf. abnormal ecg.", {"III", "aVF"}),
+        ("t waves are now low or flat rather than inverted in v4,5,6.", set()),
+        ("t waves are flat or slightly inverted throughout.", set()),  # no leads named
+        ("p wave negative in iii.", set()),  # not the T wave
+    ],
+)  # fmt: skip
+def test_the_leads_a_report_names_t_waves_inverted_in(report_en: str, leads: set):
+    from core.measure.reference_labels import cinc_labels, ptbxl_labels, stated_t_inversion_leads
+
+    assert stated_t_inversion_leads(report_en) == leads
+    assert ("TINV_TEXT" in ptbxl_labels({"SR": 0.0}, report_en=report_en)) == bool(leads)
+    assert "TINV" in ptbxl_labels({"INVT": 0.0}) and "TINV" in cinc_labels(["59931005"])
+
+
+def test_t_rows_count_records_and_each_named_lead():
+    rows = [
+        {**_row({"TINV", "TINV_TEXT"}, t_inversion_walls=["lateral"], t_mv={"I": -0.2, "aVL": -0.05, "V6": 0.1}),
+         "named_leads": {"t_inverted": ["I", "aVL", "V6", "V5"]}},
+        {**_row({"NORM"}, t_inversion_walls=[]), "named_leads": {}},
+        {**_row({"NORM", "TINV_TEXT"}, t_inversion_walls=["inferior"]), "named_leads": {}},
+    ]  # fmt: skip
+    assert check_cell(rows, CHECK["t_inversion_tinv"])["value"] == 1.0
+    assert check_cell(rows, CHECK["t_inversion_norm"])["n"] == 1  # a normal ECG naming T inversion is left out
+    named = check_cell(rows, CHECK["t_negative_named"])  # V5 has no value: failed, not missed
+    assert (named["n"], named["n_measured"], named["n_positive"]) == (4, 3, 2)

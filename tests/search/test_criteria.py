@@ -73,6 +73,12 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("pathological Q waves", ["pathological Q waves in 2 contiguous leads"]),
         ("inferior myocardial infarction", []),  # an infarction named without Q waves: many have none
         ("no Q waves", []),
+        ("T wave inversion", ["T-wave inversion in 2 contiguous leads"]),
+        ("negative T waves", ["T-wave inversion in 2 contiguous leads"]),
+        ("inverted T waves in the lateral leads", ["T-wave inversion in 2 contiguous leads: lateral wall"]),
+        ("T wave inversion in V1-V3", ["T-wave inversion in 2 contiguous leads: anterior wall"]),
+        ("no T wave inversion", []),
+        ("left ventricular hypertrophy with strain", []),  # strain is more than its T waves
         ("NSTEMI", []),
         # no criterion: denied, both rates named, or nothing a single number defines
         ("no first degree AV block", []),
@@ -243,6 +249,18 @@ def test_q_waves_on_the_named_wall_and_undecided_with_a_wide_qrs():
     assert [verdict(anterior, m) for m in (scar, inferior, block)] == [True, False, None]
     assert why(anterior, inferior) == "pathological Q waves in 2 contiguous leads: inferior (anterior wall: not met)"
     assert "can make Q waves, undecided" in why(anterior, block)
+
+
+def test_t_wave_inversion_on_the_named_wall_and_undecided_with_a_wide_qrs():
+    lateral = criteria_for("inverted T waves in the lateral leads")
+    strain = Measurements(qrs_ms=100.0, t_inversion_leads=("I", "aVL", "V5", "V6"))
+    anterior = Measurements(qrs_ms=100.0, t_inversion_leads=("V2", "V3"))
+    block = Measurements(qrs_ms=160.0, t_inversion_leads=("V5", "V6"))
+    upright = Measurements(qrs_ms=160.0, t_inversion_leads=())
+    assert [verdict(lateral, m) for m in (strain, anterior, block, upright)] == [True, False, None, False]
+    assert why(lateral, anterior) == "T-wave inversion in 2 contiguous leads: anterior (lateral wall: not met)"
+    assert "turns the T wave opposite to it, undecided" in why(lateral, block)
+    assert "not measured" in why(lateral, Measurements(missing={"t_inversion_leads": "amplitudes not calibrated"}))
 
 
 def test_a_wall_the_query_names_must_carry_the_st_elevation():

@@ -58,3 +58,15 @@ def test_q_dev_groups_and_rules():
     assert two_contiguous(shipped, {"III": wide, "aVF": wide}) and not two_contiguous(
         shipped, {"III": wide, "V5": wide}
     )
+
+
+def test_t_dev_groups_and_counts():
+    from core.measure.t_dev import CANDIDATES, groups_of, inverted_leads, two_contiguous
+
+    assert groups_of({"INVT", "ISC_"}, frozenset({"V5"})) == ["T inversion named", "INVT"]
+    assert groups_of({"NORM", "SR"}, frozenset()) == ["NORM"] and groups_of({"LVH"}, frozenset()) == []
+    amplitudes = {"III": -0.3, "aVF": -0.3, "II": -0.07, "V5": -0.12, "V6": -0.2}
+    assert inverted_leads(amplitudes, 0.1) == {"aVF", "V5", "V6"}  # III is not read
+    assert inverted_leads(amplitudes, 0.05) == {"II", "aVF", "V5", "V6"}
+    assert two_contiguous({"V5", "V6"}) and not two_contiguous({"aVF", "V5"})
+    assert next(iter(CANDIDATES)).startswith("larger or terminal")  # the shipped reading is listed first

@@ -1,0 +1,95 @@
+"""T-wave amplitude per lead and T-wave inversion in two contiguous leads (core/measure/t_waves.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.data.catalogs import load_catalog
+from core.ecg import ECG
+from core.leads import CANONICAL_LEADS, LEAD_INDEX
+from core.measure import measure_ecg
+from core.measure.t_waves import lead_t_amplitudes, t_amplitude, t_inversion_leads, t_wave_windows
+
+QRS_ONSETS = (0.6, 1.6, 2.6, 3.6)
+
+
+def _beats(fs: float, inverted: tuple[str, ...], drift_mv_per_s: float = 0.0) -> tuple[ECG, list]:
+    """Four beats of 1 s: an R wave, then a 0.3 mV T wave 250-450 ms after the QRS onset, negative in ``inverted``;
+    a linear baseline drift under it all. Windows as (QRS onset, T onset, T offset, next QRS onset)."""
+    t = np.arange(int(4.5 * fs)) / fs
+    signal = np.tile(drift_mv_per_s * t, (12, 1))
+    for on in QRS_ONSETS:
+        r = (t >= on) & (t < on + 0.08)
+        signal[:, r] += np.sin(np.pi * (t[r] - on) / 0.08)
+        tw = (t >= on + 0.25) & (t < on + 0.45)
+        for name, i in LEAD_INDEX.items():
+            signal[i, tw] += (-0.3 if name in inverted else 0.3) * np.sin(np.pi * (t[tw] - on - 0.25) / 0.2)
+    windows = [(on, on + 0.25, on + 0.45, after) for on, after in zip(QRS_ONSETS, QRS_ONSETS[1:], strict=False)]
+    return ECG(signal, fs, np.ones(12, dtype=bool)), windows
+
+
+@pytest.mark.parametrize("fs", [100.0, 500.0])
+def test_each_leads_t_wave_reads_its_sign_and_size(fs: float):
+    ecg, windows = _beats(fs, inverted=("V5", "V6"))
+    amplitudes = lead_t_amplitudes(ecg, windows)
+    assert amplitudes["V5"] == pytest.approx(-0.3, abs=0.02) and amplitudes["II"] == pytest.approx(0.3, abs=0.02)
+    assert t_inversion_leads(amplitudes) == ("V5", "V6")
+
+
+def test_baseline_drift_is_followed_from_one_pr_segment_to_the_next():
+    """Over a falling baseline (0.5 mV/s, as ``ptbxl/00200`` drifts), the upright T waves stay upright; read against
+    their own PR segment alone they would be "inverted"."""
+    ecg, windows = _beats(500.0, inverted=(), drift_mv_per_s=-1.0)
+    assert t_inversion_leads(lead_t_amplitudes(ecg, windows)) == ()
+    flat = lead_t_amplitudes(ecg, windows, sloped_baseline=False)
+    assert flat["V5"] < 0 and t_inversion_leads(flat)
+
+
+def test_one_beats_reading_of_inverted_biphasic_and_upright_t_waves():
+    x = np.linspace(0, 1, 101)
+    bump = np.sin(np.pi * x)
+    assert t_amplitude(-0.4 * bump) == pytest.approx(-0.4)
+    plus_minus = np.where(x < 0.5, 0.3, -0.2) * np.abs(np.sin(2 * np.pi * x))  # terminal inversion
+    assert t_amplitude(plus_minus) == pytest.approx(-0.2, abs=0.01)
+    minus_plus = np.where(x < 0.5, -0.2, 0.3) * np.abs(np.sin(2 * np.pi * x))  # initial negativity: upright
+    assert t_amplitude(minus_plus) == pytest.approx(0.3, abs=0.01)
+    undershoot = 0.3 * bump - 0.03 * (x > 0.9)  # a small dip at the end is not an inversion
+    assert t_amplitude(undershoot) == pytest.approx(0.3, abs=0.01)
+
+
+def test_the_leads_not_read_and_two_contiguous_leads():
+    upright = dict.fromkeys(CANONICAL_LEADS, 0.2)
+    assert t_inversion_leads(upright | {"aVR": -0.3, "III": -0.3, "V1": -0.3}) == ()  # normal there
+    assert t_inversion_leads(upright | {"V2": -0.3}) == ()  # one lead
+    assert t_inversion_leads(upright | {"V4": -0.3, "V5": -0.3}) == ()  # neighbours, but two walls
+    assert t_inversion_leads(upright | {"II": -0.15, "aVF": -0.1}) == ("II", "aVF")
+    assert t_inversion_leads(upright | {"II": -0.15, "aVF": -0.09}) == ()  # under 0.1 mV
+    assert t_inversion_leads({"V2": -0.3}) is None
+
+
+def test_windows_are_the_used_beats_with_a_t_wave_and_a_next_beat():
+    from core.measure.measurements import BeatFiducials
+
+    beats = [
+        BeatFiducials(0.5, 0.6, t_on_s=0.8, t_off_s=0.95),
+        BeatFiducials(1.5, 1.6, t_on_s=1.8, t_off_s=1.95, used=False),
+        BeatFiducials(2.5, 2.6, t_on_s=None, t_off_s=None),
+        BeatFiducials(3.5, 3.6, t_on_s=3.8, t_off_s=3.95),
+        BeatFiducials(4.5, 4.6, t_on_s=4.8, t_off_s=4.95),
+    ]
+    assert t_wave_windows(beats) == [(0.5, 0.8, 0.95, 1.5), (3.5, 3.8, 3.95, 4.5)]  # the last has no next
+
+
+def test_real_records(shared_data):
+    """``ptbxl/00298`` (training fold 2; "st segments are depressed in i, ..., t waves inverted in i, avl, v5,6", LVH):
+    inversion in exactly those leads; ``ptbxl/00001`` (normal): none; LUDB keeps no millivolts: not measured."""
+    ptbxl = load_catalog("ptbxl", root=shared_data / "ptb-xl" / "1.0.3", download=False, rate_hz=500)
+    strain = measure_ecg(ptbxl.read("ptbxl/00298"))
+    assert strain.t_inversion_leads == ("I", "aVL", "V5", "V6") and strain.t_inversion_walls == ("lateral",)
+    assert strain.per_lead["V5"]["t_mv"] < -0.2 < 0.2 < strain.per_lead["V3"]["t_mv"]
+    assert strain.to_dict()["t_inversion_walls"] == ["lateral"]
+    assert measure_ecg(ptbxl.read("ptbxl/00001")).t_inversion_leads == ()
+    ludb = measure_ecg(load_catalog("ludb", root=shared_data / "ludb" / "1.0.1", download=False).read("ludb/21"))
+    assert ludb.t_inversion_leads is None and "not calibrated" in ludb.missing["t_inversion_leads"]
+    assert "t_mv" not in ludb.per_lead.get("V2", {})
