@@ -39,13 +39,14 @@ def any_negative_phase(wave: np.ndarray) -> float:
     return float(wave.min()) if wave.min() <= -0.1 else float(wave.max())
 
 
-# name -> (beat reading, sloped baseline, depth in mV); the first is shipped.
-CANDIDATES: dict[str, tuple[Callable[[np.ndarray], float], bool, float]] = {
-    "larger or terminal negative deflection, sloped baseline, 0.1 mV": (t_amplitude, True, 0.1),
-    "larger deflection only": (larger_deflection, True, 0.1),
-    "any negative phase": (any_negative_phase, True, 0.1),
-    "PR segment alone as the baseline": (t_amplitude, False, 0.1),
-    "0.05 mV": (t_amplitude, True, 0.05),
+# name -> (reading, sloped baseline, median beat, depth in mV); the first is shipped.
+CANDIDATES: dict[str, tuple[Callable[[np.ndarray], float], bool, bool, float]] = {
+    "median beat's larger or terminal negative deflection, sloped baseline, 0.1 mV": (t_amplitude, True, True, 0.1),
+    "larger deflection only": (larger_deflection, True, True, 0.1),
+    "any negative phase": (any_negative_phase, True, True, 0.1),
+    "PR segment alone as the baseline": (t_amplitude, False, True, 0.1),
+    "each beat read, then the median": (t_amplitude, True, False, 0.1),
+    "0.05 mV": (t_amplitude, True, True, 0.05),
 }
 
 
@@ -83,8 +84,9 @@ def main(argv: list[str] | None = None) -> None:
             windows = t_wave_windows(measure_ecg(ecg).beats)
             for group in groups:
                 counts[(group, "n")] += 1
-            for name, (reading, sloped, depth) in CANDIDATES.items():
-                amplitudes = lead_t_amplitudes(ecg, windows, reading=reading, sloped_baseline=sloped)
+            for name, (reading, sloped, median_beat, depth) in CANDIDATES.items():
+                options = {"reading": reading, "sloped_baseline": sloped, "median_beat": median_beat}
+                amplitudes = lead_t_amplitudes(ecg, windows, **options)
                 inverted = inverted_leads(amplitudes, depth)
                 lead_sets = {"named leads": (named - {"aVR"}) & set(amplitudes)}
                 if groups == ["NORM"]:

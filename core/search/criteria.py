@@ -61,7 +61,7 @@ T-wave inversion (:attr:`core.measure.Measurements.t_inversion_walls`: 0.1 mV in
 V1 not read; :mod:`core.measure.t_waves`) is read from "T wave inversion", "inverted T waves", "negative T waves", on
 the wall the query names; a wide QRS leaves a met one undecided (a bundle branch block inverts T waves by itself). On
 training records with the reports' T statements as relevance (``by_example_dev --queries eval/dev_t_queries.json``,
-2026-12-05; five queries) precision@10 by example rose 0.240 -> 0.300 (METS), 0.120 -> 0.160 (D-BETA), 0.020 ->
+2026-12-05; five queries) precision@10 by example rose 0.240 -> 0.300 (METS), 0.120 -> 0.180 (D-BETA), 0.020 ->
 0.160 (FG-CLEP); one query fell ("inverted T waves in the lateral leads", D-BETA 0.3 -> 0.2), where the ECGs lifted
 have lateral T-wave changes their reports state in words the relevance does not read (README).
 

@@ -11,21 +11,23 @@ from core.leads import CANONICAL_LEADS, LEAD_INDEX
 from core.measure import measure_ecg
 from core.measure.t_waves import lead_t_amplitudes, t_amplitude, t_inversion_leads, t_wave_windows
 
-QRS_ONSETS = (0.6, 1.6, 2.6, 3.6)
 
-
-def _beats(fs: float, inverted: tuple[str, ...], drift_mv_per_s: float = 0.0) -> tuple[ECG, list]:
-    """Four beats of 1 s: an R wave, then a 0.3 mV T wave 250-450 ms after the QRS onset, negative in ``inverted``;
-    a linear baseline drift under it all. Windows as (QRS onset, T onset, T offset, next QRS onset)."""
-    t = np.arange(int(4.5 * fs)) / fs
-    signal = np.tile(drift_mv_per_s * t, (12, 1))
-    for on in QRS_ONSETS:
+def _beats(
+    fs: float, inverted: tuple[str, ...], drift_mv_per_s: float = 0.0, t_mv: float = 0.3, n: int = 4, noise_mv=0.0
+) -> tuple[ECG, list]:
+    """``n`` beats of 1 s: an R wave, then a ``t_mv`` T wave 250-450 ms after the QRS onset, negative in
+    ``inverted``; a linear baseline drift and white noise under it all. Windows as (QRS onset, T onset, T offset,
+    next QRS onset)."""
+    onsets = [0.6 + i for i in range(n)]
+    t = np.arange(int((n + 0.5) * fs)) / fs
+    signal = np.tile(drift_mv_per_s * t, (12, 1)) + np.random.default_rng(0).normal(0.0, noise_mv, (12, t.size))
+    for on in onsets:
         r = (t >= on) & (t < on + 0.08)
         signal[:, r] += np.sin(np.pi * (t[r] - on) / 0.08)
         tw = (t >= on + 0.25) & (t < on + 0.45)
         for name, i in LEAD_INDEX.items():
-            signal[i, tw] += (-0.3 if name in inverted else 0.3) * np.sin(np.pi * (t[tw] - on - 0.25) / 0.2)
-    windows = [(on, on + 0.25, on + 0.45, after) for on, after in zip(QRS_ONSETS, QRS_ONSETS[1:], strict=False)]
+            signal[i, tw] += (-t_mv if name in inverted else t_mv) * np.sin(np.pi * (t[tw] - on - 0.25) / 0.2)
+    windows = [(on, on + 0.25, on + 0.45, after) for on, after in zip(onsets, onsets[1:], strict=False)]
     return ECG(signal, fs, np.ones(12, dtype=bool)), windows
 
 
@@ -44,6 +46,16 @@ def test_baseline_drift_is_followed_from_one_pr_segment_to_the_next():
     assert t_inversion_leads(lead_t_amplitudes(ecg, windows)) == ()
     flat = lead_t_amplitudes(ecg, windows, sloped_baseline=False)
     assert flat["V5"] < 0 and t_inversion_leads(flat)
+
+
+def test_the_median_beat_averages_out_muscle_tremor():
+    """A low upright T wave (0.05 mV) under 0.05 mV of white noise at 500 Hz: read beat by beat, each reading takes
+    the noise's largest spike, of either sign; the median beat keeps the T wave."""
+    ecg, windows = _beats(500.0, inverted=(), t_mv=0.05, n=10, noise_mv=0.05)
+    median_beat = lead_t_amplitudes(ecg, windows)
+    assert t_inversion_leads(median_beat) == () and all(abs(v - 0.05) < 0.06 for v in median_beat.values())
+    beat_by_beat = lead_t_amplitudes(ecg, windows, median_beat=False)
+    assert max(abs(v) for v in beat_by_beat.values()) > 0.12
 
 
 def test_one_beats_reading_of_inverted_biphasic_and_upright_t_waves():
