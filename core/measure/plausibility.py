@@ -332,7 +332,8 @@ CHECKS: tuple[Check, ...] = (
         named="q",
     ),
     # T-wave inversion (core.measure.t_waves): where the cardiologists coded it (PTB-XL INVT, CinC-2021 TInv) or
-    # named its leads, rarely on normal ECGs that state none; then lead by lead, the sign of each lead named.
+    # named its leads, rarely on normal ECGs that state none; on the wall the report names and not on the opposite
+    # one; then lead by lead, the sign of each lead named.
     Check(
         "t_inversion_tinv",
         "T inversion >= 0.1 mV (2 contiguous leads; aVR, III, V1 not read), TINV (coded)",
@@ -354,6 +355,36 @@ CHECKS: tuple[Check, ...] = (
         "t_inversion_walls",
         lambda v, s: bool(v),
         exclude=("TINV", "TINV_TEXT"),
+    ),
+    Check(
+        "t_inversion_inferior_tinv_inf",
+        "T inversion on the inferior wall, T inversion named in inferior leads",
+        "TINV_INF",
+        "t_inversion_walls",
+        lambda v, s: "inferior" in v,
+    ),
+    Check(
+        "t_inversion_anterior_tinv_inf",
+        "T inversion on the anterior wall, T inversion named in inferior leads (not anterior)",
+        "TINV_INF",
+        "t_inversion_walls",
+        lambda v, s: "anterior" in v,
+        exclude=("TINV_ANT",),
+    ),
+    Check(
+        "t_inversion_anterior_tinv_ant",
+        "T inversion on the anterior wall, T inversion named in anterior leads",
+        "TINV_ANT",
+        "t_inversion_walls",
+        lambda v, s: "anterior" in v,
+    ),
+    Check(
+        "t_inversion_inferior_tinv_ant",
+        "T inversion on the inferior wall, T inversion named in anterior leads (not inferior)",
+        "TINV_ANT",
+        "t_inversion_walls",
+        lambda v, s: "inferior" in v,
+        exclude=("TINV_INF",),
     ),
     Check(
         "t_negative_named",

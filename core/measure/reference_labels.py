@@ -51,6 +51,8 @@ STD_TEXT   the report states ST depression in  -                                
 TINV       INVT (inverted T waves)             TInv 59931005                    -
 TINV_TEXT  the report states T waves inverted  -                                -
            or negative in named leads
+TINV_INF   ... in two inferior leads           -                                -
+TINV_ANT   ... in two anterior leads (V1-V4)   -                                -
 IMI        IMI, ILMI, IPLMI, IPMI (inferior    -                                -
            infarction)
 AMI        ASMI, AMI, ALMI (anterior           -                                -
@@ -80,7 +82,7 @@ checked lead by lead, each against its own report. PTB-XL's codes do not say it:
 (:func:`stated_q_wave_leads`), and ``IMI`` / ``AMI`` group PTB-XL's infarction codes by wall, so that Q waves can be
 checked on the infarction's wall and against the other one. ``TINV_TEXT`` reads the leads a report names T waves
 inverted or negative in (:func:`stated_t_inversion_leads`: "t waves are low in ii, avf and inverted in iii" gives
-III only).
+III only), and ``TINV_INF`` / ``TINV_ANT`` where two of them are inferior (II, III, aVF) or anterior (V1-V4) leads.
 
 SPH (Shandong Provincial Hospital) states AHA codes and lists their SNOMED-CT codes beside them; those are read
 with the CinC-2021 column. Its AHA code 1, "normal ECG", is listed as 426783006 alone, so NORM there is the
@@ -95,13 +97,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.data.catalogs.base import Record
+from core.measure.st_segment import ST_GROUPS
 from core.paths import local_mirror_dir
 from core.search.territory import lead_lists
 
 LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
     "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
-    "1AVB_TEXT", "PACE", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT", "TINV", "TINV_TEXT",
+    "1AVB_TEXT", "PACE", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT", "TINV", "TINV_TEXT", "TINV_INF",
+    "TINV_ANT",
 )  # fmt: skip
 
 # A first-degree AV block or a long PR stated in an English report. A bare "av block" counts (German "av-block" with
@@ -147,10 +151,13 @@ _T_INVERSION_TEXT = re.compile(
 _LEADS_WITHIN = re.compile(r"[^.]{0,40}?\b(?:in|over)\s", re.DOTALL)
 
 _PTBXL_CODES = frozenset(LABELS) - {
-    "LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT"
+    "LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT", "TINV",
+    "TINV_TEXT", "TINV_INF", "TINV_ANT",
 }  # fmt: skip
 # Infarction codes by wall: PTB-XL codes inferior and anterior infarctions with the leads' extent.
 _PTBXL_WALL_CODES = {"IMI": frozenset({"IMI", "ILMI", "IPLMI", "IPMI"}), "AMI": frozenset({"ASMI", "AMI", "ALMI"})}
+# T inversion named in two leads of a wall (core.measure.st_segment.ST_GROUPS): a wall checked against its opposite.
+_T_WALL_LABELS = {"TINV_INF": "inferior", "TINV_ANT": "anterior"}
 _PTBXL_AXIS = {"ALAD": "LAD", "RAD": "RAD", "ARAD": "RAD"}
 
 NSR_SNOMED = "426783006"
@@ -281,8 +288,9 @@ def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report
         out.add("Q_TEXT")
     if "INVT" in codes:
         out.add("TINV")
-    if stated_t_inversion_leads(report_en):
+    if t_leads := stated_t_inversion_leads(report_en):
         out.add("TINV_TEXT")
+        out |= {label for label, wall in _T_WALL_LABELS.items() if len(t_leads & set(ST_GROUPS[wall])) >= 2}
     if codes & _PTBXL_ECTOPY_CODES:
         out.add("ECTOPY")
     return frozenset(out)

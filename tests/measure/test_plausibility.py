@@ -510,6 +510,18 @@ def test_the_leads_a_report_names_t_waves_inverted_in(report_en: str, leads: set
     assert "TINV" in ptbxl_labels({"INVT": 0.0}) and "TINV" in cinc_labels(["59931005"])
 
 
+def test_t_inversion_named_on_two_leads_of_a_wall_labels_the_wall():
+    from core.measure.reference_labels import ptbxl_labels
+
+    def walls(report_en: str) -> set[str]:
+        return set(ptbxl_labels({"SR": 0.0}, report_en=report_en) & {"TINV_INF", "TINV_ANT"})
+
+    assert walls("t waves are low in ii and inverted in iii, avf.") == {"TINV_INF"}
+    assert walls("negative t waves in v1-3.") == {"TINV_ANT"}
+    assert walls("t waves are low in ii, avf and inverted in iii.") == set()  # one inferior lead
+    assert walls("t waves are inverted in ii, iii, avf, v2-6.") == {"TINV_INF", "TINV_ANT"}
+
+
 def test_t_rows_count_records_and_each_named_lead():
     rows = [
         {**_row({"TINV", "TINV_TEXT"}, t_inversion_walls=["lateral"], t_mv={"I": -0.2, "aVL": -0.05, "V6": 0.1}),
@@ -521,3 +533,11 @@ def test_t_rows_count_records_and_each_named_lead():
     assert check_cell(rows, CHECK["t_inversion_norm"])["n"] == 1  # a normal ECG naming T inversion is left out
     named = check_cell(rows, CHECK["t_negative_named"])  # V5 has no value: failed, not missed
     assert (named["n"], named["n_measured"], named["n_positive"]) == (4, 3, 2)
+    walls = [
+        _row({"TINV_TEXT", "TINV_INF"}, t_inversion_walls=["inferior"]),
+        _row({"TINV_TEXT", "TINV_INF"}, t_inversion_walls=["anterior"]),
+        _row({"TINV_TEXT", "TINV_INF", "TINV_ANT"}, t_inversion_walls=["anterior"]),  # both named: not opposite
+    ]
+    assert check_cell(walls, CHECK["t_inversion_inferior_tinv_inf"])["value"] == pytest.approx(1 / 3)
+    opposite = check_cell(walls, CHECK["t_inversion_anterior_tinv_inf"])
+    assert (opposite["n"], opposite["n_positive"]) == (2, 1)
