@@ -209,6 +209,10 @@ def test_measurements_endpoint_returns_json(client, services):
     assert isinstance(out["quality"], dict) and isinstance(out["missing"], dict)
     assert out == {"ecg": "ptbxl/00001", **json.loads(json.dumps(services.measurements("ptbxl/00001").to_dict()))}
     assert out["paced_beats"] == 0 and all(b["pace_s"] is None for b in out["beats"])
+    # A normal ECG: upright T waves in I, II, V2-V6 (mV, signed), no T inversion, as lists and not "undecided".
+    assert out["t_inversion_leads"] == [] and out["t_inversion_walls"] == []
+    assert all(out["per_lead"][lead]["t_mv"] > 0.05 for lead in ("I", "II", "V2", "V3", "V4", "V5", "V6"))
+    assert "t_inversion_walls" not in out.get("undecided", {})
 
 
 def test_measurements_endpoint_rejects_a_bad_key(client):
