@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.data.catalogs import load_catalog
 from core.ecg import ECG
@@ -105,3 +107,21 @@ def test_real_records(shared_data):
     ludb = measure_ecg(load_catalog("ludb", root=shared_data / "ludb" / "1.0.1", download=False).read("ludb/21"))
     assert ludb.t_inversion_leads is None and "not calibrated" in ludb.missing["t_inversion_leads"]
     assert "t_mv" not in ludb.per_lead.get("V2", {})
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    t_mv=st.floats(-0.8, 0.8).filter(lambda v: abs(v) > 0.02),
+    drift=st.floats(-1.0, 1.0),
+    fs=st.sampled_from([100.0, 500.0]),
+)
+def test_any_t_wave_on_any_linear_drift_reads_its_own_amplitude(t_mv: float, drift: float, fs: float):
+    """A T wave of any size and sign over any linear baseline drift reads as itself (within a sample's error), and
+    the leads it inverts by 0.1 mV or more are named, whatever the drift."""
+    ecg, windows = _beats(fs, inverted=("V2", "V3", "V4"), drift_mv_per_s=drift, t_mv=t_mv)
+    amplitudes = lead_t_amplitudes(ecg, windows)
+    assert amplitudes["V3"] == pytest.approx(-t_mv, abs=0.02) and amplitudes["V6"] == pytest.approx(t_mv, abs=0.02)
+    expected = ("V2", "V3", "V4") if t_mv >= 0.12 else ("I", "aVL", "V5", "V6") if t_mv <= -0.12 else None
+    if expected is not None:
+        found = t_inversion_leads(amplitudes)
+        assert set(expected) <= set(found) and not set(found) & {"aVR", "III", "V1"}
