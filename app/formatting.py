@@ -243,14 +243,8 @@ def measurement_lines(m: Any) -> list[str]:
 def st_elevation_line(m: Any, missing: dict) -> str:
     """``"ST elevation at J in 2 contiguous leads (...): V2 0.25, V3 0.22 mV (anterior)"``, ``": none"``, or not
     measured with the reason; with a wide QRS, that the elevation is the block's secondary change."""
-    per_lead = getattr(m, "per_lead", None) or {}
-
-    def level(lead: str) -> str:
-        value = _number(per_lead.get(lead, {}).get("st_j_mv"))
-        return lead if value is None else f"{lead} {value:.2f}"
-
     wide = f"the ST segment moves opposite to it: {SECONDARY_ST}"
-    return _wall_line(m, missing, "st_elevation_leads", ST_ELEVATION_LABEL, level, " mV", wide)
+    return _wall_line(m, missing, "st_elevation_leads", ST_ELEVATION_LABEL, _lead_mv(m, "st_j_mv"), " mV", wide)
 
 
 def q_wave_line(m: Any, missing: dict) -> str:
@@ -273,14 +267,19 @@ def q_wave_line(m: Any, missing: dict) -> str:
 def t_inversion_line(m: Any, missing: dict) -> str:
     """``"T-wave inversion in 2 contiguous leads (...): V2 -0.45, V3 -0.60 mV (anterior)"``, ``": none"``, or not
     measured with the reason; with a wide QRS, that the block inverts T waves by itself."""
+    wide = f"the T wave turns opposite to the QRS: {SECONDARY_ST}"
+    return _wall_line(m, missing, "t_inversion_leads", T_INVERSION_LABEL, _lead_mv(m, "t_mv"), " mV", wide)
+
+
+def _lead_mv(m: Any, key: str) -> Callable[[str], str]:
+    """``lead -> "V2 0.25"``: the lead with its per-lead value ``key`` (mV, two decimals), or the lead alone."""
     per_lead = getattr(m, "per_lead", None) or {}
 
-    def depth(lead: str) -> str:
-        value = _number(per_lead.get(lead, {}).get("t_mv"))
+    def shown(lead: str) -> str:
+        value = _number(per_lead.get(lead, {}).get(key))
         return lead if value is None else f"{lead} {value:.2f}"
 
-    wide = f"the T wave turns opposite to the QRS: {SECONDARY_ST}"
-    return _wall_line(m, missing, "t_inversion_leads", T_INVERSION_LABEL, depth, " mV", wide)
+    return shown
 
 
 def _wall_line(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from core.measure import measure_ecg
+from core.measure.dev_table import print_counts
 from core.measure.plausibility import split_group
 from core.measure.q_waves import NOT_READ, SEPTAL_LEADS
 from core.measure.reference_labels import SOURCES, source_records, stated_q_wave_leads
@@ -87,15 +88,13 @@ def main(argv: list[str] | None = None) -> None:
                 counts[(group, name)] += two_contiguous(rule, per_lead)
             for kind, leads in lead_sets.items():
                 counts[(kind, name)] += sum(meets(rule, lead, per_lead[lead]) for lead in leads)
-    header = ["named leads", "NORM leads", *GROUPS]
-    totals = [counts[("named leads", "n")], counts[("NORM leads", "n")], *(counts[(g, "n")] for g in GROUPS)]
-    print("ptbxl_more training folds: leads and records with pathological Q waves (two contiguous leads)")
-    cells = " | ".join(f"{h} ({n})" for h, n in zip(header, totals, strict=True))
-    print(f"| rule (limb leads and V4-V6) | {cells} |")
-    print("|---" * (len(header) + 1) + "|")
-    for name in RULES:
-        cells = [counts[("named leads", name)], counts[("NORM leads", name)], *(counts[(g, name)] for g in GROUPS)]
-        print(f"| {name} | " + " | ".join(str(c) for c in cells) + " |")
+    columns = ["named leads", "NORM leads", *GROUPS]
+    print_counts(
+        "ptbxl_more training folds: leads and records with pathological Q waves (two contiguous leads)",
+        "rule (limb leads and V4-V6)",
+        [(c, counts[(c, "n")]) for c in columns],
+        {name: [counts[(c, name)] for c in columns] for name in RULES},
+    )
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 ``python -m core.measure.t_dev --data-root ../shared/data`` measures the training folds (1-8) of ``ptbxl_more``
 (100 Hz) and of the 500-record folder (500 Hz): the records whose report names leads with inverted or negative T
 waves (:func:`core.measure.reference_labels.stated_t_inversion_leads`), those coded ``INVT`` and the normal ECGs
-(``NORM``, at most one other code, no T inversion named). For each candidate (:data:`CANDIDATES`: how a beat's T
-wave is read, the baseline, the depth), it prints how many named leads and normal-ECG leads it calls inverted (aVR,
-III and V1 not counted among the normal ones) and on how many records of each group two contiguous leads are.
+(``NORM``, at most one other code, no T inversion named). For each candidate (:data:`CANDIDATES`: how the T wave
+is read, the baseline, the median beat or each beat, the depth), it prints how many named leads and normal-ECG
+leads it calls inverted (aVR, III and V1 not counted among the normal ones) and on how many records of each group
+two contiguous leads are.
 
 Held-out folds are never read here.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from core.measure import measure_ecg
+from core.measure.dev_table import print_counts
 from core.measure.plausibility import split_group
 from core.measure.reference_labels import SOURCES, source_records, stated_t_inversion_leads
 from core.measure.t_waves import NOT_READ, T_GROUPS, lead_t_amplitudes, t_amplitude, t_wave_windows
@@ -84,29 +86,29 @@ def main(argv: list[str] | None = None) -> None:
             windows = t_wave_windows(measure_ecg(ecg).beats)
             for group in groups:
                 counts[(group, "n")] += 1
-            for name, (reading, sloped, median_beat, depth) in CANDIDATES.items():
-                options = {"reading": reading, "sloped_baseline": sloped, "median_beat": median_beat}
-                amplitudes = lead_t_amplitudes(ecg, windows, **options)
-                inverted = inverted_leads(amplitudes, depth)
-                lead_sets = {"named leads": (named - {"aVR"}) & set(amplitudes)}
-                if groups == ["NORM"]:
-                    lead_sets["NORM leads"] = {n for n in amplitudes if n not in NOT_READ}
+            read = {
+                name: lead_t_amplitudes(ecg, windows, reading=reading, sloped_baseline=sloped, median_beat=median)
+                for name, (reading, sloped, median, _) in CANDIDATES.items()
+            }
+            measured = set(next(iter(read.values())))  # the shipped reading's leads
+            lead_sets = {"named leads": (named - {"aVR"}) & measured}
+            if groups == ["NORM"]:
+                lead_sets["NORM leads"] = {n for n in measured if n not in NOT_READ}
+            for kind, leads in lead_sets.items():
+                counts[(kind, "n")] += len(leads)
+            for name, (*_, depth) in CANDIDATES.items():
+                amplitudes = read[name]
                 for kind, leads in lead_sets.items():
-                    counts[(kind, "n", name)] = counts[(kind, "n", name)] + len(leads)
                     counts[(kind, name)] += len(leads & {n for n, v in amplitudes.items() if v <= -depth})
                 for group in groups:
-                    counts[(group, name)] += two_contiguous(inverted)
-        first = next(iter(CANDIDATES))
-        header = ["named leads", "NORM leads", *GROUPS]
-        totals = [counts[("named leads", "n", first)], counts[("NORM leads", "n", first)]]
-        totals += [counts[(g, "n")] for g in GROUPS]
-        print(f"{source} training folds: leads and records with inverted T waves (two contiguous leads)")
-        cells = " | ".join(f"{h} ({n})" for h, n in zip(header, totals, strict=True))
-        print(f"| candidate | {cells} |")
-        print("|---" * (len(header) + 1) + "|")
-        for name in CANDIDATES:
-            cells = [counts[("named leads", name)], counts[("NORM leads", name)], *(counts[(g, name)] for g in GROUPS)]
-            print(f"| {name} | " + " | ".join(str(c) for c in cells) + " |")
+                    counts[(group, name)] += two_contiguous(inverted_leads(amplitudes, depth))
+        columns = ["named leads", "NORM leads", *GROUPS]
+        print_counts(
+            f"{source} training folds: leads and records with inverted T waves (two contiguous leads)",
+            "candidate",
+            [(c, counts[(c, "n")]) for c in columns],
+            {name: [counts[(c, name)] for c in columns] for name in CANDIDATES},
+        )
         print()
 
 

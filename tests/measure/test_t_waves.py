@@ -96,7 +96,7 @@ def test_windows_are_the_used_beats_with_a_t_wave_and_a_next_beat():
 
 
 def test_real_records(shared_data):
-    """``ptbxl/00298`` (training fold 2; "st segments are depressed in i, ..., t waves inverted in i, avl, v5,6", LVH):
+    """``ptbxl/00298`` (training fold 2; LVH, "... t waves are inverted in i, avl, v5,6"):
     inversion in exactly those leads; ``ptbxl/00001`` (normal): none; LUDB keeps no millivolts: not measured."""
     ptbxl = load_catalog("ptbxl", root=shared_data / "ptb-xl" / "1.0.3", download=False, rate_hz=500)
     strain = measure_ecg(ptbxl.read("ptbxl/00298"))
