@@ -215,6 +215,8 @@ def measurement_lines(m: Any) -> list[str]:
             text += f"; lengthened by the wide QRS ({qrs:.0f} ms): read the JT interval"
         if name == "st_depression_mv" and value and qrs is not None and qrs >= WIDE_QRS_MS:
             text += f"; with a wide QRS ({qrs:.0f} ms) the ST segment moves opposite to it: {SECONDARY_ST}"
+        if name in WIDENED_BY_QRS or (name == "st_depression_mv" and value):
+            text += qrs_not_excluded(m)
         lines.append(text)
     if hasattr(m, "st_elevation_leads"):
         after = next((i + 1 for i, line in enumerate(lines) if line.startswith(ST_DEPRESSION_LABEL)), len(lines))
@@ -299,7 +301,20 @@ def _wall_line(
     qrs = _number(getattr(m, "qrs_ms", None))
     if qrs is not None and qrs >= WIDE_QRS_MS:
         text += f"; with a wide QRS ({qrs:.0f} ms) {wide_note}"
+    else:
+        text += qrs_not_excluded(m)
     return text
+
+
+def qrs_not_excluded(m: Any) -> str:
+    """The note on an ST, T-wave, Q-wave or QT finding when the QRS was not measured (its own line says why): a QRS
+    too wide to measure is not measured at all (``ptbxl/16488``, paced, 260 ms), and a wide QRS would explain the
+    finding by itself (:attr:`core.measure.Measurements.qrs_not_narrow`)."""
+    return "; QRS not measured: a wide QRS, which would explain this, is not excluded" if _qrs_unknown(m) else ""
+
+
+def _qrs_unknown(m: Any) -> bool:
+    return _number(getattr(m, "qrs_ms", None)) is None and bool(getattr(m, "qrs_not_narrow", None))
 
 
 def pacing_line(m: Any, missing: dict) -> str:

@@ -212,6 +212,16 @@ class Measurements:
         return None if self.qrs_ms is None else self.qrs_ms >= WIDE_QRS_MS
 
     @property
+    def qrs_not_narrow(self) -> bool | None:
+        """Whether the QRS may be wide, so that an ST, T-wave, Q-wave or QT finding may be its secondary effect: True
+        when it is wide (:attr:`wide_qrs`) or was not measured on beats that were (a QRS too wide to measure is not
+        measured at all: ``ptbxl/16488``, paced, "QRS 260 ms is outside 40-250 ms"); False when measured under 120
+        ms; None when nothing was measured. :meth:`undecided` says why it is True without a QRS."""
+        if self.qrs_ms is not None:
+            return self.wide_qrs
+        return None if self.missing.get("all") else True
+
+    @property
     def st_elevation(self) -> bool | None:
         """ST elevation at J in two contiguous leads (:attr:`st_elevation_leads` not empty); None when not measured."""
         return None if self.st_elevation_leads is None else bool(self.st_elevation_leads)
@@ -257,8 +267,8 @@ class Measurements:
 
     def undecided(self, name: str) -> str | None:
         """Why a value derived from others (:attr:`irregular_without_p`, :attr:`p_waves_before_qrs`,
-        :attr:`st_elevation`, :attr:`st_elevation_walls`) is None; None for any other value (its reason is in
-        ``missing``)."""
+        :attr:`st_elevation`, :attr:`st_elevation_walls`) is None, or why :attr:`qrs_not_narrow` holds without a
+        QRS; None for any other value (its reason is in ``missing``)."""
         if name == "p_waves_before_qrs" and self.p_waves_before_qrs is None:
             return f"no PR ({self.missing.get('pr_ms', 'not measured')})"
         if name in ("st_elevation", "st_elevation_walls") and self.st_elevation_leads is None:
@@ -267,6 +277,8 @@ class Measurements:
             return f"not measured ({self.missing.get('q_wave_leads', 'no reason given')})"
         if name == "t_inversion_walls" and self.t_inversion_leads is None:
             return f"not measured ({self.missing.get('t_inversion_leads', 'no reason given')})"
+        if name == "qrs_not_narrow" and self.qrs_ms is None and self.qrs_not_narrow:
+            return f"QRS not measured: {self.missing.get('qrs_ms', 'no reason given')}; a wide QRS not excluded"
         if name != "irregular_without_p" or self.irregular_without_p is not None:
             return None
         if self.irregular is None:
@@ -280,14 +292,16 @@ class Measurements:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (lead names and beats as lists), with the derived ``irregular_without_p``,
-        ``p_waves_before_qrs`` and ``st_elevation_walls`` and, where one is None, ``undecided`` saying why."""
+        ``p_waves_before_qrs``, the walls and ``qrs_not_narrow`` and, where one is None (or ``qrs_not_narrow`` holds
+        without a QRS), ``undecided`` saying why."""
         out = asdict(self)
         out["leads_used"] = list(self.leads_used)
         if self.st_elevation_leads is not None:
             out["st_elevation_leads"] = list(self.st_elevation_leads)
         out["beats"] = [asdict(b) for b in self.beats]
         derived = (
-            "irregular_without_p", "p_waves_before_qrs", "st_elevation_walls", "q_wave_walls", "t_inversion_walls"
+            "irregular_without_p", "p_waves_before_qrs", "st_elevation_walls", "q_wave_walls", "t_inversion_walls",
+            "qrs_not_narrow",
         )  # fmt: skip
         out.update({name: getattr(self, name) for name in derived})
         for name in ("st_elevation_walls", "q_wave_walls", "q_wave_leads", "t_inversion_walls", "t_inversion_leads"):

@@ -65,6 +65,13 @@ training records with the reports' T statements as relevance (``by_example_dev -
 0.160 (FG-CLEP); one query fell ("inverted T waves in the lateral leads", D-BETA 0.3 -> 0.2), where the ECGs lifted
 have lateral T-wave changes their reports state in words the relevance does not read (README).
 
+A QRS not measured leaves these findings (ST elevation, Q waves, T-wave inversion, a long QT) undecided as a wide one
+does (:attr:`core.measure.Measurements.qrs_not_narrow`, 2026-12-05): a QRS too wide to measure is not measured at all
+(``ptbxl/16488``, paced, "QRS 260 ms is outside 40-250 ms", met T inversion, anterior ST elevation and a long QT as
+primary findings). It touched that one record of the 1,978 training records of ``ptbxl_more`` (none of the 353 of the
+500-record folder lack a QRS) and none of the dev queries' precision@10 (``by_example_dev``, all three checkpoints,
+default, T and ST queries: every figure as before).
+
 ST depression (:attr:`core.measure.Measurements.st_depression_mv`, 0.05 mV in two contiguous leads, undecided with a
 wide QRS) was tried as a criterion on training records (``by_example_dev``, 2026-12-04 night) and dropped: "ST
 depression in lateral leads" fell 0.5 -> 0.4 (METS), where it lifted ECGs with ST depression from LVH or ischaemia that
@@ -132,9 +139,10 @@ class Criterion:
         agree_label: how that second value is named ("Fridericia").
         decimals: digits after the point in a reading (a ratio needs two).
         doubt: a Measurements attribute that, when set, leaves a finding the value meets undecided, as the value
-            may be its effect (``wide_qrs``: a wide QRS lengthens the QT without any repolarisation disorder); a
-            value that does not meet it still contradicts it.
-        doubt_why: what a reading says then.
+            may be its effect (``qrs_not_narrow``: a wide QRS lengthens the QT without any repolarisation disorder,
+            and a QRS not measured may be wide); a value that does not meet it still contradicts it.
+        doubt_why: what a reading says then, unless the measurements' ``undecided`` gives the reason (a QRS not
+            measured).
     """
 
     finding: str
@@ -178,12 +186,13 @@ class Criterion:
         if met is None:
             if value is not None and second is not None and self._disagree(value, second):  # measured twice
                 return f"{self._shown(value, second)} ({self._bound()}: the two disagree)"
+            doubt_why = self._doubt_why(measurements)
             if value is not None and self._doubted(measurements) and self.op == "has":
-                return f"{self.label}: {', '.join(value)} ({self.doubt_why}, undecided)"
+                return f"{self.label}: {', '.join(value)} ({doubt_why}, undecided)"
             if value is not None and self._doubted(measurements) and self.op == "is":
-                return f"{self.label}: {_yes_no(value)} ({self.doubt_why}, undecided)"
+                return f"{self.label}: {_yes_no(value)} ({doubt_why}, undecided)"
             if value is not None and self._doubted(measurements):
-                return f"{self._shown(value, second)} ({self._bound()}: {self.doubt_why}, undecided)"
+                return f"{self._shown(value, second)} ({self._bound()}: {doubt_why}, undecided)"
             undecided = getattr(measurements, "undecided", None)
             why = undecided(self.field) if undecided is not None else None
             return f"{self.label}: {why}" if why else f"{self.label} not measured"
@@ -206,6 +215,11 @@ class Criterion:
 
     def _doubted(self, measurements: Any) -> bool:
         return bool(self.doubt and getattr(measurements, self.doubt, None))
+
+    def _doubt_why(self, measurements: Any) -> str:
+        """The doubt's reason as the measurements give it where they do (a QRS not measured), else ``doubt_why``."""
+        undecided = getattr(measurements, "undecided", None)
+        return (undecided(self.doubt) if undecided is not None and self.doubt else None) or self.doubt_why
 
     def _second(self, measurements: Any) -> float | None:
         """The ``agree`` value, where there is one."""
@@ -242,7 +256,7 @@ _LONG_QT = Criterion(
     "ms",
     agree="qtc_fridericia_ms",
     agree_label="Fridericia",
-    doubt="wide_qrs",
+    doubt="qrs_not_narrow",
     doubt_why="lengthened by the wide QRS",
 )
 _BBB_QRS = Criterion(
@@ -277,9 +291,9 @@ _WIDE_QRS_T = "a wide QRS turns the T wave opposite to it"
 
 def _on_walls(finding: str, field: str, label: str, doubt_why: str) -> tuple[Criterion, dict[str, Criterion]]:
     """A two-contiguous-leads finding on any wall (``field`` read as a yes/no) and one criterion per wall."""
-    anywhere = Criterion(label, field, "is", True, label, doubt="wide_qrs", doubt_why=doubt_why)
+    anywhere = Criterion(label, field, "is", True, label, doubt="qrs_not_narrow", doubt_why=doubt_why)
     per_wall = {
-        wall: Criterion(f"{wall} {finding}", field, "has", wall, label, doubt="wide_qrs", doubt_why=doubt_why)
+        wall: Criterion(f"{wall} {finding}", field, "has", wall, label, doubt="qrs_not_narrow", doubt_why=doubt_why)
         for wall in ST_WALLS
     }
     return anywhere, per_wall

@@ -366,7 +366,7 @@ def test_among_paced_beats_an_unlike_beat_may_be_a_conducted_one():
 
 
 def test_the_details_show_st_depression_and_v1s_r_to_s_or_why_not():
-    m = Measurements(hr_bpm=70.0, st_depression_mv=0.14, v1_r_to_s=0.1)
+    m = Measurements(hr_bpm=70.0, qrs_ms=96.0, st_depression_mv=0.14, v1_r_to_s=0.1)
     lines = measurement_lines(m)
     assert "ST depression in 2 contiguous leads (J+60 ms): 0.14 mV" in lines and "V1 R/S ratio: 0.10" in lines
     wide = measurement_lines(Measurements(qrs_ms=156.0, st_depression_mv=0.14))
@@ -374,6 +374,7 @@ def test_the_details_show_st_depression_and_v1s_r_to_s_or_why_not():
     assert any(line.endswith(secondary) for line in wide), wide
     elevated = Measurements(
         hr_bpm=70.0,
+        qrs_ms=96.0,
         st_elevation_leads=("II", "III", "aVF"),
         per_lead={"II": {"st_j_mv": 0.18}, "III": {"st_j_mv": 0.3}, "aVF": {"st_j_mv": 0.25}},
     )
@@ -412,3 +413,29 @@ def test_the_details_show_st_depression_and_v1s_r_to_s_or_why_not():
     uncalibrated = Measurements(hr_bpm=70.0, missing={"st_depression_mv": "amplitudes not calibrated"})
     said = "ST depression in 2 contiguous leads (J+60 ms): not measured: amplitudes not calibrated"
     assert said in measurement_lines(uncalibrated)
+
+
+def test_a_finding_a_wide_qrs_would_explain_says_so_when_the_qrs_was_not_measured():
+    """A QRS too wide to measure is not measured at all (ptbxl/16488, paced at 100 Hz, "QRS 260 ms is outside 40-250
+    ms"): its T-wave inversion, ST elevation and long QT must not read as primary findings."""
+    note = "; QRS not measured: a wide QRS, which would explain this, is not excluded"
+    paced = Measurements(
+        hr_bpm=71.0,
+        qt_ms=528.0,
+        qtc_ms=576.0,
+        st_elevation_leads=("V3", "V4"),
+        q_wave_leads=(),
+        t_inversion_leads=("V5", "V6"),
+        per_lead={"V5": {"t_mv": -0.21}, "V6": {"t_mv": -0.16}},
+        missing={"qrs_ms": "QRS 260 ms is outside 40-250 ms"},
+    )
+    lines = measurement_lines(paced)
+    assert "QRS duration: not measured: QRS 260 ms is outside 40-250 ms" in lines
+    assert f"{T_INVERSION_LABEL}: V5 -0.21, V6 -0.16 mV (lateral){note}" in lines
+    assert f"QTc (Bazett): 576 ms{note}" in lines
+    assert any(line.startswith(ST_ELEVATION_LABEL) and line.endswith(note) for line in lines)
+    assert f"{Q_WAVE_LABEL}: none" in lines  # no finding, no note
+    # Nothing measured at all: no QRS doubt to state (the findings are not measured either).
+    assert paced.qrs_not_narrow is True and Measurements(missing={"all": "no heartbeats"}).qrs_not_narrow is None
+    narrow = Measurements(qrs_ms=96.0, t_inversion_leads=("V5", "V6"), per_lead={})
+    assert not any("not excluded" in line for line in measurement_lines(narrow))

@@ -99,7 +99,7 @@ def test_criteria_read_from_queries(query: str, described: list[str]):
 def _measured(**values) -> SimpleNamespace:
     fields = (
         "hr_bpm", "pr_ms", "qrs_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg", "low_voltage", "premature_ventricular",
-        "paced_beats", "irregular", "v1_r_to_s", "wide_qrs",
+        "paced_beats", "irregular", "v1_r_to_s", "qrs_not_narrow",
     )  # fmt: skip
     return SimpleNamespace(**{name: values.get(name) for name in fields})
 
@@ -197,14 +197,14 @@ def test_a_long_qt_needs_bazett_and_fridericia_to_agree():
         _measured(qtc_ms=480.0, qtc_fridericia_ms=440.0)
     )
     # A wide QRS lengthens the QT by itself (bundle branch blocks, paced beats): undecided, saying so.
-    wide = _measured(qtc_ms=500.0, qtc_fridericia_ms=480.0, wide_qrs=True)
+    wide = _measured(qtc_ms=500.0, qtc_fridericia_ms=480.0, qrs_not_narrow=True)
     assert verdict(long_qt, wide) is None
     # ... but a QT that is not long even so contradicts it.
-    assert verdict(long_qt, _measured(qtc_ms=430.0, qtc_fridericia_ms=420.0, wide_qrs=True)) is False
+    assert verdict(long_qt, _measured(qtc_ms=430.0, qtc_fridericia_ms=420.0, qrs_not_narrow=True)) is False
     assert long_qt[0].reading(wide) == (
         "QTc (Bazett) 500 ms, Fridericia 480 ms (> 460 ms: lengthened by the wide QRS, undecided)"
     )
-    assert verdict(long_qt, _measured(qtc_ms=500.0, qtc_fridericia_ms=480.0, wide_qrs=False)) is True
+    assert verdict(long_qt, _measured(qtc_ms=500.0, qtc_fridericia_ms=480.0, qrs_not_narrow=False)) is True
 
 
 def test_a_sinus_rhythm_needs_p_waves_before_the_qrs():
@@ -261,6 +261,15 @@ def test_t_wave_inversion_on_the_named_wall_and_undecided_with_a_wide_qrs():
     assert why(lateral, anterior) == "T-wave inversion in 2 contiguous leads: anterior (lateral wall: not met)"
     assert "turns the T wave opposite to it, undecided" in why(lateral, block)
     assert "not measured" in why(lateral, Measurements(missing={"t_inversion_leads": "amplitudes not calibrated"}))
+    # A QRS not measured may be a wide one (ptbxl/16488: paced, "QRS 260 ms is outside 40-250 ms"): undecided too.
+    unmeasured = Measurements(t_inversion_leads=("V5", "V6"), missing={"qrs_ms": "QRS 260 ms is outside 40-250 ms"})
+    assert verdict(lateral, unmeasured) is None
+    assert why(lateral, unmeasured) == (
+        "T-wave inversion in 2 contiguous leads: lateral (QRS not measured: QRS 260 ms is outside 40-250 ms; a wide QRS"
+        " not excluded, undecided)"
+    )
+    assert verdict(lateral, Measurements(t_inversion_leads=(), missing={"qrs_ms": "too wide"})) is False
+    assert unmeasured.to_dict()["qrs_not_narrow"] is True and "qrs_not_narrow" in unmeasured.to_dict()["undecided"]
 
 
 def test_a_wall_the_query_names_must_carry_the_st_elevation():
