@@ -26,6 +26,7 @@ ST_DEPRESSION_LABEL = "ST depression in 2 contiguous leads (J+60 ms)"
 ST_ELEVATION_LABEL = "ST elevation at J in 2 contiguous leads (≥ 0.1 mV, in V2-V3 ≥ 0.2 mV)"
 Q_WAVE_LABEL = "Pathological Q waves in 2 contiguous leads (≥ 30 ms and 0.1 mV, in V2-V3 ≥ 20 ms, or QS)"
 T_INVERSION_LABEL = "T-wave inversion in 2 contiguous leads (≥ 0.1 mV; aVR, III, V1 not read)"
+LOW_T_LABEL = "Low or flat T waves in 2 contiguous leads (under 0.1 mV either way; I, II, aVF, V3-V6 read)"
 # One row per distinct report text: record_id is the first record with it, record_ids all of them.
 # "hedged": the report states the query's finding only hedged ("possible ..."), so its lexical part was lowered;
 # "counterpart": it states the query's counterpart finding ("right bundle branch block" for "LBBB", ST depression for
@@ -218,13 +219,15 @@ def measurement_lines(m: Any) -> list[str]:
         if name in WIDENED_BY_QRS or (name == "st_depression_mv" and value):
             text += qrs_not_excluded(m)
         lines.append(text)
-    if hasattr(m, "st_elevation_leads"):
-        after = next((i + 1 for i, line in enumerate(lines) if line.startswith(ST_DEPRESSION_LABEL)), len(lines))
-        lines.insert(after, st_elevation_line(m, missing))
-        if hasattr(m, "q_wave_leads"):
-            lines.insert(after + 1, q_wave_line(m, missing))
-        if hasattr(m, "t_inversion_leads"):
-            lines.insert(after + 2, t_inversion_line(m, missing))
+    # The findings read in two contiguous leads, after the ST depression row (a version that lacks one skips it).
+    walls = (
+        ("st_elevation_leads", st_elevation_line),
+        ("q_wave_leads", q_wave_line),
+        ("t_inversion_leads", t_inversion_line),
+        ("low_t_leads", low_t_line),
+    )
+    after = next((i + 1 for i, line in enumerate(lines) if line.startswith(ST_DEPRESSION_LABEL)), len(lines))
+    lines[after:after] = [line(m, missing) for name, line in walls if hasattr(m, name)]
     for name, label, yes, no in MEASUREMENT_FLAGS:
         if not hasattr(m, name):
             continue
@@ -271,6 +274,13 @@ def t_inversion_line(m: Any, missing: dict) -> str:
     measured with the reason; with a wide QRS, that the block inverts T waves by itself."""
     wide = f"the T wave turns opposite to the QRS: {SECONDARY_ST}"
     return _wall_line(m, missing, "t_inversion_leads", T_INVERSION_LABEL, _lead_mv(m, "t_mv"), " mV", wide)
+
+
+def low_t_line(m: Any, missing: dict) -> str:
+    """``"Low or flat T waves in 2 contiguous leads (...): I 0.04, V5 0.06, V6 0.03 mV (lateral)"``, ``": none"``, or
+    not measured with the reason; with a wide QRS, that the block changes the T waves by itself."""
+    wide = f"the T wave changes with it: {SECONDARY_ST}"
+    return _wall_line(m, missing, "low_t_leads", LOW_T_LABEL, _lead_mv(m, "t_mv"), " mV", wide)
 
 
 def _lead_mv(m: Any, key: str) -> Callable[[str], str]:

@@ -7,7 +7,7 @@ A definition maps a dataset name to a rule over that dataset's label sets (see `
 
 A record is positive if any of its labels in a named label set is listed (``meta:KEY`` reads ``record.meta[KEY]``;
 ``report:st`` reads the ST shifts its English report names, :func:`report_st_labels`; ``report:t`` the T waves it
-names inverted, :func:`report_t_labels`).
+names inverted or low, :func:`report_t_labels`).
 With ``"only": true`` it must also have no other label in those sets ("sinus rhythm and nothing else" = a normal
 CinC ECG, which has no "normal" code). A dataset the definition does not name has no positives and is not searched.
 """
@@ -87,16 +87,18 @@ def report_st_labels(report_en: str) -> list[str]:
 
 
 def report_t_labels(report_en: str) -> list[str]:
-    """``"inverted"`` where an English report names leads with inverted or negative T waves, and ``"inverted:lateral"``
-    etc. for each wall those leads point at (:data:`core.search.territory.TERRITORIES`)."""
-    from core.measure.reference_labels import stated_t_inversion_leads
+    """``"inverted"`` where an English report names leads with inverted or negative T waves, ``"low"`` where it names
+    leads with low or flat ones, and ``"inverted:lateral"``, ``"low:inferior"`` etc. for each wall those leads point
+    at (:data:`core.search.territory.TERRITORIES`)."""
+    from core.measure.reference_labels import stated_low_t_leads, stated_t_inversion_leads
     from core.search.territory import TERRITORIES
 
-    leads = stated_t_inversion_leads(report_en)
-    if not leads:
-        return []
-    walls = [wall for wall, (group, need) in TERRITORIES.items() if len(leads & group) >= need]
-    return ["inverted", *(f"inverted:{wall}" for wall in walls)]
+    out: list[str] = []
+    for way, leads in (("inverted", stated_t_inversion_leads(report_en)), ("low", stated_low_t_leads(report_en))):
+        if leads:
+            walls = [wall for wall, (group, need) in TERRITORIES.items() if len(leads & group) >= need]
+            out += [way, *(f"{way}:{wall}" for wall in walls)]
+    return out
 
 
 def _labels_of(record: Record, key: str) -> list[str]:

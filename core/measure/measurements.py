@@ -49,6 +49,9 @@ Definitions:
   it, aVR, III and V1 not read (:mod:`core.measure.t_waves`; each lead's signed T amplitude is
   ``per_lead[lead]["t_mv"]``); empty where none, missing where the millivolts are not calibrated or no T wave was
   delineated. Added 2026-12-05 without a version change (not in the sentence).
+* ``low_t_leads``: the leads whose T wave is low or flat (under 0.1 mV either way) in walls where two contiguous leads
+  of I, II, aVF, V3-V6 show it (:func:`core.measure.t_waves.low_t_leads`, the same ``t_mv``); empty where none,
+  missing as ``t_inversion_leads`` is. Added 2026-12-05 without a version change (not in the sentence).
 * ``v1_r_to_s``: V1's R/S amplitude ratio (:func:`core.measure.amplitude.v1_r_to_s`): under 0.5 in every complete left
   and from 0.79 in every complete right bundle branch block of the calibrated training records (49 and 52, SPH
   counted). A ratio within one lead, so kept where the millivolts are not (LUDB). Added 2026-12-04 without a version
@@ -78,7 +81,7 @@ from core.measure.pacing import not_judged, ventricular_pacing
 from core.measure.q_waves import lead_q_waves, pathological_q_leads
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
 from core.measure.st_segment import ST_GROUPS, st_depression_mv, st_elevation_leads, st_levels
-from core.measure.t_waves import lead_t_amplitudes, t_inversion_leads, t_wave_windows
+from core.measure.t_waves import lead_t_amplitudes, low_t_leads, t_inversion_leads, t_wave_windows
 from core.measure.unet import QRS
 from core.measure.waves import Beat, beats_from_masks, runs
 
@@ -156,6 +159,8 @@ class Measurements:
             docstring); empty where none.
         t_inversion_leads: leads with an inverted T wave in walls where two contiguous leads have one (module
             docstring); empty where none.
+        low_t_leads: leads with a low or flat T wave in walls where two contiguous leads have one (module
+            docstring); empty where none.
         v1_r_to_s: V1's R/S amplitude ratio (module docstring).
         paced_beats: QRS complexes preceded by a pacemaker spike (:mod:`core.measure.pacing`, v2.15); 0 when
             fewer than three (not stated), None under 500 Hz (a spike is not visible there).
@@ -196,6 +201,7 @@ class Measurements:
     st_elevation_leads: tuple[str, ...] | None = None
     q_wave_leads: tuple[str, ...] | None = None
     t_inversion_leads: tuple[str, ...] | None = None
+    low_t_leads: tuple[str, ...] | None = None
     n_beats: int = 0
     beat_consistency: float | None = None
     leads_used: tuple[str, ...] = ()
@@ -242,6 +248,11 @@ class Measurements:
         return _walls_of(self.t_inversion_leads)
 
     @property
+    def low_t_walls(self) -> tuple[str, ...] | None:
+        """The walls whose leads carry :attr:`low_t_leads`."""
+        return _walls_of(self.low_t_leads)
+
+    @property
     def irregular_without_p(self) -> bool | None:
         """Atrial fibrillation's pattern: an irregular rhythm that premature beats do not explain, with no P-wave
         rhythm. True when irregular, with no supraventricular count (one is given only where the rhythm between
@@ -277,6 +288,8 @@ class Measurements:
             return f"not measured ({self.missing.get('q_wave_leads', 'no reason given')})"
         if name == "t_inversion_walls" and self.t_inversion_leads is None:
             return f"not measured ({self.missing.get('t_inversion_leads', 'no reason given')})"
+        if name == "low_t_walls" and self.low_t_leads is None:
+            return f"not measured ({self.missing.get('low_t_leads', 'no reason given')})"
         if name == "qrs_not_narrow" and self.qrs_ms is None and self.qrs_not_narrow:
             return f"QRS not measured: {self.missing.get('qrs_ms', 'no reason given')}; a wide QRS not excluded"
         if name != "irregular_without_p" or self.irregular_without_p is not None:
@@ -301,10 +314,14 @@ class Measurements:
         out["beats"] = [asdict(b) for b in self.beats]
         derived = (
             "irregular_without_p", "p_waves_before_qrs", "st_elevation_walls", "q_wave_walls", "t_inversion_walls",
-            "qrs_not_narrow",
+            "low_t_walls", "qrs_not_narrow",
         )  # fmt: skip
         out.update({name: getattr(self, name) for name in derived})
-        for name in ("st_elevation_walls", "q_wave_walls", "q_wave_leads", "t_inversion_walls", "t_inversion_leads"):
+        lists = (
+            "st_elevation_walls", "q_wave_walls", "q_wave_leads", "t_inversion_walls", "t_inversion_leads",
+            "low_t_walls", "low_t_leads",
+        )  # fmt: skip
+        for name in lists:
             if (value := getattr(self, name)) is not None:
                 out[name] = list(value)
         if undecided := {name: why for name in derived if (why := self.undecided(name))}:
@@ -585,13 +602,13 @@ def measurements_from_masks(
         for name, t_mv in t_amplitudes.items():
             per_lead.setdefault(name, {})["t_mv"] = t_mv
         voltages["t_inversion_leads"] = t_inversion_leads(t_amplitudes)
+        voltages["low_t_leads"] = low_t_leads(t_amplitudes)
         for name in ("st_depression_mv", "st_elevation_leads", "q_wave_leads"):
             if voltages[name] is None:
                 missing[name] = "needs two whole beats and two leads of one wall"
-        if voltages["t_inversion_leads"] is None:
-            missing["t_inversion_leads"] = (
-                "needs two beats with a delineated T wave and a next QRS, and two leads of one wall"
-            )
+        for name in ("t_inversion_leads", "low_t_leads"):
+            if voltages[name] is None:
+                missing[name] = "needs two beats with a delineated T wave and a next QRS, and two leads of one wall"
         if lead_labels is not None:
             for name, qrs in zip(ecg.present_leads, _per_lead_qrs_ms(lead_labels, beats, used, fs_hz), strict=True):
                 per_lead.setdefault(name, {})["qrs_ms"] = qrs
@@ -629,6 +646,7 @@ def measurements_from_masks(
         st_elevation_leads=voltages.get("st_elevation_leads"),
         q_wave_leads=voltages.get("q_wave_leads"),
         t_inversion_leads=voltages.get("t_inversion_leads"),
+        low_t_leads=voltages.get("low_t_leads"),
         n_beats=len(beats),
         beat_consistency=alike,
         leads_used=ecg.present_leads if ecg is not None else (),
@@ -655,6 +673,7 @@ _VOLTAGES = (
     "st_elevation_leads",
     "q_wave_leads",
     "t_inversion_leads",
+    "low_t_leads",
 )
 _PER_LEAD_VOLTAGES = ("r_mv", "s_mv", "p2p_mv", "st_mv", "st_j_mv", "q_mv", "t_mv")
 UNCALIBRATED_REASON = "amplitudes not calibrated: the file does not keep the leads' sizes in millivolts"

@@ -34,7 +34,7 @@ MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
     "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
     "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s", "st_depression_mv",
-    "st_elevation", "q_wave_walls", "t_inversion_walls",
+    "st_elevation", "q_wave_walls", "t_inversion_walls", "low_t_walls",
 )  # fmt: skip
 # Per-lead values read from ``Measurements.per_lead`` (lead -> value), for the checks a report makes lead by lead;
 # ``q_pathological`` is each lead's reading by core.measure.q_waves.pathological.
@@ -73,9 +73,9 @@ class Check:
         exclude: records that also carry any of these labels are left out (a normal ECG the cardiologist also read
             as first-degree AV block, or whose report states a long PR, is not a false long PR).
         also: only records that also carry this label (first-degree AV block that the report states too).
-        named: ``"elevation"``, ``"depression"``, ``"q"`` or ``"t_inverted"``: a per-lead check. ``field`` is then
-            one of :data:`PER_LEAD_FIELDS`, and the share is over the leads the record's report names that way (the
-            row's ``named_leads``), not over records.
+        named: ``"elevation"``, ``"depression"``, ``"q"``, ``"t_inverted"`` or ``"t_low"``: a per-lead check.
+            ``field`` is then one of :data:`PER_LEAD_FIELDS`, and the share is over the leads the record's report
+            names that way (the row's ``named_leads``), not over records.
         coverage: the share of the records where the field was measured at all (``test`` unused): a sinus rhythm
             has a P wave before every QRS, so a PR missing on many sinus tachycardias is a delineation failure;
             atrial fibrillation has none, so there every PR measured is one too many.
@@ -393,6 +393,38 @@ CHECKS: tuple[Check, ...] = (
         "t_mv",
         lambda v, s: v < 0.0,
         named="t_inverted",
+    ),
+    # Low or flat T waves (core.measure.t_waves.low_t_leads): where PTB-XL coded them (LOWT) or the report names their
+    # leads, rarely on normal ECGs that state none; then lead by lead, each lead named under 0.1 mV either way.
+    Check(
+        "low_t_lowt",
+        "low/flat T < 0.1 mV (2 contiguous of I, II, aVF, V3-V6), LOWT (coded)",
+        "LOWT",
+        "low_t_walls",
+        lambda v, s: bool(v),
+    ),
+    Check(
+        "low_t_lowt_text",
+        "low/flat T < 0.1 mV (2 contiguous of I, II, aVF, V3-V6), low or flat T in the report",
+        "LOWT_TEXT",
+        "low_t_walls",
+        lambda v, s: bool(v),
+    ),
+    Check(
+        "low_t_norm",
+        "low/flat T < 0.1 mV (2 contiguous of I, II, aVF, V3-V6), NORM (none coded or named)",
+        "NORM",
+        "low_t_walls",
+        lambda v, s: bool(v),
+        exclude=("LOWT", "LOWT_TEXT"),
+    ),
+    Check(
+        "t_low_named",
+        "T wave under 0.1 mV either way, leads the report names T waves low or flat in (share of leads)",
+        "LOWT_TEXT",
+        "t_mv",
+        lambda v, s: -0.1 < v < 0.1,
+        named="t_low",
     ),
     Check("qtc_long_lngqt", "QTc (Bazett) > 460/470 ms, long QT", "LNGQT", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),
     Check("qtc_long_norm", "QTc (Bazett) > 460/470 ms, NORM", "NORM", "qtc_ms", lambda v, s: v > qtc_limit_ms(s)),

@@ -59,6 +59,9 @@ AMI        ASMI, AMI, ALMI (anterior           -                                
            infarction)
 Q_TEXT     the report states Q waves in named  -                                -
            leads
+LOWT       LOWT (low amplitude T waves)        -                                -
+LOWT_TEXT  the report states T waves low or    -                                -
+           flat in named leads
 =========  ==================================  ==============================  =================================
 
 Why these choices: the Challenge scores LBBB/CLBBB and RBBB/CRBBB as one class each (``dx_mapping_scored.csv``), so
@@ -83,6 +86,8 @@ checked lead by lead, each against its own report. PTB-XL's codes do not say it:
 checked on the infarction's wall and against the other one. ``TINV_TEXT`` reads the leads a report names T waves
 inverted or negative in (:func:`stated_t_inversion_leads`: "t waves are low in ii, avf and inverted in iii" gives
 III only), and ``TINV_INF`` / ``TINV_ANT`` where two of them are inferior (II, III, aVF) or anterior (V1-V4) leads.
+``LOWT`` is PTB-XL's code for low amplitude T waves; ``LOWT_TEXT`` reads the leads a report names T waves low or
+flat in (:func:`stated_low_t_leads`: "t waves are low or flat in i, avl, v5,6", "non-specific t wave flattening").
 
 SPH (Shandong Provincial Hospital) states AHA codes and lists their SNOMED-CT codes beside them; those are read
 with the CinC-2021 column. Its AHA code 1, "normal ECG", is listed as 426783006 alone, so NORM there is the
@@ -105,7 +110,7 @@ LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
     "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
     "1AVB_TEXT", "PACE", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT", "TINV", "TINV_TEXT", "TINV_INF",
-    "TINV_ANT",
+    "TINV_ANT", "LOWT", "LOWT_TEXT",
 )  # fmt: skip
 
 # A first-degree AV block or a long PR stated in an English report. A bare "av block" counts (German "av-block" with
@@ -148,11 +153,18 @@ _T_INVERSION_TEXT = re.compile(
     r"\bt[- ]?waves?\b[^.]{0,60}?(?<!rather than )\b(?:inverted|negative|inversions?)\b|"
     r"(?<!rather than )\b(?:inverted|negative)\s+t[- ]?waves?\b"
 )
+# "t waves are low or flat in i, avl, v5,6", "non-specific t wave flattening in v4,5,6", "flat t waves in iii,avf"; not
+# the QRS's "low voltage" or "low limb lead voltage".
+_LOW_T_TEXT = re.compile(
+    r"\bt[- ]?waves?\b[^.]{0,60}?\b(?:low(?!\s+(?:limb|voltage|qrs))|flat|flattened|flattening)\b(?:\s+or\s+flat)?|"
+    r"\b(?:low|flat|flattened)\s+t[- ]?waves?\b"
+)
+_LIMB_LEADS = re.compile(r"\b(?:the\s+)?limb\s+leads\b")
 _LEADS_WITHIN = re.compile(r"[^.]{0,40}?\b(?:in|over)\s", re.DOTALL)
 
 _PTBXL_CODES = frozenset(LABELS) - {
     "LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT", "TINV",
-    "TINV_TEXT", "TINV_INF", "TINV_ANT",
+    "TINV_TEXT", "TINV_INF", "TINV_ANT", "LOWT_TEXT",
 }  # fmt: skip
 # Infarction codes by wall: PTB-XL codes inferior and anterior infarctions with the leads' extent.
 _PTBXL_WALL_CODES = {"IMI": frozenset({"IMI", "ILMI", "IPLMI", "IPMI"}), "AMI": frozenset({"ASMI", "AMI", "ALMI"})}
@@ -270,6 +282,15 @@ def stated_t_inversion_leads(report_en: str) -> frozenset[str]:
     return frozenset(_leads_named_after(report_en.lower(), _T_INVERSION_TEXT).get("named", set()))
 
 
+def stated_low_t_leads(report_en: str) -> frozenset[str]:
+    """The leads an English report names T waves low or flat in ("t waves are low or flat in i, avl, v5,6", "t waves
+    are low in ii and inverted in iii" gives II only, "non-specific t wave flattening in v4,5,6"); empty where it
+    names none. "Limb leads" are read as I, II, III, aVL and aVF here ("t waves are low or flat in limb leads and
+    v5,6": 10 of the 76 training reports of ``ptbxl_more`` that name low T waves say it so)."""
+    text = _LIMB_LEADS.sub("i, ii, iii, avl, avf", report_en.lower())
+    return frozenset(_leads_named_after(text, _LOW_T_TEXT).get("named", set()))
+
+
 def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report_en: str = "") -> frozenset[str]:
     """Benchmark labels of a PTB-XL record from its SCP codes (any likelihood), ``heart_axis`` and English report."""
     codes = set(scp_codes)
@@ -291,6 +312,8 @@ def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report
     if t_leads := stated_t_inversion_leads(report_en):
         out.add("TINV_TEXT")
         out |= {label for label, wall in _T_WALL_LABELS.items() if len(t_leads & set(ST_GROUPS[wall])) >= 2}
+    if stated_low_t_leads(report_en):
+        out.add("LOWT_TEXT")
     if codes & _PTBXL_ECTOPY_CODES:
         out.add("ECTOPY")
     return frozenset(out)
@@ -321,8 +344,9 @@ def ludb_labels(labels: Mapping[str, Iterable[str]]) -> frozenset[str]:
 
 
 def reference_named_leads(record: Record) -> dict[str, list[str]]:
-    """The leads a record's report names as showing ST ``"elevation"`` or ``"depression"``, ``"q"`` waves or
-    ``"t_inverted"`` T waves (PTB-XL; empty for the datasets whose labels name no leads), as sorted lists for JSON."""
+    """The leads a record's report names as showing ST ``"elevation"`` or ``"depression"``, ``"q"`` waves,
+    ``"t_inverted"`` or ``"t_low"`` T waves (PTB-XL; empty for the datasets whose labels name no leads), as sorted
+    lists for JSON."""
     if record.dataset != "ptbxl":
         return {}
     named = {way: sorted(leads) for way, leads in st_shift_leads(record.text_en).items()}
@@ -330,6 +354,8 @@ def reference_named_leads(record: Record) -> dict[str, list[str]]:
         named["q"] = sorted(q_leads)
     if t_leads := stated_t_inversion_leads(record.text_en):
         named["t_inverted"] = sorted(t_leads)
+    if low_leads := stated_low_t_leads(record.text_en):
+        named["t_low"] = sorted(low_leads)
     return named
 
 

@@ -1,4 +1,4 @@
-"""T-wave amplitude per lead, and T-wave inversion where two contiguous leads show it.
+"""T-wave amplitude per lead, and T-wave inversion or low, flat T waves where two contiguous leads show them.
 
 Per lead, the T wave is read on the median beat: each used beat is cut from its QRS onset plus the beats' median
 T onset to plus their median T offset (the delineated global T wave), its baseline taken out, and the median taken
@@ -28,6 +28,18 @@ readings, met 187 named and 11 normal leads (3 against 1 on the 500-record folde
 beat). Reading the larger deflection alone
 met 5 fewer named leads (terminal inversions after an elevated ST segment); the PR segment alone as the baseline met a
 normal ECG of the 500-record folder (``ptbxl/00200``).
+
+**Low or flat T waves** (:func:`low_t_leads`): a T amplitude under :data:`INVERSION_MV` either way (neither upright
+by 1 mm nor inverted by it), in two contiguous leads of I, II, aVF and V3-V6 (:data:`LOW_T_GROUPS`: the leads where a
+normal adult T wave is upright; in aVL and V2, as in aVR, III and V1, a low T wave is common on normal ECGs). Chosen
+on the same training records (``t_dev``'s second table, 2026-12-05), against the leads each report names T waves low
+or flat in (:func:`core.measure.reference_labels.stated_low_t_leads`) and PTB-XL's ``LOWT``: on the training folds of
+``ptbxl_more`` the rule finds 75 of the 98 records naming low T waves, 38 of the 47 coded ``LOWT`` and 16 of the 755
+normal ECGs (2 %); reading aVL and V2 too found 86, 41 and 46 (aVL's and V2's T waves are low on many normal ECGs);
+leaving aVF out as well, 66, 34 and 11, with no inferior wall left to name; a limit of 0.08 mV 59, 30 and 4; an R wave
+of 0.5 mV or more in the lead (Minnesota's 5 mm) 63, 33 and 10. The limit stays the 1 mm that divides upright,
+low and inverted; the inferior wall stays readable. On the 500-record folder's training part: 13 of 20, 7 of 9, 1 of
+205. Like the inversion, a voltage reading: with a wide QRS the T wave changes with the QRS.
 """
 
 from __future__ import annotations
@@ -45,6 +57,12 @@ NOT_READ = ("aVR", "III", "V1")  # a negative T wave is normal in these leads
 T_GROUPS: dict[str, tuple[str, ...]] = {
     wall: tuple(n for n in leads if n not in NOT_READ) for wall, leads in ST_GROUPS.items()
 }
+# Low or flat T waves are read only where a normal adult T wave is upright (I, II, aVF, V3-V6): in aVL and V2, as in
+# the leads not read for inversion, a low T wave is common on normal ECGs (module docstring).
+LOW_T_GROUPS: dict[str, tuple[str, ...]] = {
+    wall: tuple(n for n in leads if n not in ("aVL", "V2")) for wall, leads in T_GROUPS.items()
+}
+_LOW_T_READ = frozenset(n for leads in LOW_T_GROUPS.values() for n in leads)
 _BASELINE_S = 0.02
 
 
@@ -117,13 +135,33 @@ def inverted(lead: str, t_mv: float | None) -> bool:
     return lead not in NOT_READ and t_mv is not None and t_mv <= -INVERSION_MV
 
 
+def low(lead: str, t_mv: float | None) -> bool:
+    """Whether a lead's T wave counts as low or flat: under :data:`INVERSION_MV` either way, in the leads where a
+    normal T wave is upright (:data:`LOW_T_GROUPS`)."""
+    return lead in _LOW_T_READ and t_mv is not None and -INVERSION_MV < t_mv < INVERSION_MV
+
+
 def t_inversion_leads(amplitudes: Mapping[str, float]) -> tuple[str, ...] | None:
     """The leads with an inverted T wave (:func:`inverted`) in walls where two have one, in standard lead order
     (empty where none); None when no wall has two of its leads measured."""
-    if not any(sum(n in amplitudes for n in leads) >= 2 for leads in T_GROUPS.values()):
+    return _in_two_contiguous(amplitudes, T_GROUPS, inverted)
+
+
+def low_t_leads(amplitudes: Mapping[str, float]) -> tuple[str, ...] | None:
+    """The leads with a low or flat T wave (:func:`low`) in walls (:data:`LOW_T_GROUPS`) where two have one, in
+    standard lead order (empty where none); None when no wall has two of its leads measured."""
+    return _in_two_contiguous(amplitudes, LOW_T_GROUPS, low)
+
+
+def _in_two_contiguous(
+    amplitudes: Mapping[str, float],
+    groups: Mapping[str, tuple[str, ...]],
+    found_in: Callable[[str, float | None], bool],
+) -> tuple[str, ...] | None:
+    if not any(sum(n in amplitudes for n in leads) >= 2 for leads in groups.values()):
         return None
     out: set[str] = set()
-    for leads in T_GROUPS.values():
-        found = {n for n in leads if inverted(n, amplitudes.get(n))}
+    for leads in groups.values():
+        found = {n for n in leads if found_in(n, amplitudes.get(n))}
         out |= found if len(found) >= 2 else set()
     return tuple(sorted(out, key=LEAD_INDEX.__getitem__))

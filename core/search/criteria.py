@@ -65,7 +65,14 @@ training records with the reports' T statements as relevance (``by_example_dev -
 0.160 (FG-CLEP); one query fell ("inverted T waves in the lateral leads", D-BETA 0.3 -> 0.2), where the ECGs lifted
 have lateral T-wave changes their reports state in words the relevance does not read (README).
 
-A QRS not measured leaves these findings (ST elevation, Q waves, T-wave inversion, a long QT) undecided as a wide one
+Low or flat T waves (:attr:`core.measure.Measurements.low_t_walls`: under 0.1 mV either way in two contiguous leads of
+I, II, aVF, V3-V6; :mod:`core.measure.t_waves`) are read from "low T waves", "flat T waves", "T wave flattening", on
+the wall the query names; a wide QRS leaves a met one undecided. On training records (``by_example_dev --queries
+eval/dev_low_t_queries.json``, 2026-12-05; five queries) precision@10 by example rose 0.160 -> 0.260 (METS), 0.120 ->
+0.180 (D-BETA), 0.140 -> 0.160 (FG-CLEP); "non-specific T wave flattening" fell for D-BETA (0.2 -> 0.1) and FG-CLEP
+(0.3 -> 0.2), where the ECGs lifted have flat T waves their reports call "non-specific T wave abnormality" (README).
+
+A QRS not measured leaves these findings (ST elevation, Q waves, T waves, a long QT) undecided as a wide one
 does (:attr:`core.measure.Measurements.qrs_not_narrow`, 2026-12-05): a QRS too wide to measure is not measured at all
 (``ptbxl/16488``, paced, "QRS 260 ms is outside 40-250 ms", met T inversion, anterior ST elevation and a long QT as
 primary findings). It touched that one record of the 1,978 training records of ``ptbxl_more`` (none of the 353 of the
@@ -287,6 +294,7 @@ ST_WALLS = ("inferior", "lateral", "anterior")
 _WIDE_QRS_ST = "a wide QRS moves the ST segment opposite to it"
 _WIDE_QRS_Q = "a bundle branch block or paced beats can make Q waves"
 _WIDE_QRS_T = "a wide QRS turns the T wave opposite to it"
+_WIDE_QRS_T_LOW = "a wide QRS changes the T wave with it"
 
 
 def _on_walls(finding: str, field: str, label: str, doubt_why: str) -> tuple[Criterion, dict[str, Criterion]]:
@@ -306,11 +314,19 @@ _Q_WAVES, _Q_WAVES_ON = _on_walls("Q waves", "q_wave_walls", "pathological Q wav
 _T_INVERSION, _T_INVERSION_ON = _on_walls(
     "T-wave inversion", "t_inversion_walls", "T-wave inversion in 2 contiguous leads", _WIDE_QRS_T
 )
+_LOW_T, _LOW_T_ON = _on_walls(
+    "low or flat T waves", "low_t_walls", "low or flat T waves in 2 contiguous leads", _WIDE_QRS_T_LOW
+)
 _ST_UP = re.compile(r"\bst[- ](?:segment )?elevation\b|\bstemi\b", re.IGNORECASE)
 _Q_CUE = re.compile(r"\b(?:pathologic(?:al)? )?q[- ]?waves?\b|\bqs[- ]complex(?:es)?\b", re.IGNORECASE)
 _T_DOWN = re.compile(
     r"\bt[- ]?waves? inversions?\b|\b(?:inverted|negative) t[- ]?waves?\b"
     r"|\bt[- ]?waves? (?:are )?(?:inverted|negative)\b",
+    re.IGNORECASE,
+)
+_T_LOW = re.compile(
+    r"\b(?:low|flat|flattened)(?: or flat)?(?:[- ]amplitude)? t[- ]?waves?\b|\bt[- ]?waves? flattening\b"
+    r"|\bflattening of (?:the )?t[- ]?waves?\b|\bt[- ]?waves? (?:are )?(?:low|flat)\b",
     re.IGNORECASE,
 )
 _WALL_WORDS = {"inferior": r"\binfer(?:ior|o)", "lateral": r"lateral", "anterior": r"\bantero|\banterior|\bseptal"}
@@ -351,11 +367,13 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
         (_ST_UP.pattern, _ST_ELEVATION),
         (_Q_CUE.pattern, _Q_WAVES),
         (_T_DOWN.pattern, _T_INVERSION),
+        (_T_LOW.pattern, _LOW_T),
     )
 )
 # "no first degree AV block", "no sign of bradycardia": the finding is denied, so it is no criterion.
-# Up to two words may stand between ("no sign of ..."), not a comma ("no ST change, first-degree AV block").
-_DENIED = re.compile(r"\b(?:no|non|not|without|absent)\b(?:[ \t-]+\w+){0,2}[ \t-]*$", re.IGNORECASE)
+# Up to two words may stand between ("no sign of ..."), not a comma ("no ST change, first-degree AV block");
+# "non-specific" denies nothing ("non-specific T wave flattening").
+_DENIED = re.compile(r"\b(?:no|non(?![- ]specific)|not|without|absent)\b(?:[ \t-]+\w+){0,2}[ \t-]*$", re.IGNORECASE)
 
 
 def criteria_for(query: str) -> tuple[Criterion, ...]:
@@ -372,6 +390,7 @@ def criteria_for(query: str) -> tuple[Criterion, ...]:
         (_ST_ELEVATION, _ST_ELEVATION_ON, _ST_UP),
         (_Q_WAVES, _Q_WAVES_ON, _Q_CUE),
         (_T_INVERSION, _T_INVERSION_ON, _T_DOWN),
+        (_LOW_T, _LOW_T_ON, _T_LOW),
     ):
         if anywhere in found and (walls := walls_named(text, cue)):
             at = found.index(anywhere)
@@ -380,11 +399,16 @@ def criteria_for(query: str) -> tuple[Criterion, ...]:
 
 
 def walls_named(query: str, cue: re.Pattern[str]) -> list[str]:
-    """The walls (:data:`core.measure.st_segment.ST_GROUPS`) a query puts a finding (``cue``: ST elevation, Q waves)
-    on: by name just before it ("inferior ST elevation", "inferolateral STEMI", "anterior wall STEMI") or after it ("ST
-    elevation in the lateral leads"), or by a lead list after it naming two of a wall's leads ("ST elevation in II,
-    III and aVF", "Q waves in V1-V3")."""
-    from core.measure.reference_labels import st_shift_leads, stated_q_wave_leads, stated_t_inversion_leads
+    """The walls (:data:`core.measure.st_segment.ST_GROUPS`) a query puts a finding (``cue``: ST elevation, Q waves,
+    inverted or low T waves) on: by name just before it ("inferior ST elevation", "inferolateral STEMI", "anterior
+    wall STEMI") or after it ("ST elevation in the lateral leads"), or by a lead list after it naming two of a wall's
+    leads ("ST elevation in II, III and aVF", "Q waves in V1-V3")."""
+    from core.measure.reference_labels import (
+        st_shift_leads,
+        stated_low_t_leads,
+        stated_q_wave_leads,
+        stated_t_inversion_leads,
+    )
     from core.measure.st_segment import ST_GROUPS
 
     def leads_named(text: str) -> frozenset[str]:
@@ -392,6 +416,8 @@ def walls_named(query: str, cue: re.Pattern[str]) -> list[str]:
             return stated_q_wave_leads(text)
         if cue is _T_DOWN:
             return stated_t_inversion_leads(text)
+        if cue is _T_LOW:
+            return stated_low_t_leads(text)
         return st_shift_leads(text).get("elevation", frozenset())
 
     walls: list[str] = []

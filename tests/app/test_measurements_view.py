@@ -12,6 +12,7 @@ import pytest
 from gradio_client.exceptions import AppError
 
 from app.formatting import (
+    LOW_T_LABEL,
     MEASUREMENTS_HEADING,
     Q_WAVE_LABEL,
     SECONDARY_ST,
@@ -213,6 +214,8 @@ def test_measurements_endpoint_returns_json(client, services):
     assert out["t_inversion_leads"] == [] and out["t_inversion_walls"] == []
     assert all(out["per_lead"][lead]["t_mv"] > 0.05 for lead in ("I", "II", "V2", "V3", "V4", "V5", "V6"))
     assert "t_inversion_walls" not in out.get("undecided", {})
+    # ... and none low or flat; a QRS of about 100 ms, so no secondary change to suspect.
+    assert out["low_t_leads"] == [] and out["low_t_walls"] == [] and out["qrs_not_narrow"] is False
 
 
 def test_measurements_endpoint_rejects_a_bad_key(client):
@@ -408,6 +411,21 @@ def test_the_details_show_st_depression_and_v1s_r_to_s_or_why_not():
     lines = measurement_lines(strain)
     assert f"{T_INVERSION_LABEL}: I -0.17, aVL -0.13, V5 -0.36, V6 -0.34 mV (lateral)" in lines
     assert lines.index(f"{Q_WAVE_LABEL}: none") + 1 == lines.index(next(x for x in lines if x.startswith("T-wave")))
+    flat = Measurements(
+        qrs_ms=100.0,
+        t_inversion_leads=(),
+        low_t_leads=("II", "aVF"),
+        per_lead={"II": {"t_mv": 0.061}, "aVF": {"t_mv": -0.02}},
+    )
+    lines = measurement_lines(flat)
+    low = f"{LOW_T_LABEL}: II 0.06, aVF -0.02 mV (inferior)"
+    assert low in lines and lines.index(low) == lines.index(f"{T_INVERSION_LABEL}: none") + 1
+    assert f"{LOW_T_LABEL}: none" in measurement_lines(Measurements(qrs_ms=100.0, low_t_leads=()))
+    wide = measurement_lines(Measurements(qrs_ms=150.0, low_t_leads=("V5", "V6"), per_lead={}))
+    assert (
+        f"{LOW_T_LABEL}: V5, V6 mV (lateral); with a wide QRS (150 ms) the T wave changes with it: {SECONDARY_ST}"
+        in wide
+    )
     lbbb = measurement_lines(Measurements(qrs_ms=150.0, st_elevation_leads=(), t_inversion_leads=("V5", "V6")))
     assert any(line.startswith(T_INVERSION_LABEL) and SECONDARY_ST in line for line in lbbb)
     uncalibrated = Measurements(hr_bpm=70.0, missing={"st_depression_mv": "amplitudes not calibrated"})

@@ -1,5 +1,5 @@
 """Label definitions over records (core/evaluate/labels.py): ``report:st`` reads the ST shifts a report names,
-``report:t`` the T waves it names inverted."""
+``report:t`` the T waves it names inverted or low."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def test_report_t_names_the_inversion_and_the_walls_its_leads_point_at():
     lateral = "st segments are depressed in i, ii, avl. t waves are inverted in i, avl, v5,6."
     assert report_t_labels(lateral) == ["inverted", "inverted:lateral"]
     assert report_t_labels("negative t waves in v1-3.") == ["inverted", "inverted:septal", "inverted:anterior"]
-    assert report_t_labels("t waves are low in ii, avf.") == []
+    assert report_t_labels("t waves are low in ii, avf.") == ["low", "low:inferior"]
+    both = "t waves are inverted in v2,3,4 and low or flat in v5,6."
+    assert report_t_labels(both) == ["inverted", "inverted:septal", "inverted:anterior", "low", "low:lateral"]
     definition = LabelDefinition.from_dict({"ptbxl": {"report:t": ["inverted:lateral"]}})
     records = [_ptbxl(lateral), _ptbxl("negative t waves in v1-3."), _ptbxl("sinus rhythm.")]
     assert definition.positives(records).tolist() == [True, False, False]

@@ -510,6 +510,46 @@ def test_the_leads_a_report_names_t_waves_inverted_in(report_en: str, leads: set
     assert "TINV" in ptbxl_labels({"INVT": 0.0}) and "TINV" in cinc_labels(["59931005"])
 
 
+@pytest.mark.parametrize(
+    ("report_en", "leads"),
+    [
+        ("sinus rhythm. t waves are low in ii, avf and inverted in iii.", {"II", "aVF"}),
+        ("t waves are inverted in v2,3,4 and low or flat in v5,6.", {"V5", "V6"}),
+        ("sinus rhythm. non-specific t wave flattening in v3,4.", {"V3", "V4"}),
+        ("minor non-specific t wave flattening in limb leads and v5,6.", {"I", "II", "III", "aVL", "aVF", "V5", "V6"}),
+        ("t waves are now low or flat rather than inverted in v4,5,6.", {"V4", "V5", "V6"}),
+        ("t wave changes negative in iii, flat v4-v6. normal ecg.", {"V4", "V5", "V6"}),
+        ("low limb lead voltage. t waves are upright.", set()),  # the QRS's voltage, not the T wave
+        ("t waves inverted in v1, low voltage in limb leads.", set()),
+        ("t waves are low or flat throughout.", set()),  # no leads named
+    ],
+)  # fmt: skip
+def test_the_leads_a_report_names_t_waves_low_or_flat_in(report_en: str, leads: set):
+    from core.measure.reference_labels import ptbxl_labels, reference_named_leads, stated_low_t_leads
+
+    assert stated_low_t_leads(report_en) == leads
+    assert ("LOWT_TEXT" in ptbxl_labels({"SR": 0.0}, report_en=report_en)) == bool(leads)
+    assert "LOWT" in ptbxl_labels({"LOWT": 0.0}) and "LOWT" not in ptbxl_labels({"NORM": 100.0})
+    from core.data.catalogs.base import Record
+
+    record = Record("ptbxl/x", "ptbxl", Path("x"), report_en, report_en, {}, "train")
+    assert reference_named_leads(record).get("t_low", []) == sorted(leads)
+
+
+def test_low_t_rows_count_records_and_each_named_lead():
+    rows = [
+        {**_row({"LOWT", "LOWT_TEXT"}, low_t_walls=["lateral"], t_mv={"I": 0.05, "aVL": -0.02, "V6": 0.3}),
+         "named_leads": {"t_low": ["I", "aVL", "V6", "V5"]}},
+        {**_row({"NORM"}, low_t_walls=[]), "named_leads": {}},
+        {**_row({"NORM", "LOWT"}, low_t_walls=["inferior"]), "named_leads": {}},
+    ]  # fmt: skip
+    assert check_cell(rows, CHECK["low_t_lowt"])["value"] == 1.0
+    assert check_cell(rows, CHECK["low_t_norm"])["n"] == 1  # a normal ECG coded LOWT is left out
+    assert check_cell(rows, CHECK["low_t_norm"])["value"] == 0.0
+    named = check_cell(rows, CHECK["t_low_named"])  # V5 has no value: failed; V6 upright: not low
+    assert (named["n"], named["n_measured"], named["n_positive"]) == (4, 3, 2)
+
+
 def test_t_inversion_named_on_two_leads_of_a_wall_labels_the_wall():
     from core.measure.reference_labels import ptbxl_labels
 

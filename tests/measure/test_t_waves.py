@@ -1,4 +1,5 @@
-"""T-wave amplitude per lead and T-wave inversion in two contiguous leads (core/measure/t_waves.py)."""
+"""T-wave amplitude per lead, T-wave inversion and low or flat T waves in two contiguous leads
+(core/measure/t_waves.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from core.data.catalogs import load_catalog
 from core.ecg import ECG
 from core.leads import CANONICAL_LEADS, LEAD_INDEX
 from core.measure import measure_ecg
-from core.measure.t_waves import lead_t_amplitudes, t_amplitude, t_inversion_leads, t_wave_windows
+from core.measure.t_waves import lead_t_amplitudes, low_t_leads, t_amplitude, t_inversion_leads, t_wave_windows
 
 
 def _beats(
@@ -82,6 +83,18 @@ def test_the_leads_not_read_and_two_contiguous_leads():
     assert t_inversion_leads({"V2": -0.3}) is None
 
 
+def test_low_or_flat_t_waves_are_read_where_a_normal_t_wave_is_upright():
+    upright = dict.fromkeys(CANONICAL_LEADS, 0.2)
+    assert low_t_leads(upright) == ()
+    assert low_t_leads(upright | {"I": 0.05, "V5": -0.03}) == ("I", "V5")  # flat either way
+    assert low_t_leads(upright | {"aVL": 0.02, "V1": 0.0, "V2": 0.01, "III": 0.0}) == ()  # low there is common
+    assert low_t_leads(upright | {"aVL": 0.02, "I": 0.04}) == ()  # aVL not read: I alone
+    assert low_t_leads(upright | {"II": 0.09, "aVF": 0.0}) == ("II", "aVF")  # the inferior wall
+    assert low_t_leads(upright | {"V3": -0.1, "V4": 0.05}) == ()  # -0.1 mV is inverted, not flat
+    assert low_t_leads(upright | {"V3": 0.1, "V4": 0.05}) == ()  # 0.1 mV is upright
+    assert low_t_leads({"V2": 0.0, "aVL": 0.0}) is None  # no two leads of a wall read
+
+
 def test_windows_are_the_used_beats_with_a_t_wave_and_a_next_beat():
     from core.measure.measurements import BeatFiducials
 
@@ -104,8 +117,21 @@ def test_real_records(shared_data):
     assert strain.per_lead["V5"]["t_mv"] < -0.2 < 0.2 < strain.per_lead["V3"]["t_mv"]
     assert strain.to_dict()["t_inversion_walls"] == ["lateral"]
     assert measure_ecg(ptbxl.read("ptbxl/00001")).t_inversion_leads == ()
+    assert strain.low_t_leads == ()  # II inverted, aVF at -0.09 mV: one of each on the inferior wall
+
+
+def test_real_records_with_low_or_flat_t_waves(shared_data):
+    """``ptbxl/00276`` (training fold; "minor non-specific t wave flattening in limb leads and v5,6"): low T waves on
+    the inferior and lateral walls, upright in V2-V4; ``ptbxl/00001`` (normal): none."""
+    ptbxl = load_catalog("ptbxl", root=shared_data / "ptb-xl" / "1.0.3", download=False, rate_hz=500)
+    flat = measure_ecg(ptbxl.read("ptbxl/00276"))
+    assert flat.low_t_leads == ("I", "II", "aVF", "V5", "V6") and flat.low_t_walls == ("inferior", "lateral")
+    assert flat.t_inversion_leads == () and all(flat.per_lead[n]["t_mv"] > 0.1 for n in ("V2", "V3", "V4"))
+    assert flat.to_dict()["low_t_leads"] == ["I", "II", "aVF", "V5", "V6"]
+    assert measure_ecg(ptbxl.read("ptbxl/00001")).low_t_leads == ()
     ludb = measure_ecg(load_catalog("ludb", root=shared_data / "ludb" / "1.0.1", download=False).read("ludb/21"))
     assert ludb.t_inversion_leads is None and "not calibrated" in ludb.missing["t_inversion_leads"]
+    assert ludb.low_t_leads is None and "not calibrated" in ludb.missing["low_t_leads"]
     assert "t_mv" not in ludb.per_lead.get("V2", {})
 
 

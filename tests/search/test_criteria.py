@@ -272,6 +272,27 @@ def test_t_wave_inversion_on_the_named_wall_and_undecided_with_a_wide_qrs():
     assert unmeasured.to_dict()["qrs_not_narrow"] is True and "qrs_not_narrow" in unmeasured.to_dict()["undecided"]
 
 
+def test_low_or_flat_t_waves_on_the_named_wall_and_undecided_with_a_wide_qrs():
+    assert [c.describe() for c in criteria_for("flat T waves")] == ["low or flat T waves in 2 contiguous leads"]
+    assert [c.describe() for c in criteria_for("non-specific T wave flattening in V5, V6")] == [
+        "low or flat T waves in 2 contiguous leads: lateral wall"
+    ]
+    assert [c.describe() for c in criteria_for("low voltage")] == ["low QRS voltage"]  # the QRS, not the T wave
+    assert criteria_for("no flat T waves") == ()
+    inferior = criteria_for("low T waves in II and aVF")
+    flat = Measurements(qrs_ms=96.0, low_t_leads=("II", "aVF"), t_inversion_leads=())
+    lateral = Measurements(qrs_ms=96.0, low_t_leads=("I", "V5"))
+    block = Measurements(qrs_ms=150.0, low_t_leads=("II", "aVF"))
+    assert [verdict(inferior, m) for m in (flat, lateral, block)] == [True, False, None]
+    assert why(inferior, flat) == "low or flat T waves in 2 contiguous leads: inferior (inferior wall: met)"
+    assert "a wide QRS changes the T wave with it, undecided" in why(inferior, block)
+    # Low and inverted are two findings: an inverted T wave does not meet "flat T waves".
+    assert (
+        verdict(criteria_for("flat T waves"), Measurements(qrs_ms=96.0, low_t_leads=(), t_inversion_leads=("V5", "V6")))
+        is False
+    )
+
+
 def test_a_wall_the_query_names_must_carry_the_st_elevation():
     from core.measure.st_segment import ST_GROUPS
     from core.search.criteria import ST_WALLS
