@@ -12,7 +12,15 @@ from core.data.catalogs import load_catalog
 from core.ecg import ECG
 from core.leads import CANONICAL_LEADS, LEAD_INDEX
 from core.measure import measure_ecg
-from core.measure.t_waves import lead_t_amplitudes, low_t_leads, t_amplitude, t_inversion_leads, t_wave_windows
+from core.measure.t_waves import (
+    LOW_T_GROUPS,
+    T_GROUPS,
+    lead_t_amplitudes,
+    low_t_leads,
+    t_amplitude,
+    t_inversion_leads,
+    t_wave_windows,
+)
 
 
 def _beats(
@@ -151,3 +159,17 @@ def test_any_t_wave_on_any_linear_drift_reads_its_own_amplitude(t_mv: float, dri
     if expected is not None:
         found = t_inversion_leads(amplitudes)
         assert set(expected) <= set(found) and not set(found) & {"aVR", "III", "V1"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(CANONICAL_LEADS), st.floats(-1.0, 1.0), min_size=2))
+def test_a_lead_is_inverted_low_or_upright_never_two_of_them(amplitudes: dict[str, float]):
+    """Inverted (-0.1 mV or deeper) and low (under 0.1 mV either way) split the T amplitudes: no lead is named both
+    ways, every lead named has a wall partner named the same way, and only the leads each rule reads are named."""
+    inverted = set(t_inversion_leads(amplitudes) or ())
+    low = set(low_t_leads(amplitudes) or ())
+    assert not inverted & low
+    assert all(amplitudes[n] <= -0.1 for n in inverted) and all(-0.1 < amplitudes[n] < 0.1 for n in low)
+    assert not low & {"aVR", "III", "V1", "aVL", "V2"} and not inverted & {"aVR", "III", "V1"}
+    for named, groups in ((inverted, T_GROUPS), (low, LOW_T_GROUPS)):
+        assert all(any(n in leads and len(named & set(leads)) >= 2 for leads in groups.values()) for n in named)
