@@ -72,6 +72,16 @@ eval/dev_low_t_queries.json``, 2026-12-05; five queries) precision@10 by example
 0.180 (D-BETA), 0.140 -> 0.160 (FG-CLEP); "non-specific T wave flattening" fell for D-BETA (0.2 -> 0.1) and FG-CLEP
 (0.3 -> 0.2), where the ECGs lifted have flat T waves their reports call "non-specific T wave abnormality" (README).
 
+Left ventricular hypertrophy ("left ventricular hypertrophy", "LVH") asks for Sokolow-Lyon's voltage criterion
+(:attr:`core.measure.Measurements.sokolow_lyon_mv`, SV1 + the larger of RV5 and RV6, 3.5 mV or more), as a criterion
+that *finds only* (:attr:`Criterion.finds_only`): met lifts an ECG, but an index under 3.5 mV leaves it undecided,
+since voltage criteria miss many hypertrophies (in the plausibility benchmark Sokolow-Lyon meets 50 % of the 208
+training ECGs of ``ptbxl_more`` coded LVH, and 3 % of 902 normal ECGs). On training records (``by_example_dev``, the
+evaluation's 16 queries, 2026-12-05) "left ventricular hypertrophy with strain" rose 0.5 -> 0.8 (METS), 0.5 -> 0.6
+(D-BETA), 0.2 -> 0.3 (FG-CLEP), nothing else moved. With a wide QRS left undecided as well (a bundle branch block
+raises the voltages by itself) it rose less or fell (0.5 -> 0.7, 0.5 -> 0.4, 0.2 -> 0.4): a QRS of 120-125 ms is common
+in LVH itself (``ptbxl/01048``, coded LVH: Sokolow-Lyon 6.4 mV at 124 ms), so the wide QRS is no doubt here.
+
 A QRS not measured leaves these findings (ST elevation, Q waves, T waves, a long QT) undecided as a wide one
 does (:attr:`core.measure.Measurements.qrs_not_narrow`, 2026-12-05): a QRS too wide to measure is not measured at all
 (``ptbxl/16488``, paced, "QRS 260 ms is outside 40-250 ms", met T inversion, anterior ST elevation and a long QT as
@@ -150,6 +160,9 @@ class Criterion:
             and a QRS not measured may be wide); a value that does not meet it still contradicts it.
         doubt_why: what a reading says then, unless the measurements' ``undecided`` gives the reason (a QRS not
             measured).
+        finds_only: a value that does not meet it leaves the finding undecided instead of contradicting it: the
+            criterion finds the finding but its absence does not exclude it (voltage criteria miss half of the left
+            ventricular hypertrophies PTB-XL's cardiologists coded).
     """
 
     finding: str
@@ -166,6 +179,7 @@ class Criterion:
     decimals: int = 0
     doubt: str = ""
     doubt_why: str = ""
+    finds_only: bool = False
 
     def _unit(self) -> str:
         return self.unit if self.unit in ("°", "") else f" {self.unit}"
@@ -194,6 +208,8 @@ class Criterion:
             if value is not None and second is not None and self._disagree(value, second):  # measured twice
                 return f"{self._shown(value, second)} ({self._bound()}: the two disagree)"
             doubt_why = self._doubt_why(measurements)
+            if value is not None and self.finds_only and not _OPERATORS[self.op](value, self.threshold):
+                return f"{self._shown(value, second)} ({self._bound()}: not met, which does not exclude it)"
             if value is not None and self._doubted(measurements) and self.op == "has":
                 return f"{self.label}: {', '.join(value)} ({doubt_why}, undecided)"
             if value is not None and self._doubted(measurements) and self.op == "is":
@@ -243,6 +259,8 @@ class Criterion:
         second = self._second(measurements)
         if second is not None and bool(_OPERATORS[self.op](second, self.threshold)) is not met:
             return None
+        if not met and self.finds_only:
+            return None
         return None if (met and self._doubted(measurements)) else met
 
 
@@ -252,6 +270,18 @@ _FAST = Criterion("tachycardia", "hr_bpm", ">", 100.0, "HR", "bpm")
 _LEFT_AXIS = Criterion("left axis deviation", "axis_deg", "<", -30.0, "axis", "°")
 _RIGHT_AXIS = Criterion("right axis deviation", "axis_deg", ">", 90.0, "axis", "°")
 _LOW_VOLTAGE = Criterion("low QRS voltage", "low_voltage", "is", True, "low QRS voltage")
+# Sokolow-Lyon's voltage criterion finds a left ventricular hypertrophy; its absence does not exclude one (module
+# docstring).
+_LVH_VOLTAGE = Criterion(
+    "left ventricular hypertrophy",
+    "sokolow_lyon_mv",
+    ">=",
+    3.5,
+    "Sokolow-Lyon",
+    "mV",
+    decimals=2,
+    finds_only=True,
+)
 # Bazett's correction over-corrects at fast rates (and under-corrects at slow ones): a long QT is met where
 # Fridericia's agrees, and undecided where only one of them is over the bound (module docstring).
 _LONG_QT = Criterion(
@@ -342,6 +372,7 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
         (r"\bleft axis deviation\b", _LEFT_AXIS),
         (r"\bright axis deviation\b", _RIGHT_AXIS),
         (r"\blow (?:qrs |limb[- ]lead |precordial )?voltage\b", _LOW_VOLTAGE),
+        (r"\bleft ventricular hypertroph(?:y|ic)\b|\blvh\b", _LVH_VOLTAGE),
         (r"\b(?:long|prolonged) qtc?\b|\bqtc? (?:interval )?prolongation\b", _LONG_QT),
         (r"(?<!incomplete )\b(?:complete )?(?:left|right) bundle branch block\b", _BBB_QRS),
         (r"(?<!incomplete )\b(?:complete )?left bundle branch block\b", _LEFT_V1),

@@ -78,7 +78,8 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("inverted T waves in the lateral leads", ["T-wave inversion in 2 contiguous leads: lateral wall"]),
         ("T wave inversion in V1-V3", ["T-wave inversion in 2 contiguous leads: anterior wall"]),
         ("no T wave inversion", []),
-        ("left ventricular hypertrophy with strain", []),  # strain is more than its T waves
+        # the voltage; no T-wave criterion: strain is more than its T waves
+        ("left ventricular hypertrophy with strain", ["Sokolow-Lyon ≥ 3.5 mV (left ventricular hypertrophy)"]),
         ("NSTEMI", []),
         # no criterion: denied, both rates named, or nothing a single number defines
         ("no first degree AV block", []),
@@ -291,6 +292,23 @@ def test_low_or_flat_t_waves_on_the_named_wall_and_undecided_with_a_wide_qrs():
         verdict(criteria_for("flat T waves"), Measurements(qrs_ms=96.0, low_t_leads=(), t_inversion_leads=("V5", "V6")))
         is False
     )
+
+
+def test_lvh_voltage_finds_a_hypertrophy_but_its_absence_does_not_exclude_one():
+    """Sokolow-Lyon meets about half of the coded LVH: met lifts an ECG; under 3.5 mV, or not measured (LUDB keeps no
+    millivolts), the ECG is undecided, never contradicted."""
+    lvh = criteria_for("left ventricular hypertrophy with strain")
+    assert [c.describe() for c in lvh] == ["Sokolow-Lyon ≥ 3.5 mV (left ventricular hypertrophy)"]
+    assert criteria_for("LVH") == lvh and criteria_for("no LVH") == ()
+    assert criteria_for("right ventricular hypertrophy") == ()
+    tall, short = Measurements(qrs_ms=100.0, sokolow_lyon_mv=4.2), Measurements(qrs_ms=100.0, sokolow_lyon_mv=2.1)
+    assert [verdict(lvh, m) for m in (tall, short, Measurements(qrs_ms=100.0))] == [True, None, None]
+    assert why(lvh, tall) == "Sokolow-Lyon 4.20 mV (≥ 3.5 mV: met)"
+    assert why(lvh, short) == "Sokolow-Lyon 2.10 mV (≥ 3.5 mV: not met, which does not exclude it)"
+    assert verdict(lvh, Measurements(qrs_ms=124.0, sokolow_lyon_mv=6.4)) is True  # ptbxl/01048: LVH at 124 ms
+    # Met ECGs first; the rest keep the model's order (nothing is pushed below them).
+    ranked = [short, tall, Measurements(qrs_ms=100.0)]
+    assert reorder(lvh, ranked, lambda m: m)[0] == [tall, short, ranked[2]]
 
 
 def test_a_wall_the_query_names_must_carry_the_st_elevation():
