@@ -200,7 +200,8 @@ class Criterion:
 
     def reading(self, measurements: Any) -> str:
         """The measured value beside the criterion: ``"PR 240 ms (> 200 ms: met)"``, ``"QRS 96 ms (≥ 120 ms: not
-        met)"``, ``"PR not measured"``; a derived value left undecided says why (``"irregular rhythm without P
+        met)"``, ``"PR not measured"`` (with the reason where the measurements give one); a derived value left
+        undecided says why (``"irregular rhythm without P
         waves: irregular, but regular between the premature beats (3 supraventricular, 0 ventricular)"``)."""
         met = self.verdict(measurements)
         value, second = getattr(measurements, self.field, None), self._second(measurements)
@@ -218,7 +219,10 @@ class Criterion:
                 return f"{self._shown(value, second)} ({self._bound()}: {doubt_why}, undecided)"
             undecided = getattr(measurements, "undecided", None)
             why = undecided(self.field) if undecided is not None else None
-            return f"{self.label}: {why}" if why else f"{self.label} not measured"
+            if why:
+                return f"{self.label}: {why}"
+            reason = (getattr(measurements, "missing", None) or {}).get(self.field)  # why it was not measured
+            return f"{self.label} not measured ({reason})" if reason else f"{self.label} not measured"
         outcome = "met" if met else "not met"
         if self.op == "is":
             return f"{self.label}: {_yes_no(value)} ({outcome})"

@@ -306,6 +306,8 @@ def test_lvh_voltage_finds_a_hypertrophy_but_its_absence_does_not_exclude_one():
     assert why(lvh, tall) == "Sokolow-Lyon 4.20 mV (≥ 3.5 mV: met)"
     assert why(lvh, short) == "Sokolow-Lyon 2.10 mV (≥ 3.5 mV: not met, which does not exclude it)"
     assert verdict(lvh, Measurements(qrs_ms=124.0, sokolow_lyon_mv=6.4)) is True  # ptbxl/01048: LVH at 124 ms
+    ludb = Measurements(qrs_ms=96.0, missing={"sokolow_lyon_mv": "amplitudes not calibrated"})  # says why
+    assert why(lvh, ludb) == "Sokolow-Lyon not measured (amplitudes not calibrated)"
     # Met ECGs first; the rest keep the model's order (nothing is pushed below them).
     ranked = [short, tall, Measurements(qrs_ms=100.0)]
     assert reorder(lvh, ranked, lambda m: m)[0] == [tall, short, ranked[2]]
