@@ -282,14 +282,9 @@ class Measurements:
         QRS; None for any other value (its reason is in ``missing``)."""
         if name == "p_waves_before_qrs" and self.p_waves_before_qrs is None:
             return f"no PR ({self.missing.get('pr_ms', 'not measured')})"
-        if name in ("st_elevation", "st_elevation_walls") and self.st_elevation_leads is None:
-            return f"not measured ({self.missing.get('st_elevation_leads', 'no reason given')})"
-        if name == "q_wave_walls" and self.q_wave_leads is None:
-            return f"not measured ({self.missing.get('q_wave_leads', 'no reason given')})"
-        if name == "t_inversion_walls" and self.t_inversion_leads is None:
-            return f"not measured ({self.missing.get('t_inversion_leads', 'no reason given')})"
-        if name == "low_t_walls" and self.low_t_leads is None:
-            return f"not measured ({self.missing.get('low_t_leads', 'no reason given')})"
+        leads = _LEADS_BEHIND.get(name)  # a finding's walls read from its leads
+        if leads is not None and getattr(self, leads) is None:
+            return f"not measured ({self.missing.get(leads, 'no reason given')})"
         if name == "qrs_not_narrow" and self.qrs_ms is None and self.qrs_not_narrow:
             return f"QRS not measured: {self.missing.get('qrs_ms', 'no reason given')}; a wide QRS not excluded"
         if name != "irregular_without_p" or self.irregular_without_p is not None:
@@ -655,6 +650,16 @@ def measurements_from_masks(
         beats=fiducials,
         per_lead=per_lead,
     )
+
+
+# The derived findings (yes/no and walls) and the leads field each is read from.
+_LEADS_BEHIND = {
+    "st_elevation": "st_elevation_leads",
+    "st_elevation_walls": "st_elevation_leads",
+    "q_wave_walls": "q_wave_leads",
+    "t_inversion_walls": "t_inversion_leads",
+    "low_t_walls": "low_t_leads",
+}
 
 
 def _walls_of(leads: tuple[str, ...] | None) -> tuple[str, ...] | None:
