@@ -56,6 +56,7 @@ MEASUREMENT_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("rr_irregularity", "RR variation (SD/mean)", "", "{:.2f}"),
     ("rmssd_ms", "RMSSD", " ms", "{:.0f}"),
     ("sokolow_lyon_mv", "Sokolow-Lyon index", " mV", "{:.2f}"),
+    ("cornell_mv", "Cornell voltage (R aVL + S V3)", " mV", "{:.2f}"),
     ("limb_qrs_amplitude_mv", "Largest limb-lead QRS amplitude", " mV", "{:.2f}"),
     ("precordial_qrs_amplitude_mv", "Largest precordial QRS amplitude", " mV", "{:.2f}"),
     ("st_depression_mv", ST_DEPRESSION_LABEL, " mV", "{:.2f}"),

@@ -6,6 +6,8 @@ point above it, S the deepest below it, and the peak-to-peak amplitude their sum
 * Low QRS voltage: peak-to-peak < 0.5 mV in every limb lead, or < 1.0 mV in every precordial lead.
 * Sokolow-Lyon index: S in V1 + the larger R of V5 and V6 (>= 3.5 mV is the classic LVH voltage criterion;
   Sokolow & Lyon, Am Heart J 1949).
+* Cornell voltage: R in aVL + S in V3 (LVH over 2.8 mV in men, 2.0 mV in women; Casale et al., Circulation 1987).
+  The measurement keeps no sex; the plausibility benchmark applies the sex's limit.
 * Frontal axis (v2.10): the hexaxial angle of lead I and aVF, atan2(2 aVF / sqrt(3), I) (aVF sees the frontal vector
   at sqrt(3)/2 of lead I's scale: aVF = (II + III) / 2; v2.9 and before used atan2(aVF, I), which pulls every angle
   towards 0° or ±90°, e.g. -30° read as -27°). Of each lead it takes the net QRS area, or, when the QRS is wide
@@ -73,8 +75,8 @@ def qrs_amplitudes(ecg: ECG, windows_s: list[tuple[float, float]]) -> dict[str, 
 
 
 def voltage_summary(per_lead: dict[str, dict[str, float]]) -> dict[str, float | bool | None]:
-    """Largest limb and precordial peak-to-peak amplitude, Sokolow-Lyon index and low voltage (None: not enough
-    leads to tell)."""
+    """Largest limb and precordial peak-to-peak amplitude, Sokolow-Lyon index, Cornell voltage and low voltage (None:
+    not enough leads to tell)."""
     limb = [per_lead[n]["p2p_mv"] for n in LIMB_LEADS if n in per_lead]
     prec = [per_lead[n]["p2p_mv"] for n in PRECORDIAL_LEADS if n in per_lead]
     limb_max = max(limb) if limb else None
@@ -83,6 +85,9 @@ def voltage_summary(per_lead: dict[str, dict[str, float]]) -> dict[str, float | 
     if "V1" in per_lead and ("V5" in per_lead or "V6" in per_lead):
         r_lateral = max(per_lead[n]["r_mv"] for n in ("V5", "V6") if n in per_lead)
         sokolow = round(per_lead["V1"]["s_mv"] + r_lateral, 3)
+    cornell = None
+    if "aVL" in per_lead and "V3" in per_lead:
+        cornell = round(per_lead["aVL"]["r_mv"] + per_lead["V3"]["s_mv"], 3)
     low = None
     if len(limb) == len(LIMB_LEADS) or len(prec) == len(PRECORDIAL_LEADS):
         low_limb = len(limb) == len(LIMB_LEADS) and limb_max < LOW_VOLTAGE_LIMB_MV
@@ -92,6 +97,7 @@ def voltage_summary(per_lead: dict[str, dict[str, float]]) -> dict[str, float | 
         "limb_qrs_amplitude_mv": limb_max,
         "precordial_qrs_amplitude_mv": prec_max,
         "sokolow_lyon_mv": sokolow,
+        "cornell_mv": cornell,
         "low_voltage": low,
     }
 

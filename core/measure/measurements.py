@@ -146,6 +146,7 @@ class Measurements:
             conduction delay).
         axis_deg: frontal QRS axis in degrees.
         sokolow_lyon_mv: S in V1 + max(R in V5, R in V6).
+        cornell_mv: R in aVL + S in V3 (Cornell voltage; added 2026-12-05, not in the sentence).
         limb_qrs_amplitude_mv: largest QRS peak-to-peak amplitude of the limb leads.
         precordial_qrs_amplitude_mv: largest QRS peak-to-peak amplitude of the precordial leads.
         low_voltage: QRS < 0.5 mV in every limb lead or < 1.0 mV in every precordial lead.
@@ -190,6 +191,7 @@ class Measurements:
     jt_ms: float | None = None
     axis_deg: float | None = None
     sokolow_lyon_mv: float | None = None
+    cornell_mv: float | None = None
     limb_qrs_amplitude_mv: float | None = None
     precordial_qrs_amplitude_mv: float | None = None
     low_voltage: bool | None = None
@@ -611,6 +613,8 @@ def measurements_from_masks(
             missing["axis_deg"] = "needs leads I and aVF, or II and III, and a delineated QRS"
         if voltages.get("sokolow_lyon_mv") is None:
             missing["sokolow_lyon_mv"] = "needs V1 and V5 or V6"
+        if voltages.get("cornell_mv") is None:
+            missing["cornell_mv"] = "needs aVL and V3"
         if voltages.get("low_voltage") is None:
             missing["low_voltage"] = "needs all six limb or all six precordial leads"
         if ecg.meta.get(UNCALIBRATED_KEY):
@@ -630,6 +634,7 @@ def measurements_from_masks(
         jt_ms=qt - est["qrs_ms"].value if (qt is not None and est["qrs_ms"].value is not None) else None,
         axis_deg=axis,
         sokolow_lyon_mv=voltages.get("sokolow_lyon_mv"),
+        cornell_mv=voltages.get("cornell_mv"),
         limb_qrs_amplitude_mv=voltages.get("limb_qrs_amplitude_mv"),
         precordial_qrs_amplitude_mv=voltages.get("precordial_qrs_amplitude_mv"),
         low_voltage=voltages.get("low_voltage"),
@@ -671,6 +676,7 @@ def _walls_of(leads: tuple[str, ...] | None) -> tuple[str, ...] | None:
 
 _VOLTAGES = (
     "sokolow_lyon_mv",
+    "cornell_mv",
     "limb_qrs_amplitude_mv",
     "precordial_qrs_amplitude_mv",
     "low_voltage",

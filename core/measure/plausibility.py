@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 # Fields read from a Measurements object (getattr, so fields added later are picked up when present).
 MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
-    "sokolow_lyon_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
+    "sokolow_lyon_mv", "cornell_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
     "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s", "st_depression_mv",
     "st_elevation", "q_wave_walls", "t_inversion_walls", "low_t_walls",
 )  # fmt: skip
@@ -47,6 +47,11 @@ SPLIT_GROUPS: tuple[str, ...] = ("train", "held_out")
 def qtc_limit_ms(sex: str | None) -> float:
     """Upper limit of normal QTc: 460 ms for women and when sex is unknown, 470 ms for men."""
     return 470.0 if sex == "male" else 460.0
+
+
+def cornell_limit_mv(sex: str | None) -> float:
+    """Cornell voltage's LVH limit: 2.8 mV for men, 2.0 mV for women and when sex is unknown."""
+    return 2.8 if sex == "male" else 2.0
 
 
 def left_axis(axis_deg: float) -> bool:
@@ -454,6 +459,21 @@ CHECKS: tuple[Check, ...] = (
     Check("sokolow_lvh", "Sokolow-Lyon >= 3.5 mV, LVH", "LVH", "sokolow_lyon_mv", lambda v, s: v >= 3.5),
     Check("sokolow_hvolt", "Sokolow-Lyon >= 3.5 mV, HVOLT", "HVOLT", "sokolow_lyon_mv", lambda v, s: v >= 3.5),
     Check("sokolow_norm", "Sokolow-Lyon >= 3.5 mV, NORM", "NORM", "sokolow_lyon_mv", lambda v, s: v >= 3.5),
+    # Cornell voltage (R aVL + S V3) at the sex's limit: over 2.8 mV in men, 2.0 mV in women (and when not known).
+    Check(
+        "cornell_lvh",
+        "Cornell > 2.8/2.0 mV (men/women), LVH",
+        "LVH",
+        "cornell_mv",
+        lambda v, s: v > cornell_limit_mv(s),
+    ),
+    Check(
+        "cornell_norm",
+        "Cornell > 2.8/2.0 mV (men/women), NORM",
+        "NORM",
+        "cornell_mv",
+        lambda v, s: v > cornell_limit_mv(s),
+    ),
 )
 
 

@@ -95,6 +95,10 @@ def test_qrs_voltages_of_a_known_signal():
     assert summary["sokolow_lyon_mv"] == pytest.approx(3.7, abs=0.2)
     assert summary["low_voltage"] is True  # every limb lead under 0.5 mV
     assert summary["limb_qrs_amplitude_mv"] == pytest.approx(0.4, abs=0.05)
+    # Cornell voltage: R in aVL (0.2 mV here) + S in V3 (none: V3 is upright here).
+    assert summary["cornell_mv"] == pytest.approx(per_lead["aVL"]["r_mv"] + per_lead["V3"]["s_mv"])
+    assert summary["cornell_mv"] == pytest.approx(0.2, abs=0.05)
+    assert voltage_summary({n: v for n, v in per_lead.items() if n != "V3"})["cornell_mv"] is None
 
 
 def test_normal_ptbxl_record_on_both_rates(shared_data: Path):

@@ -223,6 +223,15 @@ def test_pr_checks_read_the_report_beside_the_codes():
     assert (stated["n"], stated["value"]) == (1, 1.0)
 
 
+def test_cornell_limit_depends_on_sex():
+    from core.measure.plausibility import cornell_limit_mv
+
+    assert (cornell_limit_mv("male"), cornell_limit_mv("female"), cornell_limit_mv(None)) == (2.8, 2.0, 2.0)
+    rows = [_row({"LVH"}, sex="male", cornell_mv=2.5), _row({"LVH"}, sex="female", cornell_mv=2.5)]
+    cell = check_cell(rows, CHECK["cornell_lvh"])  # 2.5 mV: LVH by a woman's limit, not by a man's
+    assert (cell["n"], cell["n_positive"]) == (2, 1)
+
+
 def test_qtc_limit_depends_on_sex():
     rows = [
         _row({"LNGQT"}, sex="female", qtc_ms=465.0),  # long for a woman
