@@ -321,11 +321,8 @@ def qrs_not_excluded(m: Any) -> str:
     """The note on an ST, T-wave, Q-wave or QT finding when the QRS was not measured (its own line says why): a QRS
     too wide to measure is not measured at all (``ptbxl/16488``, paced, 260 ms), and a wide QRS would explain the
     finding by itself (:attr:`core.measure.Measurements.qrs_not_narrow`)."""
-    return "; QRS not measured: a wide QRS, which would explain this, is not excluded" if _qrs_unknown(m) else ""
-
-
-def _qrs_unknown(m: Any) -> bool:
-    return _number(getattr(m, "qrs_ms", None)) is None and bool(getattr(m, "qrs_not_narrow", None))
+    unknown = _number(getattr(m, "qrs_ms", None)) is None and getattr(m, "qrs_not_narrow", None)
+    return "; QRS not measured: a wide QRS, which would explain this, is not excluded" if unknown else ""
 
 
 def pacing_line(m: Any, missing: dict) -> str:

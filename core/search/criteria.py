@@ -201,8 +201,8 @@ class Criterion:
     def reading(self, measurements: Any) -> str:
         """The measured value beside the criterion: ``"PR 240 ms (> 200 ms: met)"``, ``"QRS 96 ms (≥ 120 ms: not
         met)"``, ``"PR not measured"`` (with the reason where the measurements give one); a derived value left
-        undecided says why (``"irregular rhythm without P
-        waves: irregular, but regular between the premature beats (3 supraventricular, 0 ventricular)"``)."""
+        undecided says why (``"irregular rhythm without P waves: irregular, but regular between the premature beats
+        (3 supraventricular, 0 ventricular)"``)."""
         met = self.verdict(measurements)
         value, second = getattr(measurements, self.field, None), self._second(measurements)
         if met is None:
@@ -446,14 +446,9 @@ def walls_named(query: str, cue: re.Pattern[str]) -> list[str]:
     )
     from core.measure.st_segment import ST_GROUPS
 
-    def leads_named(text: str) -> frozenset[str]:
-        if cue is _Q_CUE:
-            return stated_q_wave_leads(text)
-        if cue is _T_DOWN:
-            return stated_t_inversion_leads(text)
-        if cue is _T_LOW:
-            return stated_low_t_leads(text)
-        return st_shift_leads(text).get("elevation", frozenset())
+    # The report parser that reads the leads named after each finding's cue.
+    parsers = {_Q_CUE: stated_q_wave_leads, _T_DOWN: stated_t_inversion_leads, _T_LOW: stated_low_t_leads}
+    leads_named = parsers.get(cue, lambda text: st_shift_leads(text).get("elevation", frozenset()))
 
     walls: list[str] = []
     for match in cue.finditer(query):
