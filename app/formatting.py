@@ -72,6 +72,9 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
 # Values that contain the QRS: with a bundle branch block they are long because the QRS is, which a QTc read alone
 # would call a long-QT finding.
 WIDENED_BY_QRS = frozenset({"qt_ms", "qtc_ms", "qtc_fridericia_ms"})
+# Left ventricular hypertrophy's voltage criteria: a bundle branch block or a paced QRS changes the voltages by
+# itself (larger in a left block, S in V1 smaller in a right one), so the criteria do not read hypertrophy there.
+LVH_VOLTAGES = frozenset({"sokolow_lyon_mv", "cornell_mv"})
 # A bundle branch block's ST segment moves opposite to its QRS; ischaemia can still add to it (Sgarbossa).
 SECONDARY_ST = "secondary, not by itself a sign of ischaemia"
 # Yes/no findings: (attribute, label, text when True, text when False).
@@ -217,6 +220,8 @@ def measurement_lines(m: Any) -> list[str]:
             text += f"; lengthened by the wide QRS ({qrs:.0f} ms): read the JT interval"
         if name == "st_depression_mv" and value and qrs is not None and qrs >= WIDE_QRS_MS:
             text += f"; with a wide QRS ({qrs:.0f} ms) the ST segment moves opposite to it: {SECONDARY_ST}"
+        if name in LVH_VOLTAGES:
+            text += voltage_note(m, qrs)
         if name in WIDENED_BY_QRS or (name == "st_depression_mv" and value):
             text += qrs_not_excluded(m)
         lines.append(text)
@@ -323,6 +328,21 @@ def qrs_not_excluded(m: Any) -> str:
     finding by itself (:attr:`core.measure.Measurements.qrs_not_narrow`)."""
     unknown = _number(getattr(m, "qrs_ms", None)) is None and getattr(m, "qrs_not_narrow", None)
     return "; QRS not measured: a wide QRS, which would explain this, is not excluded" if unknown else ""
+
+
+def voltage_note(m: Any, qrs: float | None) -> str:
+    """The note on a voltage criterion's row (Sokolow-Lyon, Cornell) where the QRS is paced, wide or not measured
+    (:data:`LVH_VOLTAGES`): the criteria were made for a conducted QRS."""
+    from core.measure import WIDE_QRS_MS
+
+    if getattr(m, "paced_beats", None):
+        return "; paced QRS complexes: voltage criteria do not read hypertrophy"
+    if qrs is not None and qrs >= WIDE_QRS_MS:
+        block = "a bundle branch block changes them"
+        return f"; with a wide QRS ({qrs:.0f} ms) voltage criteria are less reliable: {block}"
+    if qrs is None and getattr(m, "qrs_not_narrow", None):
+        return "; QRS not measured: a wide QRS, which changes the voltages, is not excluded"
+    return ""
 
 
 def pacing_line(m: Any, missing: dict) -> str:

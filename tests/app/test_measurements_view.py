@@ -457,3 +457,23 @@ def test_a_finding_a_wide_qrs_would_explain_says_so_when_the_qrs_was_not_measure
     assert paced.qrs_not_narrow is True and Measurements(missing={"all": "no heartbeats"}).qrs_not_narrow is None
     narrow = Measurements(qrs_ms=96.0, t_inversion_leads=("V5", "V6"), per_lead={})
     assert not any("not excluded" in line for line in measurement_lines(narrow))
+
+
+def test_voltage_rows_say_when_a_paced_wide_or_unmeasured_qrs_makes_them_unreliable():
+    """Sokolow-Lyon and Cornell read hypertrophy on a conducted QRS: ptbxl/16488 (paced, QRS not measured) shows
+    Cornell 2.76 mV, which must not read as a hypertrophy by itself."""
+    narrow = measurement_lines(Measurements(qrs_ms=96.0, sokolow_lyon_mv=4.87, cornell_mv=1.13))
+    assert "Sokolow-Lyon index: 4.87 mV" in narrow and "Cornell voltage (R aVL + S V3): 1.13 mV" in narrow
+    wide = measurement_lines(Measurements(qrs_ms=150.0, sokolow_lyon_mv=4.2, cornell_mv=3.0))
+    said = "; with a wide QRS (150 ms) voltage criteria are less reliable: a bundle branch block changes them"
+    assert f"Sokolow-Lyon index: 4.20 mV{said}" in wide and f"Cornell voltage (R aVL + S V3): 3.00 mV{said}" in wide
+    paced = measurement_lines(
+        Measurements(hr_bpm=71.0, cornell_mv=2.76, paced_beats=8, missing={"qrs_ms": "QRS 260 ms is outside 40-250 ms"})
+    )
+    said = "; paced QRS complexes: voltage criteria do not read hypertrophy"
+    assert f"Cornell voltage (R aVL + S V3): 2.76 mV{said}" in paced
+    unmeasured = measurement_lines(
+        Measurements(hr_bpm=71.0, cornell_mv=2.76, missing={"qrs_ms": "QRS 260 ms is outside 40-250 ms"})
+    )
+    note = "; QRS not measured: a wide QRS, which changes the voltages, is not excluded"
+    assert f"Cornell voltage (R aVL + S V3): 2.76 mV{note}" in unmeasured

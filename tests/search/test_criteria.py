@@ -79,7 +79,10 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("T wave inversion in V1-V3", ["T-wave inversion in 2 contiguous leads: anterior wall"]),
         ("no T wave inversion", []),
         # the voltage; no T-wave criterion: strain is more than its T waves
-        ("left ventricular hypertrophy with strain", ["Sokolow-Lyon ≥ 3.5 mV (left ventricular hypertrophy)"]),
+        (
+            "left ventricular hypertrophy with strain",
+            ["Sokolow-Lyon ≥ 3.5 mV or Cornell ≥ 2.8 mV (left ventricular hypertrophy)"],
+        ),
         ("NSTEMI", []),
         # no criterion: denied, both rates named, or nothing a single number defines
         ("no first degree AV block", []),
@@ -295,22 +298,42 @@ def test_low_or_flat_t_waves_on_the_named_wall_and_undecided_with_a_wide_qrs():
 
 
 def test_lvh_voltage_finds_a_hypertrophy_but_its_absence_does_not_exclude_one():
-    """Sokolow-Lyon meets about half of the coded LVH: met lifts an ECG; under 3.5 mV, or not measured (LUDB keeps no
-    millivolts), the ECG is undecided, never contradicted."""
+    """Sokolow-Lyon or Cornell meets about half of the coded LVH: either met lifts an ECG; neither met, or not measured
+    (LUDB keeps no millivolts), leaves it undecided, never contradicted."""
     lvh = criteria_for("left ventricular hypertrophy with strain")
-    assert [c.describe() for c in lvh] == ["Sokolow-Lyon ≥ 3.5 mV (left ventricular hypertrophy)"]
+    assert [c.describe() for c in lvh] == ["Sokolow-Lyon ≥ 3.5 mV or Cornell ≥ 2.8 mV (left ventricular hypertrophy)"]
     assert criteria_for("LVH") == lvh and criteria_for("no LVH") == ()
     assert criteria_for("right ventricular hypertrophy") == ()
-    tall, short = Measurements(qrs_ms=100.0, sokolow_lyon_mv=4.2), Measurements(qrs_ms=100.0, sokolow_lyon_mv=2.1)
-    assert [verdict(lvh, m) for m in (tall, short, Measurements(qrs_ms=100.0))] == [True, None, None]
-    assert why(lvh, tall) == "Sokolow-Lyon 4.20 mV (≥ 3.5 mV: met)"
-    assert why(lvh, short) == "Sokolow-Lyon 2.10 mV (≥ 3.5 mV: not met, which does not exclude it)"
+    tall = Measurements(qrs_ms=100.0, sokolow_lyon_mv=4.2, cornell_mv=1.0)
+    cornell = Measurements(qrs_ms=100.0, sokolow_lyon_mv=2.1, cornell_mv=3.1)
+    short = Measurements(qrs_ms=100.0, sokolow_lyon_mv=2.1, cornell_mv=1.0)
+    unmeasured = Measurements(qrs_ms=100.0)
+    assert [verdict(lvh, m) for m in (tall, cornell, short, unmeasured)] == [True, True, None, None]
+    not_met = "not met, which does not exclude it"
+    assert why(lvh, tall) == f"Sokolow-Lyon 4.20 mV (≥ 3.5 mV: met) or Cornell 1.00 mV (≥ 2.8 mV: {not_met})"
+    assert why(lvh, cornell) == f"Sokolow-Lyon 2.10 mV (≥ 3.5 mV: {not_met}) or Cornell 3.10 mV (≥ 2.8 mV: met)"
+    assert why(lvh, short) == f"Sokolow-Lyon 2.10 mV (≥ 3.5 mV: {not_met}) or Cornell 1.00 mV (≥ 2.8 mV: {not_met})"
     assert verdict(lvh, Measurements(qrs_ms=124.0, sokolow_lyon_mv=6.4)) is True  # ptbxl/01048: LVH at 124 ms
-    ludb = Measurements(qrs_ms=96.0, missing={"sokolow_lyon_mv": "amplitudes not calibrated"})  # says why
-    assert why(lvh, ludb) == "Sokolow-Lyon not measured (amplitudes not calibrated)"
+    reason = "amplitudes not calibrated"
+    ludb = Measurements(qrs_ms=96.0, missing={"sokolow_lyon_mv": reason, "cornell_mv": reason})  # says why
+    assert why(lvh, ludb) == f"Sokolow-Lyon not measured ({reason}) or Cornell not measured ({reason})"
     # Met ECGs first; the rest keep the model's order (nothing is pushed below them).
-    ranked = [short, tall, Measurements(qrs_ms=100.0)]
-    assert reorder(lvh, ranked, lambda m: m)[0] == [tall, short, ranked[2]]
+    ranked = [short, tall, unmeasured, cornell]
+    assert reorder(lvh, ranked, lambda m: m)[0] == [tall, cornell, short, unmeasured]
+
+
+def test_any_of_is_contradicted_only_when_every_option_is():
+    """An AnyOf of criteria that can contradict: one met is enough, all contradicted contradicts, else undecided."""
+    from core.search.criteria import AnyOf, Criterion
+
+    either = AnyOf(
+        "slow or long PR",
+        (Criterion("slow", "hr_bpm", "<", 60.0, "HR", "bpm"), Criterion("long PR", "pr_ms", ">", 200.0, "PR", "ms")),
+    )
+    assert either.describe() == "HR < 60 bpm or PR > 200 ms (slow or long PR)"
+    assert either.verdict(Measurements(hr_bpm=80.0, pr_ms=240.0)) is True
+    assert either.verdict(Measurements(hr_bpm=80.0, pr_ms=160.0)) is False
+    assert either.verdict(Measurements(hr_bpm=80.0)) is None
 
 
 def test_a_wall_the_query_names_must_carry_the_st_elevation():
