@@ -42,6 +42,13 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("ventricular pacing", ["paced QRS complexes ≥ 1 (ventricular pacing)"]),
         ("left axis deviation with low QRS voltage", ["axis < -30° (left axis deviation)", "low QRS voltage"]),
         ("right axis deviation", ["axis > 90° (right axis deviation)"]),
+        # a fascicular block by its axis, once with the deviation named too
+        ("left anterior fascicular block", ["axis < -30° (left axis deviation)"]),
+        ("LAFB with left axis deviation", ["axis < -30° (left axis deviation)"]),
+        ("left anterior hemiblock", ["axis < -30° (left axis deviation)"]),
+        ("left posterior fascicular block", ["axis > 90° (right axis deviation)"]),
+        ("LPFB", ["axis > 90° (right axis deviation)"]),
+        ("no left anterior fascicular block", []),
         ("long QT", ["QTc (Bazett) > 460 ms (long QT), Fridericia's too"]),
         ("frequent ventricular ectopic beats", ["premature ventricular beats ≥ 1"]),
         ("premature atrial contractions", ["premature supraventricular beats ≥ 1 (premature atrial beats)"]),
@@ -88,7 +95,6 @@ from core.search.criteria import criteria_for, order_by_verdict, reorder, verdic
         ("no first degree AV block", []),
         ("no sign of bradycardia", []),
         ("tachycardia-bradycardia syndrome", []),
-        ("left anterior fascicular block", []),
         ("incomplete right bundle branch block", []),
         ("second degree AV block", []),
         ("wandering atrial pacemaker", []),  # a rhythm, not a device
