@@ -225,7 +225,7 @@ class Criterion:
         value, second = getattr(measurements, self.field, None), self._second(measurements)
         if met is None:
             if value is not None and second is not None and self._disagree(value, second):  # measured twice
-                return f"{self._shown(value, second)} ({self.bound()}: the two disagree)"
+                return f"{self.shown(value, second)} ({self.bound()}: the two disagree)"
             doubt_why = self._doubt_why(measurements)
             if value is not None and self.finds_only and not _OPERATORS[self.op](value, self.threshold):
                 return self._with_outcome(value, second, "not met, which does not exclude it")
@@ -234,7 +234,7 @@ class Criterion:
             if value is not None and self._doubted(measurements) and self.op == "is":
                 return f"{self.label}: {_yes_no(value)} ({doubt_why}, undecided)"
             if value is not None and self._doubted(measurements):
-                return f"{self._shown(value, second)} ({self.bound()}: {doubt_why}, undecided)"
+                return f"{self.shown(value, second)} ({self.bound()}: {doubt_why}, undecided)"
             undecided = getattr(measurements, "undecided", None)
             why = undecided(self.field) if undecided is not None else None
             if why:
@@ -242,7 +242,7 @@ class Criterion:
             reason = (getattr(measurements, "missing", None) or {}).get(self.field)  # why it was not measured
             return f"{self.label} not measured ({reason})" if reason else f"{self.label} not measured"
         if self.unless and getattr(measurements, self.unless, None) and self.op not in ("is", "has"):
-            return f"{self._shown(value, None)} ({self.unless_why})"
+            return f"{self.shown(value, None)} ({self.unless_why})"
         return self._with_outcome(value, second, "met" if met else "not met")
 
     def _with_outcome(self, value: Any, second: Any, outcome: str) -> str:
@@ -252,9 +252,9 @@ class Criterion:
             return f"{self.label}: {_yes_no(value)} ({outcome})"
         if self.op == "has":
             return f"{self.label}: {', '.join(value) or 'none'} ({self.threshold} wall: {outcome})"
-        return f"{self._shown(value, second)} ({self.bound()}: {outcome})"
+        return f"{self.shown(value, second)} ({self.bound()}: {outcome})"
 
-    def _shown(self, value: float, second: float | None) -> str:
+    def shown(self, value: float, second: float | None) -> str:
         """``"QRS 96 ms"``, ``"V1 R/S 0.09"``, ``"QTc (Bazett) 480 ms, Fridericia 440 ms"``."""
         shown = f"{self.label} {value:.{self.decimals}f}{self._unit()}"
         return shown if second is None else f"{shown}, {self.agree_label} {second:.{self.decimals}f}{self._unit()}"
@@ -307,7 +307,19 @@ class AnyOf:
         return f"{' or '.join(f'{o.label} {o.bound()}' for o in self.options)} ({self.finding})"
 
     def reading(self, measurements: Any) -> str:
-        """Each option's reading, joined by "or"."""
+        """Each option's reading, joined by "or"; options not measured for one reason, or all measured and not met
+        while finding only, are said once: ``"Sokolow-Lyon and Cornell not measured (amplitudes not calibrated)"``,
+        ``"Sokolow-Lyon 2.75 mV (≥ 3.5 mV) and Cornell 2.52 mV (≥ 2.8 mV): not met, which does not exclude it"``."""
+        labels = " and ".join(o.label for o in self.options)
+        values = [getattr(measurements, o.field, None) for o in self.options]
+        if all(v is None for v in values):
+            reasons = {(getattr(measurements, "missing", None) or {}).get(o.field) for o in self.options}
+            if len(reasons) == 1 and None not in reasons:
+                return f"{labels} not measured ({reasons.pop()})"
+        verdicts = [o.verdict(measurements) for o in self.options]
+        if None not in values and all(o.finds_only for o in self.options) and not any(verdicts):
+            shown = (f"{o.shown(v, None)} ({o.bound()})" for o, v in zip(self.options, values, strict=True))
+            return f"{' and '.join(shown)}: not met, which does not exclude it"
         return " or ".join(o.reading(measurements) for o in self.options)
 
     def verdict(self, measurements: Any) -> bool | None:

@@ -321,11 +321,13 @@ def test_lvh_voltage_finds_a_hypertrophy_but_its_absence_does_not_exclude_one():
     not_met = "not met, which does not exclude it"
     assert why(lvh, tall) == f"Sokolow-Lyon 4.20 mV (≥ 3.5 mV: met) or Cornell 1.00 mV (≥ 2.8 mV: {not_met})"
     assert why(lvh, cornell) == f"Sokolow-Lyon 2.10 mV (≥ 3.5 mV: {not_met}) or Cornell 3.10 mV (≥ 2.8 mV: met)"
-    assert why(lvh, short) == f"Sokolow-Lyon 2.10 mV (≥ 3.5 mV: {not_met}) or Cornell 1.00 mV (≥ 2.8 mV: {not_met})"
+    assert why(lvh, short) == f"Sokolow-Lyon 2.10 mV (≥ 3.5 mV) and Cornell 1.00 mV (≥ 2.8 mV): {not_met}"
     assert verdict(lvh, Measurements(qrs_ms=124.0, sokolow_lyon_mv=6.4)) is True  # ptbxl/01048: LVH at 124 ms
     reason = "amplitudes not calibrated"
     ludb = Measurements(qrs_ms=96.0, missing={"sokolow_lyon_mv": reason, "cornell_mv": reason})  # says why
-    assert why(lvh, ludb) == f"Sokolow-Lyon not measured ({reason}) or Cornell not measured ({reason})"
+    assert why(lvh, ludb) == f"Sokolow-Lyon and Cornell not measured ({reason})"
+    half = Measurements(qrs_ms=96.0, sokolow_lyon_mv=2.1, missing={"cornell_mv": "needs aVL and V3"})
+    assert why(lvh, half) == f"Sokolow-Lyon 2.10 mV (≥ 3.5 mV: {not_met}) or Cornell not measured (needs aVL and V3)"
     # Met ECGs first; the rest keep the model's order (nothing is pushed below them).
     ranked = [short, tall, unmeasured, cornell]
     assert reorder(lvh, ranked, lambda m: m)[0] == [tall, cornell, short, unmeasured]
