@@ -27,6 +27,7 @@ ST_ELEVATION_LABEL = "ST elevation at J in 2 contiguous leads (≥ 0.1 mV, in V2
 Q_WAVE_LABEL = "Pathological Q waves in 2 contiguous leads (≥ 30 ms and 0.1 mV, in V2-V3 ≥ 20 ms, or QS)"
 T_INVERSION_LABEL = "T-wave inversion in 2 contiguous leads (≥ 0.1 mV; aVR, III, V1 not read)"
 LOW_T_LABEL = "Low or flat T waves in 2 contiguous leads (under 0.1 mV either way; I, II, aVF, V3-V6 read)"
+P_TERMINAL_LABEL = "V1 P terminal force (negative end of the P wave; Morris: ≥ 0.1 mV deep and ≥ 40 ms)"
 # One row per distinct report text: record_id is the first record with it, record_ids all of them.
 # "hedged": the report states the query's finding only hedged ("possible ..."), so its lexical part was lowered;
 # "counterpart": it states the query's counterpart finding ("right bundle branch block" for "LBBB", ST depression for
@@ -234,6 +235,9 @@ def measurement_lines(m: Any) -> list[str]:
     )
     after = next((i + 1 for i, line in enumerate(lines) if line.startswith(ST_DEPRESSION_LABEL)), len(lines))
     lines[after:after] = [line(m, missing) for name, line in walls if hasattr(m, name)]
+    if hasattr(m, "v1_p_terminal_mv"):  # after the V1 R/S row, or last (a version that lacks one skips it)
+        after = next((i + 1 for i, line in enumerate(lines) if line.startswith("V1 R/S ratio")), len(lines))
+        lines.insert(after, p_terminal_line(m, missing))
     for name, label, yes, no in MEASUREMENT_FLAGS:
         if not hasattr(m, name):
             continue
@@ -287,6 +291,18 @@ def low_t_line(m: Any, missing: dict) -> str:
     not measured with the reason; with a wide QRS, that the block changes the T waves by itself."""
     wide = f"the T wave changes with it: {SECONDARY_ST}"
     return _wall_line(m, missing, "low_t_leads", LOW_T_LABEL, _lead_mv(m, "t_mv"), " mV", wide)
+
+
+def p_terminal_line(m: Any, missing: dict) -> str:
+    """``"V1 P terminal force (...): 0.16 mV deep, 79 ms (met: left atrial abnormality)"``, ``": none (no negative
+    end)"``, or not measured with the reason."""
+    depth, length = _number(getattr(m, "v1_p_terminal_mv", None)), _number(getattr(m, "v1_p_terminal_ms", None))
+    if depth is None or length is None:
+        return _not_measured(P_TERMINAL_LABEL, "v1_p_terminal_mv", missing)
+    if not depth:
+        return f"{P_TERMINAL_LABEL}: none (no negative end)"
+    met = "met: left atrial abnormality" if getattr(m, "left_atrial_abnormality", None) else "not met"
+    return f"{P_TERMINAL_LABEL}: {depth:.2f} mV deep, {length:.0f} ms ({met})"
 
 
 def _lead_mv(m: Any, key: str) -> Callable[[str], str]:

@@ -56,6 +56,10 @@ Definitions:
   and from 0.79 in every complete right bundle branch block of the calibrated training records (49 and 52, SPH
   counted). A ratio within one lead, so kept where the millivolts are not (LUDB). Added 2026-12-04 without a version
   change: the sentence does not use it, so FG-CLEP's sentences are the same.
+* ``v1_p_terminal_mv``, ``v1_p_terminal_ms``: depth and length of the negative end of V1's median P wave
+  (:mod:`core.measure.p_terminal`); :attr:`Measurements.left_atrial_abnormality` is Morris' criterion on them (0.1 mV
+  and 40 ms). Missing without a P wave in two beats, or where the millivolts are not calibrated. Added 2026-12-05
+  without a version change (not in the sentence).
 
 Every value is an automated measurement: ``quality`` gives the confidence of each value given and ``missing`` the
 reason for each value that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader
@@ -77,6 +81,7 @@ from core.measure.beat_consistency import MIN_CONSISTENCY, qrs_consistency
 from core.measure.delineator import bandpass_leads_mv
 from core.measure.ectopy import VENTRICULAR, premature_beats, without_supraventricular
 from core.measure.p_onset import pr_on_median_beat, uncoupled_reason
+from core.measure.p_terminal import PTerminal, p_wave_windows, v1_p_terminal
 from core.measure.pacing import not_judged, ventricular_pacing
 from core.measure.q_waves import lead_q_waves, pathological_q_leads
 from core.measure.quality import Estimate, check_qt, estimate, heart_rate, interval_values, used_beats
@@ -163,6 +168,9 @@ class Measurements:
         low_t_leads: leads with a low or flat T wave in walls where two contiguous leads have one (module
             docstring); empty where none.
         v1_r_to_s: V1's R/S amplitude ratio (module docstring).
+        v1_p_terminal_mv, v1_p_terminal_ms: depth (positive, mV) and length of the negative end of V1's P wave
+            (:mod:`core.measure.p_terminal`; 0 and 0 where it has none; added 2026-12-05, not in the sentence);
+            :attr:`left_atrial_abnormality` reads them.
         paced_beats: QRS complexes preceded by a pacemaker spike (:mod:`core.measure.pacing`, v2.15); 0 when
             fewer than three (not stated), None under 500 Hz (a spike is not visible there).
         n_beats: QRS complexes found.
@@ -199,6 +207,8 @@ class Measurements:
     premature_supraventricular: int | None = None
     paced_beats: int | None = None
     v1_r_to_s: float | None = None
+    v1_p_terminal_mv: float | None = None
+    v1_p_terminal_ms: float | None = None
     st_depression_mv: float | None = None
     st_elevation_leads: tuple[str, ...] | None = None
     q_wave_leads: tuple[str, ...] | None = None
@@ -253,6 +263,14 @@ class Measurements:
     def low_t_walls(self) -> tuple[str, ...] | None:
         """The walls whose leads carry :attr:`low_t_leads`."""
         return _walls_of(self.low_t_leads)
+
+    @property
+    def left_atrial_abnormality(self) -> bool | None:
+        """Morris' criterion on V1's P terminal force (:class:`core.measure.p_terminal.PTerminal`): its negative end at
+        least 0.1 mV deep and 40 ms long; None when not measured."""
+        if self.v1_p_terminal_mv is None or self.v1_p_terminal_ms is None:
+            return None
+        return PTerminal(self.v1_p_terminal_mv, self.v1_p_terminal_ms).abnormal
 
     @property
     def irregular_without_p(self) -> bool | None:
@@ -311,7 +329,7 @@ class Measurements:
         out["beats"] = [asdict(b) for b in self.beats]
         derived = (
             "irregular_without_p", "p_waves_before_qrs", "st_elevation_walls", "q_wave_walls", "t_inversion_walls",
-            "low_t_walls", "qrs_not_narrow",
+            "low_t_walls", "qrs_not_narrow", "left_atrial_abnormality",
         )  # fmt: skip
         out.update({name: getattr(self, name) for name in derived})
         lists = (
@@ -600,6 +618,11 @@ def measurements_from_masks(
             per_lead.setdefault(name, {})["t_mv"] = t_mv
         voltages["t_inversion_leads"] = t_inversion_leads(t_amplitudes)
         voltages["low_t_leads"] = low_t_leads(t_amplitudes)
+        terminal = v1_p_terminal(ecg, p_wave_windows(fiducials))
+        if terminal is None:
+            missing["v1_p_terminal_mv"] = missing["v1_p_terminal_ms"] = "needs V1 and two beats with a P wave"
+        else:
+            voltages["v1_p_terminal_mv"], voltages["v1_p_terminal_ms"] = terminal.depth_mv, terminal.duration_ms
         for name in ("st_depression_mv", "st_elevation_leads", "q_wave_leads"):
             if voltages[name] is None:
                 missing[name] = "needs two whole beats and two leads of one wall"
@@ -642,6 +665,8 @@ def measurements_from_masks(
         premature_supraventricular=ectopy.supraventricular if ectopy else None,
         paced_beats=pacing.paced_beats,
         v1_r_to_s=v1_ratio,
+        v1_p_terminal_mv=voltages.get("v1_p_terminal_mv"),
+        v1_p_terminal_ms=voltages.get("v1_p_terminal_ms"),
         st_depression_mv=voltages.get("st_depression_mv"),
         st_elevation_leads=voltages.get("st_elevation_leads"),
         q_wave_leads=voltages.get("q_wave_leads"),
@@ -685,6 +710,8 @@ _VOLTAGES = (
     "q_wave_leads",
     "t_inversion_leads",
     "low_t_leads",
+    "v1_p_terminal_mv",
+    "v1_p_terminal_ms",  # a length, but of a deflection whose size is not known
 )
 _PER_LEAD_VOLTAGES = ("r_mv", "s_mv", "p2p_mv", "st_mv", "st_j_mv", "q_mv", "t_mv")
 UNCALIBRATED_REASON = "amplitudes not calibrated: the file does not keep the leads' sizes in millivolts"

@@ -34,7 +34,7 @@ MEAS_FIELDS: tuple[str, ...] = (
     "hr_bpm", "irregular", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms", "axis_deg",
     "sokolow_lyon_mv", "cornell_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
     "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s", "st_depression_mv",
-    "st_elevation", "q_wave_walls", "t_inversion_walls", "low_t_walls",
+    "st_elevation", "q_wave_walls", "t_inversion_walls", "low_t_walls", "left_atrial_abnormality",
 )  # fmt: skip
 # Per-lead values read from ``Measurements.per_lead`` (lead -> value), for the checks a report makes lead by lead;
 # ``q_pathological`` is each lead's reading by core.measure.q_waves.pathological.
@@ -473,6 +473,16 @@ CHECKS: tuple[Check, ...] = (
         "NORM",
         "cornell_mv",
         lambda v, s: v > cornell_limit_mv(s),
+    ),
+    # V1's P terminal force (core.measure.p_terminal): Morris' 0.1 mV deep and 40 ms long.
+    Check("ptf_lae", "V1 P terminal force (Morris), LAE", "LAE", "left_atrial_abnormality", lambda v, s: bool(v)),
+    Check(
+        "ptf_norm",
+        "V1 P terminal force (Morris), NORM (not LAE)",
+        "NORM",
+        "left_atrial_abnormality",
+        lambda v, s: bool(v),
+        exclude=("LAE",),
     ),
 )
 

@@ -62,6 +62,8 @@ Q_TEXT     the report states Q waves in named  -                                
 LOWT       LOWT (low amplitude T waves)        -                                -
 LOWT_TEXT  the report states T waves low or    -                                -
            flat in named leads
+LAE        LAO/LAE (left atrial overload or    LAE 67741000119109 (left atrial  left atrial hypertrophy
+           enlargement)                        enlargement)
 =========  ==================================  ==============================  =================================
 
 Why these choices: the Challenge scores LBBB/CLBBB and RBBB/CRBBB as one class each (``dx_mapping_scored.csv``), so
@@ -110,7 +112,7 @@ LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
     "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
     "1AVB_TEXT", "PACE", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT", "TINV", "TINV_TEXT", "TINV_INF",
-    "TINV_ANT", "LOWT", "LOWT_TEXT",
+    "TINV_ANT", "LOWT", "LOWT_TEXT", "LAE",
 )  # fmt: skip
 
 # A first-degree AV block or a long PR stated in an English report. A bare "av block" counts (German "av-block" with
@@ -164,7 +166,7 @@ _LEADS_WITHIN = re.compile(r"[^.]{0,40}?\b(?:in|over)\s", re.DOTALL)
 
 _PTBXL_CODES = frozenset(LABELS) - {
     "LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT", "TINV",
-    "TINV_TEXT", "TINV_INF", "TINV_ANT", "LOWT_TEXT",
+    "TINV_TEXT", "TINV_INF", "TINV_ANT", "LOWT_TEXT", "LAE",
 }  # fmt: skip
 # Infarction codes by wall: PTB-XL codes inferior and anterior infarctions with the leads' extent.
 _PTBXL_WALL_CODES = {"IMI": frozenset({"IMI", "ILMI", "IPLMI", "IPMI"}), "AMI": frozenset({"ASMI", "AMI", "ALMI"})}
@@ -206,6 +208,7 @@ SNOMED_LABELS: dict[str, str] = {
     "10370003": "PACE",
     "429622005": "STD",
     "59931005": "TINV",
+    "67741000119109": "LAE",
 }
 
 LUDB_LABELS: dict[tuple[str, str], str] = {
@@ -224,6 +227,7 @@ LUDB_LABELS: dict[tuple[str, str], str] = {
     ("axis", "left axis deviation"): "LAD0",
     ("axis", "right axis deviation"): "RAD",
     ("hypertrophy", "left ventricular hypertrophy"): "LVH",
+    ("hypertrophy", "left atrial hypertrophy"): "LAE",
     ("extrasystole", "ventricular extrasystole"): "PVC",
     ("extrasystole", "atrial extrasystole"): "PAC",
 }
@@ -309,6 +313,8 @@ def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report
         out.add("Q_TEXT")
     if "INVT" in codes:
         out.add("TINV")
+    if "LAO/LAE" in codes:
+        out.add("LAE")
     if t_leads := stated_t_inversion_leads(report_en):
         out.add("TINV_TEXT")
         out |= {label for label, wall in _T_WALL_LABELS.items() if len(t_leads & set(ST_GROUPS[wall])) >= 2}

@@ -93,6 +93,13 @@ measurements keep no sex) the two meet 57 % of those training LVH and 3.3 % of t
 3.1 %; a one-off script), and on training records "left ventricular hypertrophy with strain" rose further for D-BETA
 (0.6 -> 0.8) and FG-CLEP (0.3 -> 0.5), METS unchanged (0.8).
 
+Left atrial enlargement ("left atrial enlargement", "abnormality", "overload", "hypertrophy") asks for Morris'
+criterion on V1's P terminal force (:mod:`core.measure.p_terminal`: its negative end 0.1 mV deep and 40 ms long, both),
+finding only, as voltage for LVH: it meets about half of the training ECGs coded ``LAO/LAE`` and 3 % of the normal
+ones (plausibility rows). On training records (``by_example_dev --queries eval/dev_lae_queries.json``, 2026-12-05
+late; four queries) precision@10 by example rose 0.025 -> 0.075 (METS), 0.050 -> 0.075 (D-BETA), 0.025 -> 0.075
+(FG-CLEP), no query lower.
+
 A QRS not measured leaves these findings (ST elevation, Q waves, T waves, a long QT) undecided as a wide one
 does (:attr:`core.measure.Measurements.qrs_not_narrow`, 2026-12-05): a QRS too wide to measure is not measured at all
 (``ptbxl/16488``, paced, "QRS 260 ms is outside 40-250 ms", met T inversion, anterior ST elevation and a long QT as
@@ -351,6 +358,15 @@ _LVH_VOLTAGE = AnyOf(
         Criterion("Cornell", "cornell_mv", ">=", 2.8, "Cornell", "mV", decimals=2, finds_only=True),
     ),
 )
+# Morris' criterion for left atrial abnormality on V1's P wave: its negative end 0.1 mV deep and 40 ms long, both; as
+# voltage for LVH, it finds the finding without excluding it (module docstring).
+_LEFT_ATRIAL = tuple(
+    Criterion("left atrial abnormality", field, ">=", bound, label, unit, decimals=decimals, finds_only=True)
+    for field, bound, label, unit, decimals in (
+        ("v1_p_terminal_mv", 0.1, "V1 P terminal depth", "mV", 2),
+        ("v1_p_terminal_ms", 40.0, "V1 P terminal length", "ms", 0),
+    )
+)
 # Bazett's correction over-corrects at fast rates (and under-corrects at slow ones): a long QT is met where
 # Fridericia's agrees, and undecided where only one of them is over the bound (module docstring).
 _LONG_QT = Criterion(
@@ -439,7 +455,8 @@ _ACUTE = re.compile(r"\bacute\b|\bn?stemi\b|\bst[- ](?:segment )?elevation\b", r
 _WALL_WORDS = {"inferior": r"\binfer(?:ior|o)", "lateral": r"lateral", "anterior": r"\bantero|\banterior|\bseptal"}
 
 _AV = r"(?:av|a-v|atrioventricular|atrio-ventricular)"
-_RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
+# A rule gives one criterion, an AnyOf, or a tuple of criteria that must all be met.
+_RULES: tuple[tuple[re.Pattern[str], Criterion | AnyOf | tuple[Criterion, ...]], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), criterion)
     for pattern, criterion in (
         (rf"\b(?:first|1st|1\.?)[- ]?degree {_AV} block\b|\b{_AV} block (?:i|1|first degree)\b|\b1avb\b", _PR_LONG),
@@ -453,6 +470,7 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion], ...] = tuple(
         (r"\bleft posterior (?:fascicular block|hemi-?block)\b|\blpfb\b|\blphb\b", _RIGHT_AXIS),
         (r"\blow (?:qrs |limb[- ]lead |precordial )?voltage\b", _LOW_VOLTAGE),
         (r"\bleft ventricular hypertroph(?:y|ic)\b|\blvh\b", _LVH_VOLTAGE),
+        (r"\bleft atri(?:al|um) (?:enlargement|abnormality|overload|hypertrophy|dilatation)\b", _LEFT_ATRIAL),
         (r"\b(?:long|prolonged) qtc?\b|\bqtc? (?:interval )?prolongation\b", _LONG_QT),
         (r"(?<!incomplete )\b(?:complete )?(?:left|right) bundle branch block\b", _BBB_QRS),
         (r"(?<!incomplete )\b(?:complete )?left bundle branch block\b", _LEFT_V1),
@@ -492,10 +510,10 @@ def criteria_for(query: str) -> Criteria:
     """The measured criteria a query names, in the order of :data:`_RULES` (each once)."""
     text = query or ""
     found: list[Criterion | AnyOf] = []
-    for pattern, criterion in _RULES:
+    for pattern, criteria in _RULES:
         for match in pattern.finditer(text):
-            if not _DENIED.search(text[: match.start()]) and criterion not in found:
-                found.append(criterion)
+            if not _DENIED.search(text[: match.start()]):
+                found += [c for c in (criteria if isinstance(criteria, tuple) else (criteria,)) if c not in found]
     if _SLOW in found and _FAST in found:  # "tachycardia-bradycardia syndrome": no one rate says it
         found = [c for c in found if c not in (_SLOW, _FAST)]
     if _INFARCT_Q in found and (_Q_WAVES in found or _ACUTE.search(text)):  # its Q waves read as named, or none

@@ -301,6 +301,12 @@ def test_zero_shot_sets_each_measured_finding_beside_the_ecgs_value(client, serv
     readings = dict(zip(frame["class"], frame["measured (automated)"], strict=True))
     assert readings == {"LBBB": left, "RBBB": right, "NORM": sinus, "AFIB": rhythm}
     # No class names one: no column.
-    plain = {"headers": ["class", "prompts"], "data": [["NORM", "normal ECG"], ["MI", "myocardial infarction"]]}
+    plain = {"headers": ["class", "prompts"], "data": [["NORM", "normal ECG"], ["CD", "conduction disturbance"]]}
     frame = _frame(client.predict("ptbxl/00002", plain, "tiny-a", "none", api_name="/zeroshot")[1])
     assert "measured (automated)" not in frame.columns
+    # An infarction is found by its Q waves, which an ECG without them does not contradict.
+    infarction = {"headers": ["class", "prompts"], "data": [["MI", "myocardial infarction"]]}
+    frame = _frame(client.predict("ptbxl/00002", infarction, "tiny-a", "none", api_name="/zeroshot")[1])
+    assert measured.q_wave_leads == ()
+    said = "pathological Q waves in 2 contiguous leads: none (not met, which does not exclude it)"
+    assert dict(zip(frame["class"], frame["measured (automated)"], strict=True)) == {"MI": said}

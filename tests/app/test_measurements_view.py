@@ -216,6 +216,8 @@ def test_measurements_endpoint_returns_json(client, services):
     assert "t_inversion_walls" not in out.get("undecided", {})
     # ... and none low or flat; a QRS of about 100 ms, so no secondary change to suspect.
     assert out["low_t_leads"] == [] and out["low_t_walls"] == [] and out["qrs_not_narrow"] is False
+    # ... and V1's P wave read for left atrial abnormality, not met.
+    assert isinstance(out["v1_p_terminal_mv"], float) and out["left_atrial_abnormality"] is False
 
 
 def test_measurements_endpoint_rejects_a_bad_key(client):
@@ -477,3 +479,18 @@ def test_voltage_rows_say_when_a_paced_wide_or_unmeasured_qrs_makes_them_unrelia
     )
     note = "; QRS not measured: a wide QRS, which changes the voltages, is not excluded"
     assert f"Cornell voltage (R aVL + S V3): 2.76 mV{note}" in unmeasured
+
+
+def test_the_v1_p_terminal_force_row_follows_the_r_to_s_row_and_says_whether_morris_is_met():
+    from app.formatting import P_TERMINAL_LABEL
+
+    deep = measurement_lines(Measurements(qrs_ms=96.0, v1_r_to_s=0.2, v1_p_terminal_mv=0.159, v1_p_terminal_ms=78.7))
+    row = f"{P_TERMINAL_LABEL}: 0.16 mV deep, 79 ms (met: left atrial abnormality)"
+    assert row in deep and deep.index(row) == deep.index("V1 R/S ratio: 0.20") + 1
+    shallow = measurement_lines(Measurements(qrs_ms=96.0, v1_p_terminal_mv=0.034, v1_p_terminal_ms=88.0))
+    assert f"{P_TERMINAL_LABEL}: 0.03 mV deep, 88 ms (not met)" in shallow
+    upright = measurement_lines(Measurements(qrs_ms=96.0, v1_p_terminal_mv=0.0, v1_p_terminal_ms=0.0))
+    assert f"{P_TERMINAL_LABEL}: none (no negative end)" in upright
+    why = "needs V1 and two beats with a P wave"
+    af = measurement_lines(Measurements(qrs_ms=96.0, missing={"v1_p_terminal_mv": why, "v1_p_terminal_ms": why}))
+    assert f"{P_TERMINAL_LABEL}: not measured: {why}" in af

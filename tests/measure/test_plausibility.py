@@ -590,3 +590,22 @@ def test_t_rows_count_records_and_each_named_lead():
     assert check_cell(walls, CHECK["t_inversion_inferior_tinv_inf"])["value"] == pytest.approx(1 / 3)
     opposite = check_cell(walls, CHECK["t_inversion_anterior_tinv_inf"])
     assert (opposite["n"], opposite["n_positive"]) == (2, 1)
+
+
+def test_left_atrial_rows_read_each_datasets_label_and_leave_coded_normals_out():
+    """PTB-XL's LAO/LAE, CinC's left atrial enlargement and LUDB's left atrial hypertrophy are one label; a normal ECG
+    also coded LAO/LAE is not counted among the normal ones."""
+    from core.measure.reference_labels import LUDB_LABELS, SNOMED_LABELS, ptbxl_labels
+
+    assert "LAE" in ptbxl_labels({"LAO/LAE": 100.0, "SR": 0.0}) and "LAE" not in ptbxl_labels({"NORM": 100.0})
+    assert SNOMED_LABELS["67741000119109"] == "LAE" and LUDB_LABELS[("hypertrophy", "left atrial hypertrophy")] == "LAE"
+    rows = [
+        _row({"LAE"}, left_atrial_abnormality=True),
+        _row({"LAE"}, left_atrial_abnormality=False),
+        _row({"NORM"}, left_atrial_abnormality=False),
+        _row({"NORM", "LAE"}, left_atrial_abnormality=True),
+        _row({"NORM"}),
+    ]
+    lae, norm = check_cell(rows, CHECK["ptf_lae"]), check_cell(rows, CHECK["ptf_norm"])
+    assert (lae["n"], lae["n_positive"]) == (3, 2)
+    assert (norm["n"], norm["n_measured"], norm["value"]) == (2, 1, 0.0)

@@ -444,3 +444,18 @@ def test_an_infarction_named_without_q_waves_is_found_by_them_but_not_excluded_w
     assert not any(c.finds_only for c in named) and verdict(named, none) is False
     for query in ("acute anterior myocardial infarction", "STEMI", "non-ST elevation myocardial infarction"):
         assert not any(getattr(c, "finds_only", False) for c in criteria_for(query)), query
+
+
+def test_left_atrial_enlargement_asks_for_morris_depth_and_length_and_finds_only():
+    lae = criteria_for("left atrial enlargement")
+    assert [c.describe() for c in lae] == [
+        "V1 P terminal depth ≥ 0.1 mV (left atrial abnormality)",
+        "V1 P terminal length ≥ 40 ms (left atrial abnormality)",
+    ]
+    assert criteria_for("left atrial abnormality") == lae == criteria_for("left atrial overload")
+    assert criteria_for("no left atrial enlargement") == () and criteria_for("right atrial enlargement") == ()
+    deep = Measurements(v1_p_terminal_mv=0.159, v1_p_terminal_ms=78.7)
+    shallow = Measurements(v1_p_terminal_mv=0.034, v1_p_terminal_ms=88.0)
+    assert verdict(lae, deep) is True and verdict(lae, shallow) is None and verdict(lae, Measurements()) is None
+    assert why(lae, deep) == "V1 P terminal depth 0.16 mV (≥ 0.1 mV: met); V1 P terminal length 79 ms (≥ 40 ms: met)"
+    assert why(lae, shallow) == "V1 P terminal depth 0.03 mV (≥ 0.1 mV: not met, which does not exclude it)"
