@@ -94,7 +94,8 @@ measurements keep no sex) the two meet 57 % of those training LVH and 3.3 % of t
 (0.6 -> 0.8) and FG-CLEP (0.3 -> 0.5), METS unchanged (0.8).
 
 Left atrial enlargement ("left atrial enlargement", "abnormality", "overload", "hypertrophy") asks for Morris'
-criterion on V1's P terminal force (:mod:`core.measure.p_terminal`: its negative end 0.1 mV deep and 40 ms long, both),
+criterion on V1's P terminal force (:mod:`core.measure.p_terminal`: its negative end 0.1 mV deep and 40 ms long, both:
+an :class:`AllOf`),
 finding only, as voltage for LVH: it meets about half of the training ECGs coded ``LAO/LAE`` and 3 % of the normal
 ones (plausibility rows). On training records (``by_example_dev --queries eval/dev_lae_queries.json``, 2026-12-05
 late; four queries) precision@10 by example rose 0.025 -> 0.075 (METS), 0.050 -> 0.075 (D-BETA), 0.025 -> 0.075
@@ -308,14 +309,15 @@ class AnyOf:
 
     finding: str
     options: tuple[Criterion, ...]
+    joined_by = " or "
 
     def describe(self) -> str:
         """``"Sokolow-Lyon ≥ 3.5 mV or Cornell ≥ 2.8 mV (left ventricular hypertrophy)"``."""
-        return f"{' or '.join(f'{o.label} {o.bound()}' for o in self.options)} ({self.finding})"
+        return f"{self.joined_by.join(f'{o.label} {o.bound()}' for o in self.options)} ({self.finding})"
 
     def reading(self, measurements: Any) -> str:
-        """Each option's reading, joined by "or"; options not measured for one reason, or all measured and not met
-        while finding only, are said once: ``"Sokolow-Lyon and Cornell not measured (amplitudes not calibrated)"``,
+        """Each option's reading, joined; options not measured for one reason, or all measured and not met while
+        finding only, are said once: ``"Sokolow-Lyon and Cornell not measured (amplitudes not calibrated)"``,
         ``"Sokolow-Lyon 2.75 mV (≥ 3.5 mV) and Cornell 2.52 mV (≥ 2.8 mV): not met, which does not exclude it"``."""
         labels = " and ".join(o.label for o in self.options)
         values = [getattr(measurements, o.field, None) for o in self.options]
@@ -327,7 +329,7 @@ class AnyOf:
         if None not in values and all(o.finds_only for o in self.options) and not any(verdicts):
             shown = (f"{o.shown(v, None)} ({o.bound()})" for o, v in zip(self.options, values, strict=True))
             return f"{' and '.join(shown)}: not met, which does not exclude it"
-        return " or ".join(o.reading(measurements) for o in self.options)
+        return self.joined_by.join(o.reading(measurements) for o in self.options)
 
     def verdict(self, measurements: Any) -> bool | None:
         """True when one option is met, False when all are contradicted, else None."""
@@ -337,7 +339,23 @@ class AnyOf:
         return False if all(v is False for v in verdicts) else None
 
 
-# A query's criteria: each one a Criterion or an AnyOf.
+@dataclass(frozen=True)
+class AllOf(AnyOf):
+    """A finding whose definition asks for several values at once (Morris' criterion: V1's negative P-wave end 0.1 mV
+    deep *and* 40 ms long): met when every option is, contradicted when one is, else undecided. It reads and
+    describes as :class:`AnyOf` does, joined by "and"."""
+
+    joined_by = " and "
+
+    def verdict(self, measurements: Any) -> bool | None:
+        """True when every option is met, False when one is contradicted, else None."""
+        verdicts = [o.verdict(measurements) for o in self.options]
+        if False in verdicts:
+            return False
+        return True if all(verdicts) else None
+
+
+# A query's criteria: each one a Criterion, an AnyOf or an AllOf.
 Criteria = tuple[Criterion | AnyOf, ...]
 
 
@@ -360,12 +378,23 @@ _LVH_VOLTAGE = AnyOf(
 )
 # Morris' criterion for left atrial abnormality on V1's P wave: its negative end 0.1 mV deep and 40 ms long, both; as
 # voltage for LVH, it finds the finding without excluding it (module docstring).
-_LEFT_ATRIAL = tuple(
-    Criterion("left atrial abnormality", field, ">=", bound, label, unit, decimals=decimals, finds_only=True)
-    for field, bound, label, unit, decimals in (
-        ("v1_p_terminal_mv", 0.1, "V1 P terminal depth", "mV", 2),
-        ("v1_p_terminal_ms", 40.0, "V1 P terminal length", "ms", 0),
-    )
+_LEFT_ATRIAL = AllOf(
+    "left atrial abnormality",
+    (
+        Criterion(
+            "V1 P terminal depth",
+            "v1_p_terminal_mv",
+            ">=",
+            0.1,
+            "V1 P terminal depth",
+            "mV",
+            decimals=2,
+            finds_only=True,
+        ),
+        Criterion(
+            "V1 P terminal length", "v1_p_terminal_ms", ">=", 40.0, "V1 P terminal length", "ms", finds_only=True
+        ),
+    ),
 )
 # Bazett's correction over-corrects at fast rates (and under-corrects at slow ones): a long QT is met where
 # Fridericia's agrees, and undecided where only one of them is over the bound (module docstring).
@@ -455,8 +484,7 @@ _ACUTE = re.compile(r"\bacute\b|\bn?stemi\b|\bst[- ](?:segment )?elevation\b", r
 _WALL_WORDS = {"inferior": r"\binfer(?:ior|o)", "lateral": r"lateral", "anterior": r"\bantero|\banterior|\bseptal"}
 
 _AV = r"(?:av|a-v|atrioventricular|atrio-ventricular)"
-# A rule gives one criterion, an AnyOf, or a tuple of criteria that must all be met.
-_RULES: tuple[tuple[re.Pattern[str], Criterion | AnyOf | tuple[Criterion, ...]], ...] = tuple(
+_RULES: tuple[tuple[re.Pattern[str], Criterion | AnyOf], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), criterion)
     for pattern, criterion in (
         (rf"\b(?:first|1st|1\.?)[- ]?degree {_AV} block\b|\b{_AV} block (?:i|1|first degree)\b|\b1avb\b", _PR_LONG),
@@ -510,10 +538,10 @@ def criteria_for(query: str) -> Criteria:
     """The measured criteria a query names, in the order of :data:`_RULES` (each once)."""
     text = query or ""
     found: list[Criterion | AnyOf] = []
-    for pattern, criteria in _RULES:
+    for pattern, criterion in _RULES:
         for match in pattern.finditer(text):
-            if not _DENIED.search(text[: match.start()]):
-                found += [c for c in (criteria if isinstance(criteria, tuple) else (criteria,)) if c not in found]
+            if not _DENIED.search(text[: match.start()]) and criterion not in found:
+                found.append(criterion)
     if _SLOW in found and _FAST in found:  # "tachycardia-bradycardia syndrome": no one rate says it
         found = [c for c in found if c not in (_SLOW, _FAST)]
     if _INFARCT_Q in found and (_Q_WAVES in found or _ACUTE.search(text)):  # its Q waves read as named, or none

@@ -448,14 +448,35 @@ def test_an_infarction_named_without_q_waves_is_found_by_them_but_not_excluded_w
 
 def test_left_atrial_enlargement_asks_for_morris_depth_and_length_and_finds_only():
     lae = criteria_for("left atrial enlargement")
-    assert [c.describe() for c in lae] == [
-        "V1 P terminal depth ≥ 0.1 mV (left atrial abnormality)",
-        "V1 P terminal length ≥ 40 ms (left atrial abnormality)",
-    ]
+    said = "V1 P terminal depth ≥ 0.1 mV and V1 P terminal length ≥ 40 ms (left atrial abnormality)"
+    assert [c.describe() for c in lae] == [said]
     assert criteria_for("left atrial abnormality") == lae == criteria_for("left atrial overload")
     assert criteria_for("no left atrial enlargement") == () and criteria_for("right atrial enlargement") == ()
     deep = Measurements(v1_p_terminal_mv=0.159, v1_p_terminal_ms=78.7)
     shallow = Measurements(v1_p_terminal_mv=0.034, v1_p_terminal_ms=88.0)
-    assert verdict(lae, deep) is True and verdict(lae, shallow) is None and verdict(lae, Measurements()) is None
-    assert why(lae, deep) == "V1 P terminal depth 0.16 mV (≥ 0.1 mV: met); V1 P terminal length 79 ms (≥ 40 ms: met)"
-    assert why(lae, shallow) == "V1 P terminal depth 0.03 mV (≥ 0.1 mV: not met, which does not exclude it)"
+    short = Measurements(v1_p_terminal_mv=0.03, v1_p_terminal_ms=20.0)
+    assert [verdict(lae, m) for m in (deep, shallow, short, Measurements())] == [True, None, None, None]
+    assert why(lae, deep) == "V1 P terminal depth 0.16 mV (≥ 0.1 mV: met) and V1 P terminal length 79 ms (≥ 40 ms: met)"
+    not_met = "not met, which does not exclude it"
+    assert why(lae, shallow) == (
+        f"V1 P terminal depth 0.03 mV (≥ 0.1 mV: {not_met}) and V1 P terminal length 88 ms (≥ 40 ms: met)"
+    )
+    assert why(lae, short) == (
+        f"V1 P terminal depth 0.03 mV (≥ 0.1 mV) and V1 P terminal length 20 ms (≥ 40 ms): {not_met}"
+    )
+    reason = "amplitudes not calibrated"
+    ludb = Measurements(missing={"v1_p_terminal_mv": reason, "v1_p_terminal_ms": reason})
+    assert why(lae, ludb) == f"V1 P terminal depth and V1 P terminal length not measured ({reason})"
+
+
+def test_all_of_is_met_only_when_every_option_is_and_contradicted_when_one_is():
+    from core.search.criteria import AllOf, Criterion
+
+    both = AllOf(
+        "slow with a long PR",
+        (Criterion("slow", "hr_bpm", "<", 60.0, "HR", "bpm"), Criterion("long PR", "pr_ms", ">", 200.0, "PR", "ms")),
+    )
+    assert both.describe() == "HR < 60 bpm and PR > 200 ms (slow with a long PR)"
+    assert both.verdict(Measurements(hr_bpm=50.0, pr_ms=240.0)) is True
+    assert both.verdict(Measurements(hr_bpm=80.0, pr_ms=240.0)) is False
+    assert both.verdict(Measurements(hr_bpm=50.0)) is None
