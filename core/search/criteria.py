@@ -137,6 +137,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from core.search.lexical import spell_out
+
 T = TypeVar("T")
 
 # How many of the model's nearest ECGs are measured and re-ordered: the answers a clinician wants must be among them,
@@ -535,8 +537,9 @@ _DENIED = re.compile(r"\b(?:no|non(?![- ]specific)|not|without|absent)\b(?:[ \t-
 
 
 def criteria_for(query: str) -> Criteria:
-    """The measured criteria a query names, in the order of :data:`_RULES` (each once)."""
-    text = query or ""
+    """The measured criteria a query names, in the order of :data:`_RULES` (each once); abbreviations are read spelled
+    out (:func:`core.search.lexical.spell_out`: "LBBB", "AFib with RVR", "PVCs")."""
+    text = spell_out(query or "")
     found: list[Criterion | AnyOf] = []
     for pattern, criterion in _RULES:
         for match in pattern.finditer(text):

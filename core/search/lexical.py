@@ -58,6 +58,7 @@ ABBREVIATIONS: dict[str, str] = {
     "ste": "st elevation",
     "stemi": "st elevation myocardial infarction",
     "std": "st depression",
+    "rvr": "rapid ventricular response",
 }
 # Participles of the ST/T findings as their nouns, and the plurals of the wave words, so that "t waves are inverted"
 # says "t wave inversion"; "elevation" and "depression" stay apart (there is no general stemming). Then one spelling
@@ -131,6 +132,19 @@ _PLACE_WORDS = frozenset({"leads", "lead", "wall", "walls", "i", "ii", "iii", "a
     f"v{k}" for k in range(1, 7)
 }
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+def spell_out(text: str) -> str:
+    """``text`` with each abbreviation of :data:`ABBREVIATIONS` spelled out, a plural one too ("LBBB" -> "left bundle
+    branch block", "PVCs" -> "premature ventricular contraction"); other words as they are."""
+
+    def spelled(match: re.Match[str]) -> str:
+        word = match.group().lower()
+        if word not in ABBREVIATIONS and word.endswith("s"):
+            word = word[:-1]
+        return ABBREVIATIONS.get(word, match.group())
+
+    return re.sub(r"[A-Za-z0-9]+", spelled, text)
 
 
 def words(text: str) -> list[list[str]]:

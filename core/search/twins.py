@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from core.search.lexical import ABBREVIATIONS, INCOMPLETE, words
+from core.search.lexical import INCOMPLETE, spell_out, words
 
 # word -> (group, parts). Words of one group with disjoint parts are twins.
 TWIN_WORDS: dict[str, tuple[str, frozenset[str]]] = {
@@ -110,7 +110,7 @@ def counterpart_phrases(phrase: str) -> list[str]:
     """The phrase with one side, wall, direction, ... word swapped for a twin, every way ("ST depression" for "ST
     elevation"; "atrial fibrillation" and "sinus flutter" for "atrial flutter"): what its counterpart reports may say,
     to show one that they do say (:func:`core.search.examples.example_query`)."""
-    phrase = re.sub(r"[A-Za-z0-9]+", lambda m: ABBREVIATIONS.get(m.group().lower(), m.group()), phrase)  # "LBBB"
+    phrase = spell_out(phrase)  # "LBBB"
     out = []
     for match in re.finditer(r"[A-Za-z]+", phrase):
         for twin in (w for w in TWIN_WORDS if are_twins(match.group().lower(), w)):

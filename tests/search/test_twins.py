@@ -58,3 +58,13 @@ def test_counterpart_phrases_swap_one_word_for_each_of_its_twins():
     assert "anterior myocardial infarction" in counterpart_phrases("Inferior myocardial infarction")
     assert counterpart_phrases("bundle branch block") == []
     assert counterpart_phrases("LBBB") == ["right bundle branch block"]  # abbreviations spelled out first
+
+
+def test_abbreviations_are_spelled_out_plural_ones_too_and_other_words_kept():
+    from core.search.lexical import spell_out
+
+    assert spell_out("LBBB and PVCs in leads V1-V3") == (
+        "left bundle branch block and premature ventricular contraction in leads V1-V3"
+    )
+    assert spell_out("AF with RVR") == "atrial fibrillation with rapid ventricular response"
+    assert spell_out("mass effects") == "mass effects"  # a plural whose singular is no abbreviation stays
