@@ -485,14 +485,14 @@ _INFARCT = re.compile(r"\b(?:myocardial )?infarct(?:ion)?s?\b", re.IGNORECASE)
 _ACUTE = re.compile(r"\bacute\b|\bn?stemi\b|\bst[- ](?:segment )?elevation\b", re.IGNORECASE)
 _WALL_WORDS = {"inferior": r"\binfer(?:ior|o)", "lateral": r"lateral", "anterior": r"\bantero|\banterior|\bseptal"}
 
-_AV = r"(?:av|a-v|atrioventricular|atrio-ventricular)"
+_AV = r"(?:av|a-v|atrioventricular|atrio-ventricular|heart)"  # "first degree heart block" says the same
 _RULES: tuple[tuple[re.Pattern[str], Criterion | AnyOf], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), criterion)
     for pattern, criterion in (
         (rf"\b(?:first|1st|1\.?)[- ]?degree {_AV} block\b|\b{_AV} block (?:i|1|first degree)\b|\b1avb\b", _PR_LONG),
         (r"\b(?:long|prolonged|lengthened) pr\b|\bpr (?:interval )?prolongation\b", _PR_LONG),
-        (r"\bbradycardi[ac]\b|\bslow ventricular response\b", _SLOW),
-        (r"\btachycardi[ac]\b|\b(?:rapid|fast) ventricular (?:response|rate)\b", _FAST),
+        (r"\bbrady(?:cardi[ac])?\b|\bslow ventricular response\b", _SLOW),  # "sinus brady" as typed
+        (r"\btach(?:y|ycardi[ac])?\b|\b(?:rapid|fast) ventricular (?:response|rate)\b", _FAST),
         (r"\bleft axis deviation\b", _LEFT_AXIS),
         (r"\bright axis deviation\b", _RIGHT_AXIS),
         # A fascicular block is read by its axis (module docstring); its other signs are not measured.
@@ -507,7 +507,7 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion | AnyOf], ...] = tuple(
         (r"(?<!incomplete )\b(?:complete )?right bundle branch block\b", _RIGHT_V1),
         (r"\bwide qrs\b", _WIDE_QRS),
         (r"\batrial fibrillation\b", _IRREGULAR),
-        (r"\bsinus (?:rhythm|tachycardia|bradycardia)\b", _SINUS),
+        (r"\bsinus (?:rhythm|tach(?:y|ycardia)?|brady(?:cardia)?)\b", _SINUS),
         (
             r"\bpac(?:ed|ing) rhythm\b|\b(?:ventricular|cardiac) pacing\b|\bpaced\b"
             r"|(?<!wandering )(?<!atrial )\bpacemaker\b",  # "wandering atrial pacemaker" is a rhythm, not a device

@@ -499,3 +499,16 @@ def test_abbreviations_name_the_criteria_their_words_do(query: str, spelled: str
     0.6), denied as they are."""
     assert criteria_for(query) == criteria_for(spelled) != ()
     assert criteria_for(f"no {query}") == criteria_for(f"no {spelled}") != criteria_for(query)
+
+
+@pytest.mark.parametrize(
+    ("query", "spelled"),
+    [
+        ("sinus brady", "sinus bradycardia"),
+        ("sinus tach", "sinus tachycardia"),
+        ("sinus tachy", "sinus tachycardia"),
+        ("first degree heart block", "first degree AV block"),
+    ],
+)
+def test_words_clinicians_shorten_read_as_the_finding(query: str, spelled: str):
+    assert criteria_for(query) == criteria_for(spelled) != ()
