@@ -93,13 +93,12 @@ measurements keep no sex) the two meet 57 % of those training LVH and 3.3 % of t
 3.1 %; a one-off script), and on training records "left ventricular hypertrophy with strain" rose further for D-BETA
 (0.6 -> 0.8) and FG-CLEP (0.3 -> 0.5), METS unchanged (0.8).
 
-Left atrial enlargement ("left atrial enlargement", "abnormality", "overload", "hypertrophy") asks for Morris'
-criterion on V1's P terminal force (:mod:`core.measure.p_terminal`: its negative end 0.1 mV deep and 40 ms long, both:
-an :class:`AllOf`),
-finding only, as voltage for LVH: it meets about half of the training ECGs coded ``LAO/LAE`` and 3 % of the normal
-ones (plausibility rows). On training records (``by_example_dev --queries eval/dev_lae_queries.json``, 2026-12-05
-late; four queries) precision@10 by example rose 0.025 -> 0.075 (METS), 0.050 -> 0.075 (D-BETA), 0.025 -> 0.075
-(FG-CLEP), no query lower.
+Left atrial enlargement ("left atrial enlargement", "abnormality", "overload", "hypertrophy") asks for Morris' criterion
+on V1's P terminal force (:mod:`core.measure.p_terminal`: its negative end 0.1 mV deep and 40 ms long, both: an
+:class:`AllOf`), finding only, as voltage for LVH: it meets about half of the training ECGs coded ``LAO/LAE`` and 3 % of
+the normal ones (plausibility rows). On training records (``by_example_dev --queries eval/dev_lae_queries.json``,
+2026-12-05 late; four queries) precision@10 by example rose 0.025 -> 0.075 (METS), 0.050 -> 0.075 (D-BETA), 0.025 ->
+0.075 (FG-CLEP), no query lower.
 
 A QRS not measured leaves these findings (ST elevation, Q waves, T waves, a long QT) undecided as a wide one
 does (:attr:`core.measure.Measurements.qrs_not_narrow`, 2026-12-05): a QRS too wide to measure is not measured at all
@@ -122,10 +121,11 @@ rows' training records 95 % of the ``ptbxl_more`` LAFB measure under -30° and 6
 a third of them down. On training records (``by_example_dev``, the 16 queries) "left anterior fascicular block" rose
 0.3 -> 0.6 (FG-CLEP), METS (1.0) and D-BETA (0.8) unchanged.
 
-Only findings a measurement defines (a number, or a pattern such as P waves before the QRS) are read, by whole phrases
-(no abbreviation that names something else as well, such as LAD for the artery); a finding negated in the query ("no
-...") gives no criterion, and a query naming both bradycardia and tachycardia gives no rate criterion. An incomplete
-bundle branch block (QRS under 120 ms) gives none: nearly every ECG meets that bound, and on training records
+Only findings a measurement defines (a number, or a pattern such as P waves before the QRS) are read, by whole phrases,
+the query's abbreviations spelled out from the lexical search's list (:func:`core.search.lexical.spell_out`: "LBBB",
+"AFib with RVR", "PVCs"; none that names something else as well, such as LAD for the artery); a finding negated in the
+query ("no ...") gives no criterion, and a query naming both bradycardia and tachycardia gives no rate criterion. An
+incomplete bundle branch block (QRS under 120 ms) gives none: nearly every ECG meets that bound, and on training records
 (``core.evaluate.by_example_dev``, METS) it only pushed out IRBBB-labelled ECGs in the label's gray zone (precision@10
 0.6 -> 0.5), so it was dropped.
 """
@@ -301,17 +301,13 @@ class Criterion:
 
 
 @dataclass(frozen=True)
-class AnyOf:
-    """A finding that any one of several criteria finds (Sokolow-Lyon's or Cornell's voltage for a left ventricular
-    hypertrophy); it reads, describes and decides like a :class:`Criterion`.
-
-    Met when one option is met; contradicted when every option is; else undecided (an option not measured, or one
-    that finds only).
-    """
+class Combined:
+    """A finding several criteria define together (:class:`AnyOf`, :class:`AllOf`); it reads, describes and decides
+    like a :class:`Criterion`."""
 
     finding: str
     options: tuple[Criterion, ...]
-    joined_by = " or "
+    joined_by = ", "
 
     def describe(self) -> str:
         """``"Sokolow-Lyon ≥ 3.5 mV or Cornell ≥ 2.8 mV (left ventricular hypertrophy)"``."""
@@ -334,6 +330,18 @@ class AnyOf:
         return self.joined_by.join(o.reading(measurements) for o in self.options)
 
     def verdict(self, measurements: Any) -> bool | None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class AnyOf(Combined):
+    """A finding any one of several criteria finds (Sokolow-Lyon's or Cornell's voltage for a left ventricular
+    hypertrophy): met when one option is met, contradicted when every option is, else undecided (an option not
+    measured, or one that finds only)."""
+
+    joined_by = " or "
+
+    def verdict(self, measurements: Any) -> bool | None:
         """True when one option is met, False when all are contradicted, else None."""
         verdicts = [o.verdict(measurements) for o in self.options]
         if any(verdicts):
@@ -342,10 +350,9 @@ class AnyOf:
 
 
 @dataclass(frozen=True)
-class AllOf(AnyOf):
+class AllOf(Combined):
     """A finding whose definition asks for several values at once (Morris' criterion: V1's negative P-wave end 0.1 mV
-    deep *and* 40 ms long): met when every option is, contradicted when one is, else undecided. It reads and
-    describes as :class:`AnyOf` does, joined by "and"."""
+    deep *and* 40 ms long): met when every option is, contradicted when one is, else undecided."""
 
     joined_by = " and "
 
@@ -358,7 +365,7 @@ class AllOf(AnyOf):
 
 
 # A query's criteria: each one a Criterion, an AnyOf or an AllOf.
-Criteria = tuple[Criterion | AnyOf, ...]
+Criteria = tuple[Criterion | Combined, ...]
 
 
 _PR_LONG = Criterion("first-degree AV block", "pr_ms", ">", 200.0, "PR", "ms")
@@ -486,7 +493,7 @@ _ACUTE = re.compile(r"\bacute\b|\bn?stemi\b|\bst[- ](?:segment )?elevation\b", r
 _WALL_WORDS = {"inferior": r"\binfer(?:ior|o)", "lateral": r"lateral", "anterior": r"\bantero|\banterior|\bseptal"}
 
 _AV = r"(?:av|a-v|atrioventricular|atrio-ventricular|heart)"  # "first degree heart block" says the same
-_RULES: tuple[tuple[re.Pattern[str], Criterion | AnyOf], ...] = tuple(
+_RULES: tuple[tuple[re.Pattern[str], Criterion | Combined], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), criterion)
     for pattern, criterion in (
         (rf"\b(?:first|1st|1\.?)[- ]?degree {_AV} block\b|\b{_AV} block (?:i|1|first degree)\b|\b1avb\b", _PR_LONG),
@@ -540,7 +547,7 @@ def criteria_for(query: str) -> Criteria:
     """The measured criteria a query names, in the order of :data:`_RULES` (each once); abbreviations are read spelled
     out (:func:`core.search.lexical.spell_out`: "LBBB", "AFib with RVR", "PVCs")."""
     text = spell_out(query or "")
-    found: list[Criterion | AnyOf] = []
+    found: list[Criterion | Combined] = []
     for pattern, criterion in _RULES:
         for match in pattern.finditer(text):
             if not _DENIED.search(text[: match.start()]) and criterion not in found:
