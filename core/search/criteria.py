@@ -88,9 +88,9 @@ evaluation's 16 queries, 2026-12-05) "left ventricular hypertrophy with strain" 
 raises the voltages by itself) it rose less or fell (0.5 -> 0.7, 0.5 -> 0.4, 0.2 -> 0.4): a QRS of 120-125 ms is common
 in LVH itself (``ptbxl/01048``, coded LVH: Sokolow-Lyon 6.4 mV at 124 ms), so the wide QRS is no doubt here.
 Cornell's voltage (:attr:`core.measure.Measurements.cornell_mv`, R in aVL + S in V3) is read beside it, either one
-meeting its bound enough (:class:`AnyOf`, 2026-12-05 late): at the men's limit of 2.8 mV for everyone (the
-measurements keep no sex) the two meet 57 % of those training LVH and 3.3 % of the NORM (Sokolow-Lyon alone 50 %,
-3.1 %; a one-off script), and on training records "left ventricular hypertrophy with strain" rose further for D-BETA
+meeting its bound enough (:class:`AnyOf`, 2026-12-05 late): at the men's limit of 2.8 mV for everyone (the measurements
+keep no sex) the two meet 57 % of those training LVH and 3.3 % of the NORM (Sokolow-Lyon alone 50 %, 3.1 %; read off the
+plausibility rows, README), and on training records "left ventricular hypertrophy with strain" rose further for D-BETA
 (0.6 -> 0.8) and FG-CLEP (0.3 -> 0.5), METS unchanged (0.8).
 
 Left atrial enlargement ("left atrial enlargement", "abnormality", "overload", "hypertrophy") asks for Morris' criterion

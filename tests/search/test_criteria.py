@@ -333,18 +333,24 @@ def test_lvh_voltage_finds_a_hypertrophy_but_its_absence_does_not_exclude_one():
     assert reorder(lvh, ranked, lambda m: m)[0] == [tall, cornell, short, unmeasured]
 
 
-def test_any_of_is_contradicted_only_when_every_option_is():
-    """An AnyOf of criteria that can contradict: one met is enough, all contradicted contradicts, else undecided."""
-    from core.search.criteria import AnyOf, Criterion
+def test_any_of_and_all_of_decide_as_their_names_say():
+    """An AnyOf of criteria that can contradict: one met is enough, all contradicted contradicts, else undecided. An
+    AllOf: met only when every option is, contradicted when one is."""
+    from core.search.criteria import AllOf, AnyOf, Criterion
 
-    either = AnyOf(
-        "slow or long PR",
-        (Criterion("slow", "hr_bpm", "<", 60.0, "HR", "bpm"), Criterion("long PR", "pr_ms", ">", 200.0, "PR", "ms")),
+    options = (
+        Criterion("slow", "hr_bpm", "<", 60.0, "HR", "bpm"),
+        Criterion("long PR", "pr_ms", ">", 200.0, "PR", "ms"),
     )
+    either, both = AnyOf("slow or long PR", options), AllOf("slow with a long PR", options)
     assert either.describe() == "HR < 60 bpm or PR > 200 ms (slow or long PR)"
     assert either.verdict(Measurements(hr_bpm=80.0, pr_ms=240.0)) is True
     assert either.verdict(Measurements(hr_bpm=80.0, pr_ms=160.0)) is False
     assert either.verdict(Measurements(hr_bpm=80.0)) is None
+    assert both.describe() == "HR < 60 bpm and PR > 200 ms (slow with a long PR)"
+    assert both.verdict(Measurements(hr_bpm=50.0, pr_ms=240.0)) is True
+    assert both.verdict(Measurements(hr_bpm=80.0, pr_ms=240.0)) is False
+    assert both.verdict(Measurements(hr_bpm=50.0)) is None
 
 
 def test_a_wall_the_query_names_must_carry_the_st_elevation():
@@ -467,19 +473,6 @@ def test_left_atrial_enlargement_asks_for_morris_depth_and_length_and_finds_only
     reason = "amplitudes not calibrated"
     ludb = Measurements(missing={"v1_p_terminal_mv": reason, "v1_p_terminal_ms": reason})
     assert why(lae, ludb) == f"V1 P terminal depth and V1 P terminal length not measured ({reason})"
-
-
-def test_all_of_is_met_only_when_every_option_is_and_contradicted_when_one_is():
-    from core.search.criteria import AllOf, Criterion
-
-    both = AllOf(
-        "slow with a long PR",
-        (Criterion("slow", "hr_bpm", "<", 60.0, "HR", "bpm"), Criterion("long PR", "pr_ms", ">", 200.0, "PR", "ms")),
-    )
-    assert both.describe() == "HR < 60 bpm and PR > 200 ms (slow with a long PR)"
-    assert both.verdict(Measurements(hr_bpm=50.0, pr_ms=240.0)) is True
-    assert both.verdict(Measurements(hr_bpm=80.0, pr_ms=240.0)) is False
-    assert both.verdict(Measurements(hr_bpm=50.0)) is None
 
 
 @pytest.mark.parametrize(
