@@ -70,3 +70,31 @@ def test_t_dev_groups_and_counts():
     assert inverted_leads(amplitudes, 0.05) == {"II", "aVF", "V5", "V6"}
     assert two_contiguous({"V5", "V6"}) and not two_contiguous({"aVF", "V5"})
     assert next(iter(CANDIDATES)).startswith("median beat")  # the shipped reading is listed first
+
+
+def test_pr_bound_dev_moves_every_pr_and_scores_both_goals_per_part():
+    from core.measure.pr_bound_dev import goals_met, shifted, tradeoff
+
+    def pr_row(labels, pr, source="ptbxl@100", record_id="ptbxl/1"):
+        return {**_row(labels, record_id=record_id, pr_ms=pr), "source": source, "status": "ok"}
+
+    rows = [
+        pr_row(["1AVB"], 196.0),
+        pr_row(["1AVB"], 230.0),
+        pr_row(["NORM"], 160.0),
+        pr_row(["NORM"], 197.0),
+        pr_row(["NORM", "1AVB_TEXT"], 240.0),  # its report states a long PR: no false long PR
+        pr_row(["NORM"], None, source="ptbxl@500"),  # not measured: stays missing
+        pr_row(["1AVB"], 210.0, source="ptbxl_more@100", record_id="ptbxl/9"),
+        pr_row(["NORM"], 150.0, source="ptbxl_more@100", record_id="ptbxl/8"),
+    ]
+    assert [r["meas"]["pr_ms"] for r in shifted(rows, 6.0)] == [202.0, 236.0, 166.0, 203.0, 246.0, None, 216.0, 156.0]
+    table = tradeoff(rows, shifts=(0.0, 6.0))
+    block, normal = table[0.0]["ptbxl@100"]
+    assert (block["n_positive"], block["n_measured"], normal["n_positive"], normal["n_measured"]) == (1, 2, 0, 2)
+    assert not goals_met(block, normal)
+    block, normal = table[6.0]["ptbxl@100"]
+    assert (block["n_positive"], normal["n_positive"]) == (2, 1)  # both 1AVB found, one normal ECG over 200 ms
+    assert not goals_met(block, normal)  # 1 of 2 normal ECGs is over 3 %
+    assert table[6.0]["ptbxl@500"][1]["value"] is None
+    assert goals_met(*table[0.0]["ptbxl_more@100"]) and goals_met(*table[6.0]["ptbxl_more@100"])
