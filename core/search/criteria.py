@@ -124,6 +124,16 @@ rows' training records 95 % of the ``ptbxl_more`` LAFB measure under -30° and 6
 a third of them down. On training records (``by_example_dev``, the 16 queries) "left anterior fascicular block" rose
 0.3 -> 0.6 (FG-CLEP), METS (1.0) and D-BETA (0.8) unchanged.
 
+Pre-excitation ("WPW", "Wolff-Parkinson-White", "pre-excitation", "delta waves"; 2026-12-05) asks for a PR under 120
+ms *and* a QRS of 110 ms or more (the delta wave widens it), not paced, each finding only (an :class:`AllOf` that is
+met or undecided, never contradicted by a normal value): where the measured QRS onset falls late on a slow delta wave
+the PR reads normal. On the training parts of the plausibility benchmark (``criteria_dev``; the 500-record folder at
+both rates) it is met on 2 of the 6 WPW records (all in ``ptbxl_more``; the others read 125-128 ms or no PR), on 2 of
+1,388 normal ECGs and 3 of 2,400 sinus rhythms; and on 2 of the 31 paced records (at 100 Hz the pacing spikes are not
+seen, so "not paced" cannot rule them out there). Too few WPW records are scored by ``by_example_dev`` to read a
+precision. "Short PR" alone is its own finding (PR under 120 ms; 97 of 1,388 normal ECGs, as the PR here reads about
+18 ms shorter than LUDB's annotators).
+
 Only findings a measurement defines (a number, or a pattern such as P waves before the QRS) are read, by whole phrases,
 the query's abbreviations spelled out from the lexical search's list (:func:`core.search.lexical.spell_out`: "LBBB",
 "AFib with RVR", "PVCs"; none that names something else as well, such as LAD for the artery); a finding negated in the
@@ -314,7 +324,7 @@ class Combined:
 
     def describe(self) -> str:
         """``"Sokolow-Lyon ≥ 3.5 mV or Cornell ≥ 2.8 mV (left ventricular hypertrophy)"``."""
-        return f"{self.joined_by.join(f'{o.label} {o.bound()}' for o in self.options)} ({self.finding})"
+        return f"{self.joined_by.join(f'{o.label} {o.bound()}{o.unless_said}' for o in self.options)} ({self.finding})"
 
     def reading(self, measurements: Any) -> str:
         """Each option's reading, joined; options not measured for one reason, or all measured and not met while
@@ -405,6 +415,28 @@ _LEFT_ATRIAL = AllOf(
         ),
         Criterion(
             "V1 P terminal length", "v1_p_terminal_ms", ">=", 40.0, "V1 P terminal length", "ms", finds_only=True
+        ),
+    ),
+)
+# A short PR (under 120 ms) is its own finding. Pre-excitation (Wolff-Parkinson-White) is a short PR *and* a QRS
+# widened by the delta wave (110 ms or more); both finding only, as the delta wave can hide the PR's shortness when
+# the measured QRS onset falls late on it (module docstring).
+_SHORT_PR = Criterion("short PR", "pr_ms", "<", 120.0, "PR", "ms")
+_PRE_EXCITATION = AllOf(
+    "pre-excitation",
+    (
+        Criterion("short PR", "pr_ms", "<", 120.0, "PR", "ms", finds_only=True),
+        Criterion(
+            "delta-wave QRS",
+            "qrs_ms",
+            ">=",
+            110.0,
+            "QRS",
+            "ms",
+            unless="paced_beats",
+            unless_said=", not paced",
+            unless_why="paced: a pacemaker's QRS, not a delta wave",
+            finds_only=True,
         ),
     ),
 )
@@ -511,6 +543,8 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion | Combined], ...] = tuple(
         (r"\blow (?:qrs |limb[- ]lead |precordial )?voltage\b", _LOW_VOLTAGE),
         (r"\bleft ventricular hypertroph(?:y|ic)\b|\blvh\b", _LVH_VOLTAGE),
         (r"\bleft atri(?:al|um) (?:enlargement|abnormality|overload|hypertrophy|dilatation)\b", _LEFT_ATRIAL),
+        (r"\bwolff[- ]parkinson[- ]white\b|\bpre-?excitation\b|\bdelta[- ]waves?\b", _PRE_EXCITATION),
+        (r"\bshort(?:ened)? pr\b|\bpr (?:interval )?shortening\b", _SHORT_PR),
         (r"\b(?:long|prolonged) qtc?\b|\bqtc? (?:interval )?prolongation\b", _LONG_QT),
         (r"(?<!incomplete )\b(?:complete )?(?:left|right) bundle branch block\b", _BBB_QRS),
         (r"(?<!incomplete )\b(?:complete )?left bundle branch block\b", _LEFT_V1),

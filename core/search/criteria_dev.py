@@ -10,7 +10,9 @@ the 500-record PTB-XL folder counts at both rates), how often each criterion's r
 Printed: atrial fibrillation's pattern (``irregular`` alone against ``irregular_without_p``) among AFIB records and
 sinus rhythms (SR, STACH, SBRAD, no AFIB or AFLT); the long QT (Bazett's QTc alone against Bazett's and Fridericia's)
 among sinus tachycardias, normal ECGs, long QT, complete bundle branch blocks and paced records, with how many of
-those have a QRS of 120 ms or more; V1's R/S among complete left and right bundle branch blocks (each record once).
+those have a QRS of 120 ms or more; a short PR and the pre-excitation criterion (short PR and a QRS of 110 ms or more)
+among WPW, normal ECGs, sinus rhythms and paced records; V1's R/S among complete left and right bundle branch blocks
+(each record once).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from pathlib import Path
 QTC_BOUND_MS = 460.0
 WIDE_QRS_MS = 120.0
 V1_BOUND = 0.5
+SHORT_PR_MS = 120.0
+DELTA_QRS_MS = 110.0
 SINUS = frozenset({"SR", "STACH", "SBRAD"})
 
 
@@ -63,6 +67,25 @@ def long_qt_counts(rows: Iterable[dict]) -> Counter:
     return out
 
 
+def pre_excitation_counts(rows: Iterable[dict]) -> Counter:
+    """``(group, "n" | "short_pr" | "both")`` counts: a PR under :data:`SHORT_PR_MS`, and that with a QRS of
+    :data:`DELTA_QRS_MS` or more (the pre-excitation criterion), among WPW, NORM, sinus rhythms and paced records
+    (the last three without WPW); the 500-record folder counts at both rates, as in the other counts."""
+    out: Counter = Counter()
+    for r in rows:
+        labels, m = set(r["labels"]), r["meas"]
+        groups = ["WPW"] if "WPW" in labels else [g for g in ("NORM", "PACE") if g in labels]
+        if "WPW" not in labels and labels & SINUS:
+            groups.append("sinus")
+        short = m.get("pr_ms") is not None and m["pr_ms"] < SHORT_PR_MS
+        wide = m.get("qrs_ms") is not None and m["qrs_ms"] >= DELTA_QRS_MS
+        for group in groups:
+            out[(group, "n")] += 1
+            out[(group, "short_pr")] += short
+            out[(group, "both")] += short and wide
+    return out
+
+
 def v1_ratios(rows: Iterable[dict]) -> dict[str, list[tuple[float, str]]]:
     """Measured V1 R/S of each complete bundle branch block, per side, sorted; each record once (the 500-record folder
     is run at two rates)."""
@@ -94,6 +117,10 @@ def main(argv: list[str] | None = None) -> None:
             f"  {label}: Bazett's {qt[(label, 'bazett')]}, both {qt[(label, 'both')]} "
             f"({qt[(label, 'both_wide')]} of them with QRS >= {WIDE_QRS_MS:g} ms) of {qt[(label, 'n')]}"
         )
+    pre = pre_excitation_counts(rows)
+    print(f"PR under {SHORT_PR_MS:g} ms, and that with QRS >= {DELTA_QRS_MS:g} ms (pre-excitation):")
+    for group in ("WPW", "NORM", "sinus", "PACE"):
+        print(f"  {group}: short PR {pre[(group, 'short_pr')]}, both {pre[(group, 'both')]} of {pre[(group, 'n')]}")
     print(f"V1 R/S (bound {V1_BOUND:g}):")
     for side, values in v1_ratios(rows).items():
         below = sum(v < V1_BOUND for v, _ in values)

@@ -333,6 +333,26 @@ def test_lvh_voltage_finds_a_hypertrophy_but_its_absence_does_not_exclude_one():
     assert reorder(lvh, ranked, lambda m: m)[0] == [tall, cornell, short, unmeasured]
 
 
+def test_pre_excitation_is_a_short_pr_with_a_widened_qrs_and_finds_only():
+    """WPW asks for a PR under 120 ms *and* a QRS of 110 ms or more, each finding only (a late QRS onset on the delta
+    wave hides the short PR); a paced QRS is no delta wave. "short PR" is its own finding and can be contradicted."""
+    wpw = criteria_for("WPW")
+    assert [c.describe() for c in wpw] == ["PR < 120 ms and QRS ≥ 110 ms, not paced (pre-excitation)"]
+    assert criteria_for("Wolff-Parkinson-White syndrome") == wpw == criteria_for("ventricular pre-excitation")
+    assert criteria_for("delta waves") == wpw and criteria_for("no WPW") == ()
+    both = Measurements(pr_ms=96.0, qrs_ms=128.0)
+    short_only = Measurements(pr_ms=96.0, qrs_ms=90.0)
+    normal = Measurements(pr_ms=160.0, qrs_ms=90.0)
+    paced = Measurements(pr_ms=110.0, qrs_ms=160.0, paced_beats=12)
+    assert [verdict(wpw, m) for m in (both, short_only, normal, paced)] == [True, None, None, False]
+    assert why(wpw, both) == "PR 96 ms (< 120 ms: met) and QRS 128 ms (≥ 110 ms: met)"
+    assert why(wpw, normal) == "PR 160 ms (< 120 ms) and QRS 90 ms (≥ 110 ms): not met, which does not exclude it"
+    assert why(wpw, paced).endswith("QRS 160 ms (paced: a pacemaker's QRS, not a delta wave)")
+    short_pr = criteria_for("short PR interval")
+    assert [c.describe() for c in short_pr] == ["PR < 120 ms (short PR)"]
+    assert [verdict(short_pr, m) for m in (short_only, normal)] == [True, False]
+
+
 def test_any_of_and_all_of_decide_as_their_names_say():
     """An AnyOf of criteria that can contradict: one met is enough, all contradicted contradicts, else undecided. An
     AllOf: met only when every option is, contradicted when one is."""
