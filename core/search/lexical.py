@@ -5,7 +5,8 @@ block" share every word), so each report is indexed as its words **and** its ord
 to two words apart ("left_bundle", "st_elevation", and "st_elevation" again from "st segment elevation"); a query's
 pairs count twice, so they only lift reports that say the phrase. There is no stemming:
 the opposites that matter (left/right, elevation/depression, brady/tachy) must stay distinct tokens, and the few
-common abbreviations are spelled out (both in reports and queries) so "LBBB" and "left bundle branch block" match,
+common abbreviations are spelled out (both in reports and queries; plural ones too) so "LBBB" and "left bundle branch
+block" match,
 and the participles and plurals reports use for ST and T findings become the nouns of a query ("st segments are
 elevated" says "st elevation"). A lead list adds the wall it points at (:mod:`core.search.territory`): "ST
 elevation in II, III, aVF" is indexed with "inferior", "inferior_elevation" and "inferior_st_elevation"
@@ -134,17 +135,18 @@ _PLACE_WORDS = frozenset({"leads", "lead", "wall", "walls", "i", "ii", "iii", "a
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+def spelled(word: str) -> str | None:
+    """The spelled-out form of a lower-case abbreviation of :data:`ABBREVIATIONS`, a plural one too ("pvcs" ->
+    "premature ventricular contraction"); None for any other word."""
+    if word not in ABBREVIATIONS and word.endswith("s"):
+        word = word[:-1]
+    return ABBREVIATIONS.get(word)
+
+
 def spell_out(text: str) -> str:
     """``text`` with each abbreviation of :data:`ABBREVIATIONS` spelled out, a plural one too ("LBBB" -> "left bundle
     branch block", "PVCs" -> "premature ventricular contraction"); other words as they are."""
-
-    def spelled(match: re.Match[str]) -> str:
-        word = match.group().lower()
-        if word not in ABBREVIATIONS and word.endswith("s"):
-            word = word[:-1]
-        return ABBREVIATIONS.get(word, match.group())
-
-    return re.sub(r"[A-Za-z0-9]+", spelled, text)
+    return re.sub(r"[A-Za-z0-9]+", lambda m: spelled(m.group().lower()) or m.group(), text)
 
 
 def words(text: str) -> list[list[str]]:
@@ -156,7 +158,7 @@ def words(text: str) -> list[list[str]]:
         out: list[str] = []
         for word in _WORD.findall(clause):
             word = WORD_FORMS.get(word, word)
-            out.extend(ABBREVIATIONS.get(word, word).split())
+            out.extend((spelled(word) or word).split())
         clauses.append([w for w in qualify_incomplete(negate(out)) if w not in STOPWORDS])
     return [c for c in clauses if c]
 

@@ -68,3 +68,11 @@ def test_abbreviations_are_spelled_out_plural_ones_too_and_other_words_kept():
     )
     assert spell_out("AF with RVR") == "atrial fibrillation with rapid ventricular response"
     assert spell_out("mass effects") == "mass effects"  # a plural whose singular is no abbreviation stays
+
+
+def test_the_lexical_search_reads_a_plural_abbreviation_as_its_singular():
+    from core.search.lexical import words
+
+    assert words("frequent PVCs") == words("frequent PVC") == [["frequent", "premature", "ventricular", "contraction"]]
+    assert words("no PACs") == words("no PAC")  # negated alike
+    assert words("mass effects") == [["mass", "effects"]]
