@@ -398,6 +398,16 @@ def _rhythm_note(m: Any, name: str) -> str:
     return "; P waves before the QRS" if getattr(m, "pr_ms", None) is not None else ""
 
 
+def _grouped_orders(m: Any) -> list[tuple[str, str]]:
+    """(name, how it reads) of the orders the premature ventricular beats are in (``ventricular_bigeminy``,
+    ``ventricular_trigeminy``), where found."""
+    orders = (
+        ("bigeminy", "ventricular_bigeminy", "every other beat"),
+        ("trigeminy", "ventricular_trigeminy", "every third beat"),
+    )
+    return [(name, f"in {name}: {how}, 3 in a row or more") for name, field, how in orders if getattr(m, field, None)]
+
+
 def premature_line(m: Any, missing: dict) -> str:
     """``"Premature beats: ventricular 2 at 2.9 s, 4.6 s (QRS unlike ...); supraventricular 0"``, a kind that could
     not be judged with its reason."""
@@ -415,6 +425,8 @@ def premature_line(m: Any, missing: dict) -> str:
             if beat_field(b, "premature") == kind and beat_field(b, "qrs_on_s") is not None
         ]
         at = f" at {', '.join(times)}" if times else ""
+        if kind == "ventricular":
+            at += "".join(f", {reading}" for _, reading in _grouped_orders(m))
         parts.append(f"{kind} {count}{at} ({meaning})" if count else f"{kind} 0")
     return "Premature beats: " + "; ".join(parts)
 
@@ -554,6 +566,7 @@ def measurement_summary(m: Any) -> str:
     for kind, name, _ in PREMATURE_KINDS:
         if count := getattr(m, name, None):
             parts.append(f"{count} premature {kind}")
+    parts += [pattern for pattern, _ in _grouped_orders(m)]
     if getattr(m, "paced_beats", None):
         parts.append("paced")
     return " · ".join(parts)

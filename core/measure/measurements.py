@@ -60,6 +60,9 @@ Definitions:
   (:mod:`core.measure.p_terminal`); :attr:`Measurements.left_atrial_abnormality` is Morris' criterion on them (0.1 mV
   and 40 ms). Missing without a P wave in two beats, or where the millivolts are not calibrated. Added 2026-12-05
   without a version change (not in the sentence).
+* :attr:`Measurements.ventricular_bigeminy`, :attr:`Measurements.ventricular_trigeminy`: premature ventricular beats
+  in a bigeminal or trigeminal order, three in a row (:func:`core.measure.ectopy.grouped_run`), read off the beats'
+  ``premature`` kinds. Added 2026-12-05 without a version change (not in the sentence).
 
 Every value is an automated measurement: ``quality`` gives the confidence of each value given and ``missing`` the
 reason for each value that could not be measured reliably; ``beats`` holds the per-beat fiducial points so a reader
@@ -79,7 +82,7 @@ from core.ecg import ECG
 from core.measure.amplitude import WIDE_QRS_MS, frontal_axis_deg, qrs_amplitudes, v1_r_to_s, voltage_summary
 from core.measure.beat_consistency import MIN_CONSISTENCY, qrs_consistency
 from core.measure.delineator import bandpass_leads_mv
-from core.measure.ectopy import VENTRICULAR, premature_beats, without_supraventricular
+from core.measure.ectopy import GROUPED_MIN_RUN, VENTRICULAR, grouped_run, premature_beats, without_supraventricular
 from core.measure.p_onset import pr_on_median_beat, uncoupled_reason
 from core.measure.p_terminal import PTerminal, p_wave_windows, v1_p_terminal
 from core.measure.pacing import not_judged, ventricular_pacing
@@ -271,6 +274,22 @@ class Measurements:
         if self.v1_p_terminal_mv is None or self.v1_p_terminal_ms is None:
             return None
         return PTerminal(self.v1_p_terminal_mv, self.v1_p_terminal_ms).abnormal
+
+    @property
+    def ventricular_bigeminy(self) -> bool | None:
+        """A premature ventricular beat after every dominant beat, :data:`core.measure.ectopy.GROUPED_MIN_RUN` in a
+        row (:func:`core.measure.ectopy.grouped_run`); None where premature beats were not judged."""
+        return self._grouped(2)
+
+    @property
+    def ventricular_trigeminy(self) -> bool | None:
+        """A premature ventricular beat after every two dominant beats, as :attr:`ventricular_bigeminy`."""
+        return self._grouped(3)
+
+    def _grouped(self, every: int) -> bool | None:
+        if self.premature_ventricular is None:
+            return None
+        return grouped_run([b.premature for b in self.beats], every) >= GROUPED_MIN_RUN
 
     @property
     def irregular_without_p(self) -> bool | None:

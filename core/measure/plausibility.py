@@ -35,6 +35,7 @@ MEAS_FIELDS: tuple[str, ...] = (
     "sokolow_lyon_mv", "cornell_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
     "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s", "st_depression_mv",
     "st_elevation", "q_wave_walls", "t_inversion_walls", "low_t_walls", "left_atrial_abnormality",
+    "ventricular_bigeminy", "ventricular_trigeminy",
 )  # fmt: skip
 # Per-lead values read from ``Measurements.per_lead`` (lead -> value), for the checks a report makes lead by lead;
 # ``q_pathological`` is each lead's reading by core.measure.q_waves.pathological.
@@ -200,6 +201,25 @@ CHECKS: tuple[Check, ...] = (
         "AFIB",
         "premature_supraventricular",
         coverage=True,
+    ),
+    # Premature ventricular beats in a bigeminal or trigeminal order, three in a row (core.measure.ectopy.grouped_run):
+    # where the report or codes state the pattern, against other records with ventricular premature beats and normal
+    # ECGs that state none. A 10-second strip may catch only part of a stated pattern.
+    *(
+        Check(
+            f"{pattern}_{group.lower()}",
+            f"ventricular {pattern} (3 in a row), {title}",
+            group,
+            f"ventricular_{pattern}",
+            lambda v, s: bool(v),
+            exclude=exclude,
+        )
+        for pattern, label in (("bigeminy", "BIGEMINY"), ("trigeminy", "TRIGEMINY"))
+        for group, title, exclude in (
+            (label, label, ()),
+            ("PVC", f"PVC (no {pattern} stated)", (label,)),
+            ("NORM", "NORM (no premature beats stated)", ("ECTOPY",)),
+        )
     ),
     # Pacemaker spikes (measure v2.15, core.measure.pacing): before the QRS complexes of records labelled paced (a
     # bipolar pacemaker's may be too small to see), and on no record that states no pacemaker. Missing under 500 Hz.

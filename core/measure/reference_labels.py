@@ -40,6 +40,10 @@ ECTOPY     PVC, PAC, PRC(S), BIGU, TRIGU,      any of PVC's or PAC's codes      
            SVARR, or the report states
            premature beats, bigeminy,
            trigeminy or a couplet
+BIGEMINY   BIGU, or the report states          VBig 11157007                    -
+           bigeminy (not atrial)
+TRIGEMINY  TRIGU, or the report states         VTrig 251180001                  -
+           trigeminy (not atrial)
 1AVB_TEXT  the report states a first-degree    -                                -
            AV block or a prolonged PR
 PACE       PACE                                PR 10370003 (pacing rhythm)      any cardiac pacing line
@@ -112,7 +116,7 @@ LABELS: tuple[str, ...] = (
     "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
     "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
     "1AVB_TEXT", "PACE", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT", "TINV", "TINV_TEXT", "TINV_INF",
-    "TINV_ANT", "LOWT", "LOWT_TEXT", "LAE",
+    "TINV_ANT", "LOWT", "LOWT_TEXT", "LAE", "BIGEMINY", "TRIGEMINY",
 )  # fmt: skip
 
 # A first-degree AV block or a long PR stated in an English report. A bare "av block" counts (German "av-block" with
@@ -135,6 +139,14 @@ _ATRIAL_TEXT = re.compile(
 )
 _ECTOPY_TEXT = re.compile(r"\bpremature (?:beat|contraction|complex)|extrasystol|\bbigeminy\b|\btrigeminy\b|\bcouplet")
 _PTBXL_ECTOPY_CODES = frozenset({"PVC", "PAC", "PRC(S)", "BIGU", "TRIGU", "SVARR"})
+# Bigeminy or trigeminy stated in an English report, not of atrial beats ("premature ventricular contraction(s),
+# bigeminy"); PTB-XL's BIGU and TRIGU leave the origin open too.
+_GROUPED_TEXT = {
+    label: re.compile(rf"(?<!atrial )(?<!supraventricular )\b{stem}(?:y|al|i)\b")
+    for label, stem in (("BIGEMINY", "bigemin"), ("TRIGEMINY", "trigemin"))
+}
+_PTBXL_GROUPED_CODES = {"BIGEMINY": "BIGU", "TRIGEMINY": "TRIGU"}
+_SNOMED_GROUPED = {"11157007": "BIGEMINY", "251180001": "TRIGEMINY"}
 
 # ST elevation or depression stated in an English report, and the leads it names: "st elevation in v1-3", "st
 # segments are slightly elevated in ii, iii, avf", "st segments are elevated and t waves inverted in v2-5". The leads
@@ -166,7 +178,7 @@ _LEADS_WITHIN = re.compile(r"[^.]{0,40}?\b(?:in|over)\s", re.DOTALL)
 
 _PTBXL_CODES = frozenset(LABELS) - {
     "LAD", "LAD0", "RAD", "1AVB_TEXT", "ECTOPY", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT", "TINV",
-    "TINV_TEXT", "TINV_INF", "TINV_ANT", "LOWT_TEXT", "LAE",
+    "TINV_TEXT", "TINV_INF", "TINV_ANT", "LOWT_TEXT", "LAE", "BIGEMINY", "TRIGEMINY",
 }  # fmt: skip
 # Infarction codes by wall: PTB-XL codes inferior and anterior infarctions with the leads' extent.
 _PTBXL_WALL_CODES = {"IMI": frozenset({"IMI", "ILMI", "IPLMI", "IPMI"}), "AMI": frozenset({"ASMI", "AMI", "ALMI"})}
@@ -322,13 +334,17 @@ def ptbxl_labels(scp_codes: Iterable[str], heart_axis: str | None = None, report
         out.add("LOWT_TEXT")
     if codes & _PTBXL_ECTOPY_CODES:
         out.add("ECTOPY")
+    text = report_en.lower()
+    out |= {label for label, code in _PTBXL_GROUPED_CODES.items() if code in codes or _GROUPED_TEXT[label].search(text)}
     return frozenset(out)
 
 
 def cinc_labels(snomed_codes: Iterable[str]) -> frozenset[str]:
     """Benchmark labels of a CinC-2021 record from its SNOMED-CT ``#Dx`` codes."""
     codes = {str(c).strip() for c in snomed_codes if str(c).strip()}
-    out = {SNOMED_LABELS[c] for c in codes if c in SNOMED_LABELS}
+    out = {SNOMED_LABELS[c] for c in codes if c in SNOMED_LABELS} | {
+        _SNOMED_GROUPED[c] for c in codes & set(_SNOMED_GROUPED)
+    }
     if out & {"PVC", "PAC"}:
         out.add("ECTOPY")
     if codes == {NSR_SNOMED}:

@@ -305,6 +305,19 @@ def test_premature_beats_are_lettered_above_their_qrs_listed_with_their_times_an
     assert measurement_summary(summary) == "HR 75 · PR – · QRS – · QTc – · axis – · regular · 2 premature ventricular"
 
 
+def test_premature_ventricular_beats_in_bigeminy_say_their_order():
+    from core.measure.ectopy import VENTRICULAR
+    from core.measure.measurements import BeatFiducials, Measurements
+
+    beats = tuple(BeatFiducials(k + 0.1, k + 0.2, premature=VENTRICULAR if k % 2 else None) for k in range(7))
+    m = Measurements(hr_bpm=80.0, irregular=True, premature_ventricular=3, premature_supraventricular=0, beats=beats)
+    line = next(x for x in measurement_lines(m) if x.startswith("Premature beats"))
+    assert line.startswith(
+        "Premature beats: ventricular 3 at 1.1 s, 3.1 s, 5.1 s, in bigeminy: every other beat, 3 in a row or more (QRS"
+    )
+    assert measurement_summary(m).endswith("· 3 premature ventricular · bigeminy")
+
+
 def test_a_real_record_with_ventricular_premature_beats_shows_them(shared_data):
     """``ptbxl/02536`` (ptbxl_more, training fold): two PVCs, each followed by a compensatory pause."""
     from core.data.catalogs import load_catalog

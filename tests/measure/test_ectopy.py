@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.measure import measure_ecg
-from core.measure.ectopy import SUPRAVENTRICULAR, VENTRICULAR, premature_beats
+from core.measure.ectopy import SUPRAVENTRICULAR, VENTRICULAR, grouped_run, premature_beats
 from core.measure.measurements import Measurements
 from core.measure.reference_labels import cinc_labels, ludb_labels, premature_beat_labels, ptbxl_labels
 from core.measure.waves import Beat
@@ -83,6 +83,24 @@ def test_ventricular_bigeminy_counts_every_ectopic_beat_even_when_they_are_half(
     assert premature_beats(*_strip(centres[:-1], shapes[:-1]), FS_HZ).ventricular == 5
 
 
+@pytest.mark.parametrize(
+    ("order", "bigeminy", "trigeminy"),
+    [
+        (".V.V.V.", 3, 0),
+        ("..V..V..V.", 1, 3),
+        (".V.VV.V.V", 2, 0),  # a couplet breaks the order: two runs of two
+        (".V.S.V.", 1, 0),  # an atrial premature beat between is not a dominant beat
+        ("..V....V.V..", 2, 1),
+        ("", 0, 0),
+    ],
+)
+def test_a_grouped_run_counts_ventricular_beats_in_a_bigeminal_or_trigeminal_order(
+    order: str, bigeminy: int, trigeminy: int
+):
+    kinds = [{"V": VENTRICULAR, "S": SUPRAVENTRICULAR}.get(c) for c in order]
+    assert (grouped_run(kinds, 2), grouped_run(kinds, 3)) == (bigeminy, trigeminy)
+
+
 def test_the_last_beat_is_not_judged():
     centres = _regular()
     centres[-1] -= 60
@@ -146,6 +164,12 @@ def test_codes_of_every_dataset_map_to_the_premature_beat_labels():
         "ECTOPY",
     }
     assert cinc_labels(["63593006", "426783006"]) >= {"PAC", "ECTOPY"}
+    # Bigeminy and trigeminy: coded, stated (not of atrial beats) or CinC's VBig / VTrig.
+    assert "BIGEMINY" in ptbxl_labels({"BIGU": 100.0}) and "TRIGEMINY" in ptbxl_labels({"TRIGU": 100.0})
+    bigeminy_stated = "premature ventricular contraction(s), bigeminy. sinus rhythm."
+    assert {"PVC", "BIGEMINY"} <= ptbxl_labels({"PVC": 100.0}, report_en=bigeminy_stated)
+    assert "BIGEMINY" not in ptbxl_labels({"SR": 0.0}, report_en="sinus rhythm. atrial bigeminy.")
+    assert cinc_labels(["11157007"]) >= {"PVC", "BIGEMINY"} and cinc_labels(["251180001"]) >= {"PVC", "TRIGEMINY"}
     assert "NORM" not in cinc_labels(["17338001", "426783006"])
     assert ludb_labels({"rhythm": ["sinus rhythm"], "extrasystole": ["ventricular extrasystole"]}) == {
         "SR",
@@ -180,6 +204,20 @@ def test_real_records(shared_data: Path, record_id: str, ventricular: int, supra
     assert (meas.premature_ventricular, meas.premature_supraventricular) == (ventricular, supraventricular)
     assert sum(b.premature == VENTRICULAR for b in meas.beats) == ventricular
     assert meas.to_dict()["beats"][0]["premature"] in (None, VENTRICULAR, SUPRAVENTRICULAR)
+
+
+@pytest.mark.parametrize(
+    ("record_id", "bigeminy"),
+    [
+        ("ptbxl/06860", True),  # three PVCs, each after one sinus beat (plotted)
+        ("ptbxl/17466", True),  # "ventricular premature beat(s). bigeminy": four in that order
+        ("ptbxl/02536", False),  # two PVCs two beats apart: two in that order are no bigeminy yet
+    ],
+)
+def test_real_bigeminy_is_read_off_the_premature_beats(shared_data: Path, record_id: str, bigeminy: bool):
+    meas = measure_ecg(_read(shared_data, record_id))
+    assert meas.ventricular_bigeminy is bigeminy and meas.ventricular_trigeminy is False
+    assert Measurements().ventricular_bigeminy is None  # premature beats not judged: unknown, not "no"
 
 
 def test_atrial_fibrillation_states_no_supraventricular_beats(shared_data: Path):

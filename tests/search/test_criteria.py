@@ -353,6 +353,25 @@ def test_pre_excitation_is_a_short_pr_with_a_widened_qrs_and_finds_only():
     assert [verdict(short_pr, m) for m in (short_only, normal)] == [True, False]
 
 
+def test_bigeminy_asks_for_premature_ventricular_beats_in_that_order():
+    """No PVC contradicts ventricular bigeminy; three in a bigeminal order meet it; PVCs not in that order leave it
+    undecided (a strip may catch only part of it). "PVCs" beside it is said once, inside it; atrial bigeminy is not
+    it."""
+    from core.measure.measurements import BeatFiducials
+
+    bigeminy = criteria_for("ventricular bigeminy")
+    assert [c.describe() for c in bigeminy] == [
+        "premature ventricular beats ≥ 1 and bigeminal order, 3 in a row (ventricular bigeminy)"
+    ]
+    assert criteria_for("PVCs in bigeminy") == criteria_for("bigeminal PVCs") == bigeminy
+    assert criteria_for("atrial bigeminy") == () and len(criteria_for("ventricular trigeminy")) == 1
+    in_order = tuple(BeatFiducials(k, k + 0.1, premature="ventricular" if k % 2 else None) for k in range(7))
+    met = Measurements(premature_ventricular=3, beats=in_order)
+    apart = Measurements(premature_ventricular=2, beats=in_order[:4])
+    assert [verdict(bigeminy, m) for m in (met, apart, Measurements(premature_ventricular=0))] == [True, None, False]
+    assert why(bigeminy, met) == "premature ventricular beats 3 (≥ 1: met) and bigeminal order, 3 in a row: yes (met)"
+
+
 def test_any_of_and_all_of_decide_as_their_names_say():
     """An AnyOf of criteria that can contradict: one met is enough, all contradicted contradicts, else undecided. An
     AllOf: met only when every option is, contradicted when one is."""
@@ -416,9 +435,7 @@ def test_a_reading_puts_the_measured_value_beside_the_criterion():
     }
     assert criteria_for("complete left bundle branch block")[0].reading(measured) == "QRS 96 ms (≥ 120 ms: not met)"
     assert criteria_for("low QRS voltage")[0].reading(measured) == "low QRS voltage: no (not met)"
-    assert criteria_for("frequent PVCs, ventricular bigeminy")[0].reading(measured) == (
-        "premature ventricular beats 2 (≥ 1: met)"
-    )
+    assert criteria_for("frequent PVCs")[0].reading(measured) == ("premature ventricular beats 2 (≥ 1: met)")
 
 
 def test_why_gives_the_readings_that_decided_the_verdict():
