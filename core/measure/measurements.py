@@ -317,10 +317,12 @@ class Measurements:
 
     def undecided(self, name: str) -> str | None:
         """Why a value derived from others (:attr:`irregular_without_p`, :attr:`p_waves_before_qrs`,
-        :attr:`st_elevation`, :attr:`st_elevation_walls`) is None, or why :attr:`qrs_not_narrow` holds without a
-        QRS; None for any other value (its reason is in ``missing``)."""
+        :attr:`st_elevation`, :attr:`st_elevation_walls`, :attr:`ventricular_bigeminy`, ...) is None, or why
+        :attr:`qrs_not_narrow` holds without a QRS; None for any other value (its reason is in ``missing``)."""
         if name == "p_waves_before_qrs" and self.p_waves_before_qrs is None:
             return f"no PR ({self.missing.get('pr_ms', 'not measured')})"
+        if name in ("ventricular_bigeminy", "ventricular_trigeminy") and getattr(self, name) is None:
+            return f"premature beats not judged ({self.missing.get('premature_ventricular', 'no reason given')})"
         leads = _LEADS_BEHIND.get(name)  # a finding's walls read from its leads
         if leads is not None and getattr(self, leads) is None:
             return f"not measured ({self.missing.get(leads, 'no reason given')})"
@@ -339,8 +341,8 @@ class Measurements:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (lead names and beats as lists), with the derived ``irregular_without_p``,
-        ``p_waves_before_qrs``, the walls and ``qrs_not_narrow`` and, where one is None (or ``qrs_not_narrow`` holds
-        without a QRS), ``undecided`` saying why."""
+        ``p_waves_before_qrs``, the walls, ``qrs_not_narrow``, ``left_atrial_abnormality``, the bigeminal and trigeminal
+        orders and, where one is None (or ``qrs_not_narrow`` holds without a QRS), ``undecided`` saying why."""
         out = asdict(self)
         out["leads_used"] = list(self.leads_used)
         if self.st_elevation_leads is not None:
@@ -348,7 +350,7 @@ class Measurements:
         out["beats"] = [asdict(b) for b in self.beats]
         derived = (
             "irregular_without_p", "p_waves_before_qrs", "st_elevation_walls", "q_wave_walls", "t_inversion_walls",
-            "low_t_walls", "qrs_not_narrow", "left_atrial_abnormality",
+            "low_t_walls", "qrs_not_narrow", "left_atrial_abnormality", "ventricular_bigeminy", "ventricular_trigeminy",
         )  # fmt: skip
         out.update({name: getattr(self, name) for name in derived})
         lists = (

@@ -217,7 +217,12 @@ def test_real_records(shared_data: Path, record_id: str, ventricular: int, supra
 def test_real_bigeminy_is_read_off_the_premature_beats(shared_data: Path, record_id: str, bigeminy: bool):
     meas = measure_ecg(_read(shared_data, record_id))
     assert meas.ventricular_bigeminy is bigeminy and meas.ventricular_trigeminy is False
-    assert Measurements().ventricular_bigeminy is None  # premature beats not judged: unknown, not "no"
+    assert meas.to_dict()["ventricular_bigeminy"] is bigeminy  # in /measurements' JSON too
+    unjudged = Measurements(missing={"premature_ventricular": "fewer than 3 QRS complexes"})
+    assert unjudged.ventricular_bigeminy is None  # premature beats not judged: unknown, not "no"
+    assert unjudged.to_dict()["undecided"]["ventricular_bigeminy"] == (
+        "premature beats not judged (fewer than 3 QRS complexes)"
+    )
 
 
 def test_atrial_fibrillation_states_no_supraventricular_beats(shared_data: Path):
