@@ -387,8 +387,13 @@ PACED_VENTRICULAR_MEANING = "QRS unlike the paced beat: ventricular, or the pati
 def _rhythm_note(m: Any, name: str) -> str:
     """What an irregular rhythm is made of, so that a reader does not take every "irregular" for atrial fibrillation:
     regular between its premature beats (a supraventricular count is given only then, :mod:`core.measure.ectopy`),
-    or without P waves (atrial fibrillation's pattern, ``irregular_without_p``), or with P waves before the QRS."""
-    if name != "irregular" or not getattr(m, name, None):
+    or without P waves (atrial fibrillation's pattern, ``irregular_without_p``), or with P waves before the QRS; and a
+    regular narrow tachycardia without P waves, the pattern of 2:1 flutter (``flutter_2to1_pattern``)."""
+    if name != "irregular":
+        return ""
+    if getattr(m, "flutter_2to1_pattern", None):  # regular, 120-170 bpm, narrow, no P wave found
+        return "; no P wave found at this rate: the pattern of atrial flutter with 2:1 conduction (or a re-entrant SVT)"
+    if not getattr(m, name, None):
         return ""
     v, sv = getattr(m, "premature_ventricular", None), getattr(m, "premature_supraventricular", None)
     if sv is not None:

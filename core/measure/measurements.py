@@ -60,6 +60,9 @@ Definitions:
   (:mod:`core.measure.p_terminal`); :attr:`Measurements.left_atrial_abnormality` is Morris' criterion on them (0.1 mV
   and 40 ms). Missing without a P wave in two beats, or where the millivolts are not calibrated. Added 2026-12-05
   without a version change (not in the sentence).
+* :attr:`Measurements.flutter_2to1_pattern`: a regular rhythm of 120-170 bpm with a narrow QRS and no P wave found
+  before it, atrial flutter with 2:1 conduction's pattern. Added 2026-12-05 without a version change (not in the
+  sentence).
 * :attr:`Measurements.ventricular_bigeminy`, :attr:`Measurements.ventricular_trigeminy`: premature ventricular beats
   in a bigeminal or trigeminal order, three in a row (:func:`core.measure.ectopy.grouped_run`), read off the beats'
   ``premature`` kinds. Added 2026-12-05 without a version change (not in the sentence).
@@ -98,6 +101,8 @@ MEASURE_VERSION = "2.15"
 IRREGULAR_RR_CV = 0.10
 IRREGULAR_RR_STEP = 0.06
 _INTERVALS = ("pr_ms", "qrs_ms", "qt_ms")
+# Atrial flutter's atrial rate (240-340/min) halved by 2:1 conduction: the rates of its commonest ECG pattern.
+FLUTTER_2TO1_BPM = (120.0, 170.0)
 
 
 @dataclass(frozen=True)
@@ -315,12 +320,30 @@ class Measurements:
             return True
         return False if self.irregular_without_p else None
 
+    @property
+    def flutter_2to1_pattern(self) -> bool | None:
+        """A regular rhythm of :data:`FLUTTER_2TO1_BPM` with a narrow QRS and no P wave found before it: the pattern
+        of atrial flutter with 2:1 conduction (an atrial rate of 240-340/min, halved), which a reader excludes first
+        in such a tachycardia (a re-entrant supraventricular tachycardia looks alike). True then; False where the
+        rhythm is irregular, a PR was measured or the rate lies outside that range; None where rhythm, rate or QRS
+        were not measured, or the QRS is wide (a ventricular tachycardia is not excluded; :meth:`undecided`)."""
+        low, high = FLUTTER_2TO1_BPM
+        if self.irregular is None or self.hr_bpm is None:
+            return None
+        if self.irregular or self.pr_ms is not None or not low <= self.hr_bpm <= high:
+            return False
+        return True if self.qrs_ms is not None and self.qrs_ms < WIDE_QRS_MS else None
+
     def undecided(self, name: str) -> str | None:
         """Why a value derived from others (:attr:`irregular_without_p`, :attr:`p_waves_before_qrs`,
         :attr:`st_elevation`, :attr:`st_elevation_walls`, :attr:`ventricular_bigeminy`, ...) is None, or why
         :attr:`qrs_not_narrow` holds without a QRS; None for any other value (its reason is in ``missing``)."""
         if name == "p_waves_before_qrs" and self.p_waves_before_qrs is None:
             return f"no PR ({self.missing.get('pr_ms', 'not measured')})"
+        if name == "flutter_2to1_pattern" and self.flutter_2to1_pattern is None:
+            if self.irregular is None or self.hr_bpm is None:
+                return "rhythm or rate not measured"
+            return "regular, no P wave found, but the QRS is wide or not measured: ventricular tachycardia not excluded"
         if name in ("ventricular_bigeminy", "ventricular_trigeminy") and getattr(self, name) is None:
             return f"premature beats not judged ({self.missing.get('premature_ventricular', 'no reason given')})"
         leads = _LEADS_BEHIND.get(name)  # a finding's walls read from its leads
@@ -351,6 +374,7 @@ class Measurements:
         derived = (
             "irregular_without_p", "p_waves_before_qrs", "st_elevation_walls", "q_wave_walls", "t_inversion_walls",
             "low_t_walls", "qrs_not_narrow", "left_atrial_abnormality", "ventricular_bigeminy", "ventricular_trigeminy",
+            "flutter_2to1_pattern",
         )  # fmt: skip
         out.update({name: getattr(self, name) for name in derived})
         lists = (

@@ -35,7 +35,7 @@ MEAS_FIELDS: tuple[str, ...] = (
     "sokolow_lyon_mv", "cornell_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
     "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s", "st_depression_mv",
     "st_elevation", "q_wave_walls", "t_inversion_walls", "low_t_walls", "left_atrial_abnormality",
-    "ventricular_bigeminy", "ventricular_trigeminy",
+    "ventricular_bigeminy", "ventricular_trigeminy", "flutter_2to1_pattern",
 )  # fmt: skip
 # Per-lead values read from ``Measurements.per_lead`` (lead -> value), for the checks a report makes lead by lead;
 # ``q_pathological`` is each lead's reading by core.measure.q_waves.pathological.
@@ -201,6 +201,18 @@ CHECKS: tuple[Check, ...] = (
         "AFIB",
         "premature_supraventricular",
         coverage=True,
+    ),
+    # Atrial flutter with 2:1 conduction's pattern (Measurements.flutter_2to1_pattern: regular, 120-170 bpm, narrow QRS,
+    # no P wave found), Retrieve's flutter criterion: among flutters (2:1 or not), against the rhythms it must not meet.
+    *(
+        Check(
+            f"flutter_2to1_{label.lower()}",
+            f"2:1 flutter pattern (regular 120-170 bpm, narrow QRS, no P waves), {label}",
+            label,
+            "flutter_2to1_pattern",
+            lambda v, s: bool(v),
+        )
+        for label in ("AFLT", "AFIB", "STACH", "NORM")
     ),
     # Premature ventricular beats in a bigeminal or trigeminal order, three in a row (core.measure.ectopy.grouped_run):
     # where the report or codes state the pattern, against other records with ventricular premature beats and normal

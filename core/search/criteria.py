@@ -484,6 +484,16 @@ _RIGHT_V1 = Criterion("right bundle branch block", "v1_r_to_s", ">=", 0.5, "V1 R
 _WIDE_QRS = Criterion("wide QRS", "qrs_ms", ">=", 120.0, "QRS", "ms")
 _PACED = Criterion("ventricular pacing", "paced_beats", ">=", 1.0, "paced QRS complexes")
 _IRREGULAR = Criterion("atrial fibrillation", "irregular_without_p", "is", True, "irregular rhythm without P waves")
+# Atrial flutter's commonest pattern, 2:1 conduction, finds it; other conduction ratios do not look like it, so the
+# pattern's absence leaves it undecided (module docstring).
+_FLUTTER_2TO1 = Criterion(
+    "atrial flutter with 2:1 conduction",
+    "flutter_2to1_pattern",
+    "is",
+    True,
+    "regular 120-170 bpm with a narrow QRS and no P waves",
+    finds_only=True,
+)
 _SINUS = Criterion("sinus rhythm", "p_waves_before_qrs", "is", True, "P waves before the QRS")
 _PVC = Criterion("premature ventricular beats", "premature_ventricular", ">=", 1.0, "premature ventricular beats")
 _PAC = Criterion("premature atrial beats", "premature_supraventricular", ">=", 1.0, "premature supraventricular beats")
@@ -572,6 +582,7 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion | Combined], ...] = tuple(
         (r"(?<!incomplete )\b(?:complete )?right bundle branch block\b", _RIGHT_V1),
         (r"\bwide qrs\b", _WIDE_QRS),
         (r"\batrial fibrillation\b", _IRREGULAR),
+        (r"\b(?:atrial )?flutter\b", _FLUTTER_2TO1),
         (r"\bsinus (?:rhythm|tach(?:y|ycardia)?|brady(?:cardia)?)\b", _SINUS),
         (
             r"\bpac(?:ed|ing) rhythm\b|\b(?:ventricular|cardiac) pacing\b|\bpaced\b"
@@ -611,6 +622,10 @@ def criteria_for(query: str) -> Criteria:
         for match in pattern.finditer(text):
             if not _DENIED.search(text[: match.start()]) and criterion not in found:
                 found.append(criterion)
+    if _IRREGULAR in found and _FLUTTER_2TO1 in found:  # "atrial fibrillation/flutter": either one
+        at = min(found.index(_IRREGULAR), found.index(_FLUTTER_2TO1))
+        found = [c for c in found if c not in (_IRREGULAR, _FLUTTER_2TO1)]
+        found.insert(at, AnyOf("atrial fibrillation or flutter", (_IRREGULAR, _FLUTTER_2TO1)))
     if _SLOW in found and _FAST in found:  # "tachycardia-bradycardia syndrome": no one rate says it
         found = [c for c in found if c not in (_SLOW, _FAST)]
     # A criterion a combined one holds is said once, inside it ("PVCs in bigeminy": the beats and their order).

@@ -106,3 +106,28 @@ def test_v1_r_to_s_needs_a_v1_qrs():
     assert v1_r_to_s({"V1": {"r_mv": 0.02, "s_mv": 0.03}})[0] is None  # too small either way
     assert v1_r_to_s({"V1": {"r_mv": 0.9, "s_mv": 0.0}}) == (45.0, None)  # a pure R: S floored at 0.02 mV
     assert v1_r_to_s({"V1": {"r_mv": 0.2, "s_mv": 1.6}}) == (0.12, None)
+
+
+def test_the_2to1_flutter_pattern_is_a_regular_narrow_tachycardia_without_p_waves():
+    """120-170 bpm (240-340/min halved), regular, no PR, narrow QRS; a wide QRS leaves it open (ventricular
+    tachycardia not excluded), a PR or an irregular rhythm rules it out."""
+    flutter = Measurements(hr_bpm=139.0, irregular=False, qrs_ms=88.0)
+    assert flutter.flutter_2to1_pattern is True
+    assert Measurements(hr_bpm=139.0, irregular=False, qrs_ms=88.0, pr_ms=150.0).flutter_2to1_pattern is False
+    assert Measurements(hr_bpm=139.0, irregular=True, qrs_ms=88.0).flutter_2to1_pattern is False
+    assert Measurements(hr_bpm=75.0, irregular=False, qrs_ms=88.0).flutter_2to1_pattern is False  # 4:1, or junctional
+    wide = Measurements(hr_bpm=150.0, irregular=False, qrs_ms=160.0)
+    assert wide.flutter_2to1_pattern is None and "ventricular tachycardia not excluded" in wide.undecided(
+        "flutter_2to1_pattern"
+    )
+    assert flutter.to_dict()["flutter_2to1_pattern"] is True
+
+
+def test_real_2to1_flutter_meets_the_pattern_and_sinus_rhythm_does_not(shared_data):
+    from core.data.catalogs import load_catalog
+
+    catalog = load_catalog("ptbxl", root=shared_data / "ptbxl_more", download=False, rate_hz=100)
+    flutter = measure_ecg(catalog.read("ptbxl/10065"))  # coded AFLT, training fold: 144 bpm, no P wave found
+    assert flutter.flutter_2to1_pattern is True and flutter.pr_ms is None
+    sinus = measure_ecg(catalog.read("ptbxl/00523"))  # NORM, training fold: a PR before every QRS
+    assert sinus.flutter_2to1_pattern is False

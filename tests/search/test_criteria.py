@@ -372,6 +372,25 @@ def test_bigeminy_asks_for_premature_ventricular_beats_in_that_order():
     assert why(bigeminy, met) == "premature ventricular beats 3 (≥ 1: met) and bigeminal order, 3 in a row: yes (met)"
 
 
+def test_atrial_flutter_is_found_by_its_2to1_pattern_and_named_with_fibrillation_either_one_counts():
+    flutter = criteria_for("atrial flutter with regular flutter waves")
+    assert [c.describe() for c in flutter] == [
+        "regular 120-170 bpm with a narrow QRS and no P waves (atrial flutter with 2:1 conduction)"
+    ]
+    assert criteria_for("AFL") == flutter and criteria_for("no atrial flutter") == ()
+    two_to_one = Measurements(hr_bpm=139.0, irregular=False, qrs_ms=88.0)
+    four_to_one = Measurements(hr_bpm=75.0, irregular=False, qrs_ms=88.0)
+    assert [verdict(flutter, m) for m in (two_to_one, four_to_one)] == [True, None]  # finds only
+    either = criteria_for("atrial fibrillation/flutter")
+    assert [c.describe() for c in either] == [
+        "irregular rhythm without P waves or regular 120-170 bpm with a narrow QRS and no P waves (atrial fibrillation"
+        " or flutter)"
+    ]
+    fibrillation = Measurements(hr_bpm=110.0, irregular=True, qrs_ms=88.0, premature_supraventricular=None)
+    sinus = Measurements(hr_bpm=75.0, irregular=False, qrs_ms=88.0, pr_ms=160.0)
+    assert [verdict(either, m) for m in (two_to_one, fibrillation, sinus)] == [True, True, None]
+
+
 def test_any_of_and_all_of_decide_as_their_names_say():
     """An AnyOf of criteria that can contradict: one met is enough, all contradicted contradicts, else undecided. An
     AllOf: met only when every option is, contradicted when one is."""
