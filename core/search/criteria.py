@@ -134,6 +134,13 @@ seen, so "not paced" cannot rule them out there). Too few WPW records are scored
 precision. "Short PR" alone is its own finding (PR under 120 ms; 97 of 1,388 normal ECGs, as the PR here reads about
 18 ms shorter than LUDB's annotators).
 
+Atrial flutter ("atrial flutter", "flutter", "AFL"; 2026-12-05) is found by its 2:1 pattern
+(:attr:`core.measure.Measurements.flutter_2to1_pattern`: regular, 120-170 bpm, narrow QRS, no P wave found), finding
+only, as other conduction ratios do not look like it; "atrial fibrillation/flutter" asks for either pattern (an
+:class:`AnyOf`). In the plausibility rows the pattern meets 5 of the 8 ``ptbxl_more`` training flutters, 1 % of its
+AF, none of its sinus tachycardias or normal ECGs. On training records (``by_example_dev``) "atrial flutter with
+regular flutter waves" rose 0.3 -> 0.4 (METS), D-BETA (0.2) and FG-CLEP (0.0) unchanged, no other query moved.
+
 Ventricular bigeminy or trigeminy ("ventricular bigeminy", "bigeminal PVCs", "trigeminy"; not "atrial bigeminy";
 2026-12-05) asks for premature ventricular beats (none contradicts it) in that order, three in a row
 (:attr:`core.measure.Measurements.ventricular_bigeminy`), finding only: a 10-second strip may catch only part of an
