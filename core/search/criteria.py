@@ -244,8 +244,8 @@ class Criterion:
         return f"{'≥' if self.op == '>=' else self.op} {self.threshold:g}{self._unit()}"
 
     def term(self) -> str:
-        """How a combined criterion names it: ``"Sokolow-Lyon ≥ 3.5 mV"``, ``"QRS ≥ 110 ms, not paced"``, ``"ventricular
-        bigeminy"`` (a yes/no value by its label)."""
+        """How a combined criterion names it: ``"Sokolow-Lyon ≥ 3.5 mV"``, ``"QRS ≥ 110 ms, not paced"``, ``"bigeminal
+        order, 3 in a row"`` (a yes/no value by its label)."""
         return self.label if self.op in ("is", "has") else f"{self.label} {self.bound()}{self.unless_said}"
 
     def describe(self) -> str:
