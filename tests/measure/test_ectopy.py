@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.measure import measure_ecg
 from core.measure.ectopy import SUPRAVENTRICULAR, VENTRICULAR, grouped_run, premature_beats
@@ -99,6 +101,19 @@ def test_a_grouped_run_counts_ventricular_beats_in_a_bigeminal_or_trigeminal_ord
 ):
     kinds = [{"V": VENTRICULAR, "S": SUPRAVENTRICULAR}.get(c) for c in order]
     assert (grouped_run(kinds, 2), grouped_run(kinds, 3)) == (bigeminy, trigeminy)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([None, VENTRICULAR, SUPRAVENTRICULAR]), max_size=20),
+    st.integers(min_value=2, max_value=3),
+    st.integers(min_value=0, max_value=6),
+)
+def test_a_grouped_run_never_counts_more_than_the_ventricular_beats_and_finds_a_planted_one(kinds, every, planted):
+    assert 0 <= grouped_run(kinds, every) <= sum(k == VENTRICULAR for k in kinds)
+    # A planted run (N.. V repeated) after a non-ventricular beat is found whole, whatever comes before it.
+    order = kinds + [SUPRAVENTRICULAR] + ([None] * (every - 1) + [VENTRICULAR]) * planted + [SUPRAVENTRICULAR]
+    assert grouped_run(order, every) >= planted
 
 
 def test_the_last_beat_is_not_judged():
