@@ -73,6 +73,8 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
 # Values that contain the QRS: with a bundle branch block they are long because the QRS is, which a QTc read alone
 # would call a long-QT finding.
 WIDENED_BY_QRS = frozenset({"qt_ms", "qtc_ms", "qtc_fridericia_ms"})
+# Values read at the T wave's end, which flutter waves may hide (core.measure: flutter_2to1_pattern).
+FLUTTER_BLURRED = frozenset({"qt_ms", "qtc_ms", "qtc_fridericia_ms", "jt_ms"})
 # Left ventricular hypertrophy's voltage criteria: a bundle branch block or a paced QRS changes the voltages by
 # itself (larger in a left block, S in V1 smaller in a right one), so the criteria do not read hypertrophy there.
 LVH_VOLTAGES = frozenset({"sokolow_lyon_mv", "cornell_mv"})
@@ -219,6 +221,8 @@ def measurement_lines(m: Any) -> list[str]:
         text = _qualified(text, name, quality)
         if name in WIDENED_BY_QRS and qrs is not None and qrs >= WIDE_QRS_MS:
             text += f"; lengthened by the wide QRS ({qrs:.0f} ms): read the JT interval"
+        if name in FLUTTER_BLURRED and getattr(m, "flutter_2to1_pattern", None):
+            text += "; in a 2:1 flutter pattern the flutter waves may hide the T wave's end"
         if name == "st_depression_mv" and value and qrs is not None and qrs >= WIDE_QRS_MS:
             text += f"; with a wide QRS ({qrs:.0f} ms) the ST segment moves opposite to it: {SECONDARY_ST}"
         if name in LVH_VOLTAGES:

@@ -61,8 +61,9 @@ Definitions:
   and 40 ms). Missing without a P wave in two beats, or where the millivolts are not calibrated. Added 2026-12-05
   without a version change (not in the sentence).
 * :attr:`Measurements.flutter_2to1_pattern`: a regular rhythm of 120-170 bpm with a narrow QRS and no P wave found
-  before it, atrial flutter with 2:1 conduction's pattern. Added 2026-12-05 without a version change (not in the
-  sentence).
+  before it, atrial flutter with 2:1 conduction's pattern; there the flutter waves may hide the T wave's end, so a long
+  QT is in doubt (:attr:`Measurements.qt_in_doubt`, as with a wide QRS). Added 2026-12-05 without a version change
+  (not in the sentence).
 * :attr:`Measurements.ventricular_bigeminy`, :attr:`Measurements.ventricular_trigeminy`: premature ventricular beats
   in a bigeminal or trigeminal order, three in a row (:func:`core.measure.ectopy.grouped_run`), read off the beats'
   ``premature`` kinds. Added 2026-12-05 without a version change (not in the sentence).
@@ -248,6 +249,15 @@ class Measurements:
         return None if self.missing.get("all") else True
 
     @property
+    def qt_in_doubt(self) -> bool | None:
+        """Whether a long QT may come from something other than repolarisation: a QRS that may be wide
+        (:attr:`qrs_not_narrow`), or the 2:1 flutter pattern (:attr:`flutter_2to1_pattern`), whose flutter waves may
+        hide the T wave's end. :meth:`undecided` says which."""
+        if self.flutter_2to1_pattern:
+            return True
+        return self.qrs_not_narrow
+
+    @property
     def st_elevation(self) -> bool | None:
         """ST elevation at J in two contiguous leads (:attr:`st_elevation_leads` not empty); None when not measured."""
         return None if self.st_elevation_leads is None else bool(self.st_elevation_leads)
@@ -340,6 +350,10 @@ class Measurements:
         :attr:`qrs_not_narrow` holds without a QRS; None for any other value (its reason is in ``missing``)."""
         if name == "p_waves_before_qrs" and self.p_waves_before_qrs is None:
             return f"no PR ({self.missing.get('pr_ms', 'not measured')})"
+        if name == "qt_in_doubt" and self.qt_in_doubt:
+            if self.flutter_2to1_pattern:
+                return "in a 2:1 flutter pattern the flutter waves may hide the T wave's end"
+            return self.undecided("qrs_not_narrow") or "lengthened by the wide QRS"
         if name == "flutter_2to1_pattern" and self.flutter_2to1_pattern is None:
             if self.irregular is None or self.hr_bpm is None:
                 return "rhythm or rate not measured"

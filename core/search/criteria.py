@@ -29,7 +29,10 @@ the bound (Bazett's alone: 139 normal ECGs, 2 long QT) the finding is undecided,
 disagree". A QRS of 120 ms or more lengthens the QT without any repolarisation disorder, so there a long QT is
 undecided too ("lengthened by the wide QRS"; a QT not long even so contradicts it, since 2026-12-04 late): both
 corrections were over 460 ms on 47 of the 57 complete LBBB, 33 of the 60 complete RBBB and 23 of the 31 paced
-training records, 46, 33 and 21 of them with a wide QRS, and on none of the 7 long QT records they find.
+training records, 46, 33 and 21 of them with a wide QRS, and on none of the 7 long QT records they find. In the 2:1
+flutter pattern (:attr:`core.measure.Measurements.flutter_2to1_pattern`) a long QT is undecided too, as flutter waves
+may hide the T wave's end (:attr:`core.measure.Measurements.qt_in_doubt`; 2026-12-05; no evaluation query names a long
+QT).
 
 A sinus rhythm, tachycardia or bradycardia asks for P waves before the QRS complexes
 (:attr:`core.measure.Measurements.p_waves_before_qrs`: a PR was measured); atrial fibrillation's pattern contradicts
@@ -470,7 +473,7 @@ _LONG_QT = Criterion(
     "ms",
     agree="qtc_fridericia_ms",
     agree_label="Fridericia",
-    doubt="qrs_not_narrow",
+    doubt="qt_in_doubt",
     doubt_why="lengthened by the wide QRS",
 )
 _BBB_QRS = Criterion(

@@ -346,7 +346,12 @@ def test_an_irregular_rhythm_explained_by_premature_beats_says_it_is_regular_bet
     assert "Rhythm: irregular; P waves before the QRS" in measurement_lines(with_p)
     regular = measurement_lines(_measurements(irregular=False, premature_ventricular=1, premature_supraventricular=0))
     assert "Rhythm: regular" in regular
-    flutter = measurement_lines(Measurements(hr_bpm=144.0, irregular=False, qrs_ms=86.0))  # ptbxl/10065, coded AFLT
+    flutter = measurement_lines(Measurements(hr_bpm=144.0, irregular=False, qrs_ms=86.0, qt_ms=300.0))  # ptbxl/10065
+    assert any(
+        x.startswith("QT interval: 300 ms")
+        and x.endswith("in a 2:1 flutter pattern the flutter waves may hide the T wave's end")
+        for x in flutter
+    )
     assert (
         "Rhythm: regular; no P wave found at this rate: the pattern of atrial flutter with 2:1 conduction (or a "
         "re-entrant SVT)" in flutter

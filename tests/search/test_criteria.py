@@ -210,14 +210,14 @@ def test_a_long_qt_needs_bazett_and_fridericia_to_agree():
         _measured(qtc_ms=480.0, qtc_fridericia_ms=440.0)
     )
     # A wide QRS lengthens the QT by itself (bundle branch blocks, paced beats): undecided, saying so.
-    wide = _measured(qtc_ms=500.0, qtc_fridericia_ms=480.0, qrs_not_narrow=True)
-    assert verdict(long_qt, wide) is None
+    wide = Measurements(qrs_ms=150.0, qtc_ms=500.0, qtc_fridericia_ms=480.0)
+    assert wide.qt_in_doubt is True and verdict(long_qt, wide) is None
     # ... but a QT that is not long even so contradicts it.
-    assert verdict(long_qt, _measured(qtc_ms=430.0, qtc_fridericia_ms=420.0, qrs_not_narrow=True)) is False
+    assert verdict(long_qt, Measurements(qrs_ms=150.0, qtc_ms=430.0, qtc_fridericia_ms=420.0)) is False
     assert long_qt[0].reading(wide) == (
         "QTc (Bazett) 500 ms, Fridericia 480 ms (> 460 ms: lengthened by the wide QRS, undecided)"
     )
-    assert verdict(long_qt, _measured(qtc_ms=500.0, qtc_fridericia_ms=480.0, qrs_not_narrow=False)) is True
+    assert verdict(long_qt, Measurements(qrs_ms=96.0, qtc_ms=500.0, qtc_fridericia_ms=480.0)) is True
 
 
 def test_a_sinus_rhythm_needs_p_waves_before_the_qrs():
@@ -381,6 +381,13 @@ def test_atrial_flutter_is_found_by_its_2to1_pattern_and_named_with_fibrillation
     two_to_one = Measurements(hr_bpm=139.0, irregular=False, qrs_ms=88.0)
     four_to_one = Measurements(hr_bpm=75.0, irregular=False, qrs_ms=88.0)
     assert [verdict(flutter, m) for m in (two_to_one, four_to_one)] == [True, None]  # finds only
+    # A long QT read in the 2:1 pattern is undecided: the flutter waves may hide the T wave's end.
+    long_qt = Measurements(hr_bpm=128.0, irregular=False, qrs_ms=92.0, qtc_ms=537.0, qtc_fridericia_ms=474.0)
+    assert verdict(criteria_for("long QT"), long_qt) is None
+    assert why(criteria_for("long QT"), long_qt) == (
+        "QTc (Bazett) 537 ms, Fridericia 474 ms (> 460 ms: in a 2:1 flutter pattern the flutter waves may hide the T "
+        "wave's end, undecided)"
+    )  # ptbxl/00023, coded AFLT
     either = criteria_for("atrial fibrillation/flutter")
     assert [c.describe() for c in either] == [
         "irregular rhythm without P waves or regular 120-170 bpm with a narrow QRS and no P waves (atrial fibrillation"
