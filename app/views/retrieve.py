@@ -12,6 +12,7 @@ import pandas as pd
 from app.formatting import (
     REPORT_COLUMNS,
     RESULT_COLUMNS,
+    escape_markdown,
     message_html,
     neighbours_frame,
     reports_frame,
@@ -21,6 +22,8 @@ from app.views.common import USER_FACING, Context, flag, user_errors, user_messa
 from app.views.follow import openable
 from core.explorer import ALL, QueryService
 from core.search import negated_words, parse_query, split_terms
+from core.search.criteria import EXAMPLE_QUERIES, criteria_for
+from core.search.criteria import finds_only as criterion_finds_only
 from core.search.examples import MIN_EXAMPLES, OPPOSITE_WEIGHT
 
 THIS_ECG = " (this ECG)"
@@ -124,6 +127,25 @@ def criteria_note(criteria: Sequence[str], met: Sequence[bool | None], pool: int
     )
 
 
+def measured_findings_markdown() -> str:
+    """A table of queries naming each finding the measured criteria read, with the criteria each gives (read off
+    :func:`core.search.criteria.criteria_for`, so it says what the search does)."""
+    rows = [
+        "A query naming one of these findings has its 50 nearest ECGs re-ordered by their automated measurements. "
+        "*Finds only*: an ECG short of the bound stays undecided (the criterion finds the finding but does not "
+        "exclude it).",
+        "",
+        "| a query such as | is read as | finds only |",
+        "|---|---|---|",
+    ]
+    for example in EXAMPLE_QUERIES:
+        found = criteria_for(example)
+        read = "; ".join(c.describe() for c in found)
+        only = "yes" if all(criterion_finds_only(c) for c in found) else ""
+        rows.append(f"| {escape_markdown(example)} | {escape_markdown(read)} | {only} |")
+    return "\n".join(rows)
+
+
 def ranking_note(examples: int, by_example: bool, opposites: int = 0, counterpart: str = "") -> str:
     """How the ECG list was ranked, for its heading (a similarity means something else in each case)."""
     if examples:
@@ -220,6 +242,8 @@ def build(ctx: Context) -> None:
         ),
         elem_id="search-by-measurement",
     )
+    with gr.Accordion("Which findings are read by measurement", open=False, elem_id="search-criteria-list"):
+        gr.Markdown(measured_findings_markdown())
     # Stacked, not side by side: each table gets the page width, so the report column is readable at 1440 px.
     ecg_notice = gr.HTML(elem_id="search-ecg-notice")
     text_ecgs = gr.Dataframe(

@@ -617,6 +617,15 @@ _RULES: tuple[tuple[re.Pattern[str], Criterion | Combined], ...] = tuple(
         (_INFARCT.pattern, _INFARCT_Q),
     )
 )
+# A query naming each finding the criteria read, as the Retrieve tab lists them (tests: each gives criteria).
+EXAMPLE_QUERIES: tuple[str, ...] = (
+    "first degree AV block", "sinus bradycardia", "sinus tachycardia",
+    "atrial fibrillation with rapid ventricular response", "atrial flutter", "complete left bundle branch block",
+    "RBBB", "wide QRS", "left anterior fascicular block", "left axis deviation", "right axis deviation",
+    "low QRS voltage", "LVH", "left atrial enlargement", "long QT", "WPW", "short PR", "paced rhythm", "PVCs",
+    "ventricular bigeminy", "ventricular trigeminy", "premature atrial contractions", "inferior ST elevation",
+    "Q waves in V1-V3", "inferior myocardial infarction", "T wave inversion in the lateral leads", "flat T waves",
+)  # fmt: skip
 # "no first degree AV block", "no sign of bradycardia": the finding is denied, so it is no criterion.
 # Up to two words may stand between ("no sign of ..."), not a comma ("no ST change, first-degree AV block");
 # "non-specific" denies nothing ("non-specific T wave flattening").
@@ -654,6 +663,12 @@ def criteria_for(query: str) -> Criteria:
             at = found.index(anywhere)
             found[at : at + 1] = [per_wall[wall] for wall in walls]
     return tuple(found)
+
+
+def finds_only(criterion: Criterion | Combined) -> bool:
+    """Whether no measured value can contradict it (each of its criteria finds only)."""
+    options = criterion.options if isinstance(criterion, Combined) else (criterion,)
+    return all(o.finds_only for o in options)
 
 
 def walls_named(query: str, cue: re.Pattern[str]) -> list[str]:

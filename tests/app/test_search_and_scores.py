@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from app.state import default_checkpoint
-from app.views.retrieve import negation_notice, search_text, word_match_notice
+from app.views.retrieve import measured_findings_markdown, negation_notice, search_text, word_match_notice
 from core.search import contains_phrase
 from core.search.examples import MIN_EXAMPLES
 
@@ -231,3 +231,13 @@ def test_search_text_says_which_ecgs_meet_the_measured_criteria(client):
     assert order == sorted(order)
     _, _, off = client.predict("sinus bradycardia", 5, "all", "", "", True, False, api_name="/search_text")
     assert "criteria-tag" not in off and "a measurement defines" not in off
+
+
+def test_the_retrieve_tab_lists_the_findings_read_by_measurement_as_the_search_reads_them():
+    from core.search.criteria import EXAMPLE_QUERIES
+
+    table = measured_findings_markdown()
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| a query")]
+    assert len(rows) == len(EXAMPLE_QUERIES)
+    assert "| WPW | PR &lt; 120 ms and QRS ≥ 110 ms, not paced (pre-excitation) | yes |" in rows  # < > as entities
+    assert "| first degree AV block | PR &gt; 200 ms (first-degree AV block) |  |" in rows

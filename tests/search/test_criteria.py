@@ -568,3 +568,11 @@ def test_abbreviations_name_the_criteria_their_words_do(query: str, spelled: str
 )
 def test_words_clinicians_shorten_read_as_the_finding(query: str, spelled: str):
     assert criteria_for(query) == criteria_for(spelled) != ()
+
+
+def test_every_example_query_the_retrieve_tab_lists_names_a_measured_finding():
+    from core.search.criteria import EXAMPLE_QUERIES, finds_only
+
+    assert all(criteria_for(q) for q in EXAMPLE_QUERIES)
+    assert [finds_only(c) for c in criteria_for("LVH") + criteria_for("first degree AV block")] == [True, False]
+    assert not finds_only(criteria_for("ventricular bigeminy")[0])  # no premature beat contradicts it
