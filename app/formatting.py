@@ -56,6 +56,7 @@ MEASUREMENT_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("axis_deg", "Frontal QRS axis", "°", "{:+.0f}"),
     ("rr_irregularity", "RR variation (SD/mean)", "", "{:.2f}"),
     ("rmssd_ms", "RMSSD", " ms", "{:.0f}"),
+    ("rr_range_ms", "RR range (longest − shortest, premature beats left out)", " ms", "{:.0f}"),
     ("sokolow_lyon_mv", "Sokolow-Lyon index", " mV", "{:.2f}"),
     ("cornell_mv", "Cornell voltage (R aVL + S V3)", " mV", "{:.2f}"),
     ("limb_qrs_amplitude_mv", "Largest limb-lead QRS amplitude", " mV", "{:.2f}"),
@@ -63,6 +64,8 @@ MEASUREMENT_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("st_depression_mv", ST_DEPRESSION_LABEL, " mV", "{:.2f}"),
     ("v1_r_to_s", "V1 R/S ratio", "", "{:.2f}"),
 )
+# Why a value read off the beats is missing where the measurements give no reason of their own.
+UNMEASURED_BECAUSE = {"rr_range_ms": "fewer than three RR intervals between beats that are not premature"}
 # Values computed from others: their confidence is the lowest of their sources', and a missing one gives its
 # source's reason when it has none of its own.
 DERIVED_FROM: dict[str, tuple[str, ...]] = {
@@ -182,6 +185,7 @@ def _not_measured(label: str, name: str, missing: dict) -> str:
         missing.get(name)
         or next((missing[s] for s in DERIVED_FROM.get(name, ()) if missing.get(s)), None)
         or missing.get("all")  # nothing measured at all: a short record, no leads, no heartbeats
+        or UNMEASURED_BECAUSE.get(name)
     )
     return f"{label}: not measured: {escape_markdown(reason or 'no reason given')}"
 

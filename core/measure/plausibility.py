@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
+from core.measure.measurements import SINUS_ARRHYTHMIA_MS
+
 logger = logging.getLogger(__name__)
 
 # Fields read from a Measurements object (getattr, so fields added later are picked up when present).
@@ -35,7 +37,7 @@ MEAS_FIELDS: tuple[str, ...] = (
     "sokolow_lyon_mv", "cornell_mv", "limb_qrs_amplitude_mv", "beat_consistency", "premature_ventricular",
     "premature_supraventricular", "paced_beats", "irregular_without_p", "v1_r_to_s", "st_depression_mv",
     "st_elevation", "q_wave_walls", "t_inversion_walls", "low_t_walls", "left_atrial_abnormality",
-    "ventricular_bigeminy", "ventricular_trigeminy", "flutter_2to1_pattern",
+    "ventricular_bigeminy", "ventricular_trigeminy", "flutter_2to1_pattern", "rr_range_ms",
 )  # fmt: skip
 # Per-lead values read from ``Measurements.per_lead`` (lead -> value), for the checks a report makes lead by lead;
 # ``q_pathological`` is each lead's reading by core.measure.q_waves.pathological.
@@ -201,6 +203,31 @@ CHECKS: tuple[Check, ...] = (
         "AFIB",
         "premature_supraventricular",
         coverage=True,
+    ),
+    # Sinus arrhythmia's measure (Measurements.rr_range_ms, premature beats' intervals left out): the RR varying by
+    # 160 ms or more where it is coded or listed, against normal ECGs and other sinus rhythms.
+    Check(
+        "rr_range_sarrh",
+        "RR range >= 160 ms (premature beats left out), SARRH",
+        "SARRH",
+        "rr_range_ms",
+        lambda v, s: v >= SINUS_ARRHYTHMIA_MS,
+    ),
+    Check(
+        "rr_range_norm",
+        "RR range >= 160 ms (premature beats left out), NORM",
+        "NORM",
+        "rr_range_ms",
+        lambda v, s: v >= SINUS_ARRHYTHMIA_MS,
+        exclude=("SARRH",),
+    ),
+    Check(
+        "rr_range_sr",
+        "RR range >= 160 ms (premature beats left out), SR (no sinus arrhythmia stated)",
+        "SR",
+        "rr_range_ms",
+        lambda v, s: v >= SINUS_ARRHYTHMIA_MS,
+        exclude=("SARRH",),
     ),
     # Atrial flutter with 2:1 conduction's pattern (Measurements.flutter_2to1_pattern: regular, 120-170 bpm, narrow QRS,
     # no P wave found), Retrieve's flutter criterion: among flutters (2:1 or not), against the rhythms it must not meet.

@@ -17,6 +17,7 @@ IRBBB      IRBBB                               IRBBB 713426002                  
 1AVB       1AVB                                IAVB 270492004                   i degree av block
 SBRAD      SBRAD                               SB 426177001                     sinus bradycardia
 STACH      STACH                               STach 427084000                  sinus tachycardia
+SARRH      SARRH                               SA 427393009                     sinus arrhythmia
 AFIB       AFIB                                AF 164889003, CAF 426749004,     atrial fibrillation
                                                RAF 314208002
 LNGQT      LNGQT                               LQT 111975006                    -
@@ -113,7 +114,7 @@ from core.paths import local_mirror_dir
 from core.search.territory import lead_lists
 
 LABELS: tuple[str, ...] = (
-    "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "AFIB", "LNGQT",
+    "NORM", "SR", "CLBBB", "CRBBB", "IRBBB", "1AVB", "SBRAD", "STACH", "SARRH", "AFIB", "LNGQT",
     "LAD", "LAD0", "RAD", "LAFB", "LPFB", "LVOLT", "HVOLT", "LVH", "AFLT", "3AVB", "WPW", "PVC", "PAC", "ECTOPY",
     "1AVB_TEXT", "PACE", "STD", "STE_TEXT", "STD_TEXT", "IMI", "AMI", "Q_TEXT", "TINV", "TINV_TEXT", "TINV_INF",
     "TINV_ANT", "LOWT", "LOWT_TEXT", "LAE", "BIGEMINY", "TRIGEMINY",
@@ -197,6 +198,7 @@ SNOMED_LABELS: dict[str, str] = {
     "270492004": "1AVB",
     "426177001": "SBRAD",
     "427084000": "STACH",
+    "427393009": "SARRH",
     "164889003": "AFIB",
     "426749004": "AFIB",
     "314208002": "AFIB",
@@ -227,6 +229,7 @@ LUDB_LABELS: dict[tuple[str, str], str] = {
     ("rhythm", "sinus rhythm"): "SR",
     ("rhythm", "sinus bradycardia"): "SBRAD",
     ("rhythm", "sinus tachycardia"): "STACH",
+    ("rhythm", "sinus arrhythmia"): "SARRH",
     ("rhythm", "atrial fibrillation"): "AFIB",
     ("rhythm", "atrial flutter, typical"): "AFLT",
     ("conduction", "iii degree av-block"): "3AVB",

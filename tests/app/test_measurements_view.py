@@ -305,6 +305,19 @@ def test_premature_beats_are_lettered_above_their_qrs_listed_with_their_times_an
     assert measurement_summary(summary) == "HR 75 · PR – · QRS – · QTc – · axis – · regular · 2 premature ventricular"
 
 
+def test_the_rr_range_is_a_row_and_says_why_it_is_missing():
+    from core.measure.measurements import BeatFiducials, Measurements
+
+    varying = tuple(BeatFiducials(t, t + 0.1) for t in (0.0, 0.8, 1.7, 2.5, 3.5))
+    assert "RR range (longest − shortest, premature beats left out): 200 ms" in measurement_lines(
+        Measurements(hr_bpm=66.0, beats=varying)
+    )
+    assert (
+        "RR range (longest − shortest, premature beats left out): not measured: fewer than three RR intervals between "
+        "beats that are not premature" in measurement_lines(Measurements(hr_bpm=66.0, beats=varying[:3]))
+    )
+
+
 def test_premature_ventricular_beats_in_bigeminy_say_their_order():
     from core.measure.ectopy import VENTRICULAR
     from core.measure.measurements import BeatFiducials, Measurements

@@ -185,6 +185,9 @@ def test_codes_of_every_dataset_map_to_the_premature_beat_labels():
     assert {"PVC", "BIGEMINY"} <= ptbxl_labels({"PVC": 100.0}, report_en=bigeminy_stated)
     assert "BIGEMINY" not in ptbxl_labels({"SR": 0.0}, report_en="sinus rhythm. atrial bigeminy.")
     assert cinc_labels(["11157007"]) >= {"PVC", "BIGEMINY"} and cinc_labels(["251180001"]) >= {"PVC", "TRIGEMINY"}
+    # Sinus arrhythmia (the RR range's rows): coded, CinC's SA, LUDB's rhythm line.
+    assert "SARRH" in ptbxl_labels({"SARRH": 0.0}) and "SARRH" in cinc_labels(["427393009"])
+    assert "SARRH" in ludb_labels({"rhythm": ["sinus arrhythmia"]})
     assert "NORM" not in cinc_labels(["17338001", "426783006"])
     assert ludb_labels({"rhythm": ["sinus rhythm"], "extrasystole": ["ventricular extrasystole"]}) == {
         "SR",

@@ -131,3 +131,16 @@ def test_real_2to1_flutter_meets_the_pattern_and_sinus_rhythm_does_not(shared_da
     assert flutter.flutter_2to1_pattern is True and flutter.pr_ms is None
     sinus = measure_ecg(catalog.read("ptbxl/00523"))  # NORM, training fold: a PR before every QRS
     assert sinus.flutter_2to1_pattern is False
+
+
+def test_the_rr_range_leaves_out_premature_beats_and_needs_three_intervals():
+    from core.measure.measurements import BeatFiducials
+
+    def beats(times, premature=()):
+        return tuple(BeatFiducials(t, t + 0.1, premature="ventricular" if i in premature else None)
+                     for i, t in enumerate(times))  # fmt: skip
+
+    assert Measurements(beats=beats((0.0, 0.8, 1.7, 2.5, 3.5))).rr_range_ms == 200.0  # 800-1000 ms
+    # A premature beat at 4.0 s and its pause: both intervals are left out, not read as sinus variation.
+    assert Measurements(beats=beats((0.0, 0.8, 1.6, 2.4, 3.2, 3.7, 4.8), premature={5})).rr_range_ms == 0.0
+    assert Measurements(beats=beats((0.0, 0.8, 1.7))).rr_range_ms is None

@@ -576,3 +576,19 @@ def test_every_example_query_the_retrieve_tab_lists_names_a_measured_finding():
     assert all(criteria_for(q) for q in EXAMPLE_QUERIES)
     assert [finds_only(c) for c in criteria_for("LVH") + criteria_for("first degree AV block")] == [True, False]
     assert not finds_only(criteria_for("ventricular bigeminy")[0])  # no premature beat contradicts it
+
+
+def test_sinus_arrhythmia_is_a_p_wave_rhythm_whose_rr_varies_by_160_ms():
+    from core.measure.measurements import SINUS_ARRHYTHMIA_MS, BeatFiducials
+
+    arrhythmia = criteria_for("respiratory sinus arrhythmia")
+    assert [c.describe() for c in arrhythmia] == ["P waves before the QRS and RR range ≥ 160 ms (sinus arrhythmia)"]
+    assert arrhythmia[0].options[1].threshold == SINUS_ARRHYTHMIA_MS  # the measurement's bound
+    varying = tuple(BeatFiducials(t, t + 0.1) for t in (0.0, 0.8, 1.7, 2.5, 3.5))  # RR 800-1000 ms
+    even = tuple(BeatFiducials(t, t + 0.1) for t in (0.0, 0.8, 1.6, 2.4, 3.2))
+    assert verdict(arrhythmia, Measurements(beats=varying, pr_ms=150.0)) is True
+    assert verdict(arrhythmia, Measurements(beats=even, pr_ms=150.0)) is False
+    assert why(arrhythmia, Measurements(beats=varying, pr_ms=150.0)) == (
+        "P waves before the QRS: yes (met) and RR range 200 ms (≥ 160 ms: met)"
+    )
+    assert criteria_for("sinus rhythm with sinus arrhythmia") == arrhythmia  # the sinus rhythm said once
