@@ -91,6 +91,16 @@ def _not_judged(n_beats: int, why: str) -> Ectopy:
     return Ectopy((None,) * n_beats, None, None, {"premature_ventricular": why, "premature_supraventricular": why})
 
 
+def irregular_underlying_reason(with_p_waves: bool) -> str:
+    """Why no supraventricular count is given when the rhythm between the premature beats is itself irregular: with P
+    waves before the QRS (a PR measured) that is a sinus arrhythmia, without them possibly atrial fibrillation."""
+    what = "a sinus arrhythmia, P waves before the QRS" if with_p_waves else "atrial fibrillation?"
+    return (
+        f"the rhythm between the premature beats is itself irregular ({what}): an early beat with the dominant QRS "
+        "cannot be told from it"
+    )
+
+
 def without_supraventricular(ectopy: Ectopy, why: str) -> Ectopy:
     """The same judgement with the supraventricular count withdrawn (missing, with ``why``)."""
     kinds = tuple(None if kind == SUPRAVENTRICULAR else kind for kind in ectopy.kinds)
@@ -175,10 +185,7 @@ def premature_beats(filtered_mv: np.ndarray, beats: list[Beat], fs_hz: float) ->
             f"fewer than {MIN_UNDERLYING} regular RR intervals between dominant beats to tell an early beat"
         )
     elif _irregular(underlying):
-        missing["premature_supraventricular"] = (
-            "the rhythm between the premature beats is itself irregular (atrial fibrillation?): an early beat "
-            "with the dominant QRS cannot be told from it"
-        )
+        missing["premature_supraventricular"] = irregular_underlying_reason(with_p_waves=False)
     else:
         for i in np.flatnonzero(premature & normal):
             kinds[i] = SUPRAVENTRICULAR

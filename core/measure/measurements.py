@@ -89,7 +89,14 @@ from core.ecg import ECG
 from core.measure.amplitude import WIDE_QRS_MS, frontal_axis_deg, qrs_amplitudes, v1_r_to_s, voltage_summary
 from core.measure.beat_consistency import MIN_CONSISTENCY, qrs_consistency
 from core.measure.delineator import bandpass_leads_mv
-from core.measure.ectopy import GROUPED_MIN_RUN, VENTRICULAR, grouped_run, premature_beats, without_supraventricular
+from core.measure.ectopy import (
+    GROUPED_MIN_RUN,
+    VENTRICULAR,
+    grouped_run,
+    irregular_underlying_reason,
+    premature_beats,
+    without_supraventricular,
+)
 from core.measure.p_onset import pr_on_median_beat, uncoupled_reason
 from core.measure.p_terminal import PTerminal, p_wave_windows, v1_p_terminal
 from core.measure.pacing import not_judged, ventricular_pacing
@@ -108,6 +115,7 @@ _INTERVALS = ("pr_ms", "qrs_ms", "qt_ms")
 # Sinus arrhythmia: the RR (with P waves, the PP) interval varying by more than 0.16 s, one of the textbook bounds
 # (0.12 s is the other); chosen on training records (README, "Sinus arrhythmia").
 SINUS_ARRHYTHMIA_MS = 160.0
+_SV = "premature_supraventricular"
 # Atrial flutter's atrial rate (240-340/min) halved by 2:1 conduction: the rates of its commonest ECG pattern.
 FLUTTER_2TO1_BPM = (120.0, 170.0)
 
@@ -643,6 +651,10 @@ def measurements_from_masks(
             lead_names=ecg.present_leads,
         )
         beats = _with_p_onset(beats, pr_used, est["pr_ms"].value, fs_hz)
+        # The irregularity between the premature beats reads as possible atrial fibrillation until a PR is measured.
+        unjudged = irregular_underlying_reason(with_p_waves=False)
+        if ectopy is not None and est["pr_ms"].value is not None and ectopy.missing.get(_SV) == unjudged:
+            ectopy = without_supraventricular(ectopy, irregular_underlying_reason(with_p_waves=True))
         no_p_rhythm = est["pr_ms"].value is None and uncoupled_reason(pr_values, irregular) is None
         if ectopy is not None and ectopy.supraventricular is not None and no_p_rhythm:
             # An atrial premature beat is early against a P-wave rhythm. Where the dominant beats show no P wave, or

@@ -313,3 +313,17 @@ def test_premature_ventricular_beats_are_left_out_of_the_medians(shared_data: Pa
     # Supraventricular premature beats keep the dominant QRS and stay in the medians.
     pac = measure_ecg(_read(shared_data, "ptbxl/01036"))
     assert all(b.used for b in pac.beats if b.premature == SUPRAVENTRICULAR)
+
+
+def test_an_irregular_rhythm_with_p_waves_is_called_a_sinus_arrhythmia_not_atrial_fibrillation(shared_data: Path):
+    """``ptbxl/00402`` (500 Hz, training fold 1, "sinus arrhythmia. otherwise normal ecg."): no supraventricular count
+    is given, as the rhythm itself varies, and the reason names the sinus arrhythmia a PR shows, not atrial
+    fibrillation; ``ptbxl_more``'s AF ``ptbxl/01017`` keeps the question."""
+    from core.data.catalogs import load_catalog
+
+    catalog = load_catalog("ptbxl", root=shared_data / "ptb-xl" / "1.0.3", download=False, rate_hz=500)
+    sinus = measure_ecg(catalog.read("ptbxl/00402"))
+    assert sinus.pr_ms is not None and sinus.premature_supraventricular is None
+    assert "(a sinus arrhythmia, P waves before the QRS)" in sinus.missing["premature_supraventricular"]
+    af = measure_ecg(_read(shared_data, "ptbxl/01017"))
+    assert "(atrial fibrillation?)" in af.missing["premature_supraventricular"]
