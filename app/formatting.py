@@ -64,8 +64,6 @@ MEASUREMENT_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("st_depression_mv", ST_DEPRESSION_LABEL, " mV", "{:.2f}"),
     ("v1_r_to_s", "V1 R/S ratio", "", "{:.2f}"),
 )
-# Why a value read off the beats is missing where the measurements give no reason of their own.
-UNMEASURED_BECAUSE = {"rr_range_ms": "fewer than three RR intervals between beats that are not premature"}
 # Values computed from others: their confidence is the lowest of their sources', and a missing one gives its
 # source's reason when it has none of its own.
 DERIVED_FROM: dict[str, tuple[str, ...]] = {
@@ -180,12 +178,13 @@ def _qualified(line: str, name: str, quality: dict) -> str:
     return f"{line} (confidence {q:.2f})" if q is not None else line
 
 
-def _not_measured(label: str, name: str, missing: dict) -> str:
+def _not_measured(label: str, name: str, missing: dict, m: Any = None) -> str:
+    undecided = getattr(m, "undecided", None)  # a value read off others says why it is missing (rr_range_ms)
     reason = (
         missing.get(name)
         or next((missing[s] for s in DERIVED_FROM.get(name, ()) if missing.get(s)), None)
         or missing.get("all")  # nothing measured at all: a short record, no leads, no heartbeats
-        or UNMEASURED_BECAUSE.get(name)
+        or (undecided(name) if undecided is not None else None)
     )
     return f"{label}: not measured: {escape_markdown(reason or 'no reason given')}"
 
@@ -217,7 +216,7 @@ def measurement_lines(m: Any) -> list[str]:
             continue
         value = _number(getattr(m, name))
         if value is None:
-            lines.append(_not_measured(label, name, missing))
+            lines.append(_not_measured(label, name, missing, m))
             continue
         text = f"{label}: {fmt.format(value)}{unit}"
         if name == "axis_deg":
@@ -396,11 +395,15 @@ def _rhythm_note(m: Any, name: str) -> str:
     """What an irregular rhythm is made of, so that a reader does not take every "irregular" for atrial fibrillation:
     regular between its premature beats (a supraventricular count is given only then, :mod:`core.measure.ectopy`),
     or without P waves (atrial fibrillation's pattern, ``irregular_without_p``), or with P waves before the QRS; and a
-    regular narrow tachycardia without P waves, the pattern of 2:1 flutter (``flutter_2to1_pattern``)."""
+    regular narrow tachycardia without P waves, the pattern of 2:1 flutter (``flutter_2to1_pattern``), or a P-wave
+    rhythm whose RR varies as in sinus arrhythmia (``sinus_arrhythmia``)."""
     if name != "irregular":
         return ""
     if getattr(m, "flutter_2to1_pattern", None):  # regular, 120-170 bpm, narrow, no P wave found
         return "; no P wave found at this rate: the pattern of atrial flutter with 2:1 conduction (or a re-entrant SVT)"
+    if getattr(m, "sinus_arrhythmia", None):
+        # "regular" is the atrial-fibrillation rule's word; beside a 372 ms RR range it needs saying what varies
+        return f"; the RR varies by {m.rr_range_ms:.0f} ms with P waves before the QRS: a sinus arrhythmia"
     if not getattr(m, name, None):
         return ""
     v, sv = getattr(m, "premature_ventricular", None), getattr(m, "premature_supraventricular", None)

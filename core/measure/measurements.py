@@ -275,6 +275,14 @@ class Measurements:
         return round(max(rr) - min(rr), 1) if len(rr) >= 3 else None
 
     @property
+    def sinus_arrhythmia(self) -> bool | None:
+        """P waves before the QRS (:attr:`p_waves_before_qrs`) and an RR range of :data:`SINUS_ARRHYTHMIA_MS` or more;
+        None where either is unknown."""
+        if self.p_waves_before_qrs is None or self.rr_range_ms is None:
+            return None
+        return bool(self.p_waves_before_qrs and self.rr_range_ms >= SINUS_ARRHYTHMIA_MS)
+
+    @property
     def qt_in_doubt(self) -> bool | None:
         """Whether a long QT may come from something other than repolarisation: a QRS that may be wide
         (:attr:`qrs_not_narrow`), or the 2:1 flutter pattern (:attr:`flutter_2to1_pattern`), whose flutter waves may
@@ -372,10 +380,13 @@ class Measurements:
 
     def undecided(self, name: str) -> str | None:
         """Why a value derived from others (:attr:`irregular_without_p`, :attr:`p_waves_before_qrs`,
-        :attr:`st_elevation`, :attr:`st_elevation_walls`, :attr:`ventricular_bigeminy`, ...) is None, or why
-        :attr:`qrs_not_narrow` holds without a QRS; None for any other value (its reason is in ``missing``)."""
+        :attr:`st_elevation`, :attr:`st_elevation_walls`, :attr:`ventricular_bigeminy`, :attr:`rr_range_ms`, ...) is
+        None, or why :attr:`qrs_not_narrow` holds without a QRS; None for any other value (its reason is in
+        ``missing``)."""
         if name == "p_waves_before_qrs" and self.p_waves_before_qrs is None:
             return f"no PR ({self.missing.get('pr_ms', 'not measured')})"
+        if name == "rr_range_ms" and self.rr_range_ms is None:
+            return "fewer than three RR intervals between beats that are not premature"
         if name == "qt_in_doubt" and self.qt_in_doubt:
             if self.flutter_2to1_pattern:
                 return "in a 2:1 flutter pattern the flutter waves may hide the T wave's end"

@@ -206,28 +206,20 @@ CHECKS: tuple[Check, ...] = (
     ),
     # Sinus arrhythmia's measure (Measurements.rr_range_ms, premature beats' intervals left out): the RR varying by
     # 160 ms or more where it is coded or listed, against normal ECGs and other sinus rhythms.
-    Check(
-        "rr_range_sarrh",
-        "RR range >= 160 ms (premature beats left out), SARRH",
-        "SARRH",
-        "rr_range_ms",
-        lambda v, s: v >= SINUS_ARRHYTHMIA_MS,
-    ),
-    Check(
-        "rr_range_norm",
-        "RR range >= 160 ms (premature beats left out), NORM",
-        "NORM",
-        "rr_range_ms",
-        lambda v, s: v >= SINUS_ARRHYTHMIA_MS,
-        exclude=("SARRH",),
-    ),
-    Check(
-        "rr_range_sr",
-        "RR range >= 160 ms (premature beats left out), SR (no sinus arrhythmia stated)",
-        "SR",
-        "rr_range_ms",
-        lambda v, s: v >= SINUS_ARRHYTHMIA_MS,
-        exclude=("SARRH",),
+    *(
+        Check(
+            f"rr_range_{label.lower()}",
+            f"RR range >= 160 ms (premature beats left out), {title}",
+            label,
+            "rr_range_ms",
+            lambda v, s: v >= SINUS_ARRHYTHMIA_MS,
+            exclude=exclude,
+        )
+        for label, title, exclude in (
+            ("SARRH", "SARRH", ()),
+            ("NORM", "NORM", ("SARRH",)),
+            ("SR", "SR (no sinus arrhythmia stated)", ("SARRH",)),
+        )
     ),
     # Atrial flutter with 2:1 conduction's pattern (Measurements.flutter_2to1_pattern: regular, 120-170 bpm, narrow QRS,
     # no P wave found), Retrieve's flutter criterion: among flutters (2:1 or not), against the rhythms it must not meet.

@@ -312,6 +312,14 @@ def test_the_rr_range_is_a_row_and_says_why_it_is_missing():
     assert "RR range (longest − shortest, premature beats left out): 200 ms" in measurement_lines(
         Measurements(hr_bpm=66.0, beats=varying)
     )
+    # A P-wave rhythm the atrial-fibrillation rule calls regular, its RR varying by 200 ms: named a sinus arrhythmia.
+    sinus = Measurements(hr_bpm=66.0, irregular=False, pr_ms=150.0, beats=varying)
+    assert sinus.sinus_arrhythmia is True
+    assert (
+        "Rhythm: regular; the RR varies by 200 ms with P waves before the QRS: a sinus arrhythmia"
+        in measurement_lines(sinus)
+    )
+    assert Measurements(hr_bpm=66.0, irregular=False, beats=varying).sinus_arrhythmia is None  # no PR: unknown
     assert (
         "RR range (longest − shortest, premature beats left out): not measured: fewer than three RR intervals between "
         "beats that are not premature" in measurement_lines(Measurements(hr_bpm=66.0, beats=varying[:3]))
